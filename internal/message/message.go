@@ -1,0 +1,89 @@
+// Package message defines the RPC methods Scoria's services send one another and their
+// arguments: the contract between the API, the scheduler and the volume services.
+package message
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/pkg/driver"
+)
+
+// Methods.
+const (
+	// CreateVolume goes API → scheduler (place it) and scheduler → volume service (make it),
+	// and back volume service → scheduler when the create failed and may be retried.
+	CreateVolume = "create_volume"
+	// DeleteVolume goes API → volume service.
+	DeleteVolume = "delete_volume"
+	// UpdateCapabilities is a volume service's capability report, fanned out to schedulers.
+	UpdateCapabilities = "update_service_capabilities"
+	// PublishCapabilities asks every volume service to report now (a scheduler that starts).
+	PublishCapabilities = "publish_service_capabilities"
+)
+
+// CreateVolumeArgs is the request spec of a create.
+type CreateVolumeArgs struct {
+	VolumeID         string   `json:"volume_id"`
+	Size             int      `json:"size"`
+	AvailabilityZone string   `json:"availability_zone,omitempty"`
+	VolumeTypeID     string   `json:"volume_type_id,omitempty"`
+	Attempts         int      `json:"attempts"`              // placements made so far
+	TriedHosts       []string `json:"tried_hosts,omitempty"` // pools that failed
+	LastError        string   `json:"last_error,omitempty"`
+}
+
+// DeleteVolumeArgs names the volume to delete.
+type DeleteVolumeArgs struct {
+	VolumeID string `json:"volume_id"`
+}
+
+// CapabilitiesArgs is one backend's capability report.
+type CapabilitiesArgs struct {
+	Host             string       `json:"host"` // host@backend
+	AvailabilityZone string       `json:"availability_zone"`
+	Stats            driver.Stats `json:"stats"`
+	ReportedAt       time.Time    `json:"reported_at"`
+}
+
+// BackendHost strips the pool from host@backend#pool.
+func BackendHost(host string) string {
+	if i := strings.IndexByte(host, '#'); i >= 0 {
+		return host[:i]
+	}
+	return host
+}
+
+// PoolName returns the pool part of host@backend#pool ("" when there is none).
+func PoolName(host string) string {
+	if i := strings.IndexByte(host, '#'); i >= 0 {
+		return host[i+1:]
+	}
+	return ""
+}
+
+// Outbox builds the outbox row of a cast to target, carrying the caller's context.
+func Outbox(rc reqctx.Context, target rpc.Target, method string, args any) (resource.OutboxMessage, error) {
+	a, err := json.Marshal(args)
+	if err != nil {
+		return resource.OutboxMessage{}, fmt.Errorf("marshal %s args: %w", method, err)
+	}
+	c, err := json.Marshal(rc)
+	if err != nil {
+		return resource.OutboxMessage{}, fmt.Errorf("marshal context: %w", err)
+	}
+	return resource.OutboxMessage{Topic: target.Topic, Server: target.Server, Method: method, Args: a, Context: c}, nil
+}
+
+// SchedulerTarget addresses any scheduler.
+func SchedulerTarget() rpc.Target { return rpc.Target{Topic: rpc.TopicScheduler} }
+
+// VolumeTarget addresses the volume service of host (host@backend, or host@backend#pool).
+func VolumeTarget(host string) rpc.Target {
+	return rpc.Target{Topic: rpc.TopicVolume, Server: BackendHost(host)}
+}

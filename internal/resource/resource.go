@@ -1,0 +1,165 @@
+// Package resource holds Scoria's domain objects — volumes, services, volume types, outbox
+// messages — with their status names and the sentinel errors every layer maps to API faults.
+package resource
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Volume statuses, as Cinder names them.
+const (
+	StatusCreating       = "creating"
+	StatusAvailable      = "available"
+	StatusDeleting       = "deleting"
+	StatusError          = "error"
+	StatusErrorDeleting  = "error_deleting"
+	StatusInUse          = "in-use"
+	StatusAttaching      = "attaching"
+	StatusDetaching      = "detaching"
+	StatusReserved       = "reserved"
+	StatusExtending      = "extending"
+	StatusErrorExtending = "error_extending"
+	StatusErrorRestoring = "error_restoring"
+	StatusErrorManaging  = "error_managing"
+	StatusDeleted        = "deleted"
+)
+
+// Attach statuses.
+const (
+	AttachDetached = "detached"
+	AttachAttached = "attached"
+)
+
+// DeletableStatuses are the statuses from which Cinder lets a volume be deleted (without force).
+var DeletableStatuses = []string{
+	StatusAvailable, StatusError, StatusErrorRestoring, StatusErrorExtending, StatusErrorManaging,
+}
+
+// Volume is one volume row with its metadata.
+type Volume struct {
+	ID               string
+	ProjectID        string
+	UserID           string
+	Name             string
+	Description      string
+	Size             int
+	Status           string
+	AttachStatus     string
+	AvailabilityZone string
+	Host             string // host@backend#pool once scheduled, "" before
+	VolumeTypeID     string
+	VolumeTypeName   string // filled by reads that join volume_types
+	Bootable         bool
+	Multiattach      bool
+	Metadata         map[string]string
+	CreatedAt        time.Time
+	UpdatedAt        *time.Time
+	DeletedAt        *time.Time
+}
+
+// VolumeType is a volume type (only what the foundation needs; extra specs come later).
+type VolumeType struct {
+	ID          string
+	Name        string
+	Description string
+	IsPublic    bool
+}
+
+// DefaultVolumeTypeName is Cinder's built-in default type.
+const DefaultVolumeTypeName = "__DEFAULT__"
+
+// Service is one registered service: a scheduler, or one backend of a volume daemon.
+type Service struct {
+	ID               int64
+	Binary           string // scoria-scheduler, scoria-volume (cinder-* names are shown to clients)
+	Host             string // host, or host@backend for volume services
+	Topic            string
+	AvailabilityZone string
+	Disabled         bool
+	DisabledReason   string
+	ReportCount      int64
+	CreatedAt        time.Time
+	UpdatedAt        *time.Time
+}
+
+// Up reports whether the service's last heartbeat is within downTime of now.
+func (s *Service) Up(now time.Time, downTime time.Duration) bool {
+	last := s.CreatedAt
+	if s.UpdatedAt != nil {
+		last = *s.UpdatedAt
+	}
+	return now.Sub(last) <= downTime
+}
+
+// OutboxMessage is an RPC cast written in the same transaction as the row change that
+// causes it, so a request the API accepted is delivered even if the broker was down.
+type OutboxMessage struct {
+	ID        int64
+	Topic     string
+	Server    string
+	Method    string
+	Args      []byte // JSON
+	Context   []byte // JSON of reqctx.Context
+	CreatedAt time.Time
+}
+
+// Sentinel errors. Wrap them with %w; the API maps them to faults in one place.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrInvalidState = errors.New("invalid state")
+	ErrConflict     = errors.New("conflict")
+)
+
+// InvalidStateError says which status an object had when an operation needed another.
+type InvalidStateError struct {
+	Kind, ID, Status string
+	Want             []string
+}
+
+func (e *InvalidStateError) Error() string {
+	return fmt.Sprintf("%s %s is in status %q, must be one of %v", e.Kind, e.ID, e.Status, e.Want)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidState) true.
+func (e *InvalidStateError) Unwrap() error { return ErrInvalidState }
+
+// NotFoundError names the kind and id of a missing object.
+type NotFoundError struct{ Kind, ID string }
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %s could not be found.", e.Kind, e.ID) }
+
+// Unwrap makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+// VolumeFilter selects volumes for a list. Results are ordered newest first
+// (created_at DESC, id DESC); Marker is the id of the last volume of the previous page.
+type VolumeFilter struct {
+	ProjectID string // "" lists every project's volumes
+	Name      string
+	Status    string
+	Limit     int // 0 means no limit
+	Marker    string
+}
+
+// VolumeUpdate is a user's change to a volume; nil fields stay as they are. A non-nil
+// Metadata replaces all of the volume's metadata.
+type VolumeUpdate struct {
+	Name        *string
+	Description *string
+	Metadata    map[string]string
+}
+
+// VolumeChange is one conditional status change (UPDATE … WHERE id = ? AND status IN (…)).
+type VolumeChange struct {
+	Status        string  // the new status
+	Host          *string // set host too, when non-nil
+	WhereHostNull bool    // additionally require that no host is set yet
+}
+
+// ServiceFilter selects services; empty fields match all.
+type ServiceFilter struct {
+	Binary string
+	Host   string
+}
