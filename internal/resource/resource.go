@@ -70,6 +70,12 @@ type VolumeType struct {
 // DefaultVolumeTypeName is Cinder's built-in default type.
 const DefaultVolumeTypeName = "__DEFAULT__"
 
+// Binaries as stored in the services table.
+const (
+	BinaryScheduler = "scoria-scheduler"
+	BinaryVolume    = "scoria-volume"
+)
+
 // Service is one registered service: a scheduler, or one backend of a volume daemon.
 type Service struct {
 	ID               int64

@@ -1,0 +1,88 @@
+// Command scoria-manage administers a Scoria deployment: database schema (db sync, db
+// version) and services (service list), as cinder-manage does.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/scoria/scoria/internal/db"
+	"github.com/scoria/scoria/internal/launch"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+const binary = "scoria-manage"
+
+const usage = `usage: scoria-manage [--config-file FILE]... COMMAND
+commands:
+  db sync        apply the database migrations ([database] connection)
+  db version     print the schema version
+  service list   list the registered services and whether they are up
+`
+
+func main() {
+	cfg, log, closer, rest, err := launch.Boot(binary, os.Args[1:], launch.DefaultConfigFile)
+	if err != nil {
+		launch.Fatal(binary, err)
+	}
+	defer closer.Close()
+	log.SetOutput(os.Stderr)
+	cmd := strings.Join(rest, " ")
+	switch cmd {
+	case "db sync", "db version", "service list":
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := cfg.Require("database", "connection"); err != nil {
+		launch.Fatal(binary, err)
+	}
+	store, err := db.Open(ctx, cfg.Database.Connection)
+	if err != nil {
+		launch.Fatal(binary, err)
+	}
+	defer store.Close()
+	switch cmd {
+	case "db sync":
+		if err := store.Migrate(ctx); err != nil {
+			launch.Fatal(binary, err)
+		}
+		v, _ := store.SchemaVersion(ctx)
+		fmt.Printf("database schema at version %d\n", v)
+	case "db version":
+		v, err := store.SchemaVersion(ctx)
+		if err != nil {
+			launch.Fatal(binary, err)
+		}
+		fmt.Println(v)
+	case "service list":
+		services, err := store.ListServices(ctx, resource.ServiceFilter{})
+		if err != nil {
+			launch.Fatal(binary, err)
+		}
+		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "Binary\tHost\tZone\tStatus\tState\tUpdated At")
+		now := time.Now().UTC()
+		for _, s := range services {
+			status, state := "enabled", "XXX"
+			if s.Disabled {
+				status = "disabled"
+			}
+			if s.Up(now, cfg.Default.ServiceDownTime) {
+				state = ":-)"
+			}
+			updated := s.CreatedAt
+			if s.UpdatedAt != nil {
+				updated = *s.UpdatedAt
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Binary, s.Host, s.AvailabilityZone, status, state, updated.Format("2006-01-02 15:04:05"))
+		}
+		w.Flush()
+	}
+}

@@ -1,0 +1,129 @@
+// Package api serves OpenStack's Block Storage API v3 as Cinder does, so that the cinder CLI,
+// openstackclient and gophercloud work against Scoria unchanged.
+//
+// It serves the versions documents, volumes (create, show, list, update, delete, summary) and
+// os-services, with Cinder's noauth authentication and microversions up to MaxVersion. A
+// request the API accepts is written to the database together with the RPC messages it causes
+// (an outbox), and those messages are handed to the Dispatcher after the commit.
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// Store is what the API needs of the database.
+type Store interface {
+	CreateVolume(ctx context.Context, v *resource.Volume, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	GetVolume(ctx context.Context, id string) (*resource.Volume, error)
+	ListVolumes(ctx context.Context, f resource.VolumeFilter) ([]*resource.Volume, error)
+	UpdateVolume(ctx context.Context, id string, u resource.VolumeUpdate) (*resource.Volume, error)
+	TransitionVolume(ctx context.Context, id string, from []string, ch resource.VolumeChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	DestroyVolume(ctx context.Context, id string, from []string) error
+	GetVolumeType(ctx context.Context, id string) (*resource.VolumeType, error)
+	GetVolumeTypeByName(ctx context.Context, name string) (*resource.VolumeType, error)
+	ListServices(ctx context.Context, f resource.ServiceFilter) ([]*resource.Service, error)
+}
+
+// Dispatcher publishes outbox rows right after the transaction that wrote them committed.
+// It is best effort: a row it cannot publish is sent again by the outbox sweeper.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, msgs []resource.OutboxMessage)
+}
+
+// Options configure the API.
+type Options struct {
+	Store      Store
+	Dispatcher Dispatcher
+	Log        logrus.FieldLogger
+	// AuthStrategy is Cinder's auth_strategy; only "noauth" (the default) is implemented.
+	AuthStrategy string
+	// DefaultVolumeType names the type of volumes created without one (default "__DEFAULT__").
+	DefaultVolumeType string
+	// DefaultAvailabilityZone is the zone of volumes created without one (default "nova").
+	DefaultAvailabilityZone string
+	// AvailabilityZones, when set, lists the zones a volume may be created in besides
+	// DefaultAvailabilityZone.
+	AvailabilityZones func() []string
+	// ServiceDownTime is how long a service may go without a heartbeat and still be up
+	// (default 60s).
+	ServiceDownTime time.Duration
+	// MaxLimit caps the page size of lists (osapi_max_limit, default 1000).
+	MaxLimit int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Defaults of Options.
+const (
+	defaultAvailabilityZone = "nova"
+	defaultServiceDownTime  = 60 * time.Second
+	defaultMaxLimit         = 1000
+)
+
+// server holds the handlers' dependencies.
+type server struct {
+	store       Store
+	dispatcher  Dispatcher
+	log         logrus.FieldLogger
+	defaultType string
+	defaultAZ   string
+	zones       func() []string
+	downTime    time.Duration
+	maxLimit    int
+	now         func() time.Time
+}
+
+// New returns the Block Storage API handler.
+func New(o Options) (http.Handler, error) {
+	if o.Store == nil {
+		return nil, errors.New("api: Options.Store is required")
+	}
+	if o.Dispatcher == nil {
+		return nil, errors.New("api: Options.Dispatcher is required")
+	}
+	switch o.AuthStrategy {
+	case "", "noauth":
+	default:
+		return nil, errors.New(`api: auth_strategy "` + o.AuthStrategy + `" is not implemented; Scoria supports "noauth" only`)
+	}
+	s := &server{
+		store:       o.Store,
+		dispatcher:  o.Dispatcher,
+		log:         o.Log,
+		defaultType: o.DefaultVolumeType,
+		defaultAZ:   o.DefaultAvailabilityZone,
+		zones:       o.AvailabilityZones,
+		downTime:    o.ServiceDownTime,
+		maxLimit:    o.MaxLimit,
+		now:         o.Now,
+	}
+	if s.log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		s.log = l
+	}
+	if s.defaultType == "" {
+		s.defaultType = resource.DefaultVolumeTypeName
+	}
+	if s.defaultAZ == "" {
+		s.defaultAZ = defaultAvailabilityZone
+	}
+	if s.downTime <= 0 {
+		s.downTime = defaultServiceDownTime
+	}
+	if s.maxLimit <= 0 {
+		s.maxLimit = defaultMaxLimit
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s.handler(), nil
+}

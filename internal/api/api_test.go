@@ -1,0 +1,306 @@
+package api
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/scoria/scoria/internal/db"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// The caller of most tests: noauth token "u1:p1".
+const (
+	testUser    = "u1"
+	testProject = "p1"
+	testHost    = "example.com"
+)
+
+// recordingDispatcher remembers what the API handed to the bus.
+type recordingDispatcher struct {
+	mu   sync.Mutex
+	msgs []resource.OutboxMessage
+}
+
+func (d *recordingDispatcher) Dispatch(_ context.Context, msgs []resource.OutboxMessage) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.msgs = append(d.msgs, msgs...)
+}
+
+func (d *recordingDispatcher) got() []resource.OutboxMessage {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]resource.OutboxMessage(nil), d.msgs...)
+}
+
+// env is an API on a fresh SQLite database.
+type env struct {
+	t      testing.TB
+	store  *db.Store
+	raw    *sql.DB // the same database, for fixtures the Store has no method for
+	disp   *recordingDispatcher
+	h      http.Handler
+	logs   *test.Hook
+	zones  []string
+	nowOff time.Duration // added to the API's clock
+}
+
+func newEnv(t testing.TB, configure ...func(*Options)) *env {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	store, err := db.Open(ctx, "sqlite:///"+path)
+	if err != nil {
+		t.Fatalf("open database: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatalf("open raw database: %v", err)
+	}
+	t.Cleanup(func() { raw.Close() })
+
+	log, hook := test.NewNullLogger()
+	log.SetLevel(logrus.DebugLevel)
+	e := &env{t: t, store: store, raw: raw, disp: &recordingDispatcher{}, logs: hook, zones: []string{"nova", "az2"}}
+	o := Options{
+		Store:             store,
+		Dispatcher:        e.disp,
+		Log:               log,
+		AuthStrategy:      "noauth",
+		AvailabilityZones: func() []string { return e.zones },
+		ServiceDownTime:   time.Minute,
+		MaxLimit:          1000,
+		Now:               func() time.Time { return time.Now().Add(e.nowOff) },
+	}
+	for _, c := range configure {
+		c(&o)
+	}
+	h, err := New(o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	e.h = h
+	return e
+}
+
+// call is one request to the API.
+type call struct {
+	method, path string
+	body         string
+	version      string // OpenStack-API-Version value; "" sends none
+	token        string // X-Auth-Token; "" means testUser:testProject, "-" sends none
+	header       map[string]string
+}
+
+// do sends c and checks what every answer must carry: request ids and microversion headers.
+func (e *env) do(c call) *httptest.ResponseRecorder {
+	e.t.Helper()
+	var body *strings.Reader
+	if c.body != "" {
+		body = strings.NewReader(c.body)
+	} else {
+		body = strings.NewReader("")
+	}
+	req := httptest.NewRequest(c.method, c.path, body)
+	req.Host = testHost
+	if c.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	switch c.token {
+	case "":
+		req.Header.Set("X-Auth-Token", testUser+":"+testProject)
+	case "-":
+	default:
+		req.Header.Set("X-Auth-Token", c.token)
+	}
+	if c.version != "" {
+		req.Header.Set("OpenStack-API-Version", c.version)
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	checkCommonHeaders(e.t, rec)
+	return rec
+}
+
+var requestIDPattern = regexp.MustCompile(`^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+func checkCommonHeaders(t testing.TB, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	h := rec.Header()
+	rid := h.Get("X-Openstack-Request-Id")
+	if !requestIDPattern.MatchString(rid) {
+		t.Errorf("x-openstack-request-id = %q, want req-<uuid>", rid)
+	}
+	if got := h.Get("X-Compute-Request-Id"); got != rid {
+		t.Errorf("X-Compute-Request-Id = %q, want %q", got, rid)
+	}
+	if got := h.Get("OpenStack-API-Version"); !strings.HasPrefix(got, "volume 3.") {
+		t.Errorf("OpenStack-API-Version = %q, want volume 3.x", got)
+	}
+	if got := h.Get("Vary"); got != "OpenStack-API-Version" {
+		t.Errorf("Vary = %q", got)
+	}
+}
+
+// obj decodes a JSON answer keeping the order of keys.
+func obj(t testing.TB, rec *httptest.ResponseRecorder) *object {
+	t.Helper()
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type = %q, want application/json; body %s", ct, rec.Body)
+	}
+	v, err := decodeJSON(rec.Body.Bytes())
+	if err != nil {
+		t.Fatalf("decode %q: %v", rec.Body, err)
+	}
+	o, ok := v.(*object)
+	if !ok {
+		t.Fatalf("body %s is not an object", rec.Body)
+	}
+	return o
+}
+
+// member walks a path of keys (and list indexes as ints) into a decoded body.
+func member(t testing.TB, v any, path ...any) any {
+	t.Helper()
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			o, ok := v.(*object)
+			if !ok || !o.has(k) {
+				t.Fatalf("no member %q in %s", k, pyRepr(v))
+			}
+			v = o.vals[k]
+		case int:
+			l, ok := v.([]any)
+			if !ok || k >= len(l) {
+				t.Fatalf("no element %d in %s", k, pyRepr(v))
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+func str(t testing.TB, v any, path ...any) string {
+	t.Helper()
+	s, ok := member(t, v, path...).(string)
+	if !ok {
+		t.Fatalf("%v is %s, not a string", path, pyRepr(member(t, v, path...)))
+	}
+	return s
+}
+
+func keysOf(t testing.TB, v any) []string {
+	t.Helper()
+	o, ok := v.(*object)
+	if !ok {
+		t.Fatalf("%s is not an object", pyRepr(v))
+	}
+	return o.keys
+}
+
+func wantStatus(t testing.TB, rec *httptest.ResponseRecorder, status int) {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("status %d, want %d; body %s", rec.Code, status, rec.Body)
+	}
+}
+
+// wantFault checks an error answer: status, Cinder's fault name, and message.
+func wantFault(t testing.TB, rec *httptest.ResponseRecorder, status int, name, message string) {
+	t.Helper()
+	wantStatus(t, rec, status)
+	body := obj(t, rec)
+	if got := keysOf(t, body); len(got) != 1 || got[0] != name {
+		t.Fatalf("fault keys %v, want [%s]; body %s", got, name, rec.Body)
+	}
+	if keys := keysOf(t, member(t, body, name)); strings.Join(keys, ",") != "code,message" {
+		t.Errorf("fault members %v, want code, message", keys)
+	}
+	if code := member(t, body, name, "code"); code != json.Number(strconv.Itoa(status)) {
+		t.Errorf("fault code %v, want %d", code, status)
+	}
+	if got := str(t, body, name, "message"); got != message {
+		t.Errorf("fault message\n got: %s\nwant: %s", got, message)
+	}
+}
+
+func sameKeys(t testing.TB, what string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("%s keys\n got: %v\nwant: %v", what, got, want)
+	}
+}
+
+// createVolume makes a volume through the API and returns its id.
+func (e *env) createVolume(body string, token string) string {
+	e.t.Helper()
+	rec := e.do(call{method: "POST", path: "/v3/" + projectOf(token) + "/volumes", body: body, token: token})
+	wantStatus(e.t, rec, http.StatusAccepted)
+	return str(e.t, obj(e.t, rec), "volume", "id")
+}
+
+func projectOf(token string) string {
+	if token == "" {
+		return testProject
+	}
+	_, p, _ := strings.Cut(token, ":")
+	return p
+}
+
+// place does what a scheduler and volume service would: give the volume a host and status.
+func (e *env) place(id, host, status string) {
+	e.t.Helper()
+	if _, err := e.store.TransitionVolume(context.Background(), id, []string{resource.StatusCreating},
+		resource.VolumeChange{Status: status, Host: &host}); err != nil {
+		e.t.Fatalf("place volume %s: %v", id, err)
+	}
+}
+
+// addVolumeType creates a volume type (the Store has no method for it yet).
+func (e *env) addVolumeType(id, name string) {
+	e.t.Helper()
+	if _, err := e.raw.Exec(`INSERT INTO volume_types (id, name, is_public, created_at, deleted) VALUES (?, ?, 1, ?, 0)`,
+		id, name, time.Now().UTC().Format("2006-01-02 15:04:05.000000")); err != nil {
+		e.t.Fatalf("add volume type: %v", err)
+	}
+}
+
+// volumes lists every volume of every project, straight from the store.
+func (e *env) volumes() []*resource.Volume {
+	e.t.Helper()
+	vols, err := e.store.ListVolumes(context.Background(), resource.VolumeFilter{})
+	if err != nil {
+		e.t.Fatalf("list volumes: %v", err)
+	}
+	return vols
+}
+
+func (e *env) volume(id string) *resource.Volume {
+	e.t.Helper()
+	v, err := e.store.GetVolume(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("get volume %s: %v", id, err)
+	}
+	return v
+}

@@ -1,0 +1,186 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+
+	"github.com/scoria/scoria/internal/reqctx"
+)
+
+// handler routes the API. Every resource is served at /v3/{project_id}/… and, as Cinder does
+// since 3.67, at /v3/… (the caller's project then comes from the token alone).
+func (s *server) handler() http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(s.unknownPath)
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.methodNotAllowed(r, w, req)
+	})
+
+	r.HandleFunc("/", s.versionsRoot).Methods(http.MethodGet)
+	r.HandleFunc("/v3", s.versionsV3).Methods(http.MethodGet)
+	r.HandleFunc("/v3/", s.versionsV3).Methods(http.MethodGet)
+
+	for _, prefix := range []string{"/v3/{project_id}", "/v3"} {
+		sub := r.PathPrefix(prefix).Subrouter()
+		sub.Use(s.authenticate)
+		if strings.Contains(prefix, "{project_id}") {
+			sub.Use(s.checkProject)
+		}
+		sub.HandleFunc("/volumes", s.listVolumes).Methods(http.MethodGet)
+		sub.HandleFunc("/volumes", s.createVolume).Methods(http.MethodPost)
+		sub.HandleFunc("/volumes/detail", s.listVolumesDetail).Methods(http.MethodGet)
+		sub.HandleFunc("/volumes/summary", s.volumeSummary).Methods(http.MethodGet)
+		sub.HandleFunc("/volumes/{volume_id}", s.showVolume).Methods(http.MethodGet)
+		sub.HandleFunc("/volumes/{volume_id}", s.updateVolume).Methods(http.MethodPut)
+		sub.HandleFunc("/volumes/{volume_id}", s.deleteVolume).Methods(http.MethodDelete)
+		sub.HandleFunc("/os-services", s.listServices).Methods(http.MethodGet)
+	}
+	return s.base(r)
+}
+
+// base does for every request what does not depend on its route: request id and microversion
+// (and their response headers), the body size limit, recovery from panics, the access log.
+func (s *server) base(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rid := reqctx.NewRequestID()
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		h := w.Header()
+		h.Set("X-Openstack-Request-Id", rid)
+		h.Set("X-Compute-Request-Id", rid)
+		mv, vf := negotiateVersion(r.Header)
+		h.Set(versionHeader, serviceType+" "+mv.String())
+		h.Set("Vary", versionHeader)
+
+		ctx := reqctx.With(r.Context(), reqctx.Context{RequestID: rid})
+		r = r.WithContext(withVersion(ctx, mv))
+
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				reqctx.Log(r.Context(), s.log).WithFields(logrus.Fields{
+					"panic": fmt.Sprint(p), "stack": string(debug.Stack()),
+				}).Error("handler panicked")
+				if !rec.wroteHeader {
+					writeJSON(rec, http.StatusInternalServerError, newFault(http.StatusInternalServerError, msgServerError).body())
+				}
+			}
+			s.accessLog(r, rec, mv, time.Since(start))
+		}()
+
+		if vf != nil {
+			s.writeError(rec, r, vf)
+			return
+		}
+		if r.ContentLength > maxBodyBytes {
+			s.writeError(rec, r, newFault(http.StatusRequestEntityTooLarge, msgTooLarge))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func (s *server) accessLog(r *http.Request, rec *recorder, mv version, d time.Duration) {
+	rc := reqctx.From(r.Context())
+	e := s.log.WithFields(logrus.Fields{
+		"method":       r.Method,
+		"path":         r.URL.RequestURI(),
+		"status":       rec.status,
+		"bytes":        rec.bytes,
+		"duration_ms":  float64(d.Microseconds()) / 1000,
+		"request_id":   rc.RequestID,
+		"microversion": mv.String(),
+	})
+	if rc.ProjectID != "" {
+		e = e.WithField("project_id", rc.ProjectID)
+	}
+	e.Info("request")
+}
+
+// recorder remembers what a handler answered, for the access log and panic recovery.
+type recorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int
+	wroteHeader bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wroteHeader {
+		r.WriteHeader(http.StatusOK)
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// writeJSON answers v as JSON with an exact Content-Length.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		fmt.Fprintf(&buf, `{"computeFault": {"code": 500, "message": %q}}`, msgServerError)
+	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// writeAccepted answers 202 with an empty body, as Cinder's delete does.
+func writeAccepted(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// unknownPath answers a path no route serves, in the shape Cinder's router answers it.
+func (s *server) unknownPath(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, struct {
+		Message string `json:"message"`
+		Code    string `json:"code"`
+		Title   string `json:"title"`
+	}{"The resource could not be found.<br /><br />\n\n\n", "404 Not Found", "Not Found"})
+}
+
+// methodNotAllowed answers a known path called with a method it does not serve.
+func (s *server) methodNotAllowed(router *mux.Router, w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if router.Match(probe, &match) && match.MatchErr == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+	}
+	s.writeError(w, r, newFault(http.StatusMethodNotAllowed, msgMethodNotAllowed))
+}

@@ -1,0 +1,292 @@
+package api
+
+import (
+	"encoding/json"
+	"math/big"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Cinder validates request bodies with JSON schemas (cinder/api/schemas) and words the errors
+// the way the jsonschema library does. These checks reproduce the rules and the messages of
+// the schemas Scoria's endpoints use, so that a client sees the same 400 as from Cinder.
+
+// dbMaxInt is Cinder's DB_MAX_INT, the largest size (GiB) a volume may have.
+const dbMaxInt = 0x7FFFFFFF
+
+// schemaError is a jsonschema failure: at a field ("Invalid input for field/attribute …")
+// or, for the whole body, the bare message.
+func schemaError(field string, value any, msg string) *fault {
+	if field == "" {
+		return badRequest("%s", msg)
+	}
+	return badRequest("Invalid input for field/attribute %s. Value: %s. %s", field, pyStr(value), msg)
+}
+
+// jsonType names the JSON schema type of v ("integer" for integral numbers).
+func jsonType(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case string:
+		return "string"
+	case json.Number:
+		if isJSONInteger(t) {
+			return "integer"
+		}
+		return "number"
+	case []any:
+		return "array"
+	case *object:
+		return "object"
+	}
+	return "unknown"
+}
+
+// checkType is the "type" keyword.
+func checkType(field string, v any, types ...string) *fault {
+	got := jsonType(v)
+	for _, t := range types {
+		if t == got || (t == "number" && got == "integer") {
+			return nil
+		}
+	}
+	quoted := make([]string, len(types))
+	for i, t := range types {
+		quoted[i] = pyStrRepr(t)
+	}
+	return schemaError(field, v, pyRepr(v)+" is not of type "+strings.Join(quoted, ", "))
+}
+
+// checkLength is "minLength"/"maxLength" of a string (in characters, as Python counts).
+func checkLength(field, s string, minLen, maxLen int) *fault {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n < minLen:
+		return schemaError(field, s, pyStrRepr(s)+" is too short")
+	case maxLen >= 0 && n > maxLen:
+		return schemaError(field, s, pyStrRepr(s)+" is too long")
+	}
+	return nil
+}
+
+// checkNullableString is {'type': ['string', 'null'], 'minLength': minLen, 'maxLength': maxLen}.
+func checkNullableString(field string, v any, minLen, maxLen int) *fault {
+	if f := checkType(field, v, "string", "null"); f != nil {
+		return f
+	}
+	if s, ok := v.(string); ok {
+		return checkLength(field, s, minLen, maxLen)
+	}
+	return nil
+}
+
+// checkNameLike is Cinder's 'name_non_mandatory_remove_white_spaces' (and its description
+// twin): a string or null, at most 255 characters once stripped. The length check raises
+// InvalidInput rather than a schema error, so its message differs.
+func checkNameLike(field, entity string, v any) *fault {
+	if f := checkType(field, v, "string", "null"); f != nil {
+		return f
+	}
+	s, _ := v.(string)
+	if s == "" {
+		return nil
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(s)); n > 255 {
+		return invalidInput("%s has %d characters, more than 255.", entity, n)
+	}
+	return nil
+}
+
+// checkOptionalUUID is Cinder's optional_uuid: null, or a string that parses as a UUID.
+func checkOptionalUUID(field string, v any) *fault {
+	if v == nil {
+		return nil
+	}
+	if s, ok := v.(string); ok && isUUIDLike(s) {
+		return nil
+	}
+	return schemaError(field, v, pyRepr(v)+" is not valid under any of the given schemas")
+}
+
+// isUUIDLike is oslo's is_uuid_like: anything uuid.UUID() accepts.
+func isUUIDLike(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil
+}
+
+// Boolean strings Cinder's schemas and oslo's strutils accept.
+var (
+	boolTrue  = []string{"1", "t", "true", "on", "y", "yes"}
+	boolFalse = []string{"0", "f", "false", "off", "n", "no"}
+)
+
+// schemaBoolStrings is the enum of parameter_types.boolean (the case variants are exact).
+var schemaBoolStrings = map[string]bool{
+	"True": true, "TRUE": true, "true": true, "1": true, "ON": true, "On": true, "on": true,
+	"YES": true, "Yes": true, "yes": true, "y": true, "t": true,
+	"False": false, "FALSE": false, "false": false, "0": false, "OFF": false, "Off": false, "off": false,
+	"NO": false, "No": false, "no": false, "n": false, "f": false,
+}
+
+// checkOptionalBoolean is Cinder's optional_boolean and returns the value it means.
+func checkOptionalBoolean(field string, v any) (bool, *fault) {
+	switch t := v.(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return t, nil
+	case string:
+		if b, ok := schemaBoolStrings[t]; ok {
+			return b, nil
+		}
+	}
+	return false, schemaError(field, v, pyRepr(v)+" is not valid under any of the given schemas")
+}
+
+// parseBoolParam is Cinder's get_bool_param for a query parameter: a strict boolean string.
+func parseBoolParam(name, value string) (bool, *fault) {
+	l := strings.ToLower(strings.TrimSpace(value))
+	for _, s := range boolTrue {
+		if l == s {
+			return true, nil
+		}
+	}
+	for _, s := range boolFalse {
+		if l == s {
+			return false, nil
+		}
+	}
+	return false, badRequest("Value '%s' for '%s' is not a boolean.", value, name)
+}
+
+// metadataKeyPattern is the key pattern of Cinder's metadata schemas; metadataKeyPatternPy is
+// how the error message spells it.
+var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9_:. /-]{1,255}$`)
+
+const metadataKeyPatternPy = `'^[a-zA-Z0-9-_:. /]{1,255}$'`
+
+// checkMetadata is Cinder's metadata schema (extra_specs; with allowNull, metadata_allows_null):
+// an object whose keys match the key pattern and whose values are strings of at most 255
+// characters. It returns the metadata as a map (nil for null).
+func checkMetadata(field string, v any, allowNull bool) (map[string]string, *fault) {
+	types := []string{"object"}
+	if allowNull {
+		types = append(types, "null")
+	}
+	if f := checkType(field, v, types...); f != nil {
+		return nil, f
+	}
+	o, ok := v.(*object)
+	if !ok {
+		return nil, nil
+	}
+	md := make(map[string]string, len(o.keys))
+	var bad []string
+	for _, k := range o.keys {
+		if !metadataKeyPattern.MatchString(k) {
+			bad = append(bad, k)
+			continue
+		}
+		val := o.vals[k]
+		if f := checkType(k, val, "string"); f != nil {
+			return nil, f
+		}
+		s := val.(string)
+		if f := checkLength(k, s, 0, 255); f != nil {
+			return nil, f
+		}
+		md[k] = s
+	}
+	if len(bad) > 0 {
+		verb := "does"
+		if len(bad) > 1 {
+			verb = "do"
+		}
+		return nil, schemaError(field, v, pyReprList(bad)+" "+verb+" not match any of the regexes: "+metadataKeyPatternPy)
+	}
+	return md, nil
+}
+
+var volumeSizePattern = regexp.MustCompile(`^[0-9]+$`)
+
+// checkSize is Cinder's volume_size_allows_null: an integer, or a string of digits, between 1
+// and DB_MAX_INT; or null. Cinder's validator applies minimum and maximum to digit strings
+// too. It returns the size, 0 for null.
+func checkSize(field string, v any) (int, *fault) {
+	if f := checkType(field, v, "integer", "string", "null"); f != nil {
+		return 0, f
+	}
+	var digits string
+	switch t := v.(type) {
+	case nil:
+		return 0, nil
+	case string:
+		if !volumeSizePattern.MatchString(t) {
+			return 0, schemaError(field, v, pyStrRepr(t)+" does not match '^[0-9]+$'")
+		}
+		digits = t
+	case json.Number:
+		digits = string(t)
+	}
+	n, ok := new(big.Int).SetString(digits, 10)
+	if !ok {
+		return 0, schemaError(field, v, pyRepr(v)+" is not of type 'integer', 'string', 'null'")
+	}
+	if n.Cmp(big.NewInt(1)) < 0 {
+		return 0, schemaError(field, v, n.String()+" is less than the minimum of 1")
+	}
+	if n.Cmp(big.NewInt(dbMaxInt)) > 0 {
+		return 0, schemaError(field, v, n.String()+" is greater than the maximum of 2147483647")
+	}
+	return int(n.Int64()), nil
+}
+
+// checkAdditional is "additionalProperties": false on an object without patternProperties.
+func checkAdditional(field string, o *object, allowed ...string) *fault {
+	var extra []string
+	for _, k := range o.keys {
+		known := false
+		for _, a := range allowed {
+			if k == a {
+				known = true
+				break
+			}
+		}
+		if !known {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	verb := "was"
+	if len(extra) > 1 {
+		verb = "were"
+	}
+	return schemaError(field, o, "Additional properties are not allowed ("+pyReprList(extra)+" "+verb+" unexpected)")
+}
+
+// requireObject is the "type": "object" check of a request body or of one of its members.
+func requireObject(field string, v any) (*object, *fault) {
+	if f := checkType(field, v, "object"); f != nil {
+		return nil, f
+	}
+	return v.(*object), nil
+}
+
+// stripped returns a string value with surrounding white space removed, as Cinder's
+// validate_name_and_description does; nil for null.
+func stripped(v any) *string {
+	s, ok := v.(string)
+	if !ok {
+		return nil
+	}
+	s = strings.TrimSpace(s)
+	return &s
+}

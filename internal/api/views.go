@@ -1,0 +1,241 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// timestamp renders as Cinder does: UTC, microseconds, no zone ("2026-11-21T18:02:27.000000").
+type timestamp time.Time
+
+const timestampLayout = "2006-01-02T15:04:05.000000"
+
+func (t timestamp) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format(timestampLayout) + `"`), nil
+}
+
+func timestampPtr(t *time.Time) *timestamp {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	ts := timestamp(*t)
+	return &ts
+}
+
+// opt is a member that a microversion or the caller's role adds to a view: absent unless
+// set, and then rendered even when its value is null.
+type opt[T any] struct {
+	set bool
+	v   T
+}
+
+func some[T any](v T) opt[T] { return opt[T]{set: true, v: v} }
+
+func (o opt[T]) IsZero() bool                 { return !o.set }
+func (o opt[T]) MarshalJSON() ([]byte, error) { return json.Marshal(o.v) }
+
+type link struct {
+	Rel  string `json:"rel"`
+	Type string `json:"type,omitempty"`
+	Href string `json:"href"`
+}
+
+// volumeSummary is an entry of GET /volumes.
+type volumeSummary struct {
+	ID    string  `json:"id"`
+	Name  *string `json:"name"`
+	Links []link  `json:"links"`
+}
+
+// volumeDetail is Cinder's detailed volume view, members in Cinder's order.
+type volumeDetail struct {
+	ID                 string            `json:"id"`
+	Status             string            `json:"status"`
+	Size               int               `json:"size"`
+	AvailabilityZone   string            `json:"availability_zone"`
+	CreatedAt          timestamp         `json:"created_at"`
+	UpdatedAt          *timestamp        `json:"updated_at"`
+	Name               *string           `json:"name"`
+	Description        *string           `json:"description"`
+	VolumeType         *string           `json:"volume_type"`
+	SnapshotID         *string           `json:"snapshot_id"`
+	SourceVolID        *string           `json:"source_volid"`
+	Metadata           map[string]string `json:"metadata"`
+	Links              []link            `json:"links"`
+	UserID             string            `json:"user_id"`
+	Bootable           string            `json:"bootable"`
+	Encrypted          bool              `json:"encrypted"`
+	ReplicationStatus  *string           `json:"replication_status"`
+	ConsistencyGroupID *string           `json:"consistencygroup_id"`
+	Multiattach        bool              `json:"multiattach"`
+	Attachments        []attachmentView  `json:"attachments"`
+
+	MigrationStatus opt[*string] `json:"migration_status,omitzero"` // admin
+	GroupID         opt[*string] `json:"group_id,omitzero"`         // 3.13
+	ProviderID      opt[*string] `json:"provider_id,omitzero"`      // 3.21, admin
+	SharedTargets   opt[*bool]   `json:"shared_targets,omitzero"`   // 3.48
+	ServiceUUID     opt[*string] `json:"service_uuid,omitzero"`     // 3.48
+	ClusterName     opt[*string] `json:"cluster_name,omitzero"`     // 3.61, admin
+	VolumeTypeID    opt[*string] `json:"volume_type_id,omitzero"`   // 3.63
+	ConsumesQuota   opt[bool]    `json:"consumes_quota,omitzero"`   // 3.65
+
+	// The os-vol-* extension attributes, on show and detail list for admins.
+	TenantID opt[string]  `json:"os-vol-tenant-attr:tenant_id,omitzero"`
+	MigStat  opt[*string] `json:"os-vol-mig-status-attr:migstat,omitzero"`
+	NameID   opt[*string] `json:"os-vol-mig-status-attr:name_id,omitzero"`
+	Host     opt[*string] `json:"os-vol-host-attr:host,omitzero"`
+}
+
+// attachmentView is one entry of a volume's "attachments" (none yet: Scoria does not attach).
+type attachmentView struct {
+	ID           string     `json:"id"`
+	AttachmentID string     `json:"attachment_id"`
+	VolumeID     string     `json:"volume_id"`
+	ServerID     *string    `json:"server_id"`
+	HostName     *string    `json:"host_name"`
+	Device       *string    `json:"device"`
+	AttachedAt   *timestamp `json:"attached_at"`
+}
+
+// viewer builds views for one request: links use the address the client called, and
+// microversion and role decide the optional members.
+type viewer struct {
+	base    string // scheme://host as the client sees it
+	project string // the caller's project: Cinder builds links with it
+	mv      version
+	admin   bool
+}
+
+func newViewer(r *http.Request) viewer {
+	rc := reqctx.From(r.Context())
+	return viewer{base: baseURL(r), project: rc.ProjectID, mv: versionOf(r.Context()), admin: rc.IsAdmin}
+}
+
+// baseURL is scheme://host of the request, as a proxy in front of Scoria says it was called.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")[0]); p == "http" || p == "https" {
+		scheme = p
+	}
+	host := r.Host
+	if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
+		parts := strings.Split(fh, ",")
+		if h := strings.TrimSpace(parts[len(parts)-1]); h != "" {
+			host = h
+		}
+	}
+	return scheme + "://" + host
+}
+
+func (vw viewer) links(collection, id string) []link {
+	return []link{
+		{Rel: "self", Href: vw.base + "/v3/" + vw.project + "/" + collection + "/" + id},
+		{Rel: "bookmark", Href: vw.base + "/" + vw.project + "/" + collection + "/" + id},
+	}
+}
+
+// nextLink is the "next" link of a full page: the same query with marker set to last.
+func (vw viewer) nextLink(collection string, query []queryParam, last string) []link {
+	vals := make([]string, 0, len(query)+1)
+	marked := false
+	for _, p := range query {
+		if p.key == "marker" {
+			if marked {
+				continue
+			}
+			p.value, marked = last, true
+		}
+		vals = append(vals, url.QueryEscape(p.key)+"="+url.QueryEscape(p.value))
+	}
+	if !marked {
+		vals = append(vals, "marker="+url.QueryEscape(last))
+	}
+	href := vw.base + "/v3/" + vw.project + "/" + collection + "?" + strings.Join(vals, "&")
+	return []link{{Rel: "next", Href: href}}
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (vw viewer) summary(v *resource.Volume) volumeSummary {
+	return volumeSummary{ID: v.ID, Name: nullable(v.Name), Links: vw.links("volumes", v.ID)}
+}
+
+// detail is the detailed view; withExtensions adds the os-vol-* attributes that Cinder's
+// extensions put on show and detail list (not on create or update).
+func (vw viewer) detail(v *resource.Volume, withExtensions bool) volumeDetail {
+	md := v.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	typeName := v.VolumeTypeName
+	if typeName == "" {
+		typeName = v.VolumeTypeID
+	}
+	bootable := "false"
+	if v.Bootable {
+		bootable = "true"
+	}
+	d := volumeDetail{
+		ID:               v.ID,
+		Status:           v.Status,
+		Size:             v.Size,
+		AvailabilityZone: v.AvailabilityZone,
+		CreatedAt:        timestamp(v.CreatedAt),
+		UpdatedAt:        timestampPtr(v.UpdatedAt),
+		Name:             nullable(v.Name),
+		Description:      nullable(v.Description),
+		VolumeType:       nullable(typeName),
+		Metadata:         md,
+		Links:            vw.links("volumes", v.ID),
+		UserID:           v.UserID,
+		Bootable:         bootable,
+		Multiattach:      v.Multiattach,
+		Attachments:      []attachmentView{},
+	}
+	if vw.admin {
+		d.MigrationStatus = some[*string](nil)
+	}
+	if vw.mv.atLeast(mvGroupVolume) {
+		d.GroupID = some[*string](nil)
+	}
+	if vw.admin && vw.mv.atLeast(mvProviderID) {
+		d.ProviderID = some[*string](nil)
+	}
+	if vw.mv.atLeast(mvSharedTargets) {
+		// Scoria does not track whether a backend shares targets between volumes; true is
+		// Cinder's default and the safe answer (os-brick then serialises attachments).
+		shared := true
+		d.SharedTargets = some(&shared)
+		d.ServiceUUID = some[*string](nil)
+	}
+	if vw.admin && vw.mv.atLeast(mvVolumeClusterName) {
+		d.ClusterName = some[*string](nil)
+	}
+	if vw.mv.atLeast(mvVolumeTypeID) {
+		d.VolumeTypeID = some(nullable(v.VolumeTypeID))
+	}
+	if vw.mv.atLeast(mvConsumesQuota) {
+		d.ConsumesQuota = some(true)
+	}
+	if withExtensions && vw.admin {
+		d.TenantID = some(v.ProjectID)
+		d.MigStat = some[*string](nil)
+		d.NameID = some[*string](nil)
+		d.Host = some(nullable(v.Host))
+	}
+	return d
+}

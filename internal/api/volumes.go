@@ -1,0 +1,315 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// forceDeletableStatuses are the statuses a volume may be force-deleted from (3.23): any
+// but those of an attachment in progress or in place, which Cinder refuses even with force.
+var forceDeletableStatuses = []string{
+	resource.StatusAvailable, resource.StatusError, resource.StatusErrorRestoring,
+	resource.StatusErrorExtending, resource.StatusErrorManaging, resource.StatusCreating,
+	resource.StatusDeleting, resource.StatusErrorDeleting, resource.StatusReserved,
+	resource.StatusExtending,
+}
+
+// createVolume is POST /volumes: validate as Cinder does, write the volume and the
+// scheduler's create_volume message in one transaction, hand the message to the bus.
+func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	rc := reqctx.From(ctx)
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req, f := parseCreate(body, versionOf(ctx))
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	vt, err := s.resolveVolumeType(ctx, req.volumeType)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if f := req.unsupportedSource(); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if req.size == 0 {
+		s.writeError(w, r, invalidInput("Volume size 'None' must be an integer and greater than 0"))
+		return
+	}
+	az := req.availabilityZone
+	if az == "" {
+		az = s.defaultAZ
+	}
+	if !s.knownZone(az) {
+		s.writeError(w, r, badRequest("Availability zone '%s' is invalid.", az))
+		return
+	}
+
+	v := &resource.Volume{
+		ID:               uuid.NewString(),
+		ProjectID:        rc.ProjectID,
+		UserID:           rc.UserID,
+		Size:             req.size,
+		Status:           resource.StatusCreating,
+		AttachStatus:     resource.AttachDetached,
+		AvailabilityZone: az,
+		VolumeTypeID:     vt.ID,
+		VolumeTypeName:   vt.Name,
+		Multiattach:      req.multiattach,
+		Metadata:         req.metadata,
+		CreatedAt:        s.now().UTC(),
+	}
+	if req.name != nil {
+		v.Name = *req.name
+	}
+	if req.description != nil {
+		v.Description = *req.description
+	}
+	if v.Metadata == nil {
+		v.Metadata = map[string]string{}
+	}
+	msg, err := message.Outbox(rc, message.SchedulerTarget(), message.CreateVolume, message.CreateVolumeArgs{
+		VolumeID:         v.ID,
+		Size:             v.Size,
+		AvailabilityZone: v.AvailabilityZone,
+		VolumeTypeID:     v.VolumeTypeID,
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	msgs, err := s.store.CreateVolume(ctx, v, msg)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.dispatch(ctx, msgs)
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size}).Info("volume create accepted")
+	writeJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
+}
+
+// unsupportedSource refuses, clearly, the sources Scoria cannot create a volume from yet.
+func (req *createRequest) unsupportedSource() *fault {
+	switch {
+	case req.snapshotID != "":
+		return badRequest("Creating a volume from a snapshot (snapshot_id) is not supported by Scoria yet.")
+	case req.sourceVolID != "":
+		return badRequest("Cloning a volume (source_volid) is not supported by Scoria yet.")
+	case req.consistencyGroupID != "":
+		return badRequest("Consistency groups (consistencygroup_id) are not supported by Scoria yet.")
+	case req.groupID != "":
+		return badRequest("Volume groups (group_id) are not supported by Scoria yet.")
+	case req.imageRef != "":
+		return badRequest("Creating a volume from an image (imageRef) is not supported by Scoria yet.")
+	case req.backupID != "":
+		return badRequest("Creating a volume from a backup (backup_id) is not supported by Scoria yet.")
+	}
+	return nil
+}
+
+// resolveVolumeType finds the type a create names (by id or by name, as Cinder's
+// get_by_name_or_id), or the default type when it names none.
+func (s *server) resolveVolumeType(ctx context.Context, ident string) (*resource.VolumeType, error) {
+	if ident == "" {
+		vt, err := s.store.GetVolumeTypeByName(ctx, s.defaultType)
+		if errors.Is(err, resource.ErrNotFound) {
+			return nil, newFault(http.StatusInternalServerError,
+				"The request cannot be fulfilled as the default volume type %s cannot be found.", s.defaultType)
+		}
+		return vt, err
+	}
+	if isUUIDLike(ident) {
+		vt, err := s.store.GetVolumeType(ctx, ident)
+		if !errors.Is(err, resource.ErrNotFound) {
+			return vt, err
+		}
+		// A type may be named like a UUID.
+		vt, err = s.store.GetVolumeTypeByName(ctx, ident)
+		if errors.Is(err, resource.ErrNotFound) {
+			return nil, notFound("Volume type %s could not be found.", ident)
+		}
+		return vt, err
+	}
+	vt, err := s.store.GetVolumeTypeByName(ctx, ident)
+	if errors.Is(err, resource.ErrNotFound) {
+		return nil, notFound("Volume type with name %s could not be found.", ident)
+	}
+	return vt, err
+}
+
+// knownZone reports whether volumes may be created in az: the default zone always, others
+// when AvailabilityZones lists them (or when no list is configured).
+func (s *server) knownZone(az string) bool {
+	if az == s.defaultAZ || s.zones == nil {
+		return true
+	}
+	for _, z := range s.zones() {
+		if z == az {
+			return true
+		}
+	}
+	return false
+}
+
+// dispatch hands committed outbox rows to the bus. It must not be cut short by the client
+// going away: the rows are committed, the request accepted.
+func (s *server) dispatch(ctx context.Context, msgs []resource.OutboxMessage) {
+	if len(msgs) > 0 {
+		s.dispatcher.Dispatch(context.WithoutCancel(ctx), msgs)
+	}
+}
+
+// getVolume reads a volume the caller may see; anything else is Cinder's 404.
+func (s *server) getVolume(ctx context.Context, id string) (*resource.Volume, error) {
+	notFound := &resource.NotFoundError{Kind: "Volume", ID: id}
+	if !isUUIDLike(id) {
+		return nil, notFound
+	}
+	v, err := s.store.GetVolume(ctx, id)
+	if err != nil {
+		return nil, notFoundAs(err, "Volume", id)
+	}
+	if rc := reqctx.From(ctx); !rc.IsAdmin && v.ProjectID != rc.ProjectID {
+		return nil, notFound
+	}
+	return v, nil
+}
+
+// showVolume is GET /volumes/{id}.
+func (s *server) showVolume(w http.ResponseWriter, r *http.Request) {
+	v, err := s.getVolume(r.Context(), mux.Vars(r)["volume_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"volume": newViewer(r).detail(v, true)})
+}
+
+// updateVolume is PUT /volumes/{id}: name, description, metadata (which replaces all).
+func (s *server) updateVolume(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["volume_id"]
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, f := parseUpdate(body, versionOf(ctx))
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	v, err := s.getVolume(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if u.Name != nil || u.Description != nil || u.Metadata != nil {
+		if v, err = s.store.UpdateVolume(ctx, id, u); err != nil {
+			s.writeError(w, r, notFoundAs(err, "Volume", id))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"volume": newViewer(r).detail(v, false)})
+}
+
+// deleteVolume is DELETE /volumes/{id}. A volume no volume service owns yet is deleted here;
+// otherwise it goes to "deleting" with a delete_volume message to its service, in one
+// transaction.
+func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["volume_id"]
+	q := r.URL.Query()
+	if q.Has("cascade") {
+		// Accepted; Scoria has no snapshots for it to delete.
+		if _, f := parseBoolParam("cascade", q.Get("cascade")); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+	}
+	force := false
+	if versionOf(ctx).atLeast(mvDeleteForce) && q.Has("force") {
+		var f *fault
+		if force, f = parseBoolParam("force", q.Get("force")); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+	}
+	v, err := s.getVolume(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	from, action := resource.DeletableStatuses, "delete"
+	if force {
+		from, action = forceDeletableStatuses, "force-delete"
+	}
+	if err := s.deleteVolumeFrom(ctx, v, from); err != nil {
+		s.writeError(w, r, &actionError{action: action, err: err})
+		return
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "force": force}).Info("volume delete accepted")
+	writeAccepted(w)
+}
+
+func (s *server) deleteVolumeFrom(ctx context.Context, v *resource.Volume, from []string) error {
+	id := v.ID
+	if v.AttachStatus == resource.AttachAttached {
+		return &resource.InvalidStateError{Kind: "volume", ID: v.ID, Status: v.Status, Want: from}
+	}
+	if v.Host == "" {
+		if !contains(from, resource.StatusCreating) {
+			// Scheduling failed or never happened, and no scheduler can be placing it now.
+			return notFoundAs(s.store.DestroyVolume(ctx, v.ID, from), "Volume", v.ID)
+		}
+		// A force delete may meet a volume a scheduler is placing right now: claim it while
+		// it still has no host, then remove it.
+		_, err := s.store.TransitionVolume(ctx, v.ID, from, resource.VolumeChange{Status: resource.StatusDeleting, WhereHostNull: true})
+		if err == nil {
+			return notFoundAs(s.store.DestroyVolume(ctx, v.ID, []string{resource.StatusDeleting}), "Volume", v.ID)
+		}
+		if !errors.Is(err, resource.ErrInvalidState) {
+			return notFoundAs(err, "Volume", v.ID)
+		}
+		// Placed meanwhile: its volume service deletes it.
+		if v, err = s.store.GetVolume(ctx, id); err != nil {
+			return notFoundAs(err, "Volume", id)
+		}
+		if v.Host == "" {
+			return &resource.InvalidStateError{Kind: "volume", ID: v.ID, Status: v.Status, Want: from}
+		}
+	}
+	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(v.Host), message.DeleteVolume, message.DeleteVolumeArgs{VolumeID: v.ID})
+	if err != nil {
+		return err
+	}
+	msgs, err := s.store.TransitionVolume(ctx, v.ID, from, resource.VolumeChange{Status: resource.StatusDeleting}, msg)
+	if err != nil {
+		return notFoundAs(err, "Volume", v.ID)
+	}
+	s.dispatch(ctx, msgs)
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,425 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// volumeSelect reads volumes with their type's name; scanVolume reads its columns.
+const volumeSelect = `SELECT v.id, v.project_id, v.user_id, v.display_name, v.display_description,
+	v.size, v.status, v.attach_status, v.availability_zone, v.host, v.volume_type_id, t.name,
+	v.bootable, v.multiattach, v.created_at, v.updated_at, v.deleted_at
+FROM volumes v LEFT JOIN volume_types t ON t.id = v.volume_type_id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanVolume(sc scanner) (*resource.Volume, error) {
+	var (
+		v                                      resource.Volume
+		name, desc, az, host, typeID, typeName sql.NullString
+		created, updated, deleted              nullTime
+	)
+	err := sc.Scan(&v.ID, &v.ProjectID, &v.UserID, &name, &desc,
+		&v.Size, &v.Status, &v.AttachStatus, &az, &host, &typeID, &typeName,
+		&v.Bootable, &v.Multiattach, &created, &updated, &deleted)
+	if err != nil {
+		return nil, err
+	}
+	v.Name, v.Description, v.AvailabilityZone = name.String, desc.String, az.String
+	v.Host, v.VolumeTypeID, v.VolumeTypeName = host.String, typeID.String, typeName.String
+	v.CreatedAt, v.UpdatedAt, v.DeletedAt = created.Time, updated.Ptr(), deleted.Ptr()
+	return &v, nil
+}
+
+// queryVolumes runs a volumeSelect query and loads the metadata of what it found.
+func queryVolumes(ctx context.Context, q querier, query string, args ...any) ([]*resource.Volume, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var vols []*resource.Volume
+	for rows.Next() {
+		v, err := scanVolume(rows)
+		if err != nil {
+			return nil, err
+		}
+		vols = append(vols, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close() // before the next query: a SQLite pool may have a single connection
+	if err := loadMetadata(ctx, q, vols); err != nil {
+		return nil, err
+	}
+	return vols, nil
+}
+
+// loadMetadata fills the Metadata of vols, with one query per maxInList volumes.
+func loadMetadata(ctx context.Context, q querier, vols []*resource.Volume) error {
+	byID := make(map[string]*resource.Volume, len(vols))
+	ids := make([]any, 0, len(vols))
+	for _, v := range vols {
+		v.Metadata = map[string]string{}
+		byID[v.ID] = v
+		ids = append(ids, v.ID)
+	}
+	for _, c := range chunks(len(ids)) {
+		part := ids[c[0]:c[1]]
+		rows, err := q.QueryContext(ctx,
+			"SELECT volume_id, `key`, `value` FROM volume_metadata WHERE volume_id IN ("+placeholders(len(part))+")", part...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id, k, val string
+			if err := rows.Scan(&id, &k, &val); err != nil {
+				rows.Close()
+				return err
+			}
+			byID[id].Metadata[k] = val
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertMetadata(ctx context.Context, q querier, volumeID string, md map[string]string, now time.Time) error {
+	if len(md) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(md))
+	for _, c := range chunks(len(keys)) {
+		part := keys[c[0]:c[1]]
+		args := make([]any, 0, 4*len(part))
+		for _, k := range part {
+			args = append(args, volumeID, k, md[k], dbTime(now))
+		}
+		values := strings.Repeat("(?, ?, ?, ?), ", len(part)-1) + "(?, ?, ?, ?)"
+		if _, err := q.ExecContext(ctx,
+			"INSERT INTO volume_metadata (volume_id, `key`, `value`, created_at) VALUES "+values, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertOutbox writes msgs and returns them with ID and CreatedAt set.
+func insertOutbox(ctx context.Context, q querier, now time.Time, msgs []resource.OutboxMessage) ([]resource.OutboxMessage, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	out := slices.Clone(msgs)
+	for i := range out {
+		m := &out[i]
+		res, err := q.ExecContext(ctx,
+			"INSERT INTO outbox (topic, server, method, args, `context`, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+			m.Topic, m.Server, m.Method, string(m.Args), string(m.Context), dbTime(now))
+		if err != nil {
+			return nil, fmt.Errorf("write outbox message %s: %w", m.Method, err)
+		}
+		if m.ID, err = res.LastInsertId(); err != nil {
+			return nil, err
+		}
+		m.CreatedAt = now
+	}
+	return out, nil
+}
+
+// CreateVolume inserts v, its metadata and msgs in one transaction, and returns msgs with ID
+// and CreatedAt set. It fills in what v leaves empty: ID (a new UUID), Status (creating),
+// AttachStatus (detached) and CreatedAt (now); CreatedAt is kept in UTC at microsecond
+// precision, as it will read back. An ID that exists already gives an error wrapping
+// resource.ErrConflict, a VolumeTypeID that does not a *resource.NotFoundError.
+func (s *Store) CreateVolume(ctx context.Context, v *resource.Volume, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
+	if v.ID == "" {
+		v.ID = uuid.NewString()
+	}
+	if v.Status == "" {
+		v.Status = resource.StatusCreating
+	}
+	if v.AttachStatus == "" {
+		v.AttachStatus = resource.AttachDetached
+	}
+	now := s.now()
+	if v.CreatedAt.IsZero() {
+		v.CreatedAt = now
+	} else {
+		v.CreatedAt = v.CreatedAt.UTC().Truncate(time.Microsecond)
+	}
+	var out []resource.OutboxMessage
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO volumes (id, project_id, user_id, display_name,
+			display_description, size, status, attach_status, availability_zone, host, volume_type_id,
+			bootable, multiattach, created_at, updated_at, deleted)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+			v.ID, v.ProjectID, v.UserID, nullString(v.Name),
+			nullString(v.Description), v.Size, v.Status, v.AttachStatus, nullString(v.AvailabilityZone),
+			nullString(v.Host), nullString(v.VolumeTypeID),
+			v.Bootable, v.Multiattach, dbTime(v.CreatedAt), dbTimePtr(v.UpdatedAt))
+		switch {
+		case err == nil:
+		case isDuplicate(err):
+			return fmt.Errorf("id in use: %w", resource.ErrConflict)
+		case isForeignKey(err):
+			return &resource.NotFoundError{Kind: "VolumeType", ID: v.VolumeTypeID}
+		default:
+			return err
+		}
+		if err := insertMetadata(ctx, tx, v.ID, v.Metadata, now); err != nil {
+			return err
+		}
+		out, err = insertOutbox(ctx, tx, now, msgs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create volume %s: %w", v.ID, err)
+	}
+	return out, nil
+}
+
+// GetVolume returns the volume id with its metadata and type name. A missing or deleted volume
+// is a *resource.NotFoundError.
+func (s *Store) GetVolume(ctx context.Context, id string) (*resource.Volume, error) {
+	return getVolume(ctx, s.ro, id)
+}
+
+func getVolume(ctx context.Context, q querier, id string) (*resource.Volume, error) {
+	vols, err := queryVolumes(ctx, q, volumeSelect+" WHERE v.id = ? AND v.deleted = 0", id)
+	if err != nil {
+		return nil, fmt.Errorf("get volume %s: %w", id, err)
+	}
+	if len(vols) == 0 {
+		return nil, &resource.NotFoundError{Kind: "Volume", ID: id}
+	}
+	return vols[0], nil
+}
+
+// ListVolumes returns the volumes f selects, newest first (created_at DESC, id DESC), with
+// their metadata. f.Marker is the id of the last volume of the previous page; one that is not
+// a visible volume (of f.ProjectID, when set) is a *resource.NotFoundError of kind "Marker".
+func (s *Store) ListVolumes(ctx context.Context, f resource.VolumeFilter) ([]*resource.Volume, error) {
+	where := []string{"v.deleted = 0"}
+	var args []any
+	if f.ProjectID != "" {
+		where, args = append(where, "v.project_id = ?"), append(args, f.ProjectID)
+	}
+	if f.Name != "" {
+		where, args = append(where, "v.display_name = ?"), append(args, f.Name)
+	}
+	if f.Status != "" {
+		where, args = append(where, "v.status = ?"), append(args, f.Status)
+	}
+	if f.Marker != "" {
+		q := "SELECT created_at FROM volumes WHERE id = ? AND deleted = 0"
+		qargs := []any{f.Marker}
+		if f.ProjectID != "" {
+			q, qargs = q+" AND project_id = ?", append(qargs, f.ProjectID)
+		}
+		var at nullTime
+		switch err := s.ro.QueryRowContext(ctx, q, qargs...).Scan(&at); {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil, &resource.NotFoundError{Kind: "Marker", ID: f.Marker}
+		case err != nil:
+			return nil, fmt.Errorf("list volumes: read marker: %w", err)
+		}
+		where = append(where, "(v.created_at < ? OR (v.created_at = ? AND v.id < ?))")
+		args = append(args, dbTime(at.Time), dbTime(at.Time), f.Marker)
+	}
+	query := volumeSelect + " WHERE " + strings.Join(where, " AND ") + " ORDER BY v.created_at DESC, v.id DESC"
+	if f.Limit > 0 {
+		query, args = query+" LIMIT ?", append(args, f.Limit)
+	}
+	vols, err := queryVolumes(ctx, s.ro, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	return vols, nil
+}
+
+// UpdateVolume applies a user's change to volume id in one transaction, stamps updated_at and
+// returns the volume as it now is.
+func (s *Store) UpdateVolume(ctx context.Context, id string, u resource.VolumeUpdate) (*resource.Volume, error) {
+	now := s.now()
+	var vol *resource.Volume
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		sets, args := []string{"updated_at = ?"}, []any{dbTime(now)}
+		if u.Name != nil {
+			sets, args = append(sets, "display_name = ?"), append(args, nullString(*u.Name))
+		}
+		if u.Description != nil {
+			sets, args = append(sets, "display_description = ?"), append(args, nullString(*u.Description))
+		}
+		res, err := tx.ExecContext(ctx,
+			"UPDATE volumes SET "+strings.Join(sets, ", ")+" WHERE id = ? AND deleted = 0", append(args, id)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return &resource.NotFoundError{Kind: "Volume", ID: id}
+		}
+		if u.Metadata != nil {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM volume_metadata WHERE volume_id = ?", id); err != nil {
+				return err
+			}
+			if err := insertMetadata(ctx, tx, id, u.Metadata, now); err != nil {
+				return err
+			}
+		}
+		vol, err = getVolume(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update volume %s: %w", id, err)
+	}
+	return vol, nil
+}
+
+// TransitionVolume moves volume id from one of the statuses from to ch.Status with one
+// conditional UPDATE, and writes msgs in the same transaction if, and only if, it won. A
+// volume in another status (or, with ch.WhereHostNull, with a host already) gives a
+// *resource.InvalidStateError naming its status, a missing one a *resource.NotFoundError.
+func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, ch resource.VolumeChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
+	if len(from) == 0 {
+		return nil, fmt.Errorf("transition volume %s: no status to move from", id)
+	}
+	now := s.now()
+	query, args := "UPDATE volumes SET status = ?", []any{ch.Status}
+	if ch.Host != nil {
+		query, args = query+", host = ?", append(args, nullString(*ch.Host))
+	}
+	query += ", updated_at = ? WHERE id = ? AND deleted = 0 AND status IN (" + placeholders(len(from)) + ")"
+	args = append(append(args, dbTime(now), id), strArgs(from)...)
+	if ch.WhereHostNull {
+		query += " AND host IS NULL"
+	}
+	var out []resource.OutboxMessage
+	transition := func(q querier) error {
+		if err := s.conditional(ctx, q, id, from, query, args...); err != nil {
+			return err
+		}
+		var err error
+		out, err = insertOutbox(ctx, q, now, msgs)
+		return err
+	}
+	var err error
+	if len(msgs) == 0 {
+		err = transition(s.db) // one statement needs no transaction
+	} else {
+		err = s.inTx(ctx, func(tx *sql.Tx) error { return transition(tx) })
+	}
+	if err != nil {
+		return nil, fmt.Errorf("volume %s to %s: %w", id, ch.Status, err)
+	}
+	return out, nil
+}
+
+// DestroyVolume soft-deletes volume id if its status is one of from: status deleted,
+// deleted=1, deleted_at now. Errors are those of TransitionVolume.
+func (s *Store) DestroyVolume(ctx context.Context, id string, from []string) error {
+	if len(from) == 0 {
+		return fmt.Errorf("destroy volume %s: no status to delete from", id)
+	}
+	now := dbTime(s.now())
+	err := s.conditional(ctx, s.db, id, from,
+		"UPDATE volumes SET status = ?, deleted = 1, deleted_at = ?, updated_at = ? WHERE id = ? AND deleted = 0 AND status IN ("+placeholders(len(from))+")",
+		append([]any{resource.StatusDeleted, now, now, id}, strArgs(from)...)...)
+	if err != nil {
+		return fmt.Errorf("destroy volume %s: %w", id, err)
+	}
+	return nil
+}
+
+// conditional runs a conditional UPDATE of volume id; when it changed no row, it reads the
+// volume (through q, so inside the same transaction) to say why.
+func (s *Store) conditional(ctx context.Context, q querier, id string, from []string, query string, args ...any) error {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	var status string
+	switch err := q.QueryRowContext(ctx, "SELECT status FROM volumes WHERE id = ? AND deleted = 0", id).Scan(&status); {
+	case errors.Is(err, sql.ErrNoRows):
+		return &resource.NotFoundError{Kind: "Volume", ID: id}
+	case err != nil:
+		return err
+	}
+	return &resource.InvalidStateError{Kind: "Volume", ID: id, Status: status, Want: slices.Clone(from)}
+}
+
+// ListVolumesByHost returns the volumes of a backend: host is backendHost itself or one of its
+// pools (backendHost#pool), with a status in statuses (any status when statuses is empty),
+// oldest first.
+func (s *Store) ListVolumesByHost(ctx context.Context, backendHost string, statuses []string) ([]*resource.Volume, error) {
+	// host = backendHost or host starts with "backendHost#", as one range of the (host, status)
+	// index rather than LIKE: no wildcards to escape, and case-sensitive on SQLite too. The
+	// range [backendHost, backendHost+"$") holds backendHost, backendHost+"#…" ('$' follows
+	// '#') and backendHost followed by a character below '#', which the OR leaves out.
+	query := volumeSelect + " WHERE v.deleted = 0 AND v.host >= ? AND v.host < ? AND (v.host = ? OR v.host >= ?)"
+	args := []any{backendHost, backendHost + "$", backendHost, backendHost + "#"}
+	if len(statuses) > 0 {
+		query, args = query+" AND v.status IN ("+placeholders(len(statuses))+")", append(args, strArgs(statuses)...)
+	}
+	vols, err := queryVolumes(ctx, s.ro, query+" ORDER BY v.created_at, v.id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list volumes of %s: %w", backendHost, err)
+	}
+	return vols, nil
+}
+
+// ListVolumesInStatus returns the volumes with a status in statuses (any when empty) that
+// have not changed since updatedBefore (by updated_at, or created_at if never updated; a zero
+// updatedBefore does not filter), oldest first: what a recovery sweep looks for.
+func (s *Store) ListVolumesInStatus(ctx context.Context, statuses []string, updatedBefore time.Time) ([]*resource.Volume, error) {
+	query, args := volumeSelect+" WHERE v.deleted = 0", []any(nil)
+	if len(statuses) > 0 {
+		query, args = query+" AND v.status IN ("+placeholders(len(statuses))+")", append(args, strArgs(statuses)...)
+	}
+	if !updatedBefore.IsZero() {
+		t := dbTime(updatedBefore)
+		query += " AND (v.updated_at < ? OR (v.updated_at IS NULL AND v.created_at < ?))"
+		args = append(args, t, t)
+	}
+	vols, err := queryVolumes(ctx, s.ro, query+" ORDER BY v.created_at, v.id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list volumes in %v: %w", statuses, err)
+	}
+	return vols, nil
+}
+
+// CountVolumes counts the volumes of a project that are not deleted; projectID "" counts all.
+func (s *Store) CountVolumes(ctx context.Context, projectID string) (int, error) {
+	query, args := "SELECT COUNT(*) FROM volumes WHERE deleted = 0", []any(nil)
+	if projectID != "" {
+		query, args = query+" AND project_id = ?", append(args, projectID)
+	}
+	var n int
+	if err := s.ro.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count volumes: %w", err)
+	}
+	return n, nil
+}

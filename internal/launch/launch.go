@@ -1,0 +1,258 @@
+// Package launch starts Scoria's services from a loaded configuration. The binaries in cmd/
+// run one service each; the all-in-one binary runs them all in one process on the same code.
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/scoria/scoria/internal/api"
+	"github.com/scoria/scoria/internal/backend"
+	"github.com/scoria/scoria/internal/config"
+	"github.com/scoria/scoria/internal/db"
+	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/outbox"
+	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/scheduler"
+	"github.com/scoria/scoria/internal/service"
+	"github.com/scoria/scoria/internal/volume"
+	"github.com/scoria/scoria/migrations"
+)
+
+// Env is what every service of a process shares: configuration, log, database and bus.
+type Env struct {
+	Cfg       *config.Config
+	Log       *logrus.Logger
+	Store     *db.Store
+	Transport rpc.Transport
+}
+
+// Open connects to the database and the message bus of cfg. With migrate, it brings the schema
+// up to date (the all-in-one); otherwise it refuses to run on an outdated schema and says how
+// to fix it.
+func Open(ctx context.Context, cfg *config.Config, log *logrus.Logger, migrate bool) (*Env, error) {
+	if err := cfg.Require("database", "connection"); err != nil {
+		return nil, err
+	}
+	store, err := db.Open(ctx, cfg.Database.Connection)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if migrate {
+		if err := store.Migrate(ctx); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("migrate database: %w", err)
+		}
+	} else if err := checkSchema(ctx, store); err != nil {
+		store.Close()
+		return nil, err
+	}
+	tr, err := service.OpenTransport(cfg.Default.TransportURL, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	for _, ig := range cfg.Ignored {
+		log.WithField("option", ig).Info("option not implemented by Scoria; ignored")
+	}
+	return &Env{Cfg: cfg, Log: log, Store: store, Transport: tr}, nil
+}
+
+func checkSchema(ctx context.Context, store *db.Store) error {
+	have, err := store.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	want, err := migrations.Latest()
+	if err != nil {
+		return err
+	}
+	if have < want {
+		return fmt.Errorf("database schema is at version %d, this release needs %d: run `scoria-manage db sync`", have, want)
+	}
+	return nil
+}
+
+// Close releases the bus and the database.
+func (e *Env) Close() {
+	e.Transport.Close()
+	e.Store.Close()
+}
+
+// RunAPI serves the Block Storage API on osapi_volume_listen:osapi_volume_listen_port until ctx
+// ends, with the outbox relay that hands accepted requests to the bus. ready, when not nil,
+// receives the address it listens on.
+func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
+	d := e.Cfg.Default
+	relay := &outbox.Relay{Store: e.Store, Transport: e.Transport, Log: e.Log.WithField("component", "outbox")}
+	zones := &zoneCache{store: e.Store, ttl: 5 * time.Second, downTime: d.ServiceDownTime}
+	h, err := api.New(api.Options{
+		Store:                   e.Store,
+		Dispatcher:              relay,
+		Log:                     e.Log.WithField("component", "api"),
+		AuthStrategy:            d.AuthStrategy,
+		DefaultVolumeType:       d.DefaultVolumeType,
+		DefaultAvailabilityZone: d.DefaultAvailabilityZone,
+		AvailabilityZones:       zones.get,
+		ServiceDownTime:         d.ServiceDownTime,
+		MaxLimit:                d.OsapiMaxLimit,
+	})
+	if err != nil {
+		return fmt.Errorf("build API: %w", err)
+	}
+	addr := net.JoinHostPort(d.OsapiVolumeListen, strconv.Itoa(d.OsapiVolumePort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { relay.Run(gctx, 8); return nil })
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	g.Go(func() error {
+		e.Log.WithField("address", ln.Addr().String()).Info("Block Storage API listening")
+		if ready != nil {
+			ready <- ln.Addr().String()
+		}
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve API: %w", err)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// RunScheduler runs scoria-scheduler until ctx ends.
+func (e *Env) RunScheduler(ctx context.Context) error {
+	d := e.Cfg.Default
+	log := e.Log.WithField("component", "scheduler")
+	s := &scheduler.Scheduler{Store: e.Store, Transport: e.Transport, Log: log, ServiceDownTime: d.ServiceDownTime, MaxAttempts: d.SchedulerMaxAttempts}
+	hb := &service.Heartbeat{Store: e.Store, Interval: d.ReportInterval, Log: log,
+		Service: resource.Service{Binary: resource.BinaryScheduler, Host: d.Host, Topic: rpc.TopicScheduler, AvailabilityZone: d.StorageAvailabilityZone}}
+	if err := hb.Register(ctx); err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { hb.Run(gctx); return nil })
+	g.Go(func() error {
+		return e.Transport.Serve(gctx, rpc.Target{Topic: rpc.TopicScheduler, Server: d.Host}, s.Handle)
+	})
+	g.Go(func() error { e.askForReports(gctx, s); return nil })
+	return g.Wait()
+}
+
+// askForReports asks volume services to report at start, and again while some up service has
+// not reported (its report may have raced the scheduler's own queue being declared).
+func (e *Env) askForReports(ctx context.Context, s *scheduler.Scheduler) {
+	wait := 300 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		services, err := e.Store.ListServices(ctx, resource.ServiceFilter{Binary: resource.BinaryVolume})
+		if err != nil {
+			continue
+		}
+		up := 0
+		for _, svc := range services {
+			if !svc.Disabled && svc.Up(time.Now().UTC(), e.Cfg.Default.ServiceDownTime) {
+				up++
+			}
+		}
+		if s.Reported() < up {
+			if err := e.Transport.Fanout(ctx, rpc.TopicVolume, message.PublishCapabilities, struct{}{}); err != nil {
+				e.Log.WithError(err).Debug("could not ask volume services for capabilities")
+			}
+		}
+		if wait < 10*time.Second {
+			wait *= 2
+		}
+	}
+}
+
+// RunVolume runs one volume service per enabled backend until ctx ends.
+func (e *Env) RunVolume(ctx context.Context) error {
+	d := e.Cfg.Default
+	if len(e.Cfg.Backends) == 0 {
+		return errors.New("no backend to serve: set enabled_backends in [DEFAULT] and a section for each")
+	}
+	managers := make([]*volume.Manager, 0, len(e.Cfg.Backends))
+	for _, b := range e.Cfg.Backends {
+		drv, err := backend.New(b, d.StatePath)
+		if err != nil {
+			return err
+		}
+		for _, k := range b.UnusedKeys() {
+			e.Log.WithField("option", b.Name+"/"+k).Info("backend option not implemented by Scoria; ignored")
+		}
+		host := d.Host + "@" + b.Name
+		log := e.Log.WithFields(logrus.Fields{"component": "volume", "backend": b.Name})
+		hb := &service.Heartbeat{Store: e.Store, Interval: d.ReportInterval, Log: log,
+			Service: resource.Service{Binary: resource.BinaryVolume, Host: host, Topic: rpc.TopicVolume, AvailabilityZone: b.BackendAvailabilityZone}}
+		managers = append(managers, &volume.Manager{
+			Host: host, Zone: b.BackendAvailabilityZone, Driver: drv, Store: e.Store, Transport: e.Transport,
+			Log: log, ReportInterval: d.PeriodicInterval,
+			Ready: func(ctx context.Context) {
+				if err := hb.Register(ctx); err != nil {
+					log.WithError(err).Error("could not register the service")
+				}
+				go hb.Run(ctx)
+			},
+		})
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, m := range managers {
+		g.Go(func() error { return m.Run(gctx) })
+	}
+	return g.Wait()
+}
+
+// zoneCache lists the availability zones of up volume services, refreshed every ttl.
+type zoneCache struct {
+	store    *db.Store
+	ttl      time.Duration
+	downTime time.Duration
+
+	mu    sync.Mutex
+	at    time.Time
+	zones []string
+}
+
+func (z *zoneCache) get() []string {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if time.Since(z.at) < z.ttl && z.zones != nil {
+		return z.zones
+	}
+	services, err := z.store.ListServices(context.Background(), resource.ServiceFilter{Binary: resource.BinaryVolume})
+	if err != nil {
+		return z.zones
+	}
+	seen := map[string]bool{}
+	zones := []string{}
+	for _, s := range services {
+		if !s.Disabled && s.Up(time.Now().UTC(), z.downTime) && !seen[s.AvailabilityZone] {
+			seen[s.AvailabilityZone] = true
+			zones = append(zones, s.AvailabilityZone)
+		}
+	}
+	z.zones, z.at = zones, time.Now()
+	return zones
+}

@@ -1,0 +1,244 @@
+// Package volume is the scoria-volume service: one Manager per enabled backend
+// (host@backend) that drives its storage through a driver.Driver, reports the backend's
+// capabilities to the schedulers, and at start finishes or fails whatever a crash left in flight.
+package volume
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/sirupsen/logrus"
+
+	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/pkg/driver"
+)
+
+// Store is what the volume service needs of the database.
+type Store interface {
+	GetVolume(ctx context.Context, id string) (*resource.Volume, error)
+	TransitionVolume(ctx context.Context, id string, from []string, ch resource.VolumeChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	DestroyVolume(ctx context.Context, id string, from []string) error
+	ListVolumesByHost(ctx context.Context, backendHost string, statuses []string) ([]*resource.Volume, error)
+}
+
+// Manager serves one backend.
+type Manager struct {
+	Host           string // host@backend
+	Zone           string // backend availability zone
+	Driver         driver.Driver
+	Store          Store
+	Transport      rpc.Transport
+	Log            logrus.FieldLogger
+	ReportInterval time.Duration // how often capabilities are fanned out (periodic_interval)
+	// Ready, when set, runs once the backend is set up and recovered (e.g. to start the
+	// heartbeat, so that a backend that cannot start shows as down).
+	Ready func(ctx context.Context)
+
+	reportMu sync.Mutex
+}
+
+// Run sets the backend up (retrying with backoff while it is unusable), recovers volumes left
+// in flight, and serves the backend's queue until ctx ends.
+func (m *Manager) Run(ctx context.Context) error {
+	log := m.Log.WithField("host", m.Host)
+	b := backoff.NewExponentialBackOff()
+	b.MaxInterval = 30 * time.Second
+	b.MaxElapsedTime = 0
+	err := backoff.RetryNotify(func() error { return m.Driver.Setup(ctx) }, backoff.WithContext(b, ctx),
+		func(err error, next time.Duration) {
+			log.WithError(err).WithField("retry_in", next.Round(time.Second)).Error("backend is not usable; the service stays down")
+		})
+	if err != nil {
+		return fmt.Errorf("set up backend %s: %w", m.Host, err)
+	}
+	if err := m.Recover(ctx); err != nil {
+		return fmt.Errorf("recover backend %s: %w", m.Host, err)
+	}
+	if m.Ready != nil {
+		m.Ready(ctx)
+	}
+	go m.reportLoop(ctx)
+	log.Info("volume service started")
+	return m.Transport.Serve(ctx, rpc.Target{Topic: rpc.TopicVolume, Server: m.Host}, m.Handle)
+}
+
+// Handle is the RPC handler of this backend's queue.
+func (m *Manager) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
+	log := reqctx.Log(ctx, m.Log).WithField("host", m.Host)
+	switch msg.Method {
+	case message.CreateVolume:
+		var args message.CreateVolumeArgs
+		if err := json.Unmarshal(msg.Args, &args); err != nil {
+			log.WithError(err).Error("dropping create_volume with undecodable arguments")
+			return nil, nil
+		}
+		return nil, m.CreateVolume(ctx, args)
+	case message.DeleteVolume:
+		var args message.DeleteVolumeArgs
+		if err := json.Unmarshal(msg.Args, &args); err != nil {
+			log.WithError(err).Error("dropping delete_volume with undecodable arguments")
+			return nil, nil
+		}
+		return nil, m.DeleteVolume(ctx, args.VolumeID)
+	case message.PublishCapabilities:
+		m.report(ctx)
+		return nil, nil
+	default:
+		log.WithField("method", msg.Method).Warn("volume service: unknown method ignored")
+		return nil, nil
+	}
+}
+
+func driverVolume(v *resource.Volume) driver.Volume {
+	return driver.Volume{ID: v.ID, Name: driver.StorageName(v.ID), SizeGiB: v.Size, Pool: message.PoolName(v.Host)}
+}
+
+// CreateVolume makes the storage of a volume placed here. A failure is handed back to the
+// scheduler, which tries another pool or sets the volume to error.
+func (m *Manager) CreateVolume(ctx context.Context, args message.CreateVolumeArgs) error {
+	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": args.VolumeID})
+	v, err := m.Store.GetVolume(ctx, args.VolumeID)
+	if errors.Is(err, resource.ErrNotFound) {
+		log.Warn("create_volume for a volume that no longer exists; dropped")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load volume %s: %w", args.VolumeID, err)
+	}
+	if v.Status != resource.StatusCreating || message.BackendHost(v.Host) != m.Host {
+		log.WithFields(logrus.Fields{"status": v.Status, "volume_host": v.Host}).Info("create_volume no longer ours to do; dropped")
+		return nil
+	}
+	start := time.Now()
+	if err := m.Driver.Create(ctx, driverVolume(v)); err != nil {
+		log.WithError(err).Error("create failed on the backend; handing the volume back to the scheduler")
+		args.TriedHosts = append(args.TriedHosts, v.Host)
+		args.LastError = err.Error()
+		return m.Transport.Cast(ctx, message.SchedulerTarget(), message.CreateVolume, args)
+	}
+	if err := m.finishCreate(ctx, v.ID); err != nil {
+		return err
+	}
+	log.WithField("duration", time.Since(start).Round(time.Microsecond)).Info("volume created")
+	return nil
+}
+
+func (m *Manager) finishCreate(ctx context.Context, id string) error {
+	_, err := m.Store.TransitionVolume(ctx, id, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusAvailable})
+	if errors.Is(err, resource.ErrInvalidState) || errors.Is(err, resource.ErrNotFound) {
+		reqctx.Log(ctx, m.Log).WithError(err).WithField("volume_id", id).Warn("volume changed while its storage was made")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mark volume %s available: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteVolume removes the storage of a volume in deleting, then its row.
+func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
+	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": id})
+	v, err := m.Store.GetVolume(ctx, id)
+	if errors.Is(err, resource.ErrNotFound) {
+		log.Info("delete_volume for a volume already gone; dropped")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load volume %s: %w", id, err)
+	}
+	if v.Status != resource.StatusDeleting {
+		log.WithField("status", v.Status).Info("delete_volume for a volume not in deleting; dropped")
+		return nil
+	}
+	if err := m.Driver.Delete(ctx, driverVolume(v)); err != nil {
+		log.WithError(err).Error("delete failed on the backend")
+		_, terr := m.Store.TransitionVolume(ctx, id, []string{resource.StatusDeleting}, resource.VolumeChange{Status: resource.StatusErrorDeleting})
+		if terr != nil && !errors.Is(terr, resource.ErrInvalidState) && !errors.Is(terr, resource.ErrNotFound) {
+			return fmt.Errorf("mark volume %s error_deleting: %w", id, terr)
+		}
+		return nil
+	}
+	if err := m.Store.DestroyVolume(ctx, id, []string{resource.StatusDeleting}); err != nil &&
+		!errors.Is(err, resource.ErrInvalidState) && !errors.Is(err, resource.ErrNotFound) {
+		return fmt.Errorf("destroy volume %s: %w", id, err)
+	}
+	log.Info("volume deleted")
+	return nil
+}
+
+// Recover finishes what this backend left in flight when its service stopped: a volume in
+// creating is created (the driver's create is idempotent) and becomes available, or error
+// when that fails; a volume in deleting is deleted again.
+func (m *Manager) Recover(ctx context.Context) error {
+	vols, err := m.Store.ListVolumesByHost(ctx, m.Host, []string{resource.StatusCreating, resource.StatusDeleting})
+	if err != nil {
+		return fmt.Errorf("list volumes in flight: %w", err)
+	}
+	for _, v := range vols {
+		rctx := reqctx.With(ctx, reqctx.Context{RequestID: reqctx.NewRequestID(), UserID: v.UserID, ProjectID: v.ProjectID})
+		log := reqctx.Log(rctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": v.ID, "status": v.Status})
+		switch v.Status {
+		case resource.StatusCreating:
+			if err := m.Driver.Create(rctx, driverVolume(v)); err != nil {
+				log.WithError(err).Error("recovery: could not finish the create; volume set to error")
+				if _, err := m.Store.TransitionVolume(rctx, v.ID, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusError}); err != nil &&
+					!errors.Is(err, resource.ErrInvalidState) {
+					return fmt.Errorf("set volume %s to error: %w", v.ID, err)
+				}
+				continue
+			}
+			if err := m.finishCreate(rctx, v.ID); err != nil {
+				return err
+			}
+			log.Info("recovery: create finished")
+		case resource.StatusDeleting:
+			if err := m.DeleteVolume(rctx, v.ID); err != nil {
+				return err
+			}
+			log.Info("recovery: delete finished")
+		}
+	}
+	return nil
+}
+
+func (m *Manager) reportLoop(ctx context.Context) {
+	interval := m.ReportInterval
+	if interval <= 0 {
+		interval = 60 * time.Second
+	}
+	m.report(ctx)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.report(ctx)
+		}
+	}
+}
+
+// report fans this backend's capabilities out to the schedulers.
+func (m *Manager) report(ctx context.Context) {
+	m.reportMu.Lock()
+	defer m.reportMu.Unlock()
+	log := m.Log.WithField("host", m.Host)
+	stats, err := m.Driver.Stats(ctx)
+	if err != nil {
+		log.WithError(err).Error("could not read backend capacity; not reporting")
+		return
+	}
+	args := message.CapabilitiesArgs{Host: m.Host, AvailabilityZone: m.Zone, Stats: stats, ReportedAt: time.Now().UTC()}
+	if err := m.Transport.Fanout(ctx, rpc.TopicScheduler, message.UpdateCapabilities, args); err != nil && ctx.Err() == nil {
+		log.WithError(err).Warn("capability report not sent")
+	}
+}

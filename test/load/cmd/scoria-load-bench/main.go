@@ -1,0 +1,116 @@
+// Command scoria-load-bench is `make load`: it builds Scoria, starts the split services
+// (scoria-api, scoria-scheduler, scoria-volume) on MariaDB and RabbitMQ in a fresh database and
+// vhost with test/cluster, runs the load of scoria-load against them, prints the results with
+// the targets, and tears everything down. MariaDB and RabbitMQ are found as the end-to-end
+// tests find them (SCORIA_TEST_MYSQL_URL, SCORIA_TEST_RABBIT_URL).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/scoria/scoria/test/cluster"
+	"github.com/scoria/scoria/test/load"
+)
+
+// Targets of the speed issue.
+const (
+	targetCreates = 250.0  // volumes/s create→available at concurrency 20
+	targetGets    = 5000.0 // GET /volumes/{id} per second
+)
+
+func main() {
+	var cfg load.Config
+	flag.IntVar(&cfg.N, "n", 1000, "volumes to create")
+	flag.IntVar(&cfg.C, "c", 20, "concurrent clients")
+	flag.IntVar(&cfg.Size, "size", 1, "size of each volume in GiB")
+	flag.IntVar(&cfg.Gets, "gets", 20000, "GET /volumes/{id} requests in the read phase (-1 skips it)")
+	flag.DurationVar(&cfg.Poll, "poll", 10*time.Millisecond, "interval between status polls of one volume")
+	flag.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "longest wait for one volume to become available or gone")
+	volumes := flag.Int("volumes", 1, "scoria-volume processes (hosts node1, node2, …)")
+	binDir := flag.String("bin", "", "directory with the scoria binaries (default: build them into a temporary directory)")
+	keep := flag.Bool("keep", false, "keep the cluster directory (configuration, logs) after the run")
+	debug := flag.Bool("debug", false, "debug logging in the services")
+	maxTime := flag.Duration("max-time", 30*time.Minute, "stop the create and GET phases after this long")
+	flag.Parse()
+
+	if err := run(cfg, *volumes, *binDir, *keep, *debug, *maxTime); err != nil {
+		fmt.Fprintf(os.Stderr, "scoria-load-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime time.Duration) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
+	servers := cluster.ServersFromEnv()
+	if err := servers.Check(ctx); err != nil {
+		return fmt.Errorf("MariaDB and RabbitMQ are needed (%s, %s): %w", cluster.EnvMySQLURL, cluster.EnvRabbitURL, err)
+	}
+	if binDir == "" {
+		dir, err := os.MkdirTemp("", "scoria-load-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		logf("building the binaries into %s", dir)
+		if err := cluster.Build(ctx, dir); err != nil {
+			return err
+		}
+		binDir = dir
+	}
+	hosts := make([]string, volumes)
+	for i := range hosts {
+		hosts[i] = fmt.Sprintf("node%d", i+1)
+	}
+	// Cinder's default intervals: the bench measures a deployment as it would run.
+	c, err := cluster.Start(ctx, cluster.Options{
+		BinDir: binDir, Servers: servers, Name: "scoria_bench", VolumeHosts: hosts, Debug: debug,
+		ReportInterval: 10, ServiceDownTime: 60, PeriodicInterval: 60, KeepDir: keep, Logf: logf,
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	cfg.Endpoint, cfg.Project, cfg.Progress = c.Endpoint(), c.Project, os.Stderr
+	lctx, cancel := context.WithTimeout(ctx, maxTime)
+	defer cancel()
+	res, err := load.Run(lctx, cfg)
+	if res != nil {
+		fmt.Printf("\nScoria split services on MariaDB + RabbitMQ: 1 scoria-api, 1 scoria-scheduler, %d scoria-volume (localfile), debug=%v\n", volumes, debug)
+		res.WriteTable(os.Stdout)
+		fmt.Println()
+		verdict := func(got, want float64) string {
+			if got >= want {
+				return "met"
+			}
+			return "MISSED"
+		}
+		fmt.Printf("target create→available ≥ %.0f vol/s at concurrency 20: %.1f vol/s, %s\n", targetCreates, res.Create.Rate(), verdict(res.Create.Rate(), targetCreates))
+		if res.Get.Name != "" {
+			fmt.Printf("target GET /volumes/{id} ≥ %.0f req/s: %.1f req/s, %s\n", targetGets, res.Get.Rate(), verdict(res.Get.Rate(), targetGets))
+		}
+	}
+	if cerr := c.CheckProcesses(); cerr != nil {
+		fmt.Fprintf(os.Stderr, "a service died during the run:\n%v\n", cerr)
+	}
+	if keep {
+		fmt.Printf("logs: %s/logs\n", c.Dir)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Create.Errors+res.Get.Errors+res.Delete.Errors > 0 {
+		fmt.Fprintf(os.Stderr, "logs of the services:\n%s", c.LogTails(20))
+		return fmt.Errorf("%d operations failed", res.Create.Errors+res.Get.Errors+res.Delete.Errors)
+	}
+	return nil
+}
