@@ -20,6 +20,7 @@ run: build
 ## and fail instead of skipping when CI=true.
 test: lint
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	SCORIA_TEST_BROKER_RESTART=1 $(GO) test -race -count=1 -run '^TestBrokerRestart$$' ./internal/rpc/amqp/
 
 ## test-unit: only what needs no service
 test-unit:

@@ -29,21 +29,20 @@ func (s *server) handler() http.Handler {
 	r.HandleFunc("/v3", s.versionsV3).Methods(http.MethodGet)
 	r.HandleFunc("/v3/", s.versionsV3).Methods(http.MethodGet)
 
-	for _, prefix := range []string{"/v3/{project_id}", "/v3"} {
-		sub := r.PathPrefix(prefix).Subrouter()
-		sub.Use(s.authenticate)
-		if strings.Contains(prefix, "{project_id}") {
-			sub.Use(s.checkProject)
-		}
-		sub.HandleFunc("/volumes", s.listVolumes).Methods(http.MethodGet)
-		sub.HandleFunc("/volumes", s.createVolume).Methods(http.MethodPost)
-		sub.HandleFunc("/volumes/detail", s.listVolumesDetail).Methods(http.MethodGet)
-		sub.HandleFunc("/volumes/summary", s.volumeSummary).Methods(http.MethodGet)
-		sub.HandleFunc("/volumes/{volume_id}", s.showVolume).Methods(http.MethodGet)
-		sub.HandleFunc("/volumes/{volume_id}", s.updateVolume).Methods(http.MethodPut)
-		sub.HandleFunc("/volumes/{volume_id}", s.deleteVolume).Methods(http.MethodDelete)
-		sub.HandleFunc("/os-services", s.listServices).Methods(http.MethodGet)
+	// Routes are registered flat, not as subrouters: gorilla/mux forgets a method mismatch
+	// when a later subrouter's prefix matches, and would answer 404 instead of 405.
+	api := func(path, method string, h http.HandlerFunc) {
+		r.Handle("/v3/{project_id}"+path, s.authenticate(s.checkProject(h))).Methods(method)
+		r.Handle("/v3"+path, s.authenticate(h)).Methods(method)
 	}
+	api("/volumes", http.MethodGet, s.listVolumes)
+	api("/volumes", http.MethodPost, s.createVolume)
+	api("/volumes/detail", http.MethodGet, s.listVolumesDetail)
+	api("/volumes/summary", http.MethodGet, s.volumeSummary)
+	api("/volumes/{volume_id}", http.MethodGet, s.showVolume)
+	api("/volumes/{volume_id}", http.MethodPut, s.updateVolume)
+	api("/volumes/{volume_id}", http.MethodDelete, s.deleteVolume)
+	api("/os-services", http.MethodGet, s.listServices)
 	return s.base(r)
 }
 

@@ -176,7 +176,7 @@ func TestINISyntax(t *testing.T) {
 		{"no backslash continuation", "x = a\\\ny = b", `a\`},
 		{"last wins in a section", "x = 1\nx = 2", "2"},
 		{"name in capitals", "X = up", "up"},
-		{"names differing in case, last wins", "x = 1\nX = 2\nx = 3\nX = 4", "4"},
+		{"names differing in case", "x = 1\nX = 2\nx = 3\nX = 4", "4"},
 		{"crlf", "x = v\r\ny = w\r", "v"},
 		{"dollar escape", "x = $$HOME", "$HOME"},
 		{"section repeated", "[other]\nz = 1\n[b]\nx = again", "again"},

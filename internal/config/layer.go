@@ -234,7 +234,7 @@ func layer(files, environ []string) (*store, error) {
 			id := sectionID(s.name)
 			st.section(id, s.name, path)
 			keys := map[string]any{}
-			for _, kv := range s.keys { // in file order: of Host and host, the last wins
+			for _, kv := range s.keys { // in file order, so that Host and host fold the same way every time
 				k := strings.ToLower(kv[0])
 				keys[k] = kv[1]
 				origin[id+sep+k] = path

@@ -174,6 +174,9 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := c.WaitServicesUp(60 * time.Second); err != nil {
 		return err
 	}
+	if err := c.WaitSchedulerReady(30 * time.Second); err != nil {
+		return err
+	}
 	c.opts.Logf("cluster %s up in %s: API %s, database %s, vhost %s, dir %s",
 		c.vhost, time.Since(began).Round(time.Millisecond), c.Endpoint(), c.dbName, c.vhost, c.Dir)
 	return nil

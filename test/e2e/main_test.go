@@ -92,7 +92,7 @@ func buildBinaries(t *testing.T) string {
 }
 
 // startCluster starts a cluster for t (debug logs) and closes it when t ends, printing the
-// tail of every log first when t failed.
+// tail of every log first when t failed (or always, with SCORIA_E2E_LOGS=1).
 func startCluster(t *testing.T, opts cluster.Options) *cluster.Cluster {
 	t.Helper()
 	opts.Servers = requireServers(t)
@@ -108,6 +108,8 @@ func startCluster(t *testing.T, opts cluster.Options) *cluster.Cluster {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("cluster %s failed; logs:\n%s", c.Vhost(), c.LogTails(40))
+		} else if os.Getenv("SCORIA_E2E_LOGS") != "" {
+			t.Logf("cluster %s logs:\n%s", c.Vhost(), c.LogTails(100))
 		}
 		if err := c.Close(); err != nil {
 			t.Errorf("close cluster: %v", err)

@@ -54,6 +54,11 @@ func TestVolumeServiceCrash(t *testing.T) {
 	perHost := map[string]int{}
 	for _, v := range listed {
 		perHost[v.Host]++
+		// Neither backend was ever seen down: every volume must have been placed. An unplaced
+		// volume in error means the scheduler failed it, which is no crash recovery.
+		if v.Host == "" {
+			t.Errorf("volume %s is %s without a host: it was never placed", v.ID, v.Status)
+		}
 	}
 	t.Logf("placement: %v", perHost)
 	checkFilesMatch(t, c, listed, func(v blockstorage.Volume) bool { return v.Status == "available" })
