@@ -59,6 +59,10 @@ type Options struct {
 	MaxLimit int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// maxVersion, when set (tests only), advertises a higher microversion than MaxVersion, up
+	// to GatedVersion, so the version-gated behaviour prepared for later releases is tested.
+	maxVersion string
 }
 
 // Defaults of Options.
@@ -70,6 +74,7 @@ const (
 
 // server holds the handlers' dependencies.
 type server struct {
+	maxVersion  version
 	store       Store
 	dispatcher  Dispatcher
 	log         logrus.FieldLogger
@@ -104,6 +109,14 @@ func New(o Options) (http.Handler, error) {
 		downTime:    o.ServiceDownTime,
 		maxLimit:    o.MaxLimit,
 		now:         o.Now,
+		maxVersion:  mustParseVersion(MaxVersion),
+	}
+	if o.maxVersion != "" {
+		v, ok := parseVersion(o.maxVersion)
+		if !ok || !gatedVersion.atLeast(v) {
+			return nil, errors.New("api: maxVersion " + o.maxVersion + " is beyond what the handlers implement")
+		}
+		s.maxVersion = v
 	}
 	if s.log == nil {
 		l := logrus.New()

@@ -88,6 +88,9 @@ func newEnv(t testing.TB, configure ...func(*Options)) *env {
 		ServiceDownTime:   time.Minute,
 		MaxLimit:          1000,
 		Now:               func() time.Time { return time.Now().Add(e.nowOff) },
+		// Exercise the version-gated behaviour prepared beyond what is advertised;
+		// TestAdvertisedMaxVersion checks what production advertises.
+		maxVersion: GatedVersion,
 	}
 	for _, c := range configure {
 		c(&o)

@@ -160,10 +160,10 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	f := toFault(err)
 	log := reqctx.Log(r.Context(), s.log).WithField("status", f.status)
 	switch {
-	case f.status >= 500:
-		log.WithError(err).Error("request failed")
 	case errors.Is(r.Context().Err(), context.Canceled):
 		log.WithError(err).Info("client went away")
+	case f.status >= 500:
+		log.WithError(err).Error("request failed")
 	default:
 		log.WithField("reason", f.message).Debug("request refused")
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -38,7 +39,7 @@ func (s *server) handler() http.Handler {
 	api("/volumes", http.MethodGet, s.listVolumes)
 	api("/volumes", http.MethodPost, s.createVolume)
 	api("/volumes/detail", http.MethodGet, s.listVolumesDetail)
-	api("/volumes/summary", http.MethodGet, s.volumeSummary)
+	api("/volumes/summary", http.MethodGet, s.summarizeVolumes)
 	api("/volumes/{volume_id}", http.MethodGet, s.showVolume)
 	api("/volumes/{volume_id}", http.MethodPut, s.updateVolume)
 	api("/volumes/{volume_id}", http.MethodDelete, s.deleteVolume)
@@ -56,12 +57,14 @@ func (s *server) base(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Openstack-Request-Id", rid)
 		h.Set("X-Compute-Request-Id", rid)
-		mv, vf := negotiateVersion(r.Header)
+		mv, vf := negotiateVersion(r.Header, s.maxVersion)
 		h.Set(versionHeader, serviceType+" "+mv.String())
 		h.Set("Vary", versionHeader)
 
+		info := &requestInfo{}
 		ctx := reqctx.With(r.Context(), reqctx.Context{RequestID: rid})
-		r = r.WithContext(withVersion(ctx, mv))
+		ctx = context.WithValue(withVersion(ctx, mv), requestInfoKey{}, info)
+		r = r.WithContext(ctx)
 
 		defer func() {
 			if p := recover(); p != nil {
@@ -75,7 +78,7 @@ func (s *server) base(next http.Handler) http.Handler {
 					writeJSON(rec, http.StatusInternalServerError, newFault(http.StatusInternalServerError, msgServerError).body())
 				}
 			}
-			s.accessLog(r, rec, mv, time.Since(start))
+			s.accessLog(r, rec, info, mv, time.Since(start))
 		}()
 
 		if vf != nil {
@@ -91,19 +94,24 @@ func (s *server) base(next http.Handler) http.Handler {
 	})
 }
 
-func (s *server) accessLog(r *http.Request, rec *recorder, mv version, d time.Duration) {
-	rc := reqctx.From(r.Context())
+// requestInfo carries what inner handlers learn about a request (who made it) out to the
+// access log, which runs outside them.
+type requestInfo struct{ user, project string }
+
+type requestInfoKey struct{}
+
+func (s *server) accessLog(r *http.Request, rec *recorder, info *requestInfo, mv version, d time.Duration) {
 	e := s.log.WithFields(logrus.Fields{
 		"method":       r.Method,
 		"path":         r.URL.RequestURI(),
 		"status":       rec.status,
 		"bytes":        rec.bytes,
 		"duration_ms":  float64(d.Microseconds()) / 1000,
-		"request_id":   rc.RequestID,
+		"request_id":   reqctx.From(r.Context()).RequestID,
 		"microversion": mv.String(),
 	})
-	if rc.ProjectID != "" {
-		e = e.WithField("project_id", rc.ProjectID)
+	if info.project != "" {
+		e = e.WithFields(logrus.Fields{"user_id": info.user, "project_id": info.project})
 	}
 	e.Info("request")
 }

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/scoria/scoria/internal/resource"
@@ -33,7 +35,7 @@ func TestVersions(t *testing.T) {
 			body := obj(t, rec)
 			v := member(t, body, "versions", 0)
 			sameKeys(t, "version", keysOf(t, v), []string{"id", "status", "version", "min_version", "updated", "links", "media-types"})
-			for path, want := range map[string]string{"id": "v3.0", "status": "CURRENT", "version": MaxVersion, "min_version": "3.0", "updated": "2022-08-31T00:00:00Z"} {
+			for path, want := range map[string]string{"id": "v3.0", "status": "CURRENT", "version": GatedVersion, "min_version": "3.0", "updated": "2022-08-31T00:00:00Z"} {
 				if got := str(t, v, path); got != want {
 					t.Errorf("%s = %q, want %q", path, got, want)
 				}
@@ -86,14 +88,14 @@ func TestMicroversionNegotiation(t *testing.T) {
 	}{
 		{"absent is 3.0", nil, http.StatusOK, "volume 3.0", ""},
 		{"explicit", map[string]string{"OpenStack-API-Version": "volume 3.27"}, http.StatusOK, "volume 3.27", ""},
-		{"latest", map[string]string{"OpenStack-API-Version": "volume latest"}, http.StatusOK, "volume " + MaxVersion, ""},
+		{"latest", map[string]string{"OpenStack-API-Version": "volume latest"}, http.StatusOK, "volume " + GatedVersion, ""},
 		{"several services", map[string]string{"OpenStack-API-Version": "compute 2.1, volume 3.44"}, http.StatusOK, "volume 3.44", ""},
 		{"other service only", map[string]string{"OpenStack-API-Version": "compute 2.90"}, http.StatusOK, "volume 3.0", ""},
 		{"legacy header", map[string]string{"X-OpenStack-Volume-API-Version": "3.12"}, http.StatusOK, "volume 3.12", ""},
 		{"too high", map[string]string{"OpenStack-API-Version": "volume 3.999"}, http.StatusNotAcceptable, "volume 3.999",
-			"Version 3.999 is not supported by the API. Minimum is 3.0 and maximum is " + MaxVersion + "."},
+			"Version 3.999 is not supported by the API. Minimum is 3.0 and maximum is " + GatedVersion + "."},
 		{"too low", map[string]string{"OpenStack-API-Version": "volume 2.0"}, http.StatusNotAcceptable, "volume 2.0",
-			"Version 2.0 is not supported by the API. Minimum is 3.0 and maximum is " + MaxVersion + "."},
+			"Version 2.0 is not supported by the API. Minimum is 3.0 and maximum is " + GatedVersion + "."},
 		{"malformed", map[string]string{"OpenStack-API-Version": "volume 3.x"}, http.StatusBadRequest, "volume 3.0",
 			"API Version String 3.x is of invalid format. Must be of format MajorNum.MinorNum."},
 	} {
@@ -174,7 +176,8 @@ func TestRoutingAndAuth(t *testing.T) {
 			if entry.Message == "request" {
 				found = true
 				if entry.Data["request_id"] != rec.Header().Get("X-Openstack-Request-Id") || entry.Data["status"] != 200 ||
-					entry.Data["method"] != "GET" || entry.Data["path"] != "/v3/p1/volumes" || entry.Data["duration_ms"] == nil {
+					entry.Data["method"] != "GET" || entry.Data["path"] != "/v3/p1/volumes" || entry.Data["duration_ms"] == nil ||
+					entry.Data["project_id"] != testProject || entry.Data["user_id"] != testUser || entry.Data["microversion"] != "3.0" {
 					t.Errorf("access log fields %v", entry.Data)
 				}
 			}
@@ -224,5 +227,43 @@ func TestServerErrors(t *testing.T) {
 func TestNewRefusesKeystone(t *testing.T) {
 	if _, err := New(Options{Store: brokenStore{}, Dispatcher: &recordingDispatcher{}, AuthStrategy: "keystone"}); err == nil {
 		t.Error("New accepted auth_strategy keystone")
+	}
+}
+
+// TestAdvertisedMaxVersion: without the test hook the API advertises MaxVersion only, and
+// refuses anything above it.
+func TestAdvertisedMaxVersion(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.maxVersion = "" })
+	tests := []struct {
+		header string
+		status int
+		echo   string
+	}{
+		{"", http.StatusOK, "volume " + MinVersion},
+		{"volume latest", http.StatusOK, "volume " + MaxVersion},
+		{"volume " + MaxVersion, http.StatusOK, "volume " + MaxVersion},
+		{"volume 3.27", http.StatusNotAcceptable, "volume 3.27"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.header, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/v3/"+testProject+"/volumes", nil)
+			req.Header.Set("X-Auth-Token", testUser+":"+testProject)
+			if tc.header != "" {
+				req.Header.Set("OpenStack-API-Version", tc.header)
+			}
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, req)
+			if rec.Code != tc.status || rec.Header().Get("OpenStack-API-Version") != tc.echo {
+				t.Fatalf("got %d %q, want %d %q: %s", rec.Code, rec.Header().Get("OpenStack-API-Version"), tc.status, tc.echo, rec.Body)
+			}
+		})
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if !strings.Contains(rec.Body.String(), `"version":"`+MaxVersion+`"`) {
+		t.Fatalf("versions document does not advertise %s: %s", MaxVersion, rec.Body)
+	}
+	if _, err := New(Options{Store: e.store, Dispatcher: e.disp, maxVersion: "3.71"}); err == nil {
+		t.Fatal("New accepted a maxVersion beyond GatedVersion")
 	}
 }

@@ -20,11 +20,11 @@ type mediaType struct {
 	Type string `json:"type"`
 }
 
-func versionsDocument(r *http.Request) any {
+func versionsDocument(r *http.Request, maxVersion version) any {
 	return map[string][]versionView{"versions": {{
 		ID:         "v3.0",
 		Status:     "CURRENT",
-		Version:    MaxVersion,
+		Version:    maxVersion.String(),
 		MinVersion: MinVersion,
 		Updated:    versionsUpdated,
 		Links: []link{
@@ -37,10 +37,10 @@ func versionsDocument(r *http.Request) any {
 
 // versionsRoot is GET /: the API versions, 300 Multiple Choices as Cinder answers.
 func (s *server) versionsRoot(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusMultipleChoices, versionsDocument(r))
+	writeJSON(w, http.StatusMultipleChoices, versionsDocument(r, s.maxVersion))
 }
 
 // versionsV3 is GET /v3/: the same document, 200. It needs no token.
 func (s *server) versionsV3(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, versionsDocument(r))
+	writeJSON(w, http.StatusOK, versionsDocument(r, s.maxVersion))
 }

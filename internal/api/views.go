@@ -143,22 +143,16 @@ func (vw viewer) links(collection, id string) []link {
 	}
 }
 
-// nextLink is the "next" link of a full page: the same query with marker set to last.
+// nextLink is the "next" link of a full page: the same query with marker (moved to the end,
+// as webob's MultiDict puts it) set to the last volume of the page.
 func (vw viewer) nextLink(collection string, query []queryParam, last string) []link {
 	vals := make([]string, 0, len(query)+1)
-	marked := false
 	for _, p := range query {
-		if p.key == "marker" {
-			if marked {
-				continue
-			}
-			p.value, marked = last, true
+		if p.key != "marker" {
+			vals = append(vals, url.QueryEscape(p.key)+"="+url.QueryEscape(p.value))
 		}
-		vals = append(vals, url.QueryEscape(p.key)+"="+url.QueryEscape(p.value))
 	}
-	if !marked {
-		vals = append(vals, "marker="+url.QueryEscape(last))
-	}
+	vals = append(vals, "marker="+url.QueryEscape(last))
 	href := vw.base + "/v3/" + vw.project + "/" + collection + "?" + strings.Join(vals, "&")
 	return []link{{Rel: "next", Href: href}}
 }

@@ -140,40 +140,32 @@ func checkSortParams(q query) *fault {
 	if hasSort && (hasKey || hasDir) {
 		return badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
 	}
-	type order struct{ key, dir string }
-	var orders []order
-	if hasSort {
+	// Effective "key:dir" pairs, with Cinder's defaults (created_at, desc) filled in.
+	var orders []string
+	if hasSort && strings.TrimSpace(sortSpec) != "" {
 		for _, item := range strings.Split(sortSpec, ",") {
 			k, d, _ := strings.Cut(item, ":")
-			orders = append(orders, order{strings.TrimSpace(k), strings.ToLower(strings.TrimSpace(d))})
+			orders = append(orders, sortOrder(k, d))
 		}
 	} else {
-		orders = []order{{strings.TrimSpace(key), strings.ToLower(strings.TrimSpace(dir))}}
+		if strings.TrimSpace(key) == "" {
+			key = "created_at"
+		}
+		orders = []string{sortOrder(key, dir)}
 	}
-	ok := len(orders) <= 2
-	for i, o := range orders {
-		if o.dir == "" {
-			o.dir = "desc"
-		}
-		if o.key == "" && !hasSort {
-			o.key = "created_at"
-		}
-		want := "created_at"
-		if i == 1 {
-			want = "id"
-		}
-		if o.key != want || o.dir != "desc" {
-			ok = false
-		}
-	}
-	if !ok {
-		spec := sortSpec
-		if !hasSort {
-			spec = key + ":" + dir
-		}
+	spec := strings.Join(orders, ",")
+	if spec != "created_at:desc" && spec != "created_at:desc,id:desc" {
 		return badRequest("Sorting volumes by %s is not supported by Scoria yet; volumes are listed newest first (sort=created_at:desc).", spec)
 	}
 	return nil
+}
+
+func sortOrder(key, dir string) string {
+	dir = strings.ToLower(strings.TrimSpace(dir))
+	if dir == "" {
+		dir = "desc"
+	}
+	return strings.TrimSpace(key) + ":" + dir
 }
 
 // volumeList is the body of a volume list.
@@ -255,15 +247,15 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-type volumeSummaryView struct {
+type summaryView struct {
 	TotalCount int                      `json:"total_count"`
 	TotalSize  int                      `json:"total_size"`
 	Metadata   opt[map[string][]string] `json:"metadata,omitzero"`
 }
 
-// volumeSummary is GET /volumes/summary (3.12): how many volumes, how many GiB, and (3.36)
+// summarizeVolumes is GET /volumes/summary (3.12): how many volumes, how many GiB, and (3.36)
 // every metadata value in use per key.
-func (s *server) volumeSummary(w http.ResponseWriter, r *http.Request) {
+func (s *server) summarizeVolumes(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	mv := versionOf(ctx)
 	if !mv.atLeast(mvVolumeSummary) {
@@ -287,7 +279,7 @@ func (s *server) volumeSummary(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sum := volumeSummaryView{TotalCount: len(vols)}
+	sum := summaryView{TotalCount: len(vols)}
 	md := map[string][]string{}
 	for _, v := range vols {
 		sum.TotalSize += v.Size

@@ -25,9 +25,13 @@ type Config struct {
 	C        int           // concurrent clients [20]
 	Size     int           // GiB per volume [1]
 	Gets     int           // GET /volumes/{id} requests in the read phase [20000]; <0 skips it
-	Poll     time.Duration // interval between status polls of one volume [10ms]
+	Wait     string        // how the end of a create or delete is seen: WaitList or WaitGet [WaitList]
+	Poll     time.Duration // interval between status polls [10ms]
 	Timeout  time.Duration // longest wait for one volume to become available or gone [2m]
 	Progress io.Writer     // progress lines, when not nil
+	// Hook, when set, is called with a phase's name just before it starts (end false) and
+	// just after it ends (end true), e.g. to measure the servers per phase.
+	Hook func(phase string, end bool)
 }
 
 func (c *Config) defaults() {
@@ -45,6 +49,9 @@ func (c *Config) defaults() {
 	}
 	if c.Gets == 0 {
 		c.Gets = 20000
+	}
+	if c.Wait == "" {
+		c.Wait = WaitList
 	}
 	if c.Poll <= 0 {
 		c.Poll = 10 * time.Millisecond
@@ -90,6 +97,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, errors.New("load: Config.Endpoint is required")
 	}
 	cfg.defaults()
+	if cfg.Wait != WaitList && cfg.Wait != WaitGet {
+		return nil, fmt.Errorf("load: Config.Wait %q is neither %q nor %q", cfg.Wait, WaitList, WaitGet)
+	}
 	cl := blockstorage.New(cfg.Endpoint, cfg.Project)
 	tr := &http.Transport{MaxIdleConns: 4 * cfg.C, MaxIdleConnsPerHost: 4 * cfg.C, IdleConnTimeout: 90 * time.Second}
 	defer tr.CloseIdleConnections()
@@ -157,7 +167,12 @@ func (rec *recorder) fail(err error) {
 }
 
 // run calls op(i) for i in [0, n) from c workers and returns the phase.
-func (rec *recorder) run(ctx context.Context, n, c int, op func(ctx context.Context, i int)) Phase {
+func (rec *recorder) run(ctx context.Context, cfg Config, n int, op func(ctx context.Context, i int)) Phase {
+	if cfg.Hook != nil {
+		cfg.Hook(rec.phase.Name, false)
+		defer cfg.Hook(rec.phase.Name, true)
+	}
+	c := cfg.C
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -182,7 +197,7 @@ func (rec *recorder) run(ctx context.Context, n, c int, op func(ctx context.Cont
 }
 
 // waitFor polls GET /volumes/{id} every Poll until the volume has status want (want ""
-// means: until it answers 404). It returns when that was seen.
+// means: until it answers 404). It returns when that was seen (WaitGet).
 func (r *runner) waitFor(ctx context.Context, rec *recorder, id, want string) (time.Time, error) {
 	deadline := time.Now().Add(r.cfg.Timeout)
 	last := "no answer yet"
@@ -223,9 +238,56 @@ func orGone(want string) string {
 	return want
 }
 
+// until waits until volume id, whose create or delete was accepted at accepted, left the
+// transient status (want is then "available", or "" for gone), by the configured means. It
+// returns when the end was seen.
+func (r *runner) until(ctx context.Context, rec *recorder, w *watcher, id string, accepted time.Time, want string) (time.Time, error) {
+	if r.cfg.Wait == WaitGet {
+		return r.waitFor(ctx, rec, id, want)
+	}
+	deadline := accepted.Add(r.cfg.Timeout)
+	since := accepted
+	for {
+		end, err := w.wait(ctx, id, since, time.Until(deadline))
+		if err != nil {
+			return time.Time{}, err
+		}
+		// The list no longer shows it in the transient status: confirm the end with a GET.
+		rec.requests.Add(1)
+		since = time.Now()
+		v, err := r.cl.GetVolume(ctx, id)
+		switch {
+		case want == "" && blockstorage.IsNotFound(err):
+			return end, nil
+		case err != nil:
+			return time.Time{}, err
+		case v.Status == want:
+			return end, nil
+		case v.Status == w.status: // listed again: keep waiting
+			continue
+		default:
+			return time.Time{}, fmt.Errorf("volume %s went from %s to %s", id, w.status, v.Status)
+		}
+	}
+}
+
+// watch starts the list poller of a phase in WaitList mode; stop ends it.
+func (r *runner) watch(ctx context.Context, rec *recorder, status string) (w *watcher, stop func()) {
+	if r.cfg.Wait != WaitList {
+		return nil, func() {}
+	}
+	w = newWatcher(r.cl, status, r.cfg.Poll, rec)
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); w.run(wctx) }()
+	return w, func() { cancel(); <-done }
+}
+
 func (r *runner) create(ctx context.Context) Phase {
 	rec := &recorder{phase: Phase{Name: "create→available", Unit: "vol/s"}}
-	return rec.run(ctx, r.cfg.N, r.cfg.C, func(ctx context.Context, i int) {
+	w, stop := r.watch(ctx, rec, "creating")
+	defer stop()
+	return rec.run(ctx, r.cfg, r.cfg.N, func(ctx context.Context, i int) {
 		start := time.Now()
 		rec.requests.Add(1)
 		v, err := r.cl.CreateVolume(ctx, blockstorage.CreateVolumeOpts{Name: fmt.Sprintf("load-%05d", i), Size: r.cfg.Size})
@@ -236,7 +298,7 @@ func (r *runner) create(ctx context.Context) Phase {
 		r.mu.Lock()
 		r.created = append(r.created, v.ID)
 		r.mu.Unlock()
-		end, err := r.waitFor(ctx, rec, v.ID, "available")
+		end, err := r.until(ctx, rec, w, v.ID, time.Now(), "available")
 		if err != nil {
 			rec.fail(err)
 			return
@@ -251,7 +313,7 @@ func (r *runner) create(ctx context.Context) Phase {
 func (r *runner) get(ctx context.Context) Phase {
 	rec := &recorder{phase: Phase{Name: "GET /volumes/{id}", Unit: "req/s"}}
 	ids := r.available
-	return rec.run(ctx, r.cfg.Gets, r.cfg.C, func(ctx context.Context, i int) {
+	return rec.run(ctx, r.cfg, r.cfg.Gets, func(ctx context.Context, i int) {
 		start := time.Now()
 		rec.requests.Add(1)
 		if _, err := r.cl.GetVolume(ctx, ids[i%len(ids)]); err != nil {
@@ -264,15 +326,17 @@ func (r *runner) get(ctx context.Context) Phase {
 
 func (r *runner) delete(ctx context.Context) Phase {
 	rec := &recorder{phase: Phase{Name: "delete→gone", Unit: "vol/s"}}
+	w, stop := r.watch(ctx, rec, "deleting")
+	defer stop()
 	ids := r.created
-	return rec.run(ctx, len(ids), r.cfg.C, func(ctx context.Context, i int) {
+	return rec.run(ctx, r.cfg, len(ids), func(ctx context.Context, i int) {
 		start := time.Now()
 		rec.requests.Add(1)
 		if err := r.cl.DeleteVolume(ctx, ids[i]); err != nil {
 			rec.fail(err)
 			return
 		}
-		end, err := r.waitFor(ctx, rec, ids[i], "")
+		end, err := r.until(ctx, rec, w, ids[i], time.Now(), "")
 		if err != nil {
 			rec.fail(err)
 			return

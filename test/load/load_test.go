@@ -18,6 +18,7 @@ type fakeCinder struct {
 	delay time.Duration
 	mu    sync.Mutex
 	next  int
+	lists int
 	vols  map[string]*fakeVolume
 }
 
@@ -39,6 +40,22 @@ func (f *fakeCinder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == "GET" && path == "/volumes":
 		fmt.Fprint(w, `{"volumes": []}`)
+	case r.Method == "GET" && path == "/volumes/detail":
+		f.lists++
+		status := r.URL.Query().Get("status")
+		var out []string
+		for _, v := range f.vols {
+			f.advance(v)
+			if v.status == status {
+				out = append(out, fmt.Sprintf(`{"id": %q, "status": %q, "size": %d}`, v.id, v.status, v.size))
+			}
+		}
+		for id, v := range f.vols {
+			if v.status == "gone" {
+				delete(f.vols, id)
+			}
+		}
+		fmt.Fprintf(w, `{"volumes": [%s]}`, strings.Join(out, ","))
 	case r.Method == "POST" && path == "/volumes":
 		var in struct {
 			Volume struct {
@@ -60,14 +77,10 @@ func (f *fakeCinder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			notFound()
 			return
 		}
-		elapsed := time.Since(v.since) >= f.delay
-		switch {
-		case v.status == "deleting" && elapsed:
+		if f.advance(v); v.status == "gone" {
 			delete(f.vols, v.id)
 			notFound()
 			return
-		case v.status == "creating" && elapsed:
-			v.status = "available"
 		}
 		if r.Method == "DELETE" {
 			if v.status != "available" {
@@ -84,12 +97,33 @@ func (f *fakeCinder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// advance moves v on when its delay has passed.
+func (f *fakeCinder) advance(v *fakeVolume) {
+	if time.Since(v.since) < f.delay {
+		return
+	}
+	switch v.status {
+	case "creating":
+		v.status = "available"
+	case "deleting":
+		v.status = "gone"
+	}
+}
+
 func TestRunAgainstFakeCinder(t *testing.T) {
+	for _, mode := range []string{WaitList, WaitGet} {
+		t.Run(mode, func(t *testing.T) { testRunAgainstFake(t, mode) })
+	}
+}
+
+func testRunAgainstFake(t *testing.T, mode string) {
 	fake := &fakeCinder{delay: 20 * time.Millisecond, vols: map[string]*fakeVolume{}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 
-	res, err := Run(context.Background(), Config{Endpoint: srv.URL + "/v3", N: 30, C: 5, Gets: 200, Poll: 2 * time.Millisecond})
+	var hooks []string
+	hook := func(phase string, end bool) { hooks = append(hooks, fmt.Sprintf("%s %v", phase, end)) }
+	res, err := Run(context.Background(), Config{Endpoint: srv.URL + "/v3", N: 30, C: 5, Gets: 200, Poll: 2 * time.Millisecond, Wait: mode, Hook: hook})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +147,13 @@ func TestRunAgainstFakeCinder(t *testing.T) {
 	}
 	if len(fake.vols) != 0 {
 		t.Errorf("%d volumes left on the fake", len(fake.vols))
+	}
+	if (mode == WaitList) != (fake.lists > 0) {
+		t.Errorf("wait mode %s made %d list requests", mode, fake.lists)
+	}
+	want := "create→available false,create→available true,GET /volumes/{id} false,GET /volumes/{id} true,delete→gone false,delete→gone true"
+	if got := strings.Join(hooks, ","); got != want {
+		t.Errorf("hooks called as %s, want %s", got, want)
 	}
 }
 

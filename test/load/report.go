@@ -10,9 +10,13 @@ import (
 // WriteTable prints the result as a small table for a person.
 func (r *Result) WriteTable(w io.Writer) error {
 	c := r.Config
-	fmt.Fprintf(w, "endpoint %s (project %s): %d volumes of %d GiB, concurrency %d, status poll every %s\n\n",
-		c.Endpoint, c.Project, c.N, c.Size, c.C, c.Poll)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	how := fmt.Sprintf("one list of the volumes in creating/deleting every %s, then a GET per volume to confirm", c.Poll)
+	if c.Wait == WaitGet {
+		how = fmt.Sprintf("each client polls GET /volumes/{id} every %s", c.Poll)
+	}
+	fmt.Fprintf(w, "endpoint %s (project %s): %d volumes of %d GiB, concurrency %d\nend of a create/delete seen by: %s\n\n",
+		c.Endpoint, c.Project, c.N, c.Size, c.C, how)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "phase\tok\terrors\twall\trate\tp50\tp90\tp99\tmax\trequests\t")
 	for _, p := range []Phase{r.Create, r.Get, r.Delete} {
 		if p.Name == "" {
@@ -26,8 +30,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\nlatency of create→available and delete→gone is from the request to the status poll that saw the end (resolution: the poll interval);")
-	fmt.Fprintln(w, "requests count every HTTP request of the phase, status polls included.")
+	fmt.Fprintln(w, "\nlatency of create→available and delete→gone: from sending the request to the answer of the poll that saw the end")
+	fmt.Fprintln(w, "(resolution: the poll interval); rate: operations that succeeded / wall time from the first request to the last end;")
+	fmt.Fprintln(w, "requests: every HTTP request of the phase, polls included.")
 	for _, p := range []Phase{r.Create, r.Get, r.Delete} {
 		if p.FirstErr != "" {
 			fmt.Fprintf(w, "first error of %s: %s\n", p.Name, p.FirstErr)

@@ -30,7 +30,8 @@ func main() {
 	flag.IntVar(&cfg.C, "c", 20, "concurrent clients")
 	flag.IntVar(&cfg.Size, "size", 1, "size of each volume in GiB")
 	flag.IntVar(&cfg.Gets, "gets", 20000, "GET /volumes/{id} requests in the read phase (-1 skips it)")
-	flag.DurationVar(&cfg.Poll, "poll", 10*time.Millisecond, "interval between status polls of one volume")
+	flag.StringVar(&cfg.Wait, "wait", load.WaitList, "how the end of a create/delete is seen: list (one poller lists the volumes in creating/deleting) or get (every client polls its volume)")
+	flag.DurationVar(&cfg.Poll, "poll", 10*time.Millisecond, "interval between status polls")
 	flag.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "longest wait for one volume to become available or gone")
 	volumes := flag.Int("volumes", 1, "scoria-volume processes (hosts node1, node2, …)")
 	binDir := flag.String("bin", "", "directory with the scoria binaries (default: build them into a temporary directory)")
@@ -81,12 +82,22 @@ func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime 
 	defer c.Close()
 
 	cfg.Endpoint, cfg.Project, cfg.Progress = c.Endpoint(), c.Project, os.Stderr
+	services := map[string][]int{
+		"scoria-api":       {c.Process(cluster.API).Pid()},
+		"scoria-scheduler": {c.Process(cluster.Scheduler).Pid()},
+	}
+	for _, h := range hosts {
+		services["scoria-volume"] = append(services["scoria-volume"], c.Process(cluster.VolumeProcess(h)).Pid())
+	}
+	use := newUsage(c.DB(), services)
+	cfg.Hook = use.hook
 	lctx, cancel := context.WithTimeout(ctx, maxTime)
 	defer cancel()
 	res, err := load.Run(lctx, cfg)
 	if res != nil {
 		fmt.Printf("\nScoria split services on MariaDB + RabbitMQ: 1 scoria-api, 1 scoria-scheduler, %d scoria-volume (localfile), debug=%v\n", volumes, debug)
 		res.WriteTable(os.Stdout)
+		use.write(os.Stdout, res)
 		fmt.Println()
 		verdict := func(got, want float64) string {
 			if got >= want {
