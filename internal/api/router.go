@@ -58,6 +58,12 @@ func (s *server) base(next http.Handler) http.Handler {
 		h.Set("X-Openstack-Request-Id", rid)
 		h.Set("X-Compute-Request-Id", rid)
 		mv, vf := negotiateVersion(r.Header, s.maxVersion)
+		if isVersionDiscovery(r) {
+			// Clients discover the range here while already sending their own maximum
+			// (python-cinderclient sends 3.70): answer the document at the base version
+			// whatever they ask, so a client newer than this server can negotiate down.
+			mv, vf = minVersion, nil
+		}
 		h.Set(versionHeader, serviceType+" "+mv.String())
 		h.Set("Vary", versionHeader)
 
@@ -92,6 +98,18 @@ func (s *server) base(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// isVersionDiscovery reports whether r asks for the versions document (GET / or /v3/).
+func isVersionDiscovery(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	switch r.URL.Path {
+	case "", "/", "/v3", "/v3/":
+		return true
+	}
+	return false
 }
 
 // requestInfo carries what inner handlers learn about a request (who made it) out to the

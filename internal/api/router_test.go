@@ -258,6 +258,17 @@ func TestAdvertisedMaxVersion(t *testing.T) {
 			}
 		})
 	}
+	// Version discovery answers whatever version the client sends, so that a newer client
+	// (python-cinderclient sends its own maximum, 3.70) can negotiate down.
+	for _, path := range []string{"/", "/v3/"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("OpenStack-API-Version", "volume 3.70")
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		if rec.Code >= 400 || rec.Header().Get("OpenStack-API-Version") != "volume "+MinVersion {
+			t.Fatalf("GET %s with 3.70: %d %q %s", path, rec.Code, rec.Header().Get("OpenStack-API-Version"), rec.Body)
+		}
+	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if !strings.Contains(rec.Body.String(), `"version":"`+MaxVersion+`"`) {
