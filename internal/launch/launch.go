@@ -141,7 +141,8 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 func (e *Env) RunScheduler(ctx context.Context) error {
 	d := e.Cfg.Default
 	log := e.Log.WithField("component", "scheduler")
-	s := &scheduler.Scheduler{Store: e.Store, Transport: e.Transport, Log: log, ServiceDownTime: d.ServiceDownTime, MaxAttempts: d.SchedulerMaxAttempts}
+	s := &scheduler.Scheduler{Store: e.Store, Transport: e.Transport, Log: log, ServiceDownTime: d.ServiceDownTime,
+		MaxAttempts: d.SchedulerMaxAttempts, Started: time.Now().UTC(), StartupWait: d.PeriodicInterval}
 	hb := &service.Heartbeat{Store: e.Store, Interval: d.ReportInterval, Log: log,
 		Service: resource.Service{Binary: resource.BinaryScheduler, Host: d.Host, Topic: rpc.TopicScheduler, AvailabilityZone: d.StorageAvailabilityZone}}
 	if err := hb.Register(ctx); err != nil {
@@ -159,7 +160,7 @@ func (e *Env) RunScheduler(ctx context.Context) error {
 // askForReports asks volume services to report at start, and again while some up service has
 // not reported (its report may have raced the scheduler's own queue being declared).
 func (e *Env) askForReports(ctx context.Context, s *scheduler.Scheduler) {
-	wait := 300 * time.Millisecond
+	wait := 50 * time.Millisecond
 	for {
 		select {
 		case <-ctx.Done():

@@ -42,6 +42,12 @@ type Scheduler struct {
 	ServiceDownTime time.Duration
 	MaxAttempts     int
 	Now             func() time.Time
+	// StartupWait is how long, after Started, a create waits for capability reports from every
+	// up volume service before it is placed on what is known (Cinder's
+	// scheduler_driver_init_wait_time). A scheduler that just started knows no pool yet; without
+	// the wait it would fail every create queued while it was down.
+	StartupWait time.Duration
+	Started     time.Time
 
 	mu       sync.Mutex
 	backends map[string]*backendState // by host@backend
@@ -132,6 +138,7 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 	if err != nil {
 		return fmt.Errorf("list volume services: %w", err)
 	}
+	s.waitForReports(ctx, services)
 	host, why := s.place(request{size: v.Size, zone: v.AvailabilityZone, tried: args.TriedHosts}, services)
 	if host == "" {
 		return s.fail(ctx, log, v.ID, why)
@@ -153,6 +160,29 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 		return fmt.Errorf("cast create_volume to %s: %w", host, err)
 	}
 	return nil
+}
+
+// waitForReports blocks while the scheduler is in its start-up window and some up, enabled
+// volume service has not reported its capabilities yet.
+func (s *Scheduler) waitForReports(ctx context.Context, services []*resource.Service) {
+	for s.now().Sub(s.Started) < s.StartupWait {
+		missing := 0
+		s.mu.Lock()
+		for _, svc := range services {
+			if _, ok := s.backends[svc.Host]; !ok && !svc.Disabled && svc.Up(s.now(), s.ServiceDownTime) {
+				missing++
+			}
+		}
+		s.mu.Unlock()
+		if missing == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Scheduler) maxAttempts() int {

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +152,39 @@ func TestPlaceConsumesUntilNextReport(t *testing.T) {
 	s.UpdateCapabilities(old)
 	if h, _ := s.place(request{size: 90}, services); h == "" {
 		t.Fatal("a late older report overwrote the newer one")
+	}
+}
+
+func TestWaitForReports(t *testing.T) {
+	now := time.Now().UTC()
+	services := []*resource.Service{svc("a@f", now, false), svc("b@f", now, true)} // b is disabled: not waited for
+	tests := []struct {
+		name     string
+		started  time.Time
+		report   bool // a@f reports 100 ms after the wait begins
+		wantWait bool
+	}{
+		{"in the start-up window, waits for the report", now, true, true},
+		{"after the window, does not wait", now.Add(-time.Hour), false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Scheduler{Log: logrus.New(), ServiceDownTime: time.Minute, Started: tc.started, StartupWait: 10 * time.Second}
+			if tc.report {
+				go func() {
+					time.Sleep(100 * time.Millisecond)
+					s.UpdateCapabilities(report("a@f", "nova", pool("p", 10, 10, 0, false, "1")))
+				}()
+			}
+			begin := time.Now()
+			s.waitForReports(context.Background(), services)
+			waited := time.Since(begin)
+			if tc.wantWait && (waited < 100*time.Millisecond || s.Reported() != 1) {
+				t.Fatalf("returned after %v with %d reports; want to wait for a@f", waited, s.Reported())
+			}
+			if !tc.wantWait && waited > 50*time.Millisecond {
+				t.Fatalf("waited %v outside the start-up window", waited)
+			}
+		})
 	}
 }

@@ -59,24 +59,25 @@ type Cluster struct {
 	Dir     string // configuration, logs, state and the volume directories
 	Project string
 
-	opts    Options
-	dbName  string
-	vhost   string
-	port    int
-	db      *sql.DB
-	http    *http.Client
-	procs   map[string]*Process
-	order   []string
-	dbMade  bool
-	vhMade  bool
-	closeMu sync.Once
-	closeEr error
+	opts      Options
+	dbName    string
+	vhost     string
+	port      int
+	db        *sql.DB
+	http      *http.Client
+	procs     map[string]*Process
+	order     []string
+	dbMade    bool
+	vhMade    bool
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start sets up the database and vhost, writes one configuration file per process, runs
 // `scoria-manage db sync`, starts scoria-api, scoria-scheduler and the volume processes, and
-// waits until the API lists every service up. On failure it cleans up and the error carries
-// the tail of every log.
+// waits until the API lists every service up — as a user would, not until the scheduler has
+// heard from every backend: the scheduler itself holds creates until then. On failure it cleans up and the error carries the tail of
+// every log.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.BinDir == "" {
 		return nil, errors.New("cluster: Options.BinDir is required (see Build)")
@@ -174,9 +175,6 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := c.WaitServicesUp(60 * time.Second); err != nil {
 		return err
 	}
-	if err := c.WaitSchedulerReady(30 * time.Second); err != nil {
-		return err
-	}
 	c.opts.Logf("cluster %s up in %s: API %s, database %s, vhost %s, dir %s",
 		c.vhost, time.Since(began).Round(time.Millisecond), c.Endpoint(), c.dbName, c.vhost, c.Dir)
 	return nil
@@ -192,7 +190,7 @@ func (c *Cluster) addProcess(name, binary string) {
 	c.order = append(c.order, name)
 }
 
-// hostOf is the [DEFAULT] host of a process.
+// hostOf is the [DEFAULT] host of a process, and whether it is a volume process.
 func (c *Cluster) hostOf(name string) (host string, volume bool) {
 	if h, ok := strings.CutPrefix(name, "volume-"); ok {
 		return h, true
@@ -321,7 +319,7 @@ func (c *Cluster) Client() *blockstorage.Client {
 // DB is a connection to the cluster's own database.
 func (c *Cluster) DB() *sql.DB { return c.db }
 
-// DatabaseName and Vhost name the cluster's database and RabbitMQ vhost.
+// DatabaseName is the name of the cluster's own database.
 func (c *Cluster) DatabaseName() string { return c.dbName }
 
 // Vhost is the cluster's RabbitMQ virtual host.
@@ -444,7 +442,7 @@ func tail(path string, n int) string {
 // Close stops every process (SIGTERM, then SIGKILL), drops the database, deletes the vhost
 // and removes the directory unless KeepDir. It is safe to call more than once.
 func (c *Cluster) Close() error {
-	c.closeMu.Do(func() {
+	c.closeOnce.Do(func() {
 		var errs []error
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -479,7 +477,7 @@ func (c *Cluster) Close() error {
 		} else {
 			c.opts.Logf("cluster: kept %s", c.Dir)
 		}
-		c.closeEr = errors.Join(errs...)
+		c.closeErr = errors.Join(errs...)
 	})
-	return c.closeEr
+	return c.closeErr
 }

@@ -79,18 +79,3 @@ func TestPollSaysWhatItSawLast(t *testing.T) {
 		t.Fatalf("Poll = %v", err)
 	}
 }
-
-func TestReportedBackends(t *testing.T) {
-	log := `==== cluster: 20:00:00.000 starting /bin/scoria-scheduler --config-file x
-time="…" level=debug msg="capabilities updated" component=scheduler host=node1@file1 pools=1
-time="…" level=debug msg="capabilities updated" component=scheduler host=node2@file1 pools=1
-==== cluster: 20:00:01.000 pid 1 exited: signal: killed
-==== cluster: 20:00:02.000 starting /bin/scoria-scheduler --config-file x
-time="…" level=info msg=starting binary=scoria-scheduler
-time="…" level=debug msg="capabilities updated" component=scheduler host="node3@file1" pools=1
-`
-	got := reportedBackends(log)
-	if len(got) != 1 || !got["node3@file1"] {
-		t.Errorf("reportedBackends = %v, want only node3@file1 (reported since the last start)", got)
-	}
-}

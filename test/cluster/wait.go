@@ -118,7 +118,8 @@ func (c *Cluster) WaitVolumeStatus(id string, timeout time.Duration, want ...str
 			return true, "", nil
 		}
 		if v.Status == "error" {
-			return false, "", fmt.Errorf("volume %s went to error (host %q) while waiting for %v", id, v.Host, want)
+			return false, "", fmt.Errorf("volume %s went to error (host %q) while waiting for %v; the logs say:\n%s",
+				id, v.Host, want, strings.Join(c.Grep(id, "level=error", "level=warning"), "\n"))
 		}
 		return false, fmt.Sprintf("volume %s status %s host %q", id, v.Status, v.Host), nil
 	})
@@ -149,55 +150,24 @@ func (c *Cluster) WaitVolumeGone(id string, timeout time.Duration) error {
 	return nil
 }
 
-// WaitSchedulerReady waits until the running scheduler has a capability report of every
-// volume backend. The API does not show that, so with Debug it reads the scheduler's log for
-// its "capabilities updated" line of each backend since its last start; without Debug it
-// waits two seconds, in which the scheduler asks the volume services for their reports.
-//
-// A scheduler that handles a create before any report answers "No valid backend", so tests
-// that are not about start-up call this before they create (Start does).
-func (c *Cluster) WaitSchedulerReady(timeout time.Duration) error {
-	if !c.opts.Debug {
-		time.Sleep(2 * time.Second)
-		return c.CheckProcesses()
-	}
-	err := c.poll(context.Background(), timeout, 50*time.Millisecond, func() (bool, string, error) {
-		log, err := os.ReadFile(c.procs[Scheduler].LogPath)
+// Grep returns the log lines, of every process, that contain substr and (when levels are
+// given) one of levels, each prefixed with the process name.
+func (c *Cluster) Grep(substr string, levels ...string) []string {
+	var out []string
+	for _, name := range c.order {
+		b, err := os.ReadFile(c.procs[name].LogPath)
 		if err != nil {
-			return false, err.Error(), nil
-		}
-		reported := reportedBackends(string(log))
-		var missing []string
-		for _, h := range c.opts.VolumeHosts {
-			if !reported[BackendHost(h)] {
-				missing = append(missing, BackendHost(h))
-			}
-		}
-		return len(missing) == 0, fmt.Sprintf("no capability report of %v in the scheduler log", missing), nil
-	})
-	if err != nil {
-		return fmt.Errorf("scheduler not ready: %w", err)
-	}
-	return nil
-}
-
-// reportedBackends reads a scheduler log: the backends whose "capabilities updated" line
-// follows the last start of the process.
-func reportedBackends(log string) map[string]bool {
-	seen := map[string]bool{}
-	for _, line := range strings.Split(log, "\n") {
-		if strings.HasPrefix(line, "==== cluster: ") && strings.Contains(line, " starting ") {
-			clear(seen)
 			continue
 		}
-		if !strings.Contains(line, `msg="capabilities updated"`) {
-			continue
-		}
-		for _, f := range strings.Fields(line) {
-			if h, ok := strings.CutPrefix(f, "host="); ok {
-				seen[strings.Trim(h, `"`)] = true
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.Contains(line, substr) {
+				continue
 			}
+			if len(levels) > 0 && !slices.ContainsFunc(levels, func(l string) bool { return strings.Contains(line, l) }) {
+				continue
+			}
+			out = append(out, name+": "+line)
 		}
 	}
-	return seen
+	return out
 }

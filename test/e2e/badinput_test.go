@@ -144,7 +144,7 @@ func TestBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		if status, err := c.WaitVolumeStatus(v.ID, 60*time.Second, "available"); err != nil {
-			t.Fatalf("the create accepted while the scheduler was down was lost: %v (last status %q)", err, status)
+			t.Fatalf("the create accepted while the scheduler was down did not complete: %v (last status %q)", err, status)
 		}
 		deleteAndWaitGone(t, c, []string{v.ID, keep.ID}, 60*time.Second)
 		checkNoVolumeFiles(t, c)

@@ -92,7 +92,7 @@ func TestSchedulerDownRequestsKept(t *testing.T) {
 	}
 	for _, v := range vols {
 		if status, err := c.WaitVolumeStatus(v.ID, 60*time.Second, "available"); err != nil {
-			t.Fatalf("after the scheduler came back: %v (last status %q)", err, status)
+			t.Fatalf("a create accepted while the scheduler was down did not complete after it came back: %v (last status %q)", err, status)
 		}
 	}
 	listed, err := cl.ListVolumes(ctx, nil)

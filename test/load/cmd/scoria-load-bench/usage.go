@@ -53,7 +53,7 @@ type phaseUsage struct {
 var usageLabels = []string{"scoria-api", "scoria-scheduler", "scoria-volume", "mariadbd", "rabbitmq", "load generator"}
 
 // MariaDB counters read per phase.
-var dbCounters = []string{"Com_select", "Com_insert", "Com_update", "Com_delete", "Com_commit", "Innodb_data_fsyncs"}
+var dbCounters = []string{"Questions", "Com_select", "Com_insert", "Com_update", "Com_delete", "Com_commit", "Innodb_data_fsyncs", "Connections"}
 
 func newUsage(db *sql.DB, services map[string][]int) *usage {
 	u := &usage{pids: map[string][]int{}, db: db, start: map[string]snapshot{}}
