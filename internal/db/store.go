@@ -80,7 +80,7 @@ func openMySQL(cfg *mysql.Config) (*Store, error) {
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(8)
+	db.SetMaxIdleConns(32)                  // as many as may be open: reconnecting under load costs more than idle sockets
 	db.SetConnMaxLifetime(10 * time.Minute) // below any sane wait_timeout
 	return &Store{dialect: DialectMySQL, db: db, ro: db}, nil
 }
