@@ -64,7 +64,9 @@ func Main(binary string, run func(ctx context.Context, env *Env) error) {
 	}
 	defer env.Close()
 	if err := run(ctx, env); err != nil && ctx.Err() == nil {
-		log.WithError(err).Error("stopped")
+		if cfg.Default.LogFile != "" || cfg.Default.LogDir != "" {
+			log.WithError(err).Error("stopped") // the log file gets the reason too
+		}
 		env.Close()
 		Fatal(binary, err)
 	}
