@@ -2,8 +2,10 @@ package db
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/migrations"
@@ -77,8 +79,8 @@ func checkDefaultType(t *testing.T, s *Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := resource.VolumeType{ID: DefaultVolumeTypeID, Name: "__DEFAULT__", Description: "Default Volume Type", IsPublic: true}
-	if *vt != want {
+	want := resource.VolumeType{ID: DefaultVolumeTypeID, Name: "__DEFAULT__", Description: "Default Volume Type", IsPublic: true, ExtraSpecs: map[string]string{}}
+	if !reflect.DeepEqual(*vt, want) {
 		t.Errorf("default type = %+v, want %+v", *vt, want)
 	}
 }
@@ -111,6 +113,26 @@ func TestVolumeTypes(t *testing.T) {
 					t.Errorf("ID = %q, want %q", vt.ID, tt.wantID)
 				}
 			})
+		}
+	})
+}
+
+func TestVolumeTypeExtraSpecs(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for k, v := range map[string]string{"volume_backend_name": "lvmbackend", "capabilities:thin_provisioning_support": "<is> True"} {
+			if _, err := s.db.ExecContext(ctx, "INSERT INTO volume_type_extra_specs (volume_type_id, `key`, `value`, created_at) VALUES (?, ?, ?, ?)",
+				DefaultVolumeTypeID, k, v, time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		vt, err := s.GetVolumeTypeByName(ctx, resource.DefaultVolumeTypeName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"volume_backend_name": "lvmbackend", "capabilities:thin_provisioning_support": "<is> True"}
+		if !reflect.DeepEqual(vt.ExtraSpecs, want) || vt.ID != DefaultVolumeTypeID {
+			t.Fatalf("type = %+v, want extra specs %v", vt, want)
 		}
 	})
 }

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/scoria/scoria/internal/resource"
@@ -21,18 +20,39 @@ func (s *Store) GetVolumeTypeByName(ctx context.Context, name string) (*resource
 	return s.getVolumeType(ctx, "name", name)
 }
 
+// getVolumeType reads a type and its extra specs in one statement (a row per extra spec).
 func (s *Store) getVolumeType(ctx context.Context, column, value string) (*resource.VolumeType, error) {
-	var t resource.VolumeType
-	var desc sql.NullString
-	err := s.ro.QueryRowContext(ctx,
-		"SELECT id, name, description, is_public FROM volume_types WHERE "+column+" = ? AND deleted = 0", value).
-		Scan(&t.ID, &t.Name, &desc, &t.IsPublic)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, &resource.NotFoundError{Kind: "VolumeType", ID: value}
-	case err != nil:
+	rows, err := s.ro.QueryContext(ctx,
+		"SELECT t.id, t.name, t.description, t.is_public, e.`key`, e.`value` FROM volume_types t"+
+			" LEFT JOIN volume_type_extra_specs e ON e.volume_type_id = t.id"+
+			" WHERE t."+column+" = ? AND t.deleted = 0", value)
+	if err != nil {
 		return nil, fmt.Errorf("get volume type %s: %w", value, err)
 	}
-	t.Description = desc.String
-	return &t, nil
+	defer rows.Close()
+	var t *resource.VolumeType
+	for rows.Next() {
+		var (
+			row        resource.VolumeType
+			desc, k, v sql.NullString
+		)
+		if err := rows.Scan(&row.ID, &row.Name, &desc, &row.IsPublic, &k, &v); err != nil {
+			return nil, fmt.Errorf("get volume type %s: %w", value, err)
+		}
+		if t == nil {
+			row.Description = desc.String
+			row.ExtraSpecs = map[string]string{}
+			t = &row
+		}
+		if k.Valid {
+			t.ExtraSpecs[k.String] = v.String
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get volume type %s: %w", value, err)
+	}
+	if t == nil {
+		return nil, &resource.NotFoundError{Kind: "VolumeType", ID: value}
+	}
+	return t, nil
 }

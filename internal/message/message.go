@@ -25,17 +25,47 @@ const (
 	UpdateCapabilities = "update_service_capabilities"
 	// PublishCapabilities asks every volume service to report now (a scheduler that starts).
 	PublishCapabilities = "publish_service_capabilities"
+	// GetPools is a call API → scheduler: the pools it knows, with their capabilities.
+	GetPools = "get_pools"
 )
+
+// VolumeTypeSpec is the volume type of a request, with the extra specs the scheduler's
+// CapabilitiesFilter matches against the pools' capabilities.
+type VolumeTypeSpec struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	ExtraSpecs map[string]string `json:"extra_specs,omitempty"`
+}
+
+// GetPoolsArgs are the filters of GET /scheduler-stats/get_pools (from 3.28: name, backend,
+// volume_type; the API resolves volume_type into VolumeType).
+type GetPoolsArgs struct {
+	Filters    map[string]string `json:"filters,omitempty"`
+	VolumeType *VolumeTypeSpec   `json:"volume_type,omitempty"`
+}
+
+// PoolInfo is one pool as GET /scheduler-stats/get_pools shows it: its full name
+// (host@backend#pool) and its capabilities in Cinder's keys (backend-level keys, pool-level
+// keys and custom capabilities merged, plus timestamp and backend_state).
+type PoolInfo struct {
+	Name         string         `json:"name"`
+	Capabilities map[string]any `json:"capabilities"`
+}
 
 // CreateVolumeArgs is the request spec of a create.
 type CreateVolumeArgs struct {
-	VolumeID         string   `json:"volume_id"`
-	Size             int      `json:"size"`
-	AvailabilityZone string   `json:"availability_zone,omitempty"`
-	VolumeTypeID     string   `json:"volume_type_id,omitempty"`
-	Attempts         int      `json:"attempts"`              // placements made so far
-	TriedHosts       []string `json:"tried_hosts,omitempty"` // pools that failed
-	LastError        string   `json:"last_error,omitempty"`
+	VolumeID         string `json:"volume_id"`
+	Size             int    `json:"size"`
+	AvailabilityZone string `json:"availability_zone,omitempty"`
+	VolumeTypeID     string `json:"volume_type_id,omitempty"`
+	// VolumeType, when set, carries the type's extra specs for the CapabilitiesFilter.
+	VolumeType *VolumeTypeSpec `json:"volume_type,omitempty"`
+	// SchedulerHints are the OS-SCH-HNT:scheduler_hints of the request (same_host,
+	// different_host, query, …).
+	SchedulerHints map[string]any `json:"scheduler_hints,omitempty"`
+	Attempts       int            `json:"attempts"`              // placements made so far
+	TriedHosts     []string       `json:"tried_hosts,omitempty"` // pools that failed
+	LastError      string         `json:"last_error,omitempty"`
 }
 
 // DeleteVolumeArgs names the volume to delete.

@@ -65,6 +65,7 @@ type VolumeType struct {
 	Name        string
 	Description string
 	IsPublic    bool
+	ExtraSpecs  map[string]string // never nil when read from the store
 }
 
 // DefaultVolumeTypeName is Cinder's built-in default type.
