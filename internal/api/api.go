@@ -1,10 +1,12 @@
 // Package api serves OpenStack's Block Storage API v3 as Cinder does, so that the cinder CLI,
 // openstackclient and gophercloud work against Scoria unchanged.
 //
-// It serves the versions documents, volumes (create, show, list, update, delete, summary) and
-// os-services, with Cinder's noauth authentication and microversions up to MaxVersion. A
-// request the API accepts is written to the database together with the RPC messages it causes
-// (an outbox), and those messages are handed to the Dispatcher after the commit.
+// It serves the versions documents, volumes (create, show, list, update, delete, summary),
+// os-services, os-availability-zone, scheduler-stats/get_pools and capabilities, with
+// Cinder's noauth authentication and microversions up to MaxVersion. A request the API
+// accepts is written to the database together with the RPC messages it causes (an outbox),
+// and those messages are handed to the Dispatcher after the commit; pools are asked of the
+// scheduler with a call (Pools).
 package api
 
 import (
@@ -42,7 +44,10 @@ type Dispatcher interface {
 type Options struct {
 	Store      Store
 	Dispatcher Dispatcher
-	Log        logrus.FieldLogger
+	// Pools answers GET /scheduler-stats/get_pools and GET /capabilities/{host}; RPCPools
+	// asks the scheduler. Without it those endpoints answer 503.
+	Pools Pools
+	Log   logrus.FieldLogger
 	// AuthStrategy is Cinder's auth_strategy; only "noauth" (the default) is implemented.
 	AuthStrategy string
 	// DefaultVolumeType names the type of volumes created without one (default "__DEFAULT__").
@@ -77,6 +82,7 @@ type server struct {
 	maxVersion  version
 	store       Store
 	dispatcher  Dispatcher
+	pools       Pools
 	log         logrus.FieldLogger
 	defaultType string
 	defaultAZ   string
@@ -102,6 +108,7 @@ func New(o Options) (http.Handler, error) {
 	s := &server{
 		store:       o.Store,
 		dispatcher:  o.Dispatcher,
+		pools:       o.Pools,
 		log:         o.Log,
 		defaultType: o.DefaultVolumeType,
 		defaultAZ:   o.DefaultAvailabilityZone,

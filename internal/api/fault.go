@@ -99,10 +99,13 @@ func toFault(err error) *fault {
 		ise *resource.InvalidStateError
 		ae  *actionError
 		mbe *http.MaxBytesError
+		ue  *unavailableError
 	)
 	switch {
 	case errors.As(err, &f):
 		return f
+	case errors.As(err, &ue):
+		return newFault(http.StatusServiceUnavailable, "%s", ue.reason)
 	case errors.As(err, &mbe):
 		return newFault(http.StatusRequestEntityTooLarge, msgTooLarge)
 	case errors.As(err, &nf):

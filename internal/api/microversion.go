@@ -30,7 +30,10 @@ import (
 //	3.13  volume "group_id" field; create accepts group_id        field null; a group_id answers 400 (no groups)
 //	3.21  volume "provider_id" field (admin)                     null
 //	3.23  DELETE /volumes/{id}?force=true                         served (admin)
+//	3.28  get_pools filters (name, any capability)               served
+//	3.31  get_pools: only known filters (name, volume_type)      served, plus Scoria's "backend"; others 400
 //	3.34  "name~" style LIKE filters                             filter not supported (400 at every version)
+//	3.35  get_pools "volume_type" filter                         served
 //	3.36  summary "metadata"                                     served
 //	3.45  ?with_count=true → "count"                             served
 //	3.47  create accepts backup_id                               a backup_id answers 400 (no backups)
@@ -79,6 +82,9 @@ var (
 	mvGroupVolume         = version{3, 13}
 	mvProviderID          = version{3, 21}
 	mvDeleteForce         = version{3, 23}
+	mvPoolFilter          = version{3, 28}
+	mvResourceFilter      = version{3, 31}
+	mvPoolTypeFilter      = version{3, 35}
 	mvSummaryMetadata     = version{3, 36}
 	mvCountInfo           = version{3, 45}
 	mvCreateFromBackup    = version{3, 47}

@@ -44,6 +44,9 @@ func (s *server) handler() http.Handler {
 	api("/volumes/{volume_id}", http.MethodPut, s.updateVolume)
 	api("/volumes/{volume_id}", http.MethodDelete, s.deleteVolume)
 	api("/os-services", http.MethodGet, s.listServices)
+	api("/os-availability-zone", http.MethodGet, s.listAvailabilityZones)
+	api("/scheduler-stats/get_pools", http.MethodGet, s.getPools)
+	api("/capabilities/{hostname}", http.MethodGet, s.showCapabilities)
 	return s.base(r)
 }
 

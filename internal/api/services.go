@@ -48,8 +48,8 @@ type serviceView struct {
 // filtered by ?host= (Cinder's host matching) and ?binary=.
 func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !newViewer(r).admin {
-		s.writeError(w, r, newFault(http.StatusForbidden, `Policy doesn't allow volume_extension:services:index to be performed.`))
+	if f := authorizeAdmin(r, policyServicesIndex); f != nil {
+		s.writeError(w, r, f)
 		return
 	}
 	q := r.URL.Query()

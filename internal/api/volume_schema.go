@@ -12,6 +12,7 @@ type createRequest struct {
 	size              int // 0: not given or null
 	availabilityZone  string
 	multiattach       bool
+	schedulerHints    map[string]any // OS-SCH-HNT:scheduler_hints; nil when none
 
 	// Sources Scoria cannot create from yet; non-empty when the client asked for one.
 	snapshotID, sourceVolID, consistencyGroupID, imageRef, groupID, backupID string
@@ -27,17 +28,19 @@ func parseCreate(body any, mv version) (*createRequest, *fault) {
 		return nil, f
 	}
 	req := &createRequest{}
+	// Cinder's scheduler hints extension validates its member before the volume controller
+	// validates the rest.
+	if hints, ok := top.get(schedulerHintsKey); ok {
+		if req.schedulerHints, f = parseSchedulerHints(hints); f != nil {
+			return nil, f
+		}
+	}
 	if raw, ok := top.get("volume"); ok {
 		vol, f := requireObject("volume", raw)
 		if f != nil {
 			return nil, f
 		}
 		if f := req.parseVolume(vol, mv); f != nil {
-			return nil, f
-		}
-	}
-	if hints, ok := top.get(schedulerHintsKey); ok {
-		if f := checkType(schedulerHintsKey, hints, "object", "null"); f != nil {
 			return nil, f
 		}
 	}

@@ -87,6 +87,8 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		Size:             v.Size,
 		AvailabilityZone: v.AvailabilityZone,
 		VolumeTypeID:     v.VolumeTypeID,
+		VolumeType:       &message.VolumeTypeSpec{ID: vt.ID, Name: vt.Name, ExtraSpecs: vt.ExtraSpecs},
+		SchedulerHints:   req.schedulerHints,
 	})
 	if err != nil {
 		s.writeError(w, r, err)

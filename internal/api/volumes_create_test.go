@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -35,14 +36,22 @@ func concat(lists ...[]string) []string {
 
 var timestampPattern = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$`)
 
-const sampleTypeID = "552506e2-6ebf-446e-bf04-cc62f2528ac2"
+const (
+	sampleTypeID = "552506e2-6ebf-446e-bf04-cc62f2528ac2"
+	sampleVolID  = "2b955850-f177-45f7-9f49-ecb2c256d161"
+	otherVolID   = "45baf976-c20a-4894-a7c3-c94b7376bf55"
+)
 
 func TestCreateVolume(t *testing.T) {
 	e := newEnv(t)
 	e.addVolumeType(sampleTypeID, "sample-type")
+	e.addExtraSpec(sampleTypeID, "volume_backend_name", "lvmbackend")
+	e.addExtraSpec(sampleTypeID, "capabilities:thin_provisioning_support", "<is> True")
 
 	rec := e.do(call{method: "POST", path: "/v3/p1/volumes", body: `{"volume": {"size": 1, "name": "sample-vol",
-		"description": "sample volume", "volume_type": "sample-type", "metadata": {"k1": "v1"}}}`})
+		"description": "sample volume", "volume_type": "sample-type", "metadata": {"k1": "v1"}},
+		"OS-SCH-HNT:scheduler_hints": {"same_host": "` + sampleVolID + `", "different_host": ["` + otherVolID + `"],
+		"query": "[\">=\", \"$free_capacity_gb\", 10]", "custom": {"n": 1.5}}}`})
 	wantStatus(t, rec, http.StatusAccepted)
 	if got := rec.Header().Get("OpenStack-API-Version"); got != "volume 3.0" {
 		t.Errorf("OpenStack-API-Version = %q", got)
@@ -97,6 +106,16 @@ func TestCreateVolume(t *testing.T) {
 	}
 	if args.VolumeID != id || args.Size != 1 || args.AvailabilityZone != "nova" || args.VolumeTypeID != sampleTypeID || args.Attempts != 0 {
 		t.Errorf("create_volume args %+v", args)
+	}
+	wantType := &message.VolumeTypeSpec{ID: sampleTypeID, Name: "sample-type", ExtraSpecs: map[string]string{
+		"volume_backend_name": "lvmbackend", "capabilities:thin_provisioning_support": "<is> True"}}
+	if !reflect.DeepEqual(args.VolumeType, wantType) {
+		t.Errorf("create_volume volume_type %+v, want %+v", args.VolumeType, wantType)
+	}
+	wantHints := map[string]any{"same_host": sampleVolID, "different_host": []any{otherVolID},
+		"query": `[">=", "$free_capacity_gb", 10]`, "custom": map[string]any{"n": 1.5}}
+	if !reflect.DeepEqual(args.SchedulerHints, wantHints) {
+		t.Errorf("create_volume scheduler_hints\n got: %#v\nwant: %#v", args.SchedulerHints, wantHints)
 	}
 	var rc reqctx.Context
 	if err := json.Unmarshal(m.Context, &rc); err != nil {
@@ -160,6 +179,9 @@ func TestCreateVolumeVariants(t *testing.T) {
 			"name": null, "description": null, "volume_type": null, "availability_zone": null, "metadata": {}, "imageRef": null,
 			"source_volid": null, "multiattach": false, "backup_id": null}}`, concat(createKeys30, keys370), nil},
 		{"scheduler hints are accepted", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"same_host": ["` + sampleTypeID + `"]}}`,
+			createKeys30, nil},
+		{"null and empty hints", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": null}`, createKeys30, nil},
+		{"free-form hints", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"local_to_instance": null, "query": {"a": 1}, "x": [1]}}`,
 			createKeys30, nil},
 		{"unknown volume members before 3.53", "volume 3.52", `{"volume": {"size": 1, "status": "available", "user_id": "x"}}`,
 			concat(createKeys30, keys327, keys370[2:4]), func(t *testing.T, v any, stored *resource.Volume) {
@@ -236,6 +258,16 @@ func TestCreateVolumeRefused(t *testing.T) {
 		{"in a group", "volume 3.13", `{"volume": {"size": 1, "group_id": "g"}}`, 0, "Volume groups (group_id) are not supported by Scoria yet."},
 		{"multiattach not a boolean", "", `{"volume": {"size": 1, "multiattach": "maybe"}}`, 0, "Invalid input for field/attribute multiattach. Value: maybe. 'maybe' is not valid under any of the given schemas"},
 		{"hints not an object", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": "x"}`, 0, "Invalid input for field/attribute OS-SCH-HNT:scheduler_hints. Value: x. 'x' is not of type 'object', 'null'"},
+		{"hints null member", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"same_host": null}}`, 0, "Invalid input for field/attribute same_host. Value: None. None is not valid under any of the given schemas"},
+		{"same_host not a uuid", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"same_host": "abc"}}`, 0, "Invalid input for field/attribute same_host. Value: abc. 'abc' is not valid under any of the given schemas"},
+		{"same_host list of a non-uuid", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"same_host": ["` + snap + `", "abc"]}}`, 0, "Invalid input for field/attribute same_host. Value: ['" + snap + "', 'abc']. ['" + snap + "', 'abc'] is not valid under any of the given schemas"},
+		{"different_host repeated", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"different_host": ["` + snap + `", "` + snap + `"]}}`, 0, "Invalid input for field/attribute different_host. Value: ['" + snap + "', '" + snap + "']. ['" + snap + "', '" + snap + "'] is not valid under any of the given schemas"},
+		{"different_host a number", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"different_host": 1}}`, 0, "Invalid input for field/attribute different_host. Value: 1. 1 is not valid under any of the given schemas"},
+		{"query a number", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"query": 1}}`, 0, "Invalid input for field/attribute query. Value: 1. 1 is not of type 'string', 'object'"},
+		{"query a list", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"query": ["=", "$free_capacity_gb", 1]}}`, 0, "Invalid input for field/attribute query. Value: ['=', '$free_capacity_gb', 1]. ['=', '$free_capacity_gb', 1] is not of type 'string', 'object'"},
+		{"local_to_instance not a uuid", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"local_to_instance": "vm1"}}`, 0, "Invalid input for field/attribute local_to_instance. Value: vm1. 'vm1' is not valid under any of the given schemas"},
+		{"hints in schema order", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": {"query": 1, "same_host": "abc"}}`, 0, "Invalid input for field/attribute same_host. Value: abc. 'abc' is not valid under any of the given schemas"},
+		{"hints before the volume", "", `{"volume": {"size": "abc"}, "OS-SCH-HNT:scheduler_hints": {"query": 1}}`, 0, "Invalid input for field/attribute query. Value: 1. 1 is not of type 'string', 'object'"},
 		{"unknown volume member at 3.53", "volume 3.53", `{"volume": {"size": 1, "status": "x"}}`, 0, "Invalid input for field/attribute volume. Value: {'size': 1, 'status': 'x'}. Additional properties are not allowed ('status' was unexpected)"},
 		{"schema order: name before size", "", `{"volume": {"size": "abc", "name": 1}}`, 0, "Invalid input for field/attribute name. Value: 1. 1 is not of type 'string', 'null'"},
 	} {

@@ -17,6 +17,8 @@ type Backend struct {
 	BackendAvailabilityZone  string // backend_availability_zone, default [DEFAULT] storage_availability_zone
 	ReservedPercentage       int    // reserved_percentage, 0 to 100, default 0
 	MaxOverSubscriptionRatio string // max_over_subscription_ratio: a number of at least 1 or "auto", default "20.0"
+	FilterFunction           string // filter_function: the DriverFilter's expression, "" for none
+	GoodnessFunction         string // goodness_function: the GoodnessWeigher's expression, "" for none
 
 	section string            // the section name as written, for messages
 	values  map[string]string // every key written in the section, expanded

@@ -40,11 +40,18 @@ type Default struct {
 	ServiceDownTime         time.Duration // service_down_time (seconds), default 60s
 	PeriodicInterval        time.Duration // periodic_interval (seconds), default 60s: capability reports
 	SchedulerMaxAttempts    int           // scheduler_max_attempts, default 3, at least 1
-	StatePath               string        // state_path, default /var/lib/scoria
-	Debug                   bool          // debug
-	LogFile                 string        // log_file
-	LogDir                  string        // log_dir
-	RPCResponseTimeout      time.Duration // rpc_response_timeout (seconds), default 60s
+	// SchedulerDefaultFilters and SchedulerDefaultWeighers name the scheduler's pipeline;
+	// the scheduler checks the names when it starts.
+	SchedulerDefaultFilters           []string      // scheduler_default_filters
+	SchedulerDefaultWeighers          []string      // scheduler_default_weighers
+	CapacityWeightMultiplier          float64       // capacity_weight_multiplier, default 1.0
+	AllocatedCapacityWeightMultiplier float64       // allocated_capacity_weight_multiplier, default -1.0
+	VolumeNumberMultiplier            float64       // volume_number_multiplier, default -1.0
+	StatePath                         string        // state_path, default /var/lib/scoria
+	Debug                             bool          // debug
+	LogFile                           string        // log_file
+	LogDir                            string        // log_dir
+	RPCResponseTimeout                time.Duration // rpc_response_timeout (seconds), default 60s
 }
 
 // Database is the [database] section.

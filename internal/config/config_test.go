@@ -13,20 +13,23 @@ import (
 func TestLoadDefaults(t *testing.T) {
 	c := mustLoad(t, nil)
 	want := Default{
-		Host:                    hostname(t),
-		StorageAvailabilityZone: "nova",
-		DefaultAvailabilityZone: "nova",
-		DefaultVolumeType:       "__DEFAULT__",
-		AuthStrategy:            "noauth",
-		OsapiVolumeListen:       "0.0.0.0",
-		OsapiVolumePort:         8776,
-		OsapiMaxLimit:           1000,
-		ReportInterval:          10 * time.Second,
-		ServiceDownTime:         60 * time.Second,
-		PeriodicInterval:        60 * time.Second,
-		SchedulerMaxAttempts:    3,
-		StatePath:               "/var/lib/scoria",
-		RPCResponseTimeout:      60 * time.Second,
+		Host:                     hostname(t),
+		StorageAvailabilityZone:  "nova",
+		DefaultAvailabilityZone:  "nova",
+		DefaultVolumeType:        "__DEFAULT__",
+		AuthStrategy:             "noauth",
+		OsapiVolumeListen:        "0.0.0.0",
+		OsapiVolumePort:          8776,
+		OsapiMaxLimit:            1000,
+		ReportInterval:           10 * time.Second,
+		ServiceDownTime:          60 * time.Second,
+		PeriodicInterval:         60 * time.Second,
+		SchedulerMaxAttempts:     3,
+		SchedulerDefaultFilters:  []string{"AvailabilityZoneFilter", "CapacityFilter", "CapabilitiesFilter"},
+		SchedulerDefaultWeighers: []string{"CapacityWeigher"},
+		CapacityWeightMultiplier: 1, AllocatedCapacityWeightMultiplier: -1, VolumeNumberMultiplier: -1,
+		StatePath:          "/var/lib/scoria",
+		RPCResponseTimeout: 60 * time.Second,
 	}
 	if !reflect.DeepEqual(c.Default, want) {
 		t.Errorf("Default = %+v\nwant      %+v", c.Default, want)
@@ -53,6 +56,11 @@ report_interval = 5
 service_down_time = 30
 periodic_interval = 20
 scheduler_max_attempts = 1
+scheduler_default_filters = CapacityFilter, DriverFilter
+scheduler_default_weighers = GoodnessWeigher,CapacityWeigher
+capacity_weight_multiplier = -1.5
+allocated_capacity_weight_multiplier = 2
+volume_number_multiplier = 0
 state_path = /srv/scoria
 debug = True
 log_file = api.log
@@ -80,6 +88,8 @@ max_over_subscription_ratio = Auto
 		AuthStrategy: "keystone", OsapiVolumeListen: "127.0.0.1", OsapiVolumePort: 18776, OsapiVolumeWorkers: 4,
 		OsapiMaxLimit: 50, ReportInterval: 5 * time.Second, ServiceDownTime: 30 * time.Second,
 		PeriodicInterval: 20 * time.Second, SchedulerMaxAttempts: 1, StatePath: "/srv/scoria", Debug: true,
+		SchedulerDefaultFilters: []string{"CapacityFilter", "DriverFilter"}, SchedulerDefaultWeighers: []string{"GoodnessWeigher", "CapacityWeigher"},
+		CapacityWeightMultiplier: -1.5, AllocatedCapacityWeightMultiplier: 2, VolumeNumberMultiplier: 0,
 		LogFile: "api.log", LogDir: "/var/log/scoria", RPCResponseTimeout: 90 * time.Second,
 	}
 	if !reflect.DeepEqual(c.Default, want) {

@@ -29,6 +29,11 @@ var defaultOptions = []opt[Default]{
 	{"service_down_time", "60", "Seconds without a heartbeat after which a service counts as down", seconds(1, func(d *Default) *time.Duration { return &d.ServiceDownTime })},
 	{"periodic_interval", "60", "Seconds between the capability reports of a volume service to the scheduler", seconds(1, func(d *Default) *time.Duration { return &d.PeriodicInterval })},
 	{"scheduler_max_attempts", "3", "Backends the scheduler tries for one volume before the request fails", integer(1, noMax, func(d *Default) *int { return &d.SchedulerMaxAttempts })},
+	{"scheduler_default_filters", "AvailabilityZoneFilter,CapacityFilter,CapabilitiesFilter", "Filters the scheduler applies, in order: AvailabilityZoneFilter, CapacityFilter, CapabilitiesFilter, DriverFilter, JsonFilter, SameBackendFilter, DifferentBackendFilter", list(func(d *Default) *[]string { return &d.SchedulerDefaultFilters })},
+	{"scheduler_default_weighers", "CapacityWeigher", "Weighers that rank the pools that pass the filters: CapacityWeigher, AllocatedCapacityWeigher, ChanceWeigher, VolumeNumberWeigher, GoodnessWeigher", list(func(d *Default) *[]string { return &d.SchedulerDefaultWeighers })},
+	{"capacity_weight_multiplier", "1.0", "Multiplier of the CapacityWeigher: positive spreads volumes over the pools with most free capacity, negative stacks them", number(func(d *Default) *float64 { return &d.CapacityWeightMultiplier })},
+	{"allocated_capacity_weight_multiplier", "-1.0", "Multiplier of the AllocatedCapacityWeigher: negative prefers the pools with least allocated capacity", number(func(d *Default) *float64 { return &d.AllocatedCapacityWeightMultiplier })},
+	{"volume_number_multiplier", "-1.0", "Multiplier of the VolumeNumberWeigher: negative prefers the pools with fewest volumes", number(func(d *Default) *float64 { return &d.VolumeNumberMultiplier })},
 	{"state_path", "/var/lib/scoria", "Directory of Scoria's state; other options refer to it as $state_path", nonEmpty(func(d *Default) *string { return &d.StatePath })},
 	{"debug", "false", "Log at debug level", boolean(func(d *Default) *bool { return &d.Debug })},
 	{"log_file", "", "File to log to, under log_dir when relative; empty: standard error", str(func(d *Default) *string { return &d.LogFile })},
@@ -47,6 +52,8 @@ var backendOptions = []opt[Backend]{
 	{"volume_backend_name", sectionNameDefault, "Name that volume types select with the volume_backend_name extra spec", nonEmpty(func(b *Backend) *string { return &b.VolumeBackendName })},
 	{"backend_availability_zone", "$storage_availability_zone", "Availability zone of the backend", nonEmpty(func(b *Backend) *string { return &b.BackendAvailabilityZone })},
 	{"reserved_percentage", "0", "Percentage of the capacity kept free", integer(0, 100, func(b *Backend) *int { return &b.ReservedPercentage })},
+	{"filter_function", "", "Expression the DriverFilter evaluates for each request, e.g. volume.size < 500; empty: every request passes", str(func(b *Backend) *string { return &b.FilterFunction })},
+	{"goodness_function", "", "Expression from 0 to 100 the GoodnessWeigher ranks the backend's pools by, e.g. 100 - capabilities.utilization; empty: 0", str(func(b *Backend) *string { return &b.GoodnessFunction })},
 	{"max_over_subscription_ratio", "20.0", "How far thin provisioned capacity may exceed the real one; auto: computed from use", ratio(func(b *Backend) *string { return &b.MaxOverSubscriptionRatio })},
 }
 
@@ -191,6 +198,17 @@ func boolean[T any](p func(*T) *bool) field[T] {
 func list[T any](p func(*T) *[]string) field[T] {
 	return field[T]{kind: "comma-separated list", emptyOK: true, set: func(t *T, v string) error {
 		*p(t) = splitList(v)
+		return nil
+	}}
+}
+
+func number[T any](p func(*T) *float64) field[T] {
+	return field[T]{kind: "number", set: func(t *T, v string) error {
+		f, err := parseFloat(v)
+		if err != nil {
+			return err
+		}
+		*p(t) = f
 		return nil
 	}}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
 	"github.com/scoria/scoria/internal/scheduler"
+	"github.com/scoria/scoria/internal/scheduler/evaluator"
 	"github.com/scoria/scoria/internal/service"
 	"github.com/scoria/scoria/internal/volume"
 	"github.com/scoria/scoria/migrations"
@@ -99,6 +101,7 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 	h, err := api.New(api.Options{
 		Store:                   e.Store,
 		Dispatcher:              relay,
+		Pools:                   &api.RPCPools{Transport: e.Transport},
 		Log:                     e.Log.WithField("component", "api"),
 		AuthStrategy:            d.AuthStrategy,
 		DefaultVolumeType:       d.DefaultVolumeType,
@@ -141,8 +144,21 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 func (e *Env) RunScheduler(ctx context.Context) error {
 	d := e.Cfg.Default
 	log := e.Log.WithField("component", "scheduler")
+	pl, err := scheduler.NewPipeline(scheduler.Options{
+		Filters: d.SchedulerDefaultFilters, Weighers: d.SchedulerDefaultWeighers,
+		CapacityWeightMultiplier:          d.CapacityWeightMultiplier,
+		AllocatedCapacityWeightMultiplier: d.AllocatedCapacityWeightMultiplier,
+		VolumeNumberMultiplier:            d.VolumeNumberMultiplier,
+	})
+	var oe *scheduler.OptionError
+	if errors.As(err, &oe) {
+		return &config.Error{File: strings.Join(e.Cfg.Files, ", "), Section: "DEFAULT", Key: oe.Option, Reason: oe.Reason}
+	}
+	if err != nil {
+		return err
+	}
 	s := &scheduler.Scheduler{Store: e.Store, Transport: e.Transport, Log: log, ServiceDownTime: d.ServiceDownTime,
-		MaxAttempts: d.SchedulerMaxAttempts, Started: time.Now().UTC(), StartupWait: d.PeriodicInterval}
+		MaxAttempts: d.SchedulerMaxAttempts, Started: time.Now().UTC(), StartupWait: d.PeriodicInterval, Pipeline: pl}
 	hb := &service.Heartbeat{Store: e.Store, Interval: d.ReportInterval, Log: log,
 		Service: resource.Service{Binary: resource.BinaryScheduler, Host: d.Host, Topic: rpc.TopicScheduler, AvailabilityZone: d.StorageAvailabilityZone}}
 	if err := hb.Register(ctx); err != nil {
@@ -200,6 +216,14 @@ func (e *Env) RunVolume(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		for key, fn := range map[string]string{"filter_function": b.FilterFunction, "goodness_function": b.GoodnessFunction} {
+			if fn == "" {
+				continue
+			}
+			if _, err := evaluator.Parse(fn); err != nil {
+				return &config.Error{File: b.File, Section: b.Name, Key: key, Reason: err.Error()}
+			}
+		}
 		for _, k := range b.UnusedKeys() {
 			e.Log.WithField("option", b.Name+"/"+k).Info("backend option not implemented by Scoria; ignored")
 		}
@@ -209,6 +233,7 @@ func (e *Env) RunVolume(ctx context.Context) error {
 			Service: resource.Service{Binary: resource.BinaryVolume, Host: host, Topic: rpc.TopicVolume, AvailabilityZone: b.BackendAvailabilityZone}}
 		managers = append(managers, &volume.Manager{
 			Host: host, Zone: b.BackendAvailabilityZone, Driver: drv, Store: e.Store, Transport: e.Transport,
+			FilterFunction: b.FilterFunction, GoodnessFunction: b.GoodnessFunction,
 			Log: log, ReportInterval: d.PeriodicInterval,
 			Ready: func(ctx context.Context) {
 				if err := hb.Register(ctx); err != nil {

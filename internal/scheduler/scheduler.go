@@ -1,12 +1,11 @@
-// Package scheduler places each new volume on a backend pool. It learns the pools from the
-// capability reports volume services fan out, considers only services whose heartbeat is
-// fresh, and retries a failed create on another pool up to scheduler_max_attempts.
+// Package scheduler places each new volume on a backend pool, with Cinder's filters and
+// weighers. It learns the pools from the capability reports volume services fan out,
+// considers only services whose heartbeat is fresh, and retries a failed create on another
+// pool up to scheduler_max_attempts. When nothing fits it says why in one sentence.
 //
-// The pipeline of this first placement is: candidates (pools of up, enabled services that
-// reported) → filters (availability zone, not already tried, capacity) → weigher (most
-// virtual free capacity) → claim (a conditional UPDATE of the volume's host) → cast to the
-// chosen volume service. Every pool a filter removes is counted with the reason, so a failed
-// placement says why.
+// The pipeline (see README.md and Pipeline.Place):
+//
+//	up, enabled services' pools ─▶ not tried ─▶ filters ─▶ weighers ─▶ best ─▶ consume ─▶ claim ─▶ cast
 package scheduler
 
 import (
@@ -15,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +32,12 @@ type Store interface {
 	ListServices(ctx context.Context, f resource.ServiceFilter) ([]*resource.Service, error)
 }
 
+// VolumeCounter is the optional Store method the VolumeNumberWeigher needs: the number of
+// volumes (not deleted) per host, host@backend#pool.
+type VolumeCounter interface {
+	CountVolumesByHost(ctx context.Context) (map[string]int, error)
+}
+
 // Scheduler is the scoria-scheduler service.
 type Scheduler struct {
 	Store           Store
@@ -42,6 +46,8 @@ type Scheduler struct {
 	ServiceDownTime time.Duration
 	MaxAttempts     int
 	Now             func() time.Time
+	// Pipeline is the filters and weighers; nil is Cinder's default set.
+	Pipeline *Pipeline
 	// StartupWait is how long, after Started, a create waits for capability reports from every
 	// up volume service before it is placed on what is known (Cinder's
 	// scheduler_driver_init_wait_time). A scheduler that just started knows no pool yet; without
@@ -49,13 +55,14 @@ type Scheduler struct {
 	StartupWait time.Duration
 	Started     time.Time
 
+	initOnce sync.Once
 	mu       sync.Mutex
 	backends map[string]*backendState // by host@backend
 }
 
 type backendState struct {
-	report   message.CapabilitiesArgs
-	consumed map[string]float64 // GiB placed per pool since the report
+	report message.CapabilitiesArgs
+	pools  []*Pool
 }
 
 func (s *Scheduler) now() time.Time {
@@ -63,6 +70,15 @@ func (s *Scheduler) now() time.Time {
 		return s.Now()
 	}
 	return time.Now().UTC()
+}
+
+func (s *Scheduler) pipeline() *Pipeline {
+	s.initOnce.Do(func() {
+		if s.Pipeline == nil {
+			s.Pipeline, _ = NewPipeline(DefaultOptions())
+		}
+	})
+	return s.Pipeline
 }
 
 // Handle is the RPC handler of the scheduler topic.
@@ -82,14 +98,33 @@ func (s *Scheduler) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
 			return nil, nil
 		}
 		return nil, s.CreateVolume(ctx, args)
+	case message.GetPools:
+		var args message.GetPoolsArgs
+		if len(msg.Args) > 0 {
+			if err := json.Unmarshal(msg.Args, &args); err != nil {
+				return nil, fmt.Errorf("decode get_pools arguments: %w", err)
+			}
+		}
+		return s.GetPools(ctx, args)
 	default:
 		reqctx.Log(ctx, s.Log).WithField("method", msg.Method).Warn("scheduler: unknown method ignored")
 		return nil, nil
 	}
 }
 
-// UpdateCapabilities records a backend's report, replacing its previous one.
+// UpdateCapabilities records a backend's report, replacing its previous one and what was
+// consumed since.
 func (s *Scheduler) UpdateCapabilities(args message.CapabilitiesArgs) {
+	pools := newPools(args) // outside the lock: the merge and the function parsing
+	log := s.Log.WithField("host", args.Host)
+	if len(pools) > 0 {
+		if err := pools[0].filterFnErr; err != nil {
+			log.WithError(err).Warn("filter_function does not parse: DriverFilter will reject this backend")
+		}
+		if err := pools[0].goodnessFnErr; err != nil {
+			log.WithError(err).Warn("goodness_function does not parse: GoodnessWeigher will weigh this backend 0")
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.backends == nil {
@@ -98,8 +133,8 @@ func (s *Scheduler) UpdateCapabilities(args message.CapabilitiesArgs) {
 	if old, ok := s.backends[args.Host]; ok && old.report.ReportedAt.After(args.ReportedAt) {
 		return // an older report arriving late
 	}
-	s.backends[args.Host] = &backendState{report: args, consumed: map[string]float64{}}
-	s.Log.WithFields(logrus.Fields{"host": args.Host, "pools": len(args.Stats.Pools)}).Debug("capabilities updated")
+	s.backends[args.Host] = &backendState{report: args, pools: pools}
+	log.WithField("pools", len(pools)).Debug("capabilities updated")
 }
 
 // Reported returns how many backends have reported.
@@ -108,6 +143,12 @@ func (s *Scheduler) Reported() int {
 	defer s.mu.Unlock()
 	return len(s.backends)
 }
+
+// NoValidBackendError is a placement that found no pool; Reason is the sentence that says
+// why, for the log and the volume's user message.
+type NoValidBackendError struct{ Reason string }
+
+func (e *NoValidBackendError) Error() string { return e.Reason }
 
 // CreateVolume places a volume and hands it to the chosen volume service. It is idempotent:
 // a redelivered request for a volume already placed is sent on to the same service.
@@ -139,9 +180,22 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 		return fmt.Errorf("list volume services: %w", err)
 	}
 	s.waitForReports(ctx, services)
-	host, why := s.place(request{size: v.Size, zone: v.AvailabilityZone, tried: args.TriedHosts}, services)
-	if host == "" {
-		return s.fail(ctx, log, v.ID, why)
+	if args.AvailabilityZone == "" {
+		args.AvailabilityZone = v.AvailabilityZone
+	}
+	req := NewRequest(args, v.Size)
+	req.Volume["display_name"], req.Volume["project_id"], req.Volume["user_id"] = v.Name, v.ProjectID, v.UserID
+	req.Volume["multiattach"], req.Volume["bootable"] = v.Multiattach, v.Bootable
+	if err := s.lookUp(ctx, req); err != nil {
+		return err
+	}
+	host, err := s.Schedule(ctx, req, services)
+	var nv *NoValidBackendError
+	if errors.As(err, &nv) {
+		return s.fail(ctx, log, v.ID, nv.Reason)
+	}
+	if err != nil {
+		return err
 	}
 	_, err = s.Store.TransitionVolume(ctx, v.ID, []string{resource.StatusCreating},
 		resource.VolumeChange{Status: resource.StatusCreating, Host: &host, WhereHostNull: args.Attempts == 0})
@@ -158,6 +212,52 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 	log.WithFields(logrus.Fields{"host": host, "attempt": args.Attempts}).Info("volume placed")
 	if err := s.Transport.Cast(ctx, message.VolumeTarget(host), message.CreateVolume, args); err != nil {
 		return fmt.Errorf("cast create_volume to %s: %w", host, err)
+	}
+	return nil
+}
+
+// lookUp does the I/O the pipeline must not: it resolves the volumes of the affinity hints to
+// their pools and counts volumes per pool, each only when a filter or weigher needs it.
+func (s *Scheduler) lookUp(ctx context.Context, r *Request) error {
+	pl := s.pipeline()
+	resolve := func(hint string, filter string) ([]string, bool, error) {
+		h, ok := r.Hints[hint]
+		if !ok || !pl.Uses(filter) {
+			return nil, false, nil
+		}
+		ids, err := affinityIDs(h)
+		if err != nil {
+			r.HintError = hint + " hint: " + err.Error()
+			return nil, true, nil
+		}
+		var hosts []string
+		for _, id := range ids {
+			v, err := s.Store.GetVolume(ctx, id)
+			if errors.Is(err, resource.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, true, fmt.Errorf("look up volume %s of the %s hint: %w", id, hint, err)
+			}
+			if v.Host != "" {
+				hosts = append(hosts, v.Host)
+			}
+		}
+		return hosts, len(ids) > 0, nil
+	}
+	var err error
+	if r.SameHost, r.SameHostSet, err = resolve("same_host", "SameBackendFilter"); err != nil {
+		return err
+	}
+	if r.DifferentHost, r.DifferentHostSet, err = resolve("different_host", "DifferentBackendFilter"); err != nil {
+		return err
+	}
+	if pl.Uses("VolumeNumberWeigher") {
+		if c, ok := s.Store.(VolumeCounter); ok {
+			if r.VolumeCounts, err = c.CountVolumesByHost(ctx); err != nil {
+				return fmt.Errorf("count volumes per pool: %w", err)
+			}
+		}
 	}
 	return nil
 }
@@ -201,102 +301,130 @@ func (s *Scheduler) fail(ctx context.Context, log *logrus.Entry, id, reason stri
 	return nil
 }
 
-type request struct {
-	size  int
-	zone  string
-	tried []string
-}
-
-// place chooses a pool (host@backend#pool) for req and consumes its capacity, or returns ""
-// and a sentence that says why nothing fits.
-func (s *Scheduler) place(req request, services []*resource.Service) (string, string) {
-	up := map[string]bool{}
-	var down []string
+// candidates splits services into the backends whose pools may be considered and the ones
+// that may not, and why.
+func (s *Scheduler) candidates(services []*resource.Service) (map[string]bool, Unavailable) {
+	up := make(map[string]bool, len(services))
+	var u Unavailable
 	for _, svc := range services {
 		switch {
 		case svc.Disabled:
-			down = append(down, svc.Host+" disabled")
+			u.Disabled = append(u.Disabled, svc.Host)
 		case !svc.Up(s.now(), s.ServiceDownTime):
-			down = append(down, svc.Host+" down")
+			u.Down = append(u.Down, svc.Host)
 		default:
 			up[svc.Host] = true
 		}
 	}
-	tried := map[string]bool{}
-	for _, h := range req.tried {
-		tried[h] = true
-	}
+	return up, u
+}
+
+// Schedule runs the pipeline for r over the pools of the up, enabled services and consumes
+// the chosen pool's capacity until the next report. It returns the pool (host@backend#pool),
+// or a *NoValidBackendError.
+func (s *Scheduler) Schedule(ctx context.Context, r *Request, services []*resource.Service) (string, error) {
+	up, unavailable := s.candidates(services)
+	pl := s.pipeline()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var (
-		total                          int
-		best                           string
-		bestState                      *backendState
-		bestPool                       string
-		bestWeight                     float64
-		wrongZone, noCapacity, retried int
-	)
-	hosts := make([]string, 0, len(s.backends))
-	for h := range s.backends {
-		hosts = append(hosts, h)
-	}
-	sort.Strings(hosts) // deterministic among equal weights
-	for _, h := range hosts {
-		st := s.backends[h]
-		if !up[h] {
-			continue
-		}
-		for _, p := range st.report.Stats.Pools {
-			total++
-			name := h + "#" + p.Name
-			switch {
-			case req.zone != "" && st.report.AvailabilityZone != req.zone:
-				wrongZone++
-				continue
-			case tried[name]:
-				retried++
-				continue
-			}
-			free, ok := fits(p, st.consumed[p.Name], float64(req.size))
-			if !ok {
-				noCapacity++
-				continue
-			}
-			if best == "" || free > bestWeight {
-				best, bestState, bestPool, bestWeight = name, st, p.Name, free
-			}
+	n := 0
+	for h, b := range s.backends {
+		if up[h] {
+			n += len(b.pools)
 		}
 	}
-	if best != "" {
-		bestState.consumed[bestPool] += float64(req.size)
-		return best, ""
+	pools := make([]*Pool, 0, n)
+	for h := range up {
+		if b, ok := s.backends[h]; ok {
+			pools = append(pools, b.pools...)
+		} else {
+			unavailable.Unreported = append(unavailable.Unreported, h)
+		}
 	}
-	var parts []string
-	if wrongZone > 0 {
-		parts = append(parts, fmt.Sprintf("%d in another availability zone than %s", wrongZone, req.zone))
+	res := pl.Place(r, pools)
+	if res.Pool != nil {
+		res.Pool.consumed += r.Size
 	}
-	if retried > 0 {
-		parts = append(parts, fmt.Sprintf("%d already failed this volume", retried))
+	s.mu.Unlock()
+	log := reqctx.Log(ctx, s.Log).WithField("volume_id", r.VolumeID)
+	for _, n := range r.Notes {
+		log.Warn(n)
 	}
-	if noCapacity > 0 {
-		parts = append(parts, fmt.Sprintf("%d lack capacity for %d GiB", noCapacity, req.size))
+	if res.Pool == nil {
+		return "", &NoValidBackendError{Reason: Explain(&res.Metrics, r.Size, unavailable)}
 	}
-	msg := fmt.Sprintf("No valid backend: 0/%d pools fit", total)
-	if len(parts) > 0 {
-		msg += " — " + strings.Join(parts, ", ")
-	}
-	if len(down) > 0 {
-		sort.Strings(down)
-		msg += "; " + strings.Join(down, ", ")
-	}
-	return "", msg
+	log.WithFields(logrus.Fields{"pool": res.Pool.Name, "candidates": res.Candidates, "pools": len(pools)}).Debug("pool chosen")
+	return res.Pool.Name, nil
 }
 
 // release gives back capacity consumed for a placement that was not used.
 func (s *Scheduler) release(host string, size int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st, ok := s.backends[message.BackendHost(host)]; ok {
-		st.consumed[message.PoolName(host)] -= float64(size)
+	if b, ok := s.backends[message.BackendHost(host)]; ok {
+		for _, p := range b.pools {
+			if p.Name == host {
+				p.consumed -= float64(size)
+			}
+		}
 	}
+}
+
+// GetPools is get_pools: the pools of the up, enabled services with their capabilities,
+// filtered as Cinder's host manager does: name (host@backend#pool), backend (host@backend),
+// any other key compared with the capability of that name, and a volume type whose extra
+// specs the pool must satisfy through the configured filters.
+func (s *Scheduler) GetPools(ctx context.Context, args message.GetPoolsArgs) ([]message.PoolInfo, error) {
+	services, err := s.Store.ListServices(ctx, resource.ServiceFilter{Binary: resource.BinaryVolume})
+	if err != nil {
+		return nil, fmt.Errorf("list volume services: %w", err)
+	}
+	up, _ := s.candidates(services)
+	var req *Request
+	if args.VolumeType != nil {
+		req = &Request{ExtraSpecs: args.VolumeType.ExtraSpecs}
+		req.prepare()
+	}
+	pl := s.pipeline()
+	out := []message.PoolInfo{}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for h, b := range s.backends {
+		if !up[h] {
+			continue
+		}
+		for _, p := range b.pools {
+			if !poolMatches(p, args.Filters) || (req != nil && !pl.fits(req, p, nil)) {
+				continue
+			}
+			caps := make(map[string]any, len(p.Caps))
+			for k, v := range p.Caps {
+				caps[k] = v
+			}
+			out = append(out, message.PoolInfo{Name: p.Name, Capabilities: caps})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func poolMatches(p *Pool, filters map[string]string) bool {
+	for k, v := range filters {
+		switch k {
+		case "name":
+			if p.Name != v {
+				return false
+			}
+		case "backend":
+			if p.Backend != v {
+				return false
+			}
+		case "volume_type":
+			// resolved by the API into GetPoolsArgs.VolumeType
+		default:
+			if !equalAfterConvert(p.Caps[k], v) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -13,61 +14,26 @@ import (
 	"github.com/scoria/scoria/pkg/driver"
 )
 
-func pool(name string, total, free, provisioned float64, thin bool, ratio string) driver.Pool {
-	return driver.Pool{Name: name, TotalCapacityGB: total, FreeCapacityGB: free, ProvisionedCapacityGB: provisioned,
-		ThinProvisioningSupport: thin, ThickProvisioningSupport: !thin, MaxOverSubscriptionRatio: ratio}
-}
-
-func TestFits(t *testing.T) {
-	tests := []struct {
-		name     string
-		p        driver.Pool
-		consumed float64
-		size     float64
-		ok       bool
-		weight   float64
-	}{
-		{"thick fits", pool("a", 100, 50, 0, false, "1.0"), 0, 10, true, 50},
-		{"thick exactly fits", pool("a", 100, 10, 0, false, "1.0"), 0, 10, true, 10},
-		{"thick too small", pool("a", 100, 9, 0, false, "1.0"), 0, 10, false, 0},
-		{"thick consumed since report", pool("a", 100, 15, 0, false, "1.0"), 10, 10, false, 0},
-		{"thick reserved", func() driver.Pool { p := pool("a", 100, 20, 0, false, "1.0"); p.ReservedPercentage = 15; return p }(), 0, 10, false, 0},
-		{"thin over-subscribes", pool("a", 100, 10, 150, true, "20.0"), 0, 50, true, 100*20 - 150},
-		{"thin ratio exceeded", pool("a", 10, 10, 195, true, "20.0"), 0, 10, false, 0},
-		{"thin consumed counts as provisioned", pool("a", 10, 10, 190, true, "20.0"), 5, 10, false, 0},
-		{"thin ratio below 1 is thick math", pool("a", 100, 5, 0, true, "0.5"), 0, 10, false, 0},
-		{"zero total never fits", pool("a", 0, 0, 0, true, "20.0"), 0, 1, false, 0},
+func schedule(s *Scheduler, r *Request, services []*resource.Service) (string, string) {
+	host, err := s.Schedule(context.Background(), r, services)
+	var nv *NoValidBackendError
+	if errors.As(err, &nv) {
+		return "", nv.Reason
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			w, ok := fits(tc.p, tc.consumed, tc.size)
-			if ok != tc.ok || (ok && w != tc.weight) {
-				t.Fatalf("fits = %v, %v; want %v, %v", w, ok, tc.weight, tc.ok)
-			}
-		})
+	if err != nil {
+		return "", err.Error()
 	}
+	return host, ""
 }
 
-func newScheduler(now time.Time) *Scheduler {
-	return &Scheduler{Log: logrus.New(), ServiceDownTime: time.Minute, Now: func() time.Time { return now }}
-}
-
-func svc(host string, updated time.Time, disabled bool) *resource.Service {
-	return &resource.Service{Binary: resource.BinaryVolume, Host: host, UpdatedAt: &updated, CreatedAt: updated, Disabled: disabled}
-}
-
-func report(host, zone string, pools ...driver.Pool) message.CapabilitiesArgs {
-	return message.CapabilitiesArgs{Host: host, AvailabilityZone: zone, Stats: driver.Stats{Pools: pools}, ReportedAt: time.Now()}
-}
-
-func TestPlace(t *testing.T) {
+func TestSchedule(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	fresh, stale := now.Add(-10*time.Second), now.Add(-2*time.Minute)
 	tests := []struct {
 		name     string
 		services []*resource.Service
 		reports  []message.CapabilitiesArgs
-		req      request
+		req      *Request
 		want     string   // chosen pool, "" for none
 		because  []string // substrings of the reason when none
 	}{
@@ -75,36 +41,36 @@ func TestPlace(t *testing.T) {
 			name:     "most free wins",
 			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
 			reports:  []message.CapabilitiesArgs{report("a@f", "nova", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 60, 0, false, "1"))},
-			req:      request{size: 5},
+			req:      &Request{Size: 5},
 			want:     "b@f#p",
 		},
 		{
 			name:     "zone filters",
 			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
 			reports:  []message.CapabilitiesArgs{report("a@f", "az1", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 60, 0, false, "1"))},
-			req:      request{size: 5, zone: "az1"},
+			req:      &Request{Size: 5, Zone: "az1"},
 			want:     "a@f#p",
 		},
 		{
-			name:     "down and disabled services are not candidates",
-			services: []*resource.Service{svc("a@f", stale, false), svc("b@f", fresh, true)},
+			name:     "down, disabled and silent services are not candidates",
+			services: []*resource.Service{svc("a@f", stale, false), svc("b@f", fresh, true), svc("c@f", fresh, false)},
 			reports:  []message.CapabilitiesArgs{report("a@f", "nova", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 60, 0, false, "1"))},
-			req:      request{size: 5},
-			because:  []string{"0/0 pools fit", "a@f down", "b@f disabled"},
+			req:      &Request{Size: 5},
+			because:  []string{"No valid backend: 0/0 pools fit; 1 service down (a@f), 1 service disabled (b@f), 1 service without a capability report (c@f)"},
 		},
 		{
 			name:     "tried pools are skipped",
 			services: []*resource.Service{svc("a@f", fresh, false)},
 			reports:  []message.CapabilitiesArgs{report("a@f", "nova", pool("p", 100, 10, 0, false, "1"))},
-			req:      request{size: 5, tried: []string{"a@f#p"}},
+			req:      &Request{Size: 5, Tried: []string{"a@f#p"}},
 			because:  []string{"0/1 pools fit", "1 already failed this volume"},
 		},
 		{
 			name:     "says why nothing fits",
 			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
 			reports:  []message.CapabilitiesArgs{report("a@f", "az1", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 3, 0, false, "1"))},
-			req:      request{size: 5, zone: "nova"},
-			because:  []string{"0/2 pools fit", "1 in another availability zone than nova", "1 lack capacity for 5 GiB"},
+			req:      &Request{Size: 5, Zone: "nova"},
+			because:  []string{"No valid backend: 0/2 pools fit — 1 in another availability zone (nova), 1 lacks capacity (needs 5 GiB, 3 GiB free)"},
 		},
 	}
 	for _, tc := range tests {
@@ -113,7 +79,7 @@ func TestPlace(t *testing.T) {
 			for _, r := range tc.reports {
 				s.UpdateCapabilities(r)
 			}
-			got, why := s.place(tc.req, tc.services)
+			got, why := schedule(s, tc.req, tc.services)
 			if got != tc.want {
 				t.Fatalf("place = %q (%s), want %q", got, why, tc.want)
 			}
@@ -126,14 +92,14 @@ func TestPlace(t *testing.T) {
 	}
 }
 
-func TestPlaceConsumesUntilNextReport(t *testing.T) {
+func TestScheduleConsumesUntilNextReport(t *testing.T) {
 	now := time.Now().UTC()
 	s := newScheduler(now)
 	services := []*resource.Service{svc("a@f", now, false)}
 	s.UpdateCapabilities(report("a@f", "nova", pool("p", 100, 25, 0, false, "1")))
 	placed := 0
 	for i := 0; i < 5; i++ {
-		if h, _ := s.place(request{size: 10}, services); h != "" {
+		if h, _ := schedule(s, &Request{Size: 10}, services); h != "" {
 			placed++
 		}
 	}
@@ -141,7 +107,7 @@ func TestPlaceConsumesUntilNextReport(t *testing.T) {
 		t.Fatalf("placed %d volumes of 10 GiB in 25 GiB free, want 2", placed)
 	}
 	s.release("a@f#p", 10)
-	if h, _ := s.place(request{size: 10}, services); h == "" {
+	if h, _ := schedule(s, &Request{Size: 10}, services); h == "" {
 		t.Fatal("released capacity was not available again")
 	}
 	// A newer report replaces what was consumed; an older one arriving late is ignored.
@@ -150,7 +116,7 @@ func TestPlaceConsumesUntilNextReport(t *testing.T) {
 	old := report("a@f", "nova", pool("p", 100, 0, 0, false, "1"))
 	old.ReportedAt = r.ReportedAt.Add(-time.Minute)
 	s.UpdateCapabilities(old)
-	if h, _ := s.place(request{size: 90}, services); h == "" {
+	if h, _ := schedule(s, &Request{Size: 90}, services); h == "" {
 		t.Fatal("a late older report overwrote the newer one")
 	}
 }
@@ -186,5 +152,130 @@ func TestWaitForReports(t *testing.T) {
 				t.Fatalf("waited %v outside the start-up window", waited)
 			}
 		})
+	}
+}
+
+// TestCreateVolumeHints resolves same_host/different_host through the store before the
+// pipeline runs, and fails the volume with the sentence when nothing fits.
+func TestCreateVolumeHints(t *testing.T) {
+	now := time.Now().UTC()
+	const (
+		vol   = "11111111-1111-4111-8111-111111111111"
+		other = "22222222-2222-4222-8222-222222222222"
+	)
+	pl, err := NewPipeline(Options{Filters: []string{"CapacityFilter", "SameBackendFilter", "DifferentBackendFilter"}, Weighers: []string{"CapacityWeigher"}, CapacityWeightMultiplier: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		hints  map[string]any
+		want   string // host, or "error"
+		reason string
+	}{
+		{"same_host follows the volume", map[string]any{"same_host": []any{other}}, "b@f#p", ""},
+		{"different_host avoids it", map[string]any{"different_host": other}, "a@f#p", ""},
+		{"a bad hint is refused", map[string]any{"same_host": "not-a-uuid"}, "error", `refused: same_host hint: "not-a-uuid" is not a volume id`},
+		{"an unknown volume matches nothing", map[string]any{"same_host": []any{"33333333-3333-4333-8333-333333333333"}}, "error", "2 hold no volume of the same_host hint"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &fakeStore{
+				volumes: map[string]*resource.Volume{
+					vol:   {ID: vol, Size: 1, Status: resource.StatusCreating},
+					other: {ID: other, Size: 1, Status: resource.StatusAvailable, Host: "b@f#p"},
+				},
+				services: []*resource.Service{svc("a@f", now, false), svc("b@f", now, false)},
+			}
+			var cast []string
+			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl,
+				Transport: castRecorder(func(server string) { cast = append(cast, server) })}
+			s.UpdateCapabilities(report("a@f", "nova", pool("p", 100, 90, 0, false, "")))
+			s.UpdateCapabilities(report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
+			if err := s.CreateVolume(context.Background(), message.CreateVolumeArgs{VolumeID: vol, Size: 1, SchedulerHints: tc.hints}); err != nil {
+				t.Fatal(err)
+			}
+			v, _ := st.GetVolume(context.Background(), vol)
+			if tc.want == "error" {
+				if v.Status != resource.StatusError {
+					t.Fatalf("status %s, host %s; want error", v.Status, v.Host)
+				}
+				return
+			}
+			if v.Host != tc.want || len(cast) != 1 || cast[0] != message.BackendHost(tc.want) {
+				t.Fatalf("host %q, casts %v; want %s", v.Host, cast, tc.want)
+			}
+		})
+	}
+	// The reasons, checked on the sentence itself.
+	for _, tc := range tests {
+		if tc.reason == "" {
+			continue
+		}
+		s := &Scheduler{Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl,
+			Store: &fakeStore{volumes: map[string]*resource.Volume{}}}
+		s.UpdateCapabilities(report("a@f", "nova", pool("p", 100, 90, 0, false, "")))
+		s.UpdateCapabilities(report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
+		r := &Request{Size: 1, Hints: tc.hints}
+		if err := s.lookUp(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		_, why := schedule(s, r, []*resource.Service{svc("a@f", now, false), svc("b@f", now, false)})
+		if !strings.Contains(why, tc.reason) {
+			t.Errorf("%s: reason %q lacks %q", tc.name, why, tc.reason)
+		}
+	}
+}
+
+func TestHandleGetPools(t *testing.T) {
+	now := time.Now().UTC()
+	st := &fakeStore{services: []*resource.Service{svc("a@f", now, false), svc("b@g", now, false), svc("c@h", now.Add(-time.Hour), false)}}
+	s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute}
+	gold := with(pool("gold", 100, 90, 0, true, "20.0"), func(p *driver.Pool) { p.Extra = map[string]any{"tier": "gold"} })
+	s.UpdateCapabilities(report("a@f", "nova", gold, pool("silver", 100, 50, 0, false, "")))
+	r := report("b@g", "az1", pool("p", 1000, 1000, 0, false, ""))
+	r.Stats.VolumeBackendName = "other"
+	r.Stats.FilterFunction = "volume.size < 10"
+	s.UpdateCapabilities(r)
+	s.UpdateCapabilities(report("c@h", "nova", pool("p", 1, 1, 0, false, ""))) // down
+	tests := []struct {
+		name string
+		args message.GetPoolsArgs
+		want []string
+	}{
+		{"all up pools", message.GetPoolsArgs{}, []string{"a@f#gold", "a@f#silver", "b@g#p"}},
+		{"by name", message.GetPoolsArgs{Filters: map[string]string{"name": "a@f#silver"}}, []string{"a@f#silver"}},
+		{"by backend", message.GetPoolsArgs{Filters: map[string]string{"backend": "a@f"}}, []string{"a@f#gold", "a@f#silver"}},
+		{"by capability, converted", message.GetPoolsArgs{Filters: map[string]string{"thin_provisioning_support": "True", "total_capacity_gb": "100"}}, []string{"a@f#gold"}},
+		{"by volume type", message.GetPoolsArgs{VolumeType: &message.VolumeTypeSpec{ExtraSpecs: map[string]string{"volume_backend_name": "lvmbackend", "tier": "<in> go"}}}, []string{"a@f#gold"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args, _ := marshalArgs(tc.args)
+			got, err := s.Handle(context.Background(), args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pools := got.([]message.PoolInfo)
+			var names []string
+			for _, p := range pools {
+				names = append(names, p.Name)
+			}
+			if strings.Join(names, " ") != strings.Join(tc.want, " ") {
+				t.Fatalf("pools %v, want %v", names, tc.want)
+			}
+		})
+	}
+	pools, _ := s.GetPools(context.Background(), message.GetPoolsArgs{Filters: map[string]string{"name": "b@g#p"}})
+	c := pools[0].Capabilities
+	for k, want := range map[string]any{"pool_name": "p", "total_capacity_gb": 1000.0, "volume_backend_name": "other",
+		"filter_function": "volume.size < 10", "goodness_function": nil, "backend_state": "up", "storage_protocol": "iSCSI",
+		"thick_provisioning_support": true, "max_over_subscription_ratio": ""} {
+		if c[k] != want {
+			t.Errorf("capability %s = %#v, want %#v", k, c[k], want)
+		}
+	}
+	if ts, _ := c["timestamp"].(string); len(ts) != len("2026-11-21T18:01:35.740969") && len(ts) != len("2026-11-21T18:01:35") {
+		t.Errorf("timestamp %q is not in Cinder's format", ts)
 	}
 }

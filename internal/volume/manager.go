@@ -38,6 +38,9 @@ type Manager struct {
 	Transport      rpc.Transport
 	Log            logrus.FieldLogger
 	ReportInterval time.Duration // how often capabilities are fanned out (periodic_interval)
+	// FilterFunction and GoodnessFunction are the backend's filter_function and
+	// goodness_function options, reported to the scheduler in place of the driver's own.
+	FilterFunction, GoodnessFunction string
 	// Ready, when set, runs once the backend is set up and recovered (e.g. to start the
 	// heartbeat, so that a backend that cannot start shows as down).
 	Ready func(ctx context.Context)
@@ -236,6 +239,13 @@ func (m *Manager) report(ctx context.Context) {
 	if err != nil {
 		log.WithError(err).Error("could not read backend capacity; not reporting")
 		return
+	}
+	// The backend's options win over what a driver reports, as in Cinder.
+	if m.FilterFunction != "" {
+		stats.FilterFunction = m.FilterFunction
+	}
+	if m.GoodnessFunction != "" {
+		stats.GoodnessFunction = m.GoodnessFunction
 	}
 	args := message.CapabilitiesArgs{Host: m.Host, AvailabilityZone: m.Zone, Stats: stats, ReportedAt: time.Now().UTC()}
 	if err := m.Transport.Fanout(ctx, rpc.TopicScheduler, message.UpdateCapabilities, args); err != nil && ctx.Err() == nil {

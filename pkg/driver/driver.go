@@ -5,7 +5,12 @@ package driver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
 )
 
 // GiB is one gibibyte, the unit of every size in the Block Storage API.
@@ -25,8 +30,8 @@ func StorageName(id string) string { return "volume-" + id }
 // Pool is one capacity report of a pool, in Cinder's capability keys.
 type Pool struct {
 	Name                     string         `json:"pool_name"`
-	TotalCapacityGB          float64        `json:"total_capacity_gb"`
-	FreeCapacityGB           float64        `json:"free_capacity_gb"`
+	TotalCapacityGB          Capacity       `json:"total_capacity_gb"`
+	FreeCapacityGB           Capacity       `json:"free_capacity_gb"`
 	AllocatedCapacityGB      float64        `json:"allocated_capacity_gb"`
 	ProvisionedCapacityGB    float64        `json:"provisioned_capacity_gb"`
 	ReservedPercentage       int            `json:"reserved_percentage"`
@@ -44,7 +49,77 @@ type Stats struct {
 	VendorName        string `json:"vendor_name"`
 	DriverVersion     string `json:"driver_version"`
 	StorageProtocol   string `json:"storage_protocol"`
-	Pools             []Pool `json:"pools"`
+	// FilterFunction and GoodnessFunction are the backend's expressions for the scheduler's
+	// DriverFilter and GoodnessWeigher (Cinder's filter_function and goodness_function). The
+	// volume service fills them from the backend's options, which win over a driver's own.
+	FilterFunction   string         `json:"filter_function,omitempty"`
+	GoodnessFunction string         `json:"goodness_function,omitempty"`
+	Extra            map[string]any `json:"extra,omitempty"` // custom capabilities of every pool
+	Pools            []Pool         `json:"pools"`
+}
+
+// Capacity is a size in GiB as a capability report gives it: a number, Infinite or Unknown
+// (Cinder's 'infinite' and 'unknown', for backends that cannot tell).
+type Capacity float64
+
+// The capacities that are not numbers. Test for Unknown with IsUnknown: it is a NaN.
+var (
+	Infinite = Capacity(math.Inf(1))
+	Unknown  = Capacity(math.NaN())
+)
+
+// IsInfinite reports whether c is Infinite.
+func (c Capacity) IsInfinite() bool { return math.IsInf(float64(c), 1) }
+
+// IsUnknown reports whether c is Unknown.
+func (c Capacity) IsUnknown() bool { return math.IsNaN(float64(c)) }
+
+// Known reports whether c is a number of GiB.
+func (c Capacity) Known() bool { return !c.IsInfinite() && !c.IsUnknown() }
+
+// String returns "infinite", "unknown" or the number.
+func (c Capacity) String() string {
+	switch {
+	case c.IsInfinite():
+		return "infinite"
+	case c.IsUnknown() || math.IsInf(float64(c), -1):
+		return "unknown"
+	}
+	return strconv.FormatFloat(float64(c), 'f', -1, 64)
+}
+
+// MarshalJSON writes a number, or "infinite" or "unknown" as Cinder reports them.
+func (c Capacity) MarshalJSON() ([]byte, error) {
+	if !c.Known() || math.IsInf(float64(c), -1) {
+		return []byte(`"` + c.String() + `"`), nil
+	}
+	return []byte(c.String()), nil
+}
+
+// UnmarshalJSON reads a number, "infinite", "unknown", or a number in a string.
+func (c *Capacity) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err == nil {
+		*c = Capacity(f)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("capacity %s is neither a number nor a string", b)
+	}
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "infinite":
+		*c = Infinite
+	case "unknown":
+		*c = Unknown
+	default:
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("capacity %q is not a number, infinite or unknown", s)
+		}
+		*c = Capacity(f)
+	}
+	return nil
 }
 
 // Driver is the minimum every backend implements. Every method must be idempotent: the

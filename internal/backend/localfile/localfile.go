@@ -145,8 +145,8 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 		StorageProtocol:   "file",
 		Pools: []driver.Pool{{
 			Name:                     d.PoolName,
-			TotalCapacityGB:          round2(total),
-			FreeCapacityGB:           round2(free),
+			TotalCapacityGB:          driver.Capacity(round2(total)),
+			FreeCapacityGB:           driver.Capacity(round2(free)),
 			AllocatedCapacityGB:      round2(float64(provisioned) / gib),
 			ProvisionedCapacityGB:    round2(float64(provisioned) / gib),
 			ReservedPercentage:       d.Reserved,
