@@ -89,7 +89,20 @@ func newLocalFile(b *config.Backend, statePath string) (driver.Driver, error) {
 		}
 		dir = abs
 	}
+	capacity, err := b.Float("local_capacity_gb", 0)
+	if err != nil {
+		return nil, err
+	}
+	if capacity < 0 {
+		return nil, &config.Error{File: b.File, Section: b.Name, Key: "local_capacity_gb", Reason: "must not be negative"}
+	}
+	thin, err := b.Bool("local_thin_provisioning", true)
+	if err != nil {
+		return nil, err
+	}
 	return &localfile.Driver{
+		CapacityGB:  capacity,
+		Thick:       !thin,
 		Dir:         dir,
 		BackendName: b.VolumeBackendName,
 		PoolName:    b.VolumeBackendName,

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -28,6 +29,12 @@ type Driver struct {
 	PoolName    string // the single pool's name
 	Reserved    int    // reserved_percentage
 	OverSub     string // max_over_subscription_ratio
+	// CapacityGB, when > 0, is the pool's size (local_capacity_gb) instead of the
+	// filesystem's: a directory on a shared filesystem gets a budget of its own.
+	CapacityGB float64
+	// Thick (local_thin_provisioning = false) reports the pool as thick: every volume's full
+	// size counts against free capacity, as if the files were not sparse.
+	Thick bool
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -134,9 +141,34 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 			provisioned += info.Size()
 		}
 	}
+	var used int64 // bytes the volume files really take (sparse files take little)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "volume-") || strings.HasSuffix(e.Name(), tmpSuffix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			if sys, ok := info.Sys().(*syscall.Stat_t); ok {
+				used += sys.Blocks * 512
+			}
+		}
+	}
+	if d.CapacityGB > 0 {
+		total = d.CapacityGB
+		consumed := float64(used) / gib
+		if d.Thick {
+			consumed = float64(provisioned) / gib
+		}
+		free = min(total-consumed, free)
+		if free < 0 {
+			free = 0
+		}
+	}
 	ratio := d.OverSub
 	if ratio == "" {
 		ratio = "20.0"
+	}
+	if d.Thick {
+		ratio = "1.0"
 	}
 	return driver.Stats{
 		VolumeBackendName: d.BackendName,
@@ -151,8 +183,8 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 			ProvisionedCapacityGB:    round2(float64(provisioned) / gib),
 			ReservedPercentage:       d.Reserved,
 			MaxOverSubscriptionRatio: ratio,
-			ThinProvisioningSupport:  true,
-			ThickProvisioningSupport: false,
+			ThinProvisioningSupport:  !d.Thick,
+			ThickProvisioningSupport: d.Thick,
 			Multiattach:              true,
 		}},
 	}, nil

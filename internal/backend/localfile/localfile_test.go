@@ -90,3 +90,41 @@ func TestCreateFailsOnReadOnlyDir(t *testing.T) {
 		t.Fatal("Create in a missing directory succeeded")
 	}
 }
+
+func TestStatsWithCapacityBudget(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		thick     bool
+		wantFree  float64
+		wantThin  bool
+		wantRatio string
+	}{
+		// Two sparse 10 GiB files in a 50 GiB budget: thin counts what the files really
+		// use (almost nothing), thick counts their full size.
+		{"thin", false, 50, true, "20.0"},
+		{"thick", true, 30, false, "1.0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &Driver{Dir: filepath.Join(t.TempDir(), "vols"), PoolName: "p", CapacityGB: 50, Thick: tc.thick}
+			if err := d.Setup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"a", "b"} {
+				if err := d.Create(ctx, driver.Volume{ID: id, SizeGiB: 10}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := d.Stats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := st.Pools[0]
+			if float64(p.TotalCapacityGB) != 50 || float64(p.FreeCapacityGB) < tc.wantFree-0.1 || float64(p.FreeCapacityGB) > tc.wantFree ||
+				p.ProvisionedCapacityGB != 20 || p.ThinProvisioningSupport != tc.wantThin || p.MaxOverSubscriptionRatio != tc.wantRatio {
+				t.Fatalf("pool = %+v", p)
+			}
+		})
+	}
+}
