@@ -331,22 +331,35 @@ func (s *Store) UpdateVolume(ctx context.Context, id string, u resource.VolumeUp
 // conditional UPDATE, and writes msgs in the same transaction if, and only if, it won. A
 // volume in another status (or, with ch.WhereHostNull, with a host already) gives a
 // *resource.InvalidStateError naming its status, a missing one a *resource.NotFoundError.
+// Moving a creating volume to error (a create that failed for good), or setting its host
+// here rather than with ClaimPlacement, releases the capacity it claimed, in the same
+// transaction (see pools.go).
 func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, ch resource.VolumeChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
 	if len(from) == 0 {
 		return nil, fmt.Errorf("transition volume %s: no status to move from", id)
 	}
 	now := s.now()
-	query, args := "UPDATE volumes SET status = ?", []any{ch.Status}
-	if ch.Host != nil {
-		query, args = query+", host = ?", append(args, nullString(*ch.Host))
-	}
-	query += ", updated_at = ? WHERE id = ? AND deleted = 0 AND status IN (" + placeholders(len(from)) + ")"
-	args = append(append(args, dbTime(now), id), strArgs(from)...)
-	if ch.WhereHostNull {
-		query += " AND host IS NULL"
+	// A create that fails for good (creating → error), or a host set outside ClaimPlacement,
+	// gives the volume's capacity claim back in the same transaction.
+	mayRelease := ch.Host != nil || (ch.Status == resource.StatusError && slices.Contains(from, resource.StatusCreating))
+	build := func(release bool) (string, []any) {
+		query, args := "UPDATE volumes SET status = ?", []any{ch.Status}
+		if ch.Host != nil {
+			query, args = query+", host = ?", append(args, nullString(*ch.Host))
+		}
+		if release {
+			query += ", claimed_gb = 0"
+		}
+		query += ", updated_at = ? WHERE id = ? AND deleted = 0 AND status IN (" + placeholders(len(from)) + ")"
+		args = append(append(args, dbTime(now), id), strArgs(from)...)
+		if ch.WhereHostNull {
+			query += " AND host IS NULL"
+		}
+		return query, args
 	}
 	var out []resource.OutboxMessage
-	transition := func(q querier) error {
+	transition := func(q querier, release bool) error {
+		query, args := build(release)
 		if err := s.conditional(ctx, q, id, from, query, args...); err != nil {
 			return err
 		}
@@ -355,10 +368,23 @@ func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, 
 		return err
 	}
 	var err error
-	if len(msgs) == 0 {
-		err = transition(s.db) // one statement needs no transaction
-	} else {
-		err = s.inTx(ctx, func(tx *sql.Tx) error { return transition(tx) })
+	switch {
+	case mayRelease:
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			host, claim, status, err := s.heldClaim(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			release := ch.Host != nil || status == resource.StatusCreating
+			if err := transition(tx, release); err != nil || !release {
+				return err
+			}
+			return releaseClaim(ctx, tx, host, claim)
+		})
+	case len(msgs) == 0:
+		err = transition(s.db, false) // one statement needs no transaction
+	default:
+		err = s.inTx(ctx, func(tx *sql.Tx) error { return transition(tx, false) })
 	}
 	if err != nil {
 		return nil, fmt.Errorf("volume %s to %s: %w", id, ch.Status, err)
@@ -367,15 +393,25 @@ func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, 
 }
 
 // DestroyVolume soft-deletes volume id if its status is one of from: status deleted,
-// deleted=1, deleted_at now. Errors are those of TransitionVolume.
+// deleted=1, deleted_at now; the capacity it claimed goes back to its pool in the same
+// transaction. Errors are those of TransitionVolume.
 func (s *Store) DestroyVolume(ctx context.Context, id string, from []string) error {
 	if len(from) == 0 {
 		return fmt.Errorf("destroy volume %s: no status to delete from", id)
 	}
 	now := dbTime(s.now())
-	err := s.conditional(ctx, s.db, id, from,
-		"UPDATE volumes SET status = ?, deleted = 1, deleted_at = ?, updated_at = ? WHERE id = ? AND deleted = 0 AND status IN ("+placeholders(len(from))+")",
-		append([]any{resource.StatusDeleted, now, now, id}, strArgs(from)...)...)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		host, claim, _, err := s.heldClaim(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.conditional(ctx, tx, id, from,
+			"UPDATE volumes SET status = ?, deleted = 1, deleted_at = ?, updated_at = ?, claimed_gb = 0 WHERE id = ? AND deleted = 0 AND status IN ("+placeholders(len(from))+")",
+			append([]any{resource.StatusDeleted, now, now, id}, strArgs(from)...)...); err != nil {
+			return err
+		}
+		return releaseClaim(ctx, tx, host, claim)
+	})
 	if err != nil {
 		return fmt.Errorf("destroy volume %s: %w", id, err)
 	}

@@ -170,6 +170,7 @@ func (e *Env) RunScheduler(ctx context.Context) error {
 		return e.Transport.Serve(gctx, rpc.Target{Topic: rpc.TopicScheduler, Server: d.Host}, s.Handle)
 	})
 	g.Go(func() error { e.askForReports(gctx, s); return nil })
+	g.Go(func() error { s.ReconcileLoop(gctx, d.PeriodicInterval); return nil })
 	return g.Wait()
 }
 

@@ -165,6 +165,52 @@ type VolumeChange struct {
 	WhereHostNull bool    // additionally require that no host is set yet
 }
 
+// PoolCapacity is what a pool's last capability report says of the capacity a claim may
+// take: the figures of Cinder's CapacityFilter, max_over_subscription_ratio resolved as the
+// scheduler resolves it ('auto', the default of 20, 1 for a thick pool).
+type PoolCapacity struct {
+	Name    string // host@backend#pool
+	Backend string // host@backend
+	// TotalGB is total_capacity_gb; nil means the pool sets no limit (free or total
+	// 'infinite'/'unknown', as the CapacityFilter passes them).
+	TotalGB            *float64
+	ReservedPercentage float64
+	// Ratio is max_over_subscription_ratio; NaN (a ratio that is not a number) lets no thin
+	// claim through, as the CapacityFilter rejects such a pool.
+	Ratio      float64
+	Thin       bool      // thin_provisioning_support
+	ReportedAt time.Time // when the backend reported it
+}
+
+// Pool is a pool's row in the claims table.
+type Pool struct {
+	PoolCapacity
+	AllocatedGB int64 // the sum of the claims of the volumes placed on it
+}
+
+// Claim asks to place a creating volume on a pool and claim its size there, in one
+// transaction: the pool's claim only if the pool still has room, the volume's host only if
+// the volume is still creating on FromHost (no host when FromHost is ""); a retry moves the
+// claim from FromHost's pool to Pool.
+type Claim struct {
+	VolumeID string
+	FromHost string // the host the volume has now; "" for a first placement
+	Pool     string // host@backend#pool
+	Size     int    // GiB
+	// Thick is a request for thick provisioning (provisioning:type=thick): a thin pool then
+	// counts it as the CapacityFilter does, against total − reserved.
+	Thick bool
+}
+
+// ClaimResult is the outcome of a claim that found the volume still to be placed.
+type ClaimResult struct {
+	Claimed bool
+	// When not claimed: what the pool had (AllocatedGB) and could hold (LimitGB) at the
+	// time, for the sentence that says why; NoPool when the pool has no row (never reported).
+	AllocatedGB, LimitGB float64
+	NoPool               bool
+}
+
 // ServiceFilter selects services; empty fields match all.
 type ServiceFilter struct {
 	Binary string

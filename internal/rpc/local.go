@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
@@ -302,10 +303,21 @@ func (l *Local) handle(sctx context.Context, h Handler, d *localDelivery) {
 		if stack != nil {
 			entry = entry.WithField("stack", string(stack))
 		}
-		if d.reply != nil {
+		switch {
+		case d.reply != nil:
 			entry.Warn("rpc call handler failed")
-		} else {
-			entry.Error("rpc cast handler failed")
+		case stack != nil || d.queue == nil:
+			entry.Error("rpc cast handler failed; message dropped")
+		default:
+			entry.WithField("retry_in", CastRetryDelay).Warn("rpc cast handler failed; the message will be delivered again")
+			time.AfterFunc(CastRetryDelay, func() {
+				l.mu.Lock()
+				defer l.mu.Unlock()
+				if !l.closed {
+					d.queue.deliver(d)
+				}
+			})
+			return
 		}
 	}
 	if d.reply == nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/scoria/scoria/internal/reqctx"
 )
@@ -43,7 +44,15 @@ type Message struct {
 // Handler handles one message. The ctx it gets carries msg.Context (see reqctx.From).
 // Its result is marshalled as the reply of a call and dropped for a cast. Delivery is at
 // least once, so handlers must be idempotent.
+//
+// An error from a cast's handler means "not done, try again": the message is delivered
+// again after CastRetryDelay, so a passing failure (the database refusing connections, a
+// broker hiccup) loses nothing. A handler returns nil for a message that can never succeed
+// (and logs why); a handler that panics has its message dropped, since it would panic again.
 type Handler func(ctx context.Context, msg *Message) (any, error)
+
+// CastRetryDelay is how long a cast whose handler failed waits before it is delivered again.
+const CastRetryDelay = time.Second
 
 // Transport sends and serves messages.
 type Transport interface {

@@ -62,6 +62,44 @@ type fakeStore struct {
 	volumes  map[string]*resource.Volume
 	services []*resource.Service
 	counts   map[string]int
+	// room is what each pool still takes in claims (GiB); a pool not in it takes anything.
+	room   map[string]int
+	claims []resource.Claim                 // the claims made
+	pools  map[string]resource.PoolCapacity // recorded by UpsertPool
+}
+
+func (f *fakeStore) UpsertPool(_ context.Context, p resource.PoolCapacity) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pools == nil {
+		f.pools = map[string]resource.PoolCapacity{}
+	}
+	f.pools[p.Name] = p
+	return nil
+}
+
+func (f *fakeStore) ClaimPlacement(_ context.Context, c resource.Claim) (resource.ClaimResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.volumes[c.VolumeID]
+	if !ok {
+		return resource.ClaimResult{}, resource.ErrNotFound
+	}
+	if v.Status != resource.StatusCreating || v.Host != c.FromHost {
+		return resource.ClaimResult{}, resource.ErrInvalidState
+	}
+	if room, ok := f.room[c.Pool]; ok {
+		if room < c.Size {
+			return resource.ClaimResult{AllocatedGB: 100 - float64(room), LimitGB: 100}, nil
+		}
+		f.room[c.Pool] = room - c.Size
+	}
+	if room, ok := f.room[c.FromHost]; ok {
+		f.room[c.FromHost] = room + c.Size
+	}
+	v.Host = c.Pool
+	f.claims = append(f.claims, c)
+	return resource.ClaimResult{Claimed: true}, nil
 }
 
 func (f *fakeStore) GetVolume(_ context.Context, id string) (*resource.Volume, error) {

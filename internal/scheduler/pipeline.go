@@ -149,6 +149,10 @@ func (pl *Pipeline) Place(r *Request, pools []*Pool) Result {
 			res.Metrics.reject(-1, Reason{Code: reasonTried})
 			continue
 		}
+		if why, ok := r.full[p.Name]; ok {
+			res.Metrics.reject(pl.capacityIndex(), why)
+			continue
+		}
 		if pl.fits(r, p, &res.Metrics) {
 			fit = append(fit, p)
 		}
@@ -158,6 +162,26 @@ func (pl *Pipeline) Place(r *Request, pools []*Pool) Result {
 		res.Pool = pl.best(r, fit)
 	}
 	return res
+}
+
+// capacityIndex is where the pools whose claim failed are counted: with the CapacityFilter's
+// rejections, or after every filter when it is not configured.
+func (pl *Pipeline) capacityIndex() int {
+	for i, f := range pl.filters {
+		if f.Name() == "CapacityFilter" {
+			return i
+		}
+	}
+	return len(pl.filters)
+}
+
+// MarkFull excludes pool from the rest of r's placement: the database refused its capacity
+// claim, which left unclaimedGB. It is counted as lacking capacity.
+func (r *Request) MarkFull(pool string, unclaimedGB float64) {
+	if r.full == nil {
+		r.full = map[string]Reason{}
+	}
+	r.full[pool] = Reason{Code: reasonCapacity, Detail: "unclaimed", GiB: unclaimedGB}
 }
 
 // fits runs the filters in order; the first that rejects p counts it.

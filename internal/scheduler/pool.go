@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/scheduler/evaluator"
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -82,6 +83,24 @@ func (p *Pool) virtualFree(thin bool) float64 {
 		return float64(p.total)*p.ratio - p.provisionedGB() - p.reservedGB()
 	}
 	return p.freeGB() - p.reservedGB()
+}
+
+// capacity is what the claims table needs of the pool's report: the CapacityFilter's figures,
+// with no total when the filter lets any size through ('infinite'/'unknown' free capacity, or
+// total with no reserved_percentage) and a total of 0 when it lets none through (unknown total
+// with a reserved_percentage).
+func (p *Pool) capacity() resource.PoolCapacity {
+	c := resource.PoolCapacity{Name: p.Name, Backend: p.Backend, ReservedPercentage: p.reservedPercent,
+		Ratio: p.ratio, Thin: p.thin, ReportedAt: p.updated}
+	switch {
+	case !p.free.Known() || (!p.total.Known() && p.reservedPercent == 0):
+	case !p.total.Known():
+		c.TotalGB = new(float64)
+	default:
+		total := float64(p.total)
+		c.TotalGB = &total
+	}
+	return c
 }
 
 // timestampFormat is how Cinder shows a pool's timestamp: Python's isoformat() of a naive

@@ -43,9 +43,10 @@ type Request struct {
 	query  any    // the decoded query hint
 	qerr   string // why the query hint cannot be used
 	tried  map[string]bool
-	cur    *Pool      // the pool the evaluator looks at
-	extraV evalValues // extra.* for the evaluator
-	volV   evalValues // volume.* for the evaluator
+	full   map[string]Reason // pools whose capacity claim failed during this placement
+	cur    *Pool             // the pool the evaluator looks at
+	extraV evalValues        // extra.* for the evaluator
+	volV   evalValues        // volume.* for the evaluator
 }
 
 // spec is one extra spec the CapabilitiesFilter checks: the capability path (a key split on

@@ -5,7 +5,13 @@
 //
 // The pipeline (see README.md and Pipeline.Place):
 //
-//	up, enabled services' pools ─▶ not tried ─▶ filters ─▶ weighers ─▶ best ─▶ consume ─▶ claim ─▶ cast
+//	up, enabled services' pools ─▶ not tried ─▶ filters ─▶ weighers ─▶ best ─▶ claim ─▶ cast
+//	                                   ▲                                     │ no room: pool marked full
+//	                                   └─────────────────────────────────────┘
+//
+// The pools are a snapshot from the capability reports; the database holds the capacity
+// claims, and a placement commits only if its pool's claim still fits the latest state
+// (Nomad's plan-apply). Two schedulers, or one racing itself, cannot over-subscribe a pool.
 package scheduler
 
 import (
@@ -30,6 +36,17 @@ type Store interface {
 	GetVolume(ctx context.Context, id string) (*resource.Volume, error)
 	TransitionVolume(ctx context.Context, id string, from []string, ch resource.VolumeChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
 	ListServices(ctx context.Context, f resource.ServiceFilter) ([]*resource.Service, error)
+	// UpsertPool records a pool's capacity figures from a report and recomputes its claims.
+	UpsertPool(ctx context.Context, p resource.PoolCapacity) error
+	// ClaimPlacement records the volume's host and claims its size on the pool, atomically,
+	// if the pool still has room by the latest claims.
+	ClaimPlacement(ctx context.Context, c resource.Claim) (resource.ClaimResult, error)
+}
+
+// PoolReconciler is the optional Store method that recomputes every pool's claims and
+// forgets the pools of removed backends (see ReconcileLoop).
+type PoolReconciler interface {
+	ReconcilePools(ctx context.Context, staleBefore time.Time) ([]string, error)
 }
 
 // VolumeCounter is the optional Store method the VolumeNumberWeigher needs: the number of
@@ -89,6 +106,8 @@ func (s *Scheduler) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
 		if err := json.Unmarshal(msg.Args, &args); err != nil {
 			return nil, fmt.Errorf("decode capabilities: %w", err)
 		}
+		// The claims table first: a pool the snapshot offers must have its row to be claimed.
+		s.recordPools(ctx, args)
 		s.UpdateCapabilities(args)
 		return nil, nil
 	case message.CreateVolume:
@@ -137,6 +156,43 @@ func (s *Scheduler) UpdateCapabilities(args message.CapabilitiesArgs) {
 	log.WithField("pools", len(pools)).Debug("capabilities updated")
 }
 
+// recordPools writes the capacity figures of a report's pools to the claims table (and so
+// reconciles their claims). A pool that could not be recorded refuses claims until a later
+// report records it; a scheduler that missed it is told by the claim.
+func (s *Scheduler) recordPools(ctx context.Context, args message.CapabilitiesArgs) {
+	for _, p := range newPools(args) {
+		if err := s.Store.UpsertPool(ctx, p.capacity()); err != nil && ctx.Err() == nil {
+			s.Log.WithError(err).WithField("pool", p.Name).Warn("could not record the pool's capacity for claims")
+		}
+	}
+}
+
+// ReconcileLoop recomputes every pool's claims from the volumes each interval, so that drift
+// (rows changed by hand) heals between reports, and forgets pools that have not reported for
+// a day and hold nothing (a removed backend). It returns when ctx ends.
+func (s *Scheduler) ReconcileLoop(ctx context.Context, interval time.Duration) {
+	r, ok := s.Store.(PoolReconciler)
+	if !ok || interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		healed, err := r.ReconcilePools(ctx, s.now().Add(-24*time.Hour))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.Log.WithError(err).Warn("could not reconcile the pools' capacity claims")
+		case len(healed) > 0:
+			s.Log.WithField("pools", healed).Warn("capacity claims drifted from the volumes; recomputed")
+		}
+	}
+}
+
 // Reported returns how many backends have reported.
 func (s *Scheduler) Reported() int {
 	s.mu.Lock()
@@ -171,6 +227,10 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 		args.Attempts = 1
 		return s.Transport.Cast(ctx, message.VolumeTarget(v.Host), message.CreateVolume, args)
 	}
+	if args.Attempts > 0 && args.LastError != "" {
+		// Cinder's retry log line: how the storage failed, said by the scheduler too.
+		log.WithField("attempt", args.Attempts).Warnf("Error scheduling %s from last vol-service: %s : %s", v.ID, v.Host, args.LastError)
+	}
 	if args.Attempts >= s.maxAttempts() {
 		reason := fmt.Sprintf("exceeded %d scheduling attempts for volume %s; last error: %s", s.maxAttempts(), v.ID, args.LastError)
 		return s.fail(ctx, log, v.ID, reason)
@@ -189,24 +249,21 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 	if err := s.lookUp(ctx, req); err != nil {
 		return err
 	}
-	host, err := s.Schedule(ctx, req, services)
+	from := ""
+	if args.Attempts > 0 {
+		from = v.Host // a retry moves the claim from the pool that failed
+	}
+	host, err := s.place(ctx, log, req, services, from)
 	var nv *NoValidBackendError
 	if errors.As(err, &nv) {
 		return s.fail(ctx, log, v.ID, nv.Reason)
 	}
-	if err != nil {
-		return err
-	}
-	_, err = s.Store.TransitionVolume(ctx, v.ID, []string{resource.StatusCreating},
-		resource.VolumeChange{Status: resource.StatusCreating, Host: &host, WhereHostNull: args.Attempts == 0})
 	if errors.Is(err, resource.ErrInvalidState) || errors.Is(err, resource.ErrNotFound) {
 		log.WithError(err).Info("volume changed while being placed; dropped")
-		s.release(host, v.Size)
 		return nil
 	}
 	if err != nil {
-		s.release(host, v.Size)
-		return fmt.Errorf("record host of volume %s: %w", v.ID, err)
+		return err
 	}
 	args.Attempts++
 	log.WithFields(logrus.Fields{"host": host, "attempt": args.Attempts}).Info("volume placed")
@@ -214,6 +271,34 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 		return fmt.Errorf("cast create_volume to %s: %w", host, err)
 	}
 	return nil
+}
+
+// place plans on the snapshot and commits the plan with a capacity claim in the database,
+// which re-checks it against the latest claims. A pool whose claim fails is marked full for
+// this request and the pipeline runs again, until a claim succeeds or no pool is left (a
+// *NoValidBackendError whose sentence counts those pools as lacking capacity). Each round
+// removes a pool, so it ends.
+func (s *Scheduler) place(ctx context.Context, log *logrus.Entry, r *Request, services []*resource.Service, from string) (string, error) {
+	for {
+		host, err := s.Schedule(ctx, r, services)
+		if err != nil {
+			return "", err
+		}
+		res, err := s.Store.ClaimPlacement(ctx, resource.Claim{VolumeID: r.VolumeID, FromHost: from, Pool: host, Size: int(r.Size), Thick: r.thick})
+		if err != nil || !res.Claimed {
+			s.release(host, r.Size)
+		}
+		if err != nil {
+			return "", err
+		}
+		if res.Claimed {
+			return host, nil
+		}
+		unclaimed := max(res.LimitGB-res.AllocatedGB, 0)
+		log.WithFields(logrus.Fields{"pool": host, "allocated_gb": res.AllocatedGB, "limit_gb": res.LimitGB, "unrecorded": res.NoPool}).
+			Debug("capacity claim refused: the pool filled up since the snapshot; planning again")
+		r.MarkFull(host, unclaimed)
+	}
 }
 
 // lookUp does the I/O the pipeline must not: it resolves the volumes of the affinity hints to
@@ -357,13 +442,13 @@ func (s *Scheduler) Schedule(ctx context.Context, r *Request, services []*resour
 }
 
 // release gives back capacity consumed for a placement that was not used.
-func (s *Scheduler) release(host string, size int) {
+func (s *Scheduler) release(host string, size float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b, ok := s.backends[message.BackendHost(host)]; ok {
 		for _, p := range b.pools {
 			if p.Name == host {
-				p.consumed -= float64(size)
+				p.consumed -= size
 			}
 		}
 	}

@@ -42,6 +42,7 @@ type Options struct {
 	Servers          Servers           // [ServersFromEnv()]
 	Name             string            // prefix of the database, vhost and directory names [scoria_e2e]
 	VolumeHosts      []string          // one scoria-volume per host [node1]
+	Volumes          []VolumeSpec      // one scoria-volume per entry, with its own backends; replaces VolumeHosts
 	ControllerHost   string            // host of scoria-api and scoria-scheduler [controller]
 	Project          string            // project of Client [demo]
 	Debug            bool              // debug = true in every process
@@ -52,6 +53,7 @@ type Options struct {
 	BaseDir          string            // parent of the cluster directory [os.TempDir()]
 	KeepDir          bool              // keep the directory (logs, volume files) at Close
 	Logf             func(format string, args ...any)
+	Schedulers       int // scoria-scheduler processes [1]; see SchedulerProcess
 }
 
 // Cluster is a running deployment. Its methods may be called from several goroutines.
@@ -87,6 +89,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if opts.Name == "" {
 		opts.Name = "scoria_e2e"
+	}
+	if len(opts.Volumes) > 0 {
+		opts.VolumeHosts = volumeHostsOf(opts.Volumes)
 	}
 	if len(opts.VolumeHosts) == 0 {
 		opts.VolumeHosts = []string{"node1"}
@@ -154,7 +159,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	c.addProcess(API, BinAPI)
-	c.addProcess(Scheduler, BinScheduler)
+	c.addSchedulers()
 	for _, h := range c.opts.VolumeHosts {
 		c.addProcess(VolumeProcess(h), BinVolume)
 	}
@@ -195,6 +200,9 @@ func (c *Cluster) hostOf(name string) (host string, volume bool) {
 	if h, ok := strings.CutPrefix(name, "volume-"); ok {
 		return h, true
 	}
+	if h, ok := c.schedulerHost(name); ok {
+		return h, false
+	}
 	return c.opts.ControllerHost, false
 }
 
@@ -229,6 +237,9 @@ func (c *Cluster) writeConfigs() error {
 		for k, v := range c.opts.Extra {
 			opts[k] = v
 		}
+		if volume {
+			c.addVolumeOptions(host, opts)
+		}
 		keys := make([]string, 0, len(opts))
 		for k := range opts {
 			keys = append(keys, k)
@@ -239,8 +250,7 @@ func (c *Cluster) writeConfigs() error {
 		}
 		fmt.Fprintf(&b, "\n[database]\nconnection = %s\n", conn)
 		if volume {
-			fmt.Fprintf(&b, "\n[%s]\nvolume_driver = localfile\nvolume_backend_name = %s\nlocal_volume_dir = %s\n",
-				BackendName, BackendName, c.VolumeDir(host))
+			c.writeBackendSections(&b, host)
 		}
 		if err := os.WriteFile(c.procs[name].Config, []byte(b.String()), 0o644); err != nil {
 			return err

@@ -61,12 +61,12 @@ func (c *Cluster) CheckProcesses() error {
 	return errors.Join(errs...)
 }
 
-// WaitServicesUp polls GET /os-services until the scheduler and every volume backend of the
+// WaitServicesUp polls GET /os-services until every scheduler and every volume backend of the
 // cluster are listed, enabled and up.
 func (c *Cluster) WaitServicesUp(timeout time.Duration) error {
-	want := map[string]string{"scheduler " + c.opts.ControllerHost: "-scheduler"}
-	for _, h := range c.opts.VolumeHosts {
-		want["volume "+BackendHost(h)] = "-volume"
+	want := c.wantSchedulers()
+	for _, bh := range c.BackendHosts() {
+		want["volume "+bh] = "-volume"
 	}
 	cl := c.Client()
 	err := c.poll(context.Background(), timeout, 200*time.Millisecond, func() (bool, string, error) {

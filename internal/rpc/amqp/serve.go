@@ -218,10 +218,20 @@ func (s *server) handle(ctx context.Context, sess *session, d amqp.Delivery) {
 		if stack != nil {
 			e = e.WithField("stack", string(stack))
 		}
-		if d.ReplyTo != "" {
+		switch {
+		case d.ReplyTo != "":
 			e.Warn("rpc: call handler failed")
-		} else {
-			e.Error("rpc: cast handler failed")
+		case stack != nil:
+			e.Error("rpc: cast handler panicked; message dropped")
+		default:
+			// Not done: deliver it again after a pause (holding its prefetch slot meanwhile).
+			e.WithField("retry_in", rpc.CastRetryDelay).Warn("rpc: cast handler failed; the message will be delivered again")
+			select {
+			case <-ctx.Done():
+			case <-time.After(rpc.CastRetryDelay):
+			}
+			_ = d.Nack(false, true)
+			return
 		}
 	}
 	if d.ReplyTo != "" {

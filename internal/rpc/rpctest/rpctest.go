@@ -284,6 +284,38 @@ var behaviours = []behaviour{
 			t.Errorf("message context = %+v, want %+v", msg.Context, testContext)
 		}
 	}},
+	{"a cast whose handler fails is delivered again after a pause; one that panics is dropped", func(t *testing.T, nt func() rpc.Transport) {
+		srv, cli := nt(), nt()
+		var failed sync.Once
+		a := StartServer(t, srv, rpc.Target{Topic: "retry", Server: "a"}, func(ctx context.Context, msg *rpc.Message) (any, error) {
+			if msg.Method == "boom" {
+				panic("boom")
+			}
+			var err error
+			failed.Do(func() { err = errors.New("database unavailable") })
+			return nil, err
+		})
+		WaitReady(t, cli, "retry", a)
+		ctx := withTimeout(t, 10*time.Second)
+		if err := cli.Cast(ctx, rpc.Target{Topic: "retry", Server: "a"}, "delete_volume", nil); err != nil {
+			t.Fatalf("Cast: %v", err)
+		}
+		first := a.Receive(t, 10*time.Second)
+		at := time.Now()
+		again := a.Receive(t, 10*time.Second)
+		if again.ID != first.ID {
+			t.Fatalf("second delivery is message %s, want %s again", again.ID, first.ID)
+		}
+		if waited := time.Since(at); waited < rpc.CastRetryDelay/2 {
+			t.Errorf("redelivered after %v, want a pause of about %v", waited, rpc.CastRetryDelay)
+		}
+		a.ExpectNothing(t, rpc.CastRetryDelay+500*time.Millisecond) // it succeeded: no third delivery
+		if err := cli.Cast(ctx, rpc.Target{Topic: "retry", Server: "a"}, "boom", nil); err != nil {
+			t.Fatalf("Cast: %v", err)
+		}
+		a.Receive(t, 10*time.Second)
+		a.ExpectNothing(t, rpc.CastRetryDelay+500*time.Millisecond)
+	}},
 	{"cast before any server is held until one serves", func(t *testing.T, nt func() rpc.Transport) {
 		cli := nt()
 		ctx := withTimeout(t, 10*time.Second)
