@@ -205,27 +205,26 @@ func (s *Store) UpsertPool(ctx context.Context, p resource.PoolCapacity) error {
 	if p.TotalGB != nil {
 		total = *p.TotalGB
 	}
+	ignore := "INSERT OR IGNORE"
+	if s.dialect == DialectMySQL {
+		ignore = "INSERT IGNORE"
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE pools SET backend = ?, total_capacity_gb = ?, reserved_percentage = ?,
+		// Insert first, then update: an UPDATE of a row that does not exist yet takes gap
+		// locks in InnoDB, and the first reports of several pools at once then deadlock
+		// against each other's inserts. An insert of a new name takes none of those.
+		if _, err := tx.ExecContext(ctx, ignore+` INTO pools (name, backend, total_capacity_gb, reserved_percentage,
+			max_over_subscription_ratio, thin, allocated_gb, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+			p.Name, p.Backend, total, p.ReservedPercentage, ratio, p.Thin, now, reported); err != nil {
+			return err
+		}
+		// A newer report wins; an older one arriving late changes nothing.
+		if _, err := tx.ExecContext(ctx, `UPDATE pools SET backend = ?, total_capacity_gb = ?, reserved_percentage = ?,
 			max_over_subscription_ratio = ?, thin = ?, updated_at = ? WHERE name = ? AND updated_at <= ?`,
-			p.Backend, total, p.ReservedPercentage, ratio, p.Thin, reported, p.Name, reported)
-		if err != nil {
+			p.Backend, total, p.ReservedPercentage, ratio, p.Thin, reported, p.Name, reported); err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			ignore := "INSERT OR IGNORE"
-			if s.dialect == DialectMySQL {
-				ignore = "INSERT IGNORE"
-			}
-			if _, err := tx.ExecContext(ctx, ignore+` INTO pools (name, backend, total_capacity_gb, reserved_percentage,
-				max_over_subscription_ratio, thin, allocated_gb, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-				p.Name, p.Backend, total, p.ReservedPercentage, ratio, p.Thin, now, reported); err != nil {
-				return err
-			}
-		}
-		_, err = s.reconcile(ctx, tx, p.Name)
+		_, err := s.reconcile(ctx, tx, p.Name)
 		return err
 	})
 	if err != nil {

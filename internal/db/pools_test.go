@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -114,6 +115,35 @@ func TestUpsertPool(t *testing.T) {
 		pools, err := s.ListPools(ctx)
 		if err != nil || len(pools) != 2 || pools[0].Name != "a@b#p" || pools[1].Name != "h@b#p" {
 			t.Errorf("ListPools = %v, %v", pools, err)
+		}
+	})
+}
+
+// TestUpsertPoolFirstReportsRace: the first reports of several pools arrive at once (every
+// start of a deployment). They must all be recorded; an UPDATE-then-INSERT deadlocked here.
+func TestUpsertPoolFirstReportsRace(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		for round := 0; round < 10; round++ {
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			for i := 0; i < 8; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := s.UpsertPool(context.Background(), poolCap(fmt.Sprintf("r%d@b%d#p", round, i), 10)); err != nil {
+						errs <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Errorf("round %d: %v", round, err)
+			}
+		}
+		pools, err := s.ListPools(context.Background())
+		if err != nil || len(pools) != 80 {
+			t.Fatalf("ListPools: %d pools, %v; want 80", len(pools), err)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -162,13 +163,20 @@ type querier interface {
 }
 
 // inTx runs fn in a transaction and commits it when fn returns nil. A transaction that MySQL
-// chose as a deadlock victim is run again (twice at most), so fn must only depend on what it
-// reads inside the transaction.
+// chose as a deadlock victim is run again (up to four more times, after a short jittered
+// pause), so fn must only depend on what it reads inside the transaction.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		err := s.tryTx(ctx, fn)
-		if err == nil || attempt == 2 || !isDeadlock(err) {
+		if err == nil || attempt == 5 || !isDeadlock(err) {
 			return err
+		}
+		// The other transaction of the deadlock usually commits within milliseconds; a
+		// jittered pause keeps the two from colliding again at once.
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * time.Duration(2+rand.IntN(8)) * time.Millisecond):
 		}
 	}
 }

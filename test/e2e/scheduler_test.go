@@ -82,7 +82,6 @@ func seed002Options() cluster.Options {
 		ReportInterval:   1,
 		ServiceDownTime:  4,
 		PeriodicInterval: 300,
-		KeepDir: true,
 	}
 }
 
