@@ -34,8 +34,8 @@ func TestLatest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != 4 {
-		t.Errorf("Latest() = %d, want 4 (update this test when adding a migration)", got)
+	if got != 5 {
+		t.Errorf("Latest() = %d, want 5 (update this test when adding a migration)", got)
 	}
 }
 
@@ -45,8 +45,8 @@ func TestExclude(t *testing.T) {
 		want    []string
 		wantErr bool
 	}{
-		{dialect: "mysql", want: []string{"00001_initial.sqlite.sql", "00003_volume_type_extra_specs.sqlite.sql", "00004_pools.sqlite.sql"}},
-		{dialect: "sqlite", want: []string{"00001_initial.mysql.sql", "00003_volume_type_extra_specs.mysql.sql", "00004_pools.mysql.sql"}},
+		{dialect: "mysql", want: []string{"00001_initial.sqlite.sql", "00003_volume_type_extra_specs.sqlite.sql", "00004_pools.sqlite.sql", "00005_messages.sqlite.sql"}},
+		{dialect: "sqlite", want: []string{"00001_initial.mysql.sql", "00003_volume_type_extra_specs.mysql.sql", "00004_pools.mysql.sql", "00005_messages.mysql.sql"}},
 		{dialect: "postgres", wantErr: true},
 	}
 	for _, tt := range tests {

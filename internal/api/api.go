@@ -2,8 +2,8 @@
 // openstackclient and gophercloud work against Scoria unchanged.
 //
 // It serves the versions documents, volumes (create, show, list, update, delete, summary),
-// os-services, os-availability-zone, scheduler-stats/get_pools and capabilities, with
-// Cinder's noauth authentication and microversions up to MaxVersion. A request the API
+// user messages (3.3), os-services, os-availability-zone, scheduler-stats/get_pools and
+// capabilities, with Cinder's noauth authentication and microversions up to MaxVersion. A request the API
 // accepts is written to the database together with the RPC messages it causes (an outbox),
 // and those messages are handed to the Dispatcher after the commit; pools are asked of the
 // scheduler with a call (Pools).
@@ -32,6 +32,10 @@ type Store interface {
 	GetVolumeType(ctx context.Context, id string) (*resource.VolumeType, error)
 	GetVolumeTypeByName(ctx context.Context, name string) (*resource.VolumeType, error)
 	ListServices(ctx context.Context, f resource.ServiceFilter) ([]*resource.Service, error)
+	// Messages; projectID "" is any project.
+	ListMessages(ctx context.Context, f resource.MessageFilter) ([]*resource.Message, error)
+	GetMessage(ctx context.Context, id, projectID string) (*resource.Message, error)
+	DeleteMessage(ctx context.Context, id, projectID string) error
 }
 
 // Dispatcher publishes outbox rows right after the transaction that wrote them committed.

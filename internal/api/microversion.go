@@ -14,8 +14,9 @@ import (
 // no header means MinVersion, "latest" means MaxVersion.
 //
 // MaxVersion is what Scoria advertises: the highest microversion whose every step up to it is
-// implemented. It is 3.0 because 3.1 – 3.3 already need endpoints Scoria does not serve yet
-// (volume actions, list filters, the messages API); later releases raise it.
+// implemented. It is 3.0 because 3.1 and 3.2 already need endpoints and filters Scoria does
+// not serve yet (volume actions, list filters); later releases raise it. The messages API of
+// 3.3 is served, gated like the rest.
 //
 // The handlers already honour Cinder's changes of the endpoints they serve up to
 // GatedVersion, so raising MaxVersion needs only the missing endpoints. Each change, and what
@@ -23,7 +24,9 @@ import (
 //
 //	3.0   base API                                               served
 //	3.2   strict "bootable" list filter                          filter not supported (400 at every version)
+//	3.3   GET/DELETE /messages (user messages)                     served
 //	3.4   "glance_metadata" list filter                          filter not supported (400 at every version)
+//	3.5   messages list: limit, marker, sort, filters            paged; filters not supported (400)
 //	3.7   os-services: "cluster" field                           null (no clusters)
 //	3.10  "group_id" list filter                                 filter not supported (400 at every version)
 //	3.12  GET /volumes/summary                                   served
@@ -50,7 +53,7 @@ import (
 //	3.70  encrypted volume transfer                              no transfers endpoint
 //
 // Microversions that only change endpoints Scoria does not serve (attachments, snapshots,
-// backups, groups, types, messages, clusters, workers, transfers, volume actions) change
+// backups, groups, types, clusters, workers, transfers, volume actions) change
 // nothing here: those paths answer 404 at every version.
 const (
 	MinVersion = "3.0"
@@ -77,6 +80,8 @@ var (
 
 // Microversions at which a served endpoint changes.
 var (
+	mvMessages            = version{3, 3}
+	mvMessagesPagination  = version{3, 5}
 	mvClusterSupport      = version{3, 7}
 	mvVolumeSummary       = version{3, 12}
 	mvGroupVolume         = version{3, 13}

@@ -363,6 +363,11 @@ func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, 
 		if err := s.conditional(ctx, q, id, from, query, args...); err != nil {
 			return err
 		}
+		if ch.Message != nil {
+			if err := insertMessage(ctx, q, now, ch.Message); err != nil {
+				return err
+			}
+		}
 		var err error
 		out, err = insertOutbox(ctx, q, now, msgs)
 		return err
@@ -381,7 +386,7 @@ func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, 
 			}
 			return releaseClaim(ctx, tx, host, claim)
 		})
-	case len(msgs) == 0:
+	case len(msgs) == 0 && ch.Message == nil:
 		err = transition(s.db, false) // one statement needs no transaction
 	default:
 		err = s.inTx(ctx, func(tx *sql.Tx) error { return transition(tx, false) })

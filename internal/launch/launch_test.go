@@ -45,7 +45,7 @@ local_volume_dir = %[1]s/volumes
 		t.Fatal(err)
 	}
 	log := logrus.New()
-	log.SetOutput(io.Discard)
+	log.SetOutput(os.Stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	env, err := Open(ctx, cfg, log, true)
 	if err != nil {

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,6 +67,8 @@ type fakeStore struct {
 	room   map[string]int
 	claims []resource.Claim                 // the claims made
 	pools  map[string]resource.PoolCapacity // recorded by UpsertPool
+	// messages are the user messages written with winning transitions.
+	messages []resource.Message
 }
 
 func (f *fakeStore) UpsertPool(_ context.Context, p resource.PoolCapacity) error {
@@ -120,7 +123,13 @@ func (f *fakeStore) TransitionVolume(_ context.Context, id string, from []string
 	if !ok {
 		return nil, resource.ErrNotFound
 	}
+	if !slices.Contains(from, v.Status) {
+		return nil, &resource.InvalidStateError{Kind: "Volume", ID: id, Status: v.Status, Want: from}
+	}
 	v.Status = ch.Status
+	if ch.Message != nil {
+		f.messages = append(f.messages, *ch.Message)
+	}
 	if ch.Host != nil {
 		v.Host = *ch.Host
 	}
@@ -128,7 +137,9 @@ func (f *fakeStore) TransitionVolume(_ context.Context, id string, from []string
 }
 
 func (f *fakeStore) ListServices(context.Context, resource.ServiceFilter) ([]*resource.Service, error) {
-	return f.services, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*resource.Service(nil), f.services...), nil
 }
 
 func (f *fakeStore) CountVolumesByHost(context.Context) (map[string]int, error) { return f.counts, nil }

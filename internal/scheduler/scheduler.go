@@ -233,13 +233,12 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 	}
 	if args.Attempts >= s.maxAttempts() {
 		reason := fmt.Sprintf("exceeded %d scheduling attempts for volume %s; last error: %s", s.maxAttempts(), v.ID, args.LastError)
-		return s.fail(ctx, log, v.ID, reason)
+		return s.fail(ctx, log, v, reason)
 	}
-	services, err := s.Store.ListServices(ctx, resource.ServiceFilter{Binary: resource.BinaryVolume})
+	services, err := s.volumeServices(ctx)
 	if err != nil {
-		return fmt.Errorf("list volume services: %w", err)
+		return err
 	}
-	s.waitForReports(ctx, services)
 	if args.AvailabilityZone == "" {
 		args.AvailabilityZone = v.AvailabilityZone
 	}
@@ -256,7 +255,7 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 	host, err := s.place(ctx, log, req, services, from)
 	var nv *NoValidBackendError
 	if errors.As(err, &nv) {
-		return s.fail(ctx, log, v.ID, nv.Reason)
+		return s.fail(ctx, log, v, nv.Reason)
 	}
 	if errors.Is(err, resource.ErrInvalidState) || errors.Is(err, resource.ErrNotFound) {
 		log.WithError(err).Info("volume changed while being placed; dropped")
@@ -347,27 +346,42 @@ func (s *Scheduler) lookUp(ctx context.Context, r *Request) error {
 	return nil
 }
 
-// waitForReports blocks while the scheduler is in its start-up window and some up, enabled
-// volume service has not reported its capabilities yet.
-func (s *Scheduler) waitForReports(ctx context.Context, services []*resource.Service) {
-	for s.now().Sub(s.Started) < s.StartupWait {
-		missing := 0
-		s.mu.Lock()
-		for _, svc := range services {
-			if _, ok := s.backends[svc.Host]; !ok && !svc.Disabled && svc.Up(s.now(), s.ServiceDownTime) {
-				missing++
-			}
+// volumeServices lists the volume services for a placement. In the start-up window it waits,
+// listing them again, while the scheduler knows no pool yet or an up, enabled service has
+// not reported its capabilities: volume services that start with it (the all-in-one, a
+// whole deployment started at once) register and report within moments, and placing before
+// that would fail the volume on an empty picture.
+func (s *Scheduler) volumeServices(ctx context.Context) ([]*resource.Service, error) {
+	for {
+		services, err := s.Store.ListServices(ctx, resource.ServiceFilter{Binary: resource.BinaryVolume})
+		if err != nil {
+			return nil, fmt.Errorf("list volume services: %w", err)
 		}
-		s.mu.Unlock()
-		if missing == 0 {
-			return
+		if s.now().Sub(s.Started) >= s.StartupWait || s.reportsCover(services) {
+			return services, nil
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return services, nil
 		case <-time.After(25 * time.Millisecond):
 		}
 	}
+}
+
+// reportsCover reports whether the scheduler knows some pool and has a report of every up,
+// enabled service in services.
+func (s *Scheduler) reportsCover(services []*resource.Service) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.backends) == 0 {
+		return false
+	}
+	for _, svc := range services {
+		if _, ok := s.backends[svc.Host]; !ok && !svc.Disabled && svc.Up(s.now(), s.ServiceDownTime) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Scheduler) maxAttempts() int {
@@ -377,11 +391,23 @@ func (s *Scheduler) maxAttempts() int {
 	return s.MaxAttempts
 }
 
-func (s *Scheduler) fail(ctx context.Context, log *logrus.Entry, id, reason string) error {
+// fail sets a volume that could not be placed to error and, in the same transaction, leaves
+// its owner a user message (Cinder's "schedule allocate volume" / no valid backend) whose
+// text is reason, the sentence that says why.
+func (s *Scheduler) fail(ctx context.Context, log *logrus.Entry, v *resource.Volume, reason string) error {
 	log.WithField("reason", reason).Error("volume could not be scheduled")
-	_, err := s.Store.TransitionVolume(ctx, id, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusError})
+	ch := resource.VolumeChange{Status: resource.StatusError, Message: &resource.Message{
+		ProjectID:    v.ProjectID,
+		RequestID:    reqctx.From(ctx).RequestID,
+		ResourceType: resource.MessageResourceVolume,
+		ResourceUUID: v.ID,
+		ActionID:     resource.ActionScheduleAllocateVolume,
+		DetailID:     resource.DetailNoBackendAvailable,
+		Detail:       reason,
+	}}
+	_, err := s.Store.TransitionVolume(ctx, v.ID, []string{resource.StatusCreating}, ch)
 	if err != nil && !errors.Is(err, resource.ErrInvalidState) && !errors.Is(err, resource.ErrNotFound) {
-		return fmt.Errorf("set volume %s to error: %w", id, err)
+		return fmt.Errorf("set volume %s to error: %w", v.ID, err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -121,32 +122,43 @@ func TestScheduleConsumesUntilNextReport(t *testing.T) {
 	}
 }
 
-func TestWaitForReports(t *testing.T) {
+func TestVolumeServicesWaitsForReports(t *testing.T) {
 	now := time.Now().UTC()
-	services := []*resource.Service{svc("a@f", now, false), svc("b@f", now, true)} // b is disabled: not waited for
+	a, b := svc("a@f", now, false), svc("b@f", now, true) // b is disabled: not waited for
 	tests := []struct {
-		name     string
-		started  time.Time
-		report   bool // a@f reports 100 ms after the wait begins
-		wantWait bool
+		name       string
+		started    time.Time
+		registered []*resource.Service // listed from the start
+		late       bool                // a@f registers and reports 100 ms after the wait begins
+		wantWait   bool
 	}{
-		{"in the start-up window, waits for the report", now, true, true},
-		{"after the window, does not wait", now.Add(-time.Hour), false, false},
+		{"in the start-up window, waits for the report of an up service", now, []*resource.Service{a, b}, true, true},
+		{"in the window with no service registered yet, waits for one and its report", now, nil, true, true},
+		{"after the window, does not wait", now.Add(-time.Hour), []*resource.Service{a, b}, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Scheduler{Log: logrus.New(), ServiceDownTime: time.Minute, Started: tc.started, StartupWait: 10 * time.Second}
-			if tc.report {
+			store := &fakeStore{services: tc.registered}
+			s := &Scheduler{Store: store, Log: logrus.New(), ServiceDownTime: time.Minute, Started: tc.started, StartupWait: 10 * time.Second}
+			if tc.late {
 				go func() {
 					time.Sleep(100 * time.Millisecond)
+					store.mu.Lock()
+					if len(store.services) == 0 {
+						store.services = []*resource.Service{a}
+					}
+					store.mu.Unlock()
 					s.UpdateCapabilities(report("a@f", "nova", pool("p", 10, 10, 0, false, "1")))
 				}()
 			}
 			begin := time.Now()
-			s.waitForReports(context.Background(), services)
+			services, err := s.volumeServices(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
 			waited := time.Since(begin)
-			if tc.wantWait && (waited < 100*time.Millisecond || s.Reported() != 1) {
-				t.Fatalf("returned after %v with %d reports; want to wait for a@f", waited, s.Reported())
+			if tc.wantWait && (waited < 100*time.Millisecond || s.Reported() != 1 || len(services) == 0) {
+				t.Fatalf("returned after %v with %d reports and %d services; want to wait for a@f", waited, s.Reported(), len(services))
 			}
 			if !tc.wantWait && waited > 50*time.Millisecond {
 				t.Fatalf("waited %v outside the start-up window", waited)
@@ -277,5 +289,52 @@ func TestHandleGetPools(t *testing.T) {
 	}
 	if ts, _ := c["timestamp"].(string); len(ts) != len("2026-11-21T18:01:35.740969") && len(ts) != len("2026-11-21T18:01:35") {
 		t.Errorf("timestamp %q is not in Cinder's format", ts)
+	}
+}
+
+// TestFailWritesUserMessage: a volume no pool fits, or whose attempts are used up, goes to
+// error with a user message that carries the sentence, for the volume's project and the
+// request that created it.
+func TestFailWritesUserMessage(t *testing.T) {
+	now := time.Now().UTC()
+	const vol = "44444444-4444-4444-8444-444444444444"
+	tests := []struct {
+		name   string
+		args   message.CreateVolumeArgs
+		reason string
+	}{
+		{"no pool fits", message.CreateVolumeArgs{VolumeID: vol, Size: 500},
+			"No valid backend: 0/1 pools fit — 1 lacks capacity"},
+		{"attempts exhausted", message.CreateVolumeArgs{VolumeID: vol, Size: 1, Attempts: 3, LastError: "disk on fire"},
+			"exceeded 3 scheduling attempts for volume " + vol + "; last error: disk on fire"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &fakeStore{
+				volumes:  map[string]*resource.Volume{vol: {ID: vol, ProjectID: "proj", Size: tc.args.Size, Status: resource.StatusCreating}},
+				services: []*resource.Service{svc("a@f", now, false)},
+			}
+			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute,
+				Transport: castRecorder(func(string) { t.Error("cast a volume that should fail") })}
+			s.UpdateCapabilities(report("a@f", "nova", pool("p", 100, 90, 0, false, "")))
+			ctx := reqctx.With(context.Background(), reqctx.Context{RequestID: "req-123"})
+			if err := s.CreateVolume(ctx, tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := st.GetVolume(ctx, vol); v.Status != resource.StatusError {
+				t.Fatalf("status %s, want error", v.Status)
+			}
+			if len(st.messages) != 1 {
+				t.Fatalf("%d user messages, want 1", len(st.messages))
+			}
+			m := st.messages[0]
+			if m.ProjectID != "proj" || m.RequestID != "req-123" || m.ResourceType != "VOLUME" || m.ResourceUUID != vol ||
+				m.ActionID != "001" || m.DetailID != "003" {
+				t.Errorf("message %+v", m)
+			}
+			if got := m.UserMessage(); !strings.HasPrefix(got, "schedule allocate volume:"+tc.reason) {
+				t.Errorf("user message %q, want it to begin %q", got, "schedule allocate volume:"+tc.reason)
+			}
+		})
 	}
 }

@@ -420,6 +420,43 @@ func seedNoMatch(t *testing.T, e *schedEnv) {
 			t.Errorf("the scheduler's reason for %s, %q, lacks %q", id, reason, want)
 		}
 	}
+	checkUserMessage(t, e.c, id, reason)
+}
+
+// checkUserMessage checks the user message the scheduler left for volume id in the same
+// transaction as its error status: Cinder's "schedule allocate volume" / no valid backend,
+// for the volume's project and request, with reason as its text. The messages API is
+// served from 3.3, above the advertised maximum (3.0), so it is read from the database.
+func checkUserMessage(t *testing.T, c *cluster.Cluster, id, reason string) {
+	t.Helper()
+	rows, err := c.DB().QueryContext(ctxT(t, 30*time.Second), `SELECT m.event_id, m.message_level, m.action_id,
+	m.detail_id, m.detail, m.request_id, m.project_id = v.project_id FROM messages m JOIN volumes v ON v.id = m.resource_uuid
+	WHERE m.resource_uuid = ? AND m.resource_type = 'VOLUME' AND m.deleted = 0`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+		var event, level, action, detailID, detail, requestID string
+		var sameProject bool
+		if err := rows.Scan(&event, &level, &action, &detailID, &detail, &requestID, &sameProject); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("user message of %s: %s %s:%s", id, event, action, detail)
+		if event != "VOLUME_VOLUME_001_003" || level != "ERROR" || action != "001" || detailID != "003" ||
+			detail != reason || !strings.HasPrefix(requestID, "req-") || !sameProject {
+			t.Errorf("user message of %s: event %s, level %s, action %s, detail %s %q, request %q, volume's project %v; want VOLUME_VOLUME_001_003 ERROR 001 003 %q, the create's request, the volume's project",
+				id, event, level, action, detailID, detail, requestID, sameProject, reason)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("volume %s has %d user messages, want 1", id, n)
+	}
 }
 
 // seedTooBig: a volume bigger than any pool ends in error; the reason gives the most free

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// messageView is Cinder's view of a user message (cinder/api/v3/views/messages.py).
+type messageView struct {
+	ID              string      `json:"id"`
+	EventID         string      `json:"event_id"`
+	UserMessage     string      `json:"user_message"`
+	MessageLevel    string      `json:"message_level"`
+	ResourceType    opt[string] `json:"resource_type,omitzero"`
+	ResourceUUID    opt[string] `json:"resource_uuid,omitzero"`
+	CreatedAt       timestamp   `json:"created_at"`
+	GuaranteedUntil timestamp   `json:"guaranteed_until"`
+	RequestID       *string     `json:"request_id"`
+	Links           []link      `json:"links"`
+}
+
+func (vw viewer) message(m *resource.Message) messageView {
+	out := messageView{
+		ID: m.ID, EventID: m.EventID, UserMessage: m.UserMessage(), MessageLevel: m.Level,
+		CreatedAt: timestamp(m.CreatedAt), GuaranteedUntil: timestamp(m.ExpiresAt),
+		RequestID: nullable(m.RequestID), Links: vw.links("messages", m.ID),
+	}
+	if m.ResourceType != "" {
+		out.ResourceType = some(m.ResourceType)
+	}
+	if m.ResourceUUID != "" {
+		out.ResourceUUID = some(m.ResourceUUID)
+	}
+	return out
+}
+
+type messageList struct {
+	Messages []messageView `json:"messages"`
+	Links    []link        `json:"messages_links,omitempty"`
+}
+
+// messageProject is the project whose messages the caller sees: its own, or (an admin, as
+// Cinder's project_only query lets one) every project's.
+func messageProject(ctx context.Context) string {
+	if rc := reqctx.From(ctx); !rc.IsAdmin {
+		return rc.ProjectID
+	}
+	return ""
+}
+
+// Query parameters of a message list that Scoria implements (from 3.5).
+var messageListKeys = map[string]bool{"limit": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true}
+
+// listMessages is GET /messages (3.3): the caller's user messages, newest first; from 3.5
+// paged with limit and marker.
+func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	mv := versionOf(ctx)
+	if !mv.atLeast(mvMessages) {
+		s.writeError(w, r, notFound(msgResourceNotFound))
+		return
+	}
+	q, f := parseQuery(r.URL.RawQuery)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	filter := resource.MessageFilter{ProjectID: messageProject(ctx), Limit: s.maxLimit}
+	if mv.atLeast(mvMessagesPagination) { // before 3.5 Cinder ignores the query
+		if f := parseMessageListParams(q, &filter, s.maxLimit); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+	}
+	var msgs []*resource.Message
+	if filter.Limit > 0 {
+		var err error
+		if msgs, err = s.store.ListMessages(ctx, filter); err != nil {
+			if filter.Marker != "" && errors.Is(err, resource.ErrNotFound) {
+				err = &resource.NotFoundError{Kind: "Message", ID: filter.Marker}
+			}
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	vw := newViewer(r)
+	out := messageList{Messages: make([]messageView, len(msgs))}
+	for i, m := range msgs {
+		out.Messages[i] = vw.message(m)
+	}
+	if len(msgs) > 0 && filter.Limit <= len(msgs) {
+		out.Links = vw.nextLink("messages", q, msgs[len(msgs)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func parseMessageListParams(q query, filter *resource.MessageFilter, maxLimit int) *fault {
+	var unknown []string
+	for _, kv := range q {
+		if !messageListKeys[kv.key] && !contains(unknown, kv.key) {
+			unknown = append(unknown, kv.key)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return badRequest("Invalid filters %s are found in query options. Scoria does not filter messages; limit, marker and sort=created_at:desc page them.",
+			strings.Join(unknown, ", "))
+	}
+	if v, ok := q.get("limit"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return badRequest("limit param must be an integer")
+		}
+		if n < 0 {
+			return badRequest("limit param must be positive")
+		}
+		filter.Limit = min(n, maxLimit)
+	}
+	if f := checkSortParams(q); f != nil {
+		return f
+	}
+	if m, _ := q.get("marker"); m != "" {
+		if !isUUIDLike(m) {
+			return notFound("Message %s could not be found.", m)
+		}
+		filter.Marker = m
+	}
+	return nil
+}
+
+// getMessage reads a message the caller may see; anything else is Cinder's 404.
+func (s *server) getMessage(ctx context.Context, id string) (*resource.Message, error) {
+	if !isUUIDLike(id) {
+		return nil, &resource.NotFoundError{Kind: "Message", ID: id}
+	}
+	return s.store.GetMessage(ctx, id, messageProject(ctx))
+}
+
+// showMessage is GET /messages/{id} (3.3).
+func (s *server) showMessage(w http.ResponseWriter, r *http.Request) {
+	if !versionOf(r.Context()).atLeast(mvMessages) {
+		s.writeError(w, r, notFound(msgResourceNotFound))
+		return
+	}
+	m, err := s.getMessage(r.Context(), mux.Vars(r)["message_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"message": newViewer(r).message(m)})
+}
+
+// deleteMessage is DELETE /messages/{id} (3.3): 204.
+func (s *server) deleteMessage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !versionOf(ctx).atLeast(mvMessages) {
+		s.writeError(w, r, notFound(msgResourceNotFound))
+		return
+	}
+	id := mux.Vars(r)["message_id"]
+	if _, err := s.getMessage(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.DeleteMessage(ctx, id, messageProject(ctx)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reqctx.Log(ctx, s.log).WithField("message_id", id).Info("message deleted")
+	w.WriteHeader(http.StatusNoContent)
+}
