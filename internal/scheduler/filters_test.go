@@ -232,3 +232,34 @@ func TestJsonFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestConsumptionOnThinPools: placements since the last report take free space on a thick
+// pool but only provisioned capacity on a thin one, so a burst of thin creates is limited by
+// the over-subscription ratio, not by the free space they have not written yet.
+func TestConsumptionOnThinPools(t *testing.T) {
+	tests := []struct {
+		name   string
+		thin   bool
+		placed int // 1 GiB volumes that fit in a row
+	}{
+		{"thick: free space", false, 10},
+		{"thin: total × ratio", true, 40}, // 20 GiB total × 2.0
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := poolsOf(report("h@b", "nova", pool("p", 20, 10, 0, tc.thin, "2.0")))[0]
+			r := req(1, nil)
+			placed := 0
+			for i := 0; i < 100; i++ {
+				if ok, _ := (CapacityFilter{}).Fit(r, p); !ok {
+					break
+				}
+				p.consumed += 1
+				placed++
+			}
+			if placed != tc.placed {
+				t.Fatalf("placed %d volumes of 1 GiB, want %d", placed, tc.placed)
+			}
+		})
+	}
+}

@@ -58,10 +58,18 @@ func stdIndex(key string) int {
 	return -1
 }
 
-// The capacity of a pool as the filters and weighers see it: the report minus what was
-// placed since (allocated and provisioned grow, free shrinks unless infinite or unknown).
-
+// The capacity of a pool as the filters and weighers see it: the report plus what was placed
+// since (allocated and provisioned grow; free shrinks only on a pool that is not thin).
+//
+// Unlike Cinder's consume_from_volume, a placement on a thin pool does not take free space:
+// a new thin volume is provisioned, not written, and its growth shows in the next report.
+// Cinder's rule refuses a burst of creates on a thin pool once their sizes add up to the
+// free space (78 GiB free refused the 79th 1 GiB volume until the next report), although
+// the over-subscription limit — which the database claim enforces — was far away.
 func (p *Pool) freeGB() float64 {
+	if p.thin {
+		return float64(p.free)
+	}
 	return float64(p.free) - p.consumed
 }
 
