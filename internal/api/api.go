@@ -36,6 +36,14 @@ type Store interface {
 	ListMessages(ctx context.Context, f resource.MessageFilter) ([]*resource.Message, error)
 	GetMessage(ctx context.Context, id, projectID string) (*resource.Message, error)
 	DeleteMessage(ctx context.Context, id, projectID string) error
+
+	// What each area needs besides (see the area's file).
+	typeStore
+	snapshotStore
+	quotaStore
+	transferStore
+	volumeExtraStore
+	volumeSourceStore
 }
 
 // Dispatcher publishes outbox rows right after the transaction that wrote them committed.
@@ -94,6 +102,7 @@ type server struct {
 	downTime    time.Duration
 	maxLimit    int
 	now         func() time.Time
+	actions     map[string]volumeAction // POST /volumes/{id}/action, by action name
 }
 
 // New returns the Block Storage API handler.
@@ -149,5 +158,6 @@ func New(o Options) (http.Handler, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.actions = s.volumeActions()
 	return s.handler(), nil
 }

@@ -100,12 +100,17 @@ func toFault(err error) *fault {
 		ae  *actionError
 		mbe *http.MaxBytesError
 		ue  *unavailableError
+		oq  *resource.OverQuotaError
 	)
 	switch {
 	case errors.As(err, &f):
 		return f
 	case errors.As(err, &ue):
 		return newFault(http.StatusServiceUnavailable, "%s", ue.reason)
+	case errors.As(err, &oq):
+		// Cinder answers every quota refusal (VolumeSizeExceedsAvailableQuota,
+		// VolumeLimitExceeded, SnapshotLimitExceeded, …) with 413 overLimit.
+		return newFault(http.StatusRequestEntityTooLarge, "%s", oq.Error())
 	case errors.As(err, &mbe):
 		return newFault(http.StatusRequestEntityTooLarge, msgTooLarge)
 	case errors.As(err, &nf):

@@ -32,6 +32,15 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 		rc := reqctx.From(r.Context())
 		rc.UserID, rc.ProjectID = user, project
 		rc.Roles, rc.IsAdmin = []string{"admin"}, true
+		if roles := r.Header.Values("X-Roles"); len(roles) > 0 {
+			rc.Roles, rc.IsAdmin = nil, false
+			for _, role := range strings.Split(strings.Join(roles, ","), ",") {
+				if role = strings.TrimSpace(role); role != "" {
+					rc.Roles = append(rc.Roles, role)
+					rc.IsAdmin = rc.IsAdmin || strings.EqualFold(role, "admin")
+				}
+			}
+		}
 		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
 			info.user, info.project = user, project
 		}

@@ -17,6 +17,9 @@ import (
 	"github.com/scoria/scoria/internal/reqctx"
 )
 
+// route registers a handler for a path under /v3/{project_id} and /v3, for one method.
+type route func(path, method string, h http.HandlerFunc)
+
 // handler routes the API. Every resource is served at /v3/{project_id}/… and, as Cinder does
 // since 3.67, at /v3/… (the caller's project then comes from the token alone).
 func (s *server) handler() http.Handler {
@@ -32,10 +35,10 @@ func (s *server) handler() http.Handler {
 
 	// Routes are registered flat, not as subrouters: gorilla/mux forgets a method mismatch
 	// when a later subrouter's prefix matches, and would answer 404 instead of 405.
-	api := func(path, method string, h http.HandlerFunc) {
+	api := route(func(path, method string, h http.HandlerFunc) {
 		r.Handle("/v3/{project_id}"+path, s.authenticate(s.checkProject(h))).Methods(method)
 		r.Handle("/v3"+path, s.authenticate(h)).Methods(method)
-	}
+	})
 	api("/volumes", http.MethodGet, s.listVolumes)
 	api("/volumes", http.MethodPost, s.createVolume)
 	api("/volumes/detail", http.MethodGet, s.listVolumesDetail)
@@ -50,6 +53,13 @@ func (s *server) handler() http.Handler {
 	api("/os-availability-zone", http.MethodGet, s.listAvailabilityZones)
 	api("/scheduler-stats/get_pools", http.MethodGet, s.getPools)
 	api("/capabilities/{hostname}", http.MethodGet, s.showCapabilities)
+	api("/volumes/{volume_id}/action", http.MethodPost, s.volumeAction)
+	// Each area registers its own routes.
+	s.typeRoutes(api)
+	s.snapshotRoutes(api)
+	s.quotaRoutes(api)
+	s.transferRoutes(api)
+	s.volumeExtraRoutes(api)
 	return s.base(r)
 }
 

@@ -53,23 +53,13 @@ type Volume struct {
 	VolumeTypeName   string // filled by reads that join volume_types
 	Bootable         bool
 	Multiattach      bool
+	SnapshotID       string // the snapshot it was created from, "" if none
+	SourceVolID      string // the volume it was cloned from, "" if none
 	Metadata         map[string]string
 	CreatedAt        time.Time
 	UpdatedAt        *time.Time
 	DeletedAt        *time.Time
 }
-
-// VolumeType is a volume type (only what the foundation needs; extra specs come later).
-type VolumeType struct {
-	ID          string
-	Name        string
-	Description string
-	IsPublic    bool
-	ExtraSpecs  map[string]string // never nil when read from the store
-}
-
-// DefaultVolumeTypeName is Cinder's built-in default type.
-const DefaultVolumeTypeName = "__DEFAULT__"
 
 // Binaries as stored in the services table.
 const (
@@ -218,64 +208,4 @@ type ClaimResult struct {
 type ServiceFilter struct {
 	Binary string
 	Host   string
-}
-
-// Message is a user message (Cinder's messages API): an event a user should see about one of
-// their resources, such as a volume that no backend could take. Its text is
-// "<action>:<detail>" from Cinder's action and detail ids; Detail, when set, is Scoria's own
-// sentence and replaces the stock text of DetailID.
-type Message struct {
-	ID           string
-	ProjectID    string
-	RequestID    string
-	ResourceType string // "VOLUME"
-	ResourceUUID string
-	EventID      string // VOLUME_<resource>_<action>_<detail>, as Cinder forms it
-	Level        string // "ERROR"
-	ActionID     string // "001": schedule allocate volume
-	DetailID     string // "003": no available weighted backend
-	Detail       string
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-}
-
-// Cinder's user message fields (cinder/message/message_field.py).
-const (
-	MessageResourceVolume        = "VOLUME"
-	ActionScheduleAllocateVolume = "001"
-	DetailUnknownError           = "001"
-	DetailNoBackendAvailable     = "003"
-)
-
-// MessageActions and MessageDetails are the stock texts of Cinder's action and detail ids.
-var (
-	MessageActions = map[string]string{ActionScheduleAllocateVolume: "schedule allocate volume"}
-	MessageDetails = map[string]string{
-		DetailUnknownError:       "An unknown error occurred.",
-		DetailNoBackendAvailable: "Could not find any available weighted backend.",
-	}
-)
-
-// UserMessage is the message's text as Cinder's API shows it: "<action>:<detail>", with
-// Scoria's own Detail sentence in place of the stock detail text when there is one.
-func (m *Message) UserMessage() string {
-	action, ok := MessageActions[m.ActionID]
-	if !ok {
-		action = "unknown action"
-	}
-	detail := m.Detail
-	if detail == "" {
-		if detail, ok = MessageDetails[m.DetailID]; !ok {
-			detail = MessageDetails[DetailUnknownError]
-		}
-	}
-	return action + ":" + detail
-}
-
-// MessageFilter selects user messages for a list, newest first (created_at DESC, id DESC);
-// Marker is the id of the last message of the previous page.
-type MessageFilter struct {
-	ProjectID string // "" lists every project's messages
-	Limit     int    // 0 means no limit
-	Marker    string
 }

@@ -1,0 +1,51 @@
+package api
+
+import (
+	"maps"
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
+
+// volumeAction serves one action of POST /volumes/{id}/action. id is the volume id of the
+// URL; args is the value under the action's name, as readBody decodes it: *object, nil
+// (python-cinderclient sends {"os-reserve": null}), a string (gophercloud sends "" or {}
+// for actions without arguments), or anything else a client sent, which the action checks.
+type volumeAction func(w http.ResponseWriter, r *http.Request, id string, args any)
+
+// volumeActions is every action this API serves, by name; each area contributes its own.
+func (s *server) volumeActions() map[string]volumeAction {
+	all := map[string]volumeAction{}
+	for _, part := range []map[string]volumeAction{
+		s.snapshotVolumeActions(),
+		s.sourceVolumeActions(),
+		s.extraVolumeActions(),
+	} {
+		maps.Copy(all, part)
+	}
+	return all
+}
+
+// volumeAction is POST /volumes/{id}/action: a body of exactly one key, the action's name, as
+// Cinder's action_peek demands; an action it does not know is Cinder's 400 "There is no such
+// action".
+func (s *server) volumeAction(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, ok := body.(*object)
+	if !ok || len(o.keys) != 1 {
+		s.writeError(w, r, badRequest(msgMalformedBody))
+		return
+	}
+	name := o.keys[0]
+	action, ok := s.actions[name]
+	if !ok {
+		s.writeError(w, r, badRequest("There is no such action: %s", name))
+		return
+	}
+	args, _ := o.get(name)
+	action(w, r, mux.Vars(r)["volume_id"], args)
+}
