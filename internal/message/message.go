@@ -63,9 +63,13 @@ type CreateVolumeArgs struct {
 	// SchedulerHints are the OS-SCH-HNT:scheduler_hints of the request (same_host,
 	// different_host, query, …).
 	SchedulerHints map[string]any `json:"scheduler_hints,omitempty"`
-	Attempts       int            `json:"attempts"`              // placements made so far
-	TriedHosts     []string       `json:"tried_hosts,omitempty"` // pools that failed
-	LastError      string         `json:"last_error,omitempty"`
+	// SnapshotID and SourceVolID name what the volume is made from (create from a snapshot, a
+	// clone); the scheduler then places it on the backend that holds the source.
+	SnapshotID  string   `json:"snapshot_id,omitempty"`
+	SourceVolID string   `json:"source_volid,omitempty"`
+	Attempts    int      `json:"attempts"`              // placements made so far
+	TriedHosts  []string `json:"tried_hosts,omitempty"` // pools that failed
+	LastError   string   `json:"last_error,omitempty"`
 }
 
 // DeleteVolumeArgs names the volume to delete.

@@ -10,20 +10,24 @@ import (
 
 // Volume statuses, as Cinder names them.
 const (
-	StatusCreating       = "creating"
-	StatusAvailable      = "available"
-	StatusDeleting       = "deleting"
-	StatusError          = "error"
-	StatusErrorDeleting  = "error_deleting"
-	StatusInUse          = "in-use"
-	StatusAttaching      = "attaching"
-	StatusDetaching      = "detaching"
-	StatusReserved       = "reserved"
-	StatusExtending      = "extending"
-	StatusErrorExtending = "error_extending"
-	StatusErrorRestoring = "error_restoring"
-	StatusErrorManaging  = "error_managing"
-	StatusDeleted        = "deleted"
+	StatusCreating         = "creating"
+	StatusAvailable        = "available"
+	StatusDeleting         = "deleting"
+	StatusError            = "error"
+	StatusErrorDeleting    = "error_deleting"
+	StatusInUse            = "in-use"
+	StatusAttaching        = "attaching"
+	StatusDetaching        = "detaching"
+	StatusReserved         = "reserved"
+	StatusExtending        = "extending"
+	StatusErrorExtending   = "error_extending"
+	StatusErrorRestoring   = "error_restoring"
+	StatusErrorManaging    = "error_managing"
+	StatusReverting        = "reverting"
+	StatusRetyping         = "retyping"
+	StatusMaintenance      = "maintenance"
+	StatusAwaitingTransfer = "awaiting-transfer"
+	StatusDeleted          = "deleted"
 )
 
 // Attach statuses.
