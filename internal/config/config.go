@@ -40,6 +40,7 @@ type Default struct {
 	ServiceDownTime         time.Duration // service_down_time (seconds), default 60s
 	PeriodicInterval        time.Duration // periodic_interval (seconds), default 60s: capability reports
 	SchedulerMaxAttempts    int           // scheduler_max_attempts, default 3, at least 1
+	MessageReapInterval     time.Duration // message_reap_interval (seconds), default 86400s
 	// SchedulerDefaultFilters and SchedulerDefaultWeighers name the scheduler's pipeline;
 	// the scheduler checks the names when it starts.
 	SchedulerDefaultFilters           []string      // scheduler_default_filters

@@ -24,6 +24,7 @@ func TestLoadDefaults(t *testing.T) {
 		ReportInterval:           10 * time.Second,
 		ServiceDownTime:          60 * time.Second,
 		PeriodicInterval:         60 * time.Second,
+		MessageReapInterval:      86400 * time.Second,
 		SchedulerMaxAttempts:     3,
 		SchedulerDefaultFilters:  []string{"AvailabilityZoneFilter", "CapacityFilter", "CapabilitiesFilter"},
 		SchedulerDefaultWeighers: []string{"CapacityWeigher"},
@@ -56,6 +57,7 @@ report_interval = 5
 service_down_time = 30
 periodic_interval = 20
 scheduler_max_attempts = 1
+message_reap_interval = 3600
 scheduler_default_filters = CapacityFilter, DriverFilter
 scheduler_default_weighers = GoodnessWeigher,CapacityWeigher
 capacity_weight_multiplier = -1.5
@@ -87,7 +89,7 @@ max_over_subscription_ratio = Auto
 		DefaultAvailabilityZone: "az2", EnabledBackends: []string{"lvm-1", "local"}, DefaultVolumeType: "fast",
 		AuthStrategy: "keystone", OsapiVolumeListen: "127.0.0.1", OsapiVolumePort: 18776, OsapiVolumeWorkers: 4,
 		OsapiMaxLimit: 50, ReportInterval: 5 * time.Second, ServiceDownTime: 30 * time.Second,
-		PeriodicInterval: 20 * time.Second, SchedulerMaxAttempts: 1, StatePath: "/srv/scoria", Debug: true,
+		PeriodicInterval: 20 * time.Second, SchedulerMaxAttempts: 1, MessageReapInterval: time.Hour, StatePath: "/srv/scoria", Debug: true,
 		SchedulerDefaultFilters: []string{"CapacityFilter", "DriverFilter"}, SchedulerDefaultWeighers: []string{"GoodnessWeigher", "CapacityWeigher"},
 		CapacityWeightMultiplier: -1.5, AllocatedCapacityWeightMultiplier: 2, VolumeNumberMultiplier: 0,
 		LogFile: "api.log", LogDir: "/var/log/scoria", RPCResponseTimeout: 90 * time.Second,

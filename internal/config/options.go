@@ -28,6 +28,7 @@ var defaultOptions = []opt[Default]{
 	{"report_interval", "10", "Seconds between the heartbeats of a service", seconds(1, func(d *Default) *time.Duration { return &d.ReportInterval })},
 	{"service_down_time", "60", "Seconds without a heartbeat after which a service counts as down", seconds(1, func(d *Default) *time.Duration { return &d.ServiceDownTime })},
 	{"periodic_interval", "60", "Seconds between the capability reports of a volume service to the scheduler", seconds(1, func(d *Default) *time.Duration { return &d.PeriodicInterval })},
+	{"message_reap_interval", "86400", "Seconds between the scheduler's removals of expired user messages", seconds(1, func(d *Default) *time.Duration { return &d.MessageReapInterval })},
 	{"scheduler_max_attempts", "3", "Backends the scheduler tries for one volume before the request fails", integer(1, noMax, func(d *Default) *int { return &d.SchedulerMaxAttempts })},
 	{"scheduler_default_filters", "AvailabilityZoneFilter,CapacityFilter,CapabilitiesFilter", "Filters the scheduler applies, in order: AvailabilityZoneFilter, CapacityFilter, CapabilitiesFilter, DriverFilter, JsonFilter, SameBackendFilter, DifferentBackendFilter", list(func(d *Default) *[]string { return &d.SchedulerDefaultFilters })},
 	{"scheduler_default_weighers", "CapacityWeigher", "Weighers that rank the pools that pass the filters: CapacityWeigher, AllocatedCapacityWeigher, ChanceWeigher, VolumeNumberWeigher, GoodnessWeigher", list(func(d *Default) *[]string { return &d.SchedulerDefaultWeighers })},

@@ -151,3 +151,17 @@ func (s *Store) DeleteMessage(ctx context.Context, id, projectID string) error {
 	}
 	return nil
 }
+
+// PurgeExpiredMessages removes the user messages that expired before now, as Cinder's
+// scheduler does every message_reap_interval, and returns how many it removed.
+func (s *Store) PurgeExpiredMessages(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM messages WHERE expires_at < ?", dbTime(now))
+	if err != nil {
+		return 0, fmt.Errorf("purge expired messages: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("purge expired messages: %w", err)
+	}
+	return n, nil
+}

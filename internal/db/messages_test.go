@@ -115,3 +115,32 @@ func TestTransitionVolumeWritesMessage(t *testing.T) {
 		}
 	})
 }
+
+func TestPurgeExpiredMessages(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		expired := userMessage("p1", "vola")
+		expired.ExpiresAt = now.Add(-time.Minute)
+		live := userMessage("p1", "volb")
+		for _, m := range []*resource.Message{expired, live} {
+			if err := s.CreateMessage(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.PurgeExpiredMessages(ctx, now)
+		if err != nil || n != 1 {
+			t.Fatalf("PurgeExpiredMessages = %d, %v; want 1", n, err)
+		}
+		got, err := s.ListMessages(ctx, resource.MessageFilter{ProjectID: "p1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids := messageIDs(got); !slices.Equal(ids, []string{live.ID}) {
+			t.Errorf("after purge: %v, want only %s", ids, live.ID)
+		}
+		if n, err := s.PurgeExpiredMessages(ctx, now); err != nil || n != 0 {
+			t.Errorf("second purge = %d, %v; want 0", n, err)
+		}
+	})
+}

@@ -171,7 +171,29 @@ func (e *Env) RunScheduler(ctx context.Context) error {
 	})
 	g.Go(func() error { e.askForReports(gctx, s); return nil })
 	g.Go(func() error { s.ReconcileLoop(gctx, d.PeriodicInterval); return nil })
+	g.Go(func() error { e.reapMessages(gctx, d.MessageReapInterval, log); return nil })
 	return g.Wait()
+}
+
+// reapMessages removes expired user messages every interval, as Cinder's scheduler does.
+func (e *Env) reapMessages(ctx context.Context, interval time.Duration, log logrus.FieldLogger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := e.Store.PurgeExpiredMessages(ctx, time.Now().UTC())
+			if err != nil {
+				log.WithError(err).Warn("could not remove expired user messages")
+				continue
+			}
+			if n > 0 {
+				log.WithField("count", n).Info("expired user messages removed")
+			}
+		}
+	}
 }
 
 // askForReports asks volume services to report at start, and again while some up service has
