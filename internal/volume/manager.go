@@ -27,6 +27,7 @@ type Store interface {
 	TransitionVolume(ctx context.Context, id string, from []string, ch resource.VolumeChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
 	DestroyVolume(ctx context.Context, id string, from []string) error
 	ListVolumesByHost(ctx context.Context, backendHost string, statuses []string) ([]*resource.Volume, error)
+	lifecycleStore
 }
 
 // Manager serves one backend.
@@ -95,6 +96,9 @@ func (m *Manager) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
 		m.report(ctx)
 		return nil, nil
 	default:
+		if handled, err := m.handleLifecycle(ctx, log, msg); handled {
+			return nil, err
+		}
 		log.WithField("method", msg.Method).Warn("volume service: unknown method ignored")
 		return nil, nil
 	}
@@ -119,6 +123,9 @@ func (m *Manager) CreateVolume(ctx context.Context, args message.CreateVolumeArg
 	if v.Status != resource.StatusCreating || message.BackendHost(v.Host) != m.Host {
 		log.WithFields(logrus.Fields{"status": v.Status, "volume_host": v.Host}).Info("create_volume no longer ours to do; dropped")
 		return nil
+	}
+	if v.SnapshotID != "" || v.SourceVolID != "" { // made from a snapshot or a clone
+		return m.createFromSource(ctx, log, v)
 	}
 	start := time.Now()
 	if err := m.Driver.Create(ctx, driverVolume(v)); err != nil {
@@ -161,7 +168,16 @@ func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 		log.WithField("status", v.Status).Info("delete_volume for a volume not in deleting; dropped")
 		return nil
 	}
-	if err := m.Driver.Delete(ctx, driverVolume(v)); err != nil {
+	snapsGone, err := m.deleteSnapshotsOf(ctx, log, v) // a cascade delete
+	if err != nil {
+		return err
+	}
+	if !snapsGone {
+		err = errors.New("a snapshot of the volume is left")
+	} else {
+		err = m.Driver.Delete(ctx, driverVolume(v))
+	}
+	if err != nil {
 		log.WithError(err).Error("delete failed on the backend")
 		_, terr := m.Store.TransitionVolume(ctx, id, []string{resource.StatusDeleting}, resource.VolumeChange{Status: resource.StatusErrorDeleting})
 		if terr != nil && !errors.Is(terr, resource.ErrInvalidState) && !errors.Is(terr, resource.ErrNotFound) {
@@ -178,10 +194,13 @@ func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 }
 
 // Recover finishes what this backend left in flight when its service stopped: a volume in
-// creating is created (the driver's create is idempotent) and becomes available, or error
-// when that fails; a volume in deleting is deleted again.
+// creating is created (the driver's create, or copy from its source, is idempotent) and
+// becomes available, or error when that fails; a volume in deleting is deleted again (its
+// snapshots first); an extend or a revert is finished, or failed; then the snapshots (see
+// recoverSnapshots).
 func (m *Manager) Recover(ctx context.Context) error {
-	vols, err := m.Store.ListVolumesByHost(ctx, m.Host, []string{resource.StatusCreating, resource.StatusDeleting})
+	vols, err := m.Store.ListVolumesByHost(ctx, m.Host, []string{resource.StatusCreating, resource.StatusDeleting,
+		resource.StatusExtending, resource.StatusReverting})
 	if err != nil {
 		return fmt.Errorf("list volumes in flight: %w", err)
 	}
@@ -190,6 +209,12 @@ func (m *Manager) Recover(ctx context.Context) error {
 		log := reqctx.Log(rctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": v.ID, "status": v.Status})
 		switch v.Status {
 		case resource.StatusCreating:
+			if v.SnapshotID != "" || v.SourceVolID != "" {
+				if err := m.createFromSource(rctx, log, v); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := m.Driver.Create(rctx, driverVolume(v)); err != nil {
 				log.WithError(err).Error("recovery: could not finish the create; volume set to error")
 				if _, err := m.Store.TransitionVolume(rctx, v.ID, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusError}); err != nil &&
@@ -207,9 +232,17 @@ func (m *Manager) Recover(ctx context.Context) error {
 				return err
 			}
 			log.Info("recovery: delete finished")
+		case resource.StatusExtending:
+			if err := m.recoverExtend(rctx, log, v); err != nil {
+				return err
+			}
+		case resource.StatusReverting:
+			if err := m.recoverRevert(rctx, log, v); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	return m.recoverSnapshots(ctx)
 }
 
 func (m *Manager) reportLoop(ctx context.Context) {

@@ -28,13 +28,17 @@ type fixture struct {
 	drv   *localfile.Driver
 	bus   *rpc.Local
 	m     *Manager
+	// dbPath is the SQLite file of store, for a test that must set what only another
+	// service's store methods set.
+	dbPath string
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, err := db.Open(ctx, "sqlite:///"+filepath.Join(dir, "t.db"))
+	dbPath := filepath.Join(dir, "t.db")
+	store, err := db.Open(ctx, "sqlite:///"+dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	bus := rpc.NewLocal(log)
 	t.Cleanup(func() { bus.Close() })
-	return &fixture{t: t, store: store, drv: drv, bus: bus,
+	return &fixture{t: t, store: store, drv: drv, bus: bus, dbPath: dbPath,
 		m: &Manager{Host: host, Zone: "nova", Driver: drv, Store: store, Transport: bus, Log: log}}
 }
 

@@ -141,22 +141,27 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 			provisioned += info.Size()
 		}
 	}
-	var used int64 // bytes the volume files really take (sparse files take little)
+	var used, snapUsed int64 // bytes the volume and snapshot files really take (sparse files take little)
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), "volume-") || strings.HasSuffix(e.Name(), tmpSuffix) {
+		isVol, isSnap := strings.HasPrefix(e.Name(), "volume-"), strings.HasPrefix(e.Name(), "snapshot-")
+		if !isVol && !isSnap || strings.HasSuffix(e.Name(), tmpSuffix) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {
 			if sys, ok := info.Sys().(*syscall.Stat_t); ok {
-				used += sys.Blocks * 512
+				if isVol {
+					used += sys.Blocks * 512
+				} else {
+					snapUsed += sys.Blocks * 512
+				}
 			}
 		}
 	}
 	if d.CapacityGB > 0 {
 		total = d.CapacityGB
-		consumed := float64(used) / gib
+		consumed := float64(used+snapUsed) / gib
 		if d.Thick {
-			consumed = float64(provisioned) / gib
+			consumed = float64(provisioned+snapUsed) / gib
 		}
 		free = min(total-consumed, free)
 		if free < 0 {
@@ -175,6 +180,7 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 		VendorName:        "Scoria",
 		DriverVersion:     Version,
 		StorageProtocol:   "file",
+		Extra:             capabilities(),
 		Pools: []driver.Pool{{
 			Name:                     d.PoolName,
 			TotalCapacityGB:          driver.Capacity(round2(total)),
