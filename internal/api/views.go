@@ -193,6 +193,8 @@ func (vw viewer) detail(v *resource.Volume, withExtensions bool) volumeDetail {
 		Name:             nullable(v.Name),
 		Description:      nullable(v.Description),
 		VolumeType:       nullable(typeName),
+		SnapshotID:       nullable(v.SnapshotID),
+		SourceVolID:      nullable(v.SourceVolID),
 		Metadata:         md,
 		Links:            vw.links("volumes", v.ID),
 		UserID:           v.UserID,

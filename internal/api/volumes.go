@@ -37,7 +37,14 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	vt, err := s.resolveVolumeType(ctx, req.volumeType)
+	var vt *resource.VolumeType
+	if req.volumeType != "" || !req.hasSource() { // from a source: the source's type by default
+		if vt, err = s.resolveVolumeType(ctx, req.volumeType); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	src, err := s.lookUpSource(ctx, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -45,6 +52,12 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	if f := req.unsupportedSource(); f != nil {
 		s.writeError(w, r, f)
 		return
+	}
+	if src != nil {
+		if vt, err = s.fromSource(ctx, req, src, vt); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	if req.size == 0 {
 		s.writeError(w, r, invalidInput("Volume size 'None' must be an integer and greater than 0"))
@@ -71,6 +84,8 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		VolumeTypeName:   vt.Name,
 		Multiattach:      req.multiattach,
 		Metadata:         req.metadata,
+		SnapshotID:       req.snapshotID,
+		SourceVolID:      req.sourceVolID,
 		CreatedAt:        s.now().UTC(),
 	}
 	if req.name != nil {
@@ -89,6 +104,8 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		VolumeTypeID:     v.VolumeTypeID,
 		VolumeType:       &message.VolumeTypeSpec{ID: vt.ID, Name: vt.Name, ExtraSpecs: vt.ExtraSpecs},
 		SchedulerHints:   req.schedulerHints,
+		SnapshotID:       v.SnapshotID,
+		SourceVolID:      v.SourceVolID,
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -104,13 +121,18 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
 }
 
-// unsupportedSource refuses, clearly, the sources Scoria cannot create a volume from yet.
+// unsupportedSource refuses more than one source, as Cinder does, and, clearly, the sources
+// Scoria cannot create a volume from yet.
 func (req *createRequest) unsupportedSource() *fault {
+	n := 0
+	for _, id := range []string{req.snapshotID, req.sourceVolID, req.imageRef, req.backupID} {
+		if id != "" {
+			n++
+		}
+	}
 	switch {
-	case req.snapshotID != "":
-		return badRequest("Creating a volume from a snapshot (snapshot_id) is not supported by Scoria yet.")
-	case req.sourceVolID != "":
-		return badRequest("Cloning a volume (source_volid) is not supported by Scoria yet.")
+	case n > 1:
+		return invalidInput(msgExclusiveSources)
 	case req.consistencyGroupID != "":
 		return badRequest("Consistency groups (consistencygroup_id) are not supported by Scoria yet.")
 	case req.groupID != "":

@@ -35,6 +35,9 @@ type Request struct {
 	HintError               string
 	// VolumeCounts is the number of volumes per pool, for the VolumeNumberWeigher.
 	VolumeCounts map[string]int
+	// source, for a volume made from a snapshot or a clone, is the pool (or backend) that
+	// holds the source: the only place the volume may go.
+	source *source
 	// Notes are problems met while weighing (a goodness_function that fails), for the log.
 	Notes []string
 

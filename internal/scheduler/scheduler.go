@@ -243,6 +243,13 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 		args.AvailabilityZone = v.AvailabilityZone
 	}
 	req := NewRequest(args, v.Size)
+	if req.source, err = s.findSource(ctx, args); err != nil {
+		var nv *NoValidBackendError
+		if errors.As(err, &nv) {
+			return s.fail(ctx, log, v, nv.Reason)
+		}
+		return err
+	}
 	req.Volume["display_name"], req.Volume["project_id"], req.Volume["user_id"] = v.Name, v.ProjectID, v.UserID
 	req.Volume["multiattach"], req.Volume["bootable"] = v.Multiattach, v.Bootable
 	if err := s.lookUp(ctx, req); err != nil {
@@ -435,6 +442,9 @@ func (s *Scheduler) candidates(services []*resource.Service) (map[string]bool, U
 // or a *NoValidBackendError.
 func (s *Scheduler) Schedule(ctx context.Context, r *Request, services []*resource.Service) (string, error) {
 	up, unavailable := s.candidates(services)
+	if r.source != nil {
+		up, unavailable = r.source.onlySource(up, unavailable)
+	}
 	pl := s.pipeline()
 	s.mu.Lock()
 	n := 0
@@ -445,7 +455,13 @@ func (s *Scheduler) Schedule(ctx context.Context, r *Request, services []*resour
 	}
 	pools := make([]*Pool, 0, n)
 	for h := range up {
-		if b, ok := s.backends[h]; ok {
+		if b, ok := s.backends[h]; ok && r.source != nil {
+			for _, p := range b.pools {
+				if r.source.keep(p) {
+					pools = append(pools, p)
+				}
+			}
+		} else if ok {
 			pools = append(pools, b.pools...)
 		} else {
 			unavailable.Unreported = append(unavailable.Unreported, h)
@@ -461,7 +477,11 @@ func (s *Scheduler) Schedule(ctx context.Context, r *Request, services []*resour
 		log.Warn(n)
 	}
 	if res.Pool == nil {
-		return "", &NoValidBackendError{Reason: Explain(&res.Metrics, r.Size, unavailable)}
+		reason := Explain(&res.Metrics, r.Size, unavailable)
+		if r.source != nil {
+			reason = r.source.explain(reason)
+		}
+		return "", &NoValidBackendError{Reason: reason}
 	}
 	log.WithFields(logrus.Fields{"pool": res.Pool.Name, "candidates": res.Candidates, "pools": len(pools)}).Debug("pool chosen")
 	return res.Pool.Name, nil
