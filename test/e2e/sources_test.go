@@ -151,10 +151,8 @@ func TestSources(t *testing.T) {
 }
 
 // TestSourcesStorage follows a clone and an extend to the end: the volume service makes the
-// clone from its source (driver.Cloner) and grows the volume (driver.Extender), which lands
-// from the storage side; on this branch the volume service does neither.
+// clone from its source (driver.Cloner) and grows the volume (driver.Extender).
 func TestSourcesStorage(t *testing.T) {
-	t.Skip("needs the storage side: merged by the lead")
 	requireServers(t)
 	c := startCluster(t, cluster.Options{})
 	provider, err := noauth.NewClient(gophercloud.AuthOptions{Username: "demo", TenantName: "demo"})
