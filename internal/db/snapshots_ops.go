@@ -144,25 +144,13 @@ func (s *Store) UpdateSnapshotStatus(ctx context.Context, id, from, status, prog
 	return nil
 }
 
-// VolumeDelete is a delete of a volume that its volume service carries out.
-type VolumeDelete struct {
-	VolumeID string
-	From     []string // the statuses the volume may be deleted from
-	// Cascade deletes the volume's snapshots with it: they go to deleting in the same
-	// transaction. Without it, a volume with snapshots is refused.
-	Cascade bool
-	// SnapshotFrom are the statuses the snapshots of a cascade may be in; nil allows any
-	// (a force delete).
-	SnapshotFrom []string
-}
-
 // StartVolumeDelete moves a volume to deleting, and with d.Cascade its snapshots too, and
 // writes msgs, in one transaction. The volume's row is locked first, as CreateSnapshot locks
 // it, so a snapshot is either created before (and seen here) or refused because the volume
 // is deleting: none is orphaned. A volume that has snapshots (without cascade), or one that
 // cannot be deleted (with cascade), gives a *resource.VolumeSnapshotsError; other errors are
 // those of TransitionVolume.
-func (s *Store) StartVolumeDelete(ctx context.Context, d VolumeDelete, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
+func (s *Store) StartVolumeDelete(ctx context.Context, d resource.VolumeDelete, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
 	if len(d.From) == 0 {
 		return nil, fmt.Errorf("delete volume %s: no status to delete from", d.VolumeID)
 	}

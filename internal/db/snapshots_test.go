@@ -242,16 +242,16 @@ func TestStartVolumeDelete(t *testing.T) {
 	tests := []struct {
 		name      string
 		snaps     []string // statuses of the volume's snapshots
-		d         VolumeDelete
+		d         resource.VolumeDelete
 		wantErr   string // "snapshots", "state" or ""
 		wantSnaps string // the snapshots' status afterwards
 	}{
-		{"no snapshots", nil, VolumeDelete{From: deletable}, "", ""},
-		{"snapshots without cascade", []string{"available"}, VolumeDelete{From: deletable}, "snapshots", "available"},
-		{"cascade", []string{"available", "error", "deleting"}, VolumeDelete{From: deletable, Cascade: true, SnapshotFrom: resource.SnapshotCascadeStatuses}, "", "deleting"},
-		{"cascade refused by a creating snapshot", []string{"available", "creating"}, VolumeDelete{From: deletable, Cascade: true, SnapshotFrom: resource.SnapshotCascadeStatuses}, "snapshots", ""},
-		{"force cascade takes any", []string{"creating", "error_deleting"}, VolumeDelete{From: deletable, Cascade: true}, "", "deleting"},
-		{"volume in a wrong status", nil, VolumeDelete{From: []string{"error"}}, "state", ""},
+		{"no snapshots", nil, resource.VolumeDelete{From: deletable}, "", ""},
+		{"snapshots without cascade", []string{"available"}, resource.VolumeDelete{From: deletable}, "snapshots", "available"},
+		{"cascade", []string{"available", "error", "deleting"}, resource.VolumeDelete{From: deletable, Cascade: true, SnapshotFrom: resource.SnapshotCascadeStatuses}, "", "deleting"},
+		{"cascade refused by a creating snapshot", []string{"available", "creating"}, resource.VolumeDelete{From: deletable, Cascade: true, SnapshotFrom: resource.SnapshotCascadeStatuses}, "snapshots", ""},
+		{"force cascade takes any", []string{"creating", "error_deleting"}, resource.VolumeDelete{From: deletable, Cascade: true}, "", "deleting"},
+		{"volume in a wrong status", nil, resource.VolumeDelete{From: []string{"error"}}, "state", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,7 +304,7 @@ func TestStartVolumeDelete(t *testing.T) {
 	}
 	t.Run("missing volume", func(t *testing.T) {
 		s := newStore(t, DialectSQLite)
-		_, err := s.StartVolumeDelete(ctx, VolumeDelete{VolumeID: "nope", From: deletable})
+		_, err := s.StartVolumeDelete(ctx, resource.VolumeDelete{VolumeID: "nope", From: deletable})
 		wantNotFound(t, err, "Volume", "nope")
 	})
 }
@@ -341,7 +341,7 @@ func TestSnapshotCreateRacesVolumeDelete(t *testing.T) {
 			})
 			wg.Go(func() {
 				<-start
-				_, deleteErr = s.StartVolumeDelete(ctx, VolumeDelete{VolumeID: f.vol.ID, From: resource.DeletableStatuses})
+				_, deleteErr = s.StartVolumeDelete(ctx, resource.VolumeDelete{VolumeID: f.vol.ID, From: resource.DeletableStatuses})
 			})
 			close(start)
 			wg.Wait()

@@ -135,3 +135,15 @@ func (e *RevertError) Error() string { return e.Reason }
 
 // Unwrap makes errors.Is(err, ErrInvalidState) true.
 func (e *RevertError) Unwrap() error { return ErrInvalidState }
+
+// VolumeDelete is a delete of a volume that its volume service carries out.
+type VolumeDelete struct {
+	VolumeID string
+	From     []string // the statuses the volume may be deleted from
+	// Cascade deletes the volume's snapshots with it: they go to deleting in the same
+	// transaction. Without it, a volume with snapshots is refused.
+	Cascade bool
+	// SnapshotFrom are the statuses the snapshots of a cascade may be in; nil allows any
+	// (a force delete).
+	SnapshotFrom []string
+}
