@@ -1,12 +1,310 @@
 package api
 
-// Snapshots.
+// Snapshots: POST/GET /snapshots, GET /snapshots/detail, GET/PUT/DELETE /snapshots/{id}, their
+// metadata (snapshots_metadata.go), their actions and a volume's revert
+// (snapshots_actions.go). A snapshot is written together with the cast to the volume
+// service of its volume's backend, which finishes it (TransitionSnapshot/DestroySnapshot).
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
 
 // snapshotStore is what this area needs of the database.
-type snapshotStore interface{}
+type snapshotStore interface {
+	CreateSnapshot(ctx context.Context, sn *resource.Snapshot, volumeFrom []string, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	GetSnapshot(ctx context.Context, id string) (*resource.Snapshot, error)
+	ListSnapshots(ctx context.Context, f resource.SnapshotFilter) ([]*resource.Snapshot, error)
+	CountSnapshots(ctx context.Context, f resource.SnapshotFilter) (int, error)
+	UpdateSnapshot(ctx context.Context, id string, u resource.SnapshotUpdate) (*resource.Snapshot, error)
+	SetSnapshotMetadata(ctx context.Context, id string, md map[string]string, replace bool) (map[string]string, error)
+	DeleteSnapshotMetadata(ctx context.Context, id, key string) error
+	ResetSnapshotStatus(ctx context.Context, id, status string) error
+	UpdateSnapshotStatus(ctx context.Context, id, from, status, progress string) error
+	TransitionSnapshot(ctx context.Context, id string, from []string, status string, msg *resource.Message, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	DestroySnapshot(ctx context.Context, id string, from []string) error
+	StartVolumeDelete(ctx context.Context, d resource.VolumeDelete, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	StartRevert(ctx context.Context, volumeID, snapshotID string, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+}
+
+// Microversions at which snapshots change.
+var (
+	mvGroupSnapshotID   = version{3, 14} // detail view: group_snapshot_id
+	mvSnapshotMetaQuery = version{3, 22} // list filter: metadata
+	mvSnapshotSort      = version{3, 30} // sort by name
+	mvVolumeRevert      = version{3, 40} // POST /volumes/{id}/action revert
+	mvSnapshotUserID    = version{3, 41} // detail view: user_id
+	mvSnapshotInUse     = version{3, 66} // in-use volumes without force; force=false refused
+)
+
+// Policy rules of the snapshot admin actions, named as in Cinder.
+const (
+	policySnapshotResetStatus = "volume_extension:snapshot_admin_actions:reset_status"
+	policySnapshotForceDelete = "volume_extension:snapshot_admin_actions:force_delete"
+)
+
+const msgSnapshotInUseFlag = "Since microversion 3.66 the 'force' flag is invalid for this request.  " +
+	"For backward compatability, however, when the 'force' flag is passed with a value evaluating to True, it is silently ignored."
 
 // snapshotRoutes registers this area's routes.
-func (s *server) snapshotRoutes(api route) {}
+func (s *server) snapshotRoutes(api route) {
+	api("/snapshots", http.MethodGet, s.listSnapshots)
+	api("/snapshots", http.MethodPost, s.createSnapshot)
+	api("/snapshots/detail", http.MethodGet, s.listSnapshotsDetail)
+	api("/snapshots/{snapshot_id}", http.MethodGet, s.showSnapshot)
+	api("/snapshots/{snapshot_id}", http.MethodPut, s.updateSnapshot)
+	api("/snapshots/{snapshot_id}", http.MethodDelete, s.deleteSnapshot)
+	api("/snapshots/{snapshot_id}/action", http.MethodPost, s.snapshotAction)
+	api("/snapshots/{snapshot_id}/metadata", http.MethodGet, s.showSnapshotMetadata)
+	api("/snapshots/{snapshot_id}/metadata", http.MethodPost, s.mergeSnapshotMetadata)
+	api("/snapshots/{snapshot_id}/metadata", http.MethodPut, s.replaceSnapshotMetadata)
+	api("/snapshots/{snapshot_id}/metadata/{key}", http.MethodGet, s.showSnapshotMetadataItem)
+	api("/snapshots/{snapshot_id}/metadata/{key}", http.MethodPut, s.setSnapshotMetadataItem)
+	api("/snapshots/{snapshot_id}/metadata/{key}", http.MethodDelete, s.deleteSnapshotMetadataItem)
+}
 
 // snapshotVolumeActions lists this area's actions of POST /volumes/{id}/action.
-func (s *server) snapshotVolumeActions() map[string]volumeAction { return nil }
+func (s *server) snapshotVolumeActions() map[string]volumeAction {
+	return map[string]volumeAction{"revert": s.revertVolume}
+}
+
+// snapshotView is Cinder's snapshot view, members in Cinder's order.
+type snapshotView struct {
+	ID          string            `json:"id"`
+	CreatedAt   timestamp         `json:"created_at"`
+	UpdatedAt   *timestamp        `json:"updated_at"`
+	Name        *string           `json:"name"`
+	Description *string           `json:"description"`
+	VolumeID    string            `json:"volume_id"`
+	Status      string            `json:"status"`
+	Size        int               `json:"size"`
+	Metadata    map[string]string `json:"metadata"`
+
+	GroupSnapshotID opt[*string] `json:"group_snapshot_id,omitzero"` // 3.14, detail
+	UserID          opt[string]  `json:"user_id,omitzero"`           // 3.41, detail
+	ConsumesQuota   opt[bool]    `json:"consumes_quota,omitzero"`    // 3.65, detail
+
+	// The os-extended-snapshot-attributes extension, on show and detail list.
+	ProjectID opt[string]  `json:"os-extended-snapshot-attributes:project_id,omitzero"`
+	Progress  opt[*string] `json:"os-extended-snapshot-attributes:progress,omitzero"`
+}
+
+// snapshotSummary is the view of GET /snapshots entries.
+func snapshotSummary(sn *resource.Snapshot) snapshotView {
+	md := sn.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	return snapshotView{
+		ID:          sn.ID,
+		CreatedAt:   timestamp(sn.CreatedAt),
+		UpdatedAt:   timestampPtr(sn.UpdatedAt),
+		Name:        nullable(sn.Name),
+		Description: nullable(sn.Description),
+		VolumeID:    sn.VolumeID,
+		Status:      sn.Status,
+		Size:        sn.Size,
+		Metadata:    md,
+	}
+}
+
+// snapshotDetail is the detailed view (create, update, show, detail list); withExtensions
+// adds the extended attributes that show and the detail list carry.
+func (vw viewer) snapshotDetail(sn *resource.Snapshot, withExtensions bool) snapshotView {
+	d := snapshotSummary(sn)
+	if vw.mv.atLeast(mvGroupSnapshotID) {
+		d.GroupSnapshotID = some[*string](nil) // no group snapshots
+	}
+	if vw.mv.atLeast(mvSnapshotUserID) {
+		d.UserID = some(sn.UserID)
+	}
+	if vw.mv.atLeast(mvConsumesQuota) {
+		d.ConsumesQuota = some(true) // no temporary snapshots
+	}
+	if withExtensions {
+		d.ProjectID = some(sn.ProjectID)
+		d.Progress = some(nullable(sn.Progress))
+	}
+	return d
+}
+
+// getSnapshot reads a snapshot the caller may see; anything else is Cinder's 404.
+func (s *server) getSnapshot(ctx context.Context, id string) (*resource.Snapshot, error) {
+	notFound := &resource.NotFoundError{Kind: "Snapshot", ID: id}
+	sn, err := s.store.GetSnapshot(ctx, id)
+	if err != nil {
+		return nil, notFoundAs(err, "Snapshot", id)
+	}
+	if rc := reqctx.From(ctx); !rc.IsAdmin && sn.ProjectID != rc.ProjectID {
+		return nil, notFound
+	}
+	return sn, nil
+}
+
+// createSnapshot is POST /snapshots: Cinder's checks of the volume, then the snapshot row,
+// its quota and the create_snapshot cast to the volume's backend in one transaction.
+func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	rc := reqctx.From(ctx)
+	mv := versionOf(ctx)
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req, f := parseSnapshotCreate(body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	v, err := s.getVolume(ctx, req.volumeID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	force := false
+	if req.force != nil {
+		force = *req.force
+		if mv.atLeast(mvSnapshotInUse) && !force {
+			s.writeError(w, r, badRequest(msgSnapshotInUseFlag))
+			return
+		}
+	}
+	valid := []string{resource.StatusAvailable}
+	if force || mv.atLeast(mvSnapshotInUse) {
+		valid = append(valid, resource.StatusInUse)
+	}
+	switch {
+	case v.Host == "":
+		s.writeError(w, r, badRequest("Invalid volume: The snapshot cannot be created because volume has not been scheduled to any host."))
+		return
+	case v.Status == resource.StatusMaintenance:
+		s.writeError(w, r, badRequest("Invalid volume: The snapshot cannot be created when the volume is in maintenance mode."))
+		return
+	}
+	sn := &resource.Snapshot{
+		ID:        uuid.NewString(),
+		ProjectID: rc.ProjectID, // as Cinder: the caller's project owns (and pays for) it
+		UserID:    rc.UserID,
+		VolumeID:  v.ID,
+		Status:    resource.SnapshotCreating,
+		Progress:  "0%",
+		Metadata:  req.metadata,
+	}
+	if req.name != nil {
+		sn.Name = *req.name
+	}
+	if req.description != nil {
+		sn.Description = *req.description
+	}
+	msg, err := message.Outbox(rc, message.VolumeTarget(v.Host), message.CreateSnapshot,
+		message.SnapshotArgs{SnapshotID: sn.ID, VolumeID: v.ID})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	msgs, err := s.store.CreateSnapshot(ctx, sn, valid, msg)
+	if err != nil {
+		var ise *resource.InvalidStateError
+		if errors.As(err, &ise) {
+			err = badRequest("Invalid volume: Volume %s status must be %s, but current status is: %s.",
+				v.ID, strings.Join(valid, ", "), ise.Status)
+		}
+		s.writeError(w, r, notFoundAs(err, "Volume", v.ID))
+		return
+	}
+	s.dispatch(ctx, msgs)
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"snapshot_id": sn.ID, "volume_id": v.ID, "force": force}).Info("snapshot create accepted")
+	writeJSON(w, http.StatusAccepted, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, false)})
+}
+
+// showSnapshot is GET /snapshots/{id}.
+func (s *server) showSnapshot(w http.ResponseWriter, r *http.Request) {
+	sn, err := s.getSnapshot(r.Context(), mux.Vars(r)["snapshot_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, true)})
+}
+
+// updateSnapshot is PUT /snapshots/{id}: name and description.
+func (s *server) updateSnapshot(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["snapshot_id"]
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, f := parseSnapshotUpdate(body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getSnapshot(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sn, err := s.store.UpdateSnapshot(ctx, id, u)
+	if err != nil {
+		s.writeError(w, r, notFoundAs(err, "Snapshot", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, false)})
+}
+
+// deleteSnapshot is DELETE /snapshots/{id}.
+func (s *server) deleteSnapshot(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	sn, err := s.getSnapshot(ctx, mux.Vars(r)["snapshot_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.deleteSnapshotFrom(ctx, sn, resource.SnapshotDeletableStatuses); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reqctx.Log(ctx, s.log).WithField("snapshot_id", sn.ID).Info("snapshot delete accepted")
+	writeAccepted(w)
+}
+
+// deleteSnapshotFrom moves sn, if its status is one of from, to deleting with a
+// delete_snapshot cast to its backend, in one transaction; a snapshot no backend holds is
+// removed here.
+func (s *server) deleteSnapshotFrom(ctx context.Context, sn *resource.Snapshot, from []string) error {
+	refused := func(err error) error {
+		var ise *resource.InvalidStateError
+		if errors.As(err, &ise) {
+			if len(from) == len(resource.SnapshotDeletableStatuses) {
+				return badRequest("Invalid snapshot: Snapshot status must be %s and must not be part of a group.", strings.Join(from, " or "))
+			}
+			return badRequest("Invalid snapshot: Snapshot %s is in status %s, which does not allow this operation.", sn.ID, ise.Status)
+		}
+		return notFoundAs(err, "Snapshot", sn.ID)
+	}
+	if sn.Host == "" {
+		return refused(s.store.DestroySnapshot(ctx, sn.ID, from))
+	}
+	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(sn.Host), message.DeleteSnapshot,
+		message.SnapshotArgs{SnapshotID: sn.ID, VolumeID: sn.VolumeID})
+	if err != nil {
+		return err
+	}
+	msgs, err := s.store.TransitionSnapshot(ctx, sn.ID, from, resource.SnapshotDeleting, nil, msg)
+	if err != nil {
+		return refused(err)
+	}
+	s.dispatch(ctx, msgs)
+	return nil
+}

@@ -258,9 +258,10 @@ func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := mux.Vars(r)["volume_id"]
 	q := r.URL.Query()
+	cascade := false
 	if q.Has("cascade") {
-		// Accepted; Scoria has no snapshots for it to delete.
-		if _, f := parseBoolParam("cascade", q.Get("cascade")); f != nil {
+		var f *fault
+		if cascade, f = parseBoolParam("cascade", q.Get("cascade")); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
@@ -278,20 +279,30 @@ func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	from, action := resource.DeletableStatuses, "delete"
+	d, action := resource.VolumeDelete{From: resource.DeletableStatuses, Cascade: cascade, SnapshotFrom: resource.SnapshotCascadeStatuses}, "delete"
 	if force {
-		from, action = forceDeletableStatuses, "force-delete"
+		// As Cinder: a forced cascade takes the snapshots whatever their status.
+		d, action = resource.VolumeDelete{From: forceDeletableStatuses, Cascade: cascade}, "force-delete"
 	}
-	if err := s.deleteVolumeFrom(ctx, v, from); err != nil {
+	if err := s.deleteVolumeWith(ctx, v, d); err != nil {
 		s.writeError(w, r, &actionError{action: action, err: err})
 		return
 	}
-	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "force": force}).Info("volume delete accepted")
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "force": force, "cascade": cascade}).Info("volume delete accepted")
 	writeAccepted(w)
 }
 
+// deleteVolumeFrom deletes v if its status is one of from and it has no snapshots.
 func (s *server) deleteVolumeFrom(ctx context.Context, v *resource.Volume, from []string) error {
-	id := v.ID
+	return s.deleteVolumeWith(ctx, v, resource.VolumeDelete{From: from})
+}
+
+// deleteVolumeWith deletes v as d says. The check of v's snapshots (or, with d.Cascade, their
+// move to deleting) is in the transaction that moves v to deleting, so a snapshot created
+// meanwhile is never orphaned.
+func (s *server) deleteVolumeWith(ctx context.Context, v *resource.Volume, d resource.VolumeDelete) error {
+	id, from := v.ID, d.From
+	d.VolumeID = v.ID
 	if v.AttachStatus == resource.AttachAttached {
 		return &resource.InvalidStateError{Kind: "volume", ID: v.ID, Status: v.Status, Want: from}
 	}
@@ -321,7 +332,7 @@ func (s *server) deleteVolumeFrom(ctx context.Context, v *resource.Volume, from 
 	if err != nil {
 		return err
 	}
-	msgs, err := s.store.TransitionVolume(ctx, v.ID, from, resource.VolumeChange{Status: resource.StatusDeleting}, msg)
+	msgs, err := s.store.StartVolumeDelete(ctx, d, msg)
 	if err != nil {
 		return notFoundAs(err, "Volume", v.ID)
 	}

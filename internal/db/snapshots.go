@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -185,45 +184,6 @@ func loadSnapshotMetadata(ctx context.Context, q querier, snaps []*resource.Snap
 		}
 	}
 	return nil
-}
-
-// ListSnapshots returns the snapshots f selects, newest first (created_at DESC, id DESC),
-// with their metadata. A Marker that is not a visible snapshot (of f.ProjectID, when set) is
-// a *resource.NotFoundError of kind "Marker".
-func (s *Store) ListSnapshots(ctx context.Context, f resource.SnapshotFilter) ([]*resource.Snapshot, error) {
-	where, args := []string{"s.deleted = 0"}, []any(nil)
-	for _, c := range []struct{ col, val string }{
-		{"s.project_id", f.ProjectID}, {"s.volume_id", f.VolumeID}, {"s.display_name", f.Name}, {"s.status", f.Status},
-	} {
-		if c.val != "" {
-			where, args = append(where, c.col+" = ?"), append(args, c.val)
-		}
-	}
-	if f.Marker != "" {
-		q, qargs := "SELECT created_at FROM snapshots WHERE id = ? AND deleted = 0", []any{f.Marker}
-		if f.ProjectID != "" {
-			q, qargs = q+" AND project_id = ?", append(qargs, f.ProjectID)
-		}
-		var at nullTime
-		switch err := s.ro.QueryRowContext(ctx, q, qargs...).Scan(&at); {
-		case errors.Is(err, sql.ErrNoRows):
-			return nil, &resource.NotFoundError{Kind: "Marker", ID: f.Marker}
-		case err != nil:
-			return nil, fmt.Errorf("list snapshots: read marker: %w", err)
-		}
-		where = append(where, "(s.created_at < ? OR (s.created_at = ? AND s.id < ?))")
-		args = append(args, dbTime(at.Time), dbTime(at.Time), f.Marker)
-	}
-	query := "SELECT " + snapshotColumns + " FROM snapshots s WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY s.created_at DESC, s.id DESC"
-	if f.Limit > 0 {
-		query, args = query+" LIMIT ?", append(args, f.Limit)
-	}
-	out, err := querySnapshots(ctx, s.ro, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list snapshots: %w", err)
-	}
-	return out, nil
 }
 
 // TransitionSnapshot moves snapshot id from one of the statuses from to status with one

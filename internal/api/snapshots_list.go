@@ -1,0 +1,308 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// snapshotListParams is what a GET /snapshots or /snapshots/detail asks for.
+type snapshotListParams struct {
+	filter    resource.SnapshotFilter
+	empty     bool // a filter no snapshot can pass (another project without all_tenants)
+	withCount bool
+}
+
+// parseSnapshotListParams reads a snapshot list's query as Cinder does. Filters Scoria
+// cannot apply are refused rather than ignored: an ignored filter would list snapshots the
+// client excluded.
+func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotListParams, *fault) {
+	ctx := r.Context()
+	rc := reqctx.From(ctx)
+	mv := versionOf(ctx)
+	p := &snapshotListParams{}
+
+	known := map[string]bool{
+		"limit": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true,
+		"all_tenants": true, "project_id": true, "name": true, "display_name": true,
+		"status": true, "volume_id": true, "metadata": true,
+		"with_count": mv.atLeast(mvCountInfo),
+	}
+	var unknown []string
+	for _, kv := range q {
+		if !known[kv.key] && !slices.Contains(unknown, kv.key) {
+			unknown = append(unknown, kv.key)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, badRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
+	}
+
+	p.filter.Limit = s.maxLimit
+	if v, ok := q.get("limit"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return nil, badRequest("limit param must be an integer")
+		}
+		if n < 0 {
+			return nil, badRequest("limit param must be positive")
+		}
+		p.filter.Limit = min(n, s.maxLimit)
+	}
+	sorts, f := parseSnapshotSort(q, mv)
+	if f != nil {
+		return nil, f
+	}
+	p.filter.Sort = sorts
+	p.filter.Marker, _ = q.get("marker")
+
+	allTenants := false
+	if v, ok := q.get("all_tenants"); ok {
+		if allTenants, f = parseBoolParam("all_tenants", v); f != nil {
+			return nil, f
+		}
+	}
+	project, hasProject := q.get("project_id")
+	if allTenants && rc.IsAdmin {
+		p.filter.ProjectID = project // "" lists every project
+	} else {
+		p.filter.ProjectID = rc.ProjectID
+		p.empty = hasProject && project != rc.ProjectID
+	}
+	if v, ok := q.get("name"); ok {
+		p.filter.Name = v
+	} else if v, ok := q.get("display_name"); ok {
+		p.filter.Name = v
+	}
+	p.filter.Status, _ = q.get("status")
+	p.filter.VolumeID, _ = q.get("volume_id")
+	if v, ok := q.get("metadata"); ok && mv.atLeast(mvSnapshotMetaQuery) {
+		md, ok := parsePyDict(v)
+		if !ok {
+			return nil, badRequest("Invalid metadata filter %s: Scoria filters by a dict of string keys and values, such as {'key': 'value'}.", v)
+		}
+		p.filter.Metadata = md
+	}
+	if v, ok := q.get("with_count"); ok {
+		if p.withCount, f = parseBoolParam("with_count", v); f != nil {
+			return nil, f
+		}
+	}
+	return p, nil
+}
+
+// parseSnapshotSort reads sort (key:dir,…) or the legacy sort_key/sort_dir as Cinder's
+// get_sort_params and process_sort_params do; "name" sorts by display_name from 3.30.
+func parseSnapshotSort(q query, mv version) ([]resource.SnapshotSort, *fault) {
+	spec, hasSort := q.get("sort")
+	key, hasKey := q.get("sort_key")
+	dir, hasDir := q.get("sort_dir")
+	if hasSort && spec != "" && ((hasKey && key != "") || (hasDir && dir != "")) {
+		return nil, badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+	}
+	var keys, dirs []string
+	if hasSort && spec != "" {
+		for _, item := range strings.Split(spec, ",") {
+			k, d, hasD := strings.Cut(item, ":")
+			keys = append(keys, strings.TrimSpace(k))
+			if hasD {
+				dirs = append(dirs, strings.ToLower(strings.TrimSpace(d)))
+			}
+		}
+	} else {
+		keys = []string{"created_at"}
+		if hasKey {
+			keys = []string{strings.TrimSpace(key)}
+		}
+		dirs = []string{"desc"}
+		if hasDir {
+			dirs = []string{strings.TrimSpace(dir)}
+		}
+	}
+	for _, d := range dirs {
+		if d != "asc" && d != "desc" {
+			return nil, invalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
+		}
+	}
+	if len(dirs) > len(keys) {
+		return nil, invalidInput("Sort direction array size exceeds sort key array size.")
+	}
+	defaultDir := "asc"
+	if len(dirs) > 0 {
+		defaultDir = dirs[0]
+	}
+	out := make([]resource.SnapshotSort, len(keys))
+	for i, k := range keys {
+		if k == "name" && mv.atLeast(mvSnapshotSort) {
+			k = "display_name"
+		}
+		if !slices.Contains(resource.SnapshotSortKeys, k) {
+			return nil, invalidInput("Invalid sort key")
+		}
+		d := defaultDir
+		if i < len(dirs) {
+			d = dirs[i]
+		}
+		out[i] = resource.SnapshotSort{Key: k, Desc: d == "desc"}
+	}
+	return out, nil
+}
+
+// parsePyDict reads the metadata filter as Cinder does (ast.literal_eval): a Python or JSON
+// dict of string keys and values, such as python-cinderclient sends ("{'k': 'v'}").
+func parsePyDict(s string) (map[string]string, bool) {
+	p := pyParser{s: strings.TrimSpace(s)}
+	if !p.eat('{') {
+		return nil, false
+	}
+	md := map[string]string{}
+	if p.eat('}') {
+		return md, p.done()
+	}
+	for {
+		k, ok := p.str()
+		if !ok || !p.eat(':') {
+			return nil, false
+		}
+		v, ok := p.str()
+		if !ok {
+			return nil, false
+		}
+		md[k] = v
+		if p.eat('}') {
+			return md, p.done()
+		}
+		if !p.eat(',') {
+			return nil, false
+		}
+		if p.eat('}') { // a trailing comma
+			return md, p.done()
+		}
+	}
+}
+
+type pyParser struct {
+	s string
+	i int
+}
+
+func (p *pyParser) skip() {
+	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\t') {
+		p.i++
+	}
+}
+
+func (p *pyParser) eat(c byte) bool {
+	p.skip()
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *pyParser) done() bool { p.skip(); return p.i == len(p.s) }
+
+// str reads a quoted string; escapes keep the character they escape.
+func (p *pyParser) str() (string, bool) {
+	p.skip()
+	if p.i >= len(p.s) || (p.s[p.i] != '\'' && p.s[p.i] != '"') {
+		return "", false
+	}
+	quote := p.s[p.i]
+	p.i++
+	var b strings.Builder
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '\\' && p.i+1 < len(p.s):
+			b.WriteByte(p.s[p.i+1])
+			p.i += 2
+		case c == quote:
+			p.i++
+			return b.String(), true
+		default:
+			b.WriteByte(c)
+			p.i++
+		}
+	}
+	return "", false
+}
+
+// snapshotList is the body of a snapshot list.
+type snapshotList struct {
+	Snapshots []snapshotView `json:"snapshots"`
+	Links     []link         `json:"snapshots_links,omitempty"`
+	Count     opt[int]       `json:"count,omitzero"` // 3.45, with_count=true
+}
+
+// listSnapshots is GET /snapshots: the summary view of each snapshot.
+func (s *server) listSnapshots(w http.ResponseWriter, r *http.Request) { s.snapshotList(w, r, false) }
+
+// listSnapshotsDetail is GET /snapshots/detail: the detailed view of each snapshot.
+func (s *server) listSnapshotsDetail(w http.ResponseWriter, r *http.Request) {
+	s.snapshotList(w, r, true)
+}
+
+func (s *server) snapshotList(w http.ResponseWriter, r *http.Request, detail bool) {
+	ctx := r.Context()
+	q, f := parseQuery(r.URL.RawQuery)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	p, f := s.parseSnapshotListParams(r, q)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	var snaps []*resource.Snapshot
+	if !p.empty && p.filter.Limit > 0 {
+		var err error
+		if snaps, err = s.store.ListSnapshots(ctx, p.filter); err != nil {
+			if errors.Is(err, resource.ErrInvalidState) {
+				err = invalidInput("Invalid sort key")
+			}
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	itemCount := len(snaps)
+	var count opt[int]
+	if p.withCount {
+		total := 0
+		if !p.empty {
+			var err error
+			if total, err = s.store.CountSnapshots(ctx, p.filter); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		count, itemCount = some(total), total
+	}
+	vw := newViewer(r)
+	out := snapshotList{Snapshots: make([]snapshotView, len(snaps)), Count: count}
+	collection := "snapshots"
+	for i, sn := range snaps {
+		if detail {
+			out.Snapshots[i] = vw.snapshotDetail(sn, true)
+		} else {
+			out.Snapshots[i] = snapshotSummary(sn)
+		}
+	}
+	if detail {
+		collection = "snapshots/detail"
+	}
+	// Cinder's rule: a next link when the page is as long as the limit allows.
+	if len(snaps) > 0 && p.filter.Limit <= itemCount {
+		out.Links = vw.nextLink(collection, q, snaps[len(snaps)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,141 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
+
+// Snapshot metadata, as Cinder's snapshot_metadata controller: POST merges, PUT replaces,
+// PUT /metadata/{key} sets one item, DELETE /metadata/{key} removes one.
+
+// showSnapshotMetadata is GET /snapshots/{id}/metadata.
+func (s *server) showSnapshotMetadata(w http.ResponseWriter, r *http.Request) {
+	sn, err := s.getSnapshot(r.Context(), mux.Vars(r)["snapshot_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"metadata": sn.Metadata})
+}
+
+// mergeSnapshotMetadata is POST /snapshots/{id}/metadata: add or overwrite items.
+func (s *server) mergeSnapshotMetadata(w http.ResponseWriter, r *http.Request) {
+	s.writeSnapshotMetadata(w, r, false)
+}
+
+// replaceSnapshotMetadata is PUT /snapshots/{id}/metadata: the body becomes all metadata.
+func (s *server) replaceSnapshotMetadata(w http.ResponseWriter, r *http.Request) {
+	s.writeSnapshotMetadata(w, r, true)
+}
+
+func (s *server) writeSnapshotMetadata(w http.ResponseWriter, r *http.Request, replace bool) {
+	ctx := r.Context()
+	id := mux.Vars(r)["snapshot_id"]
+	md, f := parseMetadataBody(r, "metadata")
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getSnapshot(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	all, err := s.store.SetSnapshotMetadata(ctx, id, md, replace)
+	if err != nil {
+		s.writeError(w, r, notFoundAs(err, "Snapshot", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"metadata": all})
+}
+
+// parseMetadataBody validates {"<member>": {…}} (Cinder's snapshot metadata schemas: one
+// required member, metadata that may be null).
+func parseMetadataBody(r *http.Request, member string) (map[string]string, *fault) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, toFault(err)
+	}
+	top, f := requireObject("", body)
+	if f != nil {
+		return nil, f
+	}
+	var md map[string]string
+	if v, ok := top.get(member); ok {
+		if md, f = checkMetadata(member, v, true); f != nil {
+			return nil, f
+		}
+	} else {
+		return nil, schemaError("", top, pyStrRepr(member)+" is a required property")
+	}
+	if f := checkAdditional("", top, member); f != nil {
+		return nil, f
+	}
+	if md == nil {
+		md = map[string]string{}
+	}
+	return md, nil
+}
+
+// showSnapshotMetadataItem is GET /snapshots/{id}/metadata/{key}.
+func (s *server) showSnapshotMetadataItem(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	sn, err := s.getSnapshot(r.Context(), vars["snapshot_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v, ok := sn.Metadata[vars["key"]]
+	if !ok {
+		s.writeError(w, r, notFound("Snapshot %s has no metadata with key %s.", sn.ID, vars["key"]))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{vars["key"]: v}})
+}
+
+// setSnapshotMetadataItem is PUT /snapshots/{id}/metadata/{key}: {"meta": {key: value}}.
+func (s *server) setSnapshotMetadataItem(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	vars := mux.Vars(r)
+	id, key := vars["snapshot_id"], vars["key"]
+	md, f := parseMetadataBody(r, "meta")
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, ok := md[key]; !ok {
+		s.writeError(w, r, badRequest("Request body and URI mismatch"))
+		return
+	}
+	if len(md) > 1 {
+		s.writeError(w, r, badRequest("Request body contains too many items"))
+		return
+	}
+	if _, err := s.getSnapshot(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.store.SetSnapshotMetadata(ctx, id, md, false); err != nil {
+		s.writeError(w, r, notFoundAs(err, "Snapshot", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"meta": md})
+}
+
+// deleteSnapshotMetadataItem is DELETE /snapshots/{id}/metadata/{key}: 200, empty body.
+func (s *server) deleteSnapshotMetadataItem(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	vars := mux.Vars(r)
+	id, key := vars["snapshot_id"], vars["key"]
+	if _, err := s.getSnapshot(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.DeleteSnapshotMetadata(ctx, id, key); err != nil {
+		s.writeError(w, r, snapshotMetadataFault(err, id, key))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
