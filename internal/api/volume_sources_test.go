@@ -49,9 +49,9 @@ func sourcesEnv(t *testing.T) *env {
 	return e
 }
 
-// placedVolume creates a volume through the API and places it on srcPool with its claim, as
+// claimedVolume creates a volume through the API and places it on srcPool with its claim, as
 // the scheduler and volume service would, in status.
-func (e *env) placedVolume(size int, status, token string) string {
+func (e *env) claimedVolume(size int, status, token string) string {
 	e.t.Helper()
 	id := e.createVolume(`{"volume": {"size": `+itoa(size)+`}}`, token)
 	ctx := context.Background()
@@ -66,8 +66,8 @@ func (e *env) placedVolume(size int, status, token string) string {
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
-// snapshot makes an available snapshot (or in status) of volume id.
-func (e *env) snapshot(volumeID, project, status string) string {
+// storedSnapshot makes an available snapshot (or in status) of volume id.
+func (e *env) storedSnapshot(volumeID, project, status string) string {
 	e.t.Helper()
 	sn := &resource.Snapshot{ProjectID: project, UserID: "u", VolumeID: volumeID, Status: status}
 	if _, err := e.store.CreateSnapshot(context.Background(), sn, []string{resource.StatusAvailable, resource.StatusInUse}); err != nil {
@@ -76,7 +76,7 @@ func (e *env) snapshot(volumeID, project, status string) string {
 	return sn.ID
 }
 
-func (e *env) lastMessage(method string) map[string]any {
+func (e *env) lastArgs(method string) map[string]any {
 	e.t.Helper()
 	msgs := e.disp.got()
 	for i := len(msgs) - 1; i >= 0; i-- {
@@ -94,11 +94,11 @@ func (e *env) lastMessage(method string) map[string]any {
 
 func TestCreateFromSource(t *testing.T) {
 	e := sourcesEnv(t)
-	src := e.placedVolume(2, resource.StatusAvailable, "")
+	src := e.claimedVolume(2, resource.StatusAvailable, "")
 	if _, err := e.raw.Exec("UPDATE volumes SET volume_type_id = ? WHERE id = ?", goldType, src); err != nil {
 		t.Fatal(err)
 	}
-	snap := e.snapshot(src, testProject, resource.SnapshotAvailable)
+	snap := e.storedSnapshot(src, testProject, resource.SnapshotAvailable)
 
 	for _, tc := range []struct {
 		name, body   string
@@ -135,7 +135,7 @@ func TestCreateFromSource(t *testing.T) {
 			if v.SnapshotID != str0(tc.snapshotID) || v.SourceVolID != str0(tc.sourceVolID) || v.Status != resource.StatusCreating {
 				t.Errorf("row: snapshot %q, source %q, status %s", v.SnapshotID, v.SourceVolID, v.Status)
 			}
-			args := e.lastMessage(message.CreateVolume)
+			args := e.lastArgs(message.CreateVolume)
 			if args["volume_id"] != id || str0(args["snapshot_id"]) != str0(tc.snapshotID) || str0(args["source_volid"]) != str0(tc.sourceVolID) {
 				t.Errorf("create_volume args %v", args)
 			}
@@ -152,15 +152,15 @@ func str0(v any) string { s, _ := v.(string); return s }
 
 func TestCreateFromSourceRefused(t *testing.T) {
 	e := sourcesEnv(t)
-	src := e.placedVolume(2, resource.StatusAvailable, "")
-	snap := e.snapshot(src, testProject, resource.SnapshotAvailable)
-	errSrc := e.placedVolume(1, resource.StatusError, "")
-	creatingSnap := e.snapshot(src, testProject, resource.SnapshotCreating)
+	src := e.claimedVolume(2, resource.StatusAvailable, "")
+	snap := e.storedSnapshot(src, testProject, resource.SnapshotAvailable)
+	errSrc := e.claimedVolume(1, resource.StatusError, "")
+	creatingSnap := e.storedSnapshot(src, testProject, resource.SnapshotCreating)
 	if _, err := e.raw.Exec("UPDATE snapshots SET status = 'creating' WHERE id = ?", creatingSnap); err != nil {
 		t.Fatal(err)
 	}
-	otherVol := e.placedVolume(1, resource.StatusAvailable, "u2:p2")
-	otherSnap := e.snapshot(otherVol, "p2", resource.SnapshotAvailable)
+	otherVol := e.claimedVolume(1, resource.StatusAvailable, "u2:p2")
+	otherSnap := e.storedSnapshot(otherVol, "p2", resource.SnapshotAvailable)
 	az2 := e.createVolume(`{"volume": {"size": 1, "availability_zone": "az2"}}`, "")
 	e.place(az2, srcPool, resource.StatusAvailable)
 	// A second volume service: types must then agree to differ from the source's.
@@ -210,7 +210,7 @@ func TestExtend(t *testing.T) {
 	e := sourcesEnv(t)
 	path := func(id string) string { return "/v3/p1/volumes/" + id + "/action" }
 	t.Run("available, quota and claim, cast to the backend", func(t *testing.T) {
-		id := e.placedVolume(2, resource.StatusAvailable, "")
+		id := e.claimedVolume(2, resource.StatusAvailable, "")
 		before := len(e.disp.got())
 		rec := e.do(call{method: "POST", path: path(id), body: `{"os-extend": {"new_size": 5}}`})
 		wantStatus(t, rec, http.StatusAccepted)
@@ -221,7 +221,7 @@ func TestExtend(t *testing.T) {
 		if len(msgs) != 1 || msgs[0].Method != message.ExtendVolume || msgs[0].Server != "h@lvm" {
 			t.Fatalf("dispatched %+v, want one extend_volume to h@lvm", msgs)
 		}
-		if args := e.lastMessage(message.ExtendVolume); args["volume_id"] != id || args["new_size"] != 5.0 {
+		if args := e.lastArgs(message.ExtendVolume); args["volume_id"] != id || args["new_size"] != 5.0 {
 			t.Errorf("extend_volume args %v", args)
 		}
 		if p, _ := e.store.GetPool(context.Background(), srcPool); p.AllocatedGB != 5 {
@@ -229,11 +229,11 @@ func TestExtend(t *testing.T) {
 		}
 	})
 	t.Run("new_size as digits (gophercloud and cinderclient send numbers; Cinder's schema takes both)", func(t *testing.T) {
-		id := e.placedVolume(1, resource.StatusAvailable, "")
+		id := e.claimedVolume(1, resource.StatusAvailable, "")
 		wantStatus(t, e.do(call{method: "POST", path: path(id), body: `{"os-extend": {"new_size": "2"}}`}), http.StatusAccepted)
 	})
 	t.Run("in-use from 3.42", func(t *testing.T) {
-		id := e.placedVolume(1, resource.StatusInUse, "")
+		id := e.claimedVolume(1, resource.StatusInUse, "")
 		wantFault(t, e.do(call{method: "POST", path: path(id), body: `{"os-extend": {"new_size": 2}}`, version: "volume 3.41"}), 400, "badRequest",
 			"Invalid volume: Volume "+id+" status must be '{'status': 'available'}' to extend, currently in-use.")
 		wantStatus(t, e.do(call{method: "POST", path: path(id), body: `{"os-extend": {"new_size": 2}}`, version: "volume 3.42"}), http.StatusAccepted)
@@ -242,8 +242,8 @@ func TestExtend(t *testing.T) {
 		}
 	})
 
-	id := e.placedVolume(2, resource.StatusAvailable, "")
-	errored := e.placedVolume(1, resource.StatusError, "")
+	id := e.claimedVolume(2, resource.StatusAvailable, "")
+	errored := e.claimedVolume(1, resource.StatusError, "")
 	const unknown = "0e5b0b8e-0000-4000-8000-0000000000ff"
 	for _, tc := range []struct {
 		name, id, body, version string
@@ -290,20 +290,20 @@ func TestExtend(t *testing.T) {
 func TestRetype(t *testing.T) {
 	e := sourcesEnv(t)
 	path := func(id string) string { return "/v3/p1/volumes/" + id + "/action" }
-	id := e.placedVolume(1, resource.StatusAvailable, "")
+	id := e.claimedVolume(1, resource.StatusAvailable, "")
 	wantStatus(t, e.do(call{method: "POST", path: path(id), body: `{"os-retype": {"new_type": "gold", "migration_policy": "never"}}`}), http.StatusAccepted)
 	if v := e.volume(id); v.VolumeTypeID != goldType || v.Status != resource.StatusAvailable {
 		t.Fatalf("after retype: type %s, %s", v.VolumeTypeID, v.Status)
 	}
 	// By id, back to the default type (no capability specs: no scheduler needed).
-	def := e.volume(e.placedVolume(1, resource.StatusAvailable, "")).VolumeTypeID
+	def := e.volume(e.claimedVolume(1, resource.StatusAvailable, "")).VolumeTypeID
 	wantStatus(t, e.do(call{method: "POST", path: path(id), body: `{"os-retype": {"new_type": "` + def + `"}}`}), http.StatusAccepted)
 	if v := e.volume(id); v.VolumeTypeID != def {
 		t.Fatalf("after retype by id: type %s", v.VolumeTypeID)
 	}
 
-	inUse := e.placedVolume(1, resource.StatusInUse, "")
-	errored := e.placedVolume(1, resource.StatusError, "")
+	inUse := e.claimedVolume(1, resource.StatusInUse, "")
+	errored := e.claimedVolume(1, resource.StatusError, "")
 	multi := "9b2c2f52-0000-4000-8000-00000000a003"
 	e.addVolumeType(multi, "multi")
 	e.addExtraSpec(multi, "multiattach", "<is> True")

@@ -23,10 +23,7 @@ import (
 // scheduler do: a volume made from a source lands on the source's pool with a capacity claim
 // (never on the other backend), an extend claims its growth and casts to the backend, a
 // retype stays in place, and the refusals answer Cinder's 4xx.
-//
-// The snapshot is written straight into the database: the snapshots API lands in parallel.
-// What needs the volume service to act on the source (restore, clone, extend) is in
-// TestSourcesStorage.
+// TestSourcesStorage follows a clone and an extend to the end on the storage.
 func TestSources(t *testing.T) {
 	requireServers(t)
 	path, err := exec.LookPath("cinder")
@@ -42,14 +39,9 @@ func TestSources(t *testing.T) {
 	host := waitStatus(t, c, src, "available")
 	t.Logf("source volume %s on %s", src, host)
 
-	// A snapshot of it, as the snapshots API would record it.
-	snap := uuid.NewString()
-	if _, err := db.ExecContext(ctx, `INSERT INTO snapshots (id, project_id, user_id, volume_id, volume_size, status,
-		progress, volume_type_id, host, created_at, deleted)
-		SELECT ?, project_id, user_id, id, size, 'available', '100%', volume_type_id, host, UTC_TIMESTAMP(6), 0
-		FROM volumes WHERE id = ?`, snap, src); err != nil {
-		t.Fatal(err)
-	}
+	// A snapshot of it, through the API; the volume service makes its file.
+	snap := parseProperties(cli.must("snapshot-create", "--name", "src-snap", src))["id"]
+	cliWaitStatus(t, cli, "snapshot-show", snap, "available")
 
 	t.Run("from a snapshot, with the cinder CLI: the snapshot's pool and a claim", func(t *testing.T) {
 		for i := range 4 { // the other backend would win about half of ordinary placements
