@@ -146,33 +146,43 @@ func (req *createRequest) unsupportedSource() *fault {
 }
 
 // resolveVolumeType finds the type a create names (by id or by name, as Cinder's
-// get_by_name_or_id), or the default type when it names none.
+// get_by_name_or_id), or, when it names none, the project's default type (3.62) or else
+// default_volume_type. A private type the caller's project may not use is not found.
 func (s *server) resolveVolumeType(ctx context.Context, ident string) (*resource.VolumeType, error) {
 	if ident == "" {
-		vt, err := s.store.GetVolumeTypeByName(ctx, s.defaultType)
-		if errors.Is(err, resource.ErrNotFound) {
-			return nil, newFault(http.StatusInternalServerError,
-				"The request cannot be fulfilled as the default volume type %s cannot be found.", s.defaultType)
-		}
-		return vt, err
+		return s.defaultTypeFor(ctx, reqctx.From(ctx).ProjectID)
 	}
+	var (
+		vt  *resource.VolumeType
+		err error
+	)
 	if isUUIDLike(ident) {
-		vt, err := s.store.GetVolumeType(ctx, ident)
-		if !errors.Is(err, resource.ErrNotFound) {
-			return vt, err
+		vt, err = s.store.GetVolumeType(ctx, ident)
+		if errors.Is(err, resource.ErrNotFound) {
+			// A type may be named like a UUID.
+			vt, err = s.store.GetVolumeTypeByName(ctx, ident)
 		}
-		// A type may be named like a UUID.
-		vt, err = s.store.GetVolumeTypeByName(ctx, ident)
 		if errors.Is(err, resource.ErrNotFound) {
 			return nil, notFound("Volume type %s could not be found.", ident)
 		}
-		return vt, err
+	} else {
+		vt, err = s.store.GetVolumeTypeByName(ctx, ident)
+		if errors.Is(err, resource.ErrNotFound) {
+			return nil, notFound("Volume type with name %s could not be found.", ident)
+		}
 	}
-	vt, err := s.store.GetVolumeTypeByName(ctx, ident)
-	if errors.Is(err, resource.ErrNotFound) {
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkTypeAccess(ctx, vt); errors.Is(err, resource.ErrNotFound) {
+		if isUUIDLike(ident) {
+			return nil, notFound("Volume type %s could not be found.", ident)
+		}
 		return nil, notFound("Volume type with name %s could not be found.", ident)
+	} else if err != nil {
+		return nil, err
 	}
-	return vt, err
+	return vt, nil
 }
 
 // knownZone reports whether volumes may be created in az: the default zone always, others

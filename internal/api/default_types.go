@@ -1,0 +1,171 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// Per-project default volume types (microversion 3.62, /default-types), admin only as in
+// Cinder's default policy. A project's default type is what its volumes get when a create
+// names no type (resolveVolumeType), ahead of default_volume_type.
+
+// mvDefaultTypeOverrides is the microversion that brings /default-types.
+var mvDefaultTypeOverrides = version{3, 62}
+
+func (s *server) defaultTypeRoutes(api route) {
+	api("/default-types", http.MethodGet, s.listDefaultTypes)
+	api("/default-types/{project}", http.MethodGet, s.showDefaultType)
+	api("/default-types/{project}", http.MethodPut, s.setDefaultType)
+	api("/default-types/{project}", http.MethodDelete, s.unsetDefaultType)
+}
+
+// defaultTypeView is one project's default type.
+type defaultTypeView struct {
+	ProjectID    string `json:"project_id"`
+	VolumeTypeID string `json:"volume_type_id"`
+}
+
+// checkDefaultTypes answers what Cinder answers below 3.62 (404) and to non-admins (403).
+func checkDefaultTypes(r *http.Request, rule string) *fault {
+	if v := versionOf(r.Context()); !v.atLeast(mvDefaultTypeOverrides) {
+		return notFound("API version %s is not supported on this method.", v)
+	}
+	return authorizeAdmin(r, rule)
+}
+
+// setDefaultType is PUT /default-types/{project}: {"default_type": {"volume_type": name or id}}.
+func (s *server) setDefaultType(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	project := mux.Vars(r)["project"]
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if f := checkDefaultTypes(r, policyDefaultSetOrUpdate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	o, f := requireObject("", body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if !o.has("default_type") {
+		s.writeError(w, r, schemaError("", body, "'default_type' is a required property"))
+		return
+	}
+	dt, f := requireObject("default_type", o.vals["default_type"])
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if !dt.has("volume_type") {
+		s.writeError(w, r, schemaError("default_type", dt, "'volume_type' is a required property"))
+		return
+	}
+	if f := checkAdditional("default_type", dt, "volume_type"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	ident, f := checkTypeName("volume_type", dt.vals["volume_type"], 1)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	t, err := s.typeByNameOrID(r, ident)
+	if err != nil {
+		// Cinder answers an unknown type here with 400, in VolumeTypeNotFound's words.
+		var fl *fault
+		if errors.As(err, &fl) && fl.status == http.StatusNotFound {
+			err = badRequest("%s", fl.message)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.SetProjectDefaultType(ctx, project, t.ID); err != nil {
+		s.writeError(w, r, notFoundAs(err, "VolumeType", t.ID))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"project": project, "volume_type_id": t.ID}).Info("project default type set")
+	writeJSON(w, http.StatusOK, map[string]any{"default_type": defaultTypeView{ProjectID: project, VolumeTypeID: t.ID}})
+}
+
+// typeByNameOrID is Cinder's get_by_name_or_id with its not-found messages.
+func (s *server) typeByNameOrID(r *http.Request, ident string) (*resource.VolumeType, error) {
+	ctx := r.Context()
+	if isUUIDLike(ident) {
+		if t, err := s.store.GetVolumeType(ctx, ident); !errors.Is(err, resource.ErrNotFound) {
+			return t, err
+		}
+		t, err := s.store.GetVolumeTypeByName(ctx, ident)
+		if errors.Is(err, resource.ErrNotFound) {
+			return nil, notFound("Volume type %s could not be found.", ident)
+		}
+		return t, err
+	}
+	t, err := s.store.GetVolumeTypeByName(ctx, ident)
+	if errors.Is(err, resource.ErrNotFound) {
+		return nil, notFound("Volume type with name %s could not be found.", ident)
+	}
+	return t, err
+}
+
+// showDefaultType is GET /default-types/{project}.
+func (s *server) showDefaultType(w http.ResponseWriter, r *http.Request) {
+	project := mux.Vars(r)["project"]
+	if f := checkDefaultTypes(r, policyDefaultGet); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	d, err := s.store.GetProjectDefaultType(r.Context(), project)
+	if errors.Is(err, resource.ErrNotFound) {
+		err = notFound("Default type for project %s not found.", project)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"default_type": defaultTypeView{ProjectID: d.ProjectID, VolumeTypeID: d.VolumeTypeID}})
+}
+
+// listDefaultTypes is GET /default-types.
+func (s *server) listDefaultTypes(w http.ResponseWriter, r *http.Request) {
+	if f := checkDefaultTypes(r, policyDefaultGetAll); f != nil {
+		if f.status == http.StatusForbidden {
+			f = newFault(http.StatusForbidden, "You are not authorized to perform this operation.")
+		}
+		s.writeError(w, r, f)
+		return
+	}
+	list, err := s.store.ListProjectDefaultTypes(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]defaultTypeView, 0, len(list))
+	for _, d := range list {
+		out = append(out, defaultTypeView{ProjectID: d.ProjectID, VolumeTypeID: d.VolumeTypeID})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"default_types": out})
+}
+
+// unsetDefaultType is DELETE /default-types/{project}: 204, whether one was set or not.
+func (s *server) unsetDefaultType(w http.ResponseWriter, r *http.Request) {
+	project := mux.Vars(r)["project"]
+	if f := checkDefaultTypes(r, policyDefaultUnset); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if err := s.store.DeleteProjectDefaultType(r.Context(), project); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reqctx.Log(r.Context(), s.log).WithField("project", project).Info("project default type unset")
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,438 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// QoS specs (/qos-specs), as Cinder's qos_specs_manage controller serves them; every call is
+// for admins. Specs name a consumer (front-end, back-end or both) and are associated with
+// volume types.
+
+// qosStore is what the QoS endpoints need of the database.
+type qosStore interface {
+	CreateQoSSpecs(ctx context.Context, q *resource.QoSSpecs) error
+	GetQoSSpecs(ctx context.Context, id string) (*resource.QoSSpecs, error)
+	ListQoSSpecs(ctx context.Context) ([]*resource.QoSSpecs, error)
+	UpdateQoSSpecs(ctx context.Context, id, consumer string, specs map[string]string) error
+	DeleteQoSSpecsKeys(ctx context.Context, id string, keys []string) error
+	DeleteQoSSpecs(ctx context.Context, id string, force bool) error
+	AssociateQoSSpecs(ctx context.Context, id, typeID string) error
+	DisassociateQoSSpecs(ctx context.Context, id, typeID string) error
+	DisassociateAllQoSSpecs(ctx context.Context, id string) error
+	ListQoSAssociations(ctx context.Context, id string) ([]resource.QoSAssociation, error)
+	GetVolumeTypeQoSSpecs(ctx context.Context, typeID string) (*resource.QoSSpecs, error)
+}
+
+// Policy rules of the QoS endpoints (all rule:admin_api in Cinder).
+const (
+	policyQoSGetAll = "volume_extension:qos_specs_manage:get_all"
+	policyQoSGet    = "volume_extension:qos_specs_manage:get"
+	policyQoSCreate = "volume_extension:qos_specs_manage:create"
+	policyQoSUpdate = "volume_extension:qos_specs_manage:update"
+	policyQoSDelete = "volume_extension:qos_specs_manage:delete"
+)
+
+func (s *server) qosRoutes(api route) {
+	api("/qos-specs", http.MethodGet, s.listQoS)
+	api("/qos-specs", http.MethodPost, s.createQoS)
+	api("/qos-specs/{qos_id}", http.MethodGet, s.showQoS)
+	api("/qos-specs/{qos_id}", http.MethodPut, s.updateQoS)
+	api("/qos-specs/{qos_id}", http.MethodDelete, s.deleteQoS)
+	api("/qos-specs/{qos_id}/delete_keys", http.MethodPut, s.deleteQoSKeys)
+	api("/qos-specs/{qos_id}/associations", http.MethodGet, s.qosAssociations)
+	api("/qos-specs/{qos_id}/associate", http.MethodGet, s.associateQoS)
+	api("/qos-specs/{qos_id}/disassociate", http.MethodGet, s.disassociateQoS)
+	api("/qos-specs/{qos_id}/disassociate_all", http.MethodGet, s.disassociateAllQoS)
+}
+
+// qosView is one QoS specs as Cinder shows it.
+type qosView struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Consumer string            `json:"consumer"`
+	Specs    map[string]string `json:"specs"`
+}
+
+func newQoSView(q *resource.QoSSpecs) qosView {
+	return qosView{ID: q.ID, Name: q.Name, Consumer: q.Consumer, Specs: q.Specs}
+}
+
+// qosNotFound words a missing QoS specs as Cinder's QoSSpecsNotFound; other errors pass.
+func qosNotFound(err error, id string) error {
+	var nf *resource.NotFoundError
+	if errors.As(err, &nf) && nf.Kind == "QoSSpecs" {
+		return notFound("No such QoS spec %s.", id)
+	}
+	return err
+}
+
+// invalidConsumer is Cinder's InvalidQoSSpecs for a consumer it does not know.
+func invalidConsumer() *fault {
+	return badRequest("Invalid qos specs: Valid consumer of QoS specs are: ['front-end', 'back-end', 'both']")
+}
+
+// listQoS is GET /qos-specs.
+func (s *server) listQoS(w http.ResponseWriter, r *http.Request) {
+	if f := authorizeAdmin(r, policyQoSGetAll); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	list, err := s.store.ListQoSSpecs(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]qosView, 0, len(list))
+	for _, q := range list {
+		out = append(out, newQoSView(q))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": out})
+}
+
+// showQoS is GET /qos-specs/{id}.
+func (s *server) showQoS(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["qos_id"]
+	if f := authorizeAdmin(r, policyQoSGet); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	q, err := s.store.GetQoSSpecs(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, qosNotFound(err, id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
+}
+
+// checkSpecStrings is Cinder's validate_dictionary_string_length on QoS specs: keys of 1 to
+// 255 characters, string values of at most 255.
+func checkSpecStrings(o *object) (map[string]string, *fault) {
+	out := make(map[string]string, len(o.keys))
+	for _, k := range o.keys {
+		if n := len([]rune(k)); n < 1 || n > 255 {
+			return nil, invalidInput("Key \"%s\" has a length of %d, it must be between 1 and 255.", k, n)
+		}
+		switch v := o.vals[k].(type) {
+		case nil:
+			out[k] = ""
+		case string:
+			if n := len([]rune(v)); n > 255 {
+				return nil, invalidInput("Value for key \"%s\" has %d characters, more than 255.", k, n)
+			}
+			out[k] = v
+		default:
+			return nil, invalidInput("Value for key \"%s\" is not a string or unicode", k)
+		}
+	}
+	return out, nil
+}
+
+// createQoS is POST /qos-specs: {"qos_specs": {"name": …, "consumer": …, key: value…}}.
+func (s *server) createQoS(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if f := authorizeAdmin(r, policyQoSCreate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, f := requireObject("", body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if !o.has("qos_specs") {
+		s.writeError(w, r, schemaError("", body, "'qos_specs' is a required property"))
+		return
+	}
+	if f := checkAdditional("", o, "qos_specs"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	qs, f := requireObject("qos_specs", o.vals["qos_specs"])
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if !qs.has("name") {
+		s.writeError(w, r, schemaError("qos_specs", qs, "'name' is a required property"))
+		return
+	}
+	nv := qs.vals["name"]
+	if f := checkType("name", nv, "string"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	name := strings.TrimSpace(nv.(string))
+	if name == "" || len([]rune(name)) > 255 {
+		s.writeError(w, r, schemaError("name", nv, "An invalid 'name' value was provided. It must be non-empty and at most 255 characters once leading and trailing whitespace is removed."))
+		return
+	}
+	rest := &object{vals: map[string]any{}}
+	for _, k := range qs.keys {
+		if k != "name" {
+			rest.keys = append(rest.keys, k)
+			rest.vals[k] = qs.vals[k]
+		}
+	}
+	specs, f := checkSpecStrings(rest)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	consumer := resource.QoSConsumerBackEnd
+	if c, ok := specs["consumer"]; ok {
+		if !slices.Contains(resource.QoSConsumers, c) {
+			s.writeError(w, r, invalidConsumer())
+			return
+		}
+		consumer = c
+		delete(specs, "consumer")
+	}
+	q := &resource.QoSSpecs{ID: uuid.NewString(), Name: name, Consumer: consumer, Specs: specs}
+	if err := s.store.CreateQoSSpecs(ctx, q); err != nil {
+		if errors.Is(err, resource.ErrQoSSpecsExists) {
+			err = newFault(http.StatusConflict, "QoS Specs %s already exists.", name)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": q.ID, "name": name}).Info("qos specs created")
+	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
+}
+
+// updateQoS is PUT /qos-specs/{id}: {"qos_specs": {key: value…}} sets keys (and consumer);
+// the answer is the body.
+func (s *server) updateQoS(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["qos_id"]
+	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, f := requireObject("", body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if !o.has("qos_specs") {
+		s.writeError(w, r, schemaError("", body, "'qos_specs' is a required property"))
+		return
+	}
+	if f := checkAdditional("", o, "qos_specs"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	specs, f := checkExtraSpecs("qos_specs", o.vals["qos_specs"], false, true)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	consumer := ""
+	if c, ok := specs["consumer"]; ok {
+		if !slices.Contains(resource.QoSConsumers, c) {
+			s.writeError(w, r, invalidConsumer())
+			return
+		}
+		consumer = c
+		delete(specs, "consumer")
+	}
+	if err := s.store.UpdateQoSSpecs(ctx, id, consumer, specs); err != nil {
+		s.writeError(w, r, qosNotFound(err, id))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithField("qos_specs_id", id).Info("qos specs updated")
+	out := map[string]string{}
+	maps := o.vals["qos_specs"].(*object)
+	for _, k := range maps.keys {
+		v, _ := maps.vals[k].(string)
+		out[k] = v
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": out})
+}
+
+// deleteQoS is DELETE /qos-specs/{id}[?force=…].
+func (s *server) deleteQoS(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["qos_id"]
+	if f := authorizeAdmin(r, policyQoSDelete); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	// oslo's bool_from_string, not strict: anything it does not know is false.
+	force := slices.Contains(boolTrue, strings.ToLower(strings.TrimSpace(r.URL.Query().Get("force"))))
+	if err := s.store.DeleteQoSSpecs(ctx, id, force); err != nil {
+		if errors.Is(err, resource.ErrQoSSpecsInUse) {
+			err = badRequest("Qos specs still in use.")
+		}
+		s.writeError(w, r, qosNotFound(err, id))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "force": force}).Info("qos specs deleted")
+	writeAccepted(w)
+}
+
+// deleteQoSKeys is PUT /qos-specs/{id}/delete_keys: {"keys": [...]}.
+func (s *server) deleteQoSKeys(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["qos_id"]
+	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, f := requireObject("", body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if !o.has("keys") {
+		s.writeError(w, r, schemaError("", body, "'keys' is a required property"))
+		return
+	}
+	if f := checkAdditional("", o, "keys"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	list, ok := o.vals["keys"].([]any)
+	if !ok {
+		s.writeError(w, r, checkType("keys", o.vals["keys"], "array"))
+		return
+	}
+	keys := make([]string, 0, len(list))
+	for _, v := range list {
+		if f := checkType("keys", v, "string"); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		k := v.(string)
+		if f := checkLength("keys", k, 1, 255); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		if slices.Contains(keys, k) {
+			s.writeError(w, r, schemaError("keys", o.vals["keys"], pyRepr(o.vals["keys"])+" has non-unique elements"))
+			return
+		}
+		keys = append(keys, k)
+	}
+	if err := s.store.DeleteQoSSpecsKeys(ctx, id, keys); err != nil {
+		var nf *resource.NotFoundError
+		if errors.As(err, &nf) && nf.Kind == "QoSSpecsKey" {
+			err = badRequest("QoS spec %s has no spec with key %s.", id, nf.ID)
+		}
+		s.writeError(w, r, qosNotFound(err, id))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "keys": keys}).Info("qos specs keys deleted")
+	writeAccepted(w)
+}
+
+// qosAssociations is GET /qos-specs/{id}/associations.
+func (s *server) qosAssociations(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["qos_id"]
+	if f := authorizeAdmin(r, policyQoSGetAll); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	list, err := s.store.ListQoSAssociations(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, qosNotFound(err, id))
+		return
+	}
+	type association struct {
+		Type string `json:"association_type"`
+		Name string `json:"name"`
+		ID   string `json:"id"`
+	}
+	out := make([]association, 0, len(list))
+	for _, a := range list {
+		out = append(out, association{Type: "volume_type", Name: a.TypeName, ID: a.TypeID})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"qos_associations": out})
+}
+
+// associateQoS is GET /qos-specs/{id}/associate?vol_type_id=….
+func (s *server) associateQoS(w http.ResponseWriter, r *http.Request) {
+	s.changeAssociation(w, r, "associate", func(ctx context.Context, id, typeID string) error {
+		return s.store.AssociateQoSSpecs(ctx, id, typeID)
+	})
+}
+
+// disassociateQoS is GET /qos-specs/{id}/disassociate?vol_type_id=….
+func (s *server) disassociateQoS(w http.ResponseWriter, r *http.Request) {
+	s.changeAssociation(w, r, "disassociate", func(ctx context.Context, id, typeID string) error {
+		return s.store.DisassociateQoSSpecs(ctx, id, typeID)
+	})
+}
+
+func (s *server) changeAssociation(w http.ResponseWriter, r *http.Request, what string, change func(ctx context.Context, id, typeID string) error) {
+	ctx := r.Context()
+	id := mux.Vars(r)["qos_id"]
+	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	typeID := r.URL.Query().Get("vol_type_id")
+	if typeID == "" {
+		s.writeError(w, r, badRequest("Volume Type id must not be None."))
+		return
+	}
+	if err := change(ctx, id, typeID); err != nil {
+		var nf *resource.NotFoundError
+		switch {
+		case errors.As(err, &nf) && nf.Kind == "VolumeType":
+			err = notFound("Volume type %s could not be found.", typeID)
+		case errors.Is(err, resource.ErrQoSAssociated):
+			t, gerr := s.store.GetVolumeType(ctx, typeID)
+			other := ""
+			if gerr == nil {
+				other = t.QoSSpecsID
+			}
+			err = badRequest("Invalid volume type: Type %s is already associated with another qos specs: %s", typeID, other)
+		}
+		s.writeError(w, r, qosNotFound(err, id))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "volume_type_id": typeID}).Info(fmt.Sprintf("qos specs %sd", what))
+	writeAccepted(w)
+}
+
+// disassociateAllQoS is GET /qos-specs/{id}/disassociate_all.
+func (s *server) disassociateAllQoS(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["qos_id"]
+	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if err := s.store.DisassociateAllQoSSpecs(ctx, id); err != nil {
+		s.writeError(w, r, qosNotFound(err, id))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithField("qos_specs_id", id).Info("qos specs disassociated from all types")
+	writeAccepted(w)
+}

@@ -1,0 +1,199 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// Extra specs of a volume type: /types/{id}/extra_specs[/{key}], as Cinder's
+// types_extra_specs controller serves them. Reading is open to all (non-admins see the user
+// visible keys only); changing is for admins, and refused while volumes use the type.
+
+// listExtraSpecs is GET /types/{id}/extra_specs.
+func (s *server) listExtraSpecs(w http.ResponseWriter, r *http.Request) {
+	t, err := s.getType(r.Context(), mux.Vars(r)["type_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"extra_specs": visibleSpecs(reqctx.From(r.Context()).IsAdmin, t.ExtraSpecs)})
+}
+
+// showExtraSpec is GET /types/{id}/extra_specs/{key}.
+func (s *server) showExtraSpec(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	t, err := s.getType(r.Context(), vars["type_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key := vars["key"]
+	v, ok := visibleSpecs(reqctx.From(r.Context()).IsAdmin, t.ExtraSpecs)[key]
+	if !ok {
+		s.writeError(w, r, notFound("Volume Type %s has no extra specs with key %s.", t.ID, key))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{key: v})
+}
+
+// allowSpecChange refuses, as Cinder does, to change the extra specs of a type in use; a
+// missing type is not found.
+func (s *server) allowSpecChange(ctx context.Context, id string) error {
+	if _, err := s.getType(ctx, id); err != nil {
+		return err
+	}
+	inUse, err := s.store.VolumeTypeInUse(ctx, id)
+	if err != nil {
+		return err
+	}
+	if inUse {
+		return badRequest("Volume Type is currently in use.")
+	}
+	return nil
+}
+
+// checkCacheable is Cinder's rule that a type cannot be both cacheable and multiattach.
+func checkCacheable(current, specs map[string]string) *fault {
+	const yes = "<is> True"
+	merged := map[string]string{"multiattach": current["multiattach"], "cacheable": current["cacheable"]}
+	for _, k := range []string{"multiattach", "cacheable"} {
+		if v, ok := specs[k]; ok {
+			merged[k] = v
+		}
+	}
+	_, setM := specs["multiattach"]
+	_, setC := specs["cacheable"]
+	if (setM || setC) && merged["multiattach"] == yes && merged["cacheable"] == yes {
+		return badRequest("cacheable cannot be set with multiattach.")
+	}
+	return nil
+}
+
+// createExtraSpecs is POST /types/{id}/extra_specs (admin): sets the given keys, keeps others.
+func (s *server) createExtraSpecs(w http.ResponseWriter, r *http.Request) {
+
+	id := mux.Vars(r)["type_id"]
+	if f := authorizeAdmin(r, policyExtraSpecsCreate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, f := requireObject("", body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if !o.has("extra_specs") {
+		s.writeError(w, r, schemaError("", body, "'extra_specs' is a required property"))
+		return
+	}
+	if f := checkAdditional("", o, "extra_specs"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	specs, f := checkExtraSpecs("extra_specs", o.vals["extra_specs"], false, false)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	s.setExtraSpecs(w, r, id, specs, map[string]any{"extra_specs": specs})
+}
+
+// updateExtraSpec is PUT /types/{id}/extra_specs/{key} (admin): the body is {key: value}.
+func (s *server) updateExtraSpec(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	if f := authorizeAdmin(r, policyExtraSpecsUpdate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	specs, f := checkExtraSpecs("", body, false, false)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	switch o := body.(*object); {
+	case len(o.keys) < 1:
+		s.writeError(w, r, schemaError("", body, pyRepr(body)+" does not have enough properties"))
+		return
+	case len(o.keys) > 1:
+		s.writeError(w, r, schemaError("", body, pyRepr(body)+" has too many properties"))
+		return
+	}
+	key := vars["key"]
+	if _, ok := specs[key]; !ok {
+		s.writeError(w, r, badRequest("Request body and URI mismatch"))
+		return
+	}
+	s.setExtraSpecs(w, r, vars["type_id"], specs, specs)
+}
+
+func (s *server) setExtraSpecs(w http.ResponseWriter, r *http.Request, id string, specs map[string]string, answer any) {
+	ctx := r.Context()
+	if err := s.allowSpecChange(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := s.store.GetVolumeType(ctx, id)
+	if err != nil {
+		s.writeError(w, r, notFoundAs(err, "VolumeType", id))
+		return
+	}
+	if f := checkCacheable(t.ExtraSpecs, specs); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if err := s.store.SetVolumeTypeExtraSpecs(ctx, id, specs); err != nil {
+		s.writeError(w, r, notFoundAs(err, "VolumeType", id))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithField("volume_type_id", id).Info("volume type extra specs set")
+	writeJSON(w, http.StatusOK, answer)
+}
+
+// deleteExtraSpec is DELETE /types/{id}/extra_specs/{key} (admin).
+func (s *server) deleteExtraSpec(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	vars := mux.Vars(r)
+	id, key := vars["type_id"], vars["key"]
+	if _, err := s.getType(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if f := authorizeAdmin(r, policyExtraSpecsDelete); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if err := s.allowSpecChange(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.DeleteVolumeTypeExtraSpec(ctx, id, key); err != nil {
+		if isNotFound(err) {
+			err = notFound("Volume Type %s has no extra specs with key %s.", id, key)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_type_id": id, "key": key}).Info("volume type extra spec deleted")
+	writeAccepted(w)
+}
+
+func isNotFound(err error) bool {
+
+	return errors.Is(err, resource.ErrNotFound)
+}
