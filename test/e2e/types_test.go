@@ -87,7 +87,7 @@ func TestTypesCinderCLI(t *testing.T) {
 	if vol["volume_type"] != "platinum" {
 		t.Errorf("a volume created without a type has type %q, want the project default platinum", vol["volume_type"])
 	}
-	waitStatus(t, cli, vol["id"], "available")
+	cliWaitVolume(t, cli, vol["id"], "available")
 	if _, err := cli.run("type-delete", id); err == nil {
 		t.Errorf("type-delete of a type in use (and a project default) succeeded")
 	}
@@ -142,7 +142,7 @@ func TestTypesCinderCLI(t *testing.T) {
 	openstackTypes(t, c)
 }
 
-func waitStatus(t *testing.T, cli cinderCLI, id, status string) {
+func cliWaitVolume(t *testing.T, cli cinderCLI, id, status string) {
 	t.Helper()
 	err := cluster.Poll(context.Background(), 60*time.Second, 200*time.Millisecond, func() (bool, string, error) {
 		out, err := cli.run("show", id)
