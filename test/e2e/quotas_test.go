@@ -217,3 +217,76 @@ func TestQuotasConcurrentCreates(t *testing.T) {
 		t.Errorf("volumes in use %d, listed %d; want 50 and 50", vols.InUse, len(listed))
 	}
 }
+
+// TestTransfersCinderCLI gives a volume from demo to another project with the real cinder
+// CLI: transfer-create, transfer-list, transfer-show, transfer-delete, and transfer-accept
+// as the other project, which then owns the volume and its quota.
+func TestTransfersCinderCLI(t *testing.T) {
+	requireServers(t)
+	c := startCluster(t, cluster.Options{Name: "scoria_transfer"})
+	giver := newProjectCLI(t, c, "demo", "")
+	taker := newProjectCLI(t, c, "taker", "")
+
+	vol, err := c.Client().CreateVolume(ctxT(t, 30*time.Second), blockstorage.CreateVolumeOpts{Name: "gift", Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.WaitVolumeStatus(vol.ID, 60*time.Second, "available"); err != nil {
+		t.Fatalf("volume %s: %v", st, err)
+	}
+
+	// An offer withdrawn gives the volume back.
+	first := parseProperties(giver.must("transfer-create", "--name", "first", vol.ID))
+	giver.must("transfer-delete", first["id"])
+	if st, err := c.WaitVolumeStatus(vol.ID, 10*time.Second, "available"); err != nil {
+		t.Fatalf("after transfer-delete the volume is %s: %v", st, err)
+	}
+
+	created := parseProperties(giver.must("transfer-create", "--name", "second", vol.ID))
+	id, key := created["id"], created["auth_key"]
+	if !uuidRE.MatchString(id) || len(key) != 16 || created["volume_id"] != vol.ID {
+		t.Fatalf("transfer-create printed %v", created)
+	}
+	var listed bool
+	for _, row := range parseTable(giver.must("transfer-list")) {
+		listed = listed || row["ID"] == id
+	}
+	if !listed {
+		t.Errorf("transfer-list does not show %s", id)
+	}
+	shown := parseProperties(giver.must("transfer-show", id))
+	if shown["name"] != "second" || shown["auth_key"] != "" {
+		t.Errorf("transfer-show printed %v", shown)
+	}
+
+	if out, err := taker.run("transfer-accept", id, "wrongwrongwrong0"); err == nil || !strings.Contains(out, "Invalid auth key") {
+		t.Errorf("accept with a wrong key: %v %s", err, out)
+	}
+	accepted := parseProperties(taker.must("transfer-accept", id, key))
+	if accepted["volume_id"] != vol.ID {
+		t.Errorf("transfer-accept printed %v", accepted)
+	}
+	moved, err := blockstorage.New(c.Endpoint(), "taker").GetVolume(ctxT(t, 10*time.Second), vol.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.Status != "available" {
+		t.Errorf("moved volume is %s", moved.Status)
+	}
+	if moved.UserID != "taker" {
+		t.Errorf("moved volume's user %s, want taker", moved.UserID)
+	}
+	// A member of the giver's project no longer sees it (noauth callers are admins otherwise).
+	resp, err := c.Client().Do(ctxT(t, 10*time.Second), "GET", "/volumes/"+vol.ID, nil, http.Header{"X-Roles": {"member"}})
+	if err != nil || resp.Status != http.StatusNotFound {
+		t.Errorf("the giver's member still sees the volume: %v %+v", err, resp)
+	}
+	for project, want := range map[string]string{"demo": "0", "taker": "1"} {
+		cli := newProjectCLI(t, c, project, "")
+		for _, row := range parseTable(cli.must("quota-usage", project)) {
+			if row["Type"] == "volumes" && row["In_use"] != want {
+				t.Errorf("%s volumes in use %s, want %s", project, row["In_use"], want)
+			}
+		}
+	}
+}
