@@ -70,6 +70,7 @@ func newEnv(t testing.TB, configure ...func(*Options)) *env {
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
+	liftQuotas(t, store) // tests of other things create more than Cinder's 10 volumes
 	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatalf("open raw database: %v", err)

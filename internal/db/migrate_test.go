@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"io/fs"
 	"reflect"
 	"sync"
 	"testing"
@@ -62,12 +63,27 @@ func TestMigrate(t *testing.T) {
 				if err := stores[0].db.QueryRow("SELECT COUNT(*) FROM " + versionTable + " WHERE version_id > 0").Scan(&applied); err != nil {
 					t.Fatal(err)
 				}
-				if applied != int(latest) {
-					t.Errorf("%s has %d applied versions, want %d (one per migration)", versionTable, applied, latest)
+				if want := migrationVersions(t); applied != want {
+					t.Errorf("%s has %d applied versions, want %d (one per migration)", versionTable, applied, want)
 				}
 			})
 		})
 	}
+}
+
+// migrationVersions counts the distinct versions of the embedded migrations: helpers'
+// branches number theirs ahead, so the versions need not run 1…latest without a gap.
+func migrationVersions(t *testing.T) int {
+	t.Helper()
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := map[string]bool{}
+	for _, n := range names {
+		versions[n[:5]] = true
+	}
+	return len(versions)
 }
 
 func checkDefaultType(t *testing.T, s *Store) {

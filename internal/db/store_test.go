@@ -123,6 +123,7 @@ func newStore(t testing.TB, dialect string) *Store {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	liftQuotas(t, s) // tests of other things create more than Cinder's 10 volumes
 	return s
 }
 

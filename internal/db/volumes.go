@@ -157,7 +157,9 @@ func insertOutbox(ctx context.Context, q querier, now time.Time, msgs []resource
 // and CreatedAt set. It fills in what v leaves empty: ID (a new UUID), Status (creating),
 // AttachStatus (detached) and CreatedAt (now); CreatedAt is kept in UTC at microsecond
 // precision, as it will read back. An ID that exists already gives an error wrapping
-// resource.ErrConflict, a VolumeTypeID that does not a *resource.NotFoundError.
+// resource.ErrConflict, a VolumeTypeID that does not a *resource.NotFoundError. The volume is
+// charged to its project's quota in the same transaction: over quota is a
+// *resource.OverQuotaError, and nothing is written.
 func (s *Store) CreateVolume(ctx context.Context, v *resource.Volume, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
 	if v.ID == "" {
 		v.ID = uuid.NewString()
@@ -176,6 +178,10 @@ func (s *Store) CreateVolume(ctx context.Context, v *resource.Volume, msgs ...re
 	}
 	var out []resource.OutboxMessage
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.chargeQuota(ctx, tx, quotaChange{ProjectID: v.ProjectID, VolumeTypeName: v.VolumeTypeName,
+			VolumeTypeID: v.VolumeTypeID, Volumes: 1, Gigabytes: v.Size, VolumeSize: v.Size}); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO volumes (id, project_id, user_id, display_name,
 			display_description, size, status, attach_status, availability_zone, host, volume_type_id,
 			bootable, multiattach, created_at, updated_at, snapshot_id, source_volid, deleted)
@@ -416,6 +422,9 @@ func (s *Store) DestroyVolume(ctx context.Context, id string, from []string) err
 		if err := s.conditional(ctx, tx, id, from,
 			"UPDATE volumes SET status = ?, deleted = 1, deleted_at = ?, updated_at = ?, claimed_gb = 0 WHERE id = ? AND deleted = 0 AND status IN ("+placeholders(len(from))+")",
 			append([]any{resource.StatusDeleted, now, now, id}, strArgs(from)...)...); err != nil {
+			return err
+		}
+		if err := s.giveBackVolume(ctx, tx, id); err != nil {
 			return err
 		}
 		return releaseClaim(ctx, tx, host, claim)

@@ -175,6 +175,7 @@ func TestCreateVolumeConcurrentInMemory(t *testing.T) {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	liftQuotas(t, s)
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {

@@ -54,6 +54,9 @@ type Options struct {
 	KeepDir          bool              // keep the directory (logs, volume files) at Close
 	Logf             func(format string, args ...any)
 	Schedulers       int // scoria-scheduler processes [1]; see SchedulerProcess
+	// CinderQuotas keeps Cinder's default quotas (10 volumes, 1000 GiB, …); otherwise the
+	// class 'default' is made unlimited for volumes, snapshots and gigabytes after db sync.
+	CinderQuotas bool
 }
 
 // Cluster is a running deployment. Its methods may be called from several goroutines.
@@ -168,6 +171,12 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 	if err := c.dbSync(ctx); err != nil {
 		return err
+	}
+	if !c.opts.CinderQuotas {
+		if _, err := c.db.ExecContext(ctx, "UPDATE quota_classes SET hard_limit = -1 WHERE class_name = 'default'"+
+			" AND resource IN ('volumes', 'snapshots', 'gigabytes')"); err != nil {
+			return fmt.Errorf("lift the default quotas: %w", err)
+		}
 	}
 	if err := c.startAPI(ctx); err != nil {
 		return err
