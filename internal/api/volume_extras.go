@@ -6,6 +6,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -170,7 +171,7 @@ func parseResetStatus(args any) (resource.VolumeReset, *fault) {
 	if f != nil {
 		return out, f
 	}
-	truthy := func(k string) bool { s, _ := o.vals[k].(string); return s != "" }
+	truthy := func(k string) bool { return pyTruthy(o.vals[k]) }
 	if !truthy("status") && !truthy("attach_status") && !truthy("migration_status") {
 		return out, badRequest("Must specify 'status', 'attach_status' or 'migration_status' for update.")
 	}
@@ -210,6 +211,26 @@ func parseResetStatus(args any) (resource.VolumeReset, *fault) {
 		return out, f
 	}
 	return out, nil
+}
+
+// pyTruthy is Python's truth of a decoded JSON value.
+func pyTruthy(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return t
+	case string:
+		return t != ""
+	case json.Number:
+		f, err := t.Float64()
+		return err != nil || f != 0
+	case []any:
+		return len(t) > 0
+	case *object:
+		return len(t.keys) > 0
+	}
+	return true
 }
 
 // resetVolumeStatus is os-reset_status (admin): set status and/or attach status, whatever

@@ -116,7 +116,7 @@ func (s *Store) VolumeMetadata(ctx context.Context, kind resource.MetadataKind, 
 	return md[id], nil
 }
 
-// VolumesMetadata returns the metadata kept in table of the volumes ids (only keys, when
+// VolumesMetadata returns the metadata of kind of the volumes ids (only keys, when
 // given): volume id → key → value; volumes without any are absent.
 func (s *Store) VolumesMetadata(ctx context.Context, kind resource.MetadataKind, ids []string, keys ...string) (map[string]map[string]string, error) {
 	table, err := metadataTable(kind)
@@ -130,7 +130,7 @@ func (s *Store) VolumesMetadata(ctx context.Context, kind resource.MetadataKind,
 	return md, nil
 }
 
-// UpdateVolumeMetadata sets md in table for volume id, if its status passes rule, in one
+// UpdateVolumeMetadata sets md of kind for volume id, if its status passes rule, in one
 // transaction: merged with what is there, or (replace) instead of it. It returns the
 // metadata as it now is.
 func (s *Store) UpdateVolumeMetadata(ctx context.Context, kind resource.MetadataKind, id string, md map[string]string, replace bool, rule resource.VolumeStatusRule) (map[string]string, error) {
@@ -165,7 +165,7 @@ func (s *Store) UpdateVolumeMetadata(ctx context.Context, kind resource.Metadata
 	return out, nil
 }
 
-// DeleteVolumeMetadataKey removes key from table for volume id, if its status passes rule.
+// DeleteVolumeMetadataKey removes key of kind from volume id, if its status passes rule.
 // A key the volume does not have is a *resource.NotFoundError of kind "MetadataKey".
 func (s *Store) DeleteVolumeMetadataKey(ctx context.Context, kind resource.MetadataKind, id, key string, rule resource.VolumeStatusRule) error {
 	table, err := metadataTable(kind)
