@@ -23,19 +23,21 @@ import (
 // Scoria does about it:
 //
 //	3.0   base API                                               served
-//	3.2   strict "bootable" list filter                          filter not supported (400 at every version)
+//	3.2   strict "bootable" list filter                          served (lenient before 3.2, as Cinder)
 //	3.3   GET/DELETE /messages (user messages)                     served
-//	3.4   "glance_metadata" list filter                          filter not supported (400 at every version)
+//	3.4   "glance_metadata" list filter                          served (image metadata: os-set_image_metadata)
 //	3.5   messages list: limit, marker, sort, filters            paged; filters not supported (400)
 //	3.7   os-services: "cluster" field                           null (no clusters)
-//	3.10  "group_id" list filter                                 filter not supported (400 at every version)
+//	3.10  "group_id" list filter                                 accepted; matches nothing (no groups)
 //	3.12  GET /volumes/summary                                   served
 //	3.13  volume "group_id" field; create accepts group_id        field null; a group_id answers 400 (no groups)
 //	3.21  volume "provider_id" field (admin)                     null
 //	3.23  DELETE /volumes/{id}?force=true                         served (admin)
 //	3.28  get_pools filters (name, any capability)               served
-//	3.31  get_pools: only known filters (name, volume_type)      served, plus Scoria's "backend"; others 400
-//	3.34  "name~" style LIKE filters                             filter not supported (400 at every version)
+//	3.31  resource filters: a non-admin's unknown list filter 400  served for volumes (below: dropped); get_pools:
+//	                                                             known filters only, plus Scoria's "backend"
+//	3.33  GET /resource_filters                                  served (volume, pool)
+//	3.34  "name~" style LIKE filters                             served (admins; % and _ match themselves)
 //	3.35  get_pools "volume_type" filter                         served
 //	3.36  summary "metadata"                                     served
 //	3.45  ?with_count=true → "count"                             served
@@ -43,11 +45,11 @@ import (
 //	3.48  volume "shared_targets", "service_uuid"                true (Cinder's default, makes os-brick lock), null
 //	3.49  os-services: volume "backend_state"                    "up" for an up, enabled service, else null
 //	3.53  strict create/update schemas                           served
-//	3.60  created_at/updated_at comparison filters               filter not supported (400 at every version)
+//	3.60  created_at/updated_at comparison filters               served
 //	3.61  volume "cluster_name" (admin)                          null
 //	3.63  volume "volume_type_id"                                served
 //	3.64  "encryption_key_id" when encrypted                     never present (no encryption)
-//	3.65  volume "consumes_quota"; filter of that name           true; filter not supported (400)
+//	3.65  volume "consumes_quota"; filter of that name           true; filter served (every volume consumes quota)
 //	3.67  URLs without a project id                              served (at every version, as in Cinder)
 //	3.69  "shared_targets" may be null                           never null (always true)
 //	3.70  encrypted volume transfer                              no transfers endpoint

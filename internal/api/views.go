@@ -90,6 +90,10 @@ type volumeDetail struct {
 	MigStat  opt[*string] `json:"os-vol-mig-status-attr:migstat,omitzero"`
 	NameID   opt[*string] `json:"os-vol-mig-status-attr:name_id,omitzero"`
 	Host     opt[*string] `json:"os-vol-host-attr:host,omitzero"`
+
+	// The image properties of the volume (Cinder's volume_image_metadata extension), on show
+	// and detail list when there are any.
+	VolumeImageMetadata opt[map[string]string] `json:"volume_image_metadata,omitzero"`
 }
 
 // attachmentView is one entry of a volume's "attachments" (none yet: Scoria does not attach).

@@ -1,12 +1,511 @@
 package api
 
-// Volume metadata, admin actions and the other volume endpoints.
+// Volume metadata, admin metadata, image metadata, the admin actions (os-reset_status,
+// os-force_delete) and the flag actions (os-set_bootable, os-update_readonly_flag) of
+// volumes, and GET /resource_filters.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
 
 // volumeExtraStore is what this area needs of the database.
-type volumeExtraStore interface{}
+type volumeExtraStore interface {
+	// CountVolumesMatching counts what ListVolumes would list without marker, limit, offset.
+	CountVolumesMatching(ctx context.Context, f resource.VolumeFilter) (int, error)
+	VolumeMetadata(ctx context.Context, kind resource.MetadataKind, id string) (map[string]string, error)
+	VolumesMetadata(ctx context.Context, kind resource.MetadataKind, ids []string, keys ...string) (map[string]map[string]string, error)
+	UpdateVolumeMetadata(ctx context.Context, kind resource.MetadataKind, id string, md map[string]string, replace bool, rule resource.VolumeStatusRule) (map[string]string, error)
+	DeleteVolumeMetadataKey(ctx context.Context, kind resource.MetadataKind, id, key string, rule resource.VolumeStatusRule) error
+	SetVolumeBootable(ctx context.Context, id string, bootable bool, rule resource.VolumeStatusRule) error
+	ResetVolumeState(ctx context.Context, id string, r resource.VolumeReset) error
+}
+
+// Policy rules of this area's admin-only actions, named as in Cinder's policy.
+const (
+	policyResetStatus = "volume_extension:volume_admin_actions:reset_status"
+	policyForceDelete = "volume_extension:volume_admin_actions:force_delete"
+)
+
+// Statuses in which Cinder refuses changes to a volume's metadata (and, for maintenance, any
+// update).
+var (
+	metadataLockedStatuses = []string{resource.StatusMaintenance, "uploading"}
+	updateLockedStatuses   = []string{resource.StatusMaintenance}
+)
 
 // volumeExtraRoutes registers this area's routes.
-func (s *server) volumeExtraRoutes(api route) {}
+func (s *server) volumeExtraRoutes(api route) {
+	api("/volumes/{volume_id}/metadata", http.MethodGet, s.showVolumeMetadata)
+	api("/volumes/{volume_id}/metadata", http.MethodPost, s.createVolumeMetadata)
+	api("/volumes/{volume_id}/metadata", http.MethodPut, s.replaceVolumeMetadata)
+	api("/volumes/{volume_id}/metadata/{key}", http.MethodGet, s.showVolumeMetadataItem)
+	api("/volumes/{volume_id}/metadata/{key}", http.MethodPut, s.updateVolumeMetadataItem)
+	api("/volumes/{volume_id}/metadata/{key}", http.MethodDelete, s.deleteVolumeMetadataItem)
+	api("/resource_filters", http.MethodGet, s.listResourceFilters)
+}
 
 // extraVolumeActions lists this area's actions of POST /volumes/{id}/action.
-func (s *server) extraVolumeActions() map[string]volumeAction { return nil }
+func (s *server) extraVolumeActions() map[string]volumeAction {
+	return map[string]volumeAction{
+		"os-reset_status":         s.resetVolumeStatus,
+		"os-force_delete":         s.forceDeleteVolume,
+		"os-set_bootable":         s.setVolumeBootable,
+		"os-update_readonly_flag": s.updateReadonlyFlag,
+		"os-set_image_metadata":   s.setImageMetadata,
+		"os-unset_image_metadata": s.unsetImageMetadata,
+		"os-show_image_metadata":  s.showImageMetadata,
+	}
+}
+
+// volumeDetails builds the detailed views of vols with what the volume row does not hold:
+// the admin metadata Cinder shows among the metadata (readonly, attached_mode) and, with
+// withImage, volume_image_metadata (on show and detail list; on a list every volume gets
+// it as soon as one has image metadata, as Cinder's extension does).
+func (s *server) volumeDetails(ctx context.Context, vw viewer, vols []*resource.Volume, withImage bool) ([]volumeDetail, error) {
+	out := make([]volumeDetail, len(vols))
+	if len(vols) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(vols))
+	for i, v := range vols {
+		ids[i] = v.ID
+	}
+	admin, err := s.store.VolumesMetadata(ctx, resource.AdminMetadata, ids, resource.VisibleAdminMetadataKeys...)
+	if err != nil {
+		return nil, err
+	}
+	var glance map[string]map[string]string
+	if withImage {
+		if glance, err = s.store.VolumesMetadata(ctx, resource.GlanceMetadata, ids); err != nil {
+			return nil, err
+		}
+	}
+	for i, v := range vols {
+		if am := admin[v.ID]; len(am) > 0 {
+			cp := *v
+			cp.Metadata = make(map[string]string, len(v.Metadata)+len(am))
+			for k, val := range v.Metadata {
+				cp.Metadata[k] = val
+			}
+			for k, val := range am {
+				cp.Metadata[k] = val
+			}
+			v = &cp
+		}
+		out[i] = vw.detail(v, withImage)
+		if len(glance) > 0 {
+			gm := glance[v.ID]
+			if gm == nil {
+				gm = map[string]string{}
+			}
+			out[i].VolumeImageMetadata = some(gm)
+		}
+	}
+	return out, nil
+}
+
+// volumeView is the detailed view of one volume; withExtensions as for viewer.detail (show),
+// which also brings volume_image_metadata.
+func (s *server) volumeView(r *http.Request, v *resource.Volume, withExtensions bool) (volumeDetail, error) {
+	d, err := s.volumeDetails(r.Context(), newViewer(r), []*resource.Volume{v}, withExtensions)
+	if err != nil {
+		return volumeDetail{}, err
+	}
+	return d[0], nil
+}
+
+// writeVolume answers one volume's detailed view.
+func (s *server) writeVolume(w http.ResponseWriter, r *http.Request, status int, v *resource.Volume, withExtensions bool) {
+	d, err := s.volumeView(r, v, withExtensions)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, map[string]any{"volume": d})
+}
+
+// writeEmpty answers status with an empty body, as Cinder's actions that return nothing.
+func writeEmpty(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(status)
+}
+
+// volumeStatuses are Cinder's VolumeStatus.ALL, the statuses os-reset_status accepts, in
+// Cinder's order (its message lists them).
+var volumeStatuses = []string{"creating", "available", "deleting", "error", "error_deleting",
+	"error_managing", "managing", "attaching", "in-use", "detaching", "maintenance",
+	"restoring-backup", "error_restoring", "reserved", "awaiting-transfer", "backing-up",
+	"error_backing-up", "error_extending", "downloading", "uploading", "retyping", "extending"}
+
+var (
+	attachStatuses    = []string{"attached", "detached"}
+	migrationStatuses = []string{"migrating", "error", "success", "completing", "none", "starting"}
+)
+
+// pyTuple renders names as a Python tuple of strings; pyList as a list.
+func pyTuple(names []string) string { return "(" + pyStrings(names) + ")" }
+func pyList(names []string) string  { return "[" + pyStrings(names) + "]" }
+
+func pyStrings(names []string) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = pyStrRepr(n)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parseResetStatus validates os-reset_status's argument as Cinder's reset schema and its
+// format checkers do.
+func parseResetStatus(args any) (resource.VolumeReset, *fault) {
+	var out resource.VolumeReset
+	const field = "os-reset_status"
+	o, f := requireObject(field, args)
+	if f != nil {
+		return out, f
+	}
+	truthy := func(k string) bool { return pyTruthy(o.vals[k]) }
+	if !truthy("status") && !truthy("attach_status") && !truthy("migration_status") {
+		return out, badRequest("Must specify 'status', 'attach_status' or 'migration_status' for update.")
+	}
+	for _, k := range []string{"status", "attach_status", "migration_status"} {
+		v, ok := o.get(k)
+		if !ok {
+			continue
+		}
+		if f := checkType(k, v, "string", "null"); f != nil {
+			return out, f
+		}
+		sv, _ := v.(string)
+		if sv == "" {
+			continue
+		}
+		l := strings.ToLower(sv)
+		switch k {
+		case "status":
+			if !contains(volumeStatuses, l) {
+				return out, badRequest("Volume status: %s is invalid, valid statuses are: %s.", sv, pyTuple(volumeStatuses))
+			}
+			out.Status = l
+		case "attach_status":
+			if !contains(attachStatuses, l) {
+				return out, badRequest("Volume attach status: %s is invalid, valid statuses are: %s.", sv, pyList(attachStatuses))
+			}
+			out.AttachStatus = l
+		case "migration_status":
+			// Scoria does not migrate volumes: every migration status is none, and a reset of
+			// it is accepted and has nothing to change.
+			if !contains(migrationStatuses, l) {
+				return out, badRequest("Volume migration status: %s is invalid, valid statuses are: %s.", sv, pyTuple(migrationStatuses))
+			}
+		}
+	}
+	if f := checkAdditional(field, o, "status", "attach_status", "migration_status"); f != nil {
+		return out, f
+	}
+	return out, nil
+}
+
+// pyTruthy is Python's truth of a decoded JSON value.
+func pyTruthy(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return t
+	case string:
+		return t != ""
+	case json.Number:
+		f, err := t.Float64()
+		return err != nil || f != 0
+	case []any:
+		return len(t) > 0
+	case *object:
+		return len(t.keys) > 0
+	}
+	return true
+}
+
+// resetVolumeStatus is os-reset_status (admin): set status and/or attach status, whatever
+// they are now.
+func (s *server) resetVolumeStatus(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	reset, f := parseResetStatus(args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if f := authorizeAdmin(r, policyResetStatus); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if reset.Status != "" || reset.AttachStatus != "" {
+		if err := s.store.ResetVolumeState(ctx, id, reset); err != nil {
+			s.writeError(w, r, notFoundAs(err, "Volume", id))
+			return
+		}
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "status": reset.Status, "attach_status": reset.AttachStatus}).Info("volume state reset")
+	writeAccepted(w)
+}
+
+// forceDeleteVolume is os-force_delete (admin): the delete of DELETE /volumes/{id}?force=true.
+func (s *server) forceDeleteVolume(w http.ResponseWriter, r *http.Request, id string, _ any) {
+	ctx := r.Context()
+	v, err := s.getVolume(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if f := authorizeAdmin(r, policyForceDelete); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if err := s.deleteVolumeFrom(ctx, v, forceDeletableStatuses); err != nil {
+		s.writeError(w, r, &actionError{action: "force-delete", err: err})
+		return
+	}
+	reqctx.Log(ctx, s.log).WithField("volume_id", id).Info("volume force-delete accepted")
+	writeAccepted(w)
+}
+
+// schemaBooleans is the enum of Cinder's parameter_types.boolean, in its order.
+var schemaBooleans = []any{true, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
+	false, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"}
+
+// parseFlagAction validates {"<action>": {"<flag>": boolean}} as Cinder's set_bootable and
+// volume_readonly_update schemas do, and returns the flag.
+func parseFlagAction(action, flag string, args any) (bool, *fault) {
+	o, f := requireObject(action, args)
+	if f != nil {
+		return false, f
+	}
+	if v, ok := o.get(flag); ok {
+		if f := checkType(flag, v, "boolean", "string"); f != nil {
+			return false, f
+		}
+		found := false
+		for _, b := range schemaBooleans {
+			if b == v {
+				found = true
+			}
+		}
+		if !found {
+			parts := make([]string, len(schemaBooleans))
+			for i, b := range schemaBooleans {
+				parts[i] = pyRepr(b)
+			}
+			return false, schemaError(flag, v, pyRepr(v)+" is not one of ["+strings.Join(parts, ", ")+"]")
+		}
+	} else {
+		return false, schemaError(action, o, pyStrRepr(flag)+" is a required property")
+	}
+	if f := checkAdditional(action, o, flag); f != nil {
+		return false, f
+	}
+	switch v := o.vals[flag].(type) {
+	case bool:
+		return v, nil
+	case string:
+		return contains(boolTrue, strings.ToLower(v)), nil
+	}
+	return false, nil
+}
+
+// setVolumeBootable is os-set_bootable: 200 with no body, as Cinder.
+func (s *server) setVolumeBootable(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	bootable, f := parseFlagAction("os-set_bootable", "bootable", args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	err := s.store.SetVolumeBootable(ctx, id, bootable, resource.VolumeStatusRule{Not: updateLockedStatuses})
+	if errors.Is(err, resource.ErrInvalidState) {
+		err = badRequest("Invalid volume: The volume cannot be updated during maintenance.")
+	}
+	if err != nil {
+		s.writeError(w, r, notFoundAs(err, "Volume", id))
+		return
+	}
+	writeEmpty(w, http.StatusOK)
+}
+
+// updateReadonlyFlag is os-update_readonly_flag: the admin metadata "readonly" becomes
+// "True" or "False"; the volume must be available.
+func (s *server) updateReadonlyFlag(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	readonly, f := parseFlagAction("os-update_readonly_flag", "readonly", args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	value := "False"
+	if readonly {
+		value = "True"
+	}
+	_, err := s.store.UpdateVolumeMetadata(ctx, resource.AdminMetadata, id, map[string]string{"readonly": value}, false,
+		resource.VolumeStatusRule{Only: []string{resource.StatusAvailable}})
+	var ise *resource.InvalidStateError
+	if errors.As(err, &ise) {
+		err = badRequest("Invalid volume: Volume %s status must be available to update readonly flag, but current status is: %s.", id, ise.Status)
+	}
+	if err != nil {
+		s.writeError(w, r, notFoundAs(err, "Volume", id))
+		return
+	}
+	writeAccepted(w)
+}
+
+// metadataStateError words a metadata change refused by the volume's status as Cinder does.
+func metadataStateError(err error, verb string) error {
+	var ise *resource.InvalidStateError
+	if errors.As(err, &ise) {
+		return badRequest("Invalid volume: %s volume metadata is not allowed for volumes in %s status.", verb, ise.Status)
+	}
+	return err
+}
+
+// setImageMetadata is os-set_image_metadata: merge into the volume's image metadata and
+// answer all of it.
+func (s *server) setImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	const action = "os-set_image_metadata"
+	o, f := requireObject(action, args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	v, ok := o.get("metadata")
+	if !ok {
+		s.writeError(w, r, schemaError(action, o, "'metadata' is a required property"))
+		return
+	}
+	md, f := checkMetadata("metadata", v, false)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if f := checkAdditional(action, o, "metadata"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	all, err := s.store.UpdateVolumeMetadata(ctx, resource.GlanceMetadata, id, md, false, resource.VolumeStatusRule{Not: metadataLockedStatuses})
+	if err != nil {
+		s.writeError(w, r, notFoundAs(metadataStateError(err, "Updating"), "Volume", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"metadata": all})
+}
+
+// unsetImageMetadata is os-unset_image_metadata: remove one key of the image metadata.
+func (s *server) unsetImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	const action = "os-unset_image_metadata"
+	o, f := requireObject(action, args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	v, ok := o.get("key")
+	if !ok {
+		s.writeError(w, r, schemaError(action, o, "'key' is a required property"))
+		return
+	}
+	if f := checkType("key", v, "string"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	key := v.(string)
+	if f := checkLength("key", key, 1, 255); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if f := checkAdditional(action, o, "key"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	err := s.store.DeleteVolumeMetadataKey(ctx, resource.GlanceMetadata, id, key, resource.VolumeStatusRule{Not: metadataLockedStatuses})
+	var nf *resource.NotFoundError
+	if errors.As(err, &nf) && nf.Kind == "MetadataKey" {
+		err = notFound("Glance metadata for volume/snapshot %s cannot be found.", id)
+	}
+	if err != nil {
+		s.writeError(w, r, notFoundAs(metadataStateError(err, "Deleting"), "Volume", id))
+		return
+	}
+	writeEmpty(w, http.StatusOK)
+}
+
+// showImageMetadata is os-show_image_metadata: {"metadata": {...}}. It takes no argument.
+func (s *server) showImageMetadata(w http.ResponseWriter, r *http.Request, id string, _ any) {
+	ctx := r.Context()
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	md, err := s.store.VolumeMetadata(ctx, resource.GlanceMetadata, id)
+	if err != nil {
+		s.writeError(w, r, notFoundAs(err, "Volume", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"metadata": md})
+}
+
+// resourceFilter is one entry of GET /resource_filters.
+type resourceFilter struct {
+	Resource string   `json:"resource"`
+	Filters  []string `json:"filters"`
+}
+
+// resourceFilters are the filters Scoria's lists accept from every caller, by resource: the
+// volume list's table (volumeFilterKeys) and the pools' (3.28/3.35).
+func resourceFilters() []resourceFilter {
+	return []resourceFilter{
+		{Resource: "volume", Filters: volumeFilterKeys},
+		{Resource: "pool", Filters: []string{"name", "volume_type"}},
+	}
+}
+
+// listResourceFilters is GET /resource_filters (3.33), optionally ?resource=X.
+func (s *server) listResourceFilters(w http.ResponseWriter, r *http.Request) {
+	if !versionOf(r.Context()).atLeast(mvResourceFilters) {
+		s.writeError(w, r, notFound(msgResourceNotFound))
+		return
+	}
+	out := []resourceFilter{}
+	want, only := r.URL.Query()["resource"]
+	for _, rf := range resourceFilters() {
+		if !only || rf.Resource == want[len(want)-1] {
+			out = append(out, rf)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"resource_filters": out})
+}

@@ -230,7 +230,7 @@ func (s *server) showVolume(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"volume": newViewer(r).detail(v, true)})
+	s.writeVolume(w, r, http.StatusOK, v, true)
 }
 
 // updateVolume is PUT /volumes/{id}: name, description, metadata (which replaces all).
@@ -258,7 +258,7 @@ func (s *server) updateVolume(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"volume": newViewer(r).detail(v, false)})
+	s.writeVolume(w, r, http.StatusOK, v, false)
 }
 
 // deleteVolume is DELETE /volumes/{id}. A volume no volume service owns yet is deleted here;

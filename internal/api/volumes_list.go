@@ -1,12 +1,15 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
@@ -47,38 +50,82 @@ func (q query) get(key string) (string, bool) {
 // listParams is what a GET /volumes or /volumes/detail asks for.
 type listParams struct {
 	filter    resource.VolumeFilter
-	empty     bool // a filter no volume can pass (another project without all_tenants)
+	empty     bool // a filter no volume can pass (a field Scoria never sets, an unknown key)
 	withCount bool
 }
 
-// Query parameters of volume lists that Scoria implements.
-var listKeys = map[string]bool{
-	"limit": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true,
-	"all_tenants": true, "project_id": true, "name": true, "display_name": true, "status": true,
+// Microversions of the volume list's filters.
+var (
+	mvListBootable       = version{3, 2}
+	mvListGlanceMetadata = version{3, 4}
+	mvListGroup          = version{3, 10}
+	mvResourceFilters    = version{3, 33}
+	mvLikeFilter         = version{3, 34}
+	mvTimeComparison     = version{3, 60}
+)
+
+// volumeFilterKeys is the table of the volume list's filters: what GET /resource_filters
+// publishes for "volume" (Cinder's default resource_filters.json) and what a non-admin may use
+// from 3.31 on; admins may also filter by any field of volumeFields.
+var volumeFilterKeys = []string{"name", "status", "metadata", "bootable", "migration_status",
+	"availability_zone", "group_id", "size", "created_at", "updated_at"}
+
+// legacyVolumeFilterKeys are the filters a non-admin may use before 3.31 (Cinder's
+// query_volume_filters); others are silently dropped there.
+var legacyVolumeFilterKeys = []string{"name", "status", "metadata", "availability_zone", "bootable", "group_id"}
+
+// filtersSince are filters that, before 3.31, are dropped below the microversion that added
+// them (Cinder's MV_ADDED_FILTERS).
+var filtersSince = map[string]version{
+	"glance_metadata": mvListGlanceMetadata,
+	"group_id":        mvListGroup,
+	"created_at":      mvTimeComparison,
+	"updated_at":      mvTimeComparison,
+	"consumes_quota":  mvConsumesQuota,
 }
 
-// parseListParams reads a volume list's query as Cinder does. Filters Scoria cannot apply
-// are refused rather than ignored: an ignored filter would list volumes the client excluded.
-func (s *server) parseListParams(r *http.Request, q query) (*listParams, *fault) {
-	ctx := r.Context()
-	rc := reqctx.From(ctx)
-	mv := versionOf(ctx)
-	p := &listParams{}
+// volumeFields are the volume columns a list filters (exactly, or with "~" by substring) and
+// sorts by, under Cinder's names; the store knows the same.
+var volumeFields = map[string]bool{
+	"id": true, "display_name": true, "display_description": true, "status": true,
+	"attach_status": true, "size": true, "availability_zone": true, "host": true, "user_id": true,
+	"project_id": true, "volume_type_id": true, "bootable": true, "multiattach": true,
+	"snapshot_id": true, "source_volid": true, "created_at": true, "updated_at": true,
+}
 
-	var unknown []string
+// nullFields are volume columns Cinder has and Scoria never sets: an exact filter on one
+// matches no volume.
+var nullFields = map[string]bool{
+	"migration_status": true, "group_id": true, "consistencygroup_id": true, "replication_status": true,
+	"provider_id": true, "provider_location": true, "encryption_key_id": true, "cluster_name": true,
+	"service_uuid": true, "previous_status": true, "instance_uuid": true, "attached_host": true,
+	"mountpoint": true, "scheduled_at": true, "launched_at": true, "terminated_at": true,
+}
+
+// listKeys are the query parameters of a list that are not filters.
+var listKeys = map[string]bool{"limit": true, "marker": true, "offset": true, "sort": true, "sort_key": true, "sort_dir": true}
+
+// filterParams returns the filters of q (the last value of each key), in order.
+func filterParams(q query, skip map[string]bool) ([]string, map[string]string) {
+	var keys []string
+	vals := map[string]string{}
 	for _, kv := range q {
-		if listKeys[kv.key] || (kv.key == "with_count" && mv.atLeast(mvCountInfo)) {
+		if skip[kv.key] {
 			continue
 		}
-		if !contains(unknown, kv.key) {
-			unknown = append(unknown, kv.key)
+		if _, seen := vals[kv.key]; !seen {
+			keys = append(keys, kv.key)
 		}
+		vals[kv.key] = kv.value
 	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return nil, badRequest("Invalid filters %s are found in query options. Scoria can filter volumes by name, status and project_id (with all_tenants) only; limit, marker and sort=created_at:desc page them.",
-			strings.Join(unknown, ", "))
-	}
+	return keys, vals
+}
+
+// parseListParams reads a volume list's query as Cinder's VolumeController._get_volumes does.
+func (s *server) parseListParams(r *http.Request, q query) (*listParams, *fault) {
+	ctx := r.Context()
+	mv := versionOf(ctx)
+	p := &listParams{}
 
 	p.filter.Limit = s.maxLimit
 	if v, ok := q.get("limit"); ok {
@@ -91,81 +138,350 @@ func (s *server) parseListParams(r *http.Request, q query) (*listParams, *fault)
 		}
 		p.filter.Limit = min(n, s.maxLimit)
 	}
-	if f := checkSortParams(q); f != nil {
+	if v, ok := q.get("offset"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		switch {
+		case err != nil:
+			return nil, invalidInput("offset must be an integer")
+		case n < 0:
+			return nil, invalidInput("offset must be >= 0")
+		}
+		p.filter.Offset = n
+	}
+	sortKeys, f := parseSortParams(q)
+	if f != nil {
 		return nil, f
 	}
-	if m, _ := q.get("marker"); m != "" {
+	p.filter.Sort = sortKeys
+	if m, ok := q.get("marker"); ok {
 		if !isUUIDLike(m) {
 			return nil, notFound("Volume %s could not be found.", m)
 		}
 		p.filter.Marker = m
 	}
 
-	allTenants := false
-	if v, ok := q.get("all_tenants"); ok {
+	keys, vals := filterParams(q, listKeys)
+	if _, ok := vals["with_count"]; ok && mv.atLeast(mvCountInfo) {
 		var f *fault
-		if allTenants, f = parseBoolParam("all_tenants", v); f != nil {
+		if p.withCount, f = parseBoolParam("with_count", vals["with_count"]); f != nil {
 			return nil, f
 		}
+		delete(vals, "with_count")
+		keys = slices.DeleteFunc(keys, func(k string) bool { return k == "with_count" })
 	}
-	project, hasProject := q.get("project_id")
-	switch {
-	case allTenants && rc.IsAdmin:
-		p.filter.ProjectID = project // "" lists every project
-	default:
-		p.filter.ProjectID = rc.ProjectID
-		p.empty = hasProject && project != rc.ProjectID
-	}
-	if v, ok := q.get("name"); ok {
-		p.filter.Name = v
-	} else if v, ok := q.get("display_name"); ok {
-		p.filter.Name = v
-	}
-	p.filter.Status, _ = q.get("status")
-	if v, ok := q.get("with_count"); ok {
-		var f *fault
-		if p.withCount, f = parseBoolParam("with_count", v); f != nil {
-			return nil, f
-		}
+	if f := s.applyVolumeFilters(r, &p.filter, &p.empty, keys, vals, true); f != nil {
+		return nil, f
 	}
 	return p, nil
 }
 
-// checkSortParams accepts the sort Scoria lists in, newest first (Cinder's default order),
-// however it is spelled, and refuses any other.
-func checkSortParams(q query) *fault {
-	sortSpec, hasSort := q.get("sort")
-	key, hasKey := q.get("sort_key")
-	dir, hasDir := q.get("sort_dir")
-	if hasSort && (hasKey || hasDir) {
-		return badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
-	}
-	// Effective "key:dir" pairs, with Cinder's defaults (created_at, desc) filled in.
-	var orders []string
-	if hasSort && strings.TrimSpace(sortSpec) != "" {
-		for _, item := range strings.Split(sortSpec, ",") {
-			k, d, _ := strings.Cut(item, ":")
-			orders = append(orders, sortOrder(k, d))
+// applyVolumeFilters turns the filters of a volume query into f (or empty, when no volume can
+// match). general is the generalized filtering of lists from 3.31 (resource filters): a
+// non-admin's unknown filter is then a 400 rather than dropped.
+func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, empty *bool, keys []string, vals map[string]string, general bool) *fault {
+	ctx := r.Context()
+	rc := reqctx.From(ctx)
+	mv := versionOf(ctx)
+	general = general && mv.atLeast(mvResourceFilter)
+
+	if general {
+		if !rc.IsAdmin {
+			var invalid []string
+			for _, k := range keys {
+				ok := contains(volumeFilterKeys, k)
+				if mv.atLeast(mvLikeFilter) {
+					ok = ok || contains(volumeFilterKeys, k+"~")
+				}
+				if !ok && k != "all_tenants" {
+					invalid = append(invalid, k)
+				}
+			}
+			if len(invalid) > 0 {
+				return badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
+			}
 		}
 	} else {
-		if strings.TrimSpace(key) == "" {
-			key = "created_at"
-		}
-		orders = []string{sortOrder(key, dir)}
+		keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool {
+			if since, ok := filtersSince[k]; ok && !mv.atLeast(since) {
+				return true
+			}
+			return !rc.IsAdmin && !contains(legacyVolumeFilterKeys, k)
+		})
 	}
-	spec := strings.Join(orders, ",")
-	if spec != "created_at:desc" && spec != "created_at:desc,id:desc" {
-		return badRequest("Sorting volumes by %s is not supported by Scoria yet; volumes are listed newest first (sort=created_at:desc).", spec)
+
+	allTenants := false
+	if v, ok := vals["all_tenants"]; ok && rc.IsAdmin {
+		var fault *fault
+		if allTenants, fault = parseBoolParam("all_tenants", v); fault != nil {
+			return fault
+		}
+	}
+	f.ProjectID = rc.ProjectID
+	if allTenants {
+		f.ProjectID = vals["project_id"] // "" lists every project
+	}
+
+	for _, k := range keys {
+		v := vals[k]
+		switch k {
+		case "all_tenants", "project_id":
+			// Decided above: only an admin's all_tenants lifts the project scope.
+		case "name", "display_name":
+			setEqual(f, "display_name", v)
+		case "description":
+			setEqual(f, "display_description", v)
+		case "bootable", "multiattach":
+			b, fault := parseBoolFilter(k, v, mv.atLeast(mvListBootable))
+			if fault != nil {
+				return fault
+			}
+			setEqual(f, k, strconv.FormatBool(b))
+		case "size":
+			if _, err := strconv.Atoi(strings.TrimSpace(v)); err != nil {
+				*empty = true // an integer column never equals a string
+			}
+			setEqual(f, k, strings.TrimSpace(v))
+		case "metadata", "glance_metadata":
+			md, ok := parseDictFilter(v)
+			if !ok {
+				*empty = true // Cinder's database layer matches nothing with a bad dict
+				continue
+			}
+			if k == "metadata" {
+				f.Metadata = md
+			} else {
+				f.GlanceMetadata = md
+			}
+		case "volume_type":
+			f.VolumeType = v
+		case "consumes_quota", "use_quota":
+			b, fault := parseBoolParam(k, v)
+			if fault != nil {
+				return fault
+			}
+			*empty = *empty || !b // every Scoria volume consumes quota
+		case "created_at", "updated_at":
+			tfs, fault := parseTimeFilter(k, v)
+			if fault != nil {
+				return fault
+			}
+			f.Times = append(f.Times, tfs...)
+		default:
+			switch {
+			case strings.HasSuffix(k, "~"):
+				if !mv.atLeast(mvLikeFilter) {
+					*empty = true
+					continue
+				}
+				field := likeField(strings.TrimSuffix(k, "~"))
+				if volumeFields[field] {
+					if f.Like == nil {
+						f.Like = map[string]string{}
+					}
+					f.Like[field] = v
+				} else if nullFields[field] {
+					*empty = true
+				} // else: Cinder skips a LIKE filter on a column it does not have
+			case volumeFields[k] && k != "created_at" && k != "updated_at":
+				setEqual(f, k, v)
+			default:
+				// A column Scoria never sets, or no column at all: Cinder's database layer
+				// returns no volume.
+				*empty = true
+			}
+		}
 	}
 	return nil
 }
 
-func sortOrder(key, dir string) string {
-	dir = strings.ToLower(strings.TrimSpace(dir))
-	if dir == "" {
-		dir = "desc"
+func setEqual(f *resource.VolumeFilter, field, v string) {
+	if f.Equal == nil {
+		f.Equal = map[string]string{}
 	}
-	return strings.TrimSpace(key) + ":" + dir
+	f.Equal[field] = v
+}
+
+// likeField maps the REST names of LIKE filters to columns (Cinder's ATTRIBUTE_CONVERTERS).
+func likeField(k string) string {
+	switch k {
+	case "name":
+		return "display_name"
+	case "description":
+		return "display_description"
+	}
+	return k
+}
+
+// parseBoolFilter reads a boolean filter: strictly from 3.2 (Cinder's InvalidInput
+// otherwise), before that anything but a spelling of false is true.
+func parseBoolFilter(key, v string, strict bool) (bool, *fault) {
+	if strict {
+		l := strings.ToLower(strings.TrimSpace(v))
+		switch {
+		case contains(boolTrue, l):
+			return true, nil
+		case contains(boolFalse, l):
+			return false, nil
+		}
+		return false, invalidInput("'%s = %s'", key, v)
+	}
+	switch v {
+	case "False", "false", "FALSE":
+		return false, nil
+	case "True", "true", "TRUE":
+		return true, nil
+	}
+	return v != "", nil
+}
+
+// parseDictFilter reads a metadata filter: a JSON object of strings, or the Python dict
+// literal python-cinderclient sends ({'k': 'v'}).
+func parseDictFilter(v string) (map[string]string, bool) {
+	var md map[string]string
+	if err := json.Unmarshal([]byte(v), &md); err == nil && md != nil {
+		return md, true
+	}
+	return parsePyDict(v)
+}
+
+// parsePyDict parses a flat Python dict literal of string keys and values.
+func parsePyDict(v string) (map[string]string, bool) {
+	s := strings.TrimSpace(v)
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return nil, false
+	}
+	s = strings.TrimSpace(s[1 : len(s)-1])
+	md := map[string]string{}
+	readStr := func() (string, bool) {
+		s = strings.TrimSpace(s)
+		if s == "" || (s[0] != '\'' && s[0] != '"') {
+			return "", false
+		}
+		q := s[0]
+		var b strings.Builder
+		for i := 1; i < len(s); i++ {
+			switch c := s[i]; {
+			case c == '\\' && i+1 < len(s):
+				i++
+				b.WriteByte(s[i])
+			case c == q:
+				s = s[i+1:]
+				return b.String(), true
+			default:
+				b.WriteByte(c)
+			}
+		}
+		return "", false
+	}
+	for strings.TrimSpace(s) != "" {
+		k, ok := readStr()
+		if !ok {
+			return nil, false
+		}
+		s = strings.TrimSpace(s)
+		if !strings.HasPrefix(s, ":") {
+			return nil, false
+		}
+		s = s[1:]
+		val, ok := readStr()
+		if !ok {
+			return nil, false
+		}
+		md[k] = val
+		s = strings.TrimSpace(s)
+		if strings.HasPrefix(s, ",") {
+			s = s[1:]
+		} else if s != "" {
+			return nil, false
+		}
+	}
+	return md, true
+}
+
+// timeOperators are Cinder's time comparison operators (3.60).
+var timeOperators = []string{"gt", "gte", "eq", "neq", "lt", "lte"}
+
+// parseTimeFilter reads created_at/updated_at: "op:time[,op:time…]", as Cinder's
+// _handle_time_comparison_filters does.
+func parseTimeFilter(key, v string) ([]resource.TimeFilter, *fault) {
+	var out []resource.TimeFilter
+	for _, unit := range strings.Split(v, ",") {
+		op, at, found := strings.Cut(unit, ":")
+		if !found {
+			at = op
+		}
+		if !contains(timeOperators, op) {
+			return nil, badRequest("Invalid %s operator", op)
+		}
+		t, ok := parseISOTime(at)
+		if !ok {
+			return nil, badRequest("Invalid %s value", at)
+		}
+		out = append(out, resource.TimeFilter{Field: key, Op: op, At: t})
+	}
+	return out, nil
+}
+
+// parseISOTime reads an ISO 8601 time as oslo's parse_isotime does; one without a zone is UTC.
+func parseISOTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// sortFields are the REST names of sort keys that differ from the column.
+var sortFields = map[string]string{"name": "display_name", "description": "display_description"}
+
+// parseSortParams reads sort=key[:dir],… or the deprecated sort_key/sort_dir, as Cinder's
+// get_sort_params and process_sort_params do.
+func parseSortParams(q query) ([]resource.SortKey, *fault) {
+	sortSpec, hasSort := q.get("sort")
+	key, hasKey := q.get("sort_key")
+	dir, hasDir := q.get("sort_dir")
+	if hasSort && (hasKey || hasDir) {
+		return nil, badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+	}
+	var pairs [][2]string
+	switch {
+	case hasSort:
+		for _, item := range strings.Split(strings.TrimSpace(sortSpec), ",") {
+			k, d, _ := strings.Cut(item, ":")
+			if d == "" {
+				d = "desc"
+			}
+			pairs = append(pairs, [2]string{strings.TrimSpace(k), strings.TrimSpace(d)})
+		}
+	case hasKey || hasDir:
+		if !hasKey {
+			key = "created_at"
+		}
+		if !hasDir {
+			dir = "desc"
+		}
+		pairs = [][2]string{{strings.TrimSpace(key), strings.TrimSpace(dir)}}
+	default:
+		return nil, nil
+	}
+	var keys []resource.SortKey
+	for _, kd := range pairs {
+		if kd[1] != "asc" && kd[1] != "desc" {
+			return nil, invalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
+		}
+	}
+	for _, kd := range pairs {
+		field := kd[0]
+		if c, ok := sortFields[field]; ok {
+			field = c
+		}
+		if !volumeFields[field] {
+			return nil, invalidInput("Invalid sort key")
+		}
+		keys = append(keys, resource.SortKey{Field: field, Desc: kd[1] == "desc"})
+	}
+	return keys, nil
 }
 
 // volumeList is the body of a volume list.
@@ -210,14 +526,11 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 	if p.withCount {
 		total := 0
 		if !p.empty {
-			all := p.filter
-			all.Limit, all.Marker = 0, ""
-			everything, err := s.store.ListVolumes(ctx, all)
-			if err != nil {
+			var err error
+			if total, err = s.store.CountVolumesMatching(ctx, p.filter); err != nil {
 				s.writeError(w, r, err)
 				return
 			}
-			total = len(everything)
 		}
 		count, itemCount = some(total), total
 	}
@@ -227,9 +540,10 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 	var items any
 	if detail {
 		collection = "volumes/detail"
-		list := make([]volumeDetail, len(vols))
-		for i, v := range vols {
-			list[i] = vw.detail(v, true)
+		list, err := s.volumeDetails(ctx, vw, vols, true)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		items = list
 	} else {
@@ -262,22 +576,26 @@ func (s *server) summarizeVolumes(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, notFound(msgResourceNotFound))
 		return
 	}
-	rc := reqctx.From(ctx)
-	filter := resource.VolumeFilter{ProjectID: rc.ProjectID}
-	if v := r.URL.Query().Get("all_tenants"); v != "" {
-		all, f := parseBoolParam("all_tenants", v)
-		if f != nil {
-			s.writeError(w, r, f)
+	q, f := parseQuery(r.URL.RawQuery)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	// Cinder's summary drops a non-admin's unknown filters at every version.
+	var filter resource.VolumeFilter
+	empty := false
+	keys, vals := filterParams(q, nil)
+	if f := s.applyVolumeFilters(r, &filter, &empty, keys, vals, false); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	var vols []*resource.Volume
+	if !empty {
+		var err error
+		if vols, err = s.store.ListVolumes(ctx, filter); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
-		if all && rc.IsAdmin {
-			filter.ProjectID = ""
-		}
-	}
-	vols, err := s.store.ListVolumes(ctx, filter)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
 	}
 	sum := summaryView{TotalCount: len(vols)}
 	md := map[string][]string{}
@@ -296,4 +614,41 @@ func (s *server) summarizeVolumes(w http.ResponseWriter, r *http.Request) {
 		sum.Metadata = some(md)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"volume-summary": sum})
+}
+
+// checkSortParams (used by the messages list) accepts the sort Scoria lists messages in,
+// newest first (Cinder's default order), however it is spelled, and refuses any other.
+func checkSortParams(q query) *fault {
+	sortSpec, hasSort := q.get("sort")
+	key, hasKey := q.get("sort_key")
+	dir, hasDir := q.get("sort_dir")
+	if hasSort && (hasKey || hasDir) {
+		return badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+	}
+	// Effective "key:dir" pairs, with Cinder's defaults (created_at, desc) filled in.
+	var orders []string
+	if hasSort && strings.TrimSpace(sortSpec) != "" {
+		for _, item := range strings.Split(sortSpec, ",") {
+			k, d, _ := strings.Cut(item, ":")
+			orders = append(orders, sortOrder(k, d))
+		}
+	} else {
+		if strings.TrimSpace(key) == "" {
+			key = "created_at"
+		}
+		orders = []string{sortOrder(key, dir)}
+	}
+	spec := strings.Join(orders, ",")
+	if spec != "created_at:desc" && spec != "created_at:desc,id:desc" {
+		return badRequest("Sorting volumes by %s is not supported by Scoria yet; volumes are listed newest first (sort=created_at:desc).", spec)
+	}
+	return nil
+}
+
+func sortOrder(key, dir string) string {
+	dir = strings.ToLower(strings.TrimSpace(dir))
+	if dir == "" {
+		dir = "desc"
+	}
+	return strings.TrimSpace(key) + ":" + dir
 }

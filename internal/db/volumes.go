@@ -254,48 +254,6 @@ func queryVolumeWithMetadata(ctx context.Context, q querier, id string) (*resour
 	return v, rows.Err()
 }
 
-// ListVolumes returns the volumes f selects, newest first (created_at DESC, id DESC), with
-// their metadata. f.Marker is the id of the last volume of the previous page; one that is not
-// a visible volume (of f.ProjectID, when set) is a *resource.NotFoundError of kind "Marker".
-func (s *Store) ListVolumes(ctx context.Context, f resource.VolumeFilter) ([]*resource.Volume, error) {
-	where := []string{"v.deleted = 0"}
-	var args []any
-	if f.ProjectID != "" {
-		where, args = append(where, "v.project_id = ?"), append(args, f.ProjectID)
-	}
-	if f.Name != "" {
-		where, args = append(where, "v.display_name = ?"), append(args, f.Name)
-	}
-	if f.Status != "" {
-		where, args = append(where, "v.status = ?"), append(args, f.Status)
-	}
-	if f.Marker != "" {
-		q := "SELECT created_at FROM volumes WHERE id = ? AND deleted = 0"
-		qargs := []any{f.Marker}
-		if f.ProjectID != "" {
-			q, qargs = q+" AND project_id = ?", append(qargs, f.ProjectID)
-		}
-		var at nullTime
-		switch err := s.ro.QueryRowContext(ctx, q, qargs...).Scan(&at); {
-		case errors.Is(err, sql.ErrNoRows):
-			return nil, &resource.NotFoundError{Kind: "Marker", ID: f.Marker}
-		case err != nil:
-			return nil, fmt.Errorf("list volumes: read marker: %w", err)
-		}
-		where = append(where, "(v.created_at < ? OR (v.created_at = ? AND v.id < ?))")
-		args = append(args, dbTime(at.Time), dbTime(at.Time), f.Marker)
-	}
-	query := volumeSelect + " WHERE " + strings.Join(where, " AND ") + " ORDER BY v.created_at DESC, v.id DESC"
-	if f.Limit > 0 {
-		query, args = query+" LIMIT ?", append(args, f.Limit)
-	}
-	vols, err := queryVolumes(ctx, s.ro, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list volumes: %w", err)
-	}
-	return vols, nil
-}
-
 // UpdateVolume applies a user's change to volume id in one transaction, stamps updated_at and
 // returns the volume as it now is.
 func (s *Store) UpdateVolume(ctx context.Context, id string, u resource.VolumeUpdate) (*resource.Volume, error) {

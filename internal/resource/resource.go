@@ -134,14 +134,47 @@ func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %s could not be 
 // Unwrap makes errors.Is(err, ErrNotFound) true.
 func (e *NotFoundError) Unwrap() error { return ErrNotFound }
 
-// VolumeFilter selects volumes for a list. Results are ordered newest first
-// (created_at DESC, id DESC); Marker is the id of the last volume of the previous page.
+// VolumeFilter selects volumes for a list: every condition set must hold. Without Sort,
+// results are ordered newest first (created_at DESC, id DESC); Marker is the id of the last
+// volume of the previous page.
 type VolumeFilter struct {
 	ProjectID string // "" lists every project's volumes
 	Name      string
 	Status    string
 	Limit     int // 0 means no limit
+	Offset    int // volumes skipped after the marker (or from the first)
 	Marker    string
+
+	// Equal holds exact matches on volume fields, by Cinder's column name: id, display_name,
+	// display_description, status, attach_status, size, availability_zone, host, user_id,
+	// volume_type_id, bootable, multiattach, snapshot_id, source_volid ("true"/"false" for the
+	// booleans). Like holds substring matches (case-insensitive) on the same fields.
+	Equal map[string]string
+	Like  map[string]string
+	// Metadata is matched against the user metadata and the visible admin metadata (as
+	// Cinder's "metadata" filter), GlanceMetadata against the image metadata.
+	Metadata       map[string]string
+	GlanceMetadata map[string]string
+	// VolumeType matches the id or the name of the volume's type.
+	VolumeType string
+	// Times are comparisons of created_at or updated_at.
+	Times []TimeFilter
+	// Sort orders the result by these keys (the fields of Equal, created_at, updated_at);
+	// created_at and id are added after them in the first key's direction, as Cinder does.
+	Sort []SortKey
+}
+
+// TimeFilter compares a volume's created_at or updated_at with At; Op is one of gt, gte,
+// lt, lte, eq, neq.
+type TimeFilter struct {
+	Field, Op string
+	At        time.Time
+}
+
+// SortKey is one key of a list's order.
+type SortKey struct {
+	Field string
+	Desc  bool
 }
 
 // VolumeUpdate is a user's change to a volume; nil fields stay as they are. A non-nil

@@ -1,0 +1,162 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// The user metadata of a volume: GET/POST/PUT /volumes/{id}/metadata and
+// GET/PUT/DELETE /volumes/{id}/metadata/{key}, as Cinder's volume_metadata controller.
+
+// showVolumeMetadata is GET /volumes/{id}/metadata.
+func (s *server) showVolumeMetadata(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["volume_id"]
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	md, err := s.store.VolumeMetadata(ctx, resource.UserMetadata, id)
+	if err != nil {
+		s.writeError(w, r, notFoundAs(err, "Volume", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"metadata": md})
+}
+
+// createVolumeMetadata is POST /volumes/{id}/metadata: merge.
+func (s *server) createVolumeMetadata(w http.ResponseWriter, r *http.Request) {
+	s.writeVolumeMetadata(w, r, false)
+}
+
+// replaceVolumeMetadata is PUT /volumes/{id}/metadata: replace all.
+func (s *server) replaceVolumeMetadata(w http.ResponseWriter, r *http.Request) {
+	s.writeVolumeMetadata(w, r, true)
+}
+
+// parseMetadataBody validates {"<member>": metadata or null} as Cinder's volume_metadata
+// schemas (create, update) do.
+func parseMetadataBody(r *http.Request, member string) (map[string]string, *object, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, f := requireObject("", body)
+	if f != nil {
+		return nil, nil, f
+	}
+	v, ok := o.get(member)
+	if !ok {
+		return nil, nil, schemaError("", o, pyStrRepr(member)+" is a required property")
+	}
+	md, f := checkMetadata(member, v, true)
+	if f != nil {
+		return nil, nil, f
+	}
+	if f := checkAdditional("", o, member); f != nil {
+		return nil, nil, f
+	}
+	if md == nil {
+		md = map[string]string{}
+	}
+	inner, _ := v.(*object)
+	return md, inner, nil
+}
+
+func (s *server) writeVolumeMetadata(w http.ResponseWriter, r *http.Request, replace bool) {
+	ctx := r.Context()
+	id := mux.Vars(r)["volume_id"]
+	md, _, err := parseMetadataBody(r, "metadata")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	all, err := s.store.UpdateVolumeMetadata(ctx, resource.UserMetadata, id, md, replace, resource.VolumeStatusRule{Not: metadataLockedStatuses})
+	if err != nil {
+		s.writeError(w, r, notFoundAs(metadataStateError(err, "Updating"), "Volume", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"metadata": all})
+}
+
+// metadataKeyNotFound is Cinder's VolumeMetadataNotFound.
+func metadataKeyNotFound(id, key string) *fault {
+	return notFound("Volume %s has no metadata with key %s.", id, key)
+}
+
+// showVolumeMetadataItem is GET /volumes/{id}/metadata/{key}.
+func (s *server) showVolumeMetadataItem(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, key := mux.Vars(r)["volume_id"], mux.Vars(r)["key"]
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	md, err := s.store.VolumeMetadata(ctx, resource.UserMetadata, id)
+	if err != nil {
+		s.writeError(w, r, notFoundAs(err, "Volume", id))
+		return
+	}
+	v, ok := md[key]
+	if !ok {
+		s.writeError(w, r, metadataKeyNotFound(id, key))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{key: v}})
+}
+
+// updateVolumeMetadataItem is PUT /volumes/{id}/metadata/{key} with {"meta": {key: value}}.
+func (s *server) updateVolumeMetadataItem(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, key := mux.Vars(r)["volume_id"], mux.Vars(r)["key"]
+	md, _, err := parseMetadataBody(r, "meta")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, ok := md[key]; !ok {
+		s.writeError(w, r, badRequest("Request body and URI mismatch"))
+		return
+	}
+	if len(md) > 1 {
+		s.writeError(w, r, badRequest("Request body contains too many items"))
+		return
+	}
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.store.UpdateVolumeMetadata(ctx, resource.UserMetadata, id, md, false, resource.VolumeStatusRule{Not: metadataLockedStatuses}); err != nil {
+		s.writeError(w, r, notFoundAs(metadataStateError(err, "Updating"), "Volume", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"meta": md})
+}
+
+// deleteVolumeMetadataItem is DELETE /volumes/{id}/metadata/{key}: 200 with no body.
+func (s *server) deleteVolumeMetadataItem(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, key := mux.Vars(r)["volume_id"], mux.Vars(r)["key"]
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	err := s.store.DeleteVolumeMetadataKey(ctx, resource.UserMetadata, id, key, resource.VolumeStatusRule{Not: metadataLockedStatuses})
+	var nf *resource.NotFoundError
+	if errors.As(err, &nf) && nf.Kind == "MetadataKey" {
+		err = metadataKeyNotFound(id, key)
+	}
+	if err != nil {
+		s.writeError(w, r, notFoundAs(metadataStateError(err, "Deleting"), "Volume", id))
+		return
+	}
+	writeEmpty(w, http.StatusOK)
+}

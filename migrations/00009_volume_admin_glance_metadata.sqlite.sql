@@ -1,0 +1,27 @@
+-- Admin and image metadata of volumes, SQLite flavour: keep in step with
+-- 00009_volume_admin_glance_metadata.mysql.sql.
+-- volume_admin_metadata holds what only admins set (readonly, attached_mode); Cinder shows those
+-- two keys in the volume's metadata. volume_glance_metadata holds the image properties of a
+-- volume (os-set_image_metadata, volume_image_metadata in the view). Both go with their volume.
+-- +goose Up
+CREATE TABLE volume_admin_metadata (
+    volume_id  VARCHAR(36)  NOT NULL,
+    `key`      VARCHAR(255) NOT NULL,
+    `value`    VARCHAR(255) NOT NULL,
+    created_at DATETIME(6)  NOT NULL,
+    PRIMARY KEY (volume_id, `key`),
+    CONSTRAINT fk_volume_admin_metadata_volume_id FOREIGN KEY (volume_id) REFERENCES volumes (id) ON DELETE CASCADE
+);
+
+CREATE TABLE volume_glance_metadata (
+    volume_id  VARCHAR(36)  NOT NULL,
+    `key`      VARCHAR(255) NOT NULL,
+    `value`    TEXT         NOT NULL,
+    created_at DATETIME(6)  NOT NULL,
+    PRIMARY KEY (volume_id, `key`),
+    CONSTRAINT fk_volume_glance_metadata_volume_id FOREIGN KEY (volume_id) REFERENCES volumes (id) ON DELETE CASCADE
+);
+
+-- +goose Down
+DROP TABLE volume_glance_metadata;
+DROP TABLE volume_admin_metadata;
