@@ -84,7 +84,7 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 	p.filter.Status, _ = q.get("status")
 	p.filter.VolumeID, _ = q.get("volume_id")
 	if v, ok := q.get("metadata"); ok && mv.atLeast(mvSnapshotMetaQuery) {
-		md, ok := parsePyDict(v)
+		md, ok := parseDictFilter(v)
 		if !ok {
 			return nil, badRequest("Invalid metadata filter %s: Scoria filters by a dict of string keys and values, such as {'key': 'value'}.", v)
 		}
@@ -153,87 +153,6 @@ func parseSnapshotSort(q query, mv version) ([]resource.SnapshotSort, *fault) {
 		out[i] = resource.SnapshotSort{Key: k, Desc: d == "desc"}
 	}
 	return out, nil
-}
-
-// parsePyDict reads the metadata filter as Cinder does (ast.literal_eval): a Python or JSON
-// dict of string keys and values, such as python-cinderclient sends ("{'k': 'v'}").
-func parsePyDict(s string) (map[string]string, bool) {
-	p := pyParser{s: strings.TrimSpace(s)}
-	if !p.eat('{') {
-		return nil, false
-	}
-	md := map[string]string{}
-	if p.eat('}') {
-		return md, p.done()
-	}
-	for {
-		k, ok := p.str()
-		if !ok || !p.eat(':') {
-			return nil, false
-		}
-		v, ok := p.str()
-		if !ok {
-			return nil, false
-		}
-		md[k] = v
-		if p.eat('}') {
-			return md, p.done()
-		}
-		if !p.eat(',') {
-			return nil, false
-		}
-		if p.eat('}') { // a trailing comma
-			return md, p.done()
-		}
-	}
-}
-
-type pyParser struct {
-	s string
-	i int
-}
-
-func (p *pyParser) skip() {
-	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\t') {
-		p.i++
-	}
-}
-
-func (p *pyParser) eat(c byte) bool {
-	p.skip()
-	if p.i < len(p.s) && p.s[p.i] == c {
-		p.i++
-		return true
-	}
-	return false
-}
-
-func (p *pyParser) done() bool { p.skip(); return p.i == len(p.s) }
-
-// str reads a quoted string; escapes keep the character they escape.
-func (p *pyParser) str() (string, bool) {
-	p.skip()
-	if p.i >= len(p.s) || (p.s[p.i] != '\'' && p.s[p.i] != '"') {
-		return "", false
-	}
-	quote := p.s[p.i]
-	p.i++
-	var b strings.Builder
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '\\' && p.i+1 < len(p.s):
-			b.WriteByte(p.s[p.i+1])
-			p.i += 2
-		case c == quote:
-			p.i++
-			return b.String(), true
-		default:
-			b.WriteByte(c)
-			p.i++
-		}
-	}
-	return "", false
 }
 
 // snapshotList is the body of a snapshot list.

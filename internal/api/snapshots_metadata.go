@@ -32,7 +32,7 @@ func (s *server) replaceSnapshotMetadata(w http.ResponseWriter, r *http.Request)
 func (s *server) writeSnapshotMetadata(w http.ResponseWriter, r *http.Request, replace bool) {
 	ctx := r.Context()
 	id := mux.Vars(r)["snapshot_id"]
-	md, f := parseMetadataBody(r, "metadata")
+	md, _, f := parseMetadataBody(r, "metadata")
 	if f != nil {
 		s.writeError(w, r, f)
 		return
@@ -47,34 +47,6 @@ func (s *server) writeSnapshotMetadata(w http.ResponseWriter, r *http.Request, r
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"metadata": all})
-}
-
-// parseMetadataBody validates {"<member>": {…}} (Cinder's snapshot metadata schemas: one
-// required member, metadata that may be null).
-func parseMetadataBody(r *http.Request, member string) (map[string]string, *fault) {
-	body, err := readBody(r)
-	if err != nil {
-		return nil, toFault(err)
-	}
-	top, f := requireObject("", body)
-	if f != nil {
-		return nil, f
-	}
-	var md map[string]string
-	if v, ok := top.get(member); ok {
-		if md, f = checkMetadata(member, v, true); f != nil {
-			return nil, f
-		}
-	} else {
-		return nil, schemaError("", top, pyStrRepr(member)+" is a required property")
-	}
-	if f := checkAdditional("", top, member); f != nil {
-		return nil, f
-	}
-	if md == nil {
-		md = map[string]string{}
-	}
-	return md, nil
 }
 
 // showSnapshotMetadataItem is GET /snapshots/{id}/metadata/{key}.
@@ -98,7 +70,7 @@ func (s *server) setSnapshotMetadataItem(w http.ResponseWriter, r *http.Request)
 	ctx := r.Context()
 	vars := mux.Vars(r)
 	id, key := vars["snapshot_id"], vars["key"]
-	md, f := parseMetadataBody(r, "meta")
+	md, _, f := parseMetadataBody(r, "meta")
 	if f != nil {
 		s.writeError(w, r, f)
 		return

@@ -100,10 +100,10 @@ func (s *Store) markerValues(ctx context.Context, f resource.SnapshotFilter, ord
 	return vals, nil
 }
 
-// afterMarker is the condition "comes after the marker" in order, given the marker's
+// afterSnapshotMarker is the condition "comes after the marker" in order, given the marker's
 // values (nil for NULL). Both dialects sort NULL first ascending and last descending: NULL
 // is the smallest value.
-func afterMarker(order []resource.SnapshotSort, vals []any) (string, []any) {
+func afterSnapshotMarker(order []resource.SnapshotSort, vals []any) (string, []any) {
 	var (
 		alts []string
 		args []any
@@ -156,7 +156,7 @@ func (s *Store) ListSnapshots(ctx context.Context, f resource.SnapshotFilter) ([
 		if err != nil {
 			return nil, fmt.Errorf("list snapshots: %w", err)
 		}
-		cond, cargs := afterMarker(order, vals)
+		cond, cargs := afterSnapshotMarker(order, vals)
 		where, args = append(where, cond), append(args, cargs...)
 	}
 	by := make([]string, len(order))

@@ -46,6 +46,13 @@ func newFixture(t *testing.T) *fixture {
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The tests make more volumes than Cinder's default quota of 10 allows; quotas are
+	// tested in internal/db and internal/api.
+	if _, err := store.UpdateQuotaClass(ctx, resource.QuotaDefaultClass, map[string]int64{
+		resource.QuotaVolumes: -1, resource.QuotaSnapshots: -1, resource.QuotaGigabytes: -1,
+	}); err != nil {
+		t.Fatal(err)
+	}
 	log := logrus.New()
 	log.SetOutput(os.Stderr)
 	drv := &localfile.Driver{Dir: filepath.Join(dir, "vols"), BackendName: "file", PoolName: "file"}

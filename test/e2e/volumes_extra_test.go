@@ -38,7 +38,7 @@ func TestVolumesExtraCLI(t *testing.T) {
 		}
 	})
 	for _, id := range ids {
-		waitStatus(t, cli, id, "available")
+		cliWaitVolume(t, cli, id, "available")
 	}
 
 	listNames := func(args ...string) []string {
@@ -90,7 +90,7 @@ func TestVolumesExtraCLI(t *testing.T) {
 		t.Errorf("cinder summary: %s", out)
 	}
 	cli.must("reset-state", "--state", "error", "--attach-status", "detached", ids[1])
-	waitStatus(t, cli, ids[1], "error")
+	cliWaitVolume(t, cli, ids[1], "error")
 	cli.must("force-delete", ids[1])
 	if _, err := exec.LookPath("openstack"); err == nil {
 		osc := func(args ...string) string {
@@ -128,22 +128,6 @@ func TestVolumesExtraCLI(t *testing.T) {
 		})
 	if err != nil || strings.Join(names, ",") != "ex-c" {
 		t.Errorf("gophercloud list with metadata filter: %v, %v", names, err)
-	}
-}
-
-// waitStatus polls cinder show until the volume has status.
-func waitStatus(t *testing.T, cli cinderCLI, id, status string) {
-	t.Helper()
-	err := cluster.Poll(context.Background(), 60*time.Second, 200*time.Millisecond, func() (bool, string, error) {
-		out, err := cli.run("show", id)
-		if err != nil {
-			return false, "", err
-		}
-		got := parseProperties(out)["status"]
-		return got == status, "status " + got, nil
-	})
-	if err != nil {
-		t.Fatalf("volume %s to %s: %v", id, status, err)
 	}
 }
 
