@@ -145,25 +145,12 @@ func (s *server) createQoS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	body, err := readBody(r)
+	qosBody, err := readMember(r, "qos_specs")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	o, f := requireObject("", body)
-	if f != nil {
-		s.writeError(w, r, f)
-		return
-	}
-	if !o.has("qos_specs") {
-		s.writeError(w, r, schemaError("", body, "'qos_specs' is a required property"))
-		return
-	}
-	if f := checkAdditional("", o, "qos_specs"); f != nil {
-		s.writeError(w, r, f)
-		return
-	}
-	qs, f := requireObject("qos_specs", o.vals["qos_specs"])
+	qs, f := requireObject("qos_specs", qosBody)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
@@ -224,25 +211,12 @@ func (s *server) updateQoS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	body, err := readBody(r)
+	qosBody, err := readMember(r, "qos_specs")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	o, f := requireObject("", body)
-	if f != nil {
-		s.writeError(w, r, f)
-		return
-	}
-	if !o.has("qos_specs") {
-		s.writeError(w, r, schemaError("", body, "'qos_specs' is a required property"))
-		return
-	}
-	if f := checkAdditional("", o, "qos_specs"); f != nil {
-		s.writeError(w, r, f)
-		return
-	}
-	specs, f := checkExtraSpecs("qos_specs", o.vals["qos_specs"], false, true)
+	specs, f := checkExtraSpecs("qos_specs", qosBody, false, true)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
@@ -262,7 +236,7 @@ func (s *server) updateQoS(w http.ResponseWriter, r *http.Request) {
 	}
 	reqctx.Log(ctx, s.log).WithField("qos_specs_id", id).Info("qos specs updated")
 	out := map[string]string{}
-	maps := o.vals["qos_specs"].(*object)
+	maps := qosBody.(*object)
 	for _, k := range maps.keys {
 		v, _ := maps.vals[k].(string)
 		out[k] = v
@@ -299,27 +273,14 @@ func (s *server) deleteQoSKeys(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	body, err := readBody(r)
+	keysBody, err := readMember(r, "keys")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	o, f := requireObject("", body)
-	if f != nil {
-		s.writeError(w, r, f)
-		return
-	}
-	if !o.has("keys") {
-		s.writeError(w, r, schemaError("", body, "'keys' is a required property"))
-		return
-	}
-	if f := checkAdditional("", o, "keys"); f != nil {
-		s.writeError(w, r, f)
-		return
-	}
-	list, ok := o.vals["keys"].([]any)
+	list, ok := keysBody.([]any)
 	if !ok {
-		s.writeError(w, r, checkType("keys", o.vals["keys"], "array"))
+		s.writeError(w, r, checkType("keys", keysBody, "array"))
 		return
 	}
 	keys := make([]string, 0, len(list))
@@ -334,7 +295,7 @@ func (s *server) deleteQoSKeys(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if slices.Contains(keys, k) {
-			s.writeError(w, r, schemaError("keys", o.vals["keys"], pyRepr(o.vals["keys"])+" has non-unique elements"))
+			s.writeError(w, r, schemaError("keys", keysBody, pyRepr(keysBody)+" has non-unique elements"))
 			return
 		}
 		keys = append(keys, k)

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"math/big"
+	"net/http"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -289,4 +290,25 @@ func stripped(v any) *string {
 	}
 	s = strings.TrimSpace(s)
 	return &s
+}
+
+// readMember reads a body that must be an object whose only key is member, as Cinder's
+// schemas of {"<member>": …} bodies require, and returns the member's value.
+func readMember(r *http.Request, member string) (any, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	o, f := requireObject("", body)
+	if f != nil {
+		return nil, f
+	}
+	v, ok := o.get(member)
+	if !ok {
+		return nil, schemaError("", body, pyStrRepr(member)+" is a required property")
+	}
+	if f := checkAdditional("", o, member); f != nil {
+		return nil, f
+	}
+	return v, nil
 }

@@ -83,25 +83,12 @@ func (s *server) createExtraSpecs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	body, err := readBody(r)
+	specsBody, err := readMember(r, "extra_specs")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	o, f := requireObject("", body)
-	if f != nil {
-		s.writeError(w, r, f)
-		return
-	}
-	if !o.has("extra_specs") {
-		s.writeError(w, r, schemaError("", body, "'extra_specs' is a required property"))
-		return
-	}
-	if f := checkAdditional("", o, "extra_specs"); f != nil {
-		s.writeError(w, r, f)
-		return
-	}
-	specs, f := checkExtraSpecs("extra_specs", o.vals["extra_specs"], false, false)
+	specs, f := checkExtraSpecs("extra_specs", specsBody, false, false)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
