@@ -1,42 +1,50 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
-	"sort"
-
-	"github.com/google/uuid"
+	"io"
+	"net/http"
 )
 
-// CreateVolumeType inserts a public volume type and its extra specs straight into the
-// cluster's database (tables volume_types and volume_type_extra_specs) and returns its id.
-// The types API is not implemented yet (issue 4); until it is, this is how a test gets a type.
+// CreateVolumeType creates a public volume type with its extra specs through the API, as an
+// administrator would (POST /types), and returns its id.
 func (c *Cluster) CreateVolumeType(ctx context.Context, name string, extraSpecs map[string]string) (string, error) {
-	id := uuid.NewString()
-	tx, err := c.db.BeginTx(ctx, nil)
+	type volumeType struct {
+		ID          string            `json:"id,omitempty"`
+		Name        string            `json:"name"`
+		Description string            `json:"description,omitempty"`
+		ExtraSpecs  map[string]string `json:"extra_specs,omitempty"`
+	}
+	body, err := json.Marshal(map[string]volumeType{"volume_type": {
+		Name: name, Description: "test/cluster: " + name, ExtraSpecs: extraSpecs,
+	}})
 	if err != nil {
 		return "", err
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx,
-		"INSERT INTO volume_types (id, name, description, is_public, created_at, deleted) VALUES (?, ?, ?, 1, UTC_TIMESTAMP(6), 0)",
-		id, name, "test/cluster: "+name); err != nil {
-		return "", fmt.Errorf("insert volume type %s: %w", name, err)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Endpoint()+"/types", bytes.NewReader(body))
+	if err != nil {
+		return "", err
 	}
-	keys := make([]string, 0, len(extraSpecs))
-	for k := range extraSpecs {
-		keys = append(keys, k)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Auth-Token", "admin:"+c.Project)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("create volume type %s: %w", name, err)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO volume_type_extra_specs (volume_type_id, `key`, `value`, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
-			id, k, extraSpecs[k]); err != nil {
-			return "", fmt.Errorf("insert extra spec %s of volume type %s: %w", k, name, err)
-		}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("create volume type %s: %w", name, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return "", fmt.Errorf("insert volume type %s: %w", name, err)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("create volume type %s: %s: %s", name, resp.Status, data)
 	}
-	return id, nil
+	var out map[string]volumeType
+	if err := json.Unmarshal(data, &out); err != nil || out["volume_type"].ID == "" {
+		return "", fmt.Errorf("create volume type %s: unexpected answer %s", name, data)
+	}
+	return out["volume_type"].ID, nil
 }

@@ -225,8 +225,7 @@ func TestSchedulerSeed002(t *testing.T) {
 	}
 	c := startCluster(t, seed002Options())
 	e := &schedEnv{c: c, cl: c.Client(), cli: cinderCLI{t: t, path: path, endpoint: c.Endpoint(), home: t.TempDir()}, model: newCapacityModel()}
-	// The types API is not implemented yet (issue 4): the two types go straight into the
-	// cluster's tables volume_types and volume_type_extra_specs.
+	// The two types of seed 002, made through the types API.
 	for name, backendName := range map[string]string{seedType: seedType, "nosuch": "nosuch"} {
 		if _, err := c.CreateVolumeType(ctxT(t, 30*time.Second), name, map[string]string{"volume_backend_name": backendName}); err != nil {
 			t.Fatal(err)
