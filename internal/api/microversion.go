@@ -31,6 +31,7 @@ import (
 //	3.10  "group_id" list filter                                 accepted; matches nothing (no groups)
 //	3.12  GET /volumes/summary                                   served
 //	3.13  volume "group_id" field; create accepts group_id        field null; a group_id answers 400 (no groups)
+//	3.15  volume metadata Etag; If-Match on metadata PUTs        served (412 on a mismatch, empty body as Cinder)
 //	3.21  volume "provider_id" field (admin)                     null
 //	3.23  DELETE /volumes/{id}?force=true                         served (admin)
 //	3.28  get_pools filters (name, any capability)               served
@@ -44,7 +45,10 @@ import (
 //	3.47  create accepts backup_id                               a backup_id answers 400 (no backups)
 //	3.48  volume "shared_targets", "service_uuid"                true (Cinder's default, makes os-brick lock), null
 //	3.49  os-services: volume "backend_state"                    "up" for an up, enabled service, else null
+//	3.52  GET /types "extra_specs" filter                        served (members: user-visible specs, else an empty
+//	                                                             list; other member filters 400)
 //	3.53  strict create/update schemas                           served
+//	3.59  transfers list: limit, marker, offset, sort            NOT served yet: the parameters are ignored
 //	3.60  created_at/updated_at comparison filters               served
 //	3.61  volume "cluster_name" (admin)                          null
 //	3.63  volume "volume_type_id"                                served

@@ -230,6 +230,15 @@ func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fl)
 		return
 	}
+	none, fl := typeListFilters(r, rc.IsAdmin, &f)
+	if fl != nil {
+		s.writeError(w, r, fl)
+		return
+	}
+	if none {
+		writeJSON(w, http.StatusOK, map[string]any{"volume_types": []typeView{}})
+		return
+	}
 	types, err := s.store.ListVolumeTypes(ctx, f)
 	if err != nil {
 		s.writeError(w, r, err)

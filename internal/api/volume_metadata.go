@@ -14,15 +14,14 @@ import (
 
 // showVolumeMetadata is GET /volumes/{id}/metadata.
 func (s *server) showVolumeMetadata(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	id := mux.Vars(r)["volume_id"]
-	if _, err := s.getVolume(ctx, id); err != nil {
+	md, err := s.userMetadata(r, id)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	md, err := s.store.VolumeMetadata(ctx, resource.UserMetadata, id)
-	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "Volume", id))
+	if versionOf(r.Context()).atLeast(mvETags) {
+		writeMetadataWithETag(w, md)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"metadata": md})
@@ -75,6 +74,9 @@ func (s *server) writeVolumeMetadata(w http.ResponseWriter, r *http.Request, rep
 		s.writeError(w, r, err)
 		return
 	}
+	if replace && !s.metadataPreconditionOK(w, r, id) {
+		return
+	}
 	if _, err := s.getVolume(ctx, id); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -120,6 +122,9 @@ func (s *server) updateVolumeMetadataItem(w http.ResponseWriter, r *http.Request
 	md, _, err := parseMetadataBody(r, "meta")
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if !s.metadataPreconditionOK(w, r, id) {
 		return
 	}
 	if _, ok := md[key]; !ok {

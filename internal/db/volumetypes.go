@@ -100,6 +100,8 @@ func (s *Store) ListVolumeTypes(ctx context.Context, f resource.VolumeTypeFilter
 			where = append(where, "t.is_public = 1")
 		}
 	}
+	w, a := extraSpecsWhere(f.ExtraSpecs)
+	where, args = append(where, w...), append(args, a...)
 	// Types are few: page them here, after one ordered read.
 	rows, err := s.ro.QueryContext(ctx, "SELECT "+typeColumns+" FROM volume_types t WHERE "+strings.Join(where, " AND ")+
 		" ORDER BY t."+key+" "+dir+", t.id "+dir, args...)

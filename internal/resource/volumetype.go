@@ -34,7 +34,14 @@ type VolumeTypeFilter struct {
 	// bound).
 	Marker string
 	Limit  int
+	// ExtraSpecs, when set, lists only the types that have every one of these extra specs
+	// (3.52's extra_specs filter); RESKEY:availability_zones matches when its value contains
+	// the given one, as Cinder's LIKE does.
+	ExtraSpecs map[string]string
 }
+
+// AvailabilityZonesSpec is the extra spec that names the zones a type may be used in.
+const AvailabilityZonesSpec = "RESKEY:availability_zones"
 
 // VolumeTypeSortKeys are the keys a type list may be sorted by.
 var VolumeTypeSortKeys = []string{"created_at", "id", "name", "description", "is_public", "updated_at"}
