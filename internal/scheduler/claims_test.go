@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -18,26 +19,31 @@ import (
 	"github.com/scoria/scoria/pkg/driver"
 )
 
-// claimFixture is a scheduler over a fake store with pools a@f#p (90 GiB free: the
+// claimFixture is a scheduler over a real store with pools a@f#p (90 GiB free: the
 // CapacityWeigher's first choice) and b@f#p (50 GiB free), and one volume of 10 GiB in
-// creating; room is the claims table's room per pool.
-func claimFixture(t *testing.T, opts Options, room map[string]int, host string) (*Scheduler, *fakeStore, *[]string) {
+// creating, placed on host (its claim held there) unless host is ""; room is what each pool
+// still takes in claims by the pools table.
+func claimFixture(t *testing.T, opts Options, room map[string]int, host string) (*Scheduler, *testStore, *[]string) {
 	t.Helper()
+	ctx := context.Background()
 	now := time.Now().UTC()
 	pl, err := NewPipeline(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &fakeStore{
-		volumes:  map[string]*resource.Volume{vol1: {ID: vol1, Size: 10, Status: resource.StatusCreating, Host: host}},
-		services: []*resource.Service{svc("a@f", now, false), svc("b@f", now, false)},
-		room:     room,
-	}
+	st := newTestStore(t)
+	st.register(svc("a@f", now, false), svc("b@f", now, false))
+	st.volume(resource.Volume{ID: vol1, Size: 10, Status: resource.StatusCreating})
 	var cast []string
 	s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl,
 		Transport: castRecorder(func(server string) { cast = append(cast, server) })}
-	s.UpdateCapabilities(report("a@f", "nova", pool("p", 100, 90, 0, false, "")))
-	s.UpdateCapabilities(report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
+	reportTo(t, s, report("a@f", "nova", pool("p", 100, 90, 0, false, "")), report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
+	if host != "" {
+		if res, err := st.ClaimPlacement(ctx, resource.Claim{VolumeID: vol1, Pool: host, Size: 10, Thick: true}); err != nil || !res.Claimed {
+			t.Fatalf("place the volume on %s first: %+v, %v", host, res, err)
+		}
+	}
+	st.setRoom(room)
 	return s, st, &cast
 }
 
@@ -76,7 +82,11 @@ func TestClaimReplan(t *testing.T) {
 			if tc.reason != "" {
 				// The sentence, as the failure logs it.
 				r := NewRequest(args, 10)
-				_, err := s.place(context.Background(), logrus.NewEntry(s.Log.(*logrus.Logger)), r, st.services, tc.host)
+				services, err := st.ListServices(context.Background(), resource.ServiceFilter{Binary: resource.BinaryVolume})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = s.place(context.Background(), logrus.NewEntry(s.Log.(*logrus.Logger)), r, services, tc.host)
 				var nv *NoValidBackendError
 				if !errors.As(err, &nv) || !strings.Contains(nv.Reason, tc.reason) {
 					t.Fatalf("place: %v; want a sentence with %q", err, tc.reason)
@@ -85,19 +95,24 @@ func TestClaimReplan(t *testing.T) {
 			if err := s.CreateVolume(context.Background(), args); err != nil {
 				t.Fatal(err)
 			}
-			v, _ := st.GetVolume(context.Background(), vol1)
+			status, host := st.status(vol1)
+			// The claims by the pools table: 10 GiB on the pool the volume ends on, none
+			// anywhere else (a retry gave back what the failed pool held).
+			wantClaims := map[string]int64{"a@f#p": 0, "b@f#p": 0}
+			if tc.want != "" {
+				wantClaims[tc.want] = 10
+			}
+			if got := st.claims(); !maps.Equal(got, wantClaims) {
+				t.Errorf("claims %v, want %v", got, wantClaims)
+			}
 			if tc.want == "" {
-				if v.Status != resource.StatusError || len(*cast) != 0 {
-					t.Fatalf("status %s, host %q, casts %v; want error and no cast", v.Status, v.Host, *cast)
+				if status != resource.StatusError || len(*cast) != 0 {
+					t.Fatalf("status %s, host %q, casts %v; want error and no cast", status, host, *cast)
 				}
 				return
 			}
-			if v.Host != tc.want || len(*cast) != 1 || (*cast)[0] != message.BackendHost(tc.want) {
-				t.Fatalf("host %q, casts %v; want %s", v.Host, *cast, tc.want)
-			}
-			last := st.claims[len(st.claims)-1]
-			if last.FromHost != tc.host || last.Pool != tc.want || last.Size != 10 {
-				t.Errorf("claim %+v, want from %q to %s of 10 GiB", last, tc.host, tc.want)
+			if status != resource.StatusCreating || host != tc.want || len(*cast) != 1 || (*cast)[0] != message.BackendHost(tc.want) {
+				t.Fatalf("status %s, host %q, casts %v; want creating on %s", status, host, *cast, tc.want)
 			}
 			// What the refused claims consumed in memory was given back.
 			for _, b := range s.backends {
@@ -114,7 +129,7 @@ func TestClaimReplan(t *testing.T) {
 // TestRecordPools: a capability report reaches the claims table with the figures the
 // CapacityFilter uses.
 func TestRecordPools(t *testing.T) {
-	st := &fakeStore{}
+	st := newTestStore(t)
 	s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute}
 	rep := report("a@f", "nova",
 		with(pool("thick", 100, 50, 0, false, ""), func(p *driver.Pool) { p.ReservedPercentage = 10 }),
@@ -131,28 +146,31 @@ func TestRecordPools(t *testing.T) {
 	if _, err := s.Handle(context.Background(), &rpc.Message{Method: message.UpdateCapabilities, Args: b}); err != nil {
 		t.Fatal(err)
 	}
-	total := func(name string) string {
-		p, ok := st.pools["a@f#"+name]
-		switch {
-		case !ok:
-			return "missing"
-		case p.TotalGB == nil:
-			return "none"
+	recorded := func(name string) resource.PoolCapacity {
+		p, err := st.GetPool(context.Background(), "a@f#"+name)
+		if err != nil {
+			t.Fatalf("pool %s: %v", name, err)
 		}
-		return strconv.FormatFloat(*p.TotalGB, 'f', -1, 64)
+		return p.PoolCapacity
+	}
+	total := func(name string) string {
+		if p := recorded(name); p.TotalGB != nil {
+			return strconv.FormatFloat(*p.TotalGB, 'f', -1, 64)
+		}
+		return "none"
 	}
 	for name, want := range map[string]string{"thick": "100", "thin": "100", "inf": "none", "unknowntotal": "none", "unknownreserved": "0", "bad": "100"} {
 		if got := total(name); got != want {
 			t.Errorf("pool %s: total %s, want %s", name, got, want)
 		}
 	}
-	if p := st.pools["a@f#thick"]; p.ReservedPercentage != 10 || p.Thin || p.Ratio != 1 || p.Backend != "a@f" {
+	if p := recorded("thick"); p.ReservedPercentage != 10 || p.Thin || p.Ratio != 1 || p.Backend != "a@f" {
 		t.Errorf("thick pool: %+v", p)
 	}
-	if p := st.pools["a@f#thin"]; !p.Thin || p.Ratio != 20 {
+	if p := recorded("thin"); !p.Thin || p.Ratio != 20 {
 		t.Errorf("thin pool with auto: %+v, want ratio 20", p)
 	}
-	if p := st.pools["a@f#bad"]; !math.IsNaN(p.Ratio) {
+	if p := recorded("bad"); !math.IsNaN(p.Ratio) {
 		t.Errorf("invalid ratio: %v, want NaN", p.Ratio)
 	}
 }

@@ -2,13 +2,16 @@ package scheduler
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
-	"slices"
-	"sync"
+	"errors"
+	"path/filepath"
+	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/scoria/scoria/internal/db"
 	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
@@ -57,92 +60,156 @@ func svc(host string, updated time.Time, disabled bool) *resource.Service {
 	return &resource.Service{Binary: resource.BinaryVolume, Host: host, UpdatedAt: &updated, CreatedAt: updated, Disabled: disabled}
 }
 
-// fakeStore is the scheduler's Store over maps.
-type fakeStore struct {
-	mu       sync.Mutex
-	volumes  map[string]*resource.Volume
-	services []*resource.Service
-	counts   map[string]int
-	// room is what each pool still takes in claims (GiB); a pool not in it takes anything.
-	room   map[string]int
-	claims []resource.Claim                 // the claims made
-	pools  map[string]resource.PoolCapacity // recorded by UpsertPool
-	// messages are the user messages written with winning transitions.
-	messages []resource.Message
+// testStore is the scheduler's Store as it runs: a real *db.Store on a SQLite file of the
+// test's own, migrated, with Cinder's default quotas lifted (the tests make more volumes than
+// they allow; quotas are tested in internal/db and internal/api). raw is a second connection
+// to the same file, for the one thing no store method sets: when a service was last heard from.
+type testStore struct {
+	*db.Store
+	t   testing.TB
+	raw *sql.DB
 }
 
-func (f *fakeStore) UpsertPool(_ context.Context, p resource.PoolCapacity) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.pools == nil {
-		f.pools = map[string]resource.PoolCapacity{}
+func newTestStore(t testing.TB) *testStore {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	st, err := db.Open(ctx, "sqlite:///"+path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.pools[p.Name] = p
-	return nil
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdateQuotaClass(ctx, resource.QuotaDefaultClass, map[string]int64{
+		resource.QuotaVolumes: -1, resource.QuotaSnapshots: -1, resource.QuotaGigabytes: -1,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return &testStore{Store: st, t: t, raw: raw}
 }
 
-func (f *fakeStore) ClaimPlacement(_ context.Context, c resource.Claim) (resource.ClaimResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.volumes[c.VolumeID]
-	if !ok {
-		return resource.ClaimResult{}, resource.ErrNotFound
+// volume inserts v (of project proj unless it names one). A host it names holds no claim:
+// a claim is made only by ClaimPlacement.
+func (st *testStore) volume(v resource.Volume) *resource.Volume {
+	st.t.Helper()
+	if v.ProjectID == "" {
+		v.ProjectID = "proj"
 	}
-	if v.Status != resource.StatusCreating || v.Host != c.FromHost {
-		return resource.ClaimResult{}, resource.ErrInvalidState
+	v.UserID, v.AttachStatus, v.AvailabilityZone, v.Metadata = "user", resource.AttachDetached, "nova", map[string]string{}
+	if _, err := st.CreateVolume(context.Background(), &v); err != nil {
+		st.t.Fatal(err)
 	}
-	if room, ok := f.room[c.Pool]; ok {
-		if room < c.Size {
-			return resource.ClaimResult{AllocatedGB: 100 - float64(room), LimitGB: 100}, nil
+	return &v
+}
+
+// register registers each of svcs as a volume service, disabled as it says, last heard from
+// at its UpdatedAt.
+func (st *testStore) register(svcs ...*resource.Service) {
+	st.t.Helper()
+	for _, s := range svcs {
+		if _, err := st.RegisterService(context.Background(), &resource.Service{Binary: resource.BinaryVolume, Host: s.Host,
+			Topic: rpc.TopicVolume, AvailabilityZone: "nova", Disabled: s.Disabled}); err != nil {
+			st.t.Fatal(err)
 		}
-		f.room[c.Pool] = room - c.Size
+		if s.UpdatedAt != nil {
+			at := s.UpdatedAt.UTC().Format("2006-01-02 15:04:05.000000")
+			if _, err := st.raw.Exec("UPDATE services SET created_at = ?, updated_at = ? WHERE host = ?", at, at, s.Host); err != nil {
+				st.t.Fatal(err)
+			}
+		}
 	}
-	if room, ok := f.room[c.FromHost]; ok {
-		f.room[c.FromHost] = room + c.Size
-	}
-	v.Host = c.Pool
-	f.claims = append(f.claims, c)
-	return resource.ClaimResult{Claimed: true}, nil
 }
 
-func (f *fakeStore) GetVolume(_ context.Context, id string) (*resource.Volume, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.volumes[id]
-	if !ok {
-		return nil, resource.ErrNotFound
+// setRoom makes each pool of room take just that many more GiB in claims: its row (recorded
+// from its report) becomes a thick pool with no reserve whose total is room plus what it
+// holds already. Pools not in room keep the figures of their report.
+func (st *testStore) setRoom(room map[string]int) {
+	st.t.Helper()
+	ctx := context.Background()
+	for name, r := range room {
+		p, err := st.GetPool(ctx, name)
+		if err != nil {
+			st.t.Fatalf("pool %s has no row to set its room: %v", name, err)
+		}
+		total := float64(int64(r) + p.AllocatedGB)
+		if err := st.UpsertPool(ctx, resource.PoolCapacity{Name: name, Backend: p.Backend, TotalGB: &total,
+			Ratio: 1, ReportedAt: p.ReportedAt}); err != nil {
+			st.t.Fatal(err)
+		}
+		if got := st.allocated(name); got != p.AllocatedGB {
+			st.t.Fatalf("pool %s: recording its room changed its claims from %d to %d GiB", name, p.AllocatedGB, got)
+		}
 	}
-	c := *v
-	return &c, nil
 }
 
-func (f *fakeStore) TransitionVolume(_ context.Context, id string, from []string, ch resource.VolumeChange, _ ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.volumes[id]
-	if !ok {
-		return nil, resource.ErrNotFound
+// allocated is the GiB claimed on pool name, by the pools table; -1 when it has no row.
+func (st *testStore) allocated(name string) int64 {
+	st.t.Helper()
+	p, err := st.GetPool(context.Background(), name)
+	if errors.Is(err, resource.ErrNotFound) {
+		return -1
 	}
-	if !slices.Contains(from, v.Status) {
-		return nil, &resource.InvalidStateError{Kind: "Volume", ID: id, Status: v.Status, Want: from}
+	if err != nil {
+		st.t.Fatal(err)
 	}
-	v.Status = ch.Status
-	if ch.Message != nil {
-		f.messages = append(f.messages, *ch.Message)
-	}
-	if ch.Host != nil {
-		v.Host = *ch.Host
-	}
-	return nil, nil
+	return p.AllocatedGB
 }
 
-func (f *fakeStore) ListServices(context.Context, resource.ServiceFilter) ([]*resource.Service, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*resource.Service(nil), f.services...), nil
+// claims is what every pool holds in claims, by the pools table.
+func (st *testStore) claims() map[string]int64 {
+	st.t.Helper()
+	pools, err := st.ListPools(context.Background())
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, p := range pools {
+		out[p.Name] = p.AllocatedGB
+	}
+	return out
 }
 
-func (f *fakeStore) CountVolumesByHost(context.Context) (map[string]int, error) { return f.counts, nil }
+// messages are the user messages of project proj.
+func (st *testStore) messages() []*resource.Message {
+	st.t.Helper()
+	ms, err := st.ListMessages(context.Background(), resource.MessageFilter{ProjectID: "proj"})
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	return ms
+}
+
+// status is volume id's status and host.
+func (st *testStore) status(id string) (string, string) {
+	st.t.Helper()
+	v, err := st.GetVolume(context.Background(), id)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	return v.Status, v.Host
+}
+
+// reportTo hands reports to s as the RPC handler does: the pools table records their
+// capacity figures, then the snapshot takes them.
+func reportTo(t testing.TB, s *Scheduler, reports ...message.CapabilitiesArgs) {
+	t.Helper()
+	for _, r := range reports {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Handle(context.Background(), &rpc.Message{Method: message.UpdateCapabilities, Args: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 // castRecorder is a Transport that records the server of every cast.
 type castRecorder func(server string)

@@ -12,6 +12,7 @@ import (
 	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpc"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -138,16 +139,18 @@ func TestVolumeServicesWaitsForReports(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			store := &fakeStore{services: tc.registered}
+			store := newTestStore(t)
+			store.register(tc.registered...)
 			s := &Scheduler{Store: store, Log: logrus.New(), ServiceDownTime: time.Minute, Started: tc.started, StartupWait: 10 * time.Second}
 			if tc.late {
 				go func() {
 					time.Sleep(100 * time.Millisecond)
-					store.mu.Lock()
-					if len(store.services) == 0 {
-						store.services = []*resource.Service{a}
+					if len(tc.registered) == 0 { // registers as it starts (not with register: t.Fatal is for the test's goroutine)
+						if _, err := store.RegisterService(context.Background(), &resource.Service{Binary: resource.BinaryVolume,
+							Host: a.Host, Topic: rpc.TopicVolume, AvailabilityZone: "nova"}); err != nil {
+							t.Error(err)
+						}
 					}
-					store.mu.Unlock()
 					s.UpdateCapabilities(report("a@f", "nova", pool("p", 10, 10, 0, false, "1")))
 				}()
 			}
@@ -192,40 +195,40 @@ func TestCreateVolumeHints(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := &fakeStore{
-				volumes: map[string]*resource.Volume{
-					vol:   {ID: vol, Size: 1, Status: resource.StatusCreating},
-					other: {ID: other, Size: 1, Status: resource.StatusAvailable, Host: "b@f#p"},
-				},
-				services: []*resource.Service{svc("a@f", now, false), svc("b@f", now, false)},
-			}
+			st := newTestStore(t)
+			st.register(svc("a@f", now, false), svc("b@f", now, false))
+			st.volume(resource.Volume{ID: vol, Size: 1, Status: resource.StatusCreating})
+			st.volume(resource.Volume{ID: other, Size: 1, Status: resource.StatusAvailable, Host: "b@f#p"})
 			var cast []string
 			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl,
 				Transport: castRecorder(func(server string) { cast = append(cast, server) })}
-			s.UpdateCapabilities(report("a@f", "nova", pool("p", 100, 90, 0, false, "")))
-			s.UpdateCapabilities(report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
+			reportTo(t, s, report("a@f", "nova", pool("p", 100, 90, 0, false, "")), report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
 			if err := s.CreateVolume(context.Background(), message.CreateVolumeArgs{VolumeID: vol, Size: 1, SchedulerHints: tc.hints}); err != nil {
 				t.Fatal(err)
 			}
-			v, _ := st.GetVolume(context.Background(), vol)
+			status, host := st.status(vol)
 			if tc.want == "error" {
-				if v.Status != resource.StatusError {
-					t.Fatalf("status %s, host %s; want error", v.Status, v.Host)
+				if status != resource.StatusError || len(cast) != 0 {
+					t.Fatalf("status %s, host %s, casts %v; want error and no cast", status, host, cast)
 				}
 				return
 			}
-			if v.Host != tc.want || len(cast) != 1 || cast[0] != message.BackendHost(tc.want) {
-				t.Fatalf("host %q, casts %v; want %s", v.Host, cast, tc.want)
+			if status != resource.StatusCreating || host != tc.want || len(cast) != 1 || cast[0] != message.BackendHost(tc.want) {
+				t.Fatalf("status %s, host %q, casts %v; want creating on %s", status, host, cast, tc.want)
+			}
+			if got := st.allocated(tc.want); got != 1 {
+				t.Errorf("%s holds %d GiB in claims, want 1", tc.want, got)
 			}
 		})
 	}
 	// The reasons, checked on the sentence itself.
+	empty := newTestStore(t)
 	for _, tc := range tests {
 		if tc.reason == "" {
 			continue
 		}
 		s := &Scheduler{Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl,
-			Store: &fakeStore{volumes: map[string]*resource.Volume{}}}
+			Store: empty}
 		s.UpdateCapabilities(report("a@f", "nova", pool("p", 100, 90, 0, false, "")))
 		s.UpdateCapabilities(report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
 		r := &Request{Size: 1, Hints: tc.hints}
@@ -241,7 +244,8 @@ func TestCreateVolumeHints(t *testing.T) {
 
 func TestHandleGetPools(t *testing.T) {
 	now := time.Now().UTC()
-	st := &fakeStore{services: []*resource.Service{svc("a@f", now, false), svc("b@g", now, false), svc("c@h", now.Add(-time.Hour), false)}}
+	st := newTestStore(t)
+	st.register(svc("a@f", now, false), svc("b@g", now, false), svc("c@h", now.Add(-time.Hour), false))
 	s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute}
 	gold := with(pool("gold", 100, 90, 0, true, "20.0"), func(p *driver.Pool) { p.Extra = map[string]any{"tier": "gold"} })
 	s.UpdateCapabilities(report("a@f", "nova", gold, pool("silver", 100, 50, 0, false, "")))
@@ -310,24 +314,24 @@ func TestFailWritesUserMessage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := &fakeStore{
-				volumes:  map[string]*resource.Volume{vol: {ID: vol, ProjectID: "proj", Size: tc.args.Size, Status: resource.StatusCreating}},
-				services: []*resource.Service{svc("a@f", now, false)},
-			}
+			st := newTestStore(t)
+			st.register(svc("a@f", now, false))
+			st.volume(resource.Volume{ID: vol, Size: tc.args.Size, Status: resource.StatusCreating})
 			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute,
 				Transport: castRecorder(func(string) { t.Error("cast a volume that should fail") })}
-			s.UpdateCapabilities(report("a@f", "nova", pool("p", 100, 90, 0, false, "")))
+			reportTo(t, s, report("a@f", "nova", pool("p", 100, 90, 0, false, "")))
 			ctx := reqctx.With(context.Background(), reqctx.Context{RequestID: "req-123"})
 			if err := s.CreateVolume(ctx, tc.args); err != nil {
 				t.Fatal(err)
 			}
-			if v, _ := st.GetVolume(ctx, vol); v.Status != resource.StatusError {
-				t.Fatalf("status %s, want error", v.Status)
+			if status, _ := st.status(vol); status != resource.StatusError {
+				t.Fatalf("status %s, want error", status)
 			}
-			if len(st.messages) != 1 {
-				t.Fatalf("%d user messages, want 1", len(st.messages))
+			ms := st.messages()
+			if len(ms) != 1 {
+				t.Fatalf("%d user messages, want 1", len(ms))
 			}
-			m := st.messages[0]
+			m := ms[0]
 			if m.ProjectID != "proj" || m.RequestID != "req-123" || m.ResourceType != "VOLUME" || m.ResourceUUID != vol ||
 				m.ActionID != "001" || m.DetailID != "003" {
 				t.Errorf("message %+v", m)

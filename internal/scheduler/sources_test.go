@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -11,20 +12,6 @@ import (
 	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 )
-
-// snapshotStore is the fakeStore with snapshots (the scheduler's SnapshotGetter).
-type snapshotStore struct {
-	*fakeStore
-	snapshots map[string]*resource.Snapshot
-}
-
-func (s *snapshotStore) GetSnapshot(_ context.Context, id string) (*resource.Snapshot, error) {
-	sn, ok := s.snapshots[id]
-	if !ok {
-		return nil, &resource.NotFoundError{Kind: "Snapshot", ID: id}
-	}
-	return sn, nil
-}
 
 func TestSourcePlacement(t *testing.T) {
 	now := time.Now().UTC()
@@ -70,42 +57,46 @@ func TestSourcePlacement(t *testing.T) {
 			if tc.args.Attempts > 0 {
 				host = "b@f#p2"
 			}
-			st := &snapshotStore{
-				fakeStore: &fakeStore{
-					volumes: map[string]*resource.Volume{
-						vol: {ID: vol, ProjectID: "proj", Size: size, Status: resource.StatusCreating, Host: host},
-						src: {ID: src, Size: 1, Status: resource.StatusAvailable, Host: "b@f#p1"},
-					},
-					services: tc.services,
-					room:     tc.room,
-				},
-				snapshots: map[string]*resource.Snapshot{snap: {ID: snap, Host: "b@f#p2", Status: resource.SnapshotAvailable}},
+			st := newTestStore(t)
+			st.register(tc.services...)
+			st.volume(resource.Volume{ID: vol, Size: size, Status: resource.StatusCreating, Host: host})
+			st.volume(resource.Volume{ID: src, Size: 1, Status: resource.StatusAvailable, Host: "b@f#p1"})
+			snapped := st.volume(resource.Volume{Size: 1, Status: resource.StatusAvailable, Host: "b@f#p2"})
+			if _, err := st.CreateSnapshot(context.Background(), &resource.Snapshot{ID: snap, VolumeID: snapped.ID, ProjectID: "proj",
+				UserID: "user", Status: resource.SnapshotAvailable}, []string{resource.StatusAvailable}); err != nil {
+				t.Fatal(err)
 			}
 			var cast []string
 			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute,
 				Transport: castRecorder(func(server string) { cast = append(cast, server) })}
-			s.UpdateCapabilities(report("a@f", "nova", pool("p", 1000, 900, 0, false, "")))
-			s.UpdateCapabilities(report("b@f", "nova", pool("p1", 100, 50, 0, false, ""), pool("p2", 100, 50, 0, false, "")))
+			reportTo(t, s, report("a@f", "nova", pool("p", 1000, 900, 0, false, "")),
+				report("b@f", "nova", pool("p1", 100, 50, 0, false, ""), pool("p2", 100, 50, 0, false, "")))
+			st.setRoom(tc.room)
 			args := tc.args
 			args.VolumeID, args.Size = vol, size
 			if err := s.CreateVolume(context.Background(), args); err != nil {
 				t.Fatal(err)
 			}
-			v, _ := st.GetVolume(context.Background(), vol)
+			status, placed := st.status(vol)
+			// The claims by the pools table: the size on the pool placed on, none elsewhere.
+			wantClaims := map[string]int64{"a@f#p": 0, "b@f#p1": 0, "b@f#p2": 0}
 			if tc.want != "" {
-				if v.Status != resource.StatusCreating || v.Host != tc.want || len(cast) != 1 || cast[0] != "b@f" {
-					t.Fatalf("status %s, host %q, casts %v; want placed on %s", v.Status, v.Host, cast, tc.want)
-				}
-				if c := st.claims[len(st.claims)-1]; c.Pool != tc.want || c.Size != size {
-					t.Errorf("claim %+v, want %d GiB on %s", c, size, tc.want)
+				wantClaims[tc.want] = int64(size)
+			}
+			if got := st.claims(); !maps.Equal(got, wantClaims) {
+				t.Errorf("claims %v, want %v", got, wantClaims)
+			}
+			if tc.want != "" {
+				if status != resource.StatusCreating || placed != tc.want || len(cast) != 1 || cast[0] != "b@f" {
+					t.Fatalf("status %s, host %q, casts %v; want placed on %s", status, placed, cast, tc.want)
 				}
 				return
 			}
-			if v.Status != resource.StatusError || len(cast) != 0 {
-				t.Fatalf("status %s, casts %v; want error and no cast", v.Status, cast)
+			if status != resource.StatusError || len(cast) != 0 {
+				t.Fatalf("status %s, casts %v; want error and no cast", status, cast)
 			}
-			if len(st.messages) != 1 || !strings.Contains(st.messages[0].Detail, tc.reason) {
-				t.Fatalf("user messages %+v, want one saying %q", st.messages, tc.reason)
+			if ms := st.messages(); len(ms) != 1 || !strings.Contains(ms[0].Detail, tc.reason) {
+				t.Fatalf("user messages %+v, want one saying %q", ms, tc.reason)
 			}
 		})
 	}
