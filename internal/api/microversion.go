@@ -13,58 +13,88 @@ import (
 // "OpenStack-API-Version: volume 3.X" (or the legacy "X-OpenStack-Volume-API-Version: 3.X");
 // no header means MinVersion, "latest" means MaxVersion.
 //
-// MaxVersion is what Scoria advertises: the highest microversion whose every step up to it is
-// implemented. It is 3.0 because 3.1 and 3.2 already need endpoints and filters Scoria does
-// not serve yet (volume actions, list filters); later releases raise it. The messages API of
-// 3.3 is served, gated like the rest.
-//
-// The handlers already honour Cinder's changes of the endpoints they serve up to
-// GatedVersion, so raising MaxVersion needs only the missing endpoints. Each change, and what
-// Scoria does about it:
+// MaxVersion is what Scoria advertises: every step up to it that changes an endpoint Scoria
+// serves is implemented as Cinder does it. Steps that only add a feature Scoria does not have
+// at all (images, backups, groups, clusters, workers, log levels, manageable volumes,
+// migration, encryption, and until issue 5 attachments) are gaps, listed in the README; their
+// paths answer 404 (and their actions "There is no such action") at every version. Each step:
 //
 //	3.0   base API                                               served
+//	3.1   os-volume_upload_image: visibility, protected          gap (no image upload)
 //	3.2   strict "bootable" list filter                          served (lenient before 3.2, as Cinder)
-//	3.3   GET/DELETE /messages (user messages)                     served
+//	3.3   GET/DELETE /messages (user messages)                   served
 //	3.4   "glance_metadata" list filter                          served (image metadata: os-set_image_metadata)
 //	3.5   messages list: limit, marker, sort, filters            paged; filters not supported (400)
-//	3.7   os-services: "cluster" field                           null (no clusters)
+//	3.6   group update with empty name/description               gap (no groups)
+//	3.7   os-services "cluster" field; /clusters                 null (no clusters); /clusters gap
+//	3.8   GET /manageable_volumes, /manageable_snapshots         gap
+//	3.9   backup update                                          gap (no backups)
 //	3.10  "group_id" list filter                                 accepted; matches nothing (no groups)
+//	3.11  group types                                            gap
 //	3.12  GET /volumes/summary                                   served
-//	3.13  volume "group_id" field; create accepts group_id        field null; a group_id answers 400 (no groups)
+//	3.13  volume "group_id" field; create accepts group_id       field null; a group_id answers 400 (no groups)
+//	3.14  group snapshots; snapshot "group_snapshot_id"          field null; group snapshots gap
 //	3.15  volume metadata Etag; If-Match on metadata PUTs        served (412 on a mismatch, empty body as Cinder)
+//	3.16  migrate to a cluster                                   gap (no migration)
+//	3.17  manageable lists by cluster                            gap
+//	3.18  backup "project_id"                                    gap
+//	3.19  group snapshot reset_status                            gap
+//	3.20  group reset_status                                     gap
 //	3.21  volume "provider_id" field (admin)                     null
-//	3.23  DELETE /volumes/{id}?force=true                         served (admin)
+//	3.22  snapshot list "metadata" filter                        served
+//	3.23  DELETE /volumes/{id}?force=true                        served (admin)
+//	3.24  workers cleanup                                        gap
+//	3.25  group update add/remove volumes                        gap
+//	3.26  group failover                                         gap
+//	3.27  attachments API                                        gap until issue 5
 //	3.28  get_pools filters (name, any capability)               served
-//	3.31  resource filters: a non-admin's unknown list filter 400  served for volumes (below: dropped); get_pools:
-//	                                                             known filters only, plus Scoria's "backend"
+//	3.29  group snapshots pagination                             gap
+//	3.30  snapshot list sort by "name"                           served
+//	3.31  resource filters: a non-admin's unknown list filter 400  served for volumes and snapshots (below:
+//	                                                             dropped); get_pools: known filters only,
+//	                                                             plus Scoria's "backend"
+//	3.32  os-services set-log / get-log                          gap
 //	3.33  GET /resource_filters                                  served (volume, pool)
 //	3.34  "name~" style LIKE filters                             served (admins; % and _ match themselves)
 //	3.35  get_pools "volume_type" filter                         served
 //	3.36  summary "metadata"                                     served
-//	3.45  ?with_count=true → "count"                             served
+//	3.37  backups sort by "name"                                 gap
+//	3.38  group replication                                      gap
+//	3.39  GET /limits?project_id= (admin)                        served
+//	3.40  revert to snapshot                                     served
+//	3.41  snapshot "user_id"                                     served
+//	3.42  os-extend of an in-use volume                          served
+//	3.43  backup metadata                                        gap
+//	3.44  attachment complete                                    gap until issue 5
+//	3.45  ?with_count=true → "count"                             served (volumes, snapshots)
+//	3.46  create from a Nova image of size 0                     gap (no images)
 //	3.47  create accepts backup_id                               a backup_id answers 400 (no backups)
 //	3.48  volume "shared_targets", "service_uuid"                true (Cinder's default, makes os-brick lock), null
 //	3.49  os-services: volume "backend_state"                    "up" for an up, enabled service, else null
+//	3.50  multiattach volumes                                    served (flag and type extra spec)
+//	3.51  backup availability zone                               gap
 //	3.52  GET /types "extra_specs" filter                        served (members: user-visible specs, else an empty
 //	                                                             list; other member filters 400)
 //	3.53  strict create/update schemas                           served
-//	3.59  transfers list: limit, marker, offset, sort            NOT served yet: the parameters are ignored
+//	3.54  attachment "mode"                                      gap until issue 5
+//	3.55  volume-transfers API, no_snapshots                     served
+//	3.56  backup "user_id"                                       gap
+//	3.57  transfer destination/source project, accepted          served
+//	3.58  group "project_id"                                     gap
+//	3.59  transfers list: limit, marker, offset, sort, filters   served (volume-transfers)
 //	3.60  created_at/updated_at comparison filters               served
 //	3.61  volume "cluster_name" (admin)                          null
+//	3.62  default volume types API                               served
 //	3.63  volume "volume_type_id"                                served
 //	3.64  "encryption_key_id" when encrypted                     never present (no encryption)
 //	3.65  volume "consumes_quota"; filter of that name           true; filter served (every volume consumes quota)
+//	3.66  snapshot of an in-use volume without force             served
 //	3.67  URLs without a project id                              served (at every version, as in Cinder)
+//	3.68  reimage                                                gap (no images)
 //	3.69  "shared_targets" may be null                           never null (always true)
-//	3.70  encrypted volume transfer                              no transfers endpoint
-//
-// Microversions that only change endpoints Scoria does not serve (attachments, snapshots,
-// backups, groups, types, clusters, workers, transfers, volume actions) change
-// nothing here: those paths answer 404 at every version.
+//	3.70  transfer of encrypted volumes                          served (no volume is encrypted)
 const (
 	MinVersion = "3.0"
-	// MaxVersion is provisional while issue 4's endpoints land together: it is audited against
-	// the table above (and lowered to the highest fully served step) before the issue closes.
 	MaxVersion = "3.70"
 	// GatedVersion is the highest microversion whose changes to the served endpoints the
 	// handlers implement (see the table above); tests exercise it with Options.maxVersion.

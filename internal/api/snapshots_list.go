@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -45,16 +44,9 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 		return nil, badRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
 	}
 
-	p.filter.Limit = s.maxLimit
-	if v, ok := q.get("limit"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			return nil, badRequest("limit param must be an integer")
-		}
-		if n < 0 {
-			return nil, badRequest("limit param must be positive")
-		}
-		p.filter.Limit = min(n, s.maxLimit)
+	var f *fault
+	if p.filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+		return nil, f
 	}
 	sorts, f := parseSnapshotSort(q, mv)
 	if f != nil {

@@ -182,10 +182,17 @@ func parseTransferCreate(body any, mv version) (*resource.Transfer, *fault) {
 // admin's: every project's).
 func (s *server) listTransfers(col string, detail bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		list, err := s.store.ListTransfers(r.Context(), resource.TransferFilter{
-			ProjectID: callerProject(r), Name: q.Get("name"), VolumeID: q.Get("volume_id"),
-		})
+		page, f := s.parseTransferPage(r, col)
+		if f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		all, err := s.store.ListTransfers(r.Context(), resource.TransferFilter{ProjectID: callerProject(r)})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		list, full, err := page.apply(all)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -199,7 +206,12 @@ func (s *server) listTransfers(col string, detail bool) http.HandlerFunc {
 				out = append(out, vw.transferSummary(col, t))
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"transfers": out})
+		body := map[string]any{"transfers": out}
+		if full && len(list) > 0 {
+			q, _ := parseQuery(r.URL.RawQuery)
+			body["transfers_links"] = vw.nextLink(col, q, list[len(list)-1].ID)
+		}
+		writeJSON(w, http.StatusOK, body)
 	}
 }
 

@@ -127,26 +127,12 @@ func (s *server) parseListParams(r *http.Request, q query) (*listParams, *fault)
 	mv := versionOf(ctx)
 	p := &listParams{}
 
-	p.filter.Limit = s.maxLimit
-	if v, ok := q.get("limit"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			return nil, badRequest("limit param must be an integer")
-		}
-		if n < 0 {
-			return nil, badRequest("limit param must be positive")
-		}
-		p.filter.Limit = min(n, s.maxLimit)
+	var f *fault
+	if p.filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+		return nil, f
 	}
-	if v, ok := q.get("offset"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		switch {
-		case err != nil:
-			return nil, invalidInput("offset must be an integer")
-		case n < 0:
-			return nil, invalidInput("offset must be >= 0")
-		}
-		p.filter.Offset = n
+	if p.filter.Offset, f = parseOffset(q); f != nil {
+		return nil, f
 	}
 	sortKeys, f := parseSortParams(q)
 	if f != nil {
@@ -438,6 +424,18 @@ var sortFields = map[string]string{"name": "display_name", "description": "displ
 // parseSortParams reads sort=key[:dir],… or the deprecated sort_key/sort_dir, as Cinder's
 // get_sort_params and process_sort_params do.
 func parseSortParams(q query) ([]resource.SortKey, *fault) {
+	return parseSortSpec(q, func(field string) (string, bool) {
+		if c, ok := sortFields[field]; ok {
+			field = c
+		}
+		return field, volumeFields[field]
+	})
+}
+
+// parseSortSpec reads sort (key:dir,…) or the legacy sort_key/sort_dir, as Cinder's
+// get_sort_params does; column maps a requested key to the column it sorts by, or says it is
+// not a sort key. No sort parameter gives nil keys.
+func parseSortSpec(q query, column func(key string) (string, bool)) ([]resource.SortKey, *fault) {
 	sortSpec, hasSort := q.get("sort")
 	key, hasKey := q.get("sort_key")
 	dir, hasDir := q.get("sort_dir")
@@ -472,11 +470,8 @@ func parseSortParams(q query) ([]resource.SortKey, *fault) {
 		}
 	}
 	for _, kd := range pairs {
-		field := kd[0]
-		if c, ok := sortFields[field]; ok {
-			field = c
-		}
-		if !volumeFields[field] {
+		field, ok := column(kd[0])
+		if !ok {
 			return nil, invalidInput("Invalid sort key")
 		}
 		keys = append(keys, resource.SortKey{Field: field, Desc: kd[1] == "desc"})
