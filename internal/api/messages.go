@@ -60,6 +60,12 @@ func messageProject(ctx context.Context) string {
 // Query parameters of a message list that Scoria implements (from 3.5).
 var messageListKeys = map[string]bool{"limit": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true}
 
+// messageFilterKeys are Cinder's filters of a message list (resource_filters.json), each a
+// column of the messages table.
+var messageFilterKeys = map[string]bool{
+	"resource_uuid": true, "resource_type": true, "event_id": true, "request_id": true, "message_level": true,
+}
+
 // listMessages is GET /messages (3.3): the caller's user messages, newest first; from 3.5
 // paged with limit and marker.
 func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
@@ -106,14 +112,20 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
 func parseMessageListParams(q query, filter *resource.MessageFilter, maxLimit int) *fault {
 	var unknown []string
 	for _, kv := range q {
-		if !messageListKeys[kv.key] && !contains(unknown, kv.key) {
+		switch {
+		case messageListKeys[kv.key]:
+		case messageFilterKeys[kv.key]:
+			if filter.Fields == nil {
+				filter.Fields = map[string]string{}
+			}
+			filter.Fields[kv.key] = kv.value
+		case !contains(unknown, kv.key):
 			unknown = append(unknown, kv.key)
 		}
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return badRequest("Invalid filters %s are found in query options. Scoria does not filter messages; limit, marker and sort=created_at:desc page them.",
-			strings.Join(unknown, ", "))
+		return badRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
 	}
 	if v, ok := q.get("limit"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))

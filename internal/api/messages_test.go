@@ -106,6 +106,9 @@ func TestMessageListAndDelete(t *testing.T) {
 		{"limit", call{method: "GET", path: "/v3/p1/messages?limit=2", version: v35}, ids[:2]},
 		{"marker", call{method: "GET", path: "/v3/p1/messages?marker=" + ids[0], version: v35}, ids[1:]},
 		{"sort", call{method: "GET", path: "/v3/p1/messages?sort=created_at:desc", version: v35}, ids},
+		{"resource_uuid filter", call{method: "GET", path: "/v3/p1/messages?resource_uuid=6b1f3c1e-aaaa-4bbb-8ccc-000000000002", version: v35}, ids},
+		{"event_id and level filters", call{method: "GET", path: "/v3/p1/messages?event_id=VOLUME_VOLUME_001_003&message_level=ERROR", version: v35}, ids},
+		{"filter with a limit", call{method: "GET", path: "/v3/p1/messages?resource_type=VOLUME&limit=1", version: v35}, ids[:1]},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -119,8 +122,13 @@ func TestMessageListAndDelete(t *testing.T) {
 	if got := str(t, obj(t, rec), "messages_links", 0, "href"); got != "http://"+testHost+"/v3/p1/messages?limit=1&marker="+ids[0] {
 		t.Errorf("next link %q", got)
 	}
-	wantFault(t, e.do(call{method: "GET", path: "/v3/p1/messages?event_id=x", version: v35}), http.StatusBadRequest, "badRequest",
-		"Invalid filters event_id are found in query options. Scoria does not filter messages; limit, marker and sort=created_at:desc page them.")
+	for _, q := range []string{"event_id=x", "resource_uuid=6b1f3c1e-aaaa-4bbb-8ccc-000000000009", "message_level=INFO"} {
+		if got := list(call{method: "GET", path: "/v3/p1/messages?" + q, version: v35}); len(got) != 0 {
+			t.Errorf("messages?%s = %v, want none", q, got)
+		}
+	}
+	wantFault(t, e.do(call{method: "GET", path: "/v3/p1/messages?color=x&zz=1", version: v35}), http.StatusBadRequest, "badRequest",
+		"Invalid filters color,zz are found in query options.")
 	wantFault(t, e.do(call{method: "GET", path: "/v3/p1/messages?marker=00000000-0000-4000-8000-000000000000", version: v35}),
 		http.StatusNotFound, "itemNotFound", "Message 00000000-0000-4000-8000-000000000000 could not be found.")
 

@@ -24,7 +24,8 @@ import (
 //	3.2   strict "bootable" list filter                          served (lenient before 3.2, as Cinder)
 //	3.3   GET/DELETE /messages (user messages)                   served
 //	3.4   "glance_metadata" list filter                          served (image metadata: os-set_image_metadata)
-//	3.5   messages list: limit, marker, sort, filters            paged; filters not supported (400)
+//	3.5   messages list: limit, marker, sort, filters            served (resource_uuid, resource_type, event_id,
+//	                                                             request_id, message_level; others 400)
 //	3.6   group update with empty name/description               gap (no groups)
 //	3.7   os-services "cluster" field; /clusters                 null (no clusters); /clusters gap
 //	3.8   GET /manageable_volumes, /manageable_snapshots         gap

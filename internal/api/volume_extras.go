@@ -8,7 +8,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -486,11 +488,16 @@ type resourceFilter struct {
 }
 
 // resourceFilters are the filters Scoria's lists accept from every caller, by resource: the
-// volume list's table (volumeFilterKeys) and the pools' (3.28/3.35).
+// volume list's table (volumeFilterKeys), the snapshots', the messages' (messageFilterKeys),
+// the pools' (3.28/3.35), the volume types' (3.52) and the transfers' (3.59).
 func resourceFilters() []resourceFilter {
 	return []resourceFilter{
 		{Resource: "volume", Filters: volumeFilterKeys},
+		{Resource: "snapshot", Filters: []string{"name", "status", "volume_id", "metadata"}},
+		{Resource: "message", Filters: slices.Sorted(maps.Keys(messageFilterKeys))},
 		{Resource: "pool", Filters: []string{"name", "volume_type"}},
+		{Resource: "volume_type", Filters: []string{"is_public", "extra_specs"}},
+		{Resource: "transfer", Filters: []string{"name", "id", "source_project_id", "destination_project_id"}},
 	}
 }
 

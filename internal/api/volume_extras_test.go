@@ -170,8 +170,16 @@ func TestResourceFilters(t *testing.T) {
 		t.Errorf("filters %v", filters)
 	}
 	body = obj(t, e.do(call{method: "GET", path: "/v3/p1/resource_filters", version: "volume 3.33"}))
-	if n := len(member(t, body, "resource_filters").([]any)); n != 2 {
-		t.Errorf("%d resources", n)
+	var resources []string
+	for _, rf := range member(t, body, "resource_filters").([]any) {
+		resources = append(resources, str(t, rf, "resource"))
+	}
+	if strings.Join(resources, ",") != "volume,snapshot,message,pool,volume_type,transfer" {
+		t.Errorf("resources %v", resources)
+	}
+	body = obj(t, e.do(call{method: "GET", path: "/v3/p1/resource_filters?resource=message", version: "volume 3.33"}))
+	if got := pyRepr(member(t, body, "resource_filters", 0, "filters")); got != "['event_id', 'message_level', 'request_id', 'resource_type', 'resource_uuid']" {
+		t.Errorf("message filters %s", got)
 	}
 	body = obj(t, e.do(call{method: "GET", path: "/v3/p1/resource_filters?resource=nothing", version: "volume 3.33"}))
 	if n := len(member(t, body, "resource_filters").([]any)); n != 0 {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +14,11 @@ import (
 
 	"github.com/scoria/scoria/internal/resource"
 )
+
+// messageFilterColumns are the columns a message list may filter on.
+var messageFilterColumns = map[string]bool{
+	"resource_uuid": true, "resource_type": true, "event_id": true, "request_id": true, "message_level": true,
+}
 
 // DefaultMessageTTL is how long a user message is guaranteed to be kept (Cinder's
 // message_ttl, 2592000 seconds).
@@ -94,6 +101,12 @@ func (s *Store) ListMessages(ctx context.Context, f resource.MessageFilter) ([]*
 	var args []any
 	if f.ProjectID != "" {
 		where, args = append(where, "project_id = ?"), append(args, f.ProjectID)
+	}
+	for _, col := range slices.Sorted(maps.Keys(f.Fields)) {
+		if !messageFilterColumns[col] {
+			return nil, fmt.Errorf("list messages: %q is not a filter of messages", col)
+		}
+		where, args = append(where, col+" = ?"), append(args, f.Fields[col])
 	}
 	if f.Marker != "" {
 		marker, err := s.GetMessage(ctx, f.Marker, f.ProjectID)

@@ -139,6 +139,9 @@ func (m *Message) UserMessage() string {
 // Marker is the id of the last message of the previous page.
 type MessageFilter struct {
 	ProjectID string // "" lists every project's messages
+	// Fields are exact-match filters by column: resource_uuid, resource_type, event_id,
+	// request_id, message_level.
+	Fields map[string]string
 	Limit     int    // 0 means no limit
 	Marker    string
 }

@@ -22,11 +22,16 @@ type cinderCLI struct {
 	endpoint string
 	version  string // --os-volume-api-version; "" lets the CLI negotiate
 	home     string
+	project  string // --os-project-id and --os-user-id; "" is demo
 }
 
 // run runs `cinder <args>` and returns its stdout; a failure carries stdout and stderr.
 func (c cinderCLI) run(args ...string) (string, error) {
-	full := []string{"--os-auth-type", "noauth", "--os-endpoint", c.endpoint, "--os-project-id", "demo", "--os-user-id", "demo"}
+	project := c.project
+	if project == "" {
+		project = "demo"
+	}
+	full := []string{"--os-auth-type", "noauth", "--os-endpoint", c.endpoint, "--os-project-id", project, "--os-user-id", project}
 	if c.version != "" {
 		full = append(full, "--os-volume-api-version", c.version)
 	}

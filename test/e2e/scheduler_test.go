@@ -424,10 +424,11 @@ func seedNoMatch(t *testing.T, e *schedEnv) {
 
 // checkUserMessage checks the user message the scheduler left for volume id in the same
 // transaction as its error status: Cinder's "schedule allocate volume" / no valid backend,
-// for the volume's project and request, with reason as its text. The messages API is
-// served from 3.3, above the advertised maximum (3.0), so it is read from the database.
+// for the volume's project and request, with reason as its text: in the database, and as a
+// user sees it through the real cinder CLI (message-list --resource_uuid, message-show).
 func checkUserMessage(t *testing.T, c *cluster.Cluster, id, reason string) {
 	t.Helper()
+	defer checkUserMessageCLI(t, c, id, reason)
 	rows, err := c.DB().QueryContext(ctxT(t, 30*time.Second), `SELECT m.event_id, m.message_level, m.action_id,
 	m.detail_id, m.detail, m.request_id, m.project_id = v.project_id FROM messages m JOIN volumes v ON v.id = m.resource_uuid
 	WHERE m.resource_uuid = ? AND m.resource_type = 'VOLUME' AND m.deleted = 0`, id)
@@ -455,6 +456,29 @@ func checkUserMessage(t *testing.T, c *cluster.Cluster, id, reason string) {
 	}
 	if n != 1 {
 		t.Errorf("volume %s has %d user messages, want 1", id, n)
+	}
+}
+
+// checkUserMessageCLI finds volume id's user message with cinder message-list and
+// message-show, as the volume's owner.
+func checkUserMessageCLI(t *testing.T, c *cluster.Cluster, id, reason string) {
+	t.Helper()
+	path, err := exec.LookPath("cinder")
+	if err != nil {
+		unavailable(t, "the cinder CLI is not installed (Debian python3-cinderclient)")
+	}
+	var project string
+	if err := c.DB().QueryRow("SELECT project_id FROM volumes WHERE id = ?", id).Scan(&project); err != nil {
+		t.Fatal(err)
+	}
+	cli := cinderCLI{t: t, path: path, endpoint: c.Endpoint(), home: t.TempDir(), project: project}
+	rows := parseTable(cli.must("message-list", "--resource_uuid", id))
+	if len(rows) != 1 || rows[0]["Event ID"] != "VOLUME_VOLUME_001_003" || rows[0]["Resource UUID"] != id {
+		t.Fatalf("cinder message-list --resource_uuid %s: %v, want one VOLUME_VOLUME_001_003", id, rows)
+	}
+	shown := parseProperties(cli.must("message-show", rows[0]["ID"]))
+	if want := "schedule allocate volume:" + reason; shown["user_message"] != want {
+		t.Errorf("cinder message-show: user_message %q, want %q", shown["user_message"], want)
 	}
 }
 
