@@ -142,6 +142,6 @@ type MessageFilter struct {
 	// Fields are exact-match filters by column: resource_uuid, resource_type, event_id,
 	// request_id, message_level.
 	Fields map[string]string
-	Limit     int    // 0 means no limit
-	Marker    string
+	Limit  int // 0 means no limit
+	Marker string
 }
