@@ -34,6 +34,7 @@ func routeAreas(s *server) map[string]func(route) {
 		"quotaRoutes":       s.quotaRoutes,
 		"transferRoutes":    s.transferRoutes,
 		"volumeExtraRoutes": s.volumeExtraRoutes,
+		"attachmentRoutes":  s.attachmentRoutes,
 	}
 }
 

@@ -60,6 +60,7 @@ func (s *server) handler() http.Handler {
 	s.quotaRoutes(api)
 	s.transferRoutes(api)
 	s.volumeExtraRoutes(api)
+	s.attachmentRoutes(api)
 	return s.base(r)
 }
 

@@ -20,6 +20,7 @@ func (s *server) volumeActions() map[string]volumeAction {
 		s.snapshotVolumeActions(),
 		s.sourceVolumeActions(),
 		s.extraVolumeActions(),
+		s.attachVolumeActions(),
 	} {
 		maps.Copy(all, part)
 	}
