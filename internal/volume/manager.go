@@ -42,6 +42,9 @@ type Manager struct {
 	// FilterFunction and GoodnessFunction are the backend's filter_function and
 	// goodness_function options, reported to the scheduler in place of the driver's own.
 	FilterFunction, GoodnessFunction string
+	// Target, when set, exports the backend's local devices to hosts (target_helper); without
+	// it a local device is attached as os-brick's "local" connection on this host.
+	Target Exporter
 	// Ready, when set, runs once the backend is set up and recovered (e.g. to start the
 	// heartbeat, so that a backend that cannot start shows as down).
 	Ready func(ctx context.Context)
@@ -95,6 +98,15 @@ func (m *Manager) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
 	case message.PublishCapabilities:
 		m.report(ctx)
 		return nil, nil
+	case message.InitializeConnection, message.TerminateConnection:
+		var args message.ConnectionArgs
+		if err := json.Unmarshal(msg.Args, &args); err != nil {
+			return nil, fmt.Errorf("%s: undecodable arguments: %w", msg.Method, err)
+		}
+		if msg.Method == message.InitializeConnection {
+			return m.InitializeConnection(ctx, args)
+		}
+		return nil, m.TerminateConnection(ctx, args)
 	default:
 		if handled, err := m.handleLifecycle(ctx, log, msg); handled {
 			return nil, err
