@@ -44,6 +44,7 @@ type Store interface {
 	transferStore
 	volumeExtraStore
 	volumeSourceStore
+	backendOpsStore
 }
 
 // Dispatcher publishes outbox rows right after the transaction that wrote them committed.
