@@ -45,6 +45,7 @@ type Store interface {
 	volumeExtraStore
 	volumeSourceStore
 	attachmentStore
+	backendOpsStore
 }
 
 // Dispatcher publishes outbox rows right after the transaction that wrote them committed.

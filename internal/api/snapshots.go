@@ -191,6 +191,10 @@ func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("Invalid volume: The snapshot cannot be created when the volume is in maintenance mode."))
 		return
 	}
+	if err := s.requireBackendOp(ctx, v.Host, resource.OpSnapshot, "volume", v.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	sn := &resource.Snapshot{
 		ID:        uuid.NewString(),
 		ProjectID: rc.ProjectID, // as Cinder: the caller's project owns (and pays for) it

@@ -197,6 +197,10 @@ func (s *server) revertVolume(w http.ResponseWriter, r *http.Request, volumeID s
 		s.writeError(w, r, err)
 		return
 	}
+	if err := s.requireBackendOp(ctx, v.Host, resource.OpRevert, "volume", v.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var msgs []resource.OutboxMessage
 	if v.Host != "" { // a volume never placed has no snapshots: the store refuses it
 		msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(v.Host), message.RevertToSnapshot,

@@ -95,6 +95,9 @@ func (s *server) fromSource(ctx context.Context, req *createRequest, src *source
 	case sn == nil && sv.Status != resource.StatusAvailable && sv.Status != resource.StatusInUse:
 		return nil, badRequest(msgSourceNotUsable)
 	}
+	if err := s.sourceSupported(ctx, src); err != nil {
+		return nil, err
+	}
 	srcSize, srcTypeID := 0, ""
 	if sn != nil {
 		srcSize, srcTypeID = sn.Size, sn.VolumeTypeID
@@ -214,6 +217,10 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 	}
 	if v.Status != expected {
 		s.writeError(w, r, stateFault(v.Status))
+		return
+	}
+	if err := s.requireBackendOp(ctx, v.Host, resource.OpExtend, "volume", v.ID); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(v.Host), message.ExtendVolume,

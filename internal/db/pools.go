@@ -54,7 +54,7 @@ const (
 	ELSE allocated_gb + ? <= total_capacity_gb - ` + reservedSQL + ` END)`
 	claimSQL    = "UPDATE pools SET allocated_gb = allocated_gb + ? WHERE name = ? AND " + roomSQL
 	releaseSQL  = "UPDATE pools SET allocated_gb = CASE WHEN allocated_gb > ? THEN allocated_gb - ? ELSE 0 END WHERE name = ?"
-	poolColumns = "name, backend, total_capacity_gb, reserved_percentage, max_over_subscription_ratio, thin, allocated_gb, updated_at"
+	poolColumns = "name, backend, total_capacity_gb, reserved_percentage, max_over_subscription_ratio, thin, allocated_gb, updated_at, operations"
 )
 
 // errNoRoom rolls a claim's transaction back when the pool has no room.
@@ -192,8 +192,9 @@ func releaseClaim(ctx context.Context, tx *sql.Tx, host string, claim int) error
 	return err
 }
 
-// UpsertPool records a pool's capacity figures from a capability report (a report older
-// than the one recorded changes nothing) and recomputes its allocated_gb from the volumes
+// UpsertPool records a pool's capacity figures and supported operations (NULL when
+// p.Operations is nil: unknown) from a capability report (a report older than the one
+// recorded changes nothing) and recomputes its allocated_gb from the volumes
 // that hold claims on it, healing any drift.
 func (s *Store) UpsertPool(ctx context.Context, p resource.PoolCapacity) error {
 	now, reported := dbTime(s.now()), dbTime(p.ReportedAt)
@@ -205,6 +206,7 @@ func (s *Store) UpsertPool(ctx context.Context, p resource.PoolCapacity) error {
 	if p.TotalGB != nil {
 		total = *p.TotalGB
 	}
+	ops := operationsColumn(p.Operations)
 	ignore := "INSERT OR IGNORE"
 	if s.dialect == DialectMySQL {
 		ignore = "INSERT IGNORE"
@@ -214,14 +216,14 @@ func (s *Store) UpsertPool(ctx context.Context, p resource.PoolCapacity) error {
 		// locks in InnoDB, and the first reports of several pools at once then deadlock
 		// against each other's inserts. An insert of a new name takes none of those.
 		if _, err := tx.ExecContext(ctx, ignore+` INTO pools (name, backend, total_capacity_gb, reserved_percentage,
-			max_over_subscription_ratio, thin, allocated_gb, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-			p.Name, p.Backend, total, p.ReservedPercentage, ratio, p.Thin, now, reported); err != nil {
+			max_over_subscription_ratio, thin, allocated_gb, created_at, updated_at, operations) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+			p.Name, p.Backend, total, p.ReservedPercentage, ratio, p.Thin, now, reported, ops); err != nil {
 			return err
 		}
 		// A newer report wins; an older one arriving late changes nothing.
 		if _, err := tx.ExecContext(ctx, `UPDATE pools SET backend = ?, total_capacity_gb = ?, reserved_percentage = ?,
-			max_over_subscription_ratio = ?, thin = ?, updated_at = ? WHERE name = ? AND updated_at <= ?`,
-			p.Backend, total, p.ReservedPercentage, ratio, p.Thin, reported, p.Name, reported); err != nil {
+			max_over_subscription_ratio = ?, thin = ?, updated_at = ?, operations = ? WHERE name = ? AND updated_at <= ?`,
+			p.Backend, total, p.ReservedPercentage, ratio, p.Thin, reported, ops, p.Name, reported); err != nil {
 			return err
 		}
 		_, err := s.reconcile(ctx, tx, p.Name)
@@ -323,8 +325,9 @@ func (s *Store) queryPools(ctx context.Context, query string, args ...any) ([]*r
 			p            resource.Pool
 			total, ratio sql.NullFloat64
 			updated      nullTime
+			ops          sql.NullString
 		)
-		if err := rows.Scan(&p.Name, &p.Backend, &total, &p.ReservedPercentage, &ratio, &p.Thin, &p.AllocatedGB, &updated); err != nil {
+		if err := rows.Scan(&p.Name, &p.Backend, &total, &p.ReservedPercentage, &ratio, &p.Thin, &p.AllocatedGB, &updated, &ops); err != nil {
 			return nil, err
 		}
 		if total.Valid {
@@ -335,6 +338,7 @@ func (s *Store) queryPools(ctx context.Context, query string, args ...any) ([]*r
 			p.Ratio = ratio.Float64
 		}
 		p.ReportedAt = updated.Time
+		p.Operations, _ = parseOperations(ops)
 		out = append(out, &p)
 	}
 	return out, rows.Err()

@@ -210,6 +210,9 @@ type PoolCapacity struct {
 	Ratio      float64
 	Thin       bool      // thin_provisioning_support
 	ReportedAt time.Time // when the backend reported it
+	// Operations is the optional operations (Op*) the pool's backend supports, from its
+	// CapSupportedOperations capability; nil when unknown (a report from an older service).
+	Operations []string
 }
 
 // Pool is a pool's row in the claims table.

@@ -99,7 +99,7 @@ func (p *Pool) virtualFree(thin bool) float64 {
 // with a reserved_percentage).
 func (p *Pool) capacity() resource.PoolCapacity {
 	c := resource.PoolCapacity{Name: p.Name, Backend: p.Backend, ReservedPercentage: p.reservedPercent,
-		Ratio: p.ratio, Thin: p.thin, ReportedAt: p.updated}
+		Ratio: p.ratio, Thin: p.thin, ReportedAt: p.updated, Operations: operations(p.Caps)}
 	switch {
 	case !p.free.Known() || (!p.total.Known() && p.reservedPercent == 0):
 	case !p.total.Known():

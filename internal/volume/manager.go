@@ -285,6 +285,7 @@ func (m *Manager) report(ctx context.Context) {
 		log.WithError(err).Error("could not read backend capacity; not reporting")
 		return
 	}
+	stats = withOperations(stats, m.Driver)
 	// The backend's options win over what a driver reports, as in Cinder.
 	if m.FilterFunction != "" {
 		stats.FilterFunction = m.FilterFunction

@@ -1,0 +1,18 @@
+package resource
+
+// The optional operations of a backend (the optional interfaces of pkg/driver), by the names a
+// volume service reports them in its capability CapSupportedOperations and the pools table
+// keeps them (pools.operations). The API refuses an operation the pool holding the object is
+// known not to support.
+const (
+	OpSnapshot           = "snapshot"             // driver.Snapshotter: create/delete snapshots
+	OpCreateFromSnapshot = "create_from_snapshot" // driver.SnapshotRestorer
+	OpClone              = "clone"                // driver.Cloner
+	OpExtend             = "extend"               // driver.Extender
+	OpRevert             = "revert"               // driver.Reverter
+)
+
+// CapSupportedOperations is the backend-level capability (driver.Stats.Extra) in which a
+// volume service lists the optional operations its driver implements, Op* names in this
+// order; it shows in get_pools. A report without it (an older service) leaves them unknown.
+const CapSupportedOperations = "supported_operations"
