@@ -158,3 +158,48 @@ func (b *Backend) error(key string, err error) error {
 	}
 	return &Error{File: b.origins[key], Section: section, Key: key, Reason: err.Error()}
 }
+
+// DriverOption is an option one driver reads from its backend section, with Cinder's name
+// and default. The driver reads it through Backend's typed accessors with Default; the table
+// documents it in etc/scoria.conf.sample.
+type DriverOption struct {
+	Driver  string // Scoria's driver name, e.g. "lvm"
+	Name    string
+	Type    string // what a value must be, e.g. "one of zero, none"
+	Default string // as written in a file; "" is none
+	Help    string
+}
+
+// driverOptions are the options of Scoria's drivers other than the local-file one, in the
+// order the sample shows them.
+var driverOptions = []DriverOption{
+	{"lvm", "volume_group", "string, not empty", "cinder-volumes", "Volume group the LVM driver makes its logical volumes in"},
+	{"lvm", "lvm_type", "one of default, thin, auto", "default", "default: thick logical volumes; thin: thin volumes in the pool <volume_group>-pool, made at start when missing; auto: thin when this lvm2 supports thin pools"},
+	{"lvm", "lvm_conf_file", "string", "/etc/cinder/lvm.conf", "LVM configuration file the LVM driver runs lvm with (as LVM_SYSTEM_DIR, its directory, so the file must be named lvm.conf); ignored when it does not exist; None: no file of its own"},
+	{"lvm", "volume_clear", "one of zero, none", "zero", "How a thick volume is cleared before it is removed: zero writes zeros over it, none leaves its data"},
+	{"lvm", "volume_clear_size", "integer, at least 0", "0", "MiB to zero at the start of a cleared volume; 0: all of it"},
+	{"lvm", "lvm_suppress_fd_warnings", "boolean", "false", "Run lvm with LVM_SUPPRESS_FD_WARNINGS=1, silencing its warnings about inherited file descriptors"},
+	{"lvm", "lvm_binary", "string, not empty", "lvm", "The lvm binary (a path, or a name looked up in PATH) every LVM command runs as a subcommand of"},
+	{"lvm", "lvm_command_timeout", "seconds, at least 1", "120", "Seconds an LVM command may run before it is killed"},
+}
+
+// DriverOptions returns the options of driver (Scoria's name, e.g. "lvm"), in table order.
+func DriverOptions(driver string) []DriverOption {
+	var out []DriverOption
+	for _, o := range driverOptions {
+		if o.Driver == driver {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// DriverDefault returns the default of option name of driver, "" when the table lacks it.
+func DriverDefault(driver, name string) string {
+	for _, o := range driverOptions {
+		if o.Driver == driver && o.Name == name {
+			return o.Default
+		}
+	}
+	return ""
+}

@@ -38,15 +38,23 @@ volume_driver = localfile
 local_volume_dir = /var/lib/scoria/volumes
 `
 
-// sampleLVM closes the sample with a Cinder LVM section.
-const sampleLVM = `
-# Cinder's LVM driver, named by its class path as in cinder.conf.
-#[lvmdriver-1]
-#volume_driver = cinder.volume.drivers.lvm.LVMVolumeDriver
-#volume_group = cinder-volumes
-#target_helper = tgtadm
-#target_protocol = iscsi
-`
+// sampleLVM closes the sample with a Cinder LVM section and the LVM driver's options.
+func sampleLVM(b *bytes.Buffer) {
+	b.WriteString("\n# Cinder's LVM driver, named by its class path as in cinder.conf.\n")
+	b.WriteString("#[lvmdriver-1]\n#volume_driver = cinder.volume.drivers.lvm.LVMVolumeDriver\n")
+	for _, o := range DriverOptions("lvm") {
+		b.WriteString("\n")
+		for _, line := range wrap(o.Help, "("+o.Type+")", 88) {
+			b.WriteString("# " + line + "\n")
+		}
+		def := o.Default
+		if def == "" {
+			def = "<None>"
+		}
+		fmt.Fprintf(b, "#%s = %s\n", o.Name, def)
+	}
+	b.WriteString("\n#target_helper = tgtadm\n#target_protocol = iscsi\n")
+}
 
 // Sample returns the commented sample configuration, etc/scoria.conf.sample, made from the
 // option tables.
@@ -77,7 +85,7 @@ func Sample() []byte {
 		}
 		fmt.Fprintf(&b, "#%s = %s\n", o.Name, def)
 	}
-	b.WriteString(sampleLVM)
+	sampleLVM(&b)
 	return b.Bytes()
 }
 
