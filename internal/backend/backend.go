@@ -19,11 +19,11 @@ type factory func(b *config.Backend, statePath string) (driver.Driver, error)
 // drivers maps Scoria's driver names to their factories.
 var drivers = map[string]factory{
 	"localfile": newLocalFile,
+	"lvm":       newLVM,
 }
 
 // planned are drivers Scoria names but this build does not provide yet.
 var planned = map[string]string{
-	"lvm":      "the LVM driver",
 	"rbd":      "the Ceph RBD driver",
 	"nfs":      "the NFS driver",
 	"sheepdog": "the Sheepdog driver",
