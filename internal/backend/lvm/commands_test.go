@@ -116,20 +116,26 @@ func TestCommands(t *testing.T) {
 			want:  []string{rm + "vg/_snapshot-snap1"}},
 		{name: "thick volume from snapshot, larger", typ: TypeDefault,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, ""); r.add("_snapshot-snap1", 1, "") },
-			run:   func(d *Driver) error { return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 3}, snap) },
+			run: func(d *Driver) error {
+				return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 3}, snap)
+			},
 			want: []string{"lvm lvcreate -y -n volume-vol2.partial -L 3g vg",
 				"dd if=/dev/vg/_snapshot-snap1 of=/dev/vg/volume-vol2.partial bs=1M count=1024 iflag=direct oflag=direct conv=fdatasync",
 				"lvm lvrename vg volume-vol2.partial volume-vol2"}},
 		{name: "thick volume from snapshot restarts an interrupted copy", typ: TypeDefault,
 			setup: func(r *recorder) { r.add("_snapshot-snap1", 1, ""); r.add("volume-vol2.partial", 1, "") },
-			run:   func(d *Driver) error { return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, snap) },
+			run: func(d *Driver) error {
+				return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, snap)
+			},
 			want: []string{rm + "vg/volume-vol2.partial",
 				"lvm lvcreate -y -n volume-vol2.partial -L 1g vg",
 				"dd if=/dev/vg/_snapshot-snap1 of=/dev/vg/volume-vol2.partial bs=1M count=1024 iflag=direct oflag=direct conv=fdatasync",
 				"lvm lvrename vg volume-vol2.partial volume-vol2"}},
 		{name: "thin volume from snapshot, larger", typ: TypeThin,
 			setup: func(r *recorder) { r.add("_snapshot-snap1", 1, "vg-pool") },
-			run:   func(d *Driver) error { return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 2}, snap) },
+			run: func(d *Driver) error {
+				return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 2}, snap)
+			},
 			want: []string{"lvm lvcreate -y --name volume-vol2 --snapshot vg/_snapshot-snap1",
 				"lvm lvchange -a y -K -k n vg/volume-vol2",
 				"lvm lvextend -L 2g vg/volume-vol2"}},
@@ -197,7 +203,9 @@ func TestCommandFailures(t *testing.T) {
 			run:  func(d *Driver) error { return d.CreateSnapshot(ctx, snap, driver.Volume{ID: vid}) },
 			want: "logical volume not found"},
 		{name: "volume from a missing snapshot",
-			run:  func(d *Driver) error { return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, snap) },
+			run: func(d *Driver) error {
+				return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, snap)
+			},
 			want: "logical volume not found"},
 		{name: "revert of a missing snapshot", setup: func(r *recorder) { r.add("volume-vol1", 1, "") },
 			run:  func(d *Driver) error { return d.RevertToSnapshot(ctx, driver.Volume{ID: vid}, snap) },
