@@ -20,6 +20,18 @@ type Backend struct {
 	FilterFunction           string // filter_function: the DriverFilter's expression, "" for none
 	GoodnessFunction         string // goodness_function: the GoodnessWeigher's expression, "" for none
 
+	// The iSCSI target helper's options (internal/target), Cinder's names and defaults.
+	TargetHelper    string // target_helper: one of Cinder's helpers or "none", default "tgtadm"
+	TargetProtocol  string // target_protocol, default "iscsi"
+	TargetIPAddress string // target_ip_address, default 127.0.0.1
+	TargetPort      int    // target_port, default 3260
+	TargetPrefix    string // target_prefix, default iqn.2010-10.org.openstack:
+	VolumesDir      string // volumes_dir: persistent target files, default $state_path/volumes
+	UseCHAPAuth     bool   // use_chap_auth, default false
+	CHAPUsername    string // chap_username: "" generates one per volume
+	CHAPPassword    string // chap_password: "" generates one per volume
+	ISCSIWriteCache string // iscsi_write_cache: "on" or "off"
+
 	section string            // the section name as written, for messages
 	values  map[string]string // every key written in the section, expanded
 	origins map[string]string // key → file or environment variable

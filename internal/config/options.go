@@ -56,6 +56,16 @@ var backendOptions = []opt[Backend]{
 	{"filter_function", "", "Expression the DriverFilter evaluates for each request, e.g. volume.size < 500; empty: every request passes", str(func(b *Backend) *string { return &b.FilterFunction })},
 	{"goodness_function", "", "Expression from 0 to 100 the GoodnessWeigher ranks the backend's pools by, e.g. 100 - capabilities.utilization; empty: 0", str(func(b *Backend) *string { return &b.GoodnessFunction })},
 	{"max_over_subscription_ratio", "20.0", "How far thin provisioned capacity may exceed the real one; auto: computed from use", ratio(func(b *Backend) *string { return &b.MaxOverSubscriptionRatio })},
+	{"target_helper", "tgtadm", "Target helper that exports the backend's local devices to hosts: Scoria implements tgtadm, or none; Cinder's other helpers are accepted and refused when a backend would use them. The local-file backend exports only when the section sets it; otherwise its volumes attach as local files of this host", oneOf(func(b *Backend) *string { return &b.TargetHelper }, "tgtadm", "lioadm", "scstadmin", "iscsictl", "ietadm", "nvmet", "spdk-nvmeof", "fake", "none")},
+	{"target_protocol", "iscsi", "Protocol of the exports: Scoria implements iscsi; Cinder's others are accepted and refused when a backend would use them", oneOf(func(b *Backend) *string { return &b.TargetProtocol }, "iscsi", "iser", "nvmet_rdma", "nvmet_tcp")},
+	{"target_ip_address", "127.0.0.1", "Address of the iSCSI portal given to hosts (Cinder's default, $my_ip, is not implemented: set the address hosts reach)", nonEmpty(func(b *Backend) *string { return &b.TargetIPAddress })},
+	{"target_port", "3260", "Port of the iSCSI portal", integer(1, 65535, func(b *Backend) *int { return &b.TargetPort })},
+	{"target_prefix", "iqn.2010-10.org.openstack:", "Prefix of the targets' IQNs, followed by the volume's storage name", nonEmpty(func(b *Backend) *string { return &b.TargetPrefix })},
+	{"volumes_dir", "$state_path/volumes", "Directory of the persistent target files (tgt-volume-<id>.conf, tgt's format), from which targets come back after a tgtd restart", nonEmpty(func(b *Backend) *string { return &b.VolumesDir })},
+	{"use_chap_auth", "false", "Require CHAP authentication of the hosts that log in to a target", boolean(func(b *Backend) *bool { return &b.UseCHAPAuth })},
+	{"chap_username", "", "CHAP user name of every target; empty: one generated per volume", str(func(b *Backend) *string { return &b.CHAPUsername })},
+	{"chap_password", "", "CHAP password of every target; empty: one generated per volume", str(func(b *Backend) *string { return &b.CHAPPassword })},
+	{"iscsi_write_cache", "on", "Write cache of the targets' logical units: on or off", oneOf(func(b *Backend) *string { return &b.ISCSIWriteCache }, "on", "off")},
 }
 
 // Option describes one option Scoria implements, for references such as scoria-manage's.

@@ -252,12 +252,16 @@ func (e *Env) RunVolume(ctx context.Context) error {
 		}
 		host := d.Host + "@" + b.Name
 		log := e.Log.WithFields(logrus.Fields{"component": "volume", "backend": b.Name})
+		tgt, err := targetHelper(b, drv, log)
+		if err != nil {
+			return err
+		}
 		hb := &service.Heartbeat{Store: e.Store, Interval: d.ReportInterval, Log: log,
 			Service: resource.Service{Binary: resource.BinaryVolume, Host: host, Topic: rpc.TopicVolume, AvailabilityZone: b.BackendAvailabilityZone}}
 		managers = append(managers, &volume.Manager{
 			Host: host, Zone: b.BackendAvailabilityZone, Driver: drv, Store: e.Store, Transport: e.Transport,
 			FilterFunction: b.FilterFunction, GoodnessFunction: b.GoodnessFunction,
-			Log: log, ReportInterval: d.PeriodicInterval,
+			Log: log, ReportInterval: d.PeriodicInterval, Target: tgt,
 			Ready: func(ctx context.Context) {
 				if err := hb.Register(ctx); err != nil {
 					log.WithError(err).Error("could not register the service")

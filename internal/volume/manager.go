@@ -59,7 +59,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	b := backoff.NewExponentialBackOff()
 	b.MaxInterval = 30 * time.Second
 	b.MaxElapsedTime = 0
-	err := backoff.RetryNotify(func() error { return m.Driver.Setup(ctx) }, backoff.WithContext(b, ctx),
+	err := backoff.RetryNotify(func() error { return m.setupBackend(ctx) }, backoff.WithContext(b, ctx),
 		func(err error, next time.Duration) {
 			log.WithError(err).WithField("retry_in", next.Round(time.Second)).Error("backend is not usable; the service stays down")
 		})
@@ -68,6 +68,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	if err := m.Recover(ctx); err != nil {
 		return fmt.Errorf("recover backend %s: %w", m.Host, err)
+	}
+	if err := m.recoverTargets(ctx); err != nil {
+		log.WithError(err).Error("could not reconcile the backend's targets; continuing")
 	}
 	if m.Ready != nil {
 		m.Ready(ctx)
@@ -186,7 +189,7 @@ func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 	}
 	if !snapsGone {
 		err = errors.New("a snapshot of the volume is left")
-	} else {
+	} else if err = m.unexportForDelete(ctx, v); err == nil {
 		err = m.Driver.Delete(ctx, driverVolume(v))
 	}
 	if err != nil {
