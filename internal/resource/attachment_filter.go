@@ -1,0 +1,28 @@
+package resource
+
+// AttachmentFilter selects attachments for a list: every condition set must hold. Results
+// are ordered newest first (created_at DESC, id DESC) unless SortKey says otherwise; Marker
+// is the id of the last attachment of the previous page.
+type AttachmentFilter struct {
+	ProjectID    string // "" lists every project's attachments
+	VolumeID     string
+	InstanceUUID string
+	AttachStatus string
+	Limit        int // 0 means no limit
+	Offset       int
+	Marker       string
+	// SortKey is one of id, created_at, updated_at, attach_status, volume_id, instance_uuid
+	// (default created_at); SortDesc orders it descending.
+	SortKey  string
+	SortDesc bool
+}
+
+// LiveAttachStatuses are the statuses of an attachment that still holds its volume.
+var LiveAttachStatuses = []string{AttachReserved, AttachAttaching, AttachAttached, AttachDetaching, AttachErrorAttaching, AttachErrorDetaching}
+
+// PendingAttachStatuses are the statuses of an attachment that a client has begun and not
+// finished; the attachment sweeper resolves those left too long.
+var PendingAttachStatuses = []string{AttachReserved, AttachAttaching, AttachDetaching}
+
+// AttachableStatuses are the volume statuses in which its attachments may change.
+var AttachableStatuses = []string{StatusAvailable, StatusReserved, StatusAttaching, StatusInUse, StatusDetaching}
