@@ -25,24 +25,6 @@ import (
 	"github.com/scoria/scoria/internal/resource"
 )
 
-// AttachmentConnection is what an attachment update (or os-initialize_connection) records:
-// the host's connector, the connection info the volume service answered and the access mode.
-type AttachmentConnection struct {
-	Connector      map[string]any
-	ConnectionInfo map[string]any
-	Mode           string // "rw" or "ro"
-	Host           string // the connector's host, "" keeps what the attachment has
-}
-
-// AttachmentAttach is what marking an attachment attached records besides its status;
-// empty fields keep what the attachment has.
-type AttachmentAttach struct {
-	InstanceUUID string
-	Host         string
-	Mountpoint   string
-	Mode         string
-}
-
 const attachmentColumns = `a.id, a.volume_id, a.project_id, a.instance_uuid, a.attached_host, a.mountpoint,
 	a.attach_status, a.attach_mode, a.connector, a.connection_info, a.attach_time, a.detach_time,
 	a.created_at, a.updated_at`
@@ -214,7 +196,7 @@ func (s *Store) stepAttachment(ctx context.Context, id string, volumeFrom, from 
 // ConnectAttachment records the connection of attachment id (reserved, attaching or
 // error_attaching): connector, connection info, mode and host; the attachment becomes
 // attaching and its volume attaching unless another attachment keeps it in-use.
-func (s *Store) ConnectAttachment(ctx context.Context, id string, c AttachmentConnection) (*resource.Attachment, error) {
+func (s *Store) ConnectAttachment(ctx context.Context, id string, c resource.AttachmentConnection) (*resource.Attachment, error) {
 	conn, err := jsonText(c.Connector)
 	if err != nil {
 		return nil, err
@@ -232,7 +214,7 @@ func (s *Store) ConnectAttachment(ctx context.Context, id string, c AttachmentCo
 // MarkAttached ends the attach of attachment id (reserved or attaching): it becomes attached
 // with attach_time now, its volume in-use/attached, and the volume's admin metadata
 // attached_mode its mode. Cinder's os-complete and os-attach.
-func (s *Store) MarkAttached(ctx context.Context, id string, u AttachmentAttach) (*resource.Attachment, error) {
+func (s *Store) MarkAttached(ctx context.Context, id string, u resource.AttachmentAttach) (*resource.Attachment, error) {
 	return s.stepAttachment(ctx, id, resource.AttachableStatuses,
 		[]string{resource.AttachReserved, resource.AttachAttaching}, resource.AttachAttached,
 		", attach_time = ?, instance_uuid = COALESCE(?, instance_uuid), attached_host = COALESCE(?, attached_host), mountpoint = COALESCE(?, mountpoint), attach_mode = COALESCE(?, attach_mode)",

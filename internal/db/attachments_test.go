@@ -49,7 +49,7 @@ func TestAttachmentLifecycle(t *testing.T) {
 		if _, err := s.BeginDetachAttachment(ctx, a.ID, resource.AttachableStatuses, []string{resource.AttachAttached}); !errors.As(err, &ise) {
 			t.Fatalf("detach of a reserved attachment: err = %v", err)
 		}
-		got, err := s.ConnectAttachment(ctx, a.ID, AttachmentConnection{
+		got, err := s.ConnectAttachment(ctx, a.ID, resource.AttachmentConnection{
 			Connector: map[string]any{"host": "compute-1"}, ConnectionInfo: map[string]any{"driver_volume_type": "local"}, Mode: "rw", Host: "compute-1",
 		})
 		if err != nil {
@@ -59,7 +59,7 @@ func TestAttachmentLifecycle(t *testing.T) {
 			t.Errorf("connected %+v", got)
 		}
 		wantVolume(t, s, v.ID, resource.StatusAttaching, resource.AttachAttaching)
-		if got, err = s.MarkAttached(ctx, a.ID, AttachmentAttach{Mountpoint: "/dev/vdb"}); err != nil {
+		if got, err = s.MarkAttached(ctx, a.ID, resource.AttachmentAttach{Mountpoint: "/dev/vdb"}); err != nil {
 			t.Fatal(err)
 		}
 		if got.AttachStatus != resource.AttachAttached || got.AttachTime == nil || got.Mountpoint != "/dev/vdb" {
@@ -69,7 +69,7 @@ func TestAttachmentLifecycle(t *testing.T) {
 		if md, _ := s.VolumeMetadata(ctx, resource.AdminMetadata, v.ID); md["attached_mode"] != "rw" {
 			t.Errorf("admin metadata %v", md)
 		}
-		if _, err := s.MarkAttached(ctx, a.ID, AttachmentAttach{}); !errors.As(err, &ise) {
+		if _, err := s.MarkAttached(ctx, a.ID, resource.AttachmentAttach{}); !errors.As(err, &ise) {
 			t.Errorf("second complete: err = %v", err)
 		}
 		byVol, err := s.VolumesAttachments(ctx, []string{v.ID}, resource.AttachAttached)
@@ -92,7 +92,7 @@ func TestAttachmentLifecycle(t *testing.T) {
 		if md, _ := s.VolumeMetadata(ctx, resource.AdminMetadata, v.ID); md["attached_mode"] != "" {
 			t.Errorf("attached_mode left: %v", md)
 		}
-		if _, err := s.MarkAttached(ctx, "nope", AttachmentAttach{}); !errors.As(err, &nf) {
+		if _, err := s.MarkAttached(ctx, "nope", resource.AttachmentAttach{}); !errors.As(err, &nf) {
 			t.Errorf("unknown attachment: err = %v", err)
 		}
 		if err := s.ReserveAttachment(ctx, &resource.Attachment{ID: uuid.NewString(), VolumeID: "nope", ProjectID: "p"}); !errors.As(err, &nf) {
@@ -113,7 +113,7 @@ func TestAttachmentMultiattach(t *testing.T) {
 		v := volume("p", func(v *resource.Volume) { v.Multiattach = true })
 		mustCreate(t, s, v)
 		a := reserve(t, s, v.ID)
-		if _, err := s.MarkAttached(ctx, a.ID, AttachmentAttach{Mode: "ro"}); err != nil {
+		if _, err := s.MarkAttached(ctx, a.ID, resource.AttachmentAttach{Mode: "ro"}); err != nil {
 			t.Fatal(err)
 		}
 		b := reserve(t, s, v.ID)

@@ -102,6 +102,7 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 		Store:                   e.Store,
 		Dispatcher:              relay,
 		Pools:                   &api.RPCPools{Transport: e.Transport},
+		Connections:             &api.RPCConnections{Transport: e.Transport},
 		Log:                     e.Log.WithField("component", "api"),
 		AuthStrategy:            d.AuthStrategy,
 		DefaultVolumeType:       d.DefaultVolumeType,

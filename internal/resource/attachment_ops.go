@@ -26,3 +26,23 @@ var PendingAttachStatuses = []string{AttachReserved, AttachAttaching, AttachDeta
 
 // AttachableStatuses are the volume statuses in which its attachments may change.
 var AttachableStatuses = []string{StatusAvailable, StatusReserved, StatusAttaching, StatusInUse, StatusDetaching}
+
+// AttachmentConnection is what an attachment update (or os-initialize_connection) records:
+// the host's connector, the connection info the volume service answered (in the flat form
+// Cinder's attachment API shows: the data's keys with driver_volume_type and attachment_id)
+// and the access mode.
+type AttachmentConnection struct {
+	Connector      map[string]any
+	ConnectionInfo map[string]any
+	Mode           string // "rw" or "ro"; "" keeps the attachment's
+	Host           string // the connector's host; "" keeps the attachment's
+}
+
+// AttachmentAttach is what marking an attachment attached records besides its status;
+// empty fields keep what the attachment has.
+type AttachmentAttach struct {
+	InstanceUUID string
+	Host         string
+	Mountpoint   string
+	Mode         string
+}
