@@ -179,6 +179,9 @@ func parseConnector(v any, present bool) (map[string]any, *fault) {
 		return nil, badRequest("Invalid input for field/attribute connector. Value: %s. %s is not of type 'object', 'null'", pyRepr(v), pyRepr(v))
 	}
 	m, _ := plain(o).(map[string]any)
+	if len(m) == 0 {
+		return nil, nil // an empty connector is none, as Cinder's "if connector" reads it
+	}
 	return m, nil
 }
 
@@ -373,7 +376,7 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	requested := ""
-	if mv, ok := body.get("mode"); ok {
+	if mv, ok := body.get("mode"); ok && mv != nil {
 		ms, _ := mv.(string)
 		if ms != "rw" && ms != "ro" {
 			s.writeError(w, r, badRequest("Invalid input for field/attribute mode. Value: %s. %s is not one of ['rw', 'ro']", pyRepr(mv), pyRepr(mv)))
