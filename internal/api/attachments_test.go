@@ -189,7 +189,7 @@ func TestAttachmentErrors(t *testing.T) {
 		want string
 	}{
 		{"update without connector", call{method: "PUT", path: "/v3/p1/attachments/" + aid, body: `{"attachment": {}}`}, 400, "connector"},
-		{"update unknown", call{method: "PUT", path: "/v3/p1/attachments/nope", body: `{"attachment": {"connector": {}}}`}, 404, "could not be found"},
+		{"update unknown", call{method: "PUT", path: "/v3/p1/attachments/nope", body: `{"attachment": {"connector": {"host": "h"}}}`}, 404, "could not be found"},
 		{"show unknown", call{method: "GET", path: "/v3/p1/attachments/nope"}, 404, "could not be found"},
 		{"delete unknown", call{method: "DELETE", path: "/v3/p1/attachments/nope"}, 404, "could not be found"},
 		{"unknown action", call{method: "POST", path: "/v3/p1/attachments/" + aid + "/action", body: `{"os-nope": null}`, version: "volume 3.44"}, 400, "no such action"},
