@@ -28,9 +28,9 @@ func attachEnv(t *testing.T) *env {
 	t.Helper()
 	bus := rpc.NewLocal(logrus.New())
 	t.Cleanup(func() { bus.Close() })
-	e := newEnv(t, func(o *Options) {
-		o.Connections = &RPCConnections{Transport: bus, Timeout: 5 * time.Second}
-	})
+	conns := &RPCConnections{Transport: bus, Timeout: 5 * time.Second}
+	e := newEnv(t, func(o *Options) { o.Connections = conns })
+	e.attachConns = conns
 	drv := &localfile.Driver{Dir: filepath.Join(t.TempDir(), "vols"), BackendName: "file", PoolName: "file"}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
