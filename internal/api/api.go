@@ -61,7 +61,10 @@ type Options struct {
 	// Pools answers GET /scheduler-stats/get_pools and GET /capabilities/{host}; RPCPools
 	// asks the scheduler. Without it those endpoints answer 503.
 	Pools Pools
-	Log   logrus.FieldLogger
+	// Connections initializes and terminates volumes' connections on their volume services
+	// (RPCConnections); without it attaching a host answers 503.
+	Connections Connections
+	Log         logrus.FieldLogger
 	// AuthStrategy is Cinder's auth_strategy; only "noauth" (the default) is implemented.
 	AuthStrategy string
 	// DefaultVolumeType names the type of volumes created without one (default "__DEFAULT__").
@@ -97,6 +100,7 @@ type server struct {
 	store       Store
 	dispatcher  Dispatcher
 	pools       Pools
+	conns       Connections
 	log         logrus.FieldLogger
 	defaultType string
 	defaultAZ   string
@@ -124,6 +128,7 @@ func New(o Options) (http.Handler, error) {
 		store:       o.Store,
 		dispatcher:  o.Dispatcher,
 		pools:       o.Pools,
+		conns:       o.Connections,
 		log:         o.Log,
 		defaultType: o.DefaultVolumeType,
 		defaultAZ:   o.DefaultAvailabilityZone,

@@ -56,6 +56,8 @@ type env struct {
 	logs   *test.Hook
 	zones  []string
 	nowOff time.Duration // added to the API's clock
+	// attachConns reaches the real volume service of attachEnv.
+	attachConns Connections
 }
 
 func newEnv(t testing.TB, configure ...func(*Options)) *env {

@@ -96,7 +96,7 @@ type volumeDetail struct {
 	VolumeImageMetadata opt[map[string]string] `json:"volume_image_metadata,omitzero"`
 }
 
-// attachmentView is one entry of a volume's "attachments" (none yet: Scoria does not attach).
+// attachmentView is one entry of a volume's "attachments": one attached attachment.
 type attachmentView struct {
 	ID           string     `json:"id"`
 	AttachmentID string     `json:"attachment_id"`

@@ -83,6 +83,10 @@ func (s *server) volumeDetails(ctx context.Context, vw viewer, vols []*resource.
 	if err != nil {
 		return nil, err
 	}
+	attachments, err := s.store.VolumesAttachments(ctx, ids, resource.AttachAttached)
+	if err != nil {
+		return nil, err
+	}
 	var glance map[string]map[string]string
 	if withImage {
 		if glance, err = s.store.VolumesMetadata(ctx, resource.GlanceMetadata, ids); err != nil {
@@ -102,6 +106,7 @@ func (s *server) volumeDetails(ctx context.Context, vw viewer, vols []*resource.
 			v = &cp
 		}
 		out[i] = vw.detail(v, withImage)
+		out[i].Attachments = volumeAttachmentViews(attachments[v.ID])
 		if len(glance) > 0 {
 			gm := glance[v.ID]
 			if gm == nil {

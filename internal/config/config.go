@@ -53,6 +53,8 @@ type Default struct {
 	LogFile                           string        // log_file
 	LogDir                            string        // log_dir
 	RPCResponseTimeout                time.Duration // rpc_response_timeout (seconds), default 60s
+	AttachmentSweepAge                time.Duration // attachment_sweep_age (seconds), default 600s
+	AttachmentSweepInterval           time.Duration // attachment_sweep_interval (seconds), default 60s
 }
 
 // Database is the [database] section.

@@ -31,6 +31,7 @@ func TestLoadDefaults(t *testing.T) {
 		CapacityWeightMultiplier: 1, AllocatedCapacityWeightMultiplier: -1, VolumeNumberMultiplier: -1,
 		StatePath:          "/var/lib/scoria",
 		RPCResponseTimeout: 60 * time.Second,
+		AttachmentSweepAge: 600 * time.Second, AttachmentSweepInterval: 60 * time.Second,
 	}
 	if !reflect.DeepEqual(c.Default, want) {
 		t.Errorf("Default = %+v\nwant      %+v", c.Default, want)
@@ -93,6 +94,7 @@ max_over_subscription_ratio = Auto
 		SchedulerDefaultFilters: []string{"CapacityFilter", "DriverFilter"}, SchedulerDefaultWeighers: []string{"GoodnessWeigher", "CapacityWeigher"},
 		CapacityWeightMultiplier: -1.5, AllocatedCapacityWeightMultiplier: 2, VolumeNumberMultiplier: 0,
 		LogFile: "api.log", LogDir: "/var/log/scoria", RPCResponseTimeout: 90 * time.Second,
+		AttachmentSweepAge: 600 * time.Second, AttachmentSweepInterval: 60 * time.Second,
 	}
 	if !reflect.DeepEqual(c.Default, want) {
 		t.Errorf("Default = %+v\nwant      %+v", c.Default, want)

@@ -40,6 +40,8 @@ var defaultOptions = []opt[Default]{
 	{"log_file", "", "File to log to, under log_dir when relative; empty: standard error", str(func(d *Default) *string { return &d.LogFile })},
 	{"log_dir", "", "Directory of log_file; without log_file, each binary logs to <binary>.log there", str(func(d *Default) *string { return &d.LogDir })},
 	{"rpc_response_timeout", "60", "Seconds to wait for the answer to a call over the message bus", seconds(1, func(d *Default) *time.Duration { return &d.RPCResponseTimeout })},
+	{"attachment_sweep_age", "600", "Seconds an attachment may stay reserved, attaching or detaching before the API's sweeper resolves it", seconds(1, func(d *Default) *time.Duration { return &d.AttachmentSweepAge })},
+	{"attachment_sweep_interval", "60", "Seconds between the API's sweeps of attachments left reserved, attaching or detaching", seconds(1, func(d *Default) *time.Duration { return &d.AttachmentSweepInterval })},
 }
 
 var databaseOptions = []opt[Database]{

@@ -102,6 +102,7 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 		Store:                   e.Store,
 		Dispatcher:              relay,
 		Pools:                   &api.RPCPools{Transport: e.Transport},
+		Connections:             &api.RPCConnections{Transport: e.Transport},
 		Log:                     e.Log.WithField("component", "api"),
 		AuthStrategy:            d.AuthStrategy,
 		DefaultVolumeType:       d.DefaultVolumeType,
@@ -121,6 +122,9 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { relay.Run(gctx, 8); return nil })
+	sweeper := &api.AttachmentSweeper{Store: e.Store, Connections: &api.RPCConnections{Transport: e.Transport},
+		Log: e.Log.WithField("component", "attachments"), Age: d.AttachmentSweepAge, Interval: d.AttachmentSweepInterval}
+	g.Go(func() error { sweeper.Run(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -1,0 +1,469 @@
+package api
+
+// The legacy attach actions of POST /volumes/{id}/action, as older Nova and the CLI use
+// them: os-reserve makes an attachment (attaching) without a host, os-initialize_connection
+// connects it (or answers the connection of a volume already attached), os-attach marks it
+// attached with the instance or host, os-begin_detaching / os-roll_detaching move an in-use
+// volume to detaching and back, os-detach deletes an attachment, os-terminate_connection
+// ends a host's connection, os-unreserve drops a reservation, and os-force_detach (admin)
+// terminates the connection on the backend before it deletes the attachment.
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/pkg/driver"
+)
+
+// attachVolumeActions lists this area's actions of POST /volumes/{id}/action.
+func (s *server) attachVolumeActions() map[string]volumeAction {
+	return map[string]volumeAction{
+		"os-reserve":               s.reserveVolume,
+		"os-unreserve":             s.unreserveVolume,
+		"os-initialize_connection": s.initializeConnection,
+		"os-attach":                s.attachVolume,
+		"os-begin_detaching":       s.beginDetaching,
+		"os-roll_detaching":        s.rollDetaching,
+		"os-detach":                s.detachVolume,
+		"os-terminate_connection":  s.terminateConnection,
+		"os-force_detach":          s.forceDetach,
+	}
+}
+
+// noArgs checks the arguments of an action without any: null, {} or "".
+func noArgs(action string, args any) *fault {
+	switch a := args.(type) {
+	case nil:
+		return nil
+	case string:
+		if a == "" {
+			return nil
+		}
+	case *object:
+		return nil
+	}
+	return badRequest("Invalid input for field/attribute %s. Value: %s. %s is not of type 'object', 'null'", action, pyRepr(args), pyRepr(args))
+}
+
+// actionArgs returns the object of an action's arguments (empty for null, {} or "").
+func actionArgs(action string, args any) (*object, *fault) {
+	if o, ok := args.(*object); ok {
+		return o, nil
+	}
+	if f := noArgs(action, args); f != nil {
+		return nil, f
+	}
+	return &object{}, nil
+}
+
+// argString returns the string under key ("" when absent or null), or a 400.
+func argString(action string, o *object, key string) (string, *fault) {
+	v, ok := o.get(key)
+	if !ok || v == nil {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", badRequest("Invalid input for field/attribute %s. Value: %s. %s is not of type 'string'", key, pyRepr(v), pyRepr(v))
+	}
+	return s, nil
+}
+
+// pending returns the newest attachment of volume id still being attached (reserved or
+// attaching), nil when there is none.
+func (s *server) pending(ctx context.Context, id string) (*resource.Attachment, error) {
+	m, err := s.store.VolumesAttachments(ctx, []string{id}, resource.AttachReserved, resource.AttachAttaching)
+	if err != nil {
+		return nil, err
+	}
+	list := m[id]
+	if len(list) == 0 {
+		return nil, nil
+	}
+	return list[len(list)-1], nil
+}
+
+// reserveVolume is os-reserve: the volume becomes attaching with an attachment to come.
+func (s *server) reserveVolume(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	if f := noArgs("os-reserve", args); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	v, err := s.getVolume(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a := &resource.Attachment{ID: uuid.NewString(), VolumeID: v.ID, ProjectID: v.ProjectID, AttachStatus: resource.AttachAttaching}
+	if err := s.store.ReserveAttachment(ctx, a); err != nil {
+		s.writeError(w, r, reserveFault(err, v))
+		return
+	}
+	writeAccepted(w)
+}
+
+// unreserveVolume is os-unreserve: the attachments still being attached are dropped.
+func (s *server) unreserveVolume(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	if f := noArgs("os-unreserve", args); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for {
+		a, err := s.pending(ctx, id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if a == nil {
+			break
+		}
+		if err := s.detach(ctx, a, nil); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	writeAccepted(w)
+}
+
+// initializeConnection is os-initialize_connection: the volume's service connects the
+// connector's host and the connection info is answered; an attachment being attached
+// records it.
+func (s *server) initializeConnection(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	o, f := actionArgs("os-initialize_connection", args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	cv, has := o.get("connector")
+	connector, f := parseConnector(cv, has)
+	if f == nil && connector == nil {
+		f = badRequest("Invalid input for field/attribute os-initialize_connection. 'connector' is a required property")
+	}
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	v, err := s.getVolume(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.pending(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	requested := ""
+	if a != nil {
+		requested = a.AttachMode
+	}
+	mode, err := s.accessMode(ctx, v, requested)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	attachmentID := ""
+	if a != nil {
+		attachmentID = a.ID
+	}
+	info, err := s.connect(ctx, v, attachmentID, connector, mode)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if a != nil {
+		if _, err := s.store.ConnectAttachment(ctx, a.ID, resource.AttachmentConnection{
+			Connector: connector, ConnectionInfo: flatConnectionInfo(info), Mode: mode, Host: connectorHost(connector),
+		}); err != nil {
+			s.writeError(w, r, attachmentStateFault(err, "a connection"))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connection_info": info})
+}
+
+// attachVolume is os-attach: the attachment being attached (one is reserved when there is
+// none) becomes attached to the instance or host at mountpoint.
+func (s *server) attachVolume(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	o, f := actionArgs("os-attach", args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	var u resource.AttachmentAttach
+	for _, k := range []struct {
+		key string
+		to  *string
+	}{{"instance_uuid", &u.InstanceUUID}, {"host_name", &u.Host}, {"mountpoint", &u.Mountpoint}, {"mode", &u.Mode}} {
+		if *k.to, f = argString("os-attach", o, k.key); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+	}
+	if u.InstanceUUID == "" && u.Host == "" {
+		s.writeError(w, r, badRequest("Invalid request to attach volume to an invalid target"))
+		return
+	}
+	if u.InstanceUUID != "" && !isUUIDLike(u.InstanceUUID) {
+		s.writeError(w, r, badRequest("Invalid request to attach volume to an instance %s", u.InstanceUUID))
+		return
+	}
+	if u.Mode != "" && u.Mode != "rw" && u.Mode != "ro" {
+		s.writeError(w, r, badRequest("Invalid input for field/attribute mode. Value: %s. '%s' is not one of ['rw', 'ro']", u.Mode, u.Mode))
+		return
+	}
+	v, err := s.getVolume(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if u.Mode, err = s.accessMode(ctx, v, u.Mode); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.pending(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if a == nil {
+		a = &resource.Attachment{ID: uuid.NewString(), VolumeID: v.ID, ProjectID: v.ProjectID, AttachStatus: resource.AttachAttaching}
+		if err := s.store.ReserveAttachment(ctx, a); err != nil {
+			s.writeError(w, r, reserveFault(err, v))
+			return
+		}
+	}
+	if _, err := s.store.MarkAttached(ctx, a.ID, u); err != nil {
+		s.writeError(w, r, attachmentStateFault(err, "os-attach"))
+		return
+	}
+	writeAccepted(w)
+}
+
+// beginDetaching is os-begin_detaching: an in-use volume becomes detaching.
+func (s *server) beginDetaching(w http.ResponseWriter, r *http.Request, id string, args any) {
+	s.legacyDetachStep(w, r, id, args, "os-begin_detaching", resource.StatusInUse, resource.StatusDetaching)
+}
+
+// rollDetaching is os-roll_detaching: a detaching volume goes back to in-use.
+func (s *server) rollDetaching(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	if f := noArgs("os-roll_detaching", args); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// Cinder does nothing to a volume that is not detaching; settling gives back in-use.
+	if err := s.store.SettleVolume(ctx, id, []string{resource.StatusDetaching}); err != nil && !isInvalidState(err) {
+		s.writeError(w, r, err)
+		return
+	}
+	writeAccepted(w)
+}
+
+func (s *server) legacyDetachStep(w http.ResponseWriter, r *http.Request, id string, args any, action, from, to string) {
+	ctx := r.Context()
+	if f := noArgs(action, args); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getVolume(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.store.TransitionVolume(ctx, id, []string{from}, resource.VolumeChange{Status: to}); err != nil {
+		s.writeError(w, r, attachmentStateFault(err, action))
+		return
+	}
+	writeAccepted(w)
+}
+
+// attachmentOf returns the attachment of volume id that attachment_id names, or its only
+// live attachment when none is named.
+func (s *server) attachmentOf(ctx context.Context, v *resource.Volume, attachmentID string) (*resource.Attachment, error) {
+	if attachmentID != "" {
+		a, err := s.store.GetAttachment(ctx, attachmentID)
+		if err != nil || a.VolumeID != v.ID {
+			return nil, attachmentNotFound(attachmentID)
+		}
+		return a, nil
+	}
+	m, err := s.store.VolumesAttachments(ctx, []string{v.ID})
+	if err != nil {
+		return nil, err
+	}
+	switch list := m[v.ID]; len(list) {
+	case 0:
+		return nil, badRequest("Invalid volume: Volume %s has no attachment to detach.", v.ID)
+	case 1:
+		return list[0], nil
+	}
+	return nil, badRequest("Invalid volume: Volume %s has several attachments: attachment_id is required.", v.ID)
+}
+
+// detachVolume is os-detach: the attachment (attachment_id, or the only one) is deleted and
+// the volume is available when none is left. The connection was terminated by the caller
+// (os-terminate_connection).
+func (s *server) detachVolume(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	o, f := actionArgs("os-detach", args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	attID, f := argString("os-detach", o, "attachment_id")
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	v, err := s.getVolume(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.attachmentOf(ctx, v, attID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.store.DetachAttachment(ctx, a.ID, resource.AttachableStatuses, resource.LiveAttachStatuses); err != nil {
+		s.writeError(w, r, attachmentStateFault(attachmentNotFoundAs(err, a.ID), "os-detach"))
+		return
+	}
+	writeAccepted(w)
+}
+
+// terminateConnection is os-terminate_connection: the connector's host loses its
+// connection on the volume's service; the export goes when no other attachment holds one.
+func (s *server) terminateConnection(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	o, f := actionArgs("os-terminate_connection", args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	cv, has := o.get("connector")
+	connector, f := parseConnector(cv, has)
+	if f == nil && connector == nil {
+		f = badRequest("Invalid input for field/attribute os-terminate_connection. 'connector' is a required property")
+	}
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	v, err := s.getVolume(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if v.Host == "" {
+		writeAccepted(w)
+		return
+	}
+	if s.conns == nil {
+		s.writeError(w, r, errNoConnections)
+		return
+	}
+	m, err := s.store.VolumesAttachments(ctx, []string{v.ID})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	host := connectorHost(connector)
+	last := true
+	for _, a := range m[v.ID] {
+		if a.ConnectionInfo != nil && a.AttachStatus != resource.AttachDetaching && (host == "" || connectorHost(a.Connector) != host) {
+			last = false
+		}
+	}
+	if err := s.conns.TerminateConnection(ctx, v.Host, message.ConnectionArgs{
+		VolumeID: v.ID, Connector: driver.Connector(connector), RemoveExport: last,
+	}); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeAccepted(w)
+}
+
+// forceDetach is os-force_detach (admin): the connection is terminated on the backend
+// first, then the attachment (attachment_id, or every one of the volume) is deleted
+// whatever its status.
+func (s *server) forceDetach(w http.ResponseWriter, r *http.Request, id string, args any) {
+	ctx := r.Context()
+	if f := authorizeAdmin(r, policyForceDetach); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	o, f := actionArgs("os-force_detach", args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	attID, f := argString("os-force_detach", o, "attachment_id")
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if cv, has := o.get("connector"); has {
+		if _, f := parseConnector(cv, has); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+	}
+	v, err := s.getVolume(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var list []*resource.Attachment
+	if attID != "" {
+		a, err := s.attachmentOf(ctx, v, attID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		list = []*resource.Attachment{a}
+	} else {
+		m, err := s.store.VolumesAttachments(ctx, []string{v.ID})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		list = m[v.ID]
+	}
+	for _, a := range list {
+		if err := s.detach(ctx, a, nil); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if len(list) == 0 {
+		// Nothing attached: settle a volume left attaching or detaching by hand.
+		if err := s.store.SettleVolume(ctx, v.ID, nil); err != nil && !isInvalidState(err) {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	writeAccepted(w)
+}
+
+func isInvalidState(err error) bool {
+	var ise *resource.InvalidStateError
+	return errors.As(err, &ise)
+}
