@@ -16,7 +16,7 @@ import (
 // MaxVersion is what Scoria advertises: every step up to it that changes an endpoint Scoria
 // serves is implemented as Cinder does it. Steps that only add a feature Scoria does not have
 // at all (images, backups, groups, clusters, workers, log levels, manageable volumes,
-// migration, encryption, and until issue 5 attachments) are gaps, listed in the README; their
+// migration, encryption) are gaps, listed in the README; their
 // paths answer 404 (and their actions "There is no such action") at every version. Each step:
 //
 //	3.0   base API                                               served
@@ -47,7 +47,7 @@ import (
 //	3.24  workers cleanup                                        gap
 //	3.25  group update add/remove volumes                        gap
 //	3.26  group failover                                         gap
-//	3.27  attachments API                                        gap until issue 5
+//	3.27  attachments API                                        served
 //	3.28  get_pools filters (name, any capability)               served
 //	3.29  group snapshots pagination                             gap
 //	3.30  snapshot list sort by "name"                           served
@@ -66,7 +66,7 @@ import (
 //	3.41  snapshot "user_id"                                     served
 //	3.42  os-extend of an in-use volume                          served
 //	3.43  backup metadata                                        gap
-//	3.44  attachment complete                                    gap until issue 5
+//	3.44  attachment complete (os-complete)                      served
 //	3.45  ?with_count=true → "count"                             served (volumes, snapshots)
 //	3.46  create from a Nova image of size 0                     gap (no images)
 //	3.47  create accepts backup_id                               a backup_id answers 400 (no backups)
@@ -77,7 +77,7 @@ import (
 //	3.52  GET /types "extra_specs" filter                        served (members: user-visible specs, else an empty
 //	                                                             list; other member filters 400)
 //	3.53  strict create/update schemas                           served
-//	3.54  attachment "mode"                                      gap until issue 5
+//	3.54  attachment "mode" (rw, ro)                             served
 //	3.55  volume-transfers API, no_snapshots                     served
 //	3.56  backup "user_id"                                       gap
 //	3.57  transfer destination/source project, accepted          served
