@@ -169,7 +169,7 @@ func (u *usage) hook(phase string, end bool) {
 // write prints the usage of each phase of res.
 func (u *usage) write(w io.Writer, res *load.Result) {
 	ops := map[string]int{}
-	for _, p := range []load.Phase{res.Create, res.Get, res.Delete} {
+	for _, p := range res.Phases() {
 		ops[p.Name] = p.OK + p.Errors
 	}
 	fmt.Fprintf(w, "\nwhere the time went: CPU seconds per phase (%% of the machine's %d cores over the phase's wall time)\n", cores())
