@@ -109,7 +109,7 @@ func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime 
 	for _, h := range hosts {
 		services["scoria-volume"] = append(services["scoria-volume"], c.Process(cluster.VolumeProcess(h)).Pid())
 	}
-	use := newUsage(c.DB(), services)
+	use := newUsage(c.DB(), services, tgt != nil)
 	cfg.Hook = use.hook
 	lctx, cancel := context.WithTimeout(ctx, maxTime)
 	defer cancel()
