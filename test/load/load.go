@@ -28,6 +28,7 @@ type Config struct {
 	Wait     string        // how the end of a create or delete is seen: WaitList or WaitGet [WaitList]
 	Poll     time.Duration // interval between status polls [10ms]
 	Timeout  time.Duration // longest wait for one volume to become available or gone [2m]
+	Attach   bool          // attach, then detach, every available volume after the GET phase [false]
 	Progress io.Writer     // progress lines, when not nil
 	// Hook, when set, is called with a phase's name just before it starts (end false) and
 	// just after it ends (end true), e.g. to measure the servers per phase.
@@ -86,7 +87,23 @@ type Result struct {
 	Config Config
 	Create Phase // POST /volumes, then GET until available: latency is create→available
 	Get    Phase // GET /volumes/{id} on the created volumes
+	Attach Phase // POST /attachments with a connector, then os-complete (Config.Attach)
+	Detach Phase // DELETE /attachments/{id} (Config.Attach)
 	Delete Phase // DELETE, then GET until 404: latency is delete→gone
+}
+
+// Phases are the phases of the run in order, those that did not run included (Name "").
+func (r *Result) Phases() []Phase {
+	return []Phase{r.Create, r.Get, r.Attach, r.Detach, r.Delete}
+}
+
+// Errors is the number of failed operations of all phases.
+func (r *Result) Errors() int {
+	n := 0
+	for _, p := range r.Phases() {
+		n += p.Errors
+	}
+	return n
 }
 
 // Run runs the three phases against cfg.Endpoint. It always tries to delete what it created.
@@ -118,10 +135,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Get = r.get(ctx)
 		r.progress("  %d ok, %d errors in %s", res.Get.OK, res.Get.Errors, res.Get.Wall.Round(time.Millisecond))
 	}
-	r.progress("delete→gone: %d volumes, concurrency %d", len(r.created), cfg.C)
-	// Deleting is cleanup too: it runs even when ctx ended, for a bounded time.
+	if cfg.Attach && len(r.available) > 0 && ctx.Err() == nil {
+		r.progress("attach: %d volumes, concurrency %d", len(r.available), cfg.C)
+		res.Attach = r.attach(ctx)
+		r.progress("  %d ok, %d errors in %s", res.Attach.OK, res.Attach.Errors, res.Attach.Wall.Round(time.Millisecond))
+	}
+	// Detaching and deleting are cleanup too: they run even when ctx ended, for a bounded time.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Timeout+time.Minute)
 	defer cancel()
+	if len(r.attachments) > 0 {
+		r.progress("detach: %d attachments, concurrency %d", len(r.attachments), cfg.C)
+		res.Detach = r.detach(dctx)
+		r.progress("  %d ok, %d errors in %s", res.Detach.OK, res.Detach.Errors, res.Detach.Wall.Round(time.Millisecond))
+	}
+	r.progress("delete→gone: %d volumes, concurrency %d", len(r.created), cfg.C)
 	res.Delete = r.delete(dctx)
 	r.progress("  %d ok, %d errors in %s", res.Delete.OK, res.Delete.Errors, res.Delete.Wall.Round(time.Millisecond))
 	return res, ctx.Err()
@@ -131,9 +158,10 @@ type runner struct {
 	cfg Config
 	cl  *blockstorage.Client
 
-	mu        sync.Mutex
-	created   []string // every volume the API accepted
-	available []string // those that became available
+	mu          sync.Mutex
+	created     []string     // every volume the API accepted
+	available   []string     // those that became available
+	attachments []attachment // every attachment the API created
 }
 
 func (r *runner) progress(format string, args ...any) {

@@ -14,11 +14,15 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if c.Wait == WaitGet {
 		how = fmt.Sprintf("each client polls GET /volumes/{id} every %s", c.Poll)
 	}
-	fmt.Fprintf(w, "endpoint %s (project %s): %d volumes of %d GiB, concurrency %d\nend of a create/delete seen by: %s\n\n",
+	fmt.Fprintf(w, "endpoint %s (project %s): %d volumes of %d GiB, concurrency %d\nend of a create/delete seen by: %s\n",
 		c.Endpoint, c.Project, c.N, c.Size, c.C, how)
+	if c.Attach {
+		fmt.Fprintf(w, "attach: POST /attachments with a connector (reserve + connection_info), then os-complete; detach: DELETE /attachments/{id} (microversion %s)\n", AttachMicroversion)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "phase\tok\terrors\twall\trate\tp50\tp90\tp99\tmax\trequests\t")
-	for _, p := range []Phase{r.Create, r.Get, r.Delete} {
+	for _, p := range r.Phases() {
 		if p.Name == "" {
 			continue
 		}
@@ -33,7 +37,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintln(w, "\nlatency of create→available and delete→gone: from sending the request to the answer of the poll that saw the end")
 	fmt.Fprintln(w, "(resolution: the poll interval); rate: operations that succeeded / wall time from the first request to the last end;")
 	fmt.Fprintln(w, "requests: every HTTP request of the phase, polls included.")
-	for _, p := range []Phase{r.Create, r.Get, r.Delete} {
+	if r.Attach.Name != "" {
+		fmt.Fprintln(w, "latency of attach: from sending the POST /attachments to the answer of os-complete; of detach: the DELETE.")
+	}
+	for _, p := range r.Phases() {
 		if p.FirstErr != "" {
 			fmt.Fprintf(w, "first error of %s: %s\n", p.Name, p.FirstErr)
 		}

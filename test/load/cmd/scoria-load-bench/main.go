@@ -3,6 +3,13 @@
 // vhost with test/cluster, runs the load of scoria-load against them, prints the results with
 // the targets, and tears everything down. MariaDB and RabbitMQ are found as the end-to-end
 // tests find them (SCORIA_TEST_MYSQL_URL, SCORIA_TEST_RABBIT_URL).
+//
+// With -attach, each volume process's backend exports through the machine's tgtd with CHAP
+// (target_helper=tgtadm, a target_prefix of its own per run), so every attach creates a real
+// iSCSI target and every detach removes it; the attach and detach phases run between the GET
+// and delete phases:
+//
+//	go run ./test/load/cmd/scoria-load-bench -attach -n 100 -c 10 -gets -1
 package main
 
 import (
@@ -38,6 +45,7 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the cluster directory (configuration, logs) after the run")
 	debug := flag.Bool("debug", false, "debug logging in the services")
 	maxTime := flag.Duration("max-time", 30*time.Minute, "stop the create and GET phases after this long")
+	flag.BoolVar(&cfg.Attach, "attach", false, "export through tgtd (tgtadm, CHAP) and run the attach and detach phases")
 	flag.Parse()
 
 	if err := run(cfg, *volumes, *binDir, *keep, *debug, *maxTime); err != nil {
@@ -72,10 +80,22 @@ func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime 
 		hosts[i] = fmt.Sprintf("node%d", i+1)
 	}
 	// Cinder's default intervals: the bench measures a deployment as it would run.
-	c, err := cluster.Start(ctx, cluster.Options{
+	opts := cluster.Options{
 		BinDir: binDir, Servers: servers, Name: "scoria_bench", VolumeHosts: hosts, Debug: debug,
 		ReportInterval: 10, ServiceDownTime: 60, PeriodicInterval: 60, KeepDir: keep, Logf: logf,
-	})
+	}
+	var tgt *tgtExport
+	if cfg.Attach {
+		t, err := newTGTExport()
+		if err != nil {
+			return err
+		}
+		tgt = t
+		defer tgt.close()
+		opts.Volumes = tgt.volumes(hosts)
+		logf("exporting through tgtd with CHAP, target prefix %s", tgt.prefix)
+	}
+	c, err := cluster.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -89,13 +109,17 @@ func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime 
 	for _, h := range hosts {
 		services["scoria-volume"] = append(services["scoria-volume"], c.Process(cluster.VolumeProcess(h)).Pid())
 	}
-	use := newUsage(c.DB(), services)
+	use := newUsage(c.DB(), services, tgt != nil)
 	cfg.Hook = use.hook
 	lctx, cancel := context.WithTimeout(ctx, maxTime)
 	defer cancel()
 	res, err := load.Run(lctx, cfg)
 	if res != nil {
-		fmt.Printf("\nScoria split services on MariaDB + RabbitMQ: 1 scoria-api, 1 scoria-scheduler, %d scoria-volume (localfile), debug=%v\n", volumes, debug)
+		export := ""
+		if tgt != nil {
+			export = ", exported by tgtd with CHAP"
+		}
+		fmt.Printf("\nScoria split services on MariaDB + RabbitMQ: 1 scoria-api, 1 scoria-scheduler, %d scoria-volume (localfile%s), debug=%v\n", volumes, export, debug)
 		res.WriteTable(os.Stdout)
 		use.write(os.Stdout, res)
 		fmt.Println()
@@ -110,6 +134,14 @@ func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime 
 			fmt.Printf("target GET /volumes/{id} ≥ %.0f req/s: %.1f req/s, %s\n", targetGets, res.Get.Rate(), verdict(res.Get.Rate(), targetGets))
 		}
 	}
+	if tgt != nil {
+		if left := tgt.left(); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "%d targets of this run are still exported by tgtd, e.g. %s\n", len(left), left[0])
+			if err == nil && res != nil && res.Errors() == 0 {
+				err = fmt.Errorf("%d targets left after every attachment was deleted", len(left))
+			}
+		}
+	}
 	if cerr := c.CheckProcesses(); cerr != nil {
 		fmt.Fprintf(os.Stderr, "a service died during the run:\n%v\n", cerr)
 	}
@@ -119,9 +151,9 @@ func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime 
 	if err != nil {
 		return err
 	}
-	if res.Create.Errors+res.Get.Errors+res.Delete.Errors > 0 {
+	if n := res.Errors(); n > 0 {
 		fmt.Fprintf(os.Stderr, "logs of the services:\n%s", c.LogTails(20))
-		return fmt.Errorf("%d operations failed", res.Create.Errors+res.Get.Errors+res.Delete.Errors)
+		return fmt.Errorf("%d operations failed", n)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,8 +25,9 @@ const clockTick = 100
 // /proc; and the statements MariaDB ran (its global counters, so other clients on the same
 // server count too).
 type usage struct {
-	pids map[string][]int // label → pids
-	db   *sql.DB
+	pids   map[string][]int // label → pids
+	labels []string         // columns, in order
+	db     *sql.DB
 
 	mu     sync.Mutex
 	start  map[string]snapshot
@@ -55,14 +57,20 @@ var usageLabels = []string{"scoria-api", "scoria-scheduler", "scoria-volume", "m
 // MariaDB counters read per phase.
 var dbCounters = []string{"Questions", "Com_select", "Com_insert", "Com_update", "Com_delete", "Com_commit", "Innodb_data_fsyncs", "Connections"}
 
-func newUsage(db *sql.DB, services map[string][]int) *usage {
-	u := &usage{pids: map[string][]int{}, db: db, start: map[string]snapshot{}}
+// newUsage measures services (label → pids), MariaDB, RabbitMQ, this process and, with
+// withTGTD, the machine's tgtd.
+func newUsage(db *sql.DB, services map[string][]int, withTGTD bool) *usage {
+	u := &usage{pids: map[string][]int{}, labels: usageLabels, db: db, start: map[string]snapshot{}}
 	for k, v := range services {
 		u.pids[k] = v
 	}
 	u.pids["load generator"] = []int{os.Getpid()}
 	u.pids["mariadbd"] = findProcesses("mariadbd", "mysqld")
 	u.pids["rabbitmq"] = findProcesses("beam.smp")
+	if tgtd := findProcesses("tgtd"); withTGTD && len(tgtd) > 0 {
+		u.pids["tgtd"] = tgtd
+		u.labels = append(slices.Clone(usageLabels), "tgtd")
+	}
 	return u
 }
 
@@ -88,7 +96,8 @@ func findProcesses(names ...string) []int {
 	return pids
 }
 
-// processCPU is utime+stime of pid (0 when it is gone).
+// processCPU is utime+stime of pid plus cutime+cstime, the CPU of its children it waited for
+// (the tgtadm commands of scoria-volume), 0 when it is gone.
 func processCPU(pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -97,12 +106,15 @@ func processCPU(pid int) time.Duration {
 	// The fields after the command name (which may hold spaces) start at state, field 3.
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return 0
 	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / clockTick
+	var ticks int64
+	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTick
 }
 
 // machineCPU is the busy and idle time of all cores from /proc/stat.
@@ -169,12 +181,12 @@ func (u *usage) hook(phase string, end bool) {
 // write prints the usage of each phase of res.
 func (u *usage) write(w io.Writer, res *load.Result) {
 	ops := map[string]int{}
-	for _, p := range []load.Phase{res.Create, res.Get, res.Delete} {
+	for _, p := range res.Phases() {
 		ops[p.Name] = p.OK + p.Errors
 	}
 	fmt.Fprintf(w, "\nwhere the time went: CPU seconds per phase (%% of the machine's %d cores over the phase's wall time)\n", cores())
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "phase\twall\t%s\tother\tidle\t\n", strings.Join(usageLabels, "\t"))
+	fmt.Fprintf(tw, "phase\twall\t%s\tother\tidle\t\n", strings.Join(u.labels, "\t"))
 	for _, p := range u.phases {
 		total := p.busy + p.idle
 		pct := func(d time.Duration) string {
@@ -185,7 +197,7 @@ func (u *usage) write(w io.Writer, res *load.Result) {
 		}
 		var ours time.Duration
 		cells := []string{}
-		for _, l := range usageLabels {
+		for _, l := range u.labels {
 			ours += p.cpu[l]
 			cells = append(cells, pct(p.cpu[l]))
 		}

@@ -1,9 +1,11 @@
 // Command scoria-load puts load on a Block Storage v3 (Cinder) endpoint with noauth and prints
-// create→available, GET and delete→gone throughput and latency:
+// create→available, GET and delete→gone throughput and latency, and with -attach those of
+// attach (POST /attachments with a connector, then os-complete) and detach (DELETE):
 //
 //	scoria-load -endpoint http://127.0.0.1:8776/v3 -project demo -n 1000 -c 20 -size 1 -gets 20000
+//	scoria-load -endpoint http://127.0.0.1:8776/v3 -n 100 -c 10 -gets -1 -attach
 //
-// It deletes every volume it created before it exits, and stops after -max-time at the latest.
+// It detaches and deletes every volume it created before it exits, and stops after -max-time at the latest.
 package main
 
 import (
@@ -29,6 +31,7 @@ func main() {
 	flag.StringVar(&cfg.Wait, "wait", load.WaitList, "how the end of a create/delete is seen: list (one poller lists the volumes in creating/deleting) or get (every client polls its volume)")
 	flag.DurationVar(&cfg.Poll, "poll", 10*time.Millisecond, "interval between status polls")
 	flag.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "longest wait for one volume to become available or gone")
+	flag.BoolVar(&cfg.Attach, "attach", false, "attach every available volume through the attachments API (POST /attachments with a connector, os-complete) and detach it (DELETE /attachments/{id}) before the deletes")
 	maxTime := flag.Duration("max-time", 30*time.Minute, "stop the create and GET phases after this long (deletes still run)")
 	flag.Parse()
 	cfg.Progress = os.Stderr
@@ -46,7 +49,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "scoria-load: %v\n", err)
 		os.Exit(1)
 	}
-	if res.Create.Errors+res.Get.Errors+res.Delete.Errors > 0 {
+	if res.Errors() > 0 {
 		os.Exit(1)
 	}
 }
