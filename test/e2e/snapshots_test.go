@@ -140,7 +140,6 @@ func TestSnapshotsCLI(t *testing.T) {
 }
 
 func TestSnapshotsCLILifecycle(t *testing.T) {
-	t.Skip("needs the storage side: merged by the lead")
 	_, cli := snapshotsCLI(t)
 	vol := cliVolume(t, cli, "lifevol")
 	snap := parseProperties(cli.must("snapshot-create", "--name", "l1", vol))["id"]
