@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
@@ -82,7 +83,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		AvailabilityZone: az,
 		VolumeTypeID:     vt.ID,
 		VolumeTypeName:   vt.Name,
-		Multiattach:      req.multiattach,
+		Multiattach:      req.multiattach || typeIsMultiattach(vt),
 		Metadata:         req.metadata,
 		SnapshotID:       req.snapshotID,
 		SourceVolID:      req.sourceVolID,
@@ -119,6 +120,12 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size}).Info("volume create accepted")
 	writeJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
+}
+
+// typeIsMultiattach reports whether a volume type makes its volumes multiattach: Cinder's
+// extra spec multiattach="<is> True" (the request's own multiattach flag is its older way).
+func typeIsMultiattach(vt *resource.VolumeType) bool {
+	return strings.EqualFold(strings.Join(strings.Fields(vt.ExtraSpecs["multiattach"]), " "), "<is> true")
 }
 
 // unsupportedSource refuses more than one source, as Cinder does, and, clearly, the sources

@@ -297,3 +297,26 @@ func TestCreateVolumeDefaultTypeMissing(t *testing.T) {
 	rec := e.do(call{method: "POST", path: "/v3/p1/volumes", body: `{"volume": {"size": 1}}`})
 	wantFault(t, rec, http.StatusInternalServerError, "computeFault", "The request cannot be fulfilled as the default volume type gone cannot be found.")
 }
+
+func TestCreateVolumeMultiattachFromType(t *testing.T) {
+	e := newEnv(t)
+	const multi, plain = "7a1d7b4e-0000-4000-8000-00000000000a", "7a1d7b4e-0000-4000-8000-00000000000b"
+	e.addVolumeType(multi, "multi")
+	e.addExtraSpec(multi, "multiattach", "<is> True")
+	e.addVolumeType(plain, "plain")
+	tests := []struct {
+		body string
+		want bool
+	}{
+		{`{"volume": {"size": 1, "volume_type": "multi"}}`, true},
+		{`{"volume": {"size": 1, "volume_type": "plain"}}`, false},
+		{`{"volume": {"size": 1, "volume_type": "plain", "multiattach": true}}`, true},
+		{`{"volume": {"size": 1}}`, false},
+	}
+	for _, tt := range tests {
+		id := e.createVolume(tt.body, "")
+		if got := e.volume(id).Multiattach; got != tt.want {
+			t.Errorf("%s: multiattach %v, want %v", tt.body, got, tt.want)
+		}
+	}
+}
