@@ -18,6 +18,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/scoria/scoria/internal/policy"
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -65,8 +66,17 @@ type Options struct {
 	// (RPCConnections); without it attaching a host answers 503.
 	Connections Connections
 	Log         logrus.FieldLogger
-	// AuthStrategy is Cinder's auth_strategy; only "noauth" (the default) is implemented.
+	// AuthStrategy is Cinder's auth_strategy: "noauth" (the default) or "keystone", which
+	// needs Tokens.
 	AuthStrategy string
+	// Tokens validates Keystone tokens (auth_strategy keystone).
+	Tokens TokenValidator
+	// ServiceTokenRoles and ServiceTokenRolesRequired are [keystone_authtoken]'s
+	// service_token_roles and service_token_roles_required.
+	ServiceTokenRoles         []string
+	ServiceTokenRolesRequired bool
+	// Policy decides Cinder's policy rules (default: Cinder's defaults).
+	Policy *policy.Enforcer
 	// DefaultVolumeType names the type of volumes created without one (default "__DEFAULT__").
 	DefaultVolumeType string
 	// DefaultAvailabilityZone is the zone of volumes created without one (default "nova").
@@ -109,6 +119,11 @@ type server struct {
 	maxLimit    int
 	now         func() time.Time
 	actions     map[string]volumeAction // POST /volumes/{id}/action, by action name
+
+	tokens               TokenValidator // nil with noauth
+	serviceRoles         []string
+	serviceRolesRequired bool
+	policy               *policy.Enforcer
 }
 
 // New returns the Block Storage API handler.
@@ -121,22 +136,35 @@ func New(o Options) (http.Handler, error) {
 	}
 	switch o.AuthStrategy {
 	case "", "noauth":
+	case "keystone":
+		if o.Tokens == nil {
+			return nil, errors.New("api: auth_strategy keystone needs Options.Tokens")
+		}
 	default:
 		return nil, errors.New(`api: auth_strategy "` + o.AuthStrategy + `" is not implemented; Scoria supports "noauth" only`)
 	}
 	s := &server{
-		store:       o.Store,
-		dispatcher:  o.Dispatcher,
-		pools:       o.Pools,
-		conns:       o.Connections,
-		log:         o.Log,
-		defaultType: o.DefaultVolumeType,
-		defaultAZ:   o.DefaultAvailabilityZone,
-		zones:       o.AvailabilityZones,
-		downTime:    o.ServiceDownTime,
-		maxLimit:    o.MaxLimit,
-		now:         o.Now,
-		maxVersion:  mustParseVersion(MaxVersion),
+		store:                o.Store,
+		dispatcher:           o.Dispatcher,
+		pools:                o.Pools,
+		conns:                o.Connections,
+		log:                  o.Log,
+		defaultType:          o.DefaultVolumeType,
+		defaultAZ:            o.DefaultAvailabilityZone,
+		zones:                o.AvailabilityZones,
+		downTime:             o.ServiceDownTime,
+		maxLimit:             o.MaxLimit,
+		now:                  o.Now,
+		maxVersion:           mustParseVersion(MaxVersion),
+		policy:               o.Policy,
+		serviceRoles:         o.ServiceTokenRoles,
+		serviceRolesRequired: o.ServiceTokenRolesRequired,
+	}
+	if o.AuthStrategy == "keystone" {
+		s.tokens = o.Tokens
+	}
+	if s.policy == nil {
+		s.policy = defaultEnforcer
 	}
 	if o.maxVersion != "" {
 		v, ok := parseVersion(o.maxVersion)

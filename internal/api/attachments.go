@@ -14,12 +14,12 @@ package api
 //
 // CVE-2023-2088: Cinder lets only a service (Nova, with a service token) delete an attachment
 // that has an instance and a connector, so that a user cannot detach a volume under a running
-// instance and leave its host with a stale connection. Scoria has no Keystone yet (noauth):
-// every noauth caller is an admin and may delete such an attachment, as an admin may in
-// Cinder's noauth mode; a non-admin caller (X-Roles: member) gets Cinder's 409. Issue 7
-// (Keystone) must add: a request carrying a valid X-Service-Token with the service role may
-// delete it, and any other such request is refused with the 409 unless Nova says the
-// instance no longer has the volume.
+// instance and leave its host with a stale connection. With noauth every caller is an admin
+// and may delete such an attachment, as an admin may in Cinder's noauth mode; a non-admin
+// caller (X-Roles: member) gets Cinder's 409. With Keystone (mayDeleteInstanceAttachment)
+// only a request carrying a valid X-Service-Token with a service role may: Cinder would ask
+// Nova about any other and answer 500 when no Nova is in the catalog; Scoria has no Nova to
+// ask and answers the 409 instead, the closest answer that is not a server error.
 
 import (
 	"context"
@@ -538,7 +538,7 @@ func (s *server) deleteAttachment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if a.InstanceUUID != "" && a.Connector != nil && !reqctx.From(ctx).IsAdmin {
+	if a.InstanceUUID != "" && a.Connector != nil && !s.mayDeleteInstanceAttachment(ctx) {
 		s.writeError(w, r, newFault(http.StatusConflict,
 			"Detach volume from instance %s using the Compute API", a.InstanceUUID))
 		return

@@ -13,6 +13,10 @@ import (
 // both) makes an admin context for that user and project; no token at all is answered, as by
 // Cinder, with 204 and a fake token in X-Auth-Token plus the management URL (legacy Auth 1.1).
 func (s *server) authenticate(next http.Handler) http.Handler {
+	next = s.withPolicy(next)
+	if s.tokens != nil {
+		return s.keystoneAuth(next)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tokens := r.Header.Values("X-Auth-Token")
 		if len(tokens) == 0 {

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/scoria/scoria/internal/policy"
 	"github.com/scoria/scoria/internal/reqctx"
 )
 
@@ -14,12 +15,51 @@ const (
 	policyCapabilities  = "volume_extension:capabilities"
 )
 
-// authorizeAdmin is the one place that decides whether the caller may use an admin-only
-// endpoint: Cinder's default policy (rule:admin_api). With noauth every caller is an admin;
-// Keystone authentication will make this check bite.
-func authorizeAdmin(r *http.Request, rule string) *fault {
-	if reqctx.From(r.Context()).IsAdmin {
+// enforcerKey carries the server's policy enforcer in a request's context, so that the
+// authorize functions need only the request.
+type enforcerKey struct{}
+
+// credentialsOf is what policy check strings may test of the caller.
+func credentialsOf(rc reqctx.Context) policy.Credentials {
+	isAdmin := "False"
+	if rc.IsAdmin {
+		isAdmin = "True"
+	}
+	return policy.Credentials{Roles: rc.Roles, Values: map[string]string{
+		"user_id": rc.UserID, "project_id": rc.ProjectID, "domain_id": rc.ProjectDomainID,
+		"user_domain_id": rc.UserDomainID, "project_domain_id": rc.ProjectDomainID,
+		"is_admin": isAdmin, "is_admin_project": "True",
+	}}
+}
+
+// authorize decides rule for the caller on a resource of project (Cinder's target
+// project_id): the server's policy (Cinder's defaults and the operator's policy file).
+func authorize(r *http.Request, rule, project string) *fault {
+	rc := reqctx.From(r.Context())
+	e, _ := r.Context().Value(enforcerKey{}).(*policy.Enforcer)
+	if e == nil {
+		e = defaultEnforcer
+	}
+	if e.Allowed(rule, policy.Target{"project_id": project, "user_id": rc.UserID, "domain_id": rc.ProjectDomainID}, credentialsOf(rc)) {
 		return nil
 	}
 	return newFault(http.StatusForbidden, "Policy doesn't allow %s to be performed.", rule)
+}
+
+// defaultEnforcer holds Cinder's defaults, for requests that did not pass the server's
+// middleware (tests calling handlers directly).
+var defaultEnforcer = mustDefaults()
+
+func mustDefaults() *policy.Enforcer {
+	e, err := policy.New(policy.Options{})
+	if err != nil {
+		panic(err) // the defaults are constants: a parse error is a programming error
+	}
+	return e
+}
+
+// authorizeAdmin decides a rule whose target is the caller's own project, as Cinder's
+// admin APIs do (admin_api by default).
+func authorizeAdmin(r *http.Request, rule string) *fault {
+	return authorize(r, rule, reqctx.From(r.Context()).ProjectID)
 }

@@ -60,10 +60,7 @@ func (s *server) quotaRoutes(api route) {
 // authorizeProject lets an admin act on any project and anyone else on their own, as
 // Cinder's admin_or_owner rules do.
 func authorizeProject(r *http.Request, rule, project string) *fault {
-	if rc := reqctx.From(r.Context()); rc.IsAdmin || rc.ProjectID == project {
-		return nil
-	}
-	return newFault(http.StatusForbidden, "Policy doesn't allow %s to be performed.", rule)
+	return authorize(r, rule, project)
 }
 
 // showQuotas is GET /os-quota-sets/{project}[?usage=true].
@@ -227,7 +224,7 @@ func (s *server) showLimits(w http.ResponseWriter, r *http.Request) {
 	project := reqctx.From(ctx).ProjectID
 	if versionOf(ctx).atLeast(mvLimitsAdminFilter) {
 		if p := r.URL.Query().Get("project_id"); p != "" && p != project {
-			if f := authorizeAdmin(r, policyLimitsProject); f != nil {
+			if f := authorizeProject(r, policyLimitsProject, p); f != nil {
 				s.writeError(w, r, f)
 				return
 			}

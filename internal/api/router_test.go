@@ -224,9 +224,9 @@ func TestServerErrors(t *testing.T) {
 	}
 }
 
-func TestNewRefusesKeystone(t *testing.T) {
+func TestNewKeystoneNeedsTokens(t *testing.T) {
 	if _, err := New(Options{Store: brokenStore{}, Dispatcher: &recordingDispatcher{}, AuthStrategy: "keystone"}); err == nil {
-		t.Error("New accepted auth_strategy keystone")
+		t.Error("New accepted auth_strategy keystone without a token validator")
 	}
 }
 

@@ -15,7 +15,11 @@ type Config struct {
 	Files    []string // the files read, in order
 	Default  Default
 	Database Database
-	Backends []*Backend // one per name in enabled_backends, in that order
+	// KeystoneAuthtoken is [keystone_authtoken] (auth_strategy = keystone) and OsloPolicy
+	// [oslo_policy].
+	KeystoneAuthtoken KeystoneAuthtoken
+	OsloPolicy        OsloPolicy
+	Backends          []*Backend // one per name in enabled_backends, in that order
 	// Ignored lists the options Scoria does not implement, as "section/key (file)", sorted;
 	// the caller logs each once.
 	Ignored []string
@@ -152,6 +156,8 @@ func (l *loader) build(c *Config) {
 	}
 	apply(l, c, sectionID(defaultSection), defaultOptions, &c.Default)
 	apply(l, c, sectionID(databaseSection), databaseOptions, &c.Database)
+	apply(l, c, sectionID(keystoneSection), keystoneOptions, &c.KeystoneAuthtoken)
+	apply(l, c, sectionID(policySection), policyOptions, &c.OsloPolicy)
 	l.buildBackends(c)
 	c.Ignored = l.ignored()
 }
@@ -205,6 +211,10 @@ func (l *loader) defaultOf(id, key string) (string, bool) {
 		d, ok = lookupDefault(defaultOptions, key)
 	case sectionID(databaseSection):
 		d, ok = lookupDefault(databaseOptions, key)
+	case sectionID(keystoneSection):
+		d, ok = lookupDefault(keystoneOptions, key)
+	case sectionID(policySection):
+		d, ok = lookupDefault(policyOptions, key)
 	default:
 		name, enabled := l.backends[id]
 		if !enabled {
@@ -300,6 +310,12 @@ func declared(id, key string) bool {
 		return ok
 	case sectionID(databaseSection):
 		_, ok := lookupDefault(databaseOptions, key)
+		return ok
+	case sectionID(keystoneSection):
+		_, ok := lookupDefault(keystoneOptions, key)
+		return ok
+	case sectionID(policySection):
+		_, ok := lookupDefault(policyOptions, key)
 		return ok
 	}
 	return false

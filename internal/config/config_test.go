@@ -470,7 +470,7 @@ connection = sqlite:///x.db
 max_pool_size = 10
 
 [keystone_authtoken]
-www_authenticate_uri = http://keystone:5000
+memcached_servers = localhost:11211
 
 [oslo_concurrency]
 lock_path = $state_path/lock
@@ -490,7 +490,7 @@ volume_driver = cinder.volume.drivers.lvm.LVMVolumeDriver
 		"DEFAULT/my_ip (" + p + ")",
 		"DEFAULT/rootwrap_config (" + p + ")",
 		"database/max_pool_size (" + p + ")",
-		"keystone_authtoken/www_authenticate_uri (" + p + ")",
+		"keystone_authtoken/memcached_servers (" + p + ")",
 		"lvm-2/volume_driver (" + p + ")",
 		"oslo_concurrency/lock_path (" + p + ")",
 	}
@@ -682,10 +682,15 @@ func TestDevstackCinderConf(t *testing.T) {
 	if v, err := b.OneOf("volume_clear", "zero", "zero", "none", "shred"); v != "zero" || err != nil {
 		t.Errorf("volume_clear = %q, %v", v, err)
 	}
-	if len(c.Ignored) != 32 {
-		t.Errorf("%d ignored options, want 32:\n%s", len(c.Ignored), strings.Join(c.Ignored, "\n"))
+	if k := c.KeystoneAuthtoken; k.Username != "cinder" || k.Password != "secret" || k.ProjectName != "service" ||
+		k.AuthURL != "http://10.0.0.10/identity" || k.AuthType != "password" || k.TokenCacheTime != 300*time.Second ||
+		!slices.Equal(k.ServiceTokenRoles, []string{"service"}) {
+		t.Errorf("KeystoneAuthtoken = %+v", k)
 	}
-	for _, want := range []string{"DEFAULT/my_ip (" + p + ")", "keystone_authtoken/password (" + p + ")", "coordination/backend_url (" + p + ")"} {
+	if len(c.Ignored) != 25 {
+		t.Errorf("%d ignored options, want 25:\n%s", len(c.Ignored), strings.Join(c.Ignored, "\n"))
+	}
+	for _, want := range []string{"DEFAULT/my_ip (" + p + ")", "keystone_authtoken/memcached_servers (" + p + ")", "coordination/backend_url (" + p + ")"} {
 		if !slices.Contains(c.Ignored, want) {
 			t.Errorf("Ignored lacks %q", want)
 		}

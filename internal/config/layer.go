@@ -15,6 +15,8 @@ import (
 const (
 	defaultSection  = "DEFAULT"
 	databaseSection = "database"
+	keystoneSection = "keystone_authtoken"
+	policySection   = "oslo_policy"
 
 	// sep is viper's key delimiter between a section and a key: a newline, since INI is
 	// read line by line and so neither a section name nor a key can hold one.
@@ -316,6 +318,8 @@ func overrideFromEnv(v *viper.Viper, st *store, origin map[string]string, enviro
 		}
 	}
 	candidates[sectionID(databaseSection)] = databaseSection
+	candidates[sectionID(keystoneSection)] = keystoneSection
+	candidates[sectionID(policySection)] = policySection
 	for _, name := range splitList(v.GetString(sectionID(defaultSection) + sep + "enabled_backends")) {
 		if _, ok := candidates[sectionID(name)]; !ok {
 			candidates[sectionID(name)] = name

@@ -93,6 +93,8 @@ func Options() []Option {
 	var out []Option
 	out = appendOptions(out, defaultSection, defaultOptions)
 	out = appendOptions(out, databaseSection, databaseOptions)
+	out = appendOptions(out, keystoneSection, keystoneOptions)
+	out = appendOptions(out, policySection, policyOptions)
 	return appendOptions(out, BackendSection, backendOptions)
 }
 

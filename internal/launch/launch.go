@@ -98,18 +98,26 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 	d := e.Cfg.Default
 	relay := &outbox.Relay{Store: e.Store, Transport: e.Transport, Log: e.Log.WithField("component", "outbox")}
 	zones := &zoneCache{store: e.Store, ttl: 5 * time.Second, downTime: d.ServiceDownTime}
+	authOpts, err := e.authOptions()
+	if err != nil {
+		return err
+	}
 	h, err := api.New(api.Options{
-		Store:                   e.Store,
-		Dispatcher:              relay,
-		Pools:                   &api.RPCPools{Transport: e.Transport},
-		Connections:             &api.RPCConnections{Transport: e.Transport},
-		Log:                     e.Log.WithField("component", "api"),
-		AuthStrategy:            d.AuthStrategy,
-		DefaultVolumeType:       d.DefaultVolumeType,
-		DefaultAvailabilityZone: d.DefaultAvailabilityZone,
-		AvailabilityZones:       zones.get,
-		ServiceDownTime:         d.ServiceDownTime,
-		MaxLimit:                d.OsapiMaxLimit,
+		Store:                     e.Store,
+		Dispatcher:                relay,
+		Pools:                     &api.RPCPools{Transport: e.Transport},
+		Connections:               &api.RPCConnections{Transport: e.Transport},
+		Log:                       e.Log.WithField("component", "api"),
+		AuthStrategy:              d.AuthStrategy,
+		Tokens:                    authOpts.Tokens,
+		Policy:                    authOpts.Policy,
+		ServiceTokenRoles:         authOpts.ServiceTokenRoles,
+		ServiceTokenRolesRequired: authOpts.ServiceTokenRolesRequired,
+		DefaultVolumeType:         d.DefaultVolumeType,
+		DefaultAvailabilityZone:   d.DefaultAvailabilityZone,
+		AvailabilityZones:         zones.get,
+		ServiceDownTime:           d.ServiceDownTime,
+		MaxLimit:                  d.OsapiMaxLimit,
 	})
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)

@@ -18,6 +18,11 @@ type Context struct {
 	ProjectID string   `json:"project_id,omitempty"`
 	Roles     []string `json:"roles,omitempty"`
 	IsAdmin   bool     `json:"is_admin,omitempty"`
+	// Keystone only: the domains of the user and project, and the roles of a valid
+	// X-Service-Token (a service such as Nova acting for the user).
+	UserDomainID    string   `json:"user_domain_id,omitempty"`
+	ProjectDomainID string   `json:"project_domain_id,omitempty"`
+	ServiceRoles    []string `json:"service_roles,omitempty"`
 }
 
 type key struct{}
