@@ -277,4 +277,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
