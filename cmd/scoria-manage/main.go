@@ -1,5 +1,6 @@
 // Command scoria-manage administers a Scoria deployment: database schema (db sync, db
-// version) and services (service list), as cinder-manage does.
+// version), services (service list) and policy (policy defaults), as cinder-manage and
+// oslopolicy-sample-generator do.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 
 	"github.com/scoria/scoria/internal/db"
 	"github.com/scoria/scoria/internal/launch"
+	"github.com/scoria/scoria/internal/policy"
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -22,6 +24,7 @@ commands:
   db sync        apply the database migrations ([database] connection)
   db version     print the schema version
   service list   list the registered services and whether they are up
+  policy defaults  print Cinder's default policy rules as an oslo.policy YAML file
 `
 
 func main() {
@@ -34,6 +37,11 @@ func main() {
 	cmd := strings.Join(rest, " ")
 	switch cmd {
 	case "db sync", "db version", "service list":
+	case "policy defaults":
+		if err := policy.WriteDefaults(os.Stdout); err != nil {
+			launch.Fatal(binary, err)
+		}
+		return
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)

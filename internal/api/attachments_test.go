@@ -24,12 +24,12 @@ const attachHost = "node@file"
 // attachEnv is an API whose volume service is real: a volume.Manager over the local-file
 // driver, served on an in-process bus, so that initialize/terminate_connection answer
 // os-brick's "local" connection.
-func attachEnv(t *testing.T) *env {
+func attachEnv(t *testing.T, configure ...func(*Options)) *env {
 	t.Helper()
 	bus := rpc.NewLocal(logrus.New())
 	t.Cleanup(func() { bus.Close() })
 	conns := &RPCConnections{Transport: bus, Timeout: 5 * time.Second}
-	e := newEnv(t, func(o *Options) { o.Connections = conns })
+	e := newEnv(t, append([]func(*Options){func(o *Options) { o.Connections = conns }}, configure...)...)
 	e.attachConns = conns
 	drv := &localfile.Driver{Dir: filepath.Join(t.TempDir(), "vols"), BackendName: "file", PoolName: "file"}
 	ctx, cancel := context.WithCancel(context.Background())
