@@ -3,6 +3,16 @@ GO      ?= go
 BIN     ?= bin
 DATA    ?= scoria-data
 PKGS    := ./...
+# The Ceph RBD driver needs cgo with librados-dev and librbd-dev: built in (tags ceph and
+# go-ceph's pacific, for Debian 12's Ceph 16.2) when pkg-config finds them or, as Debian ships
+# no .pc files for them, when a C program including librbd.h links with -lrbd -lrados; left
+# out otherwise (CEPH_TAGS= forces that). Through GOFLAGS the tags also reach the `go build`
+# the end-to-end tests run.
+CEPH_TAGS ?= $(shell { pkg-config --exists rados rbd || printf '\043include <rbd/librbd.h>\nint main(void){return 0;}\n' | \
+	$${CC:-cc} -x c - -o /dev/null -lrbd -lrados; } >/dev/null 2>&1 && echo ceph,pacific)
+ifneq ($(CEPH_TAGS),)
+export GOFLAGS := $(strip $(shell $(GO) env GOFLAGS) -tags=$(CEPH_TAGS))
+endif
 
 .PHONY: all build run test test-unit lint bench load clean
 

@@ -24,7 +24,6 @@ var drivers = map[string]factory{
 
 // planned are drivers Scoria names but this build does not provide yet.
 var planned = map[string]string{
-	"rbd":      "the Ceph RBD driver",
 	"nfs":      "the NFS driver",
 	"sheepdog": "the Sheepdog driver",
 }
@@ -63,6 +62,9 @@ func New(b *config.Backend, statePath string) (driver.Driver, error) {
 		return nil, &config.Error{File: b.File, Section: b.Name, Key: "volume_driver", Reason: reason}
 	}
 	f, ok := drivers[name]
+	if why, unbuilt := notBuilt[name]; !ok && unbuilt {
+		return nil, &config.Error{File: b.File, Section: b.Name, Key: "volume_driver", Reason: why}
+	}
 	if !ok {
 		return nil, &config.Error{File: b.File, Section: b.Name, Key: "volume_driver",
 			Reason: fmt.Sprintf("%s (%s) is not part of this Scoria release yet", planned[name], b.VolumeDriver)}

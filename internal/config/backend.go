@@ -193,6 +193,22 @@ var driverOptions = []DriverOption{
 	{"lvm", "lvm_suppress_fd_warnings", "boolean", "false", "Run lvm with LVM_SUPPRESS_FD_WARNINGS=1, silencing its warnings about inherited file descriptors"},
 	{"lvm", "lvm_binary", "string, not empty", "lvm", "The lvm binary (a path, or a name looked up in PATH) every LVM command runs as a subcommand of"},
 	{"lvm", "lvm_command_timeout", "seconds, at least 1", "120", "Seconds an LVM command may run before it is killed"},
+	{"rbd", "rbd_cluster_name", "string", "ceph", "The name of the Ceph cluster"},
+	{"rbd", "rbd_pool", "string, not empty", "rbd", "The RADOS pool the RBD driver keeps its volumes in"},
+	{"rbd", "rbd_user", "string", "", "The cephx client name (without client.) for the volumes; empty: client.admin and auth_enabled false in the connection info"},
+	{"rbd", "rbd_ceph_conf", "string", "", "Path to the ceph configuration file; empty: librados's default"},
+	{"rbd", "rbd_keyring_conf", "string", "", "Keyring file of rbd_user; its contents also go into the connection info (keyring)"},
+	{"rbd", "rbd_secret_uuid", "string", "", "The libvirt uuid of the secret for the rbd_user volumes"},
+	{"rbd", "rbd_flatten_volume_from_snapshot", "boolean", "false", "Flatten volumes created from snapshots to remove their dependency on the snapshot"},
+	{"rbd", "rbd_max_clone_depth", "integer, at least 0", "5", "Ancestors a volume may have before a new clone of it is flattened; 0: never clone (clones are full copies)"},
+	{"rbd", "rbd_store_chunk_size", "MiB, a power of 2", "4", "Volumes are chunked into objects of this size (the image order)"},
+	{"rbd", "rados_connect_timeout", "seconds", "-1", "Timeout connecting to the cluster; < 0: rados_op_timeout (Scoria never waits without bound)"},
+	{"rbd", "rados_connection_retries", "integer, at least 0", "3", "Retries when connecting to the cluster fails"},
+	{"rbd", "rados_connection_interval", "seconds, at least 0", "5", "Seconds between connection retries"},
+	{"rbd", "rados_op_timeout", "seconds, at least 1", "30", "Scoria's: seconds every call to the cluster may take before the backend reports it unreachable"},
+	{"rbd", "report_dynamic_total_capacity", "boolean", "true", "Report total capacity as used + free; false: the pool quota, or the cluster's size"},
+	{"rbd", "rbd_exclusive_cinder_pool", "boolean", "true", "False when the pool is shared: the driver then sums its images' sizes for provisioned_capacity_gb"},
+	{"rbd", "report_discard_supported", "boolean", "false", "Accepted for cinder.conf; the rbd connection info always reports discard, as Cinder's RBD driver"},
 }
 
 // DriverOptions returns the options of driver (Scoria's name, e.g. "lvm"), in table order.

@@ -38,11 +38,21 @@ volume_driver = localfile
 local_volume_dir = /var/lib/scoria/volumes
 `
 
-// sampleLVM closes the sample with a Cinder LVM section and the LVM driver's options.
+// sampleLVM closes the sample with a Cinder LVM section and an RBD section, each with its
+// driver's options.
 func sampleLVM(b *bytes.Buffer) {
 	b.WriteString("\n# Cinder's LVM driver, named by its class path as in cinder.conf.\n")
 	b.WriteString("#[lvmdriver-1]\n#volume_driver = cinder.volume.drivers.lvm.LVMVolumeDriver\n")
-	for _, o := range DriverOptions("lvm") {
+	sampleDriverOptions(b, "lvm")
+	b.WriteString("\n#target_helper = tgtadm\n#target_protocol = iscsi\n")
+	b.WriteString("\n# Cinder's RBD driver (in binaries built with -tags ceph,pacific; see docs/rbd.md).\n")
+	b.WriteString("#[ceph]\n#volume_driver = cinder.volume.drivers.rbd.RBDDriver\n")
+	sampleDriverOptions(b, "rbd")
+}
+
+// sampleDriverOptions writes the options of one driver, commented out, with their defaults.
+func sampleDriverOptions(b *bytes.Buffer, driver string) {
+	for _, o := range DriverOptions(driver) {
 		b.WriteString("\n")
 		for _, line := range wrap(o.Help, "("+o.Type+")", 88) {
 			b.WriteString("# " + line + "\n")
@@ -53,7 +63,6 @@ func sampleLVM(b *bytes.Buffer) {
 		}
 		fmt.Fprintf(b, "#%s = %s\n", o.Name, def)
 	}
-	b.WriteString("\n#target_helper = tgtadm\n#target_protocol = iscsi\n")
 }
 
 // Sample returns the commented sample configuration, etc/scoria.conf.sample, made from the

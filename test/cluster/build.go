@@ -53,7 +53,11 @@ func Build(ctx context.Context, outDir string) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", outDir+string(filepath.Separator), "./cmd/...")
+	args := []string{"build"}
+	if buildTags != "" {
+		args = append(args, "-tags", buildTags)
+	}
+	cmd := exec.CommandContext(ctx, goBin, append(args, "-o", outDir+string(filepath.Separator), "./cmd/...")...)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -1,0 +1,119 @@
+//go:build ceph
+
+package rbd
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/scoria/scoria/pkg/driver"
+)
+
+// benchOps runs op b.N times at concurrency 4 and reports volumes/s and the p99 latency.
+func benchOps(b *testing.B, op func(i int) error) {
+	b.Helper()
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, b.N)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t0 := time.Now()
+				if err := op(i); err != nil {
+					b.Error(err)
+				}
+				mu.Lock()
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < b.N; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "volumes/s")
+	b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
+}
+
+func benchDriver(b *testing.B) *Driver {
+	c := clusterFromEnv()
+	d := &Driver{Conn: ConnConfig{ClusterName: "ceph", ConfFile: c.conf, User: c.user, Keyring: c.keyring, Pool: c.pool,
+		Connect: 10 * time.Second, OpTimeout: 30 * time.Second}, MaxCloneDepth: 5, ChunkSizeMiB: 4}
+	if err := d.Setup(context.Background()); err != nil {
+		b.Skipf("the Ceph test cluster cannot be used: %v", err)
+	}
+	b.Cleanup(d.Close)
+	return d
+}
+
+func vols(n int) []driver.Volume {
+	out := make([]driver.Volume, n)
+	for i := range out {
+		out[i] = volume(1)
+	}
+	return out
+}
+
+// BenchmarkCreate measures Create of 1 GiB volumes (removed afterwards, not timed).
+func BenchmarkCreate(b *testing.B) {
+	d := benchDriver(b)
+	vs := vols(b.N)
+	b.Cleanup(func() {
+		for _, v := range vs {
+			_ = d.Delete(context.Background(), v)
+		}
+	})
+	b.ResetTimer()
+	benchOps(b, func(i int) error { return d.Create(context.Background(), vs[i]) })
+}
+
+// BenchmarkCloneFromSnapshot measures CreateVolumeFromSnapshot of one snapshot.
+func BenchmarkCloneFromSnapshot(b *testing.B) {
+	d := benchDriver(b)
+	ctx := context.Background()
+	src := volume(1)
+	if err := d.Create(ctx, src); err != nil {
+		b.Fatal(err)
+	}
+	s := driver.Snapshot{ID: uuid.NewString(), VolumeID: src.ID, SizeGiB: 1}
+	if err := d.CreateSnapshot(ctx, s, src); err != nil {
+		b.Fatal(err)
+	}
+	vs := vols(b.N)
+	b.Cleanup(func() {
+		for _, v := range vs {
+			_ = d.Delete(ctx, v)
+		}
+		_ = d.DeleteSnapshot(ctx, s, src)
+		_ = d.Delete(ctx, src)
+	})
+	b.ResetTimer()
+	benchOps(b, func(i int) error { return d.CreateVolumeFromSnapshot(ctx, vs[i], s) })
+}
+
+// BenchmarkDelete measures Delete of 1 GiB volumes (created beforehand, not timed).
+func BenchmarkDelete(b *testing.B) {
+	d := benchDriver(b)
+	ctx := context.Background()
+	vs := vols(b.N)
+	for _, v := range vs {
+		if err := d.Create(ctx, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	benchOps(b, func(i int) error { return d.Delete(ctx, vs[i]) })
+}
