@@ -35,7 +35,8 @@ func (s *server) handler() http.Handler {
 
 	// Routes are registered flat, not as subrouters: gorilla/mux forgets a method mismatch
 	// when a later subrouter's prefix matches, and would answer 404 instead of 405.
-	api := route(func(path, method string, h http.HandlerFunc) {
+	api := route(func(path, method string, hf http.HandlerFunc) {
+		h := s.withRule(method, path, hf)
 		r.Handle("/v3/{project_id}"+path, s.authenticate(s.checkProject(h))).Methods(method)
 		r.Handle("/v3"+path, s.authenticate(h)).Methods(method)
 	})

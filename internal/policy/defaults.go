@@ -47,12 +47,12 @@ func Defaults() []Default {
 	var out []Default
 	out = append(out, base...)
 	out = append(out, rulesOf(reader, adminOrOwner,
-		"volume:get", "volume:get_all", "volume:get_volume_metadata", "volume_extension:volume_image_metadata:show",
+		"volume:get", "volume:get_all", "volume:get_volume_metadata",
 		"volume:get_snapshot", "volume:get_all_snapshots", "volume:get_snapshot_metadata",
 		"message:get", "message:get_all", "volume:get_transfer", "volume:get_all_transfers",
 		"volume_extension:quotas:show", "limits_extension:used_limits",
 		"volume_extension:volume_type_access", "volume_extension:types_extra_specs:index",
-		"volume_extension:types_extra_specs:show", "volume:attachment_get",
+		"volume_extension:types_extra_specs:show", "volume_extension:volume_image_metadata:show",
 	)...)
 	out = append(out, rulesOf(member, adminOrOwner,
 		"volume:update", "volume:delete", "volume:extend", "volume:extend_attached_volume",
@@ -66,11 +66,12 @@ func Defaults() []Default {
 		"volume_extension:volume_actions:begin_detaching", "volume_extension:volume_actions:roll_detaching",
 		"volume_extension:volume_actions:initialize_connection", "volume_extension:volume_actions:terminate_connection",
 		"volume_extension:volume_actions:attach", "volume_extension:volume_actions:detach",
+		"volume:create_snapshot", "volume:create_transfer", "volume:multiattach",
+		"volume_extension:volume_image_metadata:set", "volume_extension:volume_image_metadata:remove",
 	)...)
-	// Creating: the legacy default let anyone with a token create.
-	out = append(out, rulesOf(member, "",
-		"volume:create", "volume:create_snapshot", "volume:create_transfer", "volume:accept_transfer",
-		"volume:attachment_create", "volume:multiattach",
+	// The legacy default of these was the empty check string: anyone with a token ("@").
+	out = append(out, rulesOf(member, "@",
+		"volume:create", "volume:accept_transfer", "volume:attachment_create",
 	)...)
 	out = append(out, rulesOf("", "", "volume_extension:type_get", "volume_extension:type_get_all",
 		"volume_extension:availability_zone_list")...)

@@ -98,7 +98,10 @@ func TestDefaults(t *testing.T) {
 		{"volume:delete", creds("pa", "member"), true, true},
 		{"volume:delete", creds("pa", "reader"), true, false}, // legacy admin_or_owner passes owners
 		{"volume:delete", creds("pb", "member"), false, false},
-		{"volume:create", creds("pa", "reader"), false, false},
+		{"volume:create", creds("pa", "reader"), true, false}, // Zed's deprecated volume:create is "" (anyone)
+		{"volume:create_snapshot", creds("pa", "reader"), true, false},
+		{"volume:create_snapshot", creds("pb", "member"), false, false},
+		{"volume:attachment_create", creds("pa", "reader"), true, false},
 		{"volume:create", creds("pa", "member"), true, true},
 		{"volume_extension:services:index", creds("pa", "member"), false, false},
 		{"volume_extension:services:index", creds("pb", "admin"), true, true},
