@@ -23,6 +23,7 @@ type Client struct {
 	User         string       // user id in the token; defaults to Project
 	HTTP         *http.Client // defaults to http.DefaultClient
 	Microversion string       // sent as "OpenStack-API-Version: volume X" when not empty
+	AuthToken    string       // a Keystone token sent instead of the noauth one, when not empty
 }
 
 // New returns a client of endpoint for project, acting as a user of the same name.
@@ -120,8 +121,11 @@ func (c *Client) URL(path string) string {
 	return c.Endpoint + "/" + c.Project + path
 }
 
-// Token is the noauth token the client sends.
+// Token is the token the client sends: AuthToken, else the noauth one.
 func (c *Client) Token() string {
+	if c.AuthToken != "" {
+		return c.AuthToken
+	}
 	user := c.User
 	if user == "" {
 		user = c.Project

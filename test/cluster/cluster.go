@@ -50,10 +50,15 @@ type Options struct {
 	ServiceDownTime  int               // service_down_time, seconds [5]
 	PeriodicInterval int               // periodic_interval, seconds [5]
 	Extra            map[string]string // more [DEFAULT] options
-	BaseDir          string            // parent of the cluster directory [os.TempDir()]
-	KeepDir          bool              // keep the directory (logs, volume files) at Close
-	Logf             func(format string, args ...any)
-	Schedulers       int // scoria-scheduler processes [1]; see SchedulerProcess
+	// Sections are more sections (e.g. keystone_authtoken) of every process's configuration.
+	Sections map[string]map[string]string
+	// AuthToken is the X-Auth-Token of Client (a Keystone token of Project, with auth_strategy
+	// = keystone in Extra); empty: the noauth token admin-of-Project.
+	AuthToken  string
+	BaseDir    string // parent of the cluster directory [os.TempDir()]
+	KeepDir    bool   // keep the directory (logs, volume files) at Close
+	Logf       func(format string, args ...any)
+	Schedulers int // scoria-scheduler processes [1]; see SchedulerProcess
 	// CinderQuotas keeps Cinder's default quotas (10 volumes, 1000 GiB, …); otherwise the
 	// class 'default' is made unlimited for volumes, snapshots and gigabytes after db sync.
 	CinderQuotas bool
@@ -258,6 +263,7 @@ func (c *Cluster) writeConfigs() error {
 			fmt.Fprintf(&b, "%s = %s\n", k, opts[k])
 		}
 		fmt.Fprintf(&b, "\n[database]\nconnection = %s\n", conn)
+		writeSections(&b, c.opts.Sections)
 		if volume {
 			c.writeBackendSections(&b, host)
 		}
@@ -331,7 +337,7 @@ func (c *Cluster) Endpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/v3
 // Client is a client of the API for the cluster's project.
 func (c *Cluster) Client() *blockstorage.Client {
 	cl := blockstorage.New(c.Endpoint(), c.Project)
-	cl.HTTP = c.http
+	cl.HTTP, cl.AuthToken = c.http, c.opts.AuthToken
 	return cl
 }
 
