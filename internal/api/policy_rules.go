@@ -94,3 +94,14 @@ func authorizeVolumeAction(r *http.Request, action string) *fault {
 	}
 	return authorize(r, rule, reqctx.From(r.Context()).ProjectID)
 }
+
+// versionsV3Handler serves GET /v3 and /v3/. With Keystone it wants a token, as Cinder's
+// /v3 pipeline has keystonemiddleware in front of its version document (only / is outside
+// it); under noauth it answers anyone, as before.
+func (s *server) versionsV3Handler() http.Handler {
+	h := http.Handler(http.HandlerFunc(s.versionsV3))
+	if s.tokens != nil {
+		h = s.authenticate(h)
+	}
+	return h
+}

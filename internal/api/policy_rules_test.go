@@ -231,3 +231,31 @@ func TestPolicyFileOverride(t *testing.T) {
 		}
 	}
 }
+
+// TestKeystoneVersionDocuments: as in Cinder's api-paste, / answers without a token and
+// /v3/ sits behind keystonemiddleware (401 without a token, the document with one); under
+// noauth /v3/ answers anyone.
+func TestKeystoneVersionDocuments(t *testing.T) {
+	requireTestKeystone(t)
+	v := keystoneValidator(t, testKeystone)
+	e := newEnv(t, withKeystone(v))
+	alice := login(t, v, "alice", "alice-secret", "demo-a")
+	noauth := newEnv(t)
+	for _, c := range []struct {
+		name  string
+		e     *env
+		path  string
+		token string
+		want  int
+	}{
+		{"keystone / without a token", e, "/", "-", http.StatusMultipleChoices},
+		{"keystone /v3/ without a token", e, "/v3/", "-", http.StatusUnauthorized},
+		{"keystone /v3 without a token", e, "/v3", "-", http.StatusUnauthorized},
+		{"keystone /v3/ with a token", e, "/v3/", alice.token, http.StatusOK},
+		{"noauth /v3/ without a token", noauth, "/v3/", "-", http.StatusOK},
+	} {
+		if rec := c.e.do(call{method: "GET", path: c.path, token: c.token}); rec.Code != c.want {
+			t.Errorf("%s: %d, want %d: %s", c.name, rec.Code, c.want, rec.Body)
+		}
+	}
+}

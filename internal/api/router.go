@@ -30,8 +30,8 @@ func (s *server) handler() http.Handler {
 	})
 
 	r.HandleFunc("/", s.versionsRoot).Methods(http.MethodGet)
-	r.HandleFunc("/v3", s.versionsV3).Methods(http.MethodGet)
-	r.HandleFunc("/v3/", s.versionsV3).Methods(http.MethodGet)
+	r.Handle("/v3", s.versionsV3Handler()).Methods(http.MethodGet)
+	r.Handle("/v3/", s.versionsV3Handler()).Methods(http.MethodGet)
 
 	// Routes are registered flat, not as subrouters: gorilla/mux forgets a method mismatch
 	// when a later subrouter's prefix matches, and would answer 404 instead of 405.
