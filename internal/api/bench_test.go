@@ -54,3 +54,30 @@ func BenchmarkListVolumesDetail(b *testing.B) {
 		benchRequest(b, e, http.MethodGet, "/v3/p1/volumes/detail?limit=100", "")
 	}
 }
+
+// BenchmarkShowVolumeKeystone is BenchmarkShowVolume with auth_strategy = keystone and a warm
+// token cache (the real Keystone of deploy/keystone/keystone-up.sh validated the token once):
+// what authentication adds to a GET when the token is cached.
+func BenchmarkShowVolumeKeystone(b *testing.B) {
+	requireTestKeystone(b)
+	v := keystoneValidator(b, testKeystone)
+	e := newEnv(b, withKeystone(v))
+	alice := login(b, v, "alice", "alice-secret", "demo-a")
+	rec := e.do(call{method: "POST", path: "/v3/" + alice.project + "/volumes", token: alice.token,
+		body: `{"volume": {"size": 1, "name": "bench", "metadata": {"a": "1", "b": "2"}}}`})
+	if rec.Code != http.StatusAccepted {
+		b.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	path := "/v3/" + alice.project + "/volumes/" + str(b, obj(b, rec), "volume", "id")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("X-Auth-Token", alice.token)
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET: %d %s", rec.Code, rec.Body)
+		}
+	}
+}

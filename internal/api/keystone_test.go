@@ -23,7 +23,7 @@ type persona struct {
 	token, project string
 }
 
-func requireTestKeystone(t *testing.T) {
+func requireTestKeystone(t testing.TB) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", "127.0.0.1:5000", 2*time.Second)
 	if err != nil {
@@ -37,7 +37,7 @@ func requireTestKeystone(t *testing.T) {
 }
 
 // login issues a token for user in project and validates it once for its project id.
-func login(t *testing.T, v *auth.Keystone, user, password, project string) persona {
+func login(t testing.TB, v *auth.Keystone, user, password, project string) persona {
 	t.Helper()
 	body := fmt.Sprintf(`{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":%q,"domain":{"id":"default"},"password":%q}}},"scope":{"project":{"name":%q,"domain":{"id":"default"}}}}}`, user, password, project)
 	resp, err := http.Post(testKeystone+"/auth/tokens?nocatalog", "application/json", strings.NewReader(body))
@@ -56,7 +56,7 @@ func login(t *testing.T, v *auth.Keystone, user, password, project string) perso
 	return persona{token: tok, project: id.ProjectID}
 }
 
-func keystoneValidator(t *testing.T, authURL string) *auth.Keystone {
+func keystoneValidator(t testing.TB, authURL string) *auth.Keystone {
 	t.Helper()
 	v, err := auth.New(auth.Config{AuthURL: authURL, WWWAuthenticateURI: "http://127.0.0.1:5000/v3", Username: "scoria",
 		Password: "scoria-secret", ProjectName: "service", TokenCacheTime: time.Minute})
