@@ -141,7 +141,7 @@ func New(o Options) (http.Handler, error) {
 			return nil, errors.New("api: auth_strategy keystone needs Options.Tokens")
 		}
 	default:
-		return nil, errors.New(`api: auth_strategy "` + o.AuthStrategy + `" is not implemented; Scoria supports "noauth" only`)
+		return nil, errors.New(`api: auth_strategy "` + o.AuthStrategy + `" is not implemented; Scoria supports "noauth" and "keystone"`)
 	}
 	s := &server{
 		store:                o.Store,
