@@ -143,7 +143,7 @@ func passwordCLI(t *testing.T, tool string, u ksUser, region string, args ...str
 	t.Helper()
 	path, err := exec.LookPath(tool)
 	if err != nil {
-		t.Skipf("no %s CLI: %v", tool, err)
+		unavailable(t, "no %s CLI (Debian python3-openstackclient / python3-cinderclient): %v", tool, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
