@@ -141,16 +141,7 @@ func (s *server) unreserveVolume(w http.ResponseWriter, r *http.Request, id stri
 // records it.
 func (s *server) initializeConnection(w http.ResponseWriter, r *http.Request, id string, args any) {
 	ctx := r.Context()
-	o, f := actionArgs("os-initialize_connection", args)
-	if f != nil {
-		s.writeError(w, r, f)
-		return
-	}
-	cv, has := o.get("connector")
-	connector, f := parseConnector(cv, has)
-	if f == nil && connector == nil {
-		f = badRequest("Invalid input for field/attribute os-initialize_connection. 'connector' is a required property")
-	}
+	connector, f := requiredConnector("os-initialize_connection", args)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
@@ -353,16 +344,7 @@ func (s *server) detachVolume(w http.ResponseWriter, r *http.Request, id string,
 // connection on the volume's service; the export goes when no other attachment holds one.
 func (s *server) terminateConnection(w http.ResponseWriter, r *http.Request, id string, args any) {
 	ctx := r.Context()
-	o, f := actionArgs("os-terminate_connection", args)
-	if f != nil {
-		s.writeError(w, r, f)
-		return
-	}
-	cv, has := o.get("connector")
-	connector, f := parseConnector(cv, has)
-	if f == nil && connector == nil {
-		f = badRequest("Invalid input for field/attribute os-terminate_connection. 'connector' is a required property")
-	}
+	connector, f := requiredConnector("os-terminate_connection", args)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
@@ -466,4 +448,19 @@ func (s *server) forceDetach(w http.ResponseWriter, r *http.Request, id string, 
 func isInvalidState(err error) bool {
 	var ise *resource.InvalidStateError
 	return errors.As(err, &ise)
+}
+
+// requiredConnector reads the connector an action's arguments must carry ({"connector": {…}}),
+// as os-initialize_connection and os-terminate_connection require it.
+func requiredConnector(action string, args any) (driver.Connector, *fault) {
+	o, f := actionArgs(action, args)
+	if f != nil {
+		return nil, f
+	}
+	cv, has := o.get("connector")
+	connector, f := parseConnector(cv, has)
+	if f == nil && connector == nil {
+		f = badRequest("Invalid input for field/attribute %s. 'connector' is a required property", action)
+	}
+	return connector, f
 }

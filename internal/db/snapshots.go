@@ -155,32 +155,17 @@ func querySnapshots(ctx context.Context, q querier, query string, args ...any) (
 }
 
 func loadSnapshotMetadata(ctx context.Context, q querier, snaps []*resource.Snapshot) error {
-	byID := make(map[string]*resource.Snapshot, len(snaps))
-	ids := make([]any, 0, len(snaps))
-	for _, sn := range snaps {
-		sn.Metadata = map[string]string{}
-		byID[sn.ID] = sn
-		ids = append(ids, sn.ID)
+	ids := make([]string, len(snaps))
+	for i, sn := range snaps {
+		ids[i] = sn.ID
 	}
-	for _, c := range chunks(len(ids)) {
-		part := ids[c[0]:c[1]]
-		rows, err := q.QueryContext(ctx,
-			"SELECT snapshot_id, `key`, `value` FROM snapshot_metadata WHERE snapshot_id IN ("+placeholders(len(part))+")", part...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id, k, v string
-			if err := rows.Scan(&id, &k, &v); err != nil {
-				rows.Close()
-				return err
-			}
-			byID[id].Metadata[k] = v
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return err
+	md, err := keyValuesOf(ctx, q, "snapshot_metadata", "snapshot_id", ids)
+	if err != nil {
+		return err
+	}
+	for _, sn := range snaps {
+		if sn.Metadata = md[sn.ID]; sn.Metadata == nil {
+			sn.Metadata = map[string]string{}
 		}
 	}
 	return nil

@@ -48,10 +48,17 @@ func (s *Store) claimVolume(ctx context.Context, tx *sql.Tx, id string, rule res
 
 // metadataOf reads the rows of table for volume ids: volume id → key → value.
 func metadataOf(ctx context.Context, q querier, table string, ids []string, keys ...string) (map[string]map[string]string, error) {
+	return keyValuesOf(ctx, q, table, "volume_id", ids, keys...)
+}
+
+// keyValuesOf reads a key/value table (volume, snapshot or admin metadata, extra specs) for
+// the objects ids, with one query per maxInList ids: idColumn value → key → value. With keys,
+// only those keys are read.
+func keyValuesOf(ctx context.Context, q querier, table, idColumn string, ids []string, keys ...string) (map[string]map[string]string, error) {
 	out := map[string]map[string]string{}
 	for _, c := range chunks(len(ids)) {
 		part := strArgs(ids[c[0]:c[1]])
-		query := "SELECT volume_id, `key`, `value` FROM " + table + " WHERE volume_id IN (" + placeholders(len(part)) + ")"
+		query := "SELECT " + idColumn + ", `key`, `value` FROM " + table + " WHERE " + idColumn + " IN (" + placeholders(len(part)) + ")"
 		if len(keys) > 0 {
 			query, part = query+" AND `key` IN ("+placeholders(len(keys))+")", append(part, strArgs(keys)...)
 		}

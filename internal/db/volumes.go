@@ -78,34 +78,19 @@ func queryVolumes(ctx context.Context, q querier, query string, args ...any) ([]
 	return vols, nil
 }
 
-// loadMetadata fills the Metadata of vols, with one query per maxInList volumes.
+// loadMetadata fills the Metadata of vols.
 func loadMetadata(ctx context.Context, q querier, vols []*resource.Volume) error {
-	byID := make(map[string]*resource.Volume, len(vols))
-	ids := make([]any, 0, len(vols))
-	for _, v := range vols {
-		v.Metadata = map[string]string{}
-		byID[v.ID] = v
-		ids = append(ids, v.ID)
+	ids := make([]string, len(vols))
+	for i, v := range vols {
+		ids[i] = v.ID
 	}
-	for _, c := range chunks(len(ids)) {
-		part := ids[c[0]:c[1]]
-		rows, err := q.QueryContext(ctx,
-			"SELECT volume_id, `key`, `value` FROM volume_metadata WHERE volume_id IN ("+placeholders(len(part))+")", part...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id, k, val string
-			if err := rows.Scan(&id, &k, &val); err != nil {
-				rows.Close()
-				return err
-			}
-			byID[id].Metadata[k] = val
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return err
+	md, err := keyValuesOf(ctx, q, "volume_metadata", "volume_id", ids)
+	if err != nil {
+		return err
+	}
+	for _, v := range vols {
+		if v.Metadata = md[v.ID]; v.Metadata == nil {
+			v.Metadata = map[string]string{}
 		}
 	}
 	return nil

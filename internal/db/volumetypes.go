@@ -137,29 +137,17 @@ func (s *Store) ListVolumeTypes(ctx context.Context, f resource.VolumeTypeFilter
 
 // loadExtraSpecs fills the extra specs of types.
 func (s *Store) loadExtraSpecs(ctx context.Context, types []*resource.VolumeType) error {
-	byID := make(map[string]*resource.VolumeType, len(types))
-	ids := make([]string, 0, len(types))
-	for _, t := range types {
-		byID[t.ID] = t
-		ids = append(ids, t.ID)
+	ids := make([]string, len(types))
+	for i, t := range types {
+		ids[i] = t.ID
 	}
-	for _, c := range chunks(len(ids)) {
-		rows, err := s.ro.QueryContext(ctx, "SELECT volume_type_id, `key`, `value` FROM volume_type_extra_specs WHERE volume_type_id IN ("+
-			placeholders(c[1]-c[0])+")", strArgs(ids[c[0]:c[1]])...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id, k, v string
-			if err := rows.Scan(&id, &k, &v); err != nil {
-				rows.Close()
-				return err
-			}
-			byID[id].ExtraSpecs[k] = v
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+	specs, err := keyValuesOf(ctx, s.ro, "volume_type_extra_specs", "volume_type_id", ids)
+	if err != nil {
+		return err
+	}
+	for _, t := range types {
+		if t.ExtraSpecs = specs[t.ID]; t.ExtraSpecs == nil {
+			t.ExtraSpecs = map[string]string{}
 		}
 	}
 	return nil
