@@ -76,7 +76,29 @@ func TestCheckOperators(t *testing.T) {
 	}
 }
 
-// TestDefaults: the personas under Cinder's defaults, legacy and new.
+// The personas of Cinder's permission matrix, with the roles Keystone's implied roles put in
+// their tokens (admin implies member, member implies reader). The target project is pa.
+var (
+	adminPB  = creds("pb", "admin", "member", "reader") // an admin, scoped to another project
+	memberPA = creds("pa", "member", "reader")
+	readerPA = creds("pa", "reader")
+	memberPB = creds("pb", "member", "reader")
+)
+
+// Expected decisions for adminPB, memberPA, readerPA and memberPB, in that order.
+var (
+	everyone = [4]bool{true, true, true, true}
+	owners   = [4]bool{true, true, true, false}  // an admin and the target project's member and reader
+	writers  = [4]bool{true, true, false, false} // an admin and the target project's member
+	admins   = [4]bool{true, false, false, false}
+	nobody   = [4]bool{}
+)
+
+// TestDefaults: the personas under Cinder Zed's defaults, legacy (until enforce_new_defaults,
+// the new check string or the deprecated one passes) and new, for rules of every policy file.
+// The expectations follow from the check strings: reader is "(role:admin) or (role:reader
+// and project_id:%(project_id)s)", member the same with role:member, admin_or_owner passes
+// is_admin and the target's project, a legacy "" passes anyone, admin_api only is_admin.
 func TestDefaults(t *testing.T) {
 	legacy, err := New(Options{})
 	if err != nil {
@@ -86,35 +108,116 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	own := Target{"project_id": "pa"}
+	target := Target{"project_id": "pa"}
+	who := [4]Credentials{adminPB, memberPA, readerPA, memberPB}
+	names := [4]string{"admin of pb", "member of pa", "reader of pa", "member of pb"}
 	for _, tc := range []struct {
 		rule          string
-		who           Credentials
-		legacy, fresh bool
+		legacy, fresh [4]bool
 	}{
-		{"volume:get", creds("pa", "reader"), true, true},
-		{"volume:get", creds("pb", "member"), false, false},
-		{"volume:get", creds("pb", "admin"), true, true},
-		{"volume:delete", creds("pa", "member"), true, true},
-		{"volume:delete", creds("pa", "reader"), true, false}, // legacy admin_or_owner passes owners
-		{"volume:delete", creds("pb", "member"), false, false},
-		{"volume:create", creds("pa", "reader"), true, false}, // Zed's deprecated volume:create is "" (anyone)
-		{"volume:create_snapshot", creds("pa", "reader"), true, false},
-		{"volume:create_snapshot", creds("pb", "member"), false, false},
-		{"volume:attachment_create", creds("pa", "reader"), true, false},
-		{"volume:create", creds("pa", "member"), true, true},
-		{"volume_extension:services:index", creds("pa", "member"), false, false},
-		{"volume_extension:services:index", creds("pb", "admin"), true, true},
-		{"volume_extension:types_manage", creds("pa", "reader"), false, false},
-		{"volume_extension:type_get", creds("pa"), true, true},
-		{"no:such:rule", creds("pa", "admin"), false, false},
+		// base.py
+		{"admin_api", admins, admins},
+		{"admin_or_owner", owners, owners},
+		{"xena_system_admin_or_project_reader", owners, owners},
+		{"xena_system_admin_or_project_member", writers, writers},
+		{"system_or_domain_or_project_admin", nobody, nobody}, // no system scope, no domain_id in the target, admin of pb
+		// volumes.py
+		{"volume:get", owners, owners},
+		{"volume:get_all", owners, owners},
+		{"volume:create", everyone, writers},
+		{"volume:create_from_image", everyone, writers},
+		{"volume:delete", owners, writers},
+		{"volume:multiattach", owners, writers},
+		{"volume:force_delete", admins, admins},
+		{"volume_extension:volume_host_attribute", admins, admins},
+		{"volume_extension:volume_tenant_attribute", owners, owners},
+		// volume_actions.py
+		{"volume:extend", owners, writers},
+		{"volume:extend_attached_volume", owners, writers},
+		{"volume_extension:volume_actions:upload_image", owners, writers},
+		{"volume_extension:volume_actions:upload_public", admins, admins},
+		{"volume_extension:volume_actions:initialize_connection", owners, writers},
+		{"volume_extension:volume_admin_actions:reset_status", admins, admins},
+		{"volume:reimage", writers, writers}, // no deprecated rule
+		// volume_metadata.py
+		{"volume:get_volume_metadata", owners, owners},
+		{"volume:update_volume_metadata", owners, writers},
+		{"volume_extension:volume_image_metadata:show", owners, owners},
+		{"volume_extension:volume_image_metadata:set", owners, writers},
+		{"volume:update_volume_admin_metadata", admins, admins},
+		// volume_access.py
+		{"volume_extension:volume_type_access", owners, writers},
+		{"volume_extension:volume_type_access:addProjectAccess", admins, admins},
+		{"volume_extension:volume_type_access:get_all_for_type", admins, admins},
+		// volume_type.py
+		{"volume_extension:type_get", everyone, owners},
+		{"volume_extension:type_get_all", everyone, owners},
+		{"volume_extension:type_create", admins, admins},
+		{"volume_extension:access_types_extra_specs", owners, owners},
+		{"volume_extension:access_types_qos_specs_id", admins, admins},
+		{"volume_extension:volume_type_encryption:get", admins, admins},
+		// type_extra_specs.py
+		{"volume_extension:types_extra_specs:index", everyone, owners},
+		{"volume_extension:types_extra_specs:show", everyone, owners},
+		{"volume_extension:types_extra_specs:read_sensitive", admins, admins},
+		{"volume_extension:types_extra_specs:create", admins, admins},
+		// default_types.py
+		{"volume_extension:default_get", admins, admins},
+		{"volume_extension:default_get_all", admins, admins},
+		{"volume_extension:default_set_or_update", admins, admins},
+		// snapshots.py
+		{"volume:get_snapshot", owners, owners},
+		{"volume:create_snapshot", owners, writers},
+		{"volume:delete_snapshot", owners, writers},
+		{"volume_extension:extended_snapshot_attributes", owners, owners},
+		// snapshot_actions.py
+		{"snapshot_extension:snapshot_actions:update_snapshot_status", everyone, writers},
+		{"volume_extension:snapshot_admin_actions:reset_status", admins, admins},
+		{"volume_extension:snapshot_admin_actions:force_delete", admins, admins},
+		// snapshot_metadata.py
+		{"volume:get_snapshot_metadata", owners, owners},
+		{"volume:update_snapshot_metadata", owners, writers},
+		// attachments.py
+		{"volume:attachment_create", everyone, writers},
+		{"volume:attachment_delete", owners, writers},
+		{"volume:multiattach_bootable_volume", owners, writers},
+		// messages.py
+		{"message:get", owners, owners},
+		{"message:delete", owners, writers},
+		// volume_transfer.py
+		{"volume:get_transfer", owners, owners},
+		{"volume:create_transfer", owners, writers},
+		{"volume:accept_transfer", everyone, writers},
+		{"volume:delete_transfer", owners, writers},
+		// quotas.py, quota_class.py, limits.py
+		{"volume_extension:quotas:show", owners, owners},
+		{"volume_extension:quotas:update", admins, admins},
+		{"volume_extension:quota_classes:get", admins, admins},
+		{"limits_extension:used_limits", owners, owners},
+		// qos_specs.py, services.py, capabilities.py, scheduler_stats.py
+		{"volume_extension:qos_specs_manage:get_all", admins, admins},
+		{"volume_extension:services:index", admins, admins},
+		{"volume:failover_host", admins, admins},
+		{"volume_extension:capabilities", admins, admins},
+		{"scheduler_extension:scheduler_stats:get_pools", admins, admins},
+		// The legacy names Scoria's handlers still check.
+		{"volume_extension:types_manage", admins, admins},
+		{"volume_extension:quota_classes", admins, admins},
+		{"no:such:rule", nobody, nobody},
 	} {
-		if got := legacy.Allowed(tc.rule, own, tc.who); got != tc.legacy {
-			t.Errorf("legacy %s for %v = %v, want %v", tc.rule, tc.who.Roles, got, tc.legacy)
+		for i, c := range who {
+			if got := legacy.Allowed(tc.rule, target, c); got != tc.legacy[i] {
+				t.Errorf("legacy %s for the %s = %v, want %v", tc.rule, names[i], got, tc.legacy[i])
+			}
+			if got := strict.Allowed(tc.rule, target, c); got != tc.fresh[i] {
+				t.Errorf("new %s for the %s = %v, want %v", tc.rule, names[i], got, tc.fresh[i])
+			}
 		}
-		if got := strict.Allowed(tc.rule, own, tc.who); got != tc.fresh {
-			t.Errorf("new %s for %v = %v, want %v", tc.rule, tc.who.Roles, got, tc.fresh)
-		}
+	}
+	// The reader rule wants the reader role: a token with only "member" (no implied roles)
+	// is an owner under the legacy string, not a reader under the new one.
+	if !legacy.Allowed("volume:get", target, creds("pa", "member")) || strict.Allowed("volume:get", target, creds("pa", "member")) {
+		t.Error("volume:get for a bare member of pa: want legacy true, new false")
 	}
 	if !legacy.IsAdmin(creds("x", "admin")) || legacy.IsAdmin(creds("x", "member")) {
 		t.Error("context_is_admin is not role:admin")
@@ -171,7 +274,8 @@ func TestPolicyFile(t *testing.T) {
 	}
 }
 
-// TestWriteDefaults: the printed defaults parse back as a policy file with every rule.
+// TestWriteDefaults: the printed defaults parse back as a policy file with every rule, and a
+// rule reads as oslopolicy-sample-generator prints it.
 func TestWriteDefaults(t *testing.T) {
 	var b bytes.Buffer
 	if err := WriteDefaults(&b); err != nil {
@@ -189,5 +293,21 @@ func TestWriteDefaults(t *testing.T) {
 	}
 	if len(rules) != len(Defaults()) {
 		t.Errorf("%d rules printed, %d defaults", len(rules), len(Defaults()))
+	}
+	for _, want := range []string{
+		"# List volumes or get summary of volumes.\n" +
+			"# Until enforce_new_defaults, \"rule:admin_or_owner\" also passes.\n" +
+			"# GET  /volumes\n# GET  /volumes/detail\n# GET  /volumes/summary\n" +
+			"#\"volume:get_all\": \"rule:xena_system_admin_or_project_reader\"\n\n",
+		"# DEPRECATED: This rule will be removed in the Yoga release.\n" +
+			"# Default rule for most non-Admin APIs.\n" +
+			"#\"admin_or_owner\": ",
+		"# Include a volume's image metadata in volume detail responses.  The\n" +
+			"# ability to make these calls is governed by other policies.\n",
+		"# Until enforce_new_defaults, \"@\" also passes.\n# POST  /volumes\n#\"volume:create\": ",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the printed defaults lack\n%s", want)
+		}
 	}
 }
