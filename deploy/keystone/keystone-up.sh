@@ -111,6 +111,40 @@ if ! answers; then
 fi
 
 # 4. Projects, users, roles, services and endpoints, in one Python run.
+# A second Keystone process on 127.0.0.1:5001, on the same database and fernet keys, whose
+# tokens expire 2 s after they are issued ([token] expiration in an extra config file): the
+# tests take really expired tokens from it and present them to Scoria, whose validator asks
+# the main Keystone on :5000, which refuses them as expired.
+short_conf=/etc/keystone/scoria-short-tokens.conf
+short_ini=/etc/keystone/scoria-keystone-short-uwsgi.ini
+short_answers() { curl -fsS -m 5 -o /dev/null http://127.0.0.1:5001/v3 2>/dev/null; }
+printf '[token]\nexpiration = 2\n' >"$short_conf"
+chown root:keystone "$short_conf" && chmod 640 "$short_conf"
+cat >"$short_ini" <<EOF
+[uwsgi]
+http-socket = 127.0.0.1:5001
+plugins = python3
+wsgi-file = /usr/bin/keystone-wsgi-public
+env = OS_KEYSTONE_CONFIG_FILES=${conf};${short_conf}
+master = true
+processes = 1
+threads = 2
+uid = keystone
+gid = keystone
+lazy-apps = true
+buffer-size = 65535
+add-header = Connection: close
+pidfile = /run/scoria-keystone-short-uwsgi.pid
+daemonize = ${log_dir}/uwsgi-short.log
+EOF
+if ! short_answers; then
+  if port_open 5001; then die "127.0.0.1:5001 is taken by something that is not Keystone"; fi
+  say "starting the short-token Keystone on 127.0.0.1:5001"
+  uwsgi --ini "$short_ini"
+  for _ in $(seq 1 60); do short_answers && break; sleep 1; done
+  short_answers || die "the short-token Keystone did not answer on 127.0.0.1:5001 within 60 s (see ${log_dir}/uwsgi-short.log)"
+fi
+
 say "objects (Scoria endpoints on port ${scoria_port})"
 timeout 300 python3 "$here/setup_objects.py" --admin-password "$admin_pass" --scoria-port "$scoria_port"
 say "ready: http://127.0.0.1:5000/v3"

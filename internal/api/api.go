@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -124,6 +125,7 @@ type server struct {
 	serviceRoles         []string
 	serviceRolesRequired bool
 	policy               *policy.Enforcer
+	undecided            atomic.Int64 // object endpoints that answered without deciding their rule (a bug)
 }
 
 // New returns the Block Storage API handler.

@@ -154,6 +154,9 @@ func (s *server) getAttachment(ctx context.Context, id string) (*resource.Attach
 	if rc := reqctx.From(ctx); !rc.IsAdmin && a.ProjectID != rc.ProjectID {
 		return nil, attachmentNotFound(id)
 	}
+	if f := decideOn(ctx, "VolumeAttachment", id, a.ProjectID); f != nil {
+		return nil, f
+	}
 	return a, nil
 }
 

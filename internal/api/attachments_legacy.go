@@ -388,10 +388,6 @@ func (s *server) terminateConnection(w http.ResponseWriter, r *http.Request, id 
 // whatever its status.
 func (s *server) forceDetach(w http.ResponseWriter, r *http.Request, id string, args any) {
 	ctx := r.Context()
-	if f := authorizeAdmin(r, policyForceDetach); f != nil {
-		s.writeError(w, r, f)
-		return
-	}
 	o, f := actionArgs("os-force_detach", args)
 	if f != nil {
 		s.writeError(w, r, f)

@@ -31,11 +31,15 @@ type defaultTypeView struct {
 }
 
 // checkDefaultTypes answers what Cinder answers below 3.62 (404) and to non-admins (403).
-func checkDefaultTypes(r *http.Request, rule string) *fault {
+// Cinder's target is the project of the URL ("" for the list: the caller's).
+func checkDefaultTypes(r *http.Request, rule, project string) *fault {
 	if v := versionOf(r.Context()); !v.atLeast(mvDefaultTypeOverrides) {
 		return notFound("API version %s is not supported on this method.", v)
 	}
-	return authorizeAdmin(r, rule)
+	if project == "" {
+		return authorizeAdmin(r, rule)
+	}
+	return authorize(r, rule, project)
 }
 
 // setDefaultType is PUT /default-types/{project}: {"default_type": {"volume_type": name or id}}.
@@ -47,7 +51,7 @@ func (s *server) setDefaultType(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if f := checkDefaultTypes(r, policyDefaultSetOrUpdate); f != nil {
+	if f := checkDefaultTypes(r, policyDefaultSetOrUpdate, project); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
@@ -119,7 +123,7 @@ func (s *server) typeByNameOrID(r *http.Request, ident string) (*resource.Volume
 // showDefaultType is GET /default-types/{project}.
 func (s *server) showDefaultType(w http.ResponseWriter, r *http.Request) {
 	project := mux.Vars(r)["project"]
-	if f := checkDefaultTypes(r, policyDefaultGet); f != nil {
+	if f := checkDefaultTypes(r, policyDefaultGet, project); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
@@ -136,7 +140,7 @@ func (s *server) showDefaultType(w http.ResponseWriter, r *http.Request) {
 
 // listDefaultTypes is GET /default-types.
 func (s *server) listDefaultTypes(w http.ResponseWriter, r *http.Request) {
-	if f := checkDefaultTypes(r, policyDefaultGetAll); f != nil {
+	if f := checkDefaultTypes(r, policyDefaultGetAll, ""); f != nil {
 		if f.status == http.StatusForbidden {
 			f = newFault(http.StatusForbidden, "You are not authorized to perform this operation.")
 		}
@@ -158,7 +162,7 @@ func (s *server) listDefaultTypes(w http.ResponseWriter, r *http.Request) {
 // unsetDefaultType is DELETE /default-types/{project}: 204, whether one was set or not.
 func (s *server) unsetDefaultType(w http.ResponseWriter, r *http.Request) {
 	project := mux.Vars(r)["project"]
-	if f := checkDefaultTypes(r, policyDefaultUnset); f != nil {
+	if f := checkDefaultTypes(r, policyDefaultUnset, project); f != nil {
 		s.writeError(w, r, f)
 		return
 	}

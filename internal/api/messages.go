@@ -154,7 +154,14 @@ func (s *server) getMessage(ctx context.Context, id string) (*resource.Message, 
 	if !isUUIDLike(id) {
 		return nil, &resource.NotFoundError{Kind: "Message", ID: id}
 	}
-	return s.store.GetMessage(ctx, id, messageProject(ctx))
+	m, err := s.store.GetMessage(ctx, id, messageProject(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if f := decideOn(ctx, "Message", id, m.ProjectID); f != nil {
+		return nil, f
+	}
+	return m, nil
 }
 
 // showMessage is GET /messages/{id} (3.3).

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/scoria/scoria/internal/policy"
@@ -35,8 +36,13 @@ func credentialsOf(rc reqctx.Context) policy.Credentials {
 // authorize decides rule for the caller on a resource of project (Cinder's target
 // project_id): the server's policy (Cinder's defaults and the operator's policy file).
 func authorize(r *http.Request, rule, project string) *fault {
-	rc := reqctx.From(r.Context())
-	e, _ := r.Context().Value(enforcerKey{}).(*policy.Enforcer)
+	return authorizeIn(r.Context(), rule, project)
+}
+
+// authorizeIn is authorize for a request's context.
+func authorizeIn(ctx context.Context, rule, project string) *fault {
+	rc := reqctx.From(ctx)
+	e, _ := ctx.Value(enforcerKey{}).(*policy.Enforcer)
 	if e == nil {
 		e = defaultEnforcer
 	}

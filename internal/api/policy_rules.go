@@ -1,9 +1,15 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
 )
 
 // endpointRules names Cinder's policy rule of each per-project endpoint, by method and
@@ -44,6 +50,18 @@ var endpointRules = map[string]string{
 	"GET /messages/{message_id}":                     "message:get",
 	"DELETE /messages/{message_id}":                  "message:delete",
 	"GET /types":                                     "volume_extension:type_get_all",
+	"POST /os-volume-transfer":                       "volume:create_transfer",
+	"GET /os-volume-transfer":                        "volume:get_all_transfers",
+	"GET /os-volume-transfer/detail":                 "volume:get_all_transfers",
+	"GET /os-volume-transfer/{transfer_id}":          "volume:get_transfer",
+	"DELETE /os-volume-transfer/{transfer_id}":       "volume:delete_transfer",
+	"POST /os-volume-transfer/{transfer_id}/accept":  "volume:accept_transfer",
+	"POST /volume-transfers":                         "volume:create_transfer",
+	"GET /volume-transfers":                          "volume:get_all_transfers",
+	"GET /volume-transfers/detail":                   "volume:get_all_transfers",
+	"GET /volume-transfers/{transfer_id}":            "volume:get_transfer",
+	"DELETE /volume-transfers/{transfer_id}":         "volume:delete_transfer",
+	"POST /volume-transfers/{transfer_id}/accept":    "volume:accept_transfer",
 	"GET /types/{type_id}":                           "volume_extension:type_get",
 }
 
@@ -66,33 +84,146 @@ var volumeActionRules = map[string]string{
 	"os-set_image_metadata":    "volume_extension:volume_image_metadata:set",
 	"os-unset_image_metadata":  "volume_extension:volume_image_metadata:remove",
 	"os-show_image_metadata":   "volume_extension:volume_image_metadata:show",
+	"os-reset_status":          policyResetStatus,
+	"os-force_delete":          policyForceDelete,
+	"os-force_detach":          policyForceDetach,
 }
 
-// withRule decides the endpoint's policy rule before its handler runs. The target project
-// is the caller's own: every per-project object a non-admin can reach belongs to it (other
-// projects' objects stay 404 in the handlers), so the decision equals Cinder's on the
-// object's project_id.
+// snapshotActionRules names Cinder's rule of each snapshot action.
+var snapshotActionRules = map[string]string{
+	"os-reset_status":           policySnapshotResetStatus,
+	"os-force_delete":           policySnapshotForceDelete,
+	"os-update_snapshot_status": "snapshot_extension:snapshot_actions:update_snapshot_status",
+}
+
+// objectKinds names, for each route variable that identifies the object an endpoint acts
+// on, the kind of that object.
+var objectKinds = map[string]string{
+	"volume_id": "Volume", "snapshot_id": "Snapshot", "attachment_id": "VolumeAttachment",
+	"message_id": "Message", "transfer_id": "Transfer",
+}
+
+// bodyObjectRoutes are the creates whose policy target is an object named in the body (the
+// volume a snapshot, an attachment or a transfer is made of), by the kind of that object.
+var bodyObjectRoutes = map[string]string{
+	"POST /snapshots":          "Volume",
+	"POST /attachments":        "Volume",
+	"POST /os-volume-transfer": "Volume",
+	"POST /volume-transfers":   "Volume",
+}
+
+// callerTargetRoutes name an object but decide their rule on the caller's project, as
+// Cinder does: the volume of a transfer being accepted is not the caller's yet, and a
+// transfer is shown on the caller's project (the database lookup limits what is visible).
+var callerTargetRoutes = map[string]bool{
+	"POST /os-volume-transfer/{transfer_id}/accept": true,
+	"POST /volume-transfers/{transfer_id}/accept":   true,
+	"GET /os-volume-transfer/{transfer_id}":         true,
+	"GET /volume-transfers/{transfer_id}":           true,
+}
+
+// volumeGetRoutes load their volume as Cinder's volume_api.get does, which decides
+// volume:get on it first and answers a denial as the volume not found: every endpoint on
+// /volumes/{volume_id} and the snapshot create (the attachment and transfer creates read
+// the volume without it).
+var volumeGetRoutes = map[string]bool{"POST /snapshots": true}
+
+// pendingRule is a policy decision left to the handler, as Cinder makes it: on the object
+// the endpoint acts on (its target_obj), once loaded. A caller who may not see the object
+// gets 404 first; the rule is then decided on the object's project_id, so that a reader or
+// a policy file testing project_id alone gets the answer Cinder gives.
+type pendingRule struct {
+	rule    string
+	gate    string // a rule decided first, whose denial is the object's 404 (volume:get)
+	kind    string // the object's kind (Volume, Snapshot, …)
+	id      string // the object's id; "" for the first object of kind the handler loads
+	decided bool
+}
+
+type pendingKey struct{}
+
+// withRule decides the endpoint's policy rule. Lists, creates of unowned objects and types
+// are decided before the handler runs, on the caller's project (Cinder's default target);
+// an endpoint on one object leaves it pending until the handler loads the object (decideOn).
+// An object endpoint that answers success without having decided it is a bug: it is logged
+// and counted (undecided), and the deny-all test walks every route for it.
 func (s *server) withRule(method, path string, h http.Handler) http.Handler {
-	rule, ok := endpointRules[method+" "+path]
-	if !ok {
+	rule := endpointRules[method+" "+path]
+	kind, id := bodyObjectRoutes[method+" "+path], ""
+	if kind == "" && !callerTargetRoutes[method+" "+path] {
+		for v, k := range objectKinds {
+			if strings.Contains(path, "{"+v+"}") {
+				kind, id = k, v
+			}
+		}
+	}
+	if kind == "" && rule == "" {
 		return h
 	}
+	if kind == "" {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if f := authorize(r, rule, reqctx.From(r.Context()).ProjectID); f != nil {
+				s.writeError(w, r, f)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if f := authorize(r, rule, reqctx.From(r.Context()).ProjectID); f != nil {
-			s.writeError(w, r, f)
-			return
+		p := &pendingRule{rule: rule, kind: kind}
+		if id != "" {
+			p.id = mux.Vars(r)[id]
 		}
-		h.ServeHTTP(w, r)
+		if volumeGetRoutes[method+" "+path] || id == "volume_id" {
+			p.gate = policyVolumeGet
+		}
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), pendingKey{}, p)))
+		if p.rule != "" && !p.decided && rec.status < http.StatusBadRequest {
+			s.undecided.Add(1)
+			reqctx.Log(r.Context(), s.log).WithFields(logrus.Fields{"rule": p.rule, "route": method + " " + path}).
+				Error("policy rule never decided: the handler did not load its object through its getter")
+		}
 	})
 }
 
-// authorizeVolumeAction decides a volume action's rule, if it has one here.
-func authorizeVolumeAction(r *http.Request, action string) *fault {
-	rule, ok := volumeActionRules[action]
-	if !ok {
+// policyVolumeGet is the rule of showing a volume, also decided by every other endpoint on
+// one volume before its own.
+const policyVolumeGet = "volume:get"
+
+// decideOn decides the request's pending rule when the object just loaded (kind, id, of
+// project) is the one the endpoint acts on; anything else passes.
+func decideOn(ctx context.Context, kind, id, project string) error {
+	p, _ := ctx.Value(pendingKey{}).(*pendingRule)
+	if p == nil || p.decided || p.kind != kind || (p.id != "" && p.id != id) {
 		return nil
 	}
-	return authorize(r, rule, reqctx.From(r.Context()).ProjectID)
+	p.decided = true
+	if p.gate != "" && authorizeIn(ctx, p.gate, project) != nil {
+		return &resource.NotFoundError{Kind: kind, ID: id}
+	}
+	if p.rule == "" {
+		return nil
+	}
+	if f := authorizeIn(ctx, p.rule, project); f != nil {
+		return f
+	}
+	return nil
+}
+
+// deferRule sets the rule a volume action leaves pending on its volume.
+func deferRule(r *http.Request, rule string) {
+	if p, _ := r.Context().Value(pendingKey{}).(*pendingRule); p != nil && !p.decided {
+		p.rule = rule
+	}
+}
+
+// deferVolumeAction leaves a volume action's rule pending on its volume, decided when the
+// action loads it.
+func deferVolumeAction(r *http.Request, action string) {
+	if rule, ok := volumeActionRules[action]; ok {
+		deferRule(r, rule)
+	}
 }
 
 // versionsV3Handler serves GET /v3 and /v3/. With Keystone it wants a token, as Cinder's

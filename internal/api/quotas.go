@@ -35,7 +35,7 @@ const (
 	policyQuotaShow        = "volume_extension:quotas:show"
 	policyQuotaUpdate      = "volume_extension:quotas:update"
 	policyQuotaDelete      = "volume_extension:quotas:delete"
-	policyQuotaClassShow   = "volume_extension:quota_classes"
+	policyQuotaClassShow   = "volume_extension:quota_classes:get"
 	policyQuotaClassUpdate = "volume_extension:quota_classes:update"
 	policyLimitsProject    = "limits_extension:used_limits"
 )

@@ -100,7 +100,7 @@ func TestShowQuotasRefusals(t *testing.T) {
 		{"member: DELETE", call{method: "DELETE", path: "/v3/p1/os-quota-sets/p1", header: memberOfP1},
 			403, "forbidden", "Policy doesn't allow volume_extension:quotas:delete to be performed."},
 		{"member: class", call{method: "GET", path: "/v3/p1/os-quota-class-sets/default", header: memberOfP1},
-			403, "forbidden", "Policy doesn't allow volume_extension:quota_classes to be performed."},
+			403, "forbidden", "Policy doesn't allow volume_extension:quota_classes:get to be performed."},
 		{"member: class PUT", call{method: "PUT", path: "/v3/p1/os-quota-class-sets/default", header: memberOfP1, body: `{"quota_class_set": {"volumes": 5}}`},
 			403, "forbidden", "Policy doesn't allow volume_extension:quota_classes:update to be performed."},
 		{"member: limits of another project", call{method: "GET", path: "/v3/p1/limits?project_id=p2", header: memberOfP1, version: "volume 3.39"},

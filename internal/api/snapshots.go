@@ -147,6 +147,9 @@ func (s *server) getSnapshot(ctx context.Context, id string) (*resource.Snapshot
 	if rc := reqctx.From(ctx); !rc.IsAdmin && sn.ProjectID != rc.ProjectID {
 		return nil, notFound
 	}
+	if f := decideOn(ctx, "Snapshot", id, sn.ProjectID); f != nil {
+		return nil, f
+	}
 	return sn, nil
 }
 

@@ -39,6 +39,9 @@ func (s *server) snapshotAction(w http.ResponseWriter, r *http.Request) {
 	name := o.keys[0]
 	args, _ := o.get(name)
 	id := mux.Vars(r)["snapshot_id"]
+	if rule, ok := snapshotActionRules[name]; ok {
+		deferRule(r, rule)
+	}
 	var f error
 	switch name {
 	case "os-reset_status":
@@ -59,9 +62,6 @@ func (s *server) snapshotAction(w http.ResponseWriter, r *http.Request) {
 
 // resetSnapshotStatus is os-reset_status: an administrator sets any of Cinder's statuses.
 func (s *server) resetSnapshotStatus(r *http.Request, id string, args any) error {
-	if f := authorizeAdmin(r, policySnapshotResetStatus); f != nil {
-		return f
-	}
 	o, f := requireObject("os-reset_status", args)
 	if f != nil {
 		return f
@@ -93,9 +93,6 @@ func (s *server) resetSnapshotStatus(r *http.Request, id string, args any) error
 
 // forceDeleteSnapshot is os-force_delete: an administrator deletes a snapshot in any status.
 func (s *server) forceDeleteSnapshot(r *http.Request, id string) error {
-	if f := authorizeAdmin(r, policySnapshotForceDelete); f != nil {
-		return f
-	}
 	ctx := r.Context()
 	sn, err := s.getSnapshot(ctx, id)
 	if err != nil {

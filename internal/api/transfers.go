@@ -118,6 +118,10 @@ func (s *server) createTransfer(col string) http.HandlerFunc {
 			s.writeError(w, r, f)
 			return
 		}
+		if _, err := s.getVolume(ctx, t.VolumeID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if err := s.store.CreateTransfer(ctx, t, callerProject(r)); err != nil {
 			s.writeError(w, r, transferError(err))
 			return
@@ -218,7 +222,7 @@ func (s *server) listTransfers(col string, detail bool) http.HandlerFunc {
 // showTransfer is GET /{col}/{id}.
 func (s *server) showTransfer(col string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.store.GetTransfer(r.Context(), mux.Vars(r)["transfer_id"], callerProject(r))
+		t, err := s.getTransfer(r, mux.Vars(r)["transfer_id"])
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -227,9 +231,27 @@ func (s *server) showTransfer(col string) http.HandlerFunc {
 	}
 }
 
+// getTransfer reads a transfer the caller may see (its volume's project, or an admin) and
+// decides the endpoint's rule on that project.
+func (s *server) getTransfer(r *http.Request, id string) (*resource.Transfer, error) {
+	ctx := r.Context()
+	t, err := s.store.GetTransfer(ctx, id, callerProject(r))
+	if err != nil {
+		return nil, err
+	}
+	if f := decideOn(ctx, "Transfer", id, t.SourceProjectID); f != nil {
+		return nil, f
+	}
+	return t, nil
+}
+
 // deleteTransfer is DELETE /{col}/{id}: the offer is withdrawn, the volume available again.
 func (s *server) deleteTransfer(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["transfer_id"]
+	if _, err := s.getTransfer(r, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.store.DeleteTransfer(r.Context(), id, callerProject(r)); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -48,7 +48,9 @@ type typeStore interface {
 
 // Policy rules of this area that Cinder's default policy keeps to admins.
 const (
-	policyTypesManage        = "volume_extension:types_manage"
+	policyTypeCreate         = "volume_extension:type_create"
+	policyTypeUpdate         = "volume_extension:type_update"
+	policyTypeDelete         = "volume_extension:type_delete"
 	policyExtraSpecsCreate   = "volume_extension:types_extra_specs:create"
 	policyExtraSpecsUpdate   = "volume_extension:types_extra_specs:update"
 	policyExtraSpecsDelete   = "volume_extension:types_extra_specs:delete"
@@ -329,7 +331,7 @@ func (s *server) showType(w http.ResponseWriter, r *http.Request) {
 // createType is POST /types (admin).
 func (s *server) createType(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if f := authorizeAdmin(r, policyTypesManage); f != nil {
+	if f := authorizeAdmin(r, policyTypeCreate); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
@@ -494,7 +496,7 @@ func checkExtraSpecs(field string, v any, allowNull, spaces bool) (map[string]st
 func (s *server) updateType(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := mux.Vars(r)["type_id"]
-	if f := authorizeAdmin(r, policyTypesManage); f != nil {
+	if f := authorizeAdmin(r, policyTypeUpdate); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
@@ -577,7 +579,7 @@ func parseTypeUpdate(body any) (resource.VolumeTypeUpdate, *fault) {
 func (s *server) deleteType(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := mux.Vars(r)["type_id"]
-	if f := authorizeAdmin(r, policyTypesManage); f != nil {
+	if f := authorizeAdmin(r, policyTypeDelete); f != nil {
 		s.writeError(w, r, f)
 		return
 	}

@@ -68,7 +68,7 @@ func TestVolumeTypesCRUD(t *testing.T) {
 		{name: "extra property", c: call{method: "POST", path: p + "/types", body: `{"volume_type": {"name": "x", "foo": 1}}`}, status: 400, fault: "Additional properties are not allowed"},
 		{name: "bad is_public", c: call{method: "POST", path: p + "/types", body: `{"volume_type": {"name": "x", "os-volume-type-access:is_public": "maybe"}}`}, status: 400},
 		{name: "bad spec key", c: call{method: "POST", path: p + "/types", body: `{"volume_type": {"name": "x", "extra_specs": {"a*b": "1"}}}`}, status: 400, fault: "does not match any of the regexes"},
-		{name: "member create", c: call{method: "POST", path: "/v3/p2/types", token: tokenP2, header: memberP2, body: `{"volume_type": {"name": "x"}}`}, status: 403, fault: "volume_extension:types_manage"},
+		{name: "member create", c: call{method: "POST", path: "/v3/p2/types", token: tokenP2, header: memberP2, body: `{"volume_type": {"name": "x"}}`}, status: 403, fault: "volume_extension:type_create"},
 	})
 	runSteps(t, e, []step{
 		{name: "show admin", c: call{method: "GET", path: p + "/types/" + id}, status: 200, check: func(t *testing.T, o *object) {

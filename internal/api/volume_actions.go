@@ -47,10 +47,7 @@ func (s *server) volumeAction(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("There is no such action: %s", name))
 		return
 	}
-	if f := authorizeVolumeAction(r, name); f != nil {
-		s.writeError(w, r, f)
-		return
-	}
+	deferVolumeAction(r, name)
 	args, _ := o.get(name)
 	action(w, r, mux.Vars(r)["volume_id"], args)
 }

@@ -33,6 +33,8 @@ type volumeExtraStore interface {
 const (
 	policyResetStatus = "volume_extension:volume_admin_actions:reset_status"
 	policyForceDelete = "volume_extension:volume_admin_actions:force_delete"
+	// policyVolumeForceDelete is DELETE /volumes/{id}?force=true (3.23).
+	policyVolumeForceDelete = "volume:force_delete"
 )
 
 // Statuses in which Cinder refuses changes to a volume's metadata (and, for maintenance, any
@@ -253,10 +255,6 @@ func (s *server) resetVolumeStatus(w http.ResponseWriter, r *http.Request, id st
 		s.writeError(w, r, err)
 		return
 	}
-	if f := authorizeAdmin(r, policyResetStatus); f != nil {
-		s.writeError(w, r, f)
-		return
-	}
 	if reset.Status != "" || reset.AttachStatus != "" {
 		if err := s.store.ResetVolumeState(ctx, id, reset); err != nil {
 			s.writeError(w, r, notFoundAs(err, "Volume", id))
@@ -273,10 +271,6 @@ func (s *server) forceDeleteVolume(w http.ResponseWriter, r *http.Request, id st
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	if f := authorizeAdmin(r, policyForceDelete); f != nil {
-		s.writeError(w, r, f)
 		return
 	}
 	if err := s.deleteVolumeFrom(ctx, v, forceDeletableStatuses); err != nil {

@@ -227,6 +227,9 @@ func (s *server) getVolume(ctx context.Context, id string) (*resource.Volume, er
 	if rc := reqctx.From(ctx); !rc.IsAdmin && v.ProjectID != rc.ProjectID {
 		return nil, notFound
 	}
+	if f := decideOn(ctx, "Volume", id, v.ProjectID); f != nil {
+		return nil, f
+	}
 	return v, nil
 }
 
@@ -298,6 +301,11 @@ func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
 	}
 	d, action := resource.VolumeDelete{From: resource.DeletableStatuses, Cascade: cascade, SnapshotFrom: resource.SnapshotCascadeStatuses}, "delete"
 	if force {
+		// As Cinder: a forced delete needs volume:force_delete as well (admin_api).
+		if f := authorizeIn(ctx, policyVolumeForceDelete, v.ProjectID); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
 		// As Cinder: a forced cascade takes the snapshots whatever their status.
 		d, action = resource.VolumeDelete{From: forceDeletableStatuses, Cascade: cascade}, "force-delete"
 	}

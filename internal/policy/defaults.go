@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -15,6 +16,9 @@ type Default struct {
 	Check      string
 	Deprecated string
 	Help       string
+	// Renamed is the rule's name before Cinder renamed it: an operator's policy file that
+	// sets the old name and not this one sets this rule (oslo.policy's deprecated_rule).
+	Renamed string
 	// Operations are the API calls the rule guards, each "METHOD path", as Cinder documents
 	// them (oslopolicy-sample-generator prints them under the description).
 	Operations []string
@@ -38,8 +42,8 @@ const (
 // deprecated rule of another name (a renamed rule) is marked: besides ORing in its check
 // string until enforce_new_defaults (as for any deprecated rule whose check string differs),
 // oslo.policy applies an operator's override of the old name to the new one, whatever
-// enforce_new_defaults, unless the policy file sets the new name too. The Enforcer does not
-// do that aliasing.
+// enforce_new_defaults, unless the policy file sets the new name too (Renamed; the
+// Enforcer does that aliasing).
 var zed = []Default{
 	// cinder/policies/base.py
 	{Name: "admin_or_owner", Check: "is_admin:True or (role:admin and is_admin_project:True) or project_id:%(project_id)s", Help: "DEPRECATED: This rule will be removed in the Yoga release.            Default rule for most non-Admin APIs."},
@@ -87,10 +91,8 @@ var zed = []Default{
 	{Name: "volume_extension:qos_specs_manage:delete", Check: adminAPI, Help: "delete qos specs or unset one specified qos key.", Operations: []string{"DELETE /qos-specs/{qos_id}", "PUT /qos-specs/{qos_id}/delete_keys"}},
 
 	// cinder/policies/quota_class.py
-	// Renamed from volume_extension:quota_classes: an override of volume_extension:quota_classes applies here unless the file sets this name too.
-	{Name: "volume_extension:quota_classes:get", Check: adminAPI, Deprecated: adminAPI, Help: "Show project quota class.", Operations: []string{"GET /os-quota-class-sets/{project_id}"}},
-	// Renamed from volume_extension:quota_classes: an override of volume_extension:quota_classes applies here unless the file sets this name too.
-	{Name: "volume_extension:quota_classes:update", Check: adminAPI, Deprecated: adminAPI, Help: "Update project quota class.", Operations: []string{"PUT /os-quota-class-sets/{project_id}"}},
+	{Name: "volume_extension:quota_classes:get", Renamed: "volume_extension:quota_classes", Check: adminAPI, Deprecated: adminAPI, Help: "Show project quota class.", Operations: []string{"GET /os-quota-class-sets/{project_id}"}},
+	{Name: "volume_extension:quota_classes:update", Renamed: "volume_extension:quota_classes", Check: adminAPI, Deprecated: adminAPI, Help: "Update project quota class.", Operations: []string{"PUT /os-quota-class-sets/{project_id}"}},
 
 	// cinder/policies/quotas.py
 	{Name: "volume_extension:quotas:show", Check: reader, Deprecated: adminOrOwner, Help: "Show project quota (including usage and default).", Operations: []string{"GET /os-quota-sets/{project_id}", "GET /os-quota-sets/{project_id}/default", "GET /os-quota-sets/{project_id}?usage=True"}},
@@ -114,12 +116,9 @@ var zed = []Default{
 	{Name: "limits_extension:used_limits", Check: reader, Deprecated: adminOrOwner, Help: "Show limits with used limit attributes.", Operations: []string{"GET /limits"}},
 
 	// cinder/policies/volume_type.py
-	// Renamed from volume_extension:types_manage: an override of volume_extension:types_manage applies here unless the file sets this name too.
-	{Name: "volume_extension:type_create", Check: adminAPI, Deprecated: adminAPI, Help: "Create volume type.", Operations: []string{"POST /types"}},
-	// Renamed from volume_extension:types_manage: an override of volume_extension:types_manage applies here unless the file sets this name too.
-	{Name: "volume_extension:type_update", Check: adminAPI, Deprecated: adminAPI, Help: "Update volume type.", Operations: []string{"PUT /types"}},
-	// Renamed from volume_extension:types_manage: an override of volume_extension:types_manage applies here unless the file sets this name too.
-	{Name: "volume_extension:type_delete", Check: adminAPI, Deprecated: adminAPI, Help: "Delete volume type.", Operations: []string{"DELETE /types"}},
+	{Name: "volume_extension:type_create", Renamed: "volume_extension:types_manage", Check: adminAPI, Deprecated: adminAPI, Help: "Create volume type.", Operations: []string{"POST /types"}},
+	{Name: "volume_extension:type_update", Renamed: "volume_extension:types_manage", Check: adminAPI, Deprecated: adminAPI, Help: "Update volume type.", Operations: []string{"PUT /types"}},
+	{Name: "volume_extension:type_delete", Renamed: "volume_extension:types_manage", Check: adminAPI, Deprecated: adminAPI, Help: "Delete volume type.", Operations: []string{"DELETE /types"}},
 	{Name: "volume_extension:type_get", Check: reader, Deprecated: anyone, Help: "Get one specific volume type.", Operations: []string{"GET /types/{type_id}"}},
 	{Name: "volume_extension:type_get_all", Check: reader, Deprecated: anyone, Help: "List volume types.", Operations: []string{"GET /types/"}},
 	{Name: "volume_extension:access_types_extra_specs", Check: reader, Deprecated: adminAPI, Help: "Include the volume type's extra_specs attribute in the volume type list or show requests.  The ability to make these calls is governed by other policies.", Operations: []string{"GET /types/{type_id}", "GET /types"}},
@@ -172,12 +171,9 @@ var zed = []Default{
 	{Name: "volume:create_volume_metadata", Check: member, Deprecated: adminOrOwner, Help: "Create volume metadata.", Operations: []string{"POST /volumes/{volume_id}/metadata"}},
 	{Name: "volume:update_volume_metadata", Check: member, Deprecated: adminOrOwner, Help: "Replace a volume's metadata dictionary or update a single metadatum with a given key.", Operations: []string{"PUT /volumes/{volume_id}/metadata", "PUT /volumes/{volume_id}/metadata/{key}"}},
 	{Name: "volume:delete_volume_metadata", Check: member, Deprecated: adminOrOwner, Help: "Delete a volume's metadatum with the given key.", Operations: []string{"DELETE /volumes/{volume_id}/metadata/{key}"}},
-	// Renamed from volume_extension:volume_image_metadata: an override of volume_extension:volume_image_metadata applies here unless the file sets this name too.
-	{Name: "volume_extension:volume_image_metadata:show", Check: reader, Deprecated: adminOrOwner, Help: "Include a volume's image metadata in volume detail responses.  The ability to make these calls is governed by other policies.", Operations: []string{"GET /volumes/detail", "GET /volumes/{volume_id}"}},
-	// Renamed from volume_extension:volume_image_metadata: an override of volume_extension:volume_image_metadata applies here unless the file sets this name too.
-	{Name: "volume_extension:volume_image_metadata:set", Check: member, Deprecated: adminOrOwner, Help: "Set image metadata for a volume", Operations: []string{"POST /volumes/{volume_id}/action (os-set_image_metadata)"}},
-	// Renamed from volume_extension:volume_image_metadata: an override of volume_extension:volume_image_metadata applies here unless the file sets this name too.
-	{Name: "volume_extension:volume_image_metadata:remove", Check: member, Deprecated: adminOrOwner, Help: "Remove specific image metadata from a volume", Operations: []string{"POST /volumes/{volume_id}/action (os-unset_image_metadata)"}},
+	{Name: "volume_extension:volume_image_metadata:show", Renamed: "volume_extension:volume_image_metadata", Check: reader, Deprecated: adminOrOwner, Help: "Include a volume's image metadata in volume detail responses.  The ability to make these calls is governed by other policies.", Operations: []string{"GET /volumes/detail", "GET /volumes/{volume_id}"}},
+	{Name: "volume_extension:volume_image_metadata:set", Renamed: "volume_extension:volume_image_metadata", Check: member, Deprecated: adminOrOwner, Help: "Set image metadata for a volume", Operations: []string{"POST /volumes/{volume_id}/action (os-set_image_metadata)"}},
+	{Name: "volume_extension:volume_image_metadata:remove", Renamed: "volume_extension:volume_image_metadata", Check: member, Deprecated: adminOrOwner, Help: "Remove specific image metadata from a volume", Operations: []string{"POST /volumes/{volume_id}/action (os-unset_image_metadata)"}},
 	{Name: "volume:update_volume_admin_metadata", Check: adminAPI, Help: "Update volume admin metadata. This permission is required to complete these API calls, though the ability to make these calls is governed by other policies.", Operations: []string{"POST /volumes/{volume_id}/action (os-update_readonly_flag)", "POST /volumes/{volume_id}/action (os-attach)"}},
 
 	// cinder/policies/type_extra_specs.py
@@ -209,20 +205,10 @@ var zed = []Default{
 	{Name: "volume_extension:default_unset", Check: adminAPI, Deprecated: anyAdmin, Help: "Unset default type.", Operations: []string{"DELETE /default-types/{project-id}"}},
 }
 
-// legacyNames are not rules of Cinder Zed: they are the pre-Xena names that Zed keeps only
-// as the deprecated names of renamed rules, and Scoria's handlers still check them. Their
-// check string is the one Zed gives the deprecated rule.
-var legacyNames = []Default{
-	{Name: "volume_extension:types_manage", Check: adminAPI, Help: "Not a rule of Cinder Zed: its deprecated name for volume_extension:type_create, volume_extension:type_update and volume_extension:type_delete (Scoria checks it for all three)."},
-	{Name: "volume_extension:quota_classes", Check: adminAPI, Help: "Not a rule of Cinder Zed: its deprecated name for volume_extension:quota_classes:get and volume_extension:quota_classes:update (Scoria checks it to show a quota class)."},
-}
-
 // Defaults returns Cinder's default rules for every endpoint Scoria implements, in the order
 // `scoria-manage policy defaults` prints them.
 func Defaults() []Default {
-	out := make([]Default, 0, len(zed)+len(legacyNames))
-	out = append(out, zed...)
-	return append(out, legacyNames...)
+	return slices.Clone(zed)
 }
 
 // WriteDefaults prints the defaults as an oslo.policy YAML file an operator can start from:

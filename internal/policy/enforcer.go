@@ -55,6 +55,15 @@ func New(o Options) (*Enforcer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy file %s: %w", o.File, err)
 	}
+	// An override of a renamed rule's old name sets the new rule, unless the file sets the
+	// new name as well (oslo.policy's deprecated_rule with another name).
+	for _, d := range Defaults() {
+		if old, ok := overrides[d.Renamed]; ok && d.Renamed != "" {
+			if _, set := overrides[d.Name]; !set {
+				overrides[d.Name] = old
+			}
+		}
+	}
 	for name, s := range overrides {
 		c, err := Parse(s)
 		if err != nil {

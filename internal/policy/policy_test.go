@@ -200,9 +200,7 @@ func TestDefaults(t *testing.T) {
 		{"volume:failover_host", admins, admins},
 		{"volume_extension:capabilities", admins, admins},
 		{"scheduler_extension:scheduler_stats:get_pools", admins, admins},
-		// The legacy names Scoria's handlers still check.
-		{"volume_extension:types_manage", admins, admins},
-		{"volume_extension:quota_classes", admins, admins},
+		// A rule nobody defined is denied.
 		{"no:such:rule", nobody, nobody},
 	} {
 		for i, c := range who {
@@ -271,6 +269,38 @@ func TestPolicyFile(t *testing.T) {
 	}
 	if e.Allowed("a", own, creds("pa", "admin")) {
 		t.Error("a rule cycle passes")
+	}
+}
+
+// TestRenamedRules: an operator's file written for the old name of a renamed rule sets the
+// new rule, unless it names the new one too, as oslo.policy's deprecated_rule does.
+func TestRenamedRules(t *testing.T) {
+	dir := t.TempDir()
+	own := Target{"project_id": "pa"}
+	for _, c := range []struct {
+		name, body string
+		rule       string
+		who        Credentials
+		want       bool
+	}{
+		{"old name opens the new rules", `"volume_extension:types_manage": "role:member"`, "volume_extension:type_create", creds("pa", "member"), true},
+		{"old name opens every new rule", `"volume_extension:types_manage": "role:member"`, "volume_extension:type_delete", creds("pa", "member"), true},
+		{"old name closes the new rule", `"volume_extension:quota_classes": "!"`, "volume_extension:quota_classes:get", creds("pa", "admin"), false},
+		{"the new name wins over the old", `{"volume_extension:types_manage": "role:member", "volume_extension:type_create": "!"}`, "volume_extension:type_create", creds("pa", "member"), false},
+		{"unrelated rules keep their defaults", `"volume_extension:types_manage": "role:member"`, "volume_extension:type_get", creds("pa", "reader"), true},
+		{"old image metadata name", `"volume_extension:volume_image_metadata": "!"`, "volume_extension:volume_image_metadata:show", creds("pa", "admin"), false},
+	} {
+		p := filepath.Join(dir, "p.yaml")
+		if err := os.WriteFile(p, []byte(c.body+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e, err := New(Options{File: p})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := e.Allowed(c.rule, own, c.who); got != c.want {
+			t.Errorf("%s: %s = %v, want %v", c.name, c.rule, got, c.want)
+		}
 	}
 }
 
