@@ -58,6 +58,7 @@ type env struct {
 	nowOff time.Duration // added to the API's clock
 	// attachConns reaches the real volume service of attachEnv.
 	attachConns Connections
+	opts        Options // what the handler was built with
 }
 
 func newEnv(t testing.TB, configure ...func(*Options)) *env {
@@ -102,7 +103,7 @@ func newEnv(t testing.TB, configure ...func(*Options)) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	e.h = h
+	e.h, e.opts = h, o
 	return e
 }
 

@@ -63,6 +63,9 @@ var endpointRules = map[string]string{
 	"DELETE /volume-transfers/{transfer_id}":         "volume:delete_transfer",
 	"POST /volume-transfers/{transfer_id}/accept":    "volume:accept_transfer",
 	"GET /types/{type_id}":                           "volume_extension:type_get",
+	"GET /types/{type_id}/extra_specs":               "volume_extension:types_extra_specs:index",
+	"GET /types/{type_id}/extra_specs/{key}":         "volume_extension:types_extra_specs:show",
+	"GET /limits":                                    "limits_extension:used_limits",
 }
 
 // volumeActionRules names Cinder's rule of each per-project volume action; the admin

@@ -63,18 +63,67 @@ type Keystone struct {
 	svcToken   string
 	svcExpires time.Time
 
-	cacheMu sync.Mutex
-	cache   map[[32]byte]*list.Element
-	lru     *list.List // of *cacheEntry, most recent first
+	valid   *tokenCache // identities of valid tokens
+	invalid *tokenCache // tokens Keystone refused, so that a client retrying one does not reach Keystone each time
 
 	statsMu     sync.Mutex
 	validations int
 }
 
+// tokenCache is a bounded LRU of token hashes, each trusted until its own time.
+type tokenCache struct {
+	mu    sync.Mutex
+	max   int
+	items map[[32]byte]*list.Element
+	lru   *list.List // of *cacheEntry, most recent first
+}
+
 type cacheEntry struct {
 	key   [32]byte
-	id    *Identity
+	id    *Identity // nil in the invalid cache
 	until time.Time
+}
+
+func newTokenCache(max int) *tokenCache {
+	return &tokenCache{max: max, items: map[[32]byte]*list.Element{}, lru: list.New()}
+}
+
+// get returns the entry of key if it is still good at now.
+func (c *tokenCache) get(key [32]byte, now time.Time) (*cacheEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[key]
+	if !ok {
+		return nil, false
+	}
+	e := el.Value.(*cacheEntry)
+	if !now.Before(e.until) {
+		c.lru.Remove(el)
+		delete(c.items, key)
+		return nil, false
+	}
+	c.lru.MoveToFront(el)
+	return e, true
+}
+
+func (c *tokenCache) put(e *cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[e.key]; ok {
+		c.lru.Remove(el)
+	}
+	c.items[e.key] = c.lru.PushFront(e)
+	for c.lru.Len() > c.max {
+		old := c.lru.Back()
+		c.lru.Remove(old)
+		delete(c.items, old.Value.(*cacheEntry).key)
+	}
+}
+
+func (c *tokenCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len()
 }
 
 // New returns a validator for cfg; it does not contact Keystone until the first token.
@@ -94,7 +143,8 @@ func New(cfg Config) (*Keystone, error) {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 10000
 	}
-	k := &Keystone{cfg: cfg, http: cfg.HTTPClient, now: cfg.Now, cache: map[[32]byte]*list.Element{}, lru: list.New()}
+	k := &Keystone{cfg: cfg, http: cfg.HTTPClient, now: cfg.Now, valid: newTokenCache(cfg.CacheSize),
+		invalid: newTokenCache(max(cfg.CacheSize/10, 100))}
 	if k.http == nil {
 		k.http = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -119,71 +169,55 @@ func (k *Keystone) Validations() int {
 	return k.validations
 }
 
-// Validate returns the identity of token, from the cache or from Keystone.
+// Validate returns the identity of token, from the cache or from Keystone. A token Keystone
+// refused is remembered as refused for token_cache_time as well (as keystonemiddleware's
+// store_invalid does): a token never becomes valid again.
 func (k *Keystone) Validate(ctx context.Context, token string) (*Identity, error) {
 	if token == "" {
 		return nil, ErrInvalid
 	}
 	key := sha256.Sum256([]byte(token))
 	now := k.now()
-	if id := k.cached(key, now); id != nil {
-		return id, nil
+	if e, ok := k.valid.get(key, now); ok {
+		return e.id, nil
+	}
+	if _, ok := k.invalid.get(key, now); ok {
+		return nil, ErrInvalid
 	}
 	id, err := k.validate(ctx, token, false)
+	if errors.Is(err, ErrInvalid) {
+		k.remember(key, nil, now)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if !id.ExpiresAt.IsZero() && !id.ExpiresAt.After(now) {
+		k.remember(key, nil, now)
 		return nil, ErrInvalid
 	}
-	k.store(key, id, now)
+	k.remember(key, id, now)
 	return id, nil
 }
 
-func (k *Keystone) cached(key [32]byte, now time.Time) *Identity {
-	k.cacheMu.Lock()
-	defer k.cacheMu.Unlock()
-	el, ok := k.cache[key]
-	if !ok {
-		return nil
-	}
-	e := el.Value.(*cacheEntry)
-	if !now.Before(e.until) {
-		k.lru.Remove(el)
-		delete(k.cache, key)
-		return nil
-	}
-	k.lru.MoveToFront(el)
-	return e.id
-}
-
-func (k *Keystone) store(key [32]byte, id *Identity, now time.Time) {
+// remember caches a validation: id for a valid token (never past its expires_at), nil for
+// a refused one.
+func (k *Keystone) remember(key [32]byte, id *Identity, now time.Time) {
 	if k.cfg.TokenCacheTime <= 0 {
 		return
 	}
 	until := now.Add(k.cfg.TokenCacheTime)
+	if id == nil {
+		k.invalid.put(&cacheEntry{key: key, until: until})
+		return
+	}
 	if !id.ExpiresAt.IsZero() && id.ExpiresAt.Before(until) {
 		until = id.ExpiresAt
 	}
-	k.cacheMu.Lock()
-	defer k.cacheMu.Unlock()
-	if el, ok := k.cache[key]; ok {
-		k.lru.Remove(el)
-	}
-	k.cache[key] = k.lru.PushFront(&cacheEntry{key: key, id: id, until: until})
-	for k.lru.Len() > k.cfg.CacheSize {
-		old := k.lru.Back()
-		k.lru.Remove(old)
-		delete(k.cache, old.Value.(*cacheEntry).key)
-	}
+	k.valid.put(&cacheEntry{key: key, id: id, until: until})
 }
 
-// CacheLen is the number of cached tokens.
-func (k *Keystone) CacheLen() int {
-	k.cacheMu.Lock()
-	defer k.cacheMu.Unlock()
-	return k.lru.Len()
-}
+// CacheLen is the number of cached valid tokens.
+func (k *Keystone) CacheLen() int { return k.valid.len() }
 
 // tokenBody is the part of Keystone's token document Scoria reads.
 type tokenBody struct {

@@ -239,6 +239,64 @@ func TestCacheNotPastExpiry(t *testing.T) {
 	}
 }
 
+// TestRefusedTokensRemembered: a token Keystone refused (garbage, revoked) is refused again
+// from the cache for token_cache_time without asking Keystone, and does not displace valid
+// tokens; Keystone unreachable is not a refusal and is not remembered.
+func TestRefusedTokensRemembered(t *testing.T) {
+	requireKeystone(t)
+	p := newProxy(t)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	k := validator(t, p.srv.URL+"/v3", func(c *Config) { c.TokenCacheTime = time.Minute; c.Now = clock; c.CacheSize = 2 })
+	ctx := context.Background()
+	alice := issue(t, "alice", "alice-secret", "demo-a")
+	if _, err := k.Validate(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	revoked := issue(t, "bob", "bob-secret", "demo-b")
+	revoke(t, revoked)
+	for _, c := range []struct {
+		name, token string
+	}{{"garbage", "gAAAAAB-garbage"}, {"revoked", revoked}} {
+		before := p.validations.Load()
+		for i := 0; i < 3; i++ {
+			if _, err := k.Validate(ctx, c.token); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("%s: %v, want ErrInvalid", c.name, err)
+			}
+		}
+		if n := p.validations.Load() - before; n != 1 {
+			t.Errorf("%s: %d validations for 3 tries, want 1", c.name, n)
+		}
+	}
+	// Many refused tokens leave the valid one cached.
+	for i := 0; i < 20; i++ {
+		_, _ = k.Validate(ctx, fmt.Sprintf("gAAAAAB-garbage-%d", i))
+	}
+	before := p.validations.Load()
+	if _, err := k.Validate(ctx, alice); err != nil || p.validations.Load() != before {
+		t.Errorf("alice after a flood of refused tokens: %v, %d more validations", err, p.validations.Load()-before)
+	}
+	// After token_cache_time Keystone is asked again.
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	before = p.validations.Load()
+	if _, err := k.Validate(ctx, "gAAAAAB-garbage"); !errors.Is(err, ErrInvalid) || p.validations.Load() != before+1 {
+		t.Errorf("garbage after the cache time: %v, %d validations", err, p.validations.Load()-before)
+	}
+	// Keystone down: unavailable, not remembered as refused.
+	p.down.Store(true)
+	tok := issue(t, "carol", "carol-secret", "demo-a")
+	if _, err := k.Validate(ctx, tok); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Keystone down: %v", err)
+	}
+	p.down.Store(false)
+	if _, err := k.Validate(ctx, tok); err != nil {
+		t.Errorf("a token first seen while Keystone was down: %v", err)
+	}
+}
+
 // TestServiceTokenRenewed: a revoked service token is replaced by a new login, and one
 // close to expiry is renewed before it is used.
 func TestServiceTokenRenewed(t *testing.T) {
