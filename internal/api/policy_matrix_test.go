@@ -104,6 +104,8 @@ func policyOps() []opCase {
 		{op: "DELETE /volumes/{volume_id}/metadata/{key}", path: "/volumes/{vol}/metadata/k", rule: "volume:delete_volume_metadata", need: needMember, reach: hiddenObj, ok: 200},
 		// Volume actions (volume_actions.py, volume_metadata.py, volumes.py).
 		act("os-extend", `{"new_size": 2}`, "", "volume:extend", needMember, 202),
+		atVersion(opCase{op: "POST /volumes/{volume_id}/action (os-extend in-use)", path: "/volumes/{vol}/action", body: `{"os-extend": {"new_size": 2}}`,
+			setup: "in-use", rule: "volume:extend_attached_volume", need: needMember, reach: hiddenObj, ok: 202}, "volume 3.42"),
 		act("os-set_bootable", `{"bootable": true}`, "", "volume:update", needMember, 200),
 		act("os-update_readonly_flag", `{"readonly": true}`, "", "volume:update_readonly_flag", needMember, 202),
 		act("os-retype", `{"new_type": "{type}"}`, "", "volume:retype", needMember, 202),
@@ -154,6 +156,8 @@ func policyOps() []opCase {
 		// project's, so others are not hidden from them.
 		{op: "GET /types", path: "/types", rule: "volume_extension:type_get_all", need: needReaderAny, ok: 200},
 		{op: "GET /types/{type_id}", path: "/types/{type}", rule: "volume_extension:type_get", need: needReaderAny, ok: 200},
+		// A private type alice's project was given: another project does not find it.
+		{op: "GET /types/{type_id} (private)", path: "/types/{ptype}", setup: "type-access", rule: "volume_extension:type_get", need: needReaderAny, reach: hiddenObj, ok: 200},
 		{op: "POST /types", path: "/types", body: `{"volume_type": {"name": "{name}"}}`, rule: "volume_extension:type_create", need: needAdmin, ok: 200},
 		{op: "PUT /types/{type_id}", path: "/types/{type}", body: `{"volume_type": {"description": "d"}}`, rule: "volume_extension:type_update", need: needAdmin, ok: 200},
 		{op: "DELETE /types/{type_id}", path: "/types/{type}", rule: "volume_extension:type_delete", need: needAdmin, ok: 202},

@@ -68,10 +68,9 @@ var endpointRules = map[string]string{
 	"GET /limits":                                    "limits_extension:used_limits",
 }
 
-// volumeActionRules names Cinder's rule of each per-project volume action; the admin
-// actions decide theirs in their handlers.
+// volumeActionRules names Cinder's rule of each volume action but os-extend, whose rule
+// depends on the volume's status (extendVolume decides it).
 var volumeActionRules = map[string]string{
-	"os-extend":                "volume:extend",
 	"revert":                   "volume:revert_to_snapshot",
 	"os-set_bootable":          "volume:update",
 	"os-update_readonly_flag":  "volume:update_readonly_flag",

@@ -189,6 +189,12 @@ func parseExtend(args any) (int, *fault) {
 	return size, nil
 }
 
+// The rules of os-extend: an in-use volume (3.42) has its own.
+const (
+	policyExtend         = "volume:extend"
+	policyExtendAttached = "volume:extend_attached_volume"
+)
+
 // extendVolume is os-extend: grow an available volume (or, from 3.42, an in-use one). The
 // status change, the quota, the capacity claim of the growth on the volume's pool and the
 // extend_volume cast to its backend are one transaction.
@@ -204,12 +210,21 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 		s.writeError(w, r, err)
 		return
 	}
+	inUse := versionOf(ctx).atLeast(mvExtendInUse) && v.Status == resource.StatusInUse
+	rule := policyExtend
+	if inUse {
+		rule = policyExtendAttached // Cinder's extend_attached_volume: this rule alone
+	}
+	if f := authorizeIn(ctx, rule, v.ProjectID); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
 	if newSize <= v.Size {
 		s.writeError(w, r, invalidInput("New size for extend must be greater than current size. (current: %d, extended: %d).", v.Size, newSize))
 		return
 	}
 	expected := resource.StatusAvailable
-	if versionOf(ctx).atLeast(mvExtendInUse) && v.Status == resource.StatusInUse {
+	if inUse {
 		expected = resource.StatusInUse
 	}
 	stateFault := func(status string) *fault {
