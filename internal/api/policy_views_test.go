@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/db"
 	"github.com/scoria/scoria/internal/policy"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -311,6 +312,216 @@ func TestPolicyTypeAccessOtherViews(t *testing.T) {
 			rec = e.do(call{method: "GET", path: "/v3/p1/types/default"})
 			wantStatus(t, rec, http.StatusOK)
 			checkKeys(t, "GET /types/default", member(t, obj(t, rec), "volume_type"), []string{keySpecs, keyQoSID}, []string{keyAccess})
+		})
+	}
+}
+
+// multiattachTypeID is a type whose volumes are multiattach.
+const multiattachTypeID = "7d0a1c1e-0000-4000-8000-0000000000b1"
+
+func (e *env) addMultiattachType(id, name string) {
+	e.t.Helper()
+	e.addVolumeType(id, name)
+	e.addExtraSpec(id, "multiattach", "<is> True")
+}
+
+// quotaUsage is the volumes and gigabytes in_use and reserved of project p1.
+func (e *env) quotaUsage() string {
+	e.t.Helper()
+	rec := e.do(call{method: "GET", path: "/v3/p1/os-quota-sets/p1?usage=true"})
+	wantStatus(e.t, rec, http.StatusOK)
+	body := obj(e.t, rec)
+	var parts []string
+	for _, k := range []string{"volumes", "gigabytes"} {
+		parts = append(parts, k+"="+num(e.t, body, "quota_set", k, "in_use")+"/"+num(e.t, body, "quota_set", k, "reserved"))
+	}
+	return strings.Join(parts, " ")
+}
+
+// TestPolicyMultiattachCreate: creating a multiattach volume (of a multiattach type, or with
+// the deprecated multiattach flag) needs volume:multiattach on the caller's project, decided
+// before anything is written: a refusal leaves no volume and no quota used.
+func TestPolicyMultiattachCreate(t *testing.T) {
+	deny := map[string]string{"volume:multiattach": "rule:admin_api"}
+	const msg = "Policy doesn't allow volume:multiattach to be performed."
+	for _, c := range []struct {
+		name   string
+		strict bool
+		rules  map[string]string
+		who    map[string]string
+		body   string
+		status int
+	}{
+		{name: "member, multiattach type", who: asMember, body: `{"volume": {"size": 1, "volume_type": "multi"}}`, status: 202},
+		{name: "member, multiattach flag", who: asMember, body: `{"volume": {"size": 1, "multiattach": true}}`, status: 202},
+		{name: "member, enforce_new_defaults", strict: true, who: asMember, body: `{"volume": {"size": 1, "volume_type": "multi"}}`, status: 202},
+		{name: "denied: member, multiattach type", rules: deny, who: asMember, body: `{"volume": {"size": 1, "volume_type": "multi"}}`, status: 403},
+		{name: "denied: member, multiattach flag", rules: deny, who: asMember, body: `{"volume": {"size": 1, "multiattach": "yes"}}`, status: 403},
+		{name: "denied: member, from a multiattach volume (its type)", rules: deny, who: asMember, body: `{"volume": {"source_volid": "{src}"}}`, status: 403},
+		{name: "denied: member, not multiattach", rules: deny, who: asMember, body: `{"volume": {"size": 1}}`, status: 202},
+		{name: "denied: admin passes admin_api", rules: deny, who: asAdmin, body: `{"volume": {"size": 1, "volume_type": "multi"}}`, status: 202},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, withEnforcer(enforcer(t, policyOptions(t, c.strict, c.rules))))
+			e.addMultiattachType(multiattachTypeID, "multi")
+			body := c.body
+			if strings.Contains(body, "{src}") {
+				src := &resource.Volume{ProjectID: testProject, UserID: testUser, Size: 1, Status: resource.StatusAvailable,
+					AttachStatus: resource.AttachDetached, AvailabilityZone: "nova", VolumeTypeID: multiattachTypeID,
+					Host: "host1@lvm#pool", Multiattach: true}
+				if _, err := e.store.CreateVolume(context.Background(), src); err != nil {
+					t.Fatal(err)
+				}
+				body = strings.ReplaceAll(body, "{src}", src.ID)
+			}
+			before, usage := len(e.volumes()), e.quotaUsage()
+			sent := len(e.disp.got())
+			rec := e.do(call{method: "POST", path: "/v3/p1/volumes", body: body, header: c.who})
+			if c.status == http.StatusForbidden {
+				wantFault(t, rec, http.StatusForbidden, "forbidden", msg)
+				if n := len(e.volumes()); n != before {
+					t.Errorf("%d volumes after the refusal, want %d", n, before)
+				}
+				if got := e.quotaUsage(); got != usage {
+					t.Errorf("quota usage %s after the refusal, want %s", got, usage)
+				}
+				if n := len(e.disp.got()); n != sent {
+					t.Errorf("%d messages dispatched by a refused create", n-sent)
+				}
+				return
+			}
+			wantStatus(t, rec, c.status)
+			if v := e.volume(str(t, obj(t, rec), "volume", "id")); !v.Multiattach && !strings.Contains(c.name, "not multiattach") {
+				t.Error("created volume is not multiattach")
+			}
+		})
+	}
+	t.Run("the list shows no refused volume", func(t *testing.T) {
+		e := newEnv(t, withEnforcer(enforcer(t, policyOptions(t, false, deny))))
+		e.addMultiattachType(multiattachTypeID, "multi")
+		wantStatus(t, e.do(call{method: "POST", path: "/v3/p1/volumes", body: `{"volume": {"size": 1, "volume_type": "multi"}}`, header: asMember}), http.StatusForbidden)
+		if ids := e.listIDs(t, "/v3/p1/volumes", "", asMember); len(ids) != 0 {
+			t.Errorf("listed %v", ids)
+		}
+	})
+}
+
+// TestPolicyMultiattachRetype: retyping to a multiattach type a volume that is not
+// multiattach needs volume:multiattach on the volume; a refusal leaves its type alone.
+// Retyping between multiattach types, or to a plain type, does not ask.
+func TestPolicyMultiattachRetype(t *testing.T) {
+	deny := map[string]string{"volume:multiattach": "rule:admin_api"}
+	const multi2 = "7d0a1c1e-0000-4000-8000-0000000000b2"
+	for _, c := range []struct {
+		name    string
+		rules   map[string]string
+		who     map[string]string
+		from    string // the volume's type; "" the default type
+		to      string
+		status  int
+		wantTyp string
+	}{
+		{name: "member to multiattach", who: asMember, to: "multi", status: 202, wantTyp: multiattachTypeID},
+		{name: "denied: member to multiattach", rules: deny, who: asMember, to: "multi", status: 403},
+		{name: "denied: admin to multiattach", rules: deny, who: asAdmin, to: "multi", status: 202, wantTyp: multiattachTypeID},
+		{name: "denied: member between multiattach types", rules: deny, who: asMember, from: multiattachTypeID, to: "multi2", status: 202, wantTyp: multi2},
+		{name: "denied: member from multiattach to plain", rules: deny, who: asMember, from: multiattachTypeID, to: db.DefaultVolumeTypeID, status: 202, wantTyp: db.DefaultVolumeTypeID},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, withEnforcer(enforcer(t, policyOptions(t, false, c.rules))))
+			e.addMultiattachType(multiattachTypeID, "multi")
+			e.addMultiattachType(multi2, "multi2")
+			from := c.from
+			if from == "" {
+				from = db.DefaultVolumeTypeID
+			}
+			// No host: the retype needs no scheduler to check the pool.
+			v := &resource.Volume{ProjectID: testProject, UserID: testUser, Size: 1, Status: resource.StatusAvailable,
+				AttachStatus: resource.AttachDetached, AvailabilityZone: "nova", VolumeTypeID: from, Multiattach: from != db.DefaultVolumeTypeID}
+			if _, err := e.store.CreateVolume(context.Background(), v); err != nil {
+				t.Fatal(err)
+			}
+			rec := e.action(v.ID, `{"os-retype": {"new_type": "`+c.to+`"}}`, c.who)
+			after := e.volume(v.ID)
+			if c.status == http.StatusForbidden {
+				wantFault(t, rec, http.StatusForbidden, "forbidden", "Policy doesn't allow volume:multiattach to be performed.")
+				if after.VolumeTypeID != from || after.Multiattach || after.Status != resource.StatusAvailable {
+					t.Errorf("after the refusal: type %s, multiattach %v, %s", after.VolumeTypeID, after.Multiattach, after.Status)
+				}
+				return
+			}
+			wantStatus(t, rec, c.status)
+			if after.VolumeTypeID != c.wantTyp || after.Multiattach != (c.wantTyp != db.DefaultVolumeTypeID) {
+				t.Errorf("after retype: type %s, multiattach %v", after.VolumeTypeID, after.Multiattach)
+			}
+		})
+	}
+}
+
+// TestPolicyMultiattachBootable: another attachment of a bootable multiattach volume already
+// in use needs volume:multiattach_bootable_volume on the volume (Cinder's
+// _attachment_reserve); a refusal reserves nothing. The first attachment does not ask.
+func TestPolicyMultiattachBootable(t *testing.T) {
+	deny := map[string]string{"volume:multiattach_bootable_volume": "rule:admin_api"}
+	const (
+		inst1 = "11111111-2222-3333-4444-555555555555"
+		inst2 = "22222222-2222-3333-4444-555555555555"
+	)
+	for _, c := range []struct {
+		name     string
+		strict   bool
+		rules    map[string]string
+		who      map[string]string
+		bootable bool
+		status   int
+	}{
+		{name: "member, defaults", who: asMember, bootable: true, status: 200},
+		{name: "member, enforce_new_defaults", strict: true, who: asMember, bootable: true, status: 200},
+		{name: "denied: member", rules: deny, who: asMember, bootable: true, status: 403},
+		{name: "denied: admin passes admin_api", rules: deny, who: asAdmin, bootable: true, status: 200},
+		{name: "denied: member, not bootable", rules: deny, who: asMember, status: 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := attachEnv(t, withEnforcer(enforcer(t, policyOptions(t, c.strict, c.rules))))
+			vid := e.attachableVolume(true)
+			if err := e.store.SetVolumeBootable(context.Background(), vid, c.bootable, resource.VolumeStatusRule{}); err != nil {
+				t.Fatal(err)
+			}
+			create := func(inst string) call {
+				return call{method: "POST", path: "/v3/p1/attachments", version: "volume 3.44", header: c.who,
+					body: fmt.Sprintf(`{"attachment": {"volume_uuid": %q, "instance_uuid": %q, "connector": %s}}`, vid, inst, connectorJSON)}
+			}
+			// The first attachment of the available volume does not ask the rule.
+			rec := e.do(create(inst1))
+			wantStatus(t, rec, http.StatusOK)
+			aid := str(t, obj(t, rec), "attachment", "id")
+			wantStatus(t, e.do(call{method: "POST", path: "/v3/p1/attachments/" + aid + "/action", version: "volume 3.44",
+				header: c.who, body: `{"os-complete": null}`}), http.StatusNoContent)
+			if st, _ := e.volumeStatus(vid); st != resource.StatusInUse {
+				t.Fatalf("volume %s after the first attachment", st)
+			}
+			count := func() int {
+				m, err := e.store.VolumesAttachments(context.Background(), []string{vid})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(m[vid])
+			}
+			rec = e.do(create(inst2))
+			if c.status == http.StatusForbidden {
+				wantFault(t, rec, http.StatusForbidden, "forbidden", "Policy doesn't allow volume:multiattach_bootable_volume to be performed.")
+				if n := count(); n != 1 {
+					t.Errorf("%d attachments after the refusal, want 1", n)
+				}
+				if st, at := e.volumeStatus(vid); st != resource.StatusInUse || at != resource.AttachAttached {
+					t.Errorf("volume %s/%s after the refusal", st, at)
+				}
+				return
+			}
+			wantStatus(t, rec, c.status)
+			if n := count(); n != 2 {
+				t.Errorf("%d attachments, want 2", n)
+			}
 		})
 	}
 }
