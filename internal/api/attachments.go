@@ -344,6 +344,14 @@ func attachmentBody(r *http.Request, allowed ...string) (*object, *fault) {
 	return a, nil
 }
 
+// policyMultiattachBootable is Cinder's rule of attaching a bootable multiattach volume that
+// is already in use.
+const policyMultiattachBootable = "volume:multiattach_bootable_volume"
+
+// multiattachBusyStatuses are the statuses of a multiattach volume that already has an
+// attachment and takes another (see db.Store.ReserveAttachment).
+var multiattachBusyStatuses = []string{resource.StatusReserved, resource.StatusAttaching, resource.StatusInUse}
+
 // createAttachment is POST /attachments: reserve the volume for an instance and, with a
 // connector, connect it at once.
 func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
@@ -391,6 +399,17 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	// As Cinder's _attachment_reserve, before anything else of the reservation: another
+	// attachment of a bootable multiattach volume already in use needs its own rule, on the
+	// volume (its project). Cinder reserves a multiattach volume only when available or
+	// in-use; Scoria also when reserved or attaching (another attachment under way), where
+	// the rule guards the further attachment alike.
+	if v.Multiattach && v.Bootable && slices.Contains(multiattachBusyStatuses, v.Status) {
+		if f := authorizeIn(ctx, policyMultiattachBootable, v.ProjectID); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
 	}
 	mode, err := s.accessMode(ctx, v, requested)
 	if err != nil {

@@ -41,15 +41,21 @@ func authorize(r *http.Request, rule, project string) *fault {
 
 // authorizeIn is authorize for a request's context.
 func authorizeIn(ctx context.Context, rule, project string) *fault {
+	if allowedIn(ctx, rule, project) {
+		return nil
+	}
+	return newFault(http.StatusForbidden, "Policy doesn't allow %s to be performed.", rule)
+}
+
+// allowedIn decides rule as authorizeIn does, without the fault: Cinder's
+// context.authorize(rule, fatal=False), which decides what a view shows.
+func allowedIn(ctx context.Context, rule, project string) bool {
 	rc := reqctx.From(ctx)
 	e, _ := ctx.Value(enforcerKey{}).(*policy.Enforcer)
 	if e == nil {
 		e = defaultEnforcer
 	}
-	if e.Allowed(rule, policy.Target{"project_id": project, "user_id": rc.UserID, "domain_id": rc.ProjectDomainID}, credentialsOf(rc)) {
-		return nil
-	}
-	return newFault(http.StatusForbidden, "Policy doesn't allow %s to be performed.", rule)
+	return e.Allowed(rule, policy.Target{"project_id": project, "user_id": rc.UserID, "domain_id": rc.ProjectDomainID}, credentialsOf(rc))
 }
 
 // defaultEnforcer holds Cinder's defaults, for requests that did not pass the server's

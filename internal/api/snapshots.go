@@ -93,7 +93,8 @@ type snapshotView struct {
 	UserID          opt[string]  `json:"user_id,omitzero"`           // 3.41, detail
 	ConsumesQuota   opt[bool]    `json:"consumes_quota,omitzero"`    // 3.65, detail
 
-	// The os-extended-snapshot-attributes extension, on show and detail list.
+	// The os-extended-snapshot-attributes extension, on show and detail list as its rule
+	// allows.
 	ProjectID opt[string]  `json:"os-extended-snapshot-attributes:project_id,omitzero"`
 	Progress  opt[*string] `json:"os-extended-snapshot-attributes:progress,omitzero"`
 }
@@ -118,7 +119,8 @@ func snapshotSummary(sn *resource.Snapshot) snapshotView {
 }
 
 // snapshotDetail is the detailed view (create, update, show, detail list); withExtensions
-// adds the extended attributes that show and the detail list carry.
+// adds the extended attributes that show and the detail list carry when Cinder's
+// extended_snapshot_attributes rule allows.
 func (vw viewer) snapshotDetail(sn *resource.Snapshot, withExtensions bool) snapshotView {
 	d := snapshotSummary(sn)
 	if vw.mv.atLeast(mvGroupSnapshotID) {
@@ -130,7 +132,7 @@ func (vw viewer) snapshotDetail(sn *resource.Snapshot, withExtensions bool) snap
 	if vw.mv.atLeast(mvConsumesQuota) {
 		d.ConsumesQuota = some(true) // no temporary snapshots
 	}
-	if withExtensions {
+	if withExtensions && vw.may(ruleSnapshotAttributes) {
 		d.ProjectID = some(sn.ProjectID)
 		d.Progress = some(nullable(sn.Progress))
 	}

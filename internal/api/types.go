@@ -8,7 +8,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
@@ -63,8 +62,9 @@ const (
 	policyDefaultUnset       = "volume_extension:default_unset"
 )
 
-// userVisibleExtraSpecs are the extra specs a non-admin sees (Cinder's
-// USER_VISIBLE_EXTRA_SPECS; the rest needs volume_extension:types_extra_specs:read_sensitive).
+// userVisibleExtraSpecs are the extra specs anyone who sees extra specs sees (Cinder's
+// USER_VISIBLE_EXTRA_SPECS; the rest needs volume_extension:types_extra_specs:read_sensitive,
+// admin_api by default).
 var userVisibleExtraSpecs = []string{"RESKEY:availability_zones", "multiattach", "replication_enabled"}
 
 // typeRoutes registers this area's routes.
@@ -86,15 +86,17 @@ func (s *server) typeRoutes(api route) {
 	api("/extensions", http.MethodGet, newExtensionLister(s).list)
 }
 
-// typeView is a type as GET /types and GET /types/{id} show it.
+// typeView is a type as GET /types and GET /types/{id} show it (Cinder's
+// cinder/api/v2/views/types.py and the volume_type_access extension): extra_specs,
+// qos_specs_id and os-volume-type-access:is_public each as its policy rule allows.
 type typeView struct {
-	ID          string            `json:"id"`
-	Name        string            `json:"name"`
-	IsPublic    bool              `json:"is_public"`
-	Description *string           `json:"description"`
-	ExtraSpecs  map[string]string `json:"extra_specs"`
-	QoSSpecsID  json.RawMessage   `json:"qos_specs_id,omitempty"` // admins only
-	Access      bool              `json:"os-volume-type-access:is_public"`
+	ID          string                 `json:"id"`
+	Name        string                 `json:"name"`
+	IsPublic    bool                   `json:"is_public"`
+	Description *string                `json:"description"`
+	ExtraSpecs  opt[map[string]string] `json:"extra_specs,omitzero"`
+	QoSSpecsID  opt[*string]           `json:"qos_specs_id,omitzero"`
+	Access      opt[bool]              `json:"os-volume-type-access:is_public,omitzero"`
 }
 
 // typeManageView is a type as POST /types answers it (Cinder's older view: no qos_specs_id);
@@ -108,9 +110,14 @@ type typeManageView struct {
 	Access      *bool             `json:"os-volume-type-access:is_public,omitempty"`
 }
 
-// visibleSpecs is what of specs the caller may see.
-func visibleSpecs(admin bool, specs map[string]string) map[string]string {
-	if admin {
+// visibleSpecs is what of specs the caller may see: all of them when
+// volume_extension:types_extra_specs:read_sensitive allows (sensitive), else the user-visible
+// ones.
+func visibleSpecs(sensitive bool, specs map[string]string) map[string]string {
+	if sensitive {
+		if specs == nil {
+			return map[string]string{}
+		}
 		return specs
 	}
 	out := map[string]string{}
@@ -122,18 +129,26 @@ func visibleSpecs(admin bool, specs map[string]string) map[string]string {
 	return out
 }
 
-func showTypeView(admin bool, t *resource.VolumeType) typeView {
-	v := typeView{ID: t.ID, Name: t.Name, IsPublic: t.IsPublic, Description: nullable(t.Description),
-		ExtraSpecs: visibleSpecs(admin, t.ExtraSpecs), Access: t.IsPublic}
-	if admin {
-		v.QoSSpecsID = json.RawMessage("null")
-		if t.QoSSpecsID != "" {
-			v.QoSSpecsID, _ = json.Marshal(t.QoSSpecsID)
-		}
+// showTypeView is t as the caller may see it, vw deciding the rules; withAccess is false
+// where Cinder's volume_type_access extension finds no type to extend (GET /types/default:
+// it looks the type up by the id in the URL, "default").
+func showTypeView(vw viewer, t *resource.VolumeType, withAccess bool) typeView {
+	v := typeView{ID: t.ID, Name: t.Name, IsPublic: t.IsPublic, Description: nullable(t.Description)}
+	if vw.may(ruleTypeExtraSpecs) {
+		v.ExtraSpecs = some(visibleSpecs(vw.may(ruleTypeSensitiveSpecs), t.ExtraSpecs))
+	}
+	if vw.may(ruleTypeQoSSpecsID) {
+		v.QoSSpecsID = some(nullable(t.QoSSpecsID))
+	}
+	if withAccess && vw.may(ruleTypeAccess) {
+		v.Access = some(t.IsPublic)
 	}
 	return v
 }
 
+// manageTypeView is t as POST and PUT /types answer it (Cinder's cinder/api/views/types.py:
+// every extra spec, no qos_specs_id); withAccess adds os-volume-type-access:is_public (POST,
+// when volume_extension:volume_type_access allows).
 func manageTypeView(t *resource.VolumeType, withAccess bool) typeManageView {
 	v := typeManageView{ID: t.ID, Name: t.Name, IsPublic: t.IsPublic, ExtraSpecs: t.ExtraSpecs, Description: nullable(t.Description)}
 	if withAccess {
@@ -232,7 +247,8 @@ func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fl)
 		return
 	}
-	none, fl := typeListFilters(r, rc.IsAdmin, &f)
+	vw := newViewer(r)
+	none, fl := typeListFilters(r, vw, &f)
 	if fl != nil {
 		s.writeError(w, r, fl)
 		return
@@ -248,7 +264,7 @@ func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]typeView, 0, len(types))
 	for _, t := range types {
-		out = append(out, showTypeView(rc.IsAdmin, t))
+		out = append(out, showTypeView(vw, t, true))
 	}
 	body := map[string]any{"volume_types": out}
 	if len(types) > 0 && len(types) == f.Limit && q.Has("limit") {
@@ -259,7 +275,7 @@ func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		slices.SortFunc(params, func(a, b queryParam) int { return strings.Compare(a.key, b.key) })
-		body["volume_type_links"] = newViewer(r).nextLink("types", params, types[len(types)-1].ID)
+		body["volume_type_links"] = vw.nextLink("types", params, types[len(types)-1].ID)
 	}
 	writeJSON(w, http.StatusOK, body)
 }
@@ -325,7 +341,7 @@ func (s *server) showType(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"volume_type": showTypeView(rc.IsAdmin, t)})
+	writeJSON(w, http.StatusOK, map[string]any{"volume_type": showTypeView(newViewer(r), t, id != "default")})
 }
 
 // createType is POST /types (admin).
@@ -354,7 +370,7 @@ func (s *server) createType(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_type_id": t.ID, "name": t.Name}).Info("volume type created")
-	writeJSON(w, http.StatusOK, map[string]any{"volume_type": manageTypeView(t, true)})
+	writeJSON(w, http.StatusOK, map[string]any{"volume_type": manageTypeView(t, newViewer(r).may(ruleTypeAccess))})
 }
 
 // parseTypeCreate checks a create body against Cinder's volume_types.create schema.

@@ -12,8 +12,9 @@ import (
 )
 
 // Extra specs of a volume type: /types/{id}/extra_specs[/{key}], as Cinder's
-// types_extra_specs controller serves them. Reading is open to all (non-admins see the user
-// visible keys only); changing is for admins, and refused while volumes use the type.
+// types_extra_specs controller serves them. Reading is open to all (all keys where
+// volume_extension:types_extra_specs:read_sensitive allows, else the user visible keys only);
+// changing is for admins, and refused while volumes use the type.
 
 // listExtraSpecs is GET /types/{id}/extra_specs.
 func (s *server) listExtraSpecs(w http.ResponseWriter, r *http.Request) {
@@ -22,7 +23,7 @@ func (s *server) listExtraSpecs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"extra_specs": visibleSpecs(reqctx.From(r.Context()).IsAdmin, t.ExtraSpecs)})
+	writeJSON(w, http.StatusOK, map[string]any{"extra_specs": visibleSpecs(newViewer(r).may(ruleTypeSensitiveSpecs), t.ExtraSpecs)})
 }
 
 // showExtraSpec is GET /types/{id}/extra_specs/{key}.
@@ -34,7 +35,7 @@ func (s *server) showExtraSpec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := vars["key"]
-	v, ok := visibleSpecs(reqctx.From(r.Context()).IsAdmin, t.ExtraSpecs)[key]
+	v, ok := visibleSpecs(newViewer(r).may(ruleTypeSensitiveSpecs), t.ExtraSpecs)[key]
 	if !ok {
 		s.writeError(w, r, notFound("Volume Type %s has no extra specs with key %s.", t.ID, key))
 		return

@@ -44,9 +44,12 @@ func queryKeys(raw string) []string {
 }
 
 // typeListFilters reads the filters of GET /types into f. none is true when the caller
-// filtered on an extra spec they may not see: the list is then empty.
-func typeListFilters(r *http.Request, admin bool, f *resource.VolumeTypeFilter) (none bool, fl *fault) {
+// filtered on an extra spec they may not see (volume_extension:types_extra_specs:read_sensitive
+// decides, as in Cinder): the list is then empty. Which filters a caller may use is decided
+// by is_admin, as Cinder's controller does.
+func typeListFilters(r *http.Request, vw viewer, f *resource.VolumeTypeFilter) (none bool, fl *fault) {
 	q := r.URL.Query()
+	admin := vw.admin
 	if versionOf(r.Context()).atLeast(mvTypeFilter) {
 		var invalid []string
 		for _, k := range queryKeys(r.URL.RawQuery) {
@@ -75,7 +78,7 @@ func typeListFilters(r *http.Request, admin bool, f *resource.VolumeTypeFilter) 
 	if !ok {
 		return false, badRequest("Invalid extra_specs filter [%s]: it must be a dict of strings.", raw)
 	}
-	if !admin {
+	if !vw.may(ruleTypeSensitiveSpecs) {
 		for k := range specs {
 			if !slices.Contains(userVisibleExtraSpecs, k) {
 				return true, nil

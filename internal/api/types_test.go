@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// Non-admin callers: project p2 and p3 with the member role.
+// Non-admin callers: project p2 and p3 with the member role, and the reader role Keystone
+// implies with it (rules such as volume_extension:access_types_extra_specs ask for reader).
 var (
-	memberP2 = map[string]string{"X-Roles": "member"}
+	memberP2 = map[string]string{"X-Roles": "member,reader"}
 )
 
 const (

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -85,14 +87,14 @@ type volumeDetail struct {
 	VolumeTypeID    opt[*string] `json:"volume_type_id,omitzero"`   // 3.63
 	ConsumesQuota   opt[bool]    `json:"consumes_quota,omitzero"`   // 3.65
 
-	// The os-vol-* extension attributes, on show and detail list for admins.
+	// The os-vol-* extension attributes, on show and detail list, each as its rule allows.
 	TenantID opt[string]  `json:"os-vol-tenant-attr:tenant_id,omitzero"`
 	MigStat  opt[*string] `json:"os-vol-mig-status-attr:migstat,omitzero"`
 	NameID   opt[*string] `json:"os-vol-mig-status-attr:name_id,omitzero"`
 	Host     opt[*string] `json:"os-vol-host-attr:host,omitzero"`
 
 	// The image properties of the volume (Cinder's volume_image_metadata extension), on show
-	// and detail list when there are any.
+	// and detail list when there are any and volume_image_metadata:show allows.
 	VolumeImageMetadata opt[map[string]string] `json:"volume_image_metadata,omitzero"`
 }
 
@@ -108,17 +110,82 @@ type attachmentView struct {
 }
 
 // viewer builds views for one request: links use the address the client called, and
-// microversion and role decide the optional members.
+// microversion, is_admin and the view rules (may) decide the optional members.
 type viewer struct {
 	base    string // scheme://host as the client sees it
 	project string // the caller's project: Cinder builds links with it
 	mv      version
-	admin   bool
+	admin   bool       // Cinder's context.is_admin: migration_status, provider_id, cluster_name
+	rules   *viewRules // nil: every view rule is decided as is_admin
 }
 
 func newViewer(r *http.Request) viewer {
-	rc := reqctx.From(r.Context())
-	return viewer{base: baseURL(r), project: rc.ProjectID, mv: versionOf(r.Context()), admin: rc.IsAdmin}
+	ctx := r.Context()
+	rc := reqctx.From(ctx)
+	return viewer{base: baseURL(r), project: rc.ProjectID, mv: versionOf(ctx), admin: rc.IsAdmin,
+		rules: &viewRules{ctx: ctx, project: rc.ProjectID}}
+}
+
+// viewRule is one of the policy rules Cinder decides non-fatally
+// (context.authorize(rule, fatal=False)) to decide what its views show.
+type viewRule uint8
+
+const (
+	ruleTenantAttribute     viewRule = iota // os-vol-tenant-attr:tenant_id
+	ruleHostAttribute                       // os-vol-host-attr:host
+	ruleMigStatusAttribute                  // os-vol-mig-status-attr:migstat, :name_id
+	ruleVolumeImageMetadata                 // volume_image_metadata
+	ruleSnapshotAttributes                  // os-extended-snapshot-attributes:project_id, :progress
+	ruleTypeExtraSpecs                      // a type's extra_specs
+	ruleTypeSensitiveSpecs                  // extra specs beyond the user-visible ones
+	ruleTypeQoSSpecsID                      // a type's qos_specs_id
+	ruleTypeAccess                          // os-volume-type-access:is_public
+	numViewRules
+)
+
+// viewRuleNames are the rules' names in Cinder's policy.
+var viewRuleNames = [numViewRules]string{
+	ruleTenantAttribute:     "volume_extension:volume_tenant_attribute",
+	ruleHostAttribute:       "volume_extension:volume_host_attribute",
+	ruleMigStatusAttribute:  "volume_extension:volume_mig_status_attribute",
+	ruleVolumeImageMetadata: "volume_extension:volume_image_metadata:show",
+	ruleSnapshotAttributes:  "volume_extension:extended_snapshot_attributes",
+	ruleTypeExtraSpecs:      "volume_extension:access_types_extra_specs",
+	ruleTypeSensitiveSpecs:  "volume_extension:types_extra_specs:read_sensitive",
+	ruleTypeQoSSpecsID:      "volume_extension:access_types_qos_specs_id",
+	ruleTypeAccess:          "volume_extension:volume_type_access",
+}
+
+// viewRules holds one request's decisions of the view rules, each decided the first time a
+// view asks and then remembered: a list of a thousand items decides each rule once. The
+// target is the caller's own project, Cinder's default target of context.authorize.
+type viewRules struct {
+	ctx     context.Context
+	project string
+	mu      sync.Mutex
+	known   uint16 // bit r: rule r decided
+	allowed uint16 // bit r: rule r allowed
+}
+
+// may reports whether the caller's view shows what rule guards.
+func (vw viewer) may(rule viewRule) bool {
+	if vw.rules == nil {
+		return vw.admin
+	}
+	return vw.rules.may(rule)
+}
+
+func (vr *viewRules) may(rule viewRule) bool {
+	bit := uint16(1) << rule
+	vr.mu.Lock()
+	defer vr.mu.Unlock()
+	if vr.known&bit == 0 {
+		if allowedIn(vr.ctx, viewRuleNames[rule], vr.project) {
+			vr.allowed |= bit
+		}
+		vr.known |= bit
+	}
+	return vr.allowed&bit != 0
 }
 
 // baseURL is scheme://host of the request, as a proxy in front of Scoria says it was called.
@@ -231,11 +298,19 @@ func (vw viewer) detail(v *resource.Volume, withExtensions bool) volumeDetail {
 	if vw.mv.atLeast(mvConsumesQuota) {
 		d.ConsumesQuota = some(true)
 	}
-	if withExtensions && vw.admin {
-		d.TenantID = some(v.ProjectID)
-		d.MigStat = some[*string](nil)
-		d.NameID = some[*string](nil)
-		d.Host = some(nullable(v.Host))
+	if withExtensions {
+		// Each extension adds its attributes when its rule allows, as Cinder's
+		// volume_tenant_attribute, volume_mig_status_attribute and volume_host_attribute do.
+		if vw.may(ruleTenantAttribute) {
+			d.TenantID = some(v.ProjectID)
+		}
+		if vw.may(ruleMigStatusAttribute) {
+			d.MigStat = some[*string](nil)
+			d.NameID = some[*string](nil)
+		}
+		if vw.may(ruleHostAttribute) {
+			d.Host = some(nullable(v.Host))
+		}
 	}
 	return d
 }

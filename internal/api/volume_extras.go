@@ -70,9 +70,10 @@ func (s *server) extraVolumeActions() map[string]volumeAction {
 
 // volumeDetails builds the detailed views of vols with what the volume row does not hold:
 // the admin metadata Cinder shows among the metadata (readonly, attached_mode) and, with
-// withImage, volume_image_metadata (on show and detail list; on a list every volume gets
+// withExtensions, the extension attributes (viewer.detail) and volume_image_metadata when
+// volume_image_metadata:show allows (on show and detail list; on a list every volume gets
 // it as soon as one has image metadata, as Cinder's extension does).
-func (s *server) volumeDetails(ctx context.Context, vw viewer, vols []*resource.Volume, withImage bool) ([]volumeDetail, error) {
+func (s *server) volumeDetails(ctx context.Context, vw viewer, vols []*resource.Volume, withExtensions bool) ([]volumeDetail, error) {
 	out := make([]volumeDetail, len(vols))
 	if len(vols) == 0 {
 		return out, nil
@@ -90,7 +91,7 @@ func (s *server) volumeDetails(ctx context.Context, vw viewer, vols []*resource.
 		return nil, err
 	}
 	var glance map[string]map[string]string
-	if withImage {
+	if withExtensions && vw.may(ruleVolumeImageMetadata) {
 		if glance, err = s.store.VolumesMetadata(ctx, resource.GlanceMetadata, ids); err != nil {
 			return nil, err
 		}
@@ -107,7 +108,7 @@ func (s *server) volumeDetails(ctx context.Context, vw viewer, vols []*resource.
 			}
 			v = &cp
 		}
-		out[i] = vw.detail(v, withImage)
+		out[i] = vw.detail(v, withExtensions)
 		out[i].Attachments = volumeAttachmentViews(attachments[v.ID])
 		if len(glance) > 0 {
 			gm := glance[v.ID]

@@ -339,9 +339,19 @@ func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string,
 		return
 	}
 	multiattach := vt.ExtraSpecs["multiattach"] == "<is> True"
-	if multiattach != v.Multiattach && v.Status != resource.StatusAvailable {
-		s.writeError(w, r, invalidInput("Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: %s.", v.Status))
-		return
+	if multiattach != v.Multiattach {
+		if v.Status != resource.StatusAvailable {
+			s.writeError(w, r, invalidInput("Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: %s.", v.Status))
+			return
+		}
+		// As Cinder's retype: making the volume multiattach needs volume:multiattach, on the
+		// volume (its project).
+		if multiattach {
+			if f := authorizeIn(ctx, policyMultiattach, v.ProjectID); f != nil {
+				s.writeError(w, r, f)
+				return
+			}
+		}
 	}
 	from := []string{resource.StatusAvailable, resource.StatusInUse}
 	if !contains(from, v.Status) || vt.ID == v.VolumeTypeID {

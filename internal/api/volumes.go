@@ -14,6 +14,10 @@ import (
 	"github.com/scoria/scoria/internal/resource"
 )
 
+// policyMultiattach is Cinder's rule of making a volume multiattach: creating one (of a
+// multiattach type or with the request's flag) and retyping one to a multiattach type.
+const policyMultiattach = "volume:multiattach"
+
 // forceDeletableStatuses are the statuses a volume may be force-deleted from (3.23): any
 // but those of an attachment in progress or in place, which Cinder refuses even with force.
 var forceDeletableStatuses = []string{
@@ -72,6 +76,16 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("Availability zone '%s' is invalid.", az))
 		return
 	}
+	// As Cinder's create flow (ExtractVolumeRequestTask), once the type is known and before
+	// any quota or row: a multiattach volume (its type's extra spec, or the deprecated
+	// request flag) needs volume:multiattach on the caller's project.
+	multiattach := req.multiattach || typeIsMultiattach(vt)
+	if multiattach {
+		if f := authorize(r, policyMultiattach, rc.ProjectID); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+	}
 
 	v := &resource.Volume{
 		ID:               uuid.NewString(),
@@ -83,7 +97,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		AvailabilityZone: az,
 		VolumeTypeID:     vt.ID,
 		VolumeTypeName:   vt.Name,
-		Multiattach:      req.multiattach || typeIsMultiattach(vt),
+		Multiattach:      multiattach,
 		Metadata:         req.metadata,
 		SnapshotID:       req.snapshotID,
 		SourceVolID:      req.sourceVolID,
