@@ -33,6 +33,7 @@ var (
 	ksAdmin = ksUser{"admin", "admin-secret", "admin"}
 	ksAlice = ksUser{"alice", "alice-secret", "demo-a"}
 	ksBob   = ksUser{"bob", "bob-secret", "demo-b"}
+	ksCarol = ksUser{"carol", "carol-secret", "demo-a"} // reader of alice's project
 )
 
 func requireKeystone(t *testing.T) {
@@ -282,7 +283,33 @@ func TestKeystoneClients(t *testing.T) {
 		t.Errorf("cinder list as alice: %v\n%s", err, out)
 	}
 
-	if _, err := passwordCLI(t, "openstack", ksAlice, region, "volume", "delete", created.ID); err != nil {
+	// The reader of alice's project sees her volume; bob does not, and cannot transfer it.
+	if out, err := passwordCLI(t, "openstack", ksCarol, region, "volume", "show", "-f", "value", "-c", "name", created.ID); err != nil || strings.TrimSpace(out) != "alices" {
+		t.Errorf("openstack volume show as carol (reader): %v %s", err, out)
+	}
+	if out, err := passwordCLI(t, "openstack", ksBob, region, "volume", "transfer", "request", "create", created.ID); err == nil {
+		t.Errorf("bob offered alice's volume for transfer: %s", out)
+	}
+	// A transfer: alice offers her volume, bob accepts it with the key; it is then bob's.
+	out, err = passwordCLI(t, "openstack", ksAlice, region, "volume", "transfer", "request", "create", "-f", "json", created.ID)
+	var transfer struct {
+		ID      string `json:"id"`
+		AuthKey string `json:"auth_key"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &transfer) != nil || transfer.AuthKey == "" {
+		t.Fatalf("openstack volume transfer request create: %v %s", err, out)
+	}
+	if out, err := passwordCLI(t, "openstack", ksBob, region, "volume", "transfer", "request", "accept", "--auth-key", transfer.AuthKey, transfer.ID); err != nil {
+		t.Fatalf("openstack volume transfer request accept as bob: %v %s", err, out)
+	}
+	if out, err := passwordCLI(t, "openstack", ksBob, region, "volume", "show", "-f", "value", "-c", "name", created.ID); err != nil || strings.TrimSpace(out) != "alices" {
+		t.Errorf("openstack volume show as bob after the transfer: %v %s", err, out)
+	}
+	if out, err := passwordCLI(t, "openstack", ksAlice, region, "volume", "show", created.ID); err == nil {
+		t.Errorf("alice still sees the volume she gave away: %s", out)
+	}
+
+	if _, err := passwordCLI(t, "openstack", ksBob, region, "volume", "delete", created.ID); err != nil {
 		t.Error(err)
 	}
 	if err := c.WaitVolumeGone(created.ID, time.Minute); err != nil {
