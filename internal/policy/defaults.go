@@ -223,6 +223,9 @@ func WriteDefaults(w io.Writer) error {
 		if d.Deprecated != "" {
 			fmt.Fprintf(&b, "# Until enforce_new_defaults, %q also passes.\n", d.Deprecated)
 		}
+		if d.Renamed != "" {
+			fmt.Fprintf(&b, "# Formerly %q: a file setting that name sets this rule, unless it sets this one.\n", d.Renamed)
+		}
 		for _, op := range d.Operations {
 			method, path, _ := strings.Cut(op, " ")
 			fmt.Fprintf(&b, "# %s  %s\n", method, path)
