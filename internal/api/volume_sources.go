@@ -223,6 +223,15 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 		s.writeError(w, r, invalidInput("New size for extend must be greater than current size. (current: %d, extended: %d).", v.Size, newSize))
 		return
 	}
+	if vt, err := s.store.GetVolumeType(ctx, v.VolumeTypeID); err == nil {
+		if f := provisionSizeFault(vt, newSize); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+	} else if !errors.Is(err, resource.ErrNotFound) {
+		s.writeError(w, r, err)
+		return
+	}
 	expected := resource.StatusAvailable
 	if inUse {
 		expected = resource.StatusInUse
@@ -338,7 +347,11 @@ func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string,
 		s.writeError(w, r, err)
 		return
 	}
-	multiattach := vt.ExtraSpecs["multiattach"] == "<is> True"
+	if f := provisionSizeFault(vt, v.Size); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	multiattach := typeIsMultiattach(vt)
 	if multiattach != v.Multiattach {
 		if v.Status != resource.StatusAvailable {
 			s.writeError(w, r, invalidInput("Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: %s.", v.Status))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -66,6 +67,10 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.size == 0 {
 		s.writeError(w, r, invalidInput("Volume size 'None' must be an integer and greater than 0"))
+		return
+	}
+	if f := provisionSizeFault(vt, req.size); f != nil {
+		s.writeError(w, r, f)
 		return
 	}
 	az := req.availabilityZone
@@ -134,6 +139,49 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size}).Info("volume create accepted")
 	writeJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
+}
+
+// The extra specs that bound the size of a type's volumes (Cinder's MIN_SIZE_KEY and
+// MAX_SIZE_KEY).
+const (
+	specMinSize = "provisioning:min_vol_size"
+	specMaxSize = "provisioning:max_vol_size"
+)
+
+// provisionSizeFault is Cinder's provision_filter_on_size: a volume of type vt may not be
+// smaller than its provisioning:min_vol_size nor bigger than its provisioning:max_vol_size
+// (create, extend, retype). A bound that is not an integer is a 400 naming it (Cinder fails
+// with a 500 there).
+func provisionSizeFault(vt *resource.VolumeType, size int) *fault {
+	if vt == nil {
+		return nil
+	}
+	bound := func(key string) (int, bool, *fault) {
+		raw, ok := vt.ExtraSpecs[key]
+		if !ok || raw == "" {
+			return 0, false, nil
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil {
+			return 0, false, invalidInput("Volume type '%s' has %s '%s', which is not an integer.", vt.Name, key, raw)
+		}
+		return n, true, nil
+	}
+	minSize, hasMin, f := bound(specMinSize)
+	if f != nil {
+		return f
+	}
+	if hasMin && size < minSize {
+		return invalidInput("Specified volume size of '%d' is less than the minimum required size of '%s' for volume type '%s'.", size, vt.ExtraSpecs[specMinSize], vt.Name)
+	}
+	maxSize, hasMax, f := bound(specMaxSize)
+	if f != nil {
+		return f
+	}
+	if hasMax && size > maxSize {
+		return invalidInput("Specified volume size of '%d' is greater than the maximum allowable size of '%s' for volume type '%s'.", size, vt.ExtraSpecs[specMaxSize], vt.Name)
+	}
+	return nil
 }
 
 // typeIsMultiattach reports whether a volume type makes its volumes multiattach: Cinder's
