@@ -32,6 +32,10 @@ package db
 //
 // The CapacityFilter also checks the free space the backend reported; that stays with the
 // scheduler's snapshot, since only the backend knows what its storage really holds.
+//
+// A pool whose backend reports itself down (backend_state 'down', capacity 'unknown') takes no
+// claim at all (pools.backend_down): nothing is placed on it or extended there, whatever the
+// snapshot of a scheduler says. Its last good figures stay for when it is up again.
 
 import (
 	"context"
@@ -52,9 +56,10 @@ const (
 		AND allocated_gb + ? <= total_capacity_gb * max_over_subscription_ratio
 		AND allocated_gb + ? <= total_capacity_gb * max_over_subscription_ratio - ` + reservedSQL + `
 	ELSE allocated_gb + ? <= total_capacity_gb - ` + reservedSQL + ` END)`
-	claimSQL    = "UPDATE pools SET allocated_gb = allocated_gb + ? WHERE name = ? AND " + roomSQL
+	// claimSQL takes a claim on a pool whose backend is up, within the limit.
+	claimSQL    = "UPDATE pools SET allocated_gb = allocated_gb + ? WHERE name = ? AND backend_down = 0 AND " + roomSQL
 	releaseSQL  = "UPDATE pools SET allocated_gb = CASE WHEN allocated_gb > ? THEN allocated_gb - ? ELSE 0 END WHERE name = ?"
-	poolColumns = "name, backend, total_capacity_gb, reserved_percentage, max_over_subscription_ratio, thin, allocated_gb, updated_at, operations"
+	poolColumns = "name, backend, total_capacity_gb, reserved_percentage, max_over_subscription_ratio, thin, allocated_gb, updated_at, operations, backend_down"
 )
 
 // errNoRoom rolls a claim's transaction back when the pool has no room.
@@ -155,7 +160,7 @@ func (s *Store) ClaimPlacement(ctx context.Context, c resource.Claim) (resource.
 		case err != nil:
 			return res, fmt.Errorf("read pool %s: %w", c.Pool, err)
 		default:
-			res.AllocatedGB, res.LimitGB = float64(p.AllocatedGB), LimitGB(p.PoolCapacity, !c.Thick)
+			res.AllocatedGB, res.LimitGB, res.Down = float64(p.AllocatedGB), LimitGB(p.PoolCapacity, !c.Thick), p.Down
 		}
 		return res, nil
 	default:
@@ -195,7 +200,9 @@ func releaseClaim(ctx context.Context, tx *sql.Tx, host string, claim int) error
 // UpsertPool records a pool's capacity figures and supported operations (NULL when
 // p.Operations is nil: unknown) from a capability report (a report older than the one
 // recorded changes nothing) and recomputes its allocated_gb from the volumes
-// that hold claims on it, healing any drift.
+// that hold claims on it, healing any drift. A report of a backend that is down (p.Down)
+// marks the pool down and keeps the figures it has: its capacity is unknown, which must not
+// read as "no limit" once it is up again, nor until then for the releases.
 func (s *Store) UpsertPool(ctx context.Context, p resource.PoolCapacity) error {
 	now, reported := dbTime(s.now()), dbTime(p.ReportedAt)
 	var ratio any
@@ -216,14 +223,20 @@ func (s *Store) UpsertPool(ctx context.Context, p resource.PoolCapacity) error {
 		// locks in InnoDB, and the first reports of several pools at once then deadlock
 		// against each other's inserts. An insert of a new name takes none of those.
 		if _, err := tx.ExecContext(ctx, ignore+` INTO pools (name, backend, total_capacity_gb, reserved_percentage,
-			max_over_subscription_ratio, thin, allocated_gb, created_at, updated_at, operations) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
-			p.Name, p.Backend, total, p.ReservedPercentage, ratio, p.Thin, now, reported, ops); err != nil {
+			max_over_subscription_ratio, thin, allocated_gb, created_at, updated_at, operations, backend_down)
+			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+			p.Name, p.Backend, total, p.ReservedPercentage, ratio, p.Thin, now, reported, ops, p.Down); err != nil {
 			return err
 		}
 		// A newer report wins; an older one arriving late changes nothing.
-		if _, err := tx.ExecContext(ctx, `UPDATE pools SET backend = ?, total_capacity_gb = ?, reserved_percentage = ?,
-			max_over_subscription_ratio = ?, thin = ?, updated_at = ?, operations = ? WHERE name = ? AND updated_at <= ?`,
-			p.Backend, total, p.ReservedPercentage, ratio, p.Thin, reported, ops, p.Name, reported); err != nil {
+		update, args := `UPDATE pools SET backend = ?, total_capacity_gb = ?, reserved_percentage = ?,
+			max_over_subscription_ratio = ?, thin = ?, updated_at = ?, operations = ?, backend_down = 0 WHERE name = ? AND updated_at <= ?`,
+			[]any{p.Backend, total, p.ReservedPercentage, ratio, p.Thin, reported, ops, p.Name, reported}
+		if p.Down {
+			update, args = "UPDATE pools SET updated_at = ?, backend_down = 1 WHERE name = ? AND updated_at <= ?",
+				[]any{reported, p.Name, reported}
+		}
+		if _, err := tx.ExecContext(ctx, update, args...); err != nil {
 			return err
 		}
 		_, err := s.reconcile(ctx, tx, p.Name)
@@ -327,7 +340,7 @@ func (s *Store) queryPools(ctx context.Context, query string, args ...any) ([]*r
 			updated      nullTime
 			ops          sql.NullString
 		)
-		if err := rows.Scan(&p.Name, &p.Backend, &total, &p.ReservedPercentage, &ratio, &p.Thin, &p.AllocatedGB, &updated, &ops); err != nil {
+		if err := rows.Scan(&p.Name, &p.Backend, &total, &p.ReservedPercentage, &ratio, &p.Thin, &p.AllocatedGB, &updated, &ops, &p.Down); err != nil {
 			return nil, err
 		}
 		if total.Valid {

@@ -384,3 +384,55 @@ func TestReconcilePools(t *testing.T) {
 		}
 	})
 }
+
+// TestPoolBackendDown: a report of a backend that is down keeps the pool's last figures, and
+// the pool takes no claim — no placement, no extend — until a report says up again; releases
+// still apply.
+func TestPoolBackendDown(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		up := poolCap("r@rbd#volumes", 100)
+		mustUpsert(t, s, up)
+		held := placedVolume(t, s, "r@rbd#volumes", 10, resource.StatusAvailable)
+
+		down := poolCap("r@rbd#volumes", 0, func(p *resource.PoolCapacity) {
+			p.TotalGB, p.Down, p.ReportedAt = nil, true, up.ReportedAt.Add(time.Second) // capacity 'unknown'
+		})
+		mustUpsert(t, s, down)
+		got, err := s.GetPool(ctx, "r@rbd#volumes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Down || got.TotalGB == nil || *got.TotalGB != 100 || !got.ReportedAt.Equal(down.ReportedAt) || got.AllocatedGB != 10 {
+			t.Errorf("pool after a down report = %+v, want down with the last figures (total 100, allocated 10)", got)
+		}
+
+		v := creatingVolume(t, s, 1)
+		if res := mustClaim(t, s, resource.Claim{VolumeID: v.ID, Pool: "r@rbd#volumes", Size: 1}, false); !res.Down || res.NoPool {
+			t.Errorf("claim on a down pool: %+v, want refused as down", res)
+		}
+		if res, out, err := s.BeginExtend(ctx, held.ID, []string{resource.StatusAvailable}, 10, 11); err != nil || res.Claimed || !res.Down || len(out) != 0 {
+			t.Errorf("extend on a down pool: %+v, %d messages, %v; want refused as down", res, len(out), err)
+		}
+		if cl := claimedGB(t, s, held.ID); cl != 10 {
+			t.Errorf("claimed_gb after a refused extend = %d, want 10", cl)
+		}
+
+		// A size-0 claim (manage) is refused too: nothing goes to a backend that is down.
+		v0 := creatingVolume(t, s, 0)
+		mustClaim(t, s, resource.Claim{VolumeID: v0.ID, Pool: "r@rbd#volumes", Size: 0}, false)
+
+		// The first report of a pool may already say down: recorded, and refusing.
+		mustUpsert(t, s, poolCap("n@rbd#volumes", 0, func(p *resource.PoolCapacity) { p.TotalGB, p.Down = nil, true }))
+		if res := mustClaim(t, s, resource.Claim{VolumeID: v.ID, Pool: "n@rbd#volumes", Size: 1}, false); !res.Down {
+			t.Errorf("claim on a pool first reported down: %+v, want refused as down", res)
+		}
+
+		// Up again: claims resume against the new figures.
+		mustUpsert(t, s, poolCap("r@rbd#volumes", 50, func(p *resource.PoolCapacity) { p.ReportedAt = down.ReportedAt.Add(time.Second) }))
+		if got, _ := s.GetPool(ctx, "r@rbd#volumes"); got.Down || *got.TotalGB != 50 {
+			t.Errorf("pool after an up report = %+v, want up with total 50", got)
+		}
+		mustClaim(t, s, resource.Claim{VolumeID: v.ID, Pool: "r@rbd#volumes", Size: 1}, true)
+	})
+}

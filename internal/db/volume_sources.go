@@ -146,7 +146,7 @@ func (s *Store) BeginExtend(ctx context.Context, id string, from []string, size,
 		case err != nil:
 			return res, nil, fmt.Errorf("extend volume %s: read pool %s: %w", id, pool, err)
 		default:
-			res.AllocatedGB, res.LimitGB = float64(p.AllocatedGB), LimitGB(p.PoolCapacity, !thick)
+			res.AllocatedGB, res.LimitGB, res.Down = float64(p.AllocatedGB), LimitGB(p.PoolCapacity, !thick), p.Down
 		}
 		return res, nil, nil
 	default:

@@ -213,6 +213,10 @@ type PoolCapacity struct {
 	// Operations is the optional operations (Op*) the pool's backend supports, from its
 	// CapSupportedOperations capability; nil when unknown (a report from an older service).
 	Operations []string
+	// Down is a report with backend_state 'down': the backend cannot reach its storage. Its
+	// capacity is unknown, so the figures above are not recorded (the last good ones stay),
+	// and the pool takes no claim until a report says up again.
+	Down bool
 }
 
 // Pool is a pool's row in the claims table.
@@ -239,9 +243,10 @@ type Claim struct {
 type ClaimResult struct {
 	Claimed bool
 	// When not claimed: what the pool had (AllocatedGB) and could hold (LimitGB) at the
-	// time, for the sentence that says why; NoPool when the pool has no row (never reported).
+	// time, for the sentence that says why; NoPool when the pool has no row (never reported);
+	// Down when its backend's last report says it is down (PoolCapacity.Down).
 	AllocatedGB, LimitGB float64
-	NoPool               bool
+	NoPool, Down         bool
 }
 
 // ServiceFilter selects services; empty fields match all.
