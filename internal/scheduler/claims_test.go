@@ -126,6 +126,52 @@ func TestClaimReplan(t *testing.T) {
 	}
 }
 
+// TestClaimRefusedOnBackendDown: a backend that reported itself down after the scheduler's
+// snapshot (another scheduler recorded the report) refuses the claim in the database; the
+// placement goes to the other pool, and with none left the sentence says the backend is down.
+func TestClaimRefusedOnBackendDown(t *testing.T) {
+	markDown := func(t *testing.T, st *testStore, name string) {
+		t.Helper()
+		p, err := st.GetPool(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.UpsertPool(context.Background(), resource.PoolCapacity{Name: name, Backend: p.Backend, Down: true,
+			ReportedAt: p.ReportedAt.Add(time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("the next pool", func(t *testing.T) {
+		s, st, cast := claimFixture(t, DefaultOptions(), nil, "")
+		markDown(t, st, "a@f#p") // the snapshot still says up, and a@f#p has the most free
+		if err := s.CreateVolume(context.Background(), message.CreateVolumeArgs{VolumeID: vol1, Size: 10}); err != nil {
+			t.Fatal(err)
+		}
+		if status, host := st.status(vol1); status != resource.StatusCreating || host != "b@f#p" || len(*cast) != 1 || (*cast)[0] != "b@f" {
+			t.Fatalf("status %s, host %q, casts %v; want creating on b@f#p", status, host, *cast)
+		}
+	})
+	t.Run("none left", func(t *testing.T) {
+		s, st, cast := claimFixture(t, DefaultOptions(), nil, "")
+		markDown(t, st, "a@f#p")
+		markDown(t, st, "b@f#p")
+		r := NewRequest(message.CreateVolumeArgs{VolumeID: vol1, Size: 10}, 10)
+		services, err := st.ListServices(context.Background(), resource.ServiceFilter{Binary: resource.BinaryVolume})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.place(context.Background(), logrus.NewEntry(s.Log.(*logrus.Logger)), r, services, "")
+		want := "No valid backend: 0/2 pools fit — 2 on backends that report themselves down (a@f, b@f)"
+		var nv *NoValidBackendError
+		if !errors.As(err, &nv) || nv.Reason != want {
+			t.Fatalf("place: %v; want %q", err, want)
+		}
+		if len(*cast) != 0 {
+			t.Errorf("casts %v, want none", *cast)
+		}
+	})
+}
+
 // TestRecordPools: a capability report reaches the claims table with the figures the
 // CapacityFilter uses.
 func TestRecordPools(t *testing.T) {

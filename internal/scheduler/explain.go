@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -25,6 +26,7 @@ const (
 	reasonFilterFunctionError
 	reasonQuery
 	reasonQueryError
+	reasonBackendDown // Detail: the backend (host@backend)
 )
 
 // Metrics counts, per filter, the pools it removed and why (Nomad's AllocMetric).
@@ -34,23 +36,34 @@ type Metrics struct {
 }
 
 type bucket struct {
-	filter int // position of the filter in the pipeline; -1 for the tried pools
+	filter int // position of the filter in the pipeline; -1 for the steps that always run
 	code   reasonCode
 	detail string
 	n      int
 	gib    float64 // the most capacity any of these pools had
+	// backends are the backends of the pools counted, for a reason that names them
+	// (reasonBackendDown): one phrase lists them all.
+	backends []string
 }
 
 func (m *Metrics) reject(filter int, why Reason) {
+	byBackend := why.Code == reasonBackendDown
 	for i := range m.buckets {
 		b := &m.buckets[i]
-		if b.filter == filter && b.code == why.Code && b.detail == why.Detail {
+		if b.filter == filter && b.code == why.Code && (byBackend || b.detail == why.Detail) {
 			b.n++
 			b.gib = max(b.gib, why.GiB)
+			if byBackend && !slices.Contains(b.backends, why.Detail) {
+				b.backends = append(b.backends, why.Detail)
+			}
 			return
 		}
 	}
-	m.buckets = append(m.buckets, bucket{filter: filter, code: why.Code, detail: why.Detail, n: 1, gib: why.GiB})
+	b := bucket{filter: filter, code: why.Code, detail: why.Detail, n: 1, gib: why.GiB}
+	if byBackend {
+		b.detail, b.backends = "", []string{why.Detail}
+	}
+	m.buckets = append(m.buckets, b)
 }
 
 // Rejected returns how many pools the filter at position filter removed (-1: tried pools).
@@ -128,6 +141,12 @@ func (b bucket) phrase(size float64) string {
 		return fmt.Sprintf("%d %s not match the query hint", n, verb(n, "does", "do"))
 	case reasonQueryError:
 		return fmt.Sprintf("%d refused: %s", n, b.detail)
+	case reasonBackendDown:
+		backends := append([]string(nil), b.backends...)
+		sort.Strings(backends)
+		k := len(backends)
+		return fmt.Sprintf("%d on %s that %s down (%s)", n, verb(k, "a backend", "backends"),
+			verb(k, "reports itself", "report themselves"), strings.Join(backends, ", "))
 	}
 	return fmt.Sprintf("%d rejected", n)
 }
@@ -156,7 +175,8 @@ func (u Unavailable) phrases() []string {
 // Explain is the one sentence that says why no pool fits, like Kubernetes' FitError:
 // "No valid backend: 0/4 pools fit — 2 in another availability zone (az1), 1 lacks capacity
 // (needs 100 GiB, 37.5 GiB virtual free), 1 does not match volume_backend_name=lvmbackend;
-// 1 service down (block3@lvm)".
+// 1 service down (block3@lvm)". A service is down when its heartbeat is stale; a pool is "on
+// a backend that reports itself down" when the service is up but its storage is not.
 func Explain(m *Metrics, size float64, u Unavailable) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "No valid backend: 0/%d pools fit", m.Total)

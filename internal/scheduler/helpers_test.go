@@ -27,6 +27,14 @@ func pool(name string, total, free, provisioned float64, thin bool, ratio string
 
 func with(p driver.Pool, f func(*driver.Pool)) driver.Pool { f(&p); return p }
 
+// down is p as a volume service reports it while its backend cannot reach its storage:
+// capacity 'unknown' and backend_state 'down'.
+func down(p driver.Pool) driver.Pool {
+	p.TotalCapacityGB, p.FreeCapacityGB = driver.Unknown, driver.Unknown
+	p.Extra = map[string]any{"backend_state": "down"}
+	return p
+}
+
 func report(host, zone string, pools ...driver.Pool) message.CapabilitiesArgs {
 	return message.CapabilitiesArgs{Host: host, AvailabilityZone: zone, ReportedAt: time.Now(),
 		Stats: driver.Stats{VolumeBackendName: "lvmbackend", VendorName: "Open Source", DriverVersion: "1.0",

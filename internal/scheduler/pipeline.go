@@ -3,6 +3,8 @@ package scheduler
 import (
 	"fmt"
 	"strings"
+
+	"github.com/scoria/scoria/internal/message"
 )
 
 // Options chooses the filters and weighers of a Pipeline: Cinder's scheduler_default_filters,
@@ -137,9 +139,12 @@ type Result struct {
 // Place runs the pipeline over pools and returns the best one. It reads the pools and does
 // not change them: the caller consumes the chosen pool's capacity.
 //
-//	pools ─▶ not tried ─▶ filter 1 ─▶ … ─▶ filter n ─▶ weigher 1 … m (normalized, × multiplier, summed) ─▶ best
+//	pools ─▶ not tried ─▶ backend up ─▶ filter 1 ─▶ … ─▶ filter n ─▶ weigher 1 … m (normalized, × multiplier, summed) ─▶ best
 //
-// Every pool a step removes is counted with the reason (Result.Metrics).
+// Every pool a step removes is counted with the reason (Result.Metrics). A pool whose backend
+// reports itself down (backend_state 'down') is never a candidate, whatever the filters: its
+// capacity is 'unknown', which the CapacityFilter would let through (as Cinder does, to fail
+// the create on the backend).
 func (pl *Pipeline) Place(r *Request, pools []*Pool) Result {
 	r.prepare()
 	res := Result{Metrics: Metrics{Total: len(pools)}}
@@ -149,8 +154,16 @@ func (pl *Pipeline) Place(r *Request, pools []*Pool) Result {
 			res.Metrics.reject(-1, Reason{Code: reasonTried})
 			continue
 		}
+		if p.down {
+			res.Metrics.reject(-1, Reason{Code: reasonBackendDown, Detail: p.Backend})
+			continue
+		}
 		if why, ok := r.full[p.Name]; ok {
-			res.Metrics.reject(pl.capacityIndex(), why)
+			at := pl.capacityIndex()
+			if why.Code == reasonBackendDown {
+				at = -1
+			}
+			res.Metrics.reject(at, why)
 			continue
 		}
 		if pl.fits(r, p, &res.Metrics) {
@@ -182,6 +195,16 @@ func (r *Request) MarkFull(pool string, unclaimedGB float64) {
 		r.full = map[string]Reason{}
 	}
 	r.full[pool] = Reason{Code: reasonCapacity, Detail: "unclaimed", GiB: unclaimedGB}
+}
+
+// MarkDown excludes pool from the rest of r's placement: the database refused its claim
+// because the pool's backend reports itself down (a report newer than the snapshot). It is
+// counted as on a backend that is down.
+func (r *Request) MarkDown(pool string) {
+	if r.full == nil {
+		r.full = map[string]Reason{}
+	}
+	r.full[pool] = Reason{Code: reasonBackendDown, Detail: message.BackendHost(pool)}
 }
 
 // fits runs the filters in order; the first that rejects p counts it.

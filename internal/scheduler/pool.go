@@ -33,6 +33,9 @@ type Pool struct {
 	ratioText              string  // as reported
 	thin                   bool
 	updated                time.Time
+	// down is a backend that reports itself down (capability backend_state 'down'): it
+	// cannot reach its storage, and its capacity is 'unknown'. It takes no volume.
+	down bool
 
 	filterFn, goodnessFn       *evaluator.Expr
 	filterFnErr, goodnessFnErr error
@@ -99,7 +102,7 @@ func (p *Pool) virtualFree(thin bool) float64 {
 // with a reserved_percentage).
 func (p *Pool) capacity() resource.PoolCapacity {
 	c := resource.PoolCapacity{Name: p.Name, Backend: p.Backend, ReservedPercentage: p.reservedPercent,
-		Ratio: p.ratio, Thin: p.thin, ReportedAt: p.updated, Operations: operations(p.Caps)}
+		Ratio: p.ratio, Thin: p.thin, ReportedAt: p.updated, Operations: operations(p.Caps), Down: p.down}
 	switch {
 	case !p.free.Known() || (!p.total.Known() && p.reservedPercent == 0):
 	case !p.total.Known():
@@ -171,6 +174,7 @@ func newPools(r message.CapabilitiesArgs) []*Pool {
 		if _, ok := caps["backend_state"]; !ok {
 			caps["backend_state"] = "up"
 		}
+		p.down = backendDown(caps)
 		caps["timestamp"] = timestampFormat(r.ReportedAt)
 		p.Caps = caps
 		for i, k := range stdKeys {
@@ -180,6 +184,21 @@ func newPools(r message.CapabilitiesArgs) []*Pool {
 	}
 	return out
 }
+
+// BackendStateDown is the backend_state of a backend that cannot reach its storage (Cinder's
+// RBD driver reports it when rados fails; Scoria's volume service for any driver whose stats
+// fail after a good report).
+const BackendStateDown = "down"
+
+// backendDown reports whether capabilities caps say backend_state 'down'.
+func backendDown(caps map[string]any) bool {
+	s, ok := caps["backend_state"].(string)
+	return ok && strings.EqualFold(strings.TrimSpace(s), BackendStateDown)
+}
+
+// BackendDown reports whether a pool with capabilities caps (as get_pools shows them) is on a
+// backend that reports itself down, for the API's checks of the pool a volume is on.
+func BackendDown(caps map[string]any) bool { return backendDown(caps) }
 
 func compile(src string) (*evaluator.Expr, error) {
 	if strings.TrimSpace(src) == "" {

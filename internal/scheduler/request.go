@@ -46,7 +46,7 @@ type Request struct {
 	query  any    // the decoded query hint
 	qerr   string // why the query hint cannot be used
 	tried  map[string]bool
-	full   map[string]Reason // pools whose capacity claim failed during this placement
+	full   map[string]Reason // pools whose capacity claim the database refused during this placement
 	cur    *Pool             // the pool the evaluator looks at
 	extraV evalValues        // extra.* for the evaluator
 	volV   evalValues        // volume.* for the evaluator

@@ -149,11 +149,28 @@ func (s *Scheduler) UpdateCapabilities(args message.CapabilitiesArgs) {
 	if s.backends == nil {
 		s.backends = map[string]*backendState{}
 	}
-	if old, ok := s.backends[args.Host]; ok && old.report.ReportedAt.After(args.ReportedAt) {
+	old, known := s.backends[args.Host]
+	if known && old.report.ReportedAt.After(args.ReportedAt) {
 		return // an older report arriving late
 	}
 	s.backends[args.Host] = &backendState{report: args, pools: pools}
+	switch wasDown, isDown := known && anyDown(old.pools), anyDown(pools); {
+	case isDown && !wasDown:
+		log.Warn("backend reports itself down (its storage cannot be reached); no volume is placed on it until it reports up")
+	case wasDown && !isDown:
+		log.Info("backend reports itself up again; placing volumes on it")
+	}
 	log.WithField("pools", len(pools)).Debug("capabilities updated")
+}
+
+// anyDown reports whether one of pools is on a backend that reports itself down.
+func anyDown(pools []*Pool) bool {
+	for _, p := range pools {
+		if p.down {
+			return true
+		}
+	}
+	return false
 }
 
 // recordPools writes the capacity figures of a report's pools to the claims table (and so
@@ -280,10 +297,11 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 }
 
 // place plans on the snapshot and commits the plan with a capacity claim in the database,
-// which re-checks it against the latest claims. A pool whose claim fails is marked full for
-// this request and the pipeline runs again, until a claim succeeds or no pool is left (a
-// *NoValidBackendError whose sentence counts those pools as lacking capacity). Each round
-// removes a pool, so it ends.
+// which re-checks it against the latest claims. A pool whose claim fails is marked full (or
+// down, when its backend reported itself down since the snapshot) for this request and the
+// pipeline runs again, until a claim succeeds or no pool is left (a *NoValidBackendError
+// whose sentence counts those pools as lacking capacity, or as down). Each round removes a
+// pool, so it ends.
 func (s *Scheduler) place(ctx context.Context, log *logrus.Entry, r *Request, services []*resource.Service, from string) (string, error) {
 	for {
 		host, err := s.Schedule(ctx, r, services)
@@ -299,6 +317,11 @@ func (s *Scheduler) place(ctx context.Context, log *logrus.Entry, r *Request, se
 		}
 		if res.Claimed {
 			return host, nil
+		}
+		if res.Down {
+			log.WithField("pool", host).Info("capacity claim refused: the pool's backend reports itself down since the snapshot; planning again")
+			r.MarkDown(host)
+			continue
 		}
 		unclaimed := max(res.LimitGB-res.AllocatedGB, 0)
 		log.WithFields(logrus.Fields{"pool": host, "allocated_gb": res.AllocatedGB, "limit_gb": res.LimitGB, "unrecorded": res.NoPool}).

@@ -68,6 +68,32 @@ func TestSchedule(t *testing.T) {
 			because:  []string{"0/1 pools fit", "1 already failed this volume"},
 		},
 		{
+			name:     "a backend that reports itself down takes no volume; the one beside it does",
+			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
+			// 'unknown' capacity would pass the CapacityFilter and weigh first with a negative
+			// multiplier: only the down check keeps the volume off a@f.
+			reports: []message.CapabilitiesArgs{report("a@f", "nova", down(pool("p", 100, 90, 0, false, "1"))),
+				report("b@f", "nova", pool("p", 100, 10, 0, false, "1"))},
+			req:  &Request{Size: 5},
+			want: "b@f#p",
+		},
+		{
+			name:     "says a backend is down",
+			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
+			reports: []message.CapabilitiesArgs{report("a@f", "nova", down(pool("p", 100, 90, 0, false, "1")), down(pool("q", 100, 90, 0, false, "1"))),
+				report("b@f", "nova", pool("p", 100, 3, 0, false, "1"))},
+			req:     &Request{Size: 5},
+			because: []string{"No valid backend: 0/3 pools fit — 2 on a backend that reports itself down (a@f), 1 lacks capacity (needs 5 GiB, 3 GiB free)"},
+		},
+		{
+			name:     "says which backends are down",
+			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
+			reports: []message.CapabilitiesArgs{report("b@f", "nova", down(pool("p", 100, 90, 0, false, "1"))),
+				report("a@f", "nova", down(pool("p", 100, 90, 0, false, "1")))},
+			req:     &Request{Size: 5, Tried: []string{"x@f#p"}},
+			because: []string{"No valid backend: 0/2 pools fit — 2 on backends that report themselves down (a@f, b@f)"},
+		},
+		{
 			name:     "says why nothing fits",
 			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
 			reports:  []message.CapabilitiesArgs{report("a@f", "az1", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 3, 0, false, "1"))},
@@ -293,6 +319,41 @@ func TestHandleGetPools(t *testing.T) {
 	}
 	if ts, _ := c["timestamp"].(string); len(ts) != len("2026-11-21T18:01:35.740969") && len(ts) != len("2026-11-21T18:01:35") {
 		t.Errorf("timestamp %q is not in Cinder's format", ts)
+	}
+}
+
+// TestGetPoolsShowsBackendDown: get_pools still lists the pool of a backend that reports
+// itself down (as Cinder does), with backend_state "down" and capacity "unknown"; the next up
+// report shows it up again.
+func TestGetPoolsShowsBackendDown(t *testing.T) {
+	now := time.Now().UTC()
+	st := newTestStore(t)
+	st.register(svc("r@rbd", now, false))
+	s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute}
+	caps := func() map[string]any {
+		t.Helper()
+		pools, err := s.GetPools(context.Background(), message.GetPoolsArgs{})
+		if err != nil || len(pools) != 1 {
+			t.Fatalf("get_pools = %v, %v; want the one pool", pools, err)
+		}
+		return pools[0].Capabilities
+	}
+	reportTo(t, s, report("r@rbd", "nova", pool("volumes", 100, 90, 0, true, "")))
+	reportTo(t, s, report("r@rbd", "nova", down(pool("volumes", 100, 90, 0, true, ""))))
+	for k, want := range map[string]any{"backend_state": "down", "total_capacity_gb": "unknown", "free_capacity_gb": "unknown"} {
+		if got := caps()[k]; got != want {
+			t.Errorf("down: %s = %#v, want %#v", k, got, want)
+		}
+	}
+	if p, err := st.GetPool(context.Background(), "r@rbd#volumes"); err != nil || !p.Down || p.TotalGB == nil || *p.TotalGB != 100 {
+		t.Errorf("claims table row %+v, %v; want down with the last good total (100)", p, err)
+	}
+	reportTo(t, s, report("r@rbd", "nova", pool("volumes", 100, 80, 0, true, "")))
+	if got := caps()["backend_state"]; got != "up" {
+		t.Errorf("after recovery: backend_state = %#v, want up", got)
+	}
+	if p, _ := st.GetPool(context.Background(), "r@rbd#volumes"); p.Down {
+		t.Errorf("claims table row still down after an up report")
 	}
 }
 

@@ -5,8 +5,9 @@ package scheduler
 // the source volume (Cinder's resource_backend; host@backend#pool as the source's host
 // names it, or any pool of host@backend when it names no pool). The pipeline still runs over
 // that one pool, so the filters (zone, capacity, the type's capabilities) and the database's
-// capacity claim apply as for any create: a down, disabled or full backend fails the volume
-// with the usual sentence, never moves it. A retry finds the pool tried and fails the volume.
+// capacity claim apply as for any create: a down, disabled or full backend, or one that
+// reports its storage down (backend_state 'down'), fails the volume with the usual sentence,
+// never moves it. A retry finds the pool tried and fails the volume.
 //
 // A retype that stays on the volume's pool asks CapabilitiesFit whether the pool's
 // capabilities satisfy the new type's extra specs, with the CapabilitiesFilter's own rules.

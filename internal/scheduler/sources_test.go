@@ -28,6 +28,7 @@ func TestSourcePlacement(t *testing.T) {
 		args     message.CreateVolumeArgs
 		services []*resource.Service
 		room     map[string]int // claims the database still takes, per pool
+		bDown    bool           // b@f then reports its storage down
 		want     string         // pool, or "" for error
 		reason   string
 	}{
@@ -36,6 +37,8 @@ func TestSourcePlacement(t *testing.T) {
 		{name: "source backend down", args: message.CreateVolumeArgs{SourceVolID: src},
 			services: []*resource.Service{svc("a@f", now, false), svc("b@f", now.Add(-time.Hour), false)},
 			reason:   "No valid backend: 0/0 pools fit; 1 service down (b@f) (a volume made from volume " + src + " is placed on the backend that holds it, b@f#p1)"},
+		{name: "source backend reports its storage down", args: message.CreateVolumeArgs{SnapshotID: snap}, services: healthy, bDown: true,
+			reason: "No valid backend: 0/1 pools fit — 1 on a backend that reports itself down (b@f) (a volume made from snapshot " + snap + " is placed on the backend that holds it, b@f#p2)"},
 		{name: "source backend disabled", args: message.CreateVolumeArgs{SnapshotID: snap},
 			services: []*resource.Service{svc("a@f", now, false), svc("b@f", now, true)},
 			reason:   "1 service disabled (b@f)"},
@@ -71,6 +74,9 @@ func TestSourcePlacement(t *testing.T) {
 				Transport: castRecorder(func(server string) { cast = append(cast, server) })}
 			reportTo(t, s, report("a@f", "nova", pool("p", 1000, 900, 0, false, "")),
 				report("b@f", "nova", pool("p1", 100, 50, 0, false, ""), pool("p2", 100, 50, 0, false, "")))
+			if tc.bDown {
+				reportTo(t, s, report("b@f", "nova", down(pool("p1", 100, 50, 0, false, "")), down(pool("p2", 100, 50, 0, false, ""))))
+			}
 			st.setRoom(tc.room)
 			args := tc.args
 			args.VolumeID, args.Size = vol, size
