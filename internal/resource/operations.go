@@ -16,3 +16,14 @@ const (
 // volume service lists the optional operations its driver implements, Op* names in this
 // order; it shows in get_pools. A report without it (an older service) leaves them unknown.
 const CapSupportedOperations = "supported_operations"
+
+// CapBackendState is the capability (Cinder's backend_state) in which a backend says whether
+// it can reach its storage: BackendStateUp (the default when a report does not say) or
+// BackendStateDown, which Cinder's RBD driver reports when rados fails and Scoria's volume
+// service reports for any driver whose stats fail after a good report. No volume is placed
+// on, or grown in, a pool that is down (PoolCapacity.Down).
+const (
+	CapBackendState  = "backend_state"
+	BackendStateUp   = "up"
+	BackendStateDown = "down"
+)

@@ -171,8 +171,8 @@ func newPools(r message.CapabilitiesArgs) []*Pool {
 		caps["storage_protocol"] = st.StorageProtocol
 		caps["filter_function"] = nullable(st.FilterFunction)
 		caps["goodness_function"] = nullable(st.GoodnessFunction)
-		if _, ok := caps["backend_state"]; !ok {
-			caps["backend_state"] = "up"
+		if _, ok := caps[resource.CapBackendState]; !ok {
+			caps[resource.CapBackendState] = resource.BackendStateUp
 		}
 		p.down = backendDown(caps)
 		caps["timestamp"] = timestampFormat(r.ReportedAt)
@@ -185,15 +185,10 @@ func newPools(r message.CapabilitiesArgs) []*Pool {
 	return out
 }
 
-// BackendStateDown is the backend_state of a backend that cannot reach its storage (Cinder's
-// RBD driver reports it when rados fails; Scoria's volume service for any driver whose stats
-// fail after a good report).
-const BackendStateDown = "down"
-
 // backendDown reports whether capabilities caps say backend_state 'down'.
 func backendDown(caps map[string]any) bool {
-	s, ok := caps["backend_state"].(string)
-	return ok && strings.EqualFold(strings.TrimSpace(s), BackendStateDown)
+	s, ok := caps[resource.CapBackendState].(string)
+	return ok && strings.EqualFold(strings.TrimSpace(s), resource.BackendStateDown)
 }
 
 // BackendDown reports whether a pool with capabilities caps (as get_pools shows them) is on a

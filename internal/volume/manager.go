@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -50,6 +51,11 @@ type Manager struct {
 	Ready func(ctx context.Context)
 
 	reportMu sync.Mutex
+	// lastGood is the last report the driver's Stats made (nil until one works): what a
+	// report says while Stats fails, with the capacity unknown and the backend down.
+	lastGood *driver.Stats
+	// statsDown is whether the last report was such a down report.
+	statsDown bool
 }
 
 // Run sets the backend up (retrying with backoff while it is unusable), recovers volumes left
@@ -278,17 +284,35 @@ func (m *Manager) reportLoop(ctx context.Context) {
 	}
 }
 
-// report fans this backend's capabilities out to the schedulers.
+// report fans this backend's capabilities out to the schedulers. When the driver cannot
+// read them (the storage is unreachable) after a good report, it reports the backend down
+// (see downStats), as Cinder's RBD driver does when rados fails, so that the schedulers stop
+// placing volumes there while the service's heartbeat stays fresh; the next good read reports
+// it up again. Before any good read there is nothing to report: the schedulers do not know
+// the backend yet and place nothing there.
 func (m *Manager) report(ctx context.Context) {
 	m.reportMu.Lock()
 	defer m.reportMu.Unlock()
 	log := m.Log.WithField("host", m.Host)
 	stats, err := m.Driver.Stats(ctx)
-	if err != nil {
-		log.WithError(err).Error("could not read backend capacity; not reporting")
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return // stopping: the failure is ours, not the backend's
+	case err != nil && m.lastGood == nil:
+		log.WithError(err).Error("could not read backend capacity; nothing reported yet, so nothing to report")
 		return
+	case err != nil:
+		log.WithError(err).Error("could not read backend capacity; reporting the backend down with unknown capacity")
+		stats, m.statsDown = downStats(*m.lastGood), true
+	default:
+		stats = withOperations(stats, m.Driver)
+		good := stats
+		m.lastGood = &good
+		if m.statsDown {
+			log.Info("backend capacity readable again; reporting the backend up")
+			m.statsDown = false
+		}
 	}
-	stats = withOperations(stats, m.Driver)
 	// The backend's options win over what a driver reports, as in Cinder.
 	if m.FilterFunction != "" {
 		stats.FilterFunction = m.FilterFunction
@@ -300,4 +324,28 @@ func (m *Manager) report(ctx context.Context) {
 	if err := m.Transport.Fanout(ctx, rpc.TopicScheduler, message.UpdateCapabilities, args); err != nil && ctx.Err() == nil {
 		log.WithError(err).Warn("capability report not sent")
 	}
+}
+
+// downStats is the report of a backend whose driver cannot read its stats: the last good
+// report with every pool's total and free capacity unknown and backend_state "down" (on
+// every pool: a pool's own backend_state, as the RBD driver sets it, wins over the
+// backend's). It shares no map with last.
+func downStats(last driver.Stats) driver.Stats {
+	st := last
+	st.Extra = withBackendState(last.Extra)
+	st.Pools = make([]driver.Pool, len(last.Pools))
+	for i, p := range last.Pools {
+		p.TotalCapacityGB, p.FreeCapacityGB = driver.Unknown, driver.Unknown
+		p.Extra = withBackendState(p.Extra)
+		st.Pools[i] = p
+	}
+	return st
+}
+
+// withBackendState is a copy of extra with backend_state "down".
+func withBackendState(extra map[string]any) map[string]any {
+	out := make(map[string]any, len(extra)+1)
+	maps.Copy(out, extra)
+	out[resource.CapBackendState] = resource.BackendStateDown
+	return out
 }

@@ -96,19 +96,7 @@ func (f *fixture) nextReport() message.CapabilitiesArgs {
 	f.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	got := make(chan message.CapabilitiesArgs, 16)
-	go func() {
-		_ = f.bus.Serve(ctx, rpc.Target{Topic: rpc.TopicScheduler, Server: "test-scheduler"}, func(_ context.Context, msg *rpc.Message) (any, error) {
-			if msg.Method == message.UpdateCapabilities {
-				var args message.CapabilitiesArgs
-				if err := json.Unmarshal(msg.Args, &args); err != nil {
-					f.t.Errorf("undecodable report: %v", err)
-				}
-				got <- args
-			}
-			return nil, nil
-		})
-	}()
+	got := f.listen(ctx)
 	deadline := time.After(10 * time.Second)
 	for {
 		f.m.report(ctx)
@@ -120,4 +108,26 @@ func (f *fixture) nextReport() message.CapabilitiesArgs {
 			f.t.Fatal("no capability report reached the scheduler topic in 10s")
 		}
 	}
+}
+
+// listen serves the scheduler topic until ctx ends and passes on the capability reports
+// that reach it.
+func (f *fixture) listen(ctx context.Context) <-chan message.CapabilitiesArgs {
+	got := make(chan message.CapabilitiesArgs, 16)
+	go func() {
+		_ = f.bus.Serve(ctx, rpc.Target{Topic: rpc.TopicScheduler, Server: "test-scheduler"}, func(_ context.Context, msg *rpc.Message) (any, error) {
+			if msg.Method == message.UpdateCapabilities {
+				var args message.CapabilitiesArgs
+				if err := json.Unmarshal(msg.Args, &args); err != nil {
+					f.t.Errorf("undecodable report: %v", err)
+				}
+				select {
+				case got <- args:
+				default: // nobody reads any more
+				}
+			}
+			return nil, nil
+		})
+	}()
+	return got
 }
