@@ -1,9 +1,13 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -65,6 +69,11 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 	host := q.Get("host")
 	mv := versionOf(ctx)
 	now := s.now()
+	var (
+		states      map[string]string
+		statesKnown bool
+		asked       bool
+	)
 	views := []serviceView{}
 	for _, svc := range services {
 		if filter.Binary != "" && svc.Binary != filter.Binary {
@@ -91,11 +100,19 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 		}
 		volume := svc.Binary == resource.BinaryVolume
 		if volume && mv.atLeast(mvBackendState) {
-			// Cinder reports the state the scheduler has for the backend's pools, which it
-			// only has for up, enabled services.
+			if !asked {
+				states, statesKnown = s.backendStates(ctx)
+				asked = true
+			}
 			var state *string
-			if up && !svc.Disabled {
-				state = nullable("up")
+			switch st, ok := states[svc.Host]; {
+			case statesKnown && ok:
+				state = &st
+			case statesKnown: // the scheduler has no pool of it: down, disabled or not reported
+			case up && !svc.Disabled:
+				// Without the scheduler's answer: what it would show for a service that
+				// reports (it only has pools of up, enabled services).
+				state = nullable(resource.BackendStateUp)
 			}
 			v.BackendState = some(state)
 		}
@@ -110,6 +127,40 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 		views = append(views, v)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"services": views})
+}
+
+// backendStatesTimeout bounds how long GET /os-services waits for the scheduler's pools
+// before it shows backend_state from the services' heartbeats instead.
+const backendStatesTimeout = 3 * time.Second
+
+// backendStates is Cinder's backend_state_map: for each backend (host@backend) the scheduler
+// has pools of, the backend_state of their capabilities ("up" when a pool does not say;
+// "down" when any pool of the backend says down). known is false when the API has no
+// scheduler or none answered within backendStatesTimeout: Cinder would fail the list, Scoria
+// lists the services with the state their heartbeats tell.
+func (s *server) backendStates(ctx context.Context) (states map[string]string, known bool) {
+	if s.pools == nil {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, backendStatesTimeout)
+	defer cancel()
+	pools, err := s.pools.GetPools(ctx, message.GetPoolsArgs{})
+	if err != nil {
+		reqctx.Log(ctx, s.log).WithError(err).Warn("os-services: the scheduler did not give its pools; backend_state from the services' heartbeats")
+		return nil, false
+	}
+	states = map[string]string{}
+	for _, p := range pools {
+		state := resource.BackendStateUp
+		if st, ok := p.Capabilities[resource.CapBackendState].(string); ok && st != "" {
+			state = st
+		}
+		b := message.BackendHost(p.Name)
+		if states[b] != resource.BackendStateDown {
+			states[b] = state
+		}
+	}
+	return states, true
 }
 
 // hostMatches is Cinder's host filter: "host" matches host, host@backend and host#pool;

@@ -274,6 +274,10 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 // noRoomToExtend is the answer to an extend whose growth the volume's pool cannot hold.
 func noRoomToExtend(v *resource.Volume, newSize int, res resource.ClaimResult) *fault {
 	delta := newSize - v.Size
+	if res.Down {
+		return badRequest("Invalid volume: the backend %s of volume %s reports that it cannot reach its storage (backend_state down), so it cannot grow the volume; try again once it is up.",
+			message.BackendHost(v.Host), v.ID)
+	}
 	if res.NoPool {
 		return badRequest("Invalid volume: pool %s of volume %s has not reported its capacity, so it cannot take %d GiB more; try again once its backend is up.", v.Host, v.ID, delta)
 	}
@@ -404,6 +408,10 @@ func (s *server) retypeFits(ctx context.Context, v *resource.Volume, vt *resourc
 	}
 	if len(pools) == 0 {
 		return badRequest("Invalid volume: pool %s of volume %s is not up, so type %s cannot be checked against it; try again once its backend is up.", v.Host, v.ID, vt.Name)
+	}
+	if scheduler.BackendDown(pools[0].Capabilities) {
+		return badRequest("Invalid volume: the backend %s of volume %s reports that it cannot reach its storage (backend_state down), so type %s cannot be checked against it; try again once it is up.",
+			message.BackendHost(v.Host), v.ID, vt.Name)
 	}
 	ok, why := scheduler.CapabilitiesFit(pools[0].Capabilities, vt.ExtraSpecs)
 	if ok {
