@@ -71,7 +71,9 @@ import (
 //	3.46  create from a Nova image of size 0                     gap (no images)
 //	3.47  create accepts backup_id                               a backup_id answers 400 (no backups)
 //	3.48  volume "shared_targets", "service_uuid"                true (Cinder's default, makes os-brick lock), null
-//	3.49  os-services: volume "backend_state"                    "up" for an up, enabled service, else null
+//	3.49  os-services: volume "backend_state"                    the scheduler's pools' backend_state ("down" when the
+//	                                                             backend cannot reach its storage), null without pools;
+//	                                                             no scheduler in 3 s: "up" for an up, enabled service
 //	3.50  multiattach volumes                                    served (flag and type extra spec)
 //	3.51  backup availability zone                               gap
 //	3.52  GET /types "extra_specs" filter                        served (members: user-visible specs, else an empty
