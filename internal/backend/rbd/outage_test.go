@@ -119,6 +119,13 @@ func TestClusterStopsAndReturns(t *testing.T) {
 	if err := d.Setup(ctx); err == nil || !strings.Contains(err.Error(), "does not answer") {
 		t.Errorf("setup on a stopped cluster: %v", err)
 	}
+	// Stats fail, within the bound: what makes the volume service report the backend down.
+	start = time.Now()
+	if _, err := d.Stats(ctx); err == nil {
+		t.Error("stats of a stopped cluster succeeded")
+	} else if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("stats of a stopped cluster took %s", took)
+	}
 	close(stop)
 	wg.Wait()
 	if len(slow) > 0 {
@@ -136,6 +143,9 @@ func TestClusterStopsAndReturns(t *testing.T) {
 			t.Fatalf("after the cluster returned: exists = %v, %v", ok, err)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+	if st, err := d.Stats(ctx); err != nil || len(st.Pools) != 1 || st.Pools[0].Extra["backend_state"] != "up" {
+		t.Errorf("stats after the cluster returned: %+v, %v", st, err)
 	}
 	after := volume(1)
 	if err := d.Create(ctx, after); err != nil {
