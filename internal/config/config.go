@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"sort"
@@ -31,6 +32,7 @@ type Config struct {
 type Default struct {
 	TransportURL            string        // transport_url; "" means the in-process bus (all-in-one only)
 	Host                    string        // host; default os.Hostname()
+	MyIP                    string        // my_ip; default the address of the default route's interface
 	StorageAvailabilityZone string        // storage_availability_zone, default "nova"
 	DefaultAvailabilityZone string        // default_availability_zone, default StorageAvailabilityZone
 	EnabledBackends         []string      // enabled_backends, a comma-separated list
@@ -108,7 +110,7 @@ func Load(files []string, environ []string) (*Config, error) {
 	if herr != nil || hostname == "" {
 		hostname = "localhost"
 	}
-	l := &loader{st: st, hostname: hostname, backends: map[string]string{}}
+	l := &loader{st: st, hostname: hostname, myIP: detectMyIP(), backends: map[string]string{}}
 	c := &Config{Files: slices.Clone(files)}
 	l.build(c)
 	if len(l.errs) == 1 {
@@ -139,6 +141,7 @@ func (c *Config) Require(section, key string) error {
 type loader struct {
 	st       *store
 	hostname string
+	myIP     string
 	backends map[string]string // section id → backend name, for the enabled backends
 	errs     []error
 }
@@ -223,7 +226,22 @@ func (l *loader) defaultOf(id, key string) (string, bool) {
 		d, ok = lookupDefault(backendOptions, key)
 		d = strings.ReplaceAll(d, sectionNameDefault, name)
 	}
-	return strings.ReplaceAll(d, hostnameDefault, l.hostname), ok
+	return strings.NewReplacer(hostnameDefault, l.hostname, myIPDefault, l.myIP).Replace(d), ok
+}
+
+// detectMyIP is oslo's get_my_ipv4, my_ip's default: the local address of a UDP socket
+// "connected" towards a public address (nothing is sent), that is the address of the
+// interface of the default route; 127.0.0.1 on a host without one.
+func detectMyIP() string {
+	c, err := net.Dial("udp4", "8.8.8.8:80")
+	if err != nil {
+		return "127.0.0.1"
+	}
+	defer c.Close()
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP != nil && !a.IP.IsUnspecified() {
+		return a.IP.String()
+	}
+	return "127.0.0.1"
 }
 
 func (l *loader) buildBackends(c *Config) {

@@ -14,6 +14,7 @@ func TestLoadDefaults(t *testing.T) {
 	c := mustLoad(t, nil)
 	want := Default{
 		Host:                     hostname(t),
+		MyIP:                     detectMyIP(),
 		StorageAvailabilityZone:  "nova",
 		DefaultAvailabilityZone:  "nova",
 		DefaultVolumeType:        "__DEFAULT__",
@@ -45,6 +46,7 @@ func TestLoadEveryOption(t *testing.T) {
 	p := conf(t, `[DEFAULT]
 transport_url = rabbit://u:p@mq:5672/
 host = node-1
+my_ip = 10.1.2.3
 storage_availability_zone = az1
 default_availability_zone = az2
 enabled_backends = lvm-1,local
@@ -86,7 +88,7 @@ max_over_subscription_ratio = Auto
 `)
 	c := mustLoad(t, []string{p})
 	want := Default{
-		TransportURL: "rabbit://u:p@mq:5672/", Host: "node-1", StorageAvailabilityZone: "az1",
+		TransportURL: "rabbit://u:p@mq:5672/", Host: "node-1", StorageAvailabilityZone: "az1", MyIP: "10.1.2.3",
 		DefaultAvailabilityZone: "az2", EnabledBackends: []string{"lvm-1", "local"}, DefaultVolumeType: "fast",
 		AuthStrategy: "keystone", OsapiVolumeListen: "127.0.0.1", OsapiVolumePort: 18776, OsapiVolumeWorkers: 4,
 		OsapiMaxLimit: 50, ReportInterval: 5 * time.Second, ServiceDownTime: 30 * time.Second,
@@ -461,7 +463,6 @@ func TestErrorString(t *testing.T) {
 func TestIgnored(t *testing.T) {
 	p := conf(t, `[DEFAULT]
 enabled_backends = lvm-1
-my_ip = 10.0.0.5
 rootwrap_config = /etc/cinder/rootwrap.conf
 broken_reference = $not_an_option
 
@@ -487,7 +488,6 @@ volume_driver = cinder.volume.drivers.lvm.LVMVolumeDriver
 	c := mustLoad(t, []string{p})
 	want := []string{
 		"DEFAULT/broken_reference (" + p + ")",
-		"DEFAULT/my_ip (" + p + ")",
 		"DEFAULT/rootwrap_config (" + p + ")",
 		"database/max_pool_size (" + p + ")",
 		"keystone_authtoken/memcached_servers (" + p + ")",
@@ -507,7 +507,7 @@ func TestFilePrecedence(t *testing.T) {
 	a := writeFile(t, dir, "a.conf", `[DEFAULT]
 host = from-a
 osapi_max_limit = 5
-my_ip = 10.0.0.1
+rootwrap_config = /a/rootwrap.conf
 report_interval = -1
 [b1]
 volume_driver = localfile
@@ -517,7 +517,7 @@ local_volume_dir = /a
 	b := writeFile(t, dir, "b.conf", `[DEFAULT]
 host = from-b
 enabled_backends = b1
-my_ip = 10.0.0.2
+rootwrap_config = /b/rootwrap.conf
 report_interval = 7
 [B1]
 reserved_percentage = 2
@@ -536,7 +536,7 @@ reserved_percentage = 2
 	if b1.File != b {
 		t.Errorf("b1.File = %q, want the last file with the section, %q", b1.File, b)
 	}
-	if want := []string{"DEFAULT/my_ip (" + b + ")"}; !slices.Equal(c.Ignored, want) {
+	if want := []string{"DEFAULT/rootwrap_config (" + b + ")"}; !slices.Equal(c.Ignored, want) {
 		t.Errorf("Ignored = %q, want %q: once, from the file that won", c.Ignored, want)
 	}
 	if !slices.Equal(c.Files, []string{a, b}) {
@@ -612,8 +612,8 @@ volume_group = file-vg
 				t.Errorf("Ignored = %q, host %q", c.Ignored, c.Default.Host)
 			}
 		}},
-		{"unknown option and section are ignored", []string{file}, []string{"SCORIA_NOVA__REGION_NAME=r1", "SCORIA_DEFAULT__MY_IP=10.1.1.1"}, func(t *testing.T, c *Config) {
-			want := []string{"DEFAULT/my_ip ($SCORIA_DEFAULT__MY_IP)", "nova/region_name ($SCORIA_NOVA__REGION_NAME)"}
+		{"unknown option and section are ignored", []string{file}, []string{"SCORIA_NOVA__REGION_NAME=r1", "SCORIA_DEFAULT__ROOTWRAP_CONFIG=/x"}, func(t *testing.T, c *Config) {
+			want := []string{"DEFAULT/rootwrap_config ($SCORIA_DEFAULT__ROOTWRAP_CONFIG)", "nova/region_name ($SCORIA_NOVA__REGION_NAME)"}
 			if !slices.Equal(c.Ignored, want) {
 				t.Errorf("Ignored = %q, want %q", c.Ignored, want)
 			}
@@ -687,10 +687,15 @@ func TestDevstackCinderConf(t *testing.T) {
 		!slices.Equal(k.ServiceTokenRoles, []string{"service"}) {
 		t.Errorf("KeystoneAuthtoken = %+v", k)
 	}
-	if len(c.Ignored) != 25 {
-		t.Errorf("%d ignored options, want 25:\n%s", len(c.Ignored), strings.Join(c.Ignored, "\n"))
+	// my_ip is Scoria's too, and the iSCSI portal follows it, as target_ip_address = $my_ip
+	// does in Cinder.
+	if d.MyIP != "10.0.0.10" || b.TargetIPAddress != "10.0.0.10" {
+		t.Errorf("my_ip %q, target_ip_address %q, want 10.0.0.10 for both", d.MyIP, b.TargetIPAddress)
 	}
-	for _, want := range []string{"DEFAULT/my_ip (" + p + ")", "keystone_authtoken/memcached_servers (" + p + ")", "coordination/backend_url (" + p + ")"} {
+	if len(c.Ignored) != 24 {
+		t.Errorf("%d ignored options, want 24:\n%s", len(c.Ignored), strings.Join(c.Ignored, "\n"))
+	}
+	for _, want := range []string{"DEFAULT/rootwrap_config (" + p + ")", "keystone_authtoken/memcached_servers (" + p + ")", "coordination/backend_url (" + p + ")"} {
 		if !slices.Contains(c.Ignored, want) {
 			t.Errorf("Ignored lacks %q", want)
 		}

@@ -16,6 +16,7 @@ import (
 var defaultOptions = []opt[Default]{
 	{"transport_url", "", "URL of the message bus, e.g. rabbit://user:password@host:5672/; empty: the in-process bus, which only the all-in-one can use", url("rabbit://user:password@host:5672/", func(d *Default) *string { return &d.TransportURL })},
 	{"host", hostnameDefault, "Name of this node in service records and volume hosts (host@backend#pool)", nonEmpty(func(d *Default) *string { return &d.Host })},
+	{"my_ip", myIPDefault, "IP address of this host as other hosts reach it (default: the IPv4 address of the interface of the default route, else 127.0.0.1); target_ip_address defaults to it", nonEmpty(func(d *Default) *string { return &d.MyIP })},
 	{"storage_availability_zone", "nova", "Availability zone of the services of this node", nonEmpty(func(d *Default) *string { return &d.StorageAvailabilityZone })},
 	{"default_availability_zone", "$storage_availability_zone", "Availability zone of a new volume that names none", nonEmpty(func(d *Default) *string { return &d.DefaultAvailabilityZone })},
 	{"enabled_backends", "", "Backends the volume service runs: names of backend sections, e.g. local,lvmdriver-1", list(func(d *Default) *[]string { return &d.EnabledBackends })},
@@ -60,7 +61,7 @@ var backendOptions = []opt[Backend]{
 	{"max_over_subscription_ratio", "20.0", "How far thin provisioned capacity may exceed the real one; auto: computed from use", ratio(func(b *Backend) *string { return &b.MaxOverSubscriptionRatio })},
 	{"target_helper", "tgtadm", "Target helper that exports the backend's local devices to hosts: Scoria implements tgtadm, or none; Cinder's other helpers are accepted and refused when a backend would use them. The local-file backend exports only when the section sets it; otherwise its volumes attach as local files of this host", oneOf(func(b *Backend) *string { return &b.TargetHelper }, "tgtadm", "lioadm", "scstadmin", "iscsictl", "ietadm", "nvmet", "spdk-nvmeof", "fake", "none")},
 	{"target_protocol", "iscsi", "Protocol of the exports: Scoria implements iscsi; Cinder's others are accepted and refused when a backend would use them", oneOf(func(b *Backend) *string { return &b.TargetProtocol }, "iscsi", "iser", "nvmet_rdma", "nvmet_tcp")},
-	{"target_ip_address", "127.0.0.1", "Address of the iSCSI portal given to hosts (Cinder's default, $my_ip, is not implemented: set the address hosts reach)", nonEmpty(func(b *Backend) *string { return &b.TargetIPAddress })},
+	{"target_ip_address", "$my_ip", "Address of the iSCSI portal given to hosts", nonEmpty(func(b *Backend) *string { return &b.TargetIPAddress })},
 	{"target_port", "3260", "Port of the iSCSI portal", integer(1, 65535, func(b *Backend) *int { return &b.TargetPort })},
 	{"target_prefix", "iqn.2010-10.org.openstack:", "Prefix of the targets' IQNs, followed by the volume's storage name", nonEmpty(func(b *Backend) *string { return &b.TargetPrefix })},
 	{"volumes_dir", "$state_path/volumes", "Directory of the persistent target files (tgt-volume-<id>.conf, tgt's format), from which targets come back after a tgtd restart", nonEmpty(func(b *Backend) *string { return &b.VolumesDir })},
@@ -85,6 +86,7 @@ const BackendSection = "<backend>"
 // Defaults computed at load time.
 const (
 	hostnameDefault    = "<hostname>"     // os.Hostname()
+	myIPDefault        = "<my ip>"        // detectMyIP()
 	sectionNameDefault = "<section name>" // the name of the backend section
 )
 

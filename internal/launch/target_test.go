@@ -56,7 +56,7 @@ func TestTargetHelper(t *testing.T) {
 				}
 			default:
 				tg, ok := ex.(*target.TGT)
-				if !ok || tg.Port != 3261 || !tg.UseCHAP || tg.IPAddress != "127.0.0.1" || tg.Prefix != "iqn.2010-10.org.openstack:" ||
+				if !ok || tg.Port != 3261 || !tg.UseCHAP || tg.IPAddress != cfg.Default.MyIP || tg.Prefix != "iqn.2010-10.org.openstack:" ||
 					tg.VolumesDir != dir+"/volumes" || !tg.WriteCache {
 					t.Fatalf("helper %#v", ex)
 				}
