@@ -38,6 +38,9 @@ type Store interface {
 	ListMessages(ctx context.Context, f resource.MessageFilter) ([]*resource.Message, error)
 	GetMessage(ctx context.Context, id, projectID string) (*resource.Message, error)
 	DeleteMessage(ctx context.Context, id, projectID string) error
+	// CreateMessage leaves a user message (a refusal the API answers as Cinder does later,
+	// after its 202).
+	CreateMessage(ctx context.Context, m *resource.Message) error
 
 	// What each area needs besides (see the area's file).
 	typeStore

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,8 +160,12 @@ func TestBackendDownRefusesWork(t *testing.T) {
 	tell(t, sched, capabilityReport("h@lvm", "pool", true))
 
 	before := len(e.disp.got())
-	wantFault(t, e.do(call{method: "POST", path: path(id), body: `{"os-extend": {"new_size": 3}}`}), 400, "badRequest",
-		"Invalid volume: the backend h@lvm of volume "+id+" reports that it cannot reach its storage (backend_state down), so it cannot grow the volume; try again once it is up.")
+	// The extend is Cinder's 202 with a user message (its scheduler refuses it afterwards).
+	wantStatus(t, e.do(call{method: "POST", path: path(id), body: `{"os-extend": {"new_size": 3}}`}), http.StatusAccepted)
+	if rec := e.do(call{method: "GET", path: "/v3/p1/messages?resource_uuid=" + id, version: "volume 3.3"}); !strings.Contains(rec.Body.String(),
+		"extend volume:The backend h@lvm of volume "+id+" reports that it cannot reach its storage (backend_state down), so it cannot grow the volume; try again once it is up.") {
+		t.Errorf("no user message for the refused extend: %s", rec.Body)
+	}
 	wantFault(t, e.do(call{method: "POST", path: path(id), body: `{"os-retype": {"new_type": "gold"}}`}), 400, "badRequest",
 		"Invalid volume: the backend h@lvm of volume "+id+" reports that it cannot reach its storage (backend_state down), so type gold cannot be checked against it; try again once it is up.")
 	if len(e.disp.got()) != before {

@@ -263,7 +263,19 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 		s.writeError(w, r, notFoundAs(err, "Volume", id))
 		return
 	case !res.Claimed:
-		s.writeError(w, r, noRoomToExtend(v, newSize, res))
+		// As Cinder, whose scheduler refuses the growth after the 202: the volume keeps its
+		// status and size, nothing is charged or sent, and a user message says why.
+		why := noRoomToExtend(v, newSize, res)
+		um := &resource.Message{ProjectID: v.ProjectID, RequestID: reqctx.From(ctx).RequestID,
+			ResourceType: resource.MessageResourceVolume, ResourceUUID: v.ID,
+			ActionID: resource.ActionExtendVolume, DetailID: resource.DetailNoBackendAvailable, Detail: why}
+		if err := s.store.CreateMessage(ctx, um); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size, "new_size": newSize, "reason": why}).
+			Warn("volume extend refused: no room on the volume's pool; user message left")
+		writeAccepted(w)
 		return
 	}
 	s.dispatch(ctx, msgs)
@@ -271,17 +283,18 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 	writeAccepted(w)
 }
 
-// noRoomToExtend is the answer to an extend whose growth the volume's pool cannot hold.
-func noRoomToExtend(v *resource.Volume, newSize int, res resource.ClaimResult) *fault {
+// noRoomToExtend says why the volume's pool cannot take an extend's growth: the user
+// message of the refused extend.
+func noRoomToExtend(v *resource.Volume, newSize int, res resource.ClaimResult) string {
 	delta := newSize - v.Size
 	if res.Down {
-		return badRequest("Invalid volume: the backend %s of volume %s reports that it cannot reach its storage (backend_state down), so it cannot grow the volume; try again once it is up.",
+		return fmt.Sprintf("The backend %s of volume %s reports that it cannot reach its storage (backend_state down), so it cannot grow the volume; try again once it is up.",
 			message.BackendHost(v.Host), v.ID)
 	}
 	if res.NoPool {
-		return badRequest("Invalid volume: pool %s of volume %s has not reported its capacity, so it cannot take %d GiB more; try again once its backend is up.", v.Host, v.ID, delta)
+		return fmt.Sprintf("Pool %s of volume %s has not reported its capacity, so it cannot take %d GiB more; try again once its backend is up.", v.Host, v.ID, delta)
 	}
-	return badRequest("Invalid volume: pool %s cannot hold %d GiB more for volume %s: %s of %s GiB claimed. Scoria does not move a volume to extend it.",
+	return fmt.Sprintf("Pool %s cannot hold %d GiB more for volume %s: %s of %s GiB claimed. Scoria does not move a volume to extend it.",
 		v.Host, delta, v.ID, fmtGiB(res.AllocatedGB), fmtGiB(res.LimitGB))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,7 +264,6 @@ func TestExtend(t *testing.T) {
 		{"wrong status", errored, `{"os-extend": {"new_size": 2}}`, "", nil, 400, "Invalid volume: Volume " + errored + " status must be '{'status': 'available'}' to extend, currently error."},
 		{"unknown volume", unknown, `{"os-extend": {"new_size": 2}}`, "", nil, 404, "Volume " + unknown + " could not be found."},
 		{"another project's volume", id, `{"os-extend": {"new_size": 3}}`, "", map[string]string{"X-Roles": "member"}, 404, "Volume " + id + " could not be found."},
-		{"the pool cannot hold it", id, `{"os-extend": {"new_size": 200}}`, "", nil, 400, "Invalid volume: pool " + srcPool + " cannot hold 198 GiB more for volume " + id + ": 11 of 100 GiB claimed. Scoria does not move a volume to extend it."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(e.disp.got())
@@ -284,6 +284,26 @@ func TestExtend(t *testing.T) {
 	}
 	if v := e.volume(id); v.Status != resource.StatusAvailable || v.Size != 2 {
 		t.Errorf("refused extends changed the volume: %s %d GiB", v.Status, v.Size)
+	}
+
+	// More than the pool holds: as Cinder (whose scheduler refuses it after the 202), 202,
+	// the volume unchanged, nothing charged or sent, and a user message saying why.
+	before := len(e.disp.got())
+	wantStatus(t, e.do(call{method: "POST", path: path(id), body: `{"os-extend": {"new_size": 200}}`}), http.StatusAccepted)
+	if len(e.disp.got()) != before {
+		t.Error("an extend the pool cannot hold dispatched a message")
+	}
+	if v := e.volume(id); v.Status != resource.StatusAvailable || v.Size != 2 {
+		t.Errorf("after an extend the pool cannot hold: %s %d GiB", v.Status, v.Size)
+	}
+	if p, _ := e.store.GetPool(context.Background(), srcPool); p.AllocatedGB != 11 {
+		t.Errorf("pool allocated %d GiB after a refused extend, want 11", p.AllocatedGB)
+	}
+	rec := e.do(call{method: "GET", path: "/v3/p1/messages?resource_uuid=" + id, version: "volume 3.3"})
+	wantStatus(t, rec, http.StatusOK)
+	want := "extend volume:Pool " + srcPool + " cannot hold 198 GiB more for volume " + id + ": 11 of 100 GiB claimed. Scoria does not move a volume to extend it."
+	if !strings.Contains(rec.Body.String(), want) || !strings.Contains(rec.Body.String(), `"event_id":"VOLUME_VOLUME_007_003"`) {
+		t.Errorf("messages %s, want one with %q", rec.Body, want)
 	}
 }
 
