@@ -14,7 +14,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -128,7 +127,6 @@ type server struct {
 	serviceRoles         []string
 	serviceRolesRequired bool
 	policy               *policy.Enforcer
-	undecided            atomic.Int64 // object endpoints that answered without deciding their rule (a bug)
 }
 
 // New returns the Block Storage API handler.
