@@ -159,7 +159,7 @@ func checkDefaults[T any](t *testing.T, table []opt[T]) {
 			continue
 		}
 		var target T
-		if err := o.set(&target, strings.NewReplacer(hostnameDefault, "h", sectionNameDefault, "s").Replace(o.def)); err != nil {
+		if err := o.set(&target, strings.NewReplacer(hostnameDefault, "h", sectionNameDefault, "s", myIPDefault, "192.0.2.1").Replace(o.def)); err != nil {
 			t.Errorf("default of %s does not parse: %v", o.name, err)
 		}
 	}
@@ -298,6 +298,10 @@ func TestBadValues(t *testing.T) {
 	}{
 		{"port not a number", "[DEFAULT]\nosapi_volume_listen_port = abc",
 			`{file}: [DEFAULT] osapi_volume_listen_port: "abc" is not an integer`},
+		{"my_ip not an address", "[DEFAULT]\nmy_ip = 10.0.0.1:3260",
+			`{file}: [DEFAULT] my_ip: "10.0.0.1:3260" is neither an IP address nor a host name`},
+		{"target_ip_address not an address", "[DEFAULT]\nenabled_backends = b\n[b]\nvolume_driver = localfile\ntarget_ip_address = -bad-.example",
+			`{file}: [b] target_ip_address: "-bad-.example" is neither an IP address nor a host name`},
 		{"port out of range", "[DEFAULT]\nosapi_volume_listen_port = 70000",
 			`{file}: [DEFAULT] osapi_volume_listen_port: "70000" must be between 0 and 65535`},
 		{"negative interval", "[DEFAULT]\nreport_interval = -1",

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"math"
 	"strconv"
 	"strings"
@@ -16,7 +17,7 @@ import (
 var defaultOptions = []opt[Default]{
 	{"transport_url", "", "URL of the message bus, e.g. rabbit://user:password@host:5672/; empty: the in-process bus, which only the all-in-one can use", url("rabbit://user:password@host:5672/", func(d *Default) *string { return &d.TransportURL })},
 	{"host", hostnameDefault, "Name of this node in service records and volume hosts (host@backend#pool)", nonEmpty(func(d *Default) *string { return &d.Host })},
-	{"my_ip", myIPDefault, "IP address of this host as other hosts reach it (default: the IPv4 address of the interface of the default route, else 127.0.0.1); target_ip_address defaults to it", nonEmpty(func(d *Default) *string { return &d.MyIP })},
+	{"my_ip", myIPDefault, "IP address of this host as other hosts reach it (default: the IPv4 address of the interface of the default route, else 127.0.0.1); target_ip_address defaults to it", hostAddress(func(d *Default) *string { return &d.MyIP })},
 	{"storage_availability_zone", "nova", "Availability zone of the services of this node", nonEmpty(func(d *Default) *string { return &d.StorageAvailabilityZone })},
 	{"default_availability_zone", "$storage_availability_zone", "Availability zone of a new volume that names none", nonEmpty(func(d *Default) *string { return &d.DefaultAvailabilityZone })},
 	{"enabled_backends", "", "Backends the volume service runs: names of backend sections, e.g. local,lvmdriver-1", list(func(d *Default) *[]string { return &d.EnabledBackends })},
@@ -61,7 +62,7 @@ var backendOptions = []opt[Backend]{
 	{"max_over_subscription_ratio", "20.0", "How far thin provisioned capacity may exceed the real one; auto: computed from use", ratio(func(b *Backend) *string { return &b.MaxOverSubscriptionRatio })},
 	{"target_helper", "tgtadm", "Target helper that exports the backend's local devices to hosts: Scoria implements tgtadm, or none; Cinder's other helpers are accepted and refused when a backend would use them. The local-file backend exports only when the section sets it; otherwise its volumes attach as local files of this host", oneOf(func(b *Backend) *string { return &b.TargetHelper }, "tgtadm", "lioadm", "scstadmin", "iscsictl", "ietadm", "nvmet", "spdk-nvmeof", "fake", "none")},
 	{"target_protocol", "iscsi", "Protocol of the exports: Scoria implements iscsi; Cinder's others are accepted and refused when a backend would use them", oneOf(func(b *Backend) *string { return &b.TargetProtocol }, "iscsi", "iser", "nvmet_rdma", "nvmet_tcp")},
-	{"target_ip_address", "$my_ip", "Address of the iSCSI portal given to hosts", nonEmpty(func(b *Backend) *string { return &b.TargetIPAddress })},
+	{"target_ip_address", "$my_ip", "Address of the iSCSI portal given to hosts", hostAddress(func(b *Backend) *string { return &b.TargetIPAddress })},
 	{"target_port", "3260", "Port of the iSCSI portal", integer(1, 65535, func(b *Backend) *int { return &b.TargetPort })},
 	{"target_prefix", "iqn.2010-10.org.openstack:", "Prefix of the targets' IQNs, followed by the volume's storage name", nonEmpty(func(b *Backend) *string { return &b.TargetPrefix })},
 	{"volumes_dir", "$state_path/volumes", "Directory of the persistent target files (tgt-volume-<id>.conf, tgt's format), from which targets come back after a tgtd restart", nonEmpty(func(b *Backend) *string { return &b.VolumesDir })},
@@ -151,6 +152,37 @@ func nonEmpty[T any](p func(*T) *string) field[T] {
 		*p(t) = v
 		return nil
 	}}
+}
+
+// hostAddress is oslo.config's HostAddressOpt: an IPv4 or IPv6 address or a host name
+// (RFC 1123 labels), so that a typo fails at start rather than in a hypervisor's connection.
+func hostAddress[T any](p func(*T) *string) field[T] {
+	return field[T]{kind: "IP address or host name", set: func(t *T, v string) error {
+		if net.ParseIP(v) == nil && !isHostName(v) {
+			return fmt.Errorf("%q is neither an IP address nor a host name", v)
+		}
+		*p(t) = v
+		return nil
+	}}
+}
+
+// isHostName reports whether s is a host name: dot-separated labels of letters, digits and
+// inner hyphens, each 1–63 characters, 253 in all.
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // url accepts "" or something with a scheme; the package that connects judges the rest. The
