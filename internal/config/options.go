@@ -2,8 +2,8 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"time"
