@@ -136,8 +136,24 @@ func TestSources(t *testing.T) {
 		if after := poolAllocated(t, db, host); after != before+3 {
 			t.Errorf("pool %s allocated %d GiB, want %d", host, after, before+3)
 		}
-		if err := volumes.ExtendSize(ctx, gc, src, volumes.ExtendSizeOpts{NewSize: 100000}).ExtractErr(); !gophercloud.ResponseCodeIs(err, 400) && !gophercloud.ResponseCodeIs(err, 413) {
-			t.Errorf("extend far beyond the pool: %v, want 400 (or 413 over quota)", err)
+		// Far beyond the pool: as Cinder (its scheduler refuses the growth after the 202),
+		// 202, the volume as it was, and a user message "extend volume:…" saying why.
+		waitStatus(t, c, src, "available")
+		if err := volumes.ExtendSize(ctx, gc, src, volumes.ExtendSizeOpts{NewSize: 100000}).ExtractErr(); err != nil {
+			t.Fatalf("extend far beyond the pool: %v, want 202", err)
+		}
+		var size int
+		if err := db.QueryRowContext(ctx, "SELECT status, size, claimed_gb FROM volumes WHERE id = ?", src).Scan(&status, &size, &claimed); err != nil {
+			t.Fatal(err)
+		}
+		if status != "available" || size != 5 || claimed != 5 {
+			t.Errorf("after an extend the pool cannot hold: %s, %d GiB, claimed %d; want available, 5, 5", status, size, claimed)
+		}
+		var detail string
+		if err := db.QueryRowContext(ctx, "SELECT detail FROM messages WHERE resource_uuid = ? AND action_id = '007' AND detail_id = '003' AND deleted = 0", src).Scan(&detail); err != nil {
+			t.Errorf("no extend user message for %s: %v", src, err)
+		} else if !strings.Contains(detail, "cannot hold 99995 GiB more") {
+			t.Errorf("extend user message %q, want the pool's reason", detail)
 		}
 	})
 }
