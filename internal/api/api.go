@@ -26,6 +26,7 @@ import (
 type Store interface {
 	CreateVolume(ctx context.Context, v *resource.Volume, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
 	GetVolume(ctx context.Context, id string) (*resource.Volume, error)
+	GetVolumeForView(ctx context.Context, id string) (*resource.Volume, error)
 	ListVolumes(ctx context.Context, f resource.VolumeFilter) ([]*resource.Volume, error)
 	UpdateVolume(ctx context.Context, id string, u resource.VolumeUpdate) (*resource.Volume, error)
 	TransitionVolume(ctx context.Context, id string, from []string, ch resource.VolumeChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)

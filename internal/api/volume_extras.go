@@ -78,23 +78,9 @@ func (s *server) volumeDetails(ctx context.Context, vw viewer, vols []*resource.
 	if len(vols) == 0 {
 		return out, nil
 	}
-	ids := make([]string, len(vols))
-	for i, v := range vols {
-		ids[i] = v.ID
-	}
-	admin, err := s.store.VolumesMetadata(ctx, resource.AdminMetadata, ids, resource.VisibleAdminMetadataKeys...)
+	admin, attachments, glance, err := s.volumesViewData(ctx, vols, withExtensions && vw.may(ruleVolumeImageMetadata))
 	if err != nil {
 		return nil, err
-	}
-	attachments, err := s.store.VolumesAttachments(ctx, ids, resource.AttachAttached)
-	if err != nil {
-		return nil, err
-	}
-	var glance map[string]map[string]string
-	if withExtensions && vw.may(ruleVolumeImageMetadata) {
-		if glance, err = s.store.VolumesMetadata(ctx, resource.GlanceMetadata, ids); err != nil {
-			return nil, err
-		}
 	}
 	for i, v := range vols {
 		if am := admin[v.ID]; len(am) > 0 {
@@ -119,6 +105,49 @@ func (s *server) volumeDetails(ctx context.Context, vw viewer, vols []*resource.
 		}
 	}
 	return out, nil
+}
+
+// volumesViewData returns what the views of vols show beside their rows: visible admin
+// metadata, attached attachments and (withGlance) image metadata, by volume id. A volume
+// read with its view data (GetVolumeForView) brings them along; the others cost one query
+// each for all of vols.
+func (s *server) volumesViewData(ctx context.Context, vols []*resource.Volume, withGlance bool) (admin map[string]map[string]string, attachments map[string][]*resource.Attachment, glance map[string]map[string]string, err error) {
+	admin, attachments = map[string]map[string]string{}, map[string][]*resource.Attachment{}
+	if withGlance {
+		glance = map[string]map[string]string{}
+	}
+	var ids []string
+	for _, v := range vols {
+		if v.View == nil {
+			ids = append(ids, v.ID)
+			continue
+		}
+		admin[v.ID], attachments[v.ID] = v.View.AdminMetadata, v.View.Attachments
+		if withGlance && len(v.View.GlanceMetadata) > 0 {
+			glance[v.ID] = v.View.GlanceMetadata
+		}
+	}
+	if len(ids) == 0 {
+		return admin, attachments, glance, nil
+	}
+	am, err := s.store.VolumesMetadata(ctx, resource.AdminMetadata, ids, resource.VisibleAdminMetadataKeys...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	at, err := s.store.VolumesAttachments(ctx, ids, resource.AttachAttached)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	maps.Copy(admin, am)
+	maps.Copy(attachments, at)
+	if withGlance {
+		gm, err := s.store.VolumesMetadata(ctx, resource.GlanceMetadata, ids)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		maps.Copy(glance, gm)
+	}
+	return admin, attachments, glance, nil
 }
 
 // volumeView is the detailed view of one volume; withExtensions as for viewer.detail (show),

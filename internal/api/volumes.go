@@ -282,7 +282,7 @@ func (s *server) getVolume(ctx context.Context, id string) (*resource.Volume, er
 	if !isUUIDLike(id) {
 		return nil, notFound
 	}
-	v, err := s.store.GetVolume(ctx, id)
+	v, err := s.store.GetVolumeForView(ctx, id)
 	if err != nil {
 		return nil, notFoundAs(err, "Volume", id)
 	}

@@ -32,6 +32,25 @@ func BenchmarkGetVolume(b *testing.B) {
 	}
 }
 
+// BenchmarkGetVolumeForView reads a volume with all its view shows (metadata of each kind,
+// attached attachments): what GET /volumes/{id} asks of the database, in one statement.
+func BenchmarkGetVolumeForView(b *testing.B) {
+	for _, d := range dialects {
+		b.Run(d, func(b *testing.B) {
+			s := newStore(b, d)
+			v := benchVolume()
+			mustCreate(b, s, v)
+			ctx := context.Background()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.GetVolumeForView(ctx, v.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkGetVolumeParallel(b *testing.B) {
 	for _, d := range dialects {
 		b.Run(d, func(b *testing.B) {

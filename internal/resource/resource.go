@@ -63,6 +63,16 @@ type Volume struct {
 	CreatedAt        time.Time
 	UpdatedAt        *time.Time
 	DeletedAt        *time.Time
+	// View is what the volume's detailed view shows beside its row, read in the same
+	// statement by reads that serve that view (GetVolumeForView); nil when not read.
+	View *VolumeViewData
+}
+
+// VolumeViewData is what a volume's detailed view shows that its row does not hold.
+type VolumeViewData struct {
+	AdminMetadata  map[string]string // the keys of VisibleAdminMetadataKeys only
+	GlanceMetadata map[string]string
+	Attachments    []*Attachment // the attached ones, oldest first, with the fields the view shows
 }
 
 // Binaries as stored in the services table.
