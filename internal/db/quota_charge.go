@@ -68,19 +68,7 @@ func (s *Store) chargeQuota(ctx context.Context, tx *sql.Tx, c quotaChange) erro
 		}
 		c.VolumeTypeName = name
 	}
-	if c.VolumeSize > 0 {
-		limits, err := effectiveLimits(ctx, tx, c.ProjectID, []string{resource.QuotaPerVolumeGigabytes})
-		if err != nil {
-			return fmt.Errorf("charge quota: %w", err)
-		}
-		if l := limits[resource.QuotaPerVolumeGigabytes]; l >= 0 && int64(c.VolumeSize) > l {
-			return &resource.OverQuotaError{Resource: resource.QuotaPerVolumeGigabytes, Requested: int64(c.VolumeSize), Limit: l}
-		}
-	}
 	deltas := c.deltas()
-	if len(deltas) == 0 {
-		return nil
-	}
 	names := slices.Sorted(maps.Keys(deltas))
 	var takes []string
 	for _, n := range names {
@@ -88,16 +76,31 @@ func (s *Store) chargeQuota(ctx context.Context, tx *sql.Tx, c quotaChange) erro
 			takes = append(takes, n)
 		}
 	}
+	// The limits of what the change takes and, for a volume, per_volume_gigabytes: one query.
+	var limits map[string]int64
+	if want := takes; len(want) > 0 || c.VolumeSize > 0 {
+		if c.VolumeSize > 0 {
+			want = append(slices.Clip(want), resource.QuotaPerVolumeGigabytes)
+		}
+		var err error
+		if limits, err = effectiveLimits(ctx, tx, c.ProjectID, want); err != nil {
+			return fmt.Errorf("charge quota of project %s: %w", c.ProjectID, err)
+		}
+	}
+	if c.VolumeSize > 0 {
+		if l := limits[resource.QuotaPerVolumeGigabytes]; l >= 0 && int64(c.VolumeSize) > l {
+			return &resource.OverQuotaError{Resource: resource.QuotaPerVolumeGigabytes, Requested: int64(c.VolumeSize), Limit: l}
+		}
+	}
+	if len(deltas) == 0 {
+		return nil
+	}
 	now := dbTime(s.now())
 	if len(takes) > 0 {
 		if err := s.lockUsage(ctx, tx, c.ProjectID, takes, now); err != nil {
 			return fmt.Errorf("charge quota of project %s: %w", c.ProjectID, err)
 		}
 		used, err := usageOf(ctx, tx, c.ProjectID, takes, s.forUpdate())
-		if err != nil {
-			return fmt.Errorf("charge quota of project %s: %w", c.ProjectID, err)
-		}
-		limits, err := effectiveLimits(ctx, tx, c.ProjectID, takes)
 		if err != nil {
 			return fmt.Errorf("charge quota of project %s: %w", c.ProjectID, err)
 		}
@@ -109,14 +112,22 @@ func (s *Store) chargeQuota(ctx context.Context, tx *sql.Tx, c quotaChange) erro
 			}
 		}
 	}
+	// One UPDATE for every resource of the charge: the delta of each row is picked by its
+	// resource name. CASE rather than GREATEST/MAX: both dialects spell it the same.
+	var pick strings.Builder
+	args := make([]any, 0, 4*len(names)+3)
+	pick.WriteString("CASE resource")
 	for _, n := range names {
-		// CASE rather than GREATEST/MAX: both dialects spell it the same.
-		if _, err := tx.ExecContext(ctx, `UPDATE quota_usages SET
-			in_use = CASE WHEN in_use + ? < 0 THEN 0 ELSE in_use + ? END, updated_at = ?
-			WHERE project_id = ? AND resource = ?`,
-			deltas[n], deltas[n], now, c.ProjectID, n); err != nil {
-			return fmt.Errorf("charge quota %s of project %s: %w", n, c.ProjectID, err)
-		}
+		pick.WriteString(" WHEN ? THEN ?")
+		args = append(args, n, deltas[n])
+	}
+	pick.WriteString(" END")
+	delta := pick.String()
+	args = append(append(args, args...), now, c.ProjectID)
+	args = append(args, strArgs(names)...)
+	if _, err := tx.ExecContext(ctx, "UPDATE quota_usages SET in_use = CASE WHEN in_use + "+delta+" < 0 THEN 0 ELSE in_use + "+delta+
+		" END, updated_at = ? WHERE project_id = ? AND resource IN ("+placeholders(len(names))+")", args...); err != nil {
+		return fmt.Errorf("charge quota %s of project %s: %w", strings.Join(names, ", "), c.ProjectID, err)
 	}
 	return nil
 }

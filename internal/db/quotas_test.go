@@ -244,6 +244,20 @@ func TestQuotaNeverNegative(t *testing.T) {
 		if got := usage(t, s, "nobody", "volumes"); got != 0 {
 			t.Errorf("volumes in use = %d, want 0", got)
 		}
+		// One change that takes some resources and gives others back (one UPDATE for all):
+		// each row moves by its own delta, and a give-back still stops at 0.
+		mustCreate(t, s, volume("p2", func(v *resource.Volume) { v.Size = 3 }))
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			return s.chargeQuota(ctx, tx, quotaChange{ProjectID: "p2", Volumes: 2, Gigabytes: -10, Snapshots: 1})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, want := range map[string]int64{"volumes": 3, "gigabytes": 0, "snapshots": 1} {
+			if got := usage(t, s, "p2", n); got != want {
+				t.Errorf("p2 %s in use = %d, want %d", n, got, want)
+			}
+		}
 	})
 }
 
