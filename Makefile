@@ -14,7 +14,7 @@ ifneq ($(CEPH_TAGS),)
 export GOFLAGS := $(strip $(shell $(GO) env GOFLAGS) -tags=$(CEPH_TAGS))
 endif
 
-.PHONY: all build run test test-unit lint bench load clean
+.PHONY: all build run test test-suite test-unit lint bench load clean
 
 all: build
 
@@ -25,11 +25,22 @@ build:
 run: build
 	./$(BIN)/scoria --data-dir $(DATA)
 
-## test: formatting, vet, and the whole suite with the race detector. Integration tests find
-## MariaDB and RabbitMQ through SCORIA_TEST_MYSQL_URL / SCORIA_TEST_RABBIT_URL (local defaults)
-## and fail instead of skipping when CI=true.
-test: lint
-	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+## test: set up what the tests need (deploy/test-env.sh: Debian packages, MariaDB, RabbitMQ,
+## Keystone, a single-node Ceph, tgtd; idempotent), then formatting, vet, and the whole suite
+## with the race detector. The second make reads the Makefile again, so that the RBD driver's
+## build tags see the librbd that the set-up may just have installed. Integration tests find
+## their services through SCORIA_TEST_* variables (local defaults; Ceph's from its env file)
+## and fail instead of skipping when CI=true. SCORIA_TEST_SETUP=0 skips the set-up.
+CEPH_DIR ?= /tmp/scoria-ceph
+export CEPH_DIR
+
+test:
+	deploy/test-env.sh
+	$(MAKE) --no-print-directory test-suite
+
+test-suite: lint
+	set -a; if [ -f "$(CEPH_DIR)/env" ]; then . "$(CEPH_DIR)/env"; fi; set +a; \
+	$(GO) test -race -count=1 -timeout 30m $(PKGS) && \
 	SCORIA_TEST_BROKER_RESTART=1 $(GO) test -race -count=1 -run '^TestBrokerRestart$$' ./internal/rpc/amqp/
 
 ## test-unit: only what needs no service
