@@ -49,6 +49,9 @@ type Manager struct {
 	// Ready, when set, runs once the backend is set up and recovered (e.g. to start the
 	// heartbeat, so that a backend that cannot start shows as down).
 	Ready func(ctx context.Context)
+	// Reconciler, when set, compares the backend with the database once the service is
+	// ready and then every Reconciler.Interval, reporting what differs (reconcile.go).
+	Reconciler *Reconciler
 
 	reportMu sync.Mutex
 	// lastGood is the last report the driver's Stats made (nil until one works): what a
@@ -82,6 +85,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.Ready(ctx)
 	}
 	go m.reportLoop(ctx)
+	if m.Reconciler != nil {
+		go m.Reconciler.Loop(ctx)
+	}
 	log.Info("volume service started")
 	return m.Transport.Serve(ctx, rpc.Target{Topic: rpc.TopicVolume, Server: m.Host}, m.Handle)
 }
