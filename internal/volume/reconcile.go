@@ -148,9 +148,7 @@ func (r *Reconciler) Loop(ctx context.Context) {
 // every host and in every status, before it is reported; a missing object must be absent
 // from the second list while its row, read before and again after, says it exists.
 func (r *Reconciler) Reconcile(ctx context.Context, opts ReconcileOptions) (*ReconcileReport, error) {
-	if reqctx.From(ctx).RequestID == "" { // a run of its own: its lines share one request id
-		ctx = reqctx.With(ctx, reqctx.Context{RequestID: reqctx.NewRequestID()})
-	}
+	ctx = reqctx.With(ctx, reqctx.From(ctx)) // a run without a request id gets one for all its lines
 	inv, ok := r.Driver.(inventory)
 	if !ok {
 		return nil, fmt.Errorf("reconcile %s: %w", r.Host, ErrNoInventory)
