@@ -110,10 +110,10 @@ func TestReconcileLocalFile(t *testing.T) {
 			}
 		}
 		// Nothing that is not an orphan is ever touched.
-		for _, name := range []string{driver.StorageName(live.ID), driver.StorageName(creating.ID) + ".partial", driver.StorageName(creating2.ID),
+		for _, file := range []string{driver.StorageName(live.ID), driver.StorageName(creating.ID) + ".partial", driver.StorageName(creating2.ID),
 			driver.StorageName(deleting.ID), driver.StorageName(elsewhere.ID), "notes.txt", "volume-not-a-uuid"} {
-			if !f.exists(name) {
-				t.Fatalf("%s: %s was removed", name, name)
+			if !f.exists(file) {
+				t.Fatalf("%s: %s was removed", name, file)
 			}
 		}
 	}
