@@ -312,7 +312,7 @@ func (m *Manager) report(ctx context.Context) {
 		log.WithError(err).Error("could not read backend capacity; reporting the backend down with unknown capacity")
 		stats, m.statsDown = downStats(*m.lastGood), true
 	default:
-		stats = withOperations(stats, m.Driver)
+		stats = m.Reconciler.withFindings(withOperations(stats, m.Driver))
 		good := stats
 		m.lastGood = &good
 		if m.statsDown {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -52,7 +54,19 @@ type Reconciler struct {
 	Interval time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+
+	mu   sync.Mutex
+	last *ReconcileReport // the last reconciliation's outcome, for the capability report
+	at   time.Time        // when it ran
 }
+
+// The capabilities in which a volume service reports its last reconciliation (Scoria's), so
+// that an admin sees them per pool in GET /scheduler-stats/get_pools?detail=true.
+const (
+	CapStorageOrphans      = "storage_orphans"
+	CapStorageMissing      = "storage_missing"
+	CapStorageReconciledAt = "storage_reconciled_at"
+)
 
 // ReconcileOptions say what a reconciliation may do.
 type ReconcileOptions struct {
@@ -196,6 +210,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, opts ReconcileOptions) (*Rec
 		r.logFinding(ctx, f)
 		rep.Findings = append(rep.Findings, f)
 	}
+	r.mu.Lock()
+	r.last, r.at = rep, r.now().UTC()
+	r.mu.Unlock()
 	return rep, nil
 }
 
@@ -346,4 +363,26 @@ func (r *Reconciler) logFinding(ctx context.Context, f Finding) {
 	case ProblemMissing:
 		log.WithField("status", f.Status).Error("storage missing: the backend no longer holds this " + string(f.Object.Kind) + "'s object")
 	}
+}
+
+// withFindings returns stats with the counts of the last reconciliation among the backend's
+// capabilities (orphans left undeleted, missing objects, when it ran); stats as it is before
+// any reconciliation or without a reconciler. stats.Extra is copied, not changed.
+func (r *Reconciler) withFindings(stats driver.Stats) driver.Stats {
+	if r == nil {
+		return stats
+	}
+	r.mu.Lock()
+	last, at := r.last, r.at
+	r.mu.Unlock()
+	if last == nil {
+		return stats
+	}
+	extra := make(map[string]any, len(stats.Extra)+3)
+	maps.Copy(extra, stats.Extra)
+	extra[CapStorageOrphans] = last.Orphans() - last.Deleted
+	extra[CapStorageMissing] = last.Missing()
+	extra[CapStorageReconciledAt] = at.Format(time.RFC3339)
+	stats.Extra = extra
+	return stats
 }

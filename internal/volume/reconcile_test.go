@@ -203,7 +203,8 @@ func TestReconcileNeverTakesWorkInFlight(t *testing.T) {
 }
 
 // TestReconcileAtStart: a volume service with a reconciler reports at start an orphan a
-// crash left, deletes nothing, and logs each finding once with a request id.
+// crash left, deletes nothing, logs each finding once with a request id, and reports the
+// counts with the backend's capabilities.
 func TestReconcileAtStart(t *testing.T) {
 	f := newFixture(t)
 	hook := logtest.NewLocal(f.m.Log.(*logrus.Logger))
@@ -225,6 +226,11 @@ func TestReconcileAtStart(t *testing.T) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// The admin sees the counts among the pool's capabilities (get_pools?detail=true).
+	extra := f.nextReport().Stats.Extra
+	if extra[CapStorageOrphans] != float64(1) || extra[CapStorageMissing] != float64(0) || extra[CapStorageReconciledAt] == nil {
+		t.Errorf("capabilities after the reconciliation: %v", extra)
 	}
 	cancel()
 	if err := <-errc; err != nil && ctx.Err() == nil {

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +20,9 @@ import (
 // TestStorageReconcile checks the reconciler on the split services (MariaDB, RabbitMQ): after
 // a kill -9 of the volume service while creates are in flight and its restart, `scoria-manage
 // volume reconcile` finds the backend exactly as the database says; a leaked file and a lost
-// one are then reported by the running service (storage_reconcile_interval = 1), which
-// deletes nothing, and the leaked file is removed by `volume reconcile --delete-orphans`.
+// one are then reported by the running service (storage_reconcile_interval = 1) in its log
+// and in get_pools, and it deletes nothing; the leaked file is removed by `volume reconcile
+// --delete-orphans`.
 func TestStorageReconcile(t *testing.T) {
 	c := startCluster(t, cluster.Options{Extra: map[string]string{"storage_reconcile_interval": "1"}})
 	cl := c.Client()
@@ -99,6 +102,27 @@ func TestStorageReconcile(t *testing.T) {
 	}
 	if _, err := os.Stat(leaked); err != nil {
 		t.Fatalf("the volume service deleted an orphan on its own: %v", err)
+	}
+	// An admin sees the counts among the pool's capabilities.
+	err = cluster.Poll(ctx, 30*time.Second, 250*time.Millisecond, func() (bool, string, error) {
+		resp, err := cl.Do(ctx, "GET", "/scheduler-stats/get_pools?detail=true", nil, nil)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		var body struct {
+			Pools []struct {
+				Capabilities map[string]any `json:"capabilities"`
+			} `json:"pools"`
+		}
+		if err := json.Unmarshal(resp.Body, &body); err != nil || len(body.Pools) != 1 {
+			return false, string(resp.Body), nil
+		}
+		caps := body.Pools[0].Capabilities
+		return caps["storage_orphans"] == float64(1) && caps["storage_missing"] == float64(1),
+			fmt.Sprintf("storage_orphans %v, storage_missing %v", caps["storage_orphans"], caps["storage_missing"]), nil
+	})
+	if err != nil {
+		t.Fatalf("get_pools does not show the findings: %v", err)
 	}
 
 	code, out := manage("--delete-orphans", "--grace", "0")
