@@ -125,7 +125,7 @@ func (r *Reconciler) now() time.Time {
 	return time.Now()
 }
 
-// Loop reconciles once at once and then every Interval until ctx ends, reporting only
+// Loop reconciles at once and then every Interval until ctx ends, reporting only
 // (it never deletes). A driver without an inventory is logged once and the loop ends.
 func (r *Reconciler) Loop(ctx context.Context) {
 	for {
