@@ -1,6 +1,6 @@
 // Command scoria-manage administers a Scoria deployment: database schema (db sync, db
-// version), services (service list) and policy (policy defaults), as cinder-manage and
-// oslopolicy-sample-generator do.
+// version), services (service list), policy (policy defaults), as cinder-manage and
+// oslopolicy-sample-generator do, and the storage of this node's backends (volume reconcile).
 package main
 
 import (
@@ -25,6 +25,14 @@ commands:
   db version     print the schema version
   service list   list the registered services and whether they are up
   policy defaults  print Cinder's default policy rules as an oslo.policy YAML file
+  volume reconcile [--host HOST@BACKEND] [--delete-orphans] [--grace SECONDS]
+                 compare the storage of this node's backends (enabled_backends) with the
+                 database: objects no volume or snapshot owns (orphans) and volumes or
+                 snapshots whose object is gone (missing). It runs here, on the volume host,
+                 with the backend sections of the configuration, beside a running
+                 scoria-volume. Nothing is deleted unless --delete-orphans is given, and then
+                 only orphans unchanged for --grace seconds (default 600) whose row is still
+                 absent. Exit status: 0 nothing left to report, 3 findings left, 1 failure.
 `
 
 func main() {
@@ -35,6 +43,11 @@ func main() {
 	defer closer.Close()
 	log.SetOutput(os.Stderr)
 	cmd := strings.Join(rest, " ")
+	if len(rest) >= 2 && rest[0] == "volume" && rest[1] == "reconcile" {
+		code := reconcile(cfg, log, rest[2:], os.Stdout, os.Stderr)
+		closer.Close()
+		os.Exit(code)
+	}
 	switch cmd {
 	case "db sync", "db version", "service list":
 	case "policy defaults":

@@ -61,6 +61,7 @@ type Default struct {
 	RPCResponseTimeout                time.Duration // rpc_response_timeout (seconds), default 60s
 	AttachmentSweepAge                time.Duration // attachment_sweep_age (seconds), default 600s
 	AttachmentSweepInterval           time.Duration // attachment_sweep_interval (seconds), default 60s
+	StorageReconcileInterval          time.Duration // storage_reconcile_interval (seconds), default 3600s; 0: at start only
 }
 
 // Database is the [database] section.

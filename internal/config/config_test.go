@@ -33,6 +33,7 @@ func TestLoadDefaults(t *testing.T) {
 		StatePath:          "/var/lib/scoria",
 		RPCResponseTimeout: 60 * time.Second,
 		AttachmentSweepAge: 600 * time.Second, AttachmentSweepInterval: 60 * time.Second,
+		StorageReconcileInterval: time.Hour,
 	}
 	if !reflect.DeepEqual(c.Default, want) {
 		t.Errorf("Default = %+v\nwant      %+v", c.Default, want)
@@ -97,6 +98,7 @@ max_over_subscription_ratio = Auto
 		CapacityWeightMultiplier: -1.5, AllocatedCapacityWeightMultiplier: 2, VolumeNumberMultiplier: 0,
 		LogFile: "api.log", LogDir: "/var/log/scoria", RPCResponseTimeout: 90 * time.Second,
 		AttachmentSweepAge: 600 * time.Second, AttachmentSweepInterval: 60 * time.Second,
+		StorageReconcileInterval: time.Hour,
 	}
 	if !reflect.DeepEqual(c.Default, want) {
 		t.Errorf("Default = %+v\nwant      %+v", c.Default, want)

@@ -44,6 +44,7 @@ var defaultOptions = []opt[Default]{
 	{"rpc_response_timeout", "60", "Seconds to wait for the answer to a call over the message bus", seconds(1, func(d *Default) *time.Duration { return &d.RPCResponseTimeout })},
 	{"attachment_sweep_age", "600", "Seconds an attachment may stay reserved, attaching or detaching before the API's sweeper resolves it", seconds(1, func(d *Default) *time.Duration { return &d.AttachmentSweepAge })},
 	{"attachment_sweep_interval", "60", "Seconds between the API's sweeps of attachments left reserved, attaching or detaching", seconds(1, func(d *Default) *time.Duration { return &d.AttachmentSweepInterval })},
+	{"storage_reconcile_interval", "3600", "Seconds between a volume service's comparisons of its backend's storage with the database (orphans and missing objects are reported, never deleted); it also runs at start; 0: only at start", seconds(0, func(d *Default) *time.Duration { return &d.StorageReconcileInterval })},
 }
 
 var databaseOptions = []opt[Database]{

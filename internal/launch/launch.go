@@ -274,6 +274,7 @@ func (e *Env) RunVolume(ctx context.Context) error {
 			Host: host, Zone: b.BackendAvailabilityZone, Driver: drv, Store: e.Store, Transport: e.Transport,
 			FilterFunction: b.FilterFunction, GoodnessFunction: b.GoodnessFunction,
 			Log: log, ReportInterval: d.PeriodicInterval, Target: tgt,
+			Reconciler: &volume.Reconciler{Host: host, Driver: drv, Store: e.Store, Log: log, Interval: d.StorageReconcileInterval},
 			Ready: func(ctx context.Context) {
 				if err := hb.Register(ctx); err != nil {
 					log.WithError(err).Error("could not register the service")

@@ -1,6 +1,7 @@
 // Package volume is the scoria-volume service: one Manager per enabled backend
 // (host@backend) that drives its storage through a driver.Driver, reports the backend's
-// capabilities to the schedulers, and at start finishes or fails whatever a crash left in flight.
+// capabilities to the schedulers, at start finishes or fails whatever a crash left in flight,
+// and compares the backend's storage with the database (Reconciler).
 package volume
 
 import (
@@ -49,6 +50,9 @@ type Manager struct {
 	// Ready, when set, runs once the backend is set up and recovered (e.g. to start the
 	// heartbeat, so that a backend that cannot start shows as down).
 	Ready func(ctx context.Context)
+	// Reconciler, when set, compares the backend with the database once the service is
+	// ready and then every Reconciler.Interval, reporting what differs (reconcile.go).
+	Reconciler *Reconciler
 
 	reportMu sync.Mutex
 	// lastGood is the last report the driver's Stats made (nil until one works): what a
@@ -82,6 +86,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.Ready(ctx)
 	}
 	go m.reportLoop(ctx)
+	if m.Reconciler != nil {
+		go m.Reconciler.Loop(ctx)
+	}
 	log.Info("volume service started")
 	return m.Transport.Serve(ctx, rpc.Target{Topic: rpc.TopicVolume, Server: m.Host}, m.Handle)
 }
@@ -305,7 +312,7 @@ func (m *Manager) report(ctx context.Context) {
 		log.WithError(err).Error("could not read backend capacity; reporting the backend down with unknown capacity")
 		stats, m.statsDown = downStats(*m.lastGood), true
 	default:
-		stats = withOperations(stats, m.Driver)
+		stats = m.Reconciler.withFindings(withOperations(stats, m.Driver))
 		good := stats
 		m.lastGood = &good
 		if m.statsDown {

@@ -152,7 +152,12 @@ func isNotFound(err error) bool {
 // when its last clone goes; removing a clone volume walks up its parents removing the
 // .clone_snap it hung from and any .deleted parent left without snapshots.
 func (d *Driver) Delete(ctx context.Context, v driver.Volume) error {
-	name := driver.StorageName(v.ID)
+	return d.deleteImage(ctx, driver.StorageName(v.ID))
+}
+
+// deleteImage is Delete of image name (volume-<id>, or a volume-<id>.deleted that is no
+// longer held: one still held stays as it is).
+func (d *Driver) deleteImage(ctx context.Context, name string) error {
 	return d.conns().do(ctx, "delete "+name, func(s *session) error {
 		img, err := rbd.OpenImage(s.ioctx, name, rbd.NoSnapshot)
 		if isNotFound(err) {
@@ -190,6 +195,9 @@ func (d *Driver) Delete(ctx context.Context, v driver.Volume) error {
 		parent, parentSnap := cloneParent(img, name)
 		if err := img.Close(); err != nil {
 			return err
+		}
+		if keep && strings.HasSuffix(name, deletedSuffix) {
+			return nil
 		}
 		if keep {
 			return rbd.GetImage(s.ioctx, name).Rename(name + deletedSuffix)
