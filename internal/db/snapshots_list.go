@@ -188,8 +188,7 @@ func (s *Store) CountSnapshots(ctx context.Context, f resource.SnapshotFilter) (
 
 // ListSnapshotsByHost returns the snapshots a backend holds: host is backendHost itself or
 // one of its pools (backendHost#pool), with a status in statuses (any when empty), oldest
-// first. It is what a volume service looks for at start-up to finish or fail what a crash
-// interrupted.
+// first. The storage reconciler (internal/volume) compares them with the backend's objects.
 func (s *Store) ListSnapshotsByHost(ctx context.Context, backendHost string, statuses []string) ([]*resource.Snapshot, error) {
 	// The same range over the (host, status) index as ListVolumesByHost.
 	query := "SELECT " + snapshotColumns + " FROM snapshots s WHERE s.deleted = 0 AND s.host >= ? AND s.host < ? AND (s.host = ? OR s.host >= ?)"
