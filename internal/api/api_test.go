@@ -202,7 +202,7 @@ func (c *busConsumer) match(written []resource.OutboxMessage) (out []resource.Ou
 type env struct {
 	t      testing.TB
 	store  *db.Store
-	raw    *sql.DB // the same database, for fixtures the Store has no method for
+	raw    *sql.DB      // the same database, for fixtures the Store has no method for
 	disp   *busConsumer // what the API's outbox relay delivered on the bus
 	h      http.Handler
 	logs   *test.Hook
