@@ -368,7 +368,10 @@ func TestConnectionInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyring, _ := os.ReadFile(cl.keyring)
+	keyring, err := os.ReadFile(cl.keyring)
+	if err != nil {
+		t.Fatalf("read the test cluster's keyring: %v", err)
+	}
 	want := map[string]any{
 		"name": cl.pool + "/" + v.Name, "hosts": []string{"127.0.0.1"}, "ports": []string{"6789"},
 		"cluster_name": "ceph", "auth_enabled": true, "auth_username": cl.user, "secret_type": "ceph",
@@ -377,10 +380,10 @@ func TestConnectionInfo(t *testing.T) {
 	if ci.DriverVolumeType != "rbd" {
 		t.Errorf("driver_volume_type %q", ci.DriverVolumeType)
 	}
-	gotJSON, _ := json.Marshal(ci.Data)
-	wantJSON, _ := json.Marshal(want)
-	if !bytes.Equal(gotJSON, wantJSON) {
-		t.Errorf("data\n got %s\nwant %s", gotJSON, wantJSON)
+	gotJSON, gerr := json.Marshal(ci.Data)
+	wantJSON, werr := json.Marshal(want)
+	if gerr != nil || werr != nil || !bytes.Equal(gotJSON, wantJSON) {
+		t.Errorf("data\n got %s (%v)\nwant %s (%v)", gotJSON, gerr, wantJSON, werr)
 	}
 	if err := d.TerminateConnection(ctxT(t), v, nil); err != nil {
 		t.Error(err)
