@@ -1,12 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +21,9 @@ import (
 	"github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/scoria/scoria/internal/db"
+	"github.com/scoria/scoria/internal/outbox"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpc"
 )
 
 // The caller of most tests: noauth token "u1:p1".
@@ -28,30 +33,177 @@ const (
 	testHost    = "example.com"
 )
 
-// recordingDispatcher remembers what the API handed to the bus.
-type recordingDispatcher struct {
-	mu   sync.Mutex
-	msgs []resource.OutboxMessage
+// busConsumer is the far end of the API's real outbox relay (internal/outbox) and in-process
+// bus (rpc.Local): a consumer of the bus that keeps every message delivered to it, serving
+// each queue the outbox addresses. A test SQLite trigger copies every outbox row as it is
+// inserted, so got can wait until each row the API wrote has come through the relay and the
+// bus, and answer in the order the rows were written.
+type busConsumer struct {
+	t     testing.TB
+	raw   *sql.DB
+	relay *outbox.Relay
+	bus   *rpc.Local
+	ctx   context.Context // ends the consumer's Serves
+
+	mu        sync.Mutex
+	served    map[rpc.Target]bool
+	delivered []resource.OutboxMessage // as the bus delivered them (ID 0)
 }
 
-func (d *recordingDispatcher) Dispatch(_ context.Context, msgs []resource.OutboxMessage) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.msgs = append(d.msgs, msgs...)
+// outboxLogDDL keeps a copy of each outbox row the API inserts (the relay deletes the row once
+// the bus has it).
+const outboxLogDDL = `CREATE TABLE test_outbox_log (id INTEGER PRIMARY KEY, topic TEXT, server TEXT, method TEXT, args TEXT);
+CREATE TRIGGER test_outbox_log_insert AFTER INSERT ON outbox BEGIN
+  INSERT INTO test_outbox_log (id, topic, server, method, args) VALUES (NEW.id, NEW.topic, NEW.server, NEW.method, NEW.args);
+END;`
+
+// newBusConsumer starts a real relay over a real in-process bus, stopped at the end of t.
+func newBusConsumer(t testing.TB, store *db.Store, raw *sql.DB, log logrus.FieldLogger) *busConsumer {
+	t.Helper()
+	if _, err := raw.Exec(outboxLogDDL); err != nil {
+		t.Fatalf("outbox log trigger: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	bus := rpc.NewLocal(log)
+	// Grace and Interval far beyond a test: every message goes through Dispatch, none is
+	// re-sent by the sweeper, so each outbox row is delivered once.
+	relay := &outbox.Relay{Store: store, Transport: bus, Log: log, Grace: time.Hour, Interval: time.Hour}
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		relay.Run(ctx, 1)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-ran
+		bus.Close()
+	})
+	c := &busConsumer{t: t, raw: raw, relay: relay, bus: bus, ctx: ctx, served: map[rpc.Target]bool{}}
+	c.serve(rpc.Target{Topic: rpc.TopicScheduler})
+	return c
 }
 
-func (d *recordingDispatcher) got() []resource.OutboxMessage {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]resource.OutboxMessage(nil), d.msgs...)
+// Dispatch hands freshly committed rows to the real relay, so that a test may build an API
+// with this consumer as its Dispatcher.
+func (c *busConsumer) Dispatch(ctx context.Context, msgs []resource.OutboxMessage) {
+	c.relay.Dispatch(ctx, msgs)
+}
+
+// serve starts consuming target's queue, once; casts held there are delivered at once.
+func (c *busConsumer) serve(target rpc.Target) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.served[target] {
+		return
+	}
+	c.served[target] = true
+	go func() {
+		err := c.bus.Serve(c.ctx, target, func(_ context.Context, m *rpc.Message) (any, error) {
+			rc, err := json.Marshal(m.Context)
+			if err != nil {
+				return nil, err
+			}
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.delivered = append(c.delivered, resource.OutboxMessage{Topic: target.Topic, Server: target.Server,
+				Method: m.Method, Args: append([]byte(nil), m.Args...), Context: rc})
+			return nil, nil
+		})
+		if err != nil && !errors.Is(err, rpc.ErrClosed) {
+			c.t.Errorf("serve %s: %v", target, err)
+		}
+	}()
+}
+
+// got waits until every outbox row the API has written so far was delivered by the bus and
+// returns them in the order they were written, each with its outbox id.
+func (c *busConsumer) got() []resource.OutboxMessage {
+	c.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		written := c.written()
+		for _, w := range written {
+			c.serve(rpc.Target{Topic: w.Topic, Server: w.Server})
+		}
+		out, missing := c.match(written)
+		if missing == nil {
+			return out
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("outbox row %d (%s to %s) never came through the relay and the bus", missing.ID, missing.Method,
+				rpc.Target{Topic: missing.Topic, Server: missing.Server})
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// written is every outbox row the API inserted, in order.
+func (c *busConsumer) written() []resource.OutboxMessage {
+	c.t.Helper()
+	rows, err := c.raw.Query(`SELECT id, topic, server, method, args FROM test_outbox_log ORDER BY id`)
+	if err != nil {
+		c.t.Fatalf("read the outbox log: %v", err)
+	}
+	defer rows.Close()
+	var out []resource.OutboxMessage
+	for rows.Next() {
+		var m resource.OutboxMessage
+		var server sql.NullString
+		var args string
+		if err := rows.Scan(&m.ID, &m.Topic, &server, &m.Method, &args); err != nil {
+			c.t.Fatalf("read the outbox log: %v", err)
+		}
+		m.Server, m.Args = server.String, []byte(args)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		c.t.Fatalf("read the outbox log: %v", err)
+	}
+	return out
+}
+
+// sameJSON reports whether a and b are the same JSON value (the bus re-encodes arguments,
+// escaping HTML characters the API's encoder left alone).
+func sameJSON(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+// match pairs each written row with a delivered message of the same target, method and
+// arguments; missing is the first row nothing was delivered for yet.
+func (c *busConsumer) match(written []resource.OutboxMessage) (out []resource.OutboxMessage, missing *resource.OutboxMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	used := make([]bool, len(c.delivered))
+	for i, w := range written {
+		found := false
+		for j, d := range c.delivered {
+			if !used[j] && d.Topic == w.Topic && d.Server == w.Server && d.Method == w.Method && sameJSON(d.Args, w.Args) {
+				used[j], found = true, true
+				d.ID = w.ID
+				out = append(out, d)
+				break
+			}
+		}
+		if !found {
+			return nil, &written[i]
+		}
+	}
+	return out, nil
 }
 
 // env is an API on a fresh SQLite database.
 type env struct {
 	t      testing.TB
 	store  *db.Store
-	raw    *sql.DB // the same database, for fixtures the Store has no method for
-	disp   *recordingDispatcher
+	raw    *sql.DB      // the same database, for fixtures the Store has no method for
+	disp   *busConsumer // what the API's outbox relay delivered on the bus
 	h      http.Handler
 	logs   *test.Hook
 	zones  []string
@@ -82,10 +234,11 @@ func newEnv(t testing.TB, configure ...func(*Options)) *env {
 
 	log, hook := test.NewNullLogger()
 	log.SetLevel(logrus.DebugLevel)
-	e := &env{t: t, store: store, raw: raw, disp: &recordingDispatcher{}, logs: hook, zones: []string{"nova", "az2"}}
+	e := &env{t: t, store: store, raw: raw, logs: hook, zones: []string{"nova", "az2"}}
+	e.disp = newBusConsumer(t, store, raw, log)
 	o := Options{
 		Store:             store,
-		Dispatcher:        e.disp,
+		Dispatcher:        e.disp.relay,
 		Log:               log,
 		AuthStrategy:      "noauth",
 		AvailabilityZones: func() []string { return e.zones },

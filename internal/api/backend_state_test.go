@@ -131,7 +131,7 @@ func TestServicesBackendState(t *testing.T) {
 		configure func(*Options)
 	}{
 		{"no scheduler connected", func(o *Options) { o.Pools = nil }},
-		{"no scheduler answers", withScheduler(t, nil, 200*time.Millisecond)},
+		{"no scheduler answers", withSilentScheduler(t, 200*time.Millisecond)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, tc.configure)

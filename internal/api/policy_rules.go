@@ -147,8 +147,9 @@ type pendingKey struct{}
 // withRule decides the endpoint's policy rule. Lists, creates of unowned objects and types
 // are decided before the handler runs, on the caller's project (Cinder's default target);
 // an endpoint on one object leaves it pending until the handler loads the object (decideOn).
-// An object endpoint that answers success without having decided it is a bug: it is logged
-// as an error, and the deny-all test walks every route for it.
+// An object endpoint that answers success without having decided it is a bug, and fails
+// closed: the client gets the rule's 403 instead of the success, and the bug is logged as an
+// error (the deny-all test walks every route for it).
 func (s *server) withRule(method, path string, h http.Handler) http.Handler {
 	rule := endpointRules[method+" "+path]
 	kind, id := bodyObjectRoutes[method+" "+path], ""
@@ -179,14 +180,59 @@ func (s *server) withRule(method, path string, h http.Handler) http.Handler {
 		if volumeGetRoutes[method+" "+path] || id == "volume_id" {
 			p.gate = policyVolumeGet
 		}
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), pendingKey{}, p)))
-		if p.rule != "" && !p.decided && rec.status < http.StatusBadRequest {
-			reqctx.Log(r.Context(), s.log).WithFields(logrus.Fields{"rule": p.rule, "route": method + " " + path}).
-				Error("policy rule never decided: the handler did not load its object through its getter")
-		}
+		g := &undecidedGuard{ResponseWriter: w, s: s, r: r, p: p, route: method + " " + path}
+		h.ServeHTTP(g, r.WithContext(context.WithValue(r.Context(), pendingKey{}, p)))
 	})
 }
+
+// undecidedGuard stands between an object endpoint's handler and the client. When the
+// handler starts a success (a status below 400) while the endpoint's rule is still pending,
+// the handler never loaded its object through its getter: the guard answers the rule's 403
+// in the success's place, drops what the handler writes after, and logs the bug. A handler
+// that failed (4xx/5xx) is answered as it wrote.
+type undecidedGuard struct {
+	http.ResponseWriter
+	s      *server
+	r      *http.Request
+	p      *pendingRule
+	route  string
+	wrote  bool // the first WriteHeader was seen
+	denied bool // the guard answered 403 instead of the handler
+}
+
+func (g *undecidedGuard) WriteHeader(code int) {
+	if g.denied {
+		return
+	}
+	if !g.wrote {
+		g.wrote = true
+		if code < http.StatusBadRequest && g.p.rule != "" && !g.p.decided {
+			g.denied = true
+			reqctx.Log(g.r.Context(), g.s.log).WithFields(logrus.Fields{"rule": g.p.rule, "route": g.route, "status": code}).
+				Error("policy rule never decided: the handler did not load its object through its getter; answered 403")
+			h := g.ResponseWriter.Header()
+			for _, k := range []string{"Etag", "Location", "Last-Modified"} {
+				h.Del(k)
+			}
+			writeJSON(g.ResponseWriter, http.StatusForbidden,
+				newFault(http.StatusForbidden, "Policy doesn't allow %s to be performed.", g.p.rule).body())
+			return
+		}
+	}
+	g.ResponseWriter.WriteHeader(code)
+}
+
+func (g *undecidedGuard) Write(b []byte) (int, error) {
+	if !g.wrote {
+		g.WriteHeader(http.StatusOK)
+	}
+	if g.denied {
+		return len(b), nil // the handler's success body is not the answer
+	}
+	return g.ResponseWriter.Write(b)
+}
+
+func (g *undecidedGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter }
 
 // policyVolumeGet is the rule of showing a volume, also decided by every other endpoint on
 // one volume before its own.

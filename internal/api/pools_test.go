@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"sync"
@@ -16,83 +16,147 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/scoria/scoria/internal/backend/localfile"
 	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/scheduler"
+	"github.com/scoria/scoria/internal/volume"
+	"github.com/scoria/scoria/pkg/driver"
 )
 
-// fakeScheduler serves get_pools on a real in-process bus, as a scheduler does, answering
-// with fixed pools and remembering what it was asked.
-type fakeScheduler struct {
+// poolBackend is one volume service of poolsEnv: a real volume manager on a local-file
+// backend of capacityGB, reporting its capabilities over the bus.
+type poolBackend struct {
+	host, backendName string
+	capacityGB        float64
+}
+
+// poolsSetup is a real scheduler serving the scheduler topic of a real in-process bus, and
+// real volume services whose capability reports make its picture of the pools.
+type poolsSetup struct {
+	bus   *rpc.Local
+	sched *scheduler.Scheduler
+}
+
+// poolsEnv is an API whose get_pools and capabilities go over the bus to poolsSetup's
+// scheduler (the API waits at most timeout); wrap, when set, stands around the scheduler's
+// handler to inject a fault. It returns once the scheduler has every backend's report.
+func poolsEnv(t *testing.T, timeout time.Duration, wrap func(rpc.Handler) rpc.Handler, backends ...poolBackend) (*env, *poolsSetup) {
+	t.Helper()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	ps := &poolsSetup{bus: rpc.NewLocal(log)}
+	e := newEnv(t, func(o *Options) { o.Pools = &RPCPools{Transport: ps.bus, Timeout: timeout} })
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		ps.bus.Close()
+	})
+	ps.sched = &scheduler.Scheduler{Store: e.store, Transport: ps.bus, Log: log, ServiceDownTime: time.Hour}
+	h := rpc.Handler(ps.sched.Handle)
+	if wrap != nil {
+		h = wrap(h)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = ps.bus.Serve(ctx, message.SchedulerTarget(), h)
+	}()
+	for _, b := range backends {
+		m := &volume.Manager{Host: b.host, Zone: "nova", Store: e.store, Transport: ps.bus, Log: log,
+			ReportInterval: 50 * time.Millisecond, // until the scheduler serves, a fanout reaches no one
+			Driver: &localfile.Driver{Dir: filepath.Join(t.TempDir(), "vols"), BackendName: b.backendName,
+				PoolName: b.backendName, CapacityGB: b.capacityGB, OverSub: "20.0"},
+			Ready: func(ctx context.Context) {
+				if _, err := e.store.RegisterService(ctx, &resource.Service{Binary: resource.BinaryVolume, Host: b.host,
+					Topic: rpc.TopicVolume, AvailabilityZone: "nova"}); err != nil {
+					t.Errorf("register %s: %v", b.host, err)
+				}
+			}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.Run(ctx); err != nil && ctx.Err() == nil {
+				t.Errorf("volume service %s: %v", b.host, err)
+			}
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ps.sched.Reported() < len(backends) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduler has %d capability reports after 10 s, want %d", ps.sched.Reported(), len(backends))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return e, ps
+}
+
+// askedPools is a wrapper around the real scheduler's handler that remembers the arguments
+// of every get_pools it is asked, so a test can see what the API passed on.
+type askedPools struct {
 	mu    sync.Mutex
 	asked []message.GetPoolsArgs
-	pools []message.PoolInfo
-	err   error
 }
 
-func (f *fakeScheduler) handle(_ context.Context, msg *rpc.Message) (any, error) {
-	if msg.Method != message.GetPools {
-		return nil, errors.New("unexpected method " + msg.Method)
+func (a *askedPools) wrap(h rpc.Handler) rpc.Handler {
+	return func(ctx context.Context, msg *rpc.Message) (any, error) {
+		if msg.Method == message.GetPools {
+			var args message.GetPoolsArgs
+			if err := json.Unmarshal(msg.Args, &args); err != nil {
+				return nil, err
+			}
+			a.mu.Lock()
+			a.asked = append(a.asked, args)
+			a.mu.Unlock()
+		}
+		return h(ctx, msg)
 	}
-	var args message.GetPoolsArgs
-	if err := json.Unmarshal(msg.Args, &args); err != nil {
-		return nil, err
+}
+
+func (a *askedPools) calls() []message.GetPoolsArgs {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]message.GetPoolsArgs(nil), a.asked...)
+}
+
+// report fans capability reports out to the scheduler over the bus, as volume services whose
+// drivers report them do, and waits until the scheduler knows every one's backend.
+func (ps *poolsSetup) report(t *testing.T, reports ...message.CapabilitiesArgs) {
+	t.Helper()
+	want := ps.sched.Reported() + len(reports)
+	for _, r := range reports {
+		if r.ReportedAt.IsZero() {
+			r.ReportedAt = time.Now().UTC()
+		}
+		if err := ps.bus.Fanout(context.Background(), rpc.TopicScheduler, message.UpdateCapabilities, r); err != nil {
+			t.Fatal(err)
+		}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.asked = append(f.asked, args)
-	return f.pools, f.err
+	deadline := time.Now().Add(10 * time.Second)
+	for ps.sched.Reported() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduler has %d capability reports, want %d", ps.sched.Reported(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
-func (f *fakeScheduler) calls() []message.GetPoolsArgs {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]message.GetPoolsArgs(nil), f.asked...)
-}
-
-// withScheduler connects the API to a bus on which sched, when not nil, serves the
+// withSilentScheduler connects the API to a real in-process bus on which nothing serves the
 // scheduler topic; the API waits at most timeout for an answer.
-func withScheduler(t testing.TB, sched *fakeScheduler, timeout time.Duration) func(*Options) {
+func withSilentScheduler(t testing.TB, timeout time.Duration) func(*Options) {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	bus := rpc.NewLocal(log)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		bus.Close()
-	})
-	if sched != nil {
-		go func() {
-			defer close(done)
-			_ = bus.Serve(ctx, message.SchedulerTarget(), sched.handle)
-		}()
-	} else {
-		close(done)
-	}
+	t.Cleanup(func() { bus.Close() })
 	return func(o *Options) { o.Pools = &RPCPools{Transport: bus, Timeout: timeout} }
 }
 
-// samplePools reads Cinder's recorded get_pools?detail=true answer.
-func samplePools(t testing.TB) (raw map[string]any, pools []message.PoolInfo) {
-	t.Helper()
-	data, err := os.ReadFile("testdata/scheduler-stats-get-pools-detail.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body struct {
-		Pools []message.PoolInfo `json:"pools"`
-	}
-	if err := json.Unmarshal(data, &body); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		t.Fatal(err)
-	}
-	return raw, body.Pools
-}
+// twoBackends are the volume services most pools tests run: gold (100 GiB) and plain (50 GiB).
+var twoBackends = []poolBackend{{"node1@gold", "gold", 100}, {"node2@plain", "plain", 50}}
 
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
@@ -103,18 +167,53 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
+// TestGetPools: get_pools answers, in Cinder's shape, the pools the real scheduler knows from
+// the capability reports of real volume services (local-file backends of 100 and 50 GiB).
 func TestGetPools(t *testing.T) {
-	sample, pools := samplePools(t)
-	sched := &fakeScheduler{pools: pools}
-	e := newEnv(t, withScheduler(t, sched, 5*time.Second))
+	variant := false // the scheduler's answer gets Cinder's storage_protocol variants
+	e, ps := poolsEnv(t, 5*time.Second, func(h rpc.Handler) rpc.Handler {
+		return func(ctx context.Context, msg *rpc.Message) (any, error) {
+			res, err := h(ctx, msg)
+			if pools, ok := res.([]message.PoolInfo); ok && variant && err == nil {
+				for _, p := range pools {
+					p.Capabilities["storage_protocol"] = []any{"FC", "fibre_channel"}
+				}
+			}
+			return res, err
+		}
+	}, twoBackends...)
 
-	decode := func(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
+	decode := func(t *testing.T, raw []byte) map[string]any {
 		t.Helper()
 		var got map[string]any
-		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		if err := json.Unmarshal(raw, &got); err != nil {
 			t.Fatal(err)
 		}
 		return got
+	}
+	known, err := ps.sched.GetPools(context.Background(), message.GetPoolsArgs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(map[string]any{"pools": known})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := decode(t, raw)["pools"].([]any)
+	// The real picture: each backend's pool with the figures its service reported.
+	for i, w := range []struct {
+		name, backend string
+		total         float64
+	}{{"node1@gold#gold", "gold", 100}, {"node2@plain#plain", "plain", 50}} {
+		if len(want) != 2 {
+			t.Fatalf("the scheduler knows %d pools, want 2: %v", len(want), want)
+		}
+		p := want[i].(map[string]any)
+		c := p["capabilities"].(map[string]any)
+		if p["name"] != w.name || c["volume_backend_name"] != w.backend || c["pool_name"] != w.backend ||
+			c["total_capacity_gb"] != w.total || c["backend_state"] != "up" {
+			t.Fatalf("pool %d is %v, want %s of %v GiB reported up", i, p, w.name, w.total)
+		}
 	}
 	for _, tc := range []struct {
 		name   string
@@ -132,8 +231,7 @@ func TestGetPools(t *testing.T) {
 			rec := e.do(call{method: "GET", path: "/v3/p1/scheduler-stats/get_pools" + tc.query})
 			wantStatus(t, rec, http.StatusOK)
 			sameKeys(t, "body", keysOf(t, obj(t, rec)), []string{"pools"})
-			got := decode(t, rec)["pools"].([]any)
-			want := sample["pools"].([]any)
+			got := decode(t, rec.Body.Bytes())["pools"].([]any)
 			if len(got) != len(want) {
 				t.Fatalf("%d pools, want %d", len(got), len(want))
 			}
@@ -146,11 +244,10 @@ func TestGetPools(t *testing.T) {
 					continue
 				}
 				// The whole pool, capabilities and all, as Cinder shows it.
+				sameKeys(t, "pool", sortedKeys(g), []string{"capabilities", "name"})
 				if !reflect.DeepEqual(g, w) {
 					t.Errorf("pool %d\n got: %v\nwant: %v", i, g, w)
 				}
-				sameKeys(t, "capabilities", sortedKeys(g["capabilities"].(map[string]any)),
-					sortedKeys(w["capabilities"].(map[string]any)))
 			}
 		})
 	}
@@ -163,11 +260,8 @@ func TestGetPools(t *testing.T) {
 	})
 
 	t.Run("storage_protocol variants show the preferred one", func(t *testing.T) {
-		sched.mu.Lock()
-		sched.pools = []message.PoolInfo{{Name: "h@fc#p", Capabilities: map[string]any{
-			"storage_protocol": []any{"FC", "fibre_channel"}}}}
-		sched.mu.Unlock()
-		defer func() { sched.mu.Lock(); sched.pools = pools; sched.mu.Unlock() }()
+		variant = true
+		defer func() { variant = false }()
 		rec := e.do(call{method: "GET", path: "/v3/scheduler-stats/get_pools?detail=true"})
 		wantStatus(t, rec, http.StatusOK)
 		if got := str(t, obj(t, rec), "pools", 0, "capabilities", "storage_protocol"); got != "FC" {
@@ -176,41 +270,47 @@ func TestGetPools(t *testing.T) {
 	})
 }
 
+// TestGetPoolsFilters: what the API passes on to the real scheduler for each microversion's
+// filters, and what the scheduler answers with them.
 func TestGetPoolsFilters(t *testing.T) {
 	const goldID = "0ad1bd40-5ddd-4d9e-a4b7-8a3e0a1b2c3d"
 	const unknownID = "7483a445-1aed-4363-801c-ae754225e2e4"
-	sched := &fakeScheduler{pools: []message.PoolInfo{}}
-	e := newEnv(t, withScheduler(t, sched, 5*time.Second))
+	sched := &askedPools{}
+	e, _ := poolsEnv(t, 5*time.Second, sched.wrap, twoBackends...)
 	e.addVolumeType(goldID, "gold")
-	e.addExtraSpec(goldID, "volume_backend_name", "lvmbackend")
+	e.addExtraSpec(goldID, "volume_backend_name", "gold")
 	e.addExtraSpec(goldID, "capabilities:thin_provisioning_support", "<is> True")
 	gold := &message.VolumeTypeSpec{ID: goldID, Name: "gold", ExtraSpecs: map[string]string{
-		"volume_backend_name": "lvmbackend", "capabilities:thin_provisioning_support": "<is> True"}}
+		"volume_backend_name": "gold", "capabilities:thin_provisioning_support": "<is> True"}}
+	both := []string{"node1@gold#gold", "node2@plain#plain"}
 
 	for _, tc := range []struct {
 		name    string
 		version string
 		query   string
 		want    message.GetPoolsArgs
-		status  int    // of a refusal; 0 when the call succeeds
-		message string // of a refusal
+		pools   []string // the pools answered
+		status  int      // of a refusal; 0 when the call succeeds
+		message string   // of a refusal
 	}{
-		{"3.0 ignores filters", "", "?name=h@b%23p&volume_type=gold&foo=1", message.GetPoolsArgs{}, 0, ""},
-		{"3.27 ignores filters", "volume 3.27", "?name=h@b%23p&foo=1", message.GetPoolsArgs{}, 0, ""},
-		{"3.28 passes any capability", "volume 3.28", "?detail=true&name=h@b%23p&total_capacity_gb=1000&volume_type=gold",
-			message.GetPoolsArgs{Filters: map[string]string{"name": "h@b#p", "total_capacity_gb": "1000"}}, 0, ""},
-		{"3.31 name and backend", "volume 3.31", "?name=h@b%23p&backend=h@b",
-			message.GetPoolsArgs{Filters: map[string]string{"name": "h@b#p", "backend": "h@b"}}, 0, ""},
-		{"3.31 refuses other filters", "volume 3.31", "?foo=1&name=x&bar=2", message.GetPoolsArgs{},
+		{"3.0 ignores filters", "", "?name=node1@gold%23gold&volume_type=gold&foo=1", message.GetPoolsArgs{}, both, 0, ""},
+		{"3.27 ignores filters", "volume 3.27", "?name=node1@gold%23gold&foo=1", message.GetPoolsArgs{}, both, 0, ""},
+		{"3.28 passes any capability", "volume 3.28", "?detail=true&total_capacity_gb=50&volume_type=gold",
+			message.GetPoolsArgs{Filters: map[string]string{"total_capacity_gb": "50"}}, []string{"node2@plain#plain"}, 0, ""},
+		{"3.28 name and a capability", "volume 3.28", "?name=node1@gold%23gold&total_capacity_gb=50",
+			message.GetPoolsArgs{Filters: map[string]string{"name": "node1@gold#gold", "total_capacity_gb": "50"}}, nil, 0, ""},
+		{"3.31 name and backend", "volume 3.31", "?name=node1@gold%23gold&backend=node1@gold",
+			message.GetPoolsArgs{Filters: map[string]string{"name": "node1@gold#gold", "backend": "node1@gold"}}, []string{"node1@gold#gold"}, 0, ""},
+		{"3.31 refuses other filters", "volume 3.31", "?foo=1&name=x&bar=2", message.GetPoolsArgs{}, nil,
 			http.StatusBadRequest, "Invalid filters foo,bar are found in query options."},
-		{"3.31 all_tenants is ignored", "volume 3.31", "?all_tenants=1", message.GetPoolsArgs{}, 0, ""},
-		{"3.34 drops volume_type", "volume 3.34", "?volume_type=gold", message.GetPoolsArgs{}, 0, ""},
-		{"3.35 volume_type by name", "volume 3.35", "?volume_type=gold", message.GetPoolsArgs{VolumeType: gold}, 0, ""},
-		{"3.70 volume_type by id", "volume 3.70", "?volume_type=" + goldID + "&backend=h@b",
-			message.GetPoolsArgs{VolumeType: gold, Filters: map[string]string{"backend": "h@b"}}, 0, ""},
-		{"unknown volume_type name", "volume 3.35", "?volume_type=nope", message.GetPoolsArgs{},
+		{"3.31 all_tenants is ignored", "volume 3.31", "?all_tenants=1", message.GetPoolsArgs{}, both, 0, ""},
+		{"3.34 drops volume_type", "volume 3.34", "?volume_type=gold", message.GetPoolsArgs{}, both, 0, ""},
+		{"3.35 volume_type by name", "volume 3.35", "?volume_type=gold", message.GetPoolsArgs{VolumeType: gold}, []string{"node1@gold#gold"}, 0, ""},
+		{"3.70 volume_type by id", "volume 3.70", "?volume_type=" + goldID + "&backend=node2@plain",
+			message.GetPoolsArgs{VolumeType: gold, Filters: map[string]string{"backend": "node2@plain"}}, nil, 0, ""},
+		{"unknown volume_type name", "volume 3.35", "?volume_type=nope", message.GetPoolsArgs{}, nil,
 			http.StatusNotFound, "Volume type with name nope could not be found."},
-		{"unknown volume_type id", "volume 3.70", "?volume_type=" + unknownID, message.GetPoolsArgs{},
+		{"unknown volume_type id", "volume 3.70", "?volume_type=" + unknownID, message.GetPoolsArgs{}, nil,
 			http.StatusNotFound, "Volume type " + unknownID + " could not be found."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,13 +332,26 @@ func TestGetPoolsFilters(t *testing.T) {
 			if !reflect.DeepEqual(calls[0], tc.want) {
 				t.Errorf("scheduler asked\n got: %+v\nwant: %+v", calls[0], tc.want)
 			}
+			var body struct {
+				Pools []struct{ Name string } `json:"pools"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, p := range body.Pools {
+				names = append(names, p.Name)
+			}
+			if !reflect.DeepEqual(names, tc.pools) {
+				t.Errorf("pools %v, want %v", names, tc.pools)
+			}
 		})
 	}
 }
 
 func TestPoolsSchedulerUnavailable(t *testing.T) {
 	t.Run("no scheduler answers", func(t *testing.T) {
-		e := newEnv(t, withScheduler(t, nil, 200*time.Millisecond))
+		e := newEnv(t, withSilentScheduler(t, 200*time.Millisecond))
 		e.addService(resource.BinaryVolume, "host1@lvm", "nova", false, "", 0)
 		for _, path := range []string{"/v3/p1/scheduler-stats/get_pools?detail=true", "/v3/p1/capabilities/host1@lvm"} {
 			start := time.Now()
@@ -251,7 +364,15 @@ func TestPoolsSchedulerUnavailable(t *testing.T) {
 		}
 	})
 	t.Run("the scheduler fails", func(t *testing.T) {
-		e := newEnv(t, withScheduler(t, &fakeScheduler{err: errors.New("boom")}, 5*time.Second))
+		failing := func(h rpc.Handler) rpc.Handler { // the real scheduler, with get_pools failing
+			return func(ctx context.Context, msg *rpc.Message) (any, error) {
+				if msg.Method == message.GetPools {
+					return nil, errors.New("boom")
+				}
+				return h(ctx, msg)
+			}
+		}
+		e, _ := poolsEnv(t, 5*time.Second, failing, twoBackends[0])
 		rec := e.do(call{method: "GET", path: "/v3/p1/scheduler-stats/get_pools"})
 		wantFault(t, rec, http.StatusInternalServerError, "computeFault", msgServerError)
 	})
@@ -262,25 +383,27 @@ func TestPoolsSchedulerUnavailable(t *testing.T) {
 	})
 }
 
+// TestCapabilities: /capabilities/{host} from the real scheduler's pools, reported over the
+// bus as volume services report them (one backend with custom properties, one with two
+// pools, a host with two backends).
 func TestCapabilities(t *testing.T) {
-	lvm := map[string]any{
-		"pool_name": "lvm", "volume_backend_name": "lvmbackend", "vendor_name": "Open Source",
-		"driver_version": "3.0.0", "storage_protocol": "iSCSI", "total_capacity_gb": 100.0,
-		"properties": map[string]any{"scoria:preallocate": map[string]any{"title": "Preallocate", "description": "d", "type": "boolean"}},
-	}
-	sched := &fakeScheduler{pools: []message.PoolInfo{
-		{Name: "host1@lvm#lvm", Capabilities: lvm},
-		{Name: "host2@multi#a", Capabilities: map[string]any{"pool_name": "a", "volume_backend_name": "multi",
-			"storage_protocol": []any{"FC", "fibre_channel"}, "replication_targets": []any{"t1"}}},
-		{Name: "host2@multi#b", Capabilities: map[string]any{"pool_name": "b", "volume_backend_name": "multi"}},
-		{Name: "host4@a#a", Capabilities: map[string]any{}},
-		{Name: "host4@b#b", Capabilities: map[string]any{}},
-	}}
-	e := newEnv(t, withScheduler(t, sched, 5*time.Second))
+	sched := &askedPools{}
+	e, ps := poolsEnv(t, 5*time.Second, sched.wrap)
 	for _, h := range []string{"host1@lvm", "host2@multi", "host3@silent", "host4@a", "host4@b"} {
 		e.addService(resource.BinaryVolume, h, "nova", false, "", 0)
 	}
 	e.addService(resource.BinaryScheduler, "sched1", "nova", false, "", 0)
+	ps.report(t,
+		message.CapabilitiesArgs{Host: "host1@lvm", AvailabilityZone: "nova", Stats: driver.Stats{
+			VolumeBackendName: "lvmbackend", VendorName: "Open Source", DriverVersion: "3.0.0", StorageProtocol: "iSCSI",
+			Extra: map[string]any{"properties": map[string]any{"scoria:preallocate": map[string]any{"title": "Preallocate", "description": "d", "type": "boolean"}}},
+			Pools: []driver.Pool{{Name: "lvm", TotalCapacityGB: 100, FreeCapacityGB: 100}}}},
+		message.CapabilitiesArgs{Host: "host2@multi", AvailabilityZone: "nova", Stats: driver.Stats{
+			VolumeBackendName: "multi", StorageProtocol: "FC",
+			Pools: []driver.Pool{{Name: "a", Extra: map[string]any{"replication_targets": []any{"t1"}}}, {Name: "b"}}}},
+		message.CapabilitiesArgs{Host: "host4@a", AvailabilityZone: "nova", Stats: driver.Stats{VolumeBackendName: "a", Pools: []driver.Pool{{Name: "a"}}}},
+		message.CapabilitiesArgs{Host: "host4@b", AvailabilityZone: "nova", Stats: driver.Stats{VolumeBackendName: "b", Pools: []driver.Pool{{Name: "b"}}}},
+	)
 
 	capabilityKeys := []string{"namespace", "vendor_name", "volume_backend_name", "pool_name", "driver_version",
 		"storage_protocol", "display_name", "description", "visibility", "replication_targets", "properties"}
@@ -343,7 +466,7 @@ func TestCapabilities(t *testing.T) {
 		wantStatus(t, rec, http.StatusOK)
 		body := obj(t, rec)
 		if member(t, body, "pool_name") != nil || str(t, body, "storage_protocol") != "FC" ||
-			pyRepr(member(t, body, "replication_targets")) != "['t1']" || member(t, body, "vendor_name") != nil {
+			pyRepr(member(t, body, "replication_targets")) != "['t1']" || member(t, body, "vendor_name") != "" { // the backend reported none
 			t.Errorf("capabilities %s", pyRepr(body))
 		}
 	})

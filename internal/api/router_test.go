@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/outbox"
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -225,7 +226,7 @@ func TestServerErrors(t *testing.T) {
 }
 
 func TestNewKeystoneNeedsTokens(t *testing.T) {
-	if _, err := New(Options{Store: brokenStore{}, Dispatcher: &recordingDispatcher{}, AuthStrategy: "keystone"}); err == nil {
+	if _, err := New(Options{Store: brokenStore{}, Dispatcher: &outbox.Relay{}, AuthStrategy: "keystone"}); err == nil {
 		t.Error("New accepted auth_strategy keystone without a token validator")
 	}
 }

@@ -25,7 +25,7 @@ import (
 // BenchmarkCreateVolumeWithClaims is the end-to-end placement rate of one scheduler on
 // MariaDB, without storage: CreateVolume as the RPC handler runs it — read the volume, list
 // the services, run the default pipeline over 100 pools, claim the capacity and record the
-// host in one transaction, cast (to a transport that drops it) — from 64 goroutines, as the
+// host in one transaction, cast (on the in-process bus, to a consumer that records it) — from 64 goroutines, as the
 // scheduler's consumers run it. The database is SCORIA_TEST_MYSQL_URL (default
 // mysql+pymysql://root:@127.0.0.1:3306/); a database of its own is made and dropped.
 //
@@ -34,10 +34,14 @@ func BenchmarkCreateVolumeWithClaims(b *testing.B) {
 	ctx := context.Background()
 	st := benchStore(b)
 	const pools = 100
-	s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Hour, Transport: dropTransport{}}
-	s.Log.(*logrus.Logger).SetLevel(logrus.WarnLevel)
+	var hosts []string
 	for i := range pools / 10 {
-		host := fmt.Sprintf("bench%d@lvm", i)
+		hosts = append(hosts, fmt.Sprintf("bench%d@lvm", i))
+	}
+	q := newVolumeQueues(b, hosts...)
+	s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Hour, Transport: q.bus}
+	s.Log.(*logrus.Logger).SetLevel(logrus.WarnLevel)
+	for _, host := range hosts {
 		if _, err := st.RegisterService(ctx, &resource.Service{Binary: resource.BinaryVolume, Host: host, Topic: rpc.TopicVolume, AvailabilityZone: "nova"}); err != nil {
 			b.Fatal(err)
 		}
@@ -107,6 +111,9 @@ func BenchmarkCreateVolumeWithClaims(b *testing.B) {
 	if claimed != int64(b.N) {
 		b.Errorf("%d GiB claimed, want %d", claimed, b.N)
 	}
+	if got := q.casts(b, b.N); len(got) != b.N {
+		b.Errorf("%d create_volume casts reached the volume services, want %d", len(got), b.N)
+	}
 }
 
 // benchStore is a migrated store on a database of its own on the MariaDB test server; the
@@ -151,12 +158,3 @@ func benchStore(b *testing.B) *db.Store {
 	}
 	return st
 }
-
-// dropTransport is a Transport whose casts go nowhere.
-type dropTransport struct{}
-
-func (dropTransport) Call(context.Context, rpc.Target, string, any, any) error { return nil }
-func (dropTransport) Cast(context.Context, rpc.Target, string, any) error      { return nil }
-func (dropTransport) Fanout(context.Context, string, string, any) error        { return nil }
-func (dropTransport) Serve(context.Context, rpc.Target, rpc.Handler) error     { return nil }
-func (dropTransport) Close() error                                             { return nil }

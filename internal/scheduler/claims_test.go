@@ -23,7 +23,7 @@ import (
 // CapacityWeigher's first choice) and b@f#p (50 GiB free), and one volume of 10 GiB in
 // creating, placed on host (its claim held there) unless host is ""; room is what each pool
 // still takes in claims by the pools table.
-func claimFixture(t *testing.T, opts Options, room map[string]int, host string) (*Scheduler, *testStore, *[]string) {
+func claimFixture(t *testing.T, opts Options, room map[string]int, host string) (*Scheduler, *testStore, *volumeQueues) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -34,9 +34,8 @@ func claimFixture(t *testing.T, opts Options, room map[string]int, host string) 
 	st := newTestStore(t)
 	st.register(svc("a@f", now, false), svc("b@f", now, false))
 	st.volume(resource.Volume{ID: vol1, Size: 10, Status: resource.StatusCreating})
-	var cast []string
-	s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl,
-		Transport: castRecorder(func(server string) { cast = append(cast, server) })}
+	q := newVolumeQueues(t, "a@f", "b@f")
+	s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl, Transport: q.bus}
 	reportTo(t, s, report("a@f", "nova", pool("p", 100, 90, 0, false, "")), report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
 	if host != "" {
 		if res, err := st.ClaimPlacement(ctx, resource.Claim{VolumeID: vol1, Pool: host, Size: 10, Thick: true}); err != nil || !res.Claimed {
@@ -44,7 +43,7 @@ func claimFixture(t *testing.T, opts Options, room map[string]int, host string) 
 		}
 	}
 	st.setRoom(room)
-	return s, st, &cast
+	return s, st, q
 }
 
 const vol1 = "11111111-1111-4111-8111-111111111111"
@@ -74,7 +73,7 @@ func TestClaimReplan(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, st, cast := claimFixture(t, tc.opts, tc.room, tc.host)
+			s, st, q := claimFixture(t, tc.opts, tc.room, tc.host)
 			args := message.CreateVolumeArgs{VolumeID: vol1, Size: 10, Attempts: tc.attempts}
 			if tc.host != "" {
 				args.TriedHosts = []string{tc.host}
@@ -106,13 +105,13 @@ func TestClaimReplan(t *testing.T) {
 				t.Errorf("claims %v, want %v", got, wantClaims)
 			}
 			if tc.want == "" {
-				if status != resource.StatusError || len(*cast) != 0 {
-					t.Fatalf("status %s, host %q, casts %v; want error and no cast", status, host, *cast)
+				if cast := q.casts(t, 0); status != resource.StatusError || len(cast) != 0 {
+					t.Fatalf("status %s, host %q, casts %v; want error and no cast", status, host, cast)
 				}
 				return
 			}
-			if status != resource.StatusCreating || host != tc.want || len(*cast) != 1 || (*cast)[0] != message.BackendHost(tc.want) {
-				t.Fatalf("status %s, host %q, casts %v; want creating on %s", status, host, *cast, tc.want)
+			if cast := q.casts(t, 1); status != resource.StatusCreating || host != tc.want || len(cast) != 1 || cast[0] != message.BackendHost(tc.want) {
+				t.Fatalf("status %s, host %q, casts %v; want creating on %s", status, host, cast, tc.want)
 			}
 			// What the refused claims consumed in memory was given back.
 			for _, b := range s.backends {
@@ -142,17 +141,18 @@ func TestClaimRefusedOnBackendDown(t *testing.T) {
 		}
 	}
 	t.Run("the next pool", func(t *testing.T) {
-		s, st, cast := claimFixture(t, DefaultOptions(), nil, "")
+		s, st, q := claimFixture(t, DefaultOptions(), nil, "")
 		markDown(t, st, "a@f#p") // the snapshot still says up, and a@f#p has the most free
 		if err := s.CreateVolume(context.Background(), message.CreateVolumeArgs{VolumeID: vol1, Size: 10}); err != nil {
 			t.Fatal(err)
 		}
-		if status, host := st.status(vol1); status != resource.StatusCreating || host != "b@f#p" || len(*cast) != 1 || (*cast)[0] != "b@f" {
-			t.Fatalf("status %s, host %q, casts %v; want creating on b@f#p", status, host, *cast)
+		cast := q.casts(t, 1)
+		if status, host := st.status(vol1); status != resource.StatusCreating || host != "b@f#p" || len(cast) != 1 || cast[0] != "b@f" {
+			t.Fatalf("status %s, host %q, casts %v; want creating on b@f#p", status, host, cast)
 		}
 	})
 	t.Run("none left", func(t *testing.T) {
-		s, st, cast := claimFixture(t, DefaultOptions(), nil, "")
+		s, st, q := claimFixture(t, DefaultOptions(), nil, "")
 		markDown(t, st, "a@f#p")
 		markDown(t, st, "b@f#p")
 		r := NewRequest(message.CreateVolumeArgs{VolumeID: vol1, Size: 10}, 10)
@@ -166,8 +166,8 @@ func TestClaimRefusedOnBackendDown(t *testing.T) {
 		if !errors.As(err, &nv) || nv.Reason != want {
 			t.Fatalf("place: %v; want %q", err, want)
 		}
-		if len(*cast) != 0 {
-			t.Errorf("casts %v, want none", *cast)
+		if cast := q.casts(t, 0); len(cast) != 0 {
+			t.Errorf("casts %v, want none", cast)
 		}
 	})
 }

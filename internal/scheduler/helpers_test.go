@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"io"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,17 +221,72 @@ func reportTo(t testing.TB, s *Scheduler, reports ...message.CapabilitiesArgs) {
 	}
 }
 
-// castRecorder is a Transport that records the server of every cast.
-type castRecorder func(server string)
+// volumeQueues is the real in-process bus a scheduler under test casts to, with a consumer
+// on the queue of each volume service host that records where each create_volume arrived.
+type volumeQueues struct {
+	bus *rpc.Local
 
-func (c castRecorder) Call(context.Context, rpc.Target, string, any, any) error { return nil }
-func (c castRecorder) Cast(_ context.Context, t rpc.Target, _ string, _ any) error {
-	c(t.Server)
-	return nil
+	mu      sync.Mutex
+	arrived []string // the host of each create_volume, in arrival order
+	other   []string // any other method: a scheduler casts nothing else to a volume service
 }
-func (c castRecorder) Fanout(context.Context, string, string, any) error    { return nil }
-func (c castRecorder) Serve(context.Context, rpc.Target, rpc.Handler) error { return nil }
-func (c castRecorder) Close() error                                         { return nil }
+
+// newVolumeQueues serves the queues of hosts (host@backend) until the end of t.
+func newVolumeQueues(t testing.TB, hosts ...string) *volumeQueues {
+	t.Helper()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	q := &volumeQueues{bus: rpc.NewLocal(log)}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = q.bus.Serve(ctx, rpc.Target{Topic: rpc.TopicVolume, Server: h}, func(_ context.Context, m *rpc.Message) (any, error) {
+				q.mu.Lock()
+				defer q.mu.Unlock()
+				if m.Method != message.CreateVolume {
+					q.other = append(q.other, h+": "+m.Method)
+					return nil, nil
+				}
+				q.arrived = append(q.arrived, h)
+				return nil, nil
+			})
+		}()
+	}
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		q.bus.Close()
+	})
+	return q
+}
+
+// casts waits until want create_volume messages arrived (for at most 5 s), then 50 ms more so
+// that one too many shows, and returns the hosts they arrived at.
+func (q *volumeQueues) casts(t testing.TB, want int) []string {
+	t.Helper()
+	read := func() ([]string, []string) {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return append([]string(nil), q.arrived...), append([]string(nil), q.other...)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, _ := read()
+		if len(got) >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	got, other := read()
+	if len(other) != 0 {
+		t.Errorf("the scheduler cast %v to volume services", other)
+	}
+	return got
+}
 
 func marshalArgs(args message.GetPoolsArgs) (*rpc.Message, error) {
 	b, err := json.Marshal(args)

@@ -225,20 +225,20 @@ func TestCreateVolumeHints(t *testing.T) {
 			st.register(svc("a@f", now, false), svc("b@f", now, false))
 			st.volume(resource.Volume{ID: vol, Size: 1, Status: resource.StatusCreating})
 			st.volume(resource.Volume{ID: other, Size: 1, Status: resource.StatusAvailable, Host: "b@f#p"})
-			var cast []string
-			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl,
-				Transport: castRecorder(func(server string) { cast = append(cast, server) })}
+			q := newVolumeQueues(t, "a@f", "b@f")
+			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl, Transport: q.bus}
 			reportTo(t, s, report("a@f", "nova", pool("p", 100, 90, 0, false, "")), report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
 			if err := s.CreateVolume(context.Background(), message.CreateVolumeArgs{VolumeID: vol, Size: 1, SchedulerHints: tc.hints}); err != nil {
 				t.Fatal(err)
 			}
 			status, host := st.status(vol)
 			if tc.want == "error" {
-				if status != resource.StatusError || len(cast) != 0 {
+				if cast := q.casts(t, 0); status != resource.StatusError || len(cast) != 0 {
 					t.Fatalf("status %s, host %s, casts %v; want error and no cast", status, host, cast)
 				}
 				return
 			}
+			cast := q.casts(t, 1)
 			if status != resource.StatusCreating || host != tc.want || len(cast) != 1 || cast[0] != message.BackendHost(tc.want) {
 				t.Fatalf("status %s, host %q, casts %v; want creating on %s", status, host, cast, tc.want)
 			}
@@ -378,8 +378,8 @@ func TestFailWritesUserMessage(t *testing.T) {
 			st := newTestStore(t)
 			st.register(svc("a@f", now, false))
 			st.volume(resource.Volume{ID: vol, Size: tc.args.Size, Status: resource.StatusCreating})
-			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute,
-				Transport: castRecorder(func(string) { t.Error("cast a volume that should fail") })}
+			q := newVolumeQueues(t, "a@f")
+			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Transport: q.bus}
 			reportTo(t, s, report("a@f", "nova", pool("p", 100, 90, 0, false, "")))
 			ctx := reqctx.With(context.Background(), reqctx.Context{RequestID: "req-123"})
 			if err := s.CreateVolume(ctx, tc.args); err != nil {
@@ -387,6 +387,9 @@ func TestFailWritesUserMessage(t *testing.T) {
 			}
 			if status, _ := st.status(vol); status != resource.StatusError {
 				t.Fatalf("status %s, want error", status)
+			}
+			if cast := q.casts(t, 0); len(cast) != 0 {
+				t.Errorf("cast a volume that should fail to %v", cast)
 			}
 			ms := st.messages()
 			if len(ms) != 1 {

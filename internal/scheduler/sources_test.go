@@ -69,9 +69,8 @@ func TestSourcePlacement(t *testing.T) {
 				UserID: "user", Status: resource.SnapshotAvailable}, []string{resource.StatusAvailable}); err != nil {
 				t.Fatal(err)
 			}
-			var cast []string
-			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute,
-				Transport: castRecorder(func(server string) { cast = append(cast, server) })}
+			q := newVolumeQueues(t, "a@f", "b@f")
+			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Transport: q.bus}
 			reportTo(t, s, report("a@f", "nova", pool("p", 1000, 900, 0, false, "")),
 				report("b@f", "nova", pool("p1", 100, 50, 0, false, ""), pool("p2", 100, 50, 0, false, "")))
 			if tc.bDown {
@@ -93,12 +92,13 @@ func TestSourcePlacement(t *testing.T) {
 				t.Errorf("claims %v, want %v", got, wantClaims)
 			}
 			if tc.want != "" {
+				cast := q.casts(t, 1)
 				if status != resource.StatusCreating || placed != tc.want || len(cast) != 1 || cast[0] != "b@f" {
 					t.Fatalf("status %s, host %q, casts %v; want placed on %s", status, placed, cast, tc.want)
 				}
 				return
 			}
-			if status != resource.StatusError || len(cast) != 0 {
+			if cast := q.casts(t, 0); status != resource.StatusError || len(cast) != 0 {
 				t.Fatalf("status %s, casts %v; want error and no cast", status, cast)
 			}
 			if ms := st.messages(); len(ms) != 1 || !strings.Contains(ms[0].Detail, tc.reason) {

@@ -30,6 +30,17 @@ func need(t *testing.T, name string) string {
 	return p
 }
 
+// liveTargets is what tgtd holds now; a failed tgtadm show fails the test instead of
+// reading as "no targets".
+func liveTargets(t *testing.T, ctx context.Context, tg *TGT) []liveTarget {
+	t.Helper()
+	live, err := tg.show(ctx)
+	if err != nil {
+		t.Fatalf("tgtadm show: %v", err)
+	}
+	return live
+}
+
 // tgtd is a tgtd of the test's own, on a free iSCSI port and its own control port, so tests
 // can restart it without disturbing another tgtd of the machine.
 type tgtd struct {
@@ -185,7 +196,7 @@ func TestExportWithRealTGTD(t *testing.T) {
 			if u2, p2 := creds(again); u2 != user || p2 != pass {
 				t.Errorf("re-export changed the credentials: %q/%q, first %q/%q", u2, p2, user, pass)
 			}
-			if live, _ := tg.show(ctx); len(live) != 1 {
+			if live := liveTargets(t, ctx, tg); len(live) != 1 {
 				t.Errorf("targets after two exports: %+v", live)
 			}
 
@@ -234,7 +245,7 @@ func TestExportWithRealTGTD(t *testing.T) {
 			if err := tg.Unexport(ctx, v); err != nil {
 				t.Fatalf("Unexport: %v", err)
 			}
-			if live, _ := tg.show(ctx); len(live) != 0 {
+			if live := liveTargets(t, ctx, tg); len(live) != 0 {
 				t.Errorf("targets after unexport: %+v", live)
 			}
 			if _, err := os.Stat(tg.filePath(wantIQN)); !errors.Is(err, os.ErrNotExist) {
@@ -272,7 +283,7 @@ func TestTargetsComeBackAfterTGTDRestart(t *testing.T) {
 		t.Errorf("Export with tgtd down = %v, want ErrUnavailable", err)
 	}
 	d.start()
-	if live, _ := tg.show(ctx); len(live) != 0 {
+	if live := liveTargets(t, ctx, tg); len(live) != 0 {
 		t.Fatalf("a restarted tgtd has targets: %+v", live)
 	}
 	got, err := tg.Exports(ctx)
@@ -299,7 +310,7 @@ func TestTargetsComeBackAfterTGTDRestart(t *testing.T) {
 	if err := tg.Restore(ctx, "not-exported"); err != nil {
 		t.Errorf("Restore of a volume without a file: %v", err)
 	}
-	if live, _ := tg.show(ctx); len(live) != 2 {
+	if live := liveTargets(t, ctx, tg); len(live) != 2 {
 		t.Errorf("targets after restore: %+v", live)
 	}
 }

@@ -3,7 +3,6 @@ package volume
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,20 +11,6 @@ import (
 	"github.com/scoria/scoria/internal/rpc"
 	"github.com/scoria/scoria/pkg/driver"
 )
-
-// recordingExporter is a stand-in target helper that records what it was asked (the real
-// tgtadm helper is tested in internal/target); it lets this test check the manager's choice.
-type recordingExporter struct{ exported, unexported []string }
-
-func (r *recordingExporter) Export(_ context.Context, v driver.Volume, path string, _ driver.Connector, mode string) (driver.ConnectionInfo, error) {
-	r.exported = append(r.exported, v.ID+" "+filepath.Base(path)+" "+mode)
-	return driver.ConnectionInfo{DriverVolumeType: "iscsi", Data: map[string]any{"target_lun": 1}}, nil
-}
-
-func (r *recordingExporter) Unexport(_ context.Context, v driver.Volume) error {
-	r.unexported = append(r.unexported, v.ID)
-	return nil
-}
 
 func TestInitializeConnection(t *testing.T) {
 	ctx := context.Background()
@@ -48,25 +33,33 @@ func TestInitializeConnection(t *testing.T) {
 			t.Errorf("connection info %+v", info)
 		}
 	})
-	t.Run("local file with a target helper", func(t *testing.T) {
+	t.Run("local file with a target helper: the real tgtadm helper on tgtd", func(t *testing.T) {
 		f := newFixture(t)
-		exp := &recordingExporter{}
-		f.m.Target = exp
+		tg := systemTGT(t)
+		f.m.Target = tg
 		v := f.volume(resource.StatusAvailable, f.m.Host+"#file", 1)
+		if err := f.drv.Create(ctx, driverVolume(v)); err != nil {
+			t.Fatal(err)
+		}
+		iqn := tg.IQN(driverVolume(v))
+		t.Cleanup(func() { _ = tg.Unexport(context.Background(), driverVolume(v)) })
 		reply, err := f.m.InitializeConnection(ctx, message.ConnectionArgs{VolumeID: v.ID, AccessMode: "ro"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if reply.ConnectionInfo.DriverVolumeType != "iscsi" || reply.ConnectionInfo.Data["access_mode"] != "ro" ||
-			len(exp.exported) != 1 || exp.exported[0] != v.ID+" volume-"+v.ID+" ro" {
-			t.Errorf("reply %+v, exported %v", reply, exp.exported)
+		info := reply.ConnectionInfo
+		if info.DriverVolumeType != "iscsi" || info.Data["access_mode"] != "ro" || info.Data["target_iqn"] != iqn ||
+			info.Data["target_portal"] != "127.0.0.1:3260" {
+			t.Errorf("connection info %+v, want iscsi ro at %s on 127.0.0.1:3260", info, iqn)
 		}
-		if err := f.m.TerminateConnection(ctx, message.ConnectionArgs{VolumeID: v.ID}); err != nil || len(exp.unexported) != 0 {
-			t.Errorf("terminate without remove_export: %v, unexported %v", err, exp.unexported)
+		if !hasTarget(t, iqn) {
+			t.Fatalf("tgtd has no target %s after initialize_connection", iqn)
 		}
-		if err := f.m.TerminateConnection(ctx, message.ConnectionArgs{VolumeID: v.ID, RemoveExport: true}); err != nil ||
-			len(exp.unexported) != 1 {
-			t.Errorf("terminate with remove_export: %v, unexported %v", err, exp.unexported)
+		if err := f.m.TerminateConnection(ctx, message.ConnectionArgs{VolumeID: v.ID}); err != nil || !hasTarget(t, iqn) {
+			t.Errorf("terminate without remove_export: %v; the target must stay", err)
+		}
+		if err := f.m.TerminateConnection(ctx, message.ConnectionArgs{VolumeID: v.ID, RemoveExport: true}); err != nil || hasTarget(t, iqn) {
+			t.Errorf("terminate with remove_export: %v; the target must be gone", err)
 		}
 	})
 	t.Run("unknown volume", func(t *testing.T) {

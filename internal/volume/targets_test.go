@@ -14,7 +14,6 @@ import (
 	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/target"
-	"github.com/scoria/scoria/pkg/driver"
 )
 
 // systemTGT is the real tgtadm helper on the machine's tgtd (127.0.0.1:3260, which .ci/run
@@ -92,19 +91,6 @@ func TestTargetsAtStartAndDelete(t *testing.T) {
 	}
 }
 
-// failingExporter is a stand-in target daemon whose every call fails as a missing tgtd does.
-type failingExporter struct{}
-
-func (failingExporter) Export(context.Context, driver.Volume, string, driver.Connector, string) (driver.ConnectionInfo, error) {
-	return driver.ConnectionInfo{}, target.ErrUnavailable
-}
-func (failingExporter) Setup(context.Context) error               { return target.ErrUnavailable }
-func (failingExporter) Exports(context.Context) ([]string, error) { return nil, target.ErrUnavailable }
-func (failingExporter) Restore(context.Context, string) error     { return target.ErrUnavailable }
-func (failingExporter) Unexport(context.Context, driver.Volume) error {
-	return target.ErrUnavailable
-}
-
 func TestTargetDaemonUnavailable(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -112,7 +98,7 @@ func TestTargetDaemonUnavailable(t *testing.T) {
 	if err := f.m.setupBackend(ctx); !errors.Is(err, target.ErrUnavailable) {
 		t.Errorf("setupBackend without tgtadm = %v, want ErrUnavailable (the backend stays down)", err)
 	}
-	f.m.Target = failingExporter{}
+	// The same real helper, facing no tgtd, for the rest.
 	v := f.volume(resource.StatusDeleting, f.m.Host+"#file", 1)
 	if err := f.m.DeleteVolume(ctx, v.ID); err != nil {
 		t.Fatal(err)

@@ -176,8 +176,8 @@ func TestISCSIExport(t *testing.T) {
 	if err != nil {
 		t.Fatalf("delete: %v", err)
 	}
-	if entries, _ := os.ReadDir(targetsDir); len(entries) != 0 {
-		t.Errorf("target files left: %v", entries)
+	if entries, err := os.ReadDir(targetsDir); err != nil || len(entries) != 0 {
+		t.Errorf("target files left: %v (%v)", entries, err)
 	}
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -92,7 +93,14 @@ func TestVolumesExtraCLI(t *testing.T) {
 	cli.must("reset-state", "--state", "error", "--attach-status", "detached", ids[1])
 	cliWaitVolume(t, cli, ids[1], "error")
 	cli.must("force-delete", ids[1])
-	if _, err := exec.LookPath("openstack"); err == nil {
+	_, oscErr := exec.LookPath("openstack")
+	if oscErr != nil {
+		t.Logf("the openstack CLI is not installed (Debian python3-openstackclient); skipping its part")
+		if os.Getenv("CI") == "true" {
+			t.Error("the openstack CLI is required in CI")
+		}
+	}
+	if oscErr == nil {
 		osc := func(args ...string) string {
 			t.Helper()
 			full := append([]string{"--os-auth-type", "none", "--os-endpoint", c.Endpoint() + "/notused", "--os-volume-api-version", "3.60"}, args...)

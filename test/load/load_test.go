@@ -4,126 +4,163 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/scoria/scoria/internal/config"
+	"github.com/scoria/scoria/internal/launch"
+	"github.com/scoria/scoria/test/blockstorage"
 )
 
-// fakeCinder is a Block Storage API in memory: a volume becomes available, and a deleted
-// one disappears, delay after the request.
-type fakeCinder struct {
-	delay time.Duration
-	mu    sync.Mutex
-	next  int
-	lists int
-	vols  map[string]*fakeVolume
-}
-
-type fakeVolume struct {
-	id, status string
-	size       int
-	since      time.Time
-}
-
-func (f *fakeCinder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r.Header.Get("X-Auth-Token") != "demo:demo" {
-		http.Error(w, `{"unauthorized": {"code": 401, "message": "bad token"}}`, 401)
-		return
+// allInOne starts Scoria's all-in-one in this process — the API, the scheduler and a
+// local-file volume service on SQLite and the in-process bus, as the scoria binary runs them
+// — behind a proxy (see proxy) and returns the proxy. Everything stops at the end of t.
+func allInOne(t *testing.T) *proxy {
+	t.Helper()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "scoria.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`[DEFAULT]
+host = load
+osapi_volume_listen = 127.0.0.1
+osapi_volume_listen_port = 0
+enabled_backends = local
+report_interval = 1
+state_path = %[1]s
+[database]
+connection = sqlite:///%[1]s/scoria.db
+[local]
+volume_driver = localfile
+local_volume_dir = %[1]s/volumes
+`, dir)), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	path := strings.TrimPrefix(r.URL.Path, "/v3/demo")
-	notFound := func() { http.Error(w, `{"itemNotFound": {"code": 404, "message": "no such volume"}}`, 404) }
+	cfg, err := config.Load([]string{conf}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	env, err := launch.Open(ctx, cfg, log, true)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return env.RunVolume(gctx) })
+	g.Go(func() error { return env.RunScheduler(gctx) })
+	g.Go(func() error { return env.RunAPI(gctx, ready) })
+	t.Cleanup(func() {
+		cancel()
+		if err := g.Wait(); err != nil {
+			t.Errorf("the all-in-one stopped with %v", err)
+		}
+		env.Close()
+	})
+	var addr string
+	select {
+	case addr = <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the all-in-one's API did not start")
+	}
+	target, err := url.Parse("http://" + addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{real: httputil.NewSingleHostReverseProxy(target), counts: map[string]int{}}
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	p.URL = srv.URL
+	return p
+}
+
+// proxy stands in front of the real API: it counts the requests by method and route, and
+// injects the faults a test asks for; everything else is the real API's answer.
+type proxy struct {
+	URL  string
+	real http.Handler
+	// refuseComplete, when set, answers the nth os-complete (from 1) with a 409 instead of
+	// passing it on; noConnectionInfo answers attachment creates with connection_info {}.
+	refuseComplete   func(n int) bool
+	noConnectionInfo bool
+
+	mu     sync.Mutex
+	counts map[string]int // "GET /volumes/detail", "POST /attachments/{id}/action", …
+}
+
+var idInPath = regexp.MustCompile(`/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route := r.Method + " " + idInPath.ReplaceAllString(strings.TrimPrefix(r.URL.Path, "/v3/demo"), "/{id}")
+	p.mu.Lock()
+	p.counts[route]++
+	n := p.counts[route]
+	p.mu.Unlock()
 	switch {
-	case r.Method == "GET" && path == "/volumes":
-		fmt.Fprint(w, `{"volumes": []}`)
-	case r.Method == "GET" && path == "/volumes/detail":
-		f.lists++
-		status := r.URL.Query().Get("status")
-		var out []string
-		for _, v := range f.vols {
-			f.advance(v)
-			if v.status == status {
-				out = append(out, fmt.Sprintf(`{"id": %q, "status": %q, "size": %d}`, v.id, v.status, v.size))
-			}
+	case route == "POST /attachments/{id}/action" && p.refuseComplete != nil && p.refuseComplete(n):
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		fmt.Fprint(w, `{"conflictingRequest": {"code": 409, "message": "refused by the test"}}`)
+	case route == "POST /attachments" && p.noConnectionInfo:
+		rec := httptest.NewRecorder()
+		p.real.ServeHTTP(rec, r)
+		var body map[string]map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err == nil && body["attachment"] != nil {
+			body["attachment"]["connection_info"] = map[string]any{}
 		}
-		for id, v := range f.vols {
-			if v.status == "gone" {
-				delete(f.vols, id)
-			}
-		}
-		fmt.Fprintf(w, `{"volumes": [%s]}`, strings.Join(out, ","))
-	case r.Method == "POST" && path == "/volumes":
-		var in struct {
-			Volume struct {
-				Size int `json:"size"`
-			} `json:"volume"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Volume.Size < 1 {
-			http.Error(w, `{"badRequest": {"code": 400, "message": "bad"}}`, 400)
-			return
-		}
-		f.next++
-		v := &fakeVolume{id: fmt.Sprintf("vol-%d", f.next), status: "creating", size: in.Volume.Size, since: time.Now()}
-		f.vols[v.id] = v
-		w.WriteHeader(http.StatusAccepted)
-		fmt.Fprintf(w, `{"volume": {"id": %q, "status": "creating", "size": %d}}`, v.id, v.size)
-	case strings.HasPrefix(path, "/volumes/"):
-		v, ok := f.vols[strings.TrimPrefix(path, "/volumes/")]
-		if !ok {
-			notFound()
-			return
-		}
-		if f.advance(v); v.status == "gone" {
-			delete(f.vols, v.id)
-			notFound()
-			return
-		}
-		if r.Method == "DELETE" {
-			if v.status != "available" {
-				http.Error(w, `{"badRequest": {"code": 400, "message": "busy"}}`, 400)
-				return
-			}
-			v.status, v.since = "deleting", time.Now()
-			w.WriteHeader(http.StatusAccepted)
-			return
-		}
-		fmt.Fprintf(w, `{"volume": {"id": %q, "status": %q, "size": %d}}`, v.id, v.status, v.size)
+		out, _ := json.Marshal(body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(out)
 	default:
-		notFound()
+		p.real.ServeHTTP(w, r)
 	}
 }
 
-// advance moves v on when its delay has passed.
-func (f *fakeCinder) advance(v *fakeVolume) {
-	if time.Since(v.since) < f.delay {
-		return
-	}
-	switch v.status {
-	case "creating":
-		v.status = "available"
-	case "deleting":
-		v.status = "gone"
-	}
+func (p *proxy) count(route string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.counts[route]
 }
 
-func TestRunAgainstFakeCinder(t *testing.T) {
+// left lists the volumes the real API still has in project demo.
+func (p *proxy) left(t *testing.T) []blockstorage.Volume {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	vols, err := blockstorage.New(p.URL+"/v3", "demo").ListVolumes(ctx, nil)
+	if err != nil {
+		t.Fatalf("list the volumes left: %v", err)
+	}
+	return vols
+}
+
+func TestRunAgainstAllInOne(t *testing.T) {
 	for _, mode := range []string{WaitList, WaitGet} {
-		t.Run(mode, func(t *testing.T) { testRunAgainstFake(t, mode) })
+		t.Run(mode, func(t *testing.T) { testRunAgainstAllInOne(t, mode) })
 	}
 }
 
-func testRunAgainstFake(t *testing.T, mode string) {
-	fake := &fakeCinder{delay: 20 * time.Millisecond, vols: map[string]*fakeVolume{}}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-
+func testRunAgainstAllInOne(t *testing.T, mode string) {
+	const n = 8 // under the default quota of 10 volumes
+	api := allInOne(t)
 	var hooks []string
 	hook := func(phase string, end bool) { hooks = append(hooks, fmt.Sprintf("%s %v", phase, end)) }
-	res, err := Run(context.Background(), Config{Endpoint: srv.URL + "/v3", N: 30, C: 5, Gets: 200, Poll: 2 * time.Millisecond, Wait: mode, Hook: hook})
+	res, err := Run(context.Background(), Config{Endpoint: api.URL + "/v3", N: n, C: 4, Gets: 100, Poll: 2 * time.Millisecond, Wait: mode, Hook: hook})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,24 +169,24 @@ func testRunAgainstFake(t *testing.T, mode string) {
 			t.Errorf("%s: %d errors, first: %s", p.Name, p.Errors, p.FirstErr)
 		}
 	}
-	if res.Create.OK != 30 || res.Get.OK != 200 || res.Delete.OK != 30 {
-		t.Errorf("ok counts: create %d get %d delete %d, want 30 200 30", res.Create.OK, res.Get.OK, res.Delete.OK)
+	if res.Create.OK != n || res.Get.OK != 100 || res.Delete.OK != n {
+		t.Errorf("ok counts: create %d get %d delete %d, want %d 100 %d", res.Create.OK, res.Get.OK, res.Delete.OK, n, n)
 	}
-	if res.Create.Latency.Min < fake.delay || res.Delete.Latency.Min < fake.delay {
-		t.Errorf("create→available min %v, delete→gone min %v: shorter than the fake's %v", res.Create.Latency.Min, res.Delete.Latency.Min, fake.delay)
+	if got := api.count("POST /volumes"); got != n {
+		t.Errorf("the API got %d creates, want %d", got, n)
 	}
-	// 30 volumes, 5 at a time, at least 20 ms each: at least 6 rounds.
-	if res.Create.Wall < 6*fake.delay || res.Create.Rate() > 30/(6*fake.delay).Seconds() {
-		t.Errorf("create wall %v rate %.1f: faster than possible", res.Create.Wall, res.Create.Rate())
+	if got := api.count("DELETE /volumes/{id}"); got != n {
+		t.Errorf("the API got %d deletes, want %d", got, n)
 	}
-	if res.Create.Requests <= 30 {
+	// A create is seen available by at least one poll after its POST.
+	if res.Create.Requests <= n {
 		t.Errorf("create requests %d: the status polls were not counted", res.Create.Requests)
 	}
-	if len(fake.vols) != 0 {
-		t.Errorf("%d volumes left on the fake", len(fake.vols))
+	if lists := api.count("GET /volumes/detail"); (mode == WaitList) != (lists > 0) {
+		t.Errorf("wait mode %s made %d list requests", mode, lists)
 	}
-	if (mode == WaitList) != (fake.lists > 0) {
-		t.Errorf("wait mode %s made %d list requests", mode, fake.lists)
+	if left := api.left(t); len(left) != 0 {
+		t.Errorf("%d volumes left on the API: %v", len(left), left)
 	}
 	want := "create→available false,create→available true,GET /volumes/{id} false,GET /volumes/{id} true,delete→gone false,delete→gone true"
 	if got := strings.Join(hooks, ","); got != want {
@@ -157,19 +194,22 @@ func testRunAgainstFake(t *testing.T, mode string) {
 	}
 }
 
+// TestRunCountsFailures: creates the API refuses (beyond the project's quota of 10 volumes)
+// are counted as errors with the API's answer, and only the volumes made are deleted.
 func TestRunCountsFailures(t *testing.T) {
-	fake := &fakeCinder{delay: time.Millisecond, vols: map[string]*fakeVolume{}}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	res, err := Run(context.Background(), Config{Endpoint: srv.URL + "/v3", Project: "other", N: 3, C: 2, Gets: -1, Poll: time.Millisecond})
+	api := allInOne(t)
+	res, err := Run(context.Background(), Config{Endpoint: api.URL + "/v3", N: 12, C: 2, Gets: -1, Poll: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Create.OK != 0 || res.Create.Errors != 3 || !strings.Contains(res.Create.FirstErr, "401") {
-		t.Errorf("create with a bad token: %+v", res.Create)
+	if res.Create.OK != 10 || res.Create.Errors != 2 || !strings.Contains(res.Create.FirstErr, "413") {
+		t.Errorf("12 creates against a quota of 10: %+v", res.Create)
 	}
-	if res.Get.Name != "" || res.Delete.OK != 0 {
-		t.Errorf("get %+v delete %+v: nothing to read or delete", res.Get, res.Delete)
+	if res.Get.Name != "" || res.Delete.OK != 10 || res.Delete.Errors != 0 {
+		t.Errorf("get %+v delete %+v: nothing to read, 10 to delete", res.Get, res.Delete)
+	}
+	if left := api.left(t); len(left) != 0 {
+		t.Errorf("%d volumes left on the API", len(left))
 	}
 }
 

@@ -139,7 +139,7 @@ func TestCreateFromSource(t *testing.T) {
 					if err == nil {
 						t.Fatal("create succeeded")
 					}
-					if ok, _ := d.Exists(ctx, v); ok {
+					if exists(t, d, v) {
 						t.Fatal("a failed create left a volume file")
 					}
 					return
@@ -268,7 +268,10 @@ func TestCopyFailsCleanlyOnImmutableDir(t *testing.T) {
 	if err := d.CreateClonedVolume(ctx, driver.Volume{ID: "v2", SizeGiB: 1}, v); err == nil {
 		t.Fatal("CreateClonedVolume in an immutable directory succeeded")
 	}
-	entries, _ := os.ReadDir(d.Dir)
+	entries, err := os.ReadDir(d.Dir)
+	if err != nil {
+		t.Fatalf("read the volume directory: %v", err)
+	}
 	for _, e := range entries {
 		if e.Name() != "volume-v1" {
 			t.Errorf("failed copies left %s behind", e.Name())
@@ -308,7 +311,10 @@ func TestSparseCopySkipsZeroChunksInData(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatal("copy differs from its source")
 	}
-	st, _ := out.Stat()
+	st, err := out.Stat()
+	if err != nil {
+		t.Fatalf("stat the copy: %v", err)
+	}
 	if used := st.Sys().(*syscall.Stat_t).Blocks * 512; used > 2<<20 {
 		t.Fatalf("copy takes %d bytes: zero chunks were written", used)
 	}

@@ -238,8 +238,8 @@ func TestCommandFailures(t *testing.T) {
 			if strings.Join(sorted(left), ",") != strings.Join(c.left, ",") {
 				t.Errorf("left %v, want %v", sorted(left), c.left)
 			}
-			if ok, _ := d.Exists(ctx, driver.Volume{ID: nvid}); ok {
-				t.Error("a failed create left a volume Exists reports")
+			if ok, err := d.Exists(ctx, driver.Volume{ID: nvid}); err != nil || ok {
+				t.Errorf("a failed create left a volume Exists reports (exists %v, probe error %v)", ok, err)
 			}
 		})
 	}

@@ -14,10 +14,41 @@ import (
 )
 
 // realVG is a volume group on a loop device made from a sparse file, driven by the real
-// lvm2 with activation off (this kernel has no device-mapper): metadata operations only.
+// lvm2. On a kernel with device-mapper, LVs are activated as in production; on one without,
+// confFile turns activation off so that the metadata operations can still be tested, and
+// activeConf (activation on, as a production lvm.conf has it) lets a test see what the
+// kernel itself refuses.
 type realVG struct {
-	name     string
-	confFile string
+	name       string
+	confFile   string // the conf the drivers use: activation off only without device-mapper
+	activeConf string // the same devices with activation on
+	dm         bool   // this kernel has device-mapper
+}
+
+// deviceMapper reports whether this kernel has device-mapper: /proc/misc lists it and its
+// control node opens. A probe that cannot be read fails the test, and so does a kernel that
+// lists it with a control node that does not open (a broken /dev, not an answer).
+func deviceMapper(t *testing.T) bool {
+	t.Helper()
+	raw, err := os.ReadFile("/proc/misc")
+	if err != nil {
+		t.Fatalf("read /proc/misc: %v", err)
+	}
+	listed := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[1] == "device-mapper" {
+			listed = true
+		}
+	}
+	if !listed {
+		return false
+	}
+	f, err := os.OpenFile("/dev/mapper/control", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatalf("/proc/misc lists device-mapper but its control node does not open: %v", err)
+	}
+	f.Close()
+	return true
 }
 
 // needReal skips (fails under CI=true) when the real lvm2, root or loop devices are missing.
@@ -72,15 +103,27 @@ func newRealVG(t *testing.T, sizeGiB int) realVG {
 	f.Close()
 	loop := sh(t, nil, "losetup", "-f", "--show", img)
 	t.Cleanup(func() { _, _ = ExecRunner{}.Run(context.Background(), nil, "losetup", "-d", loop) })
-	conf := filepath.Join(dir, "lvm.conf")
-	text := fmt.Sprintf(`global { activation = 0 }
-devices { filter = [ "a|^%s$|", "r|.*|" ] obtain_device_list_from_udev = 0 }
+	common := fmt.Sprintf(`devices { filter = [ "a|^%s$|", "r|.*|" ] obtain_device_list_from_udev = 0 }
 backup { backup = 0 archive = 0 }
 `, loop)
-	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
+	// LVM_SYSTEM_DIR is the conf file's directory, so each conf has a directory of its own.
+	writeConf := func(sub, text string) string {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		conf := filepath.Join(dir, sub, "lvm.conf")
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return conf
 	}
-	vg := realVG{name: fmt.Sprintf("scoria-test-%d", time.Now().UnixNano()), confFile: conf}
+	vg := realVG{name: fmt.Sprintf("scoria-test-%d", time.Now().UnixNano()), dm: deviceMapper(t)}
+	vg.activeConf = writeConf("active", common)
+	vg.confFile = vg.activeConf
+	if !vg.dm {
+		vg.confFile = writeConf("metadata-only", "global { activation = 0 }\n"+common)
+	}
+	dir = filepath.Dir(vg.confFile)
 	env := []string{"LC_ALL=C", "LVM_SYSTEM_DIR=" + dir, "LVM_SUPPRESS_FD_WARNINGS=1"}
 	sh(t, env, "lvm", "pvcreate", "-y", loop)
 	sh(t, env, "lvm", "vgcreate", vg.name, loop)
@@ -194,7 +237,7 @@ func TestRealThickLifecycle(t *testing.T) {
 }
 
 // TestRealSetupFailures: a missing volume group or lvm binary is a Setup error with the
-// reason; so is thin (or auto) on a kernel without device-mapper's thin-pool target.
+// reason.
 func TestRealSetupFailures(t *testing.T) {
 	vg := newRealVG(t, 1)
 	ctx := context.Background()
@@ -206,8 +249,6 @@ func TestRealSetupFailures(t *testing.T) {
 		{"missing volume group", func(d *Driver) { d.VolumeGroup = "no-such-vg" }, `Volume group "no-such-vg" not found`},
 		{"missing lvm binary", func(d *Driver) { d.LVMBinary = "/nonexistent/lvm" }, "lvm does not run"},
 		{"empty volume group", func(d *Driver) { d.VolumeGroup = "" }, "volume_group is empty"},
-		{"thin without device-mapper", func(d *Driver) { d.Type = TypeThin }, "create the thin pool"},
-		{"auto without device-mapper", func(d *Driver) { d.Type = TypeAuto }, "create the thin pool"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -224,9 +265,44 @@ func TestRealSetupFailures(t *testing.T) {
 	}
 }
 
-// TestRealSnapshotNeedsDeviceMapper records what this kernel allows: a thick snapshot needs
-// device-mapper, so CreateSnapshot fails with lvm's reason and leaves nothing behind.
-func TestRealSnapshotNeedsDeviceMapper(t *testing.T) {
+// TestRealThinNeedsDeviceMapper: lvm_type thin (and auto, since lvm2 lists the thin-pool
+// segment type whatever the kernel) makes its thin pool at Setup with activation on, as a
+// production lvm.conf has it. On a kernel with device-mapper that succeeds and the pool is
+// there; on one without, Setup fails with the command and the kernel's reason (lvm's
+// "Required device-mapper target(s) not detected"), not because of the test's own conf.
+func TestRealThinNeedsDeviceMapper(t *testing.T) {
+	for _, typ := range []string{TypeThin, TypeAuto} {
+		t.Run(typ, func(t *testing.T) {
+			vg := newRealVG(t, 1)
+			d := vg.driver(typ, newRecorder(""))
+			d.ConfFile = vg.activeConf
+			ctx := context.Background()
+			err := d.Setup(ctx)
+			if !vg.dm {
+				if err == nil || !strings.Contains(err.Error(), "create the thin pool") || !strings.Contains(err.Error(), "device-mapper") {
+					t.Fatalf("Setup without device-mapper = %v, want the thin pool's creation failing for lack of device-mapper", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Setup with device-mapper: %v", err)
+			}
+			lvs, err := d.lvs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, ok := lvs[d.poolName()]; !ok || !p.thinPool() {
+				t.Fatalf("after Setup: no thin pool %s in %v", d.poolName(), lvs)
+			}
+		})
+	}
+}
+
+// TestRealSnapshot: a thick snapshot needs device-mapper. With it, CreateSnapshot makes the
+// snapshot (twice, as a redelivered message would) and DeleteSnapshot removes it; without it
+// (LVs then exist as metadata only), CreateSnapshot fails with the command and lvm's reason
+// and leaves nothing behind.
+func TestRealSnapshot(t *testing.T) {
 	vg := newRealVG(t, 4)
 	d := vg.driver(TypeDefault, newRecorder(""))
 	ctx := context.Background()
@@ -239,14 +315,32 @@ func TestRealSnapshotNeedsDeviceMapper(t *testing.T) {
 	}
 	s := driver.Snapshot{ID: "s1", VolumeID: "v1", SizeGiB: 1}
 	err := d.CreateSnapshot(ctx, s, v)
-	if err == nil {
-		t.Skip("this kernel has device-mapper: snapshots are covered by the command tests")
-	}
-	if !strings.Contains(err.Error(), "lvcreate") || !strings.Contains(err.Error(), "device-mapper") {
-		t.Errorf("CreateSnapshot error %q does not name the command and lvm's reason", err)
-	}
-	if ok, err := d.SnapshotExists(ctx, s); err != nil || ok {
-		t.Errorf("SnapshotExists = %v, %v after a failed create", ok, err)
+	if vg.dm {
+		if err != nil {
+			t.Fatalf("CreateSnapshot with device-mapper: %v", err)
+		}
+		if err := d.CreateSnapshot(ctx, s, v); err != nil {
+			t.Fatalf("CreateSnapshot again (a redelivery): %v", err)
+		}
+		if ok, err := d.SnapshotExists(ctx, s); err != nil || !ok {
+			t.Fatalf("SnapshotExists = %v, %v after a create", ok, err)
+		}
+		if err := d.DeleteSnapshot(ctx, s, v); err != nil {
+			t.Fatalf("DeleteSnapshot: %v", err)
+		}
+		if ok, err := d.SnapshotExists(ctx, s); err != nil || ok {
+			t.Fatalf("SnapshotExists = %v, %v after a delete", ok, err)
+		}
+	} else {
+		if err == nil {
+			t.Fatal("CreateSnapshot succeeded on a kernel without device-mapper")
+		}
+		if !strings.Contains(err.Error(), "lvcreate") || !strings.Contains(err.Error(), "device-mapper") {
+			t.Errorf("CreateSnapshot error %q does not name the command and lvm's reason", err)
+		}
+		if ok, err := d.SnapshotExists(ctx, s); err != nil || ok {
+			t.Errorf("SnapshotExists = %v, %v after a failed create", ok, err)
+		}
 	}
 	if err := d.CreateSnapshot(ctx, driver.Snapshot{ID: "s2"}, driver.Volume{ID: "missing"}); err == nil {
 		t.Error("snapshot of a missing volume succeeded")

@@ -119,6 +119,17 @@ type imageInfo struct {
 	} `json:"parent"`
 }
 
+// mustInfo is info of an image the test expects to exist: a missing one fails the test
+// instead of reading as an image without parent or size.
+func (c testCluster) mustInfo(t *testing.T, image string) imageInfo {
+	t.Helper()
+	i, ok := c.info(t, image)
+	if !ok {
+		t.Fatalf("rbd info %s: the image does not exist", image)
+	}
+	return i
+}
+
 func (c testCluster) info(t *testing.T, image string) (imageInfo, bool) {
 	t.Helper()
 	out, err := c.rbdCLI(t, "info", "--format", "json", image)

@@ -40,7 +40,7 @@ func TestCreateExtendDelete(t *testing.T) {
 		if err := d.ExtendVolume(ctx, v, 3); err != nil {
 			t.Fatal(err)
 		}
-		if info, _ := cl.info(t, v.Name); info.Size != 3*driver.GiB {
+		if info := cl.mustInfo(t, v.Name); info.Size != 3*driver.GiB {
 			t.Errorf("after extend to 3: size %d", info.Size)
 		}
 		if err := d.ExtendVolume(ctx, v, 3); err != nil {
@@ -92,7 +92,7 @@ func TestSnapshotAndVolumeFromSnapshot(t *testing.T) {
 	if err := d.CreateVolumeFromSnapshot(ctx, c, s); err != nil {
 		t.Fatal(err)
 	}
-	info, _ := cl.info(t, c.Name)
+	info := cl.mustInfo(t, c.Name)
 	if info.Parent == nil || info.Parent.Pool != cl.pool || info.Parent.Image != v.Name || info.Parent.Snapshot != snap ||
 		info.Parent.Overlap != driver.GiB || info.Size != 2*driver.GiB {
 		t.Fatalf("clone: rbd info = %+v parent %+v", info, info.Parent)
@@ -116,7 +116,7 @@ func TestSnapshotAndVolumeFromSnapshot(t *testing.T) {
 	if err := flat.CreateVolumeFromSnapshot(ctx, f, s); err != nil {
 		t.Fatal(err)
 	}
-	if info, _ := cl.info(t, f.Name); info.Parent != nil {
+	if info := cl.mustInfo(t, f.Name); info.Parent != nil {
 		t.Errorf("flattened volume has parent %+v", info.Parent)
 	}
 	if got := readAt(t, d, f.Name, len(data), 4096); !bytes.Equal(got, data) {
@@ -165,7 +165,7 @@ func TestCloneDepth(t *testing.T) {
 		if err := d.CreateClonedVolume(ctx, v, src); err != nil {
 			t.Fatalf("clone #%d: %v", i+1, err)
 		}
-		info, _ := cl.info(t, v.Name)
+		info := cl.mustInfo(t, v.Name)
 		_, hasSnap := cl.snaps(t, src.Name)[v.Name+cloneSnapSuffix]
 		if (info.Parent != nil) != wantParent || hasSnap != wantParent {
 			t.Fatalf("clone #%d (source depth %d, max 2): parent %+v, %s@%s%s present %v; want a parent %v",
@@ -189,7 +189,7 @@ func TestCloneDepth(t *testing.T) {
 	if err := copier.CreateClonedVolume(ctx, c, v0); err != nil {
 		t.Fatal(err)
 	}
-	info, _ := cl.info(t, c.Name)
+	info := cl.mustInfo(t, c.Name)
 	if info.Parent != nil || info.Size != 2*driver.GiB {
 		t.Errorf("max depth 0: copy has parent %+v, size %d", info.Parent, info.Size)
 	}
@@ -211,7 +211,7 @@ func TestCloneDepth(t *testing.T) {
 	if err := d.CreateVolumeFromSnapshot(ctx, fs, s); err != nil {
 		t.Fatal(err)
 	}
-	if info, _ := cl.info(t, fs.Name); info.Parent != nil {
+	if info := cl.mustInfo(t, fs.Name); info.Parent != nil {
 		t.Errorf("volume from a snapshot of a depth-2 volume (max 2) has parent %+v", info.Parent)
 	}
 }
@@ -244,8 +244,8 @@ func TestDeleteVolumeWithClones(t *testing.T) {
 		if _, ok := cl.info(t, x.Name+deletedSuffix); !ok {
 			t.Fatalf("%s%s is not kept", x.Name, deletedSuffix)
 		}
-		if ok, _ := d.Exists(ctx, x); ok {
-			t.Errorf("%s exists after delete", x.Name)
+		if ok, err := d.Exists(ctx, x); err != nil || ok {
+			t.Errorf("%s exists after delete (exists %v, probe error %v)", x.Name, ok, err)
 		}
 	}
 	if got := readAt(t, d, gc.Name, len(data), 0); !bytes.Equal(got, data) {
@@ -283,7 +283,7 @@ func TestRevertToSnapshot(t *testing.T) {
 	if got := readAt(t, d, v.Name, len(before), 0); !bytes.Equal(got, before) {
 		t.Errorf("after revert reads %q, want %q", got, before)
 	}
-	if info, _ := cl.info(t, v.Name); info.Size != 2*driver.GiB {
+	if info := cl.mustInfo(t, v.Name); info.Size != 2*driver.GiB {
 		t.Errorf("size after revert %d, want 2 GiB", info.Size)
 	}
 	if err := d.RevertToSnapshot(ctx, v, driver.Snapshot{ID: uuid.NewString(), VolumeID: v.ID}); err == nil {
@@ -368,7 +368,10 @@ func TestConnectionInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyring, _ := os.ReadFile(cl.keyring)
+	keyring, err := os.ReadFile(cl.keyring)
+	if err != nil {
+		t.Fatalf("read the test cluster's keyring: %v", err)
+	}
 	want := map[string]any{
 		"name": cl.pool + "/" + v.Name, "hosts": []string{"127.0.0.1"}, "ports": []string{"6789"},
 		"cluster_name": "ceph", "auth_enabled": true, "auth_username": cl.user, "secret_type": "ceph",
@@ -377,10 +380,10 @@ func TestConnectionInfo(t *testing.T) {
 	if ci.DriverVolumeType != "rbd" {
 		t.Errorf("driver_volume_type %q", ci.DriverVolumeType)
 	}
-	gotJSON, _ := json.Marshal(ci.Data)
-	wantJSON, _ := json.Marshal(want)
-	if !bytes.Equal(gotJSON, wantJSON) {
-		t.Errorf("data\n got %s\nwant %s", gotJSON, wantJSON)
+	gotJSON, gerr := json.Marshal(ci.Data)
+	wantJSON, werr := json.Marshal(want)
+	if gerr != nil || werr != nil || !bytes.Equal(gotJSON, wantJSON) {
+		t.Errorf("data\n got %s (%v)\nwant %s (%v)", gotJSON, gerr, wantJSON, werr)
 	}
 	if err := d.TerminateConnection(ctxT(t), v, nil); err != nil {
 		t.Error(err)
