@@ -28,7 +28,7 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 	p := &snapshotListParams{}
 
 	known := map[string]bool{
-		"limit": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true,
+		"limit": true, "offset": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true,
 		"all_tenants": true, "project_id": true, "name": true, "display_name": true,
 		"status": true, "volume_id": true, "metadata": true,
 		"with_count": mv.atLeast(mvCountInfo),
@@ -46,6 +46,9 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 
 	var f *fault
 	if p.filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+		return nil, f
+	}
+	if p.filter.Offset, f = parseOffset(q); f != nil {
 		return nil, f
 	}
 	sorts, f := parseSnapshotSort(q, mv)

@@ -87,6 +87,9 @@ func TestListSnapshotsFiltersSortAndPages(t *testing.T) {
 			{"metadata value differs", resource.SnapshotFilter{Metadata: map[string]string{"k": "w"}}, []string{}},
 			{"limit", resource.SnapshotFilter{Limit: 2}, []string{d.ID, c.ID}},
 			{"marker", resource.SnapshotFilter{Marker: c.ID, Limit: 2}, []string{b.ID, a.ID}},
+			{"offset", resource.SnapshotFilter{Offset: 1}, []string{c.ID, b.ID, a.ID}},
+			{"offset and limit", resource.SnapshotFilter{Offset: 1, Limit: 2}, []string{c.ID, b.ID}},
+			{"offset after marker", resource.SnapshotFilter{Marker: d.ID, Offset: 2}, []string{a.ID}},
 			{"oldest first", resource.SnapshotFilter{Sort: []resource.SnapshotSort{{Key: "created_at"}}}, []string{a.ID, b.ID, c.ID, d.ID}},
 			{"by name asc, NULL first", resource.SnapshotFilter{ProjectID: "p1", Sort: []resource.SnapshotSort{{Key: "display_name"}}},
 				[]string{c.ID, b.ID, a.ID}},
@@ -118,7 +121,7 @@ func TestListSnapshotsFiltersSortAndPages(t *testing.T) {
 					t.Fatal(err)
 				}
 				all := tt.f
-				all.Limit, all.Marker, all.Sort = 0, "", nil
+				all.Limit, all.Offset, all.Marker, all.Sort = 0, 0, "", nil
 				every, _ := s.ListSnapshots(ctx, all)
 				if n != len(every) {
 					t.Errorf("CountSnapshots = %d, want %d", n, len(every))

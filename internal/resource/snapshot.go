@@ -47,6 +47,7 @@ type SnapshotFilter struct {
 	Name      string
 	Status    string
 	Limit     int // 0 means no limit
+	Offset    int // snapshots skipped after the marker (or from the start)
 	Marker    string
 	// Metadata selects snapshots that have every one of these items.
 	Metadata map[string]string
