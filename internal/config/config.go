@@ -61,6 +61,9 @@ type Default struct {
 	RPCResponseTimeout                time.Duration // rpc_response_timeout (seconds), default 60s
 	AttachmentSweepAge                time.Duration // attachment_sweep_age (seconds), default 600s
 	AttachmentSweepInterval           time.Duration // attachment_sweep_interval (seconds), default 60s
+	// ResourceQueryFilters is resource_query_filters_file read at load: the filters a
+	// non-admin may use, by resource; nil when the option is empty (Cinder's defaults).
+	ResourceQueryFilters map[string][]string
 }
 
 // Database is the [database] section.
