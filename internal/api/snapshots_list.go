@@ -33,6 +33,11 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 		"status": true, "volume_id": true, "metadata": true,
 		"with_count": mv.atLeast(mvCountInfo),
 	}
+	// LIKE filters (3.34) for admins, as Cinder: its default resource_filters.json gives
+	// members none for snapshots.
+	for _, k := range []string{"name~", "display_name~", "description~", "display_description~"} {
+		known[k] = rc.IsAdmin && mv.atLeast(mvLikeFilter)
+	}
 	var unknown []string
 	for _, kv := range q {
 		if !known[kv.key] && !slices.Contains(unknown, kv.key) {
@@ -75,6 +80,16 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 		p.filter.Name = v
 	} else if v, ok := q.get("display_name"); ok {
 		p.filter.Name = v
+	}
+	for _, k := range []string{"name~", "display_name~"} {
+		if v, ok := q.get(k); ok {
+			p.filter.NameLike = v
+		}
+	}
+	for _, k := range []string{"description~", "display_description~"} {
+		if v, ok := q.get(k); ok {
+			p.filter.DescriptionLike = v
+		}
 	}
 	p.filter.Status, _ = q.get("status")
 	p.filter.VolumeID, _ = q.get("volume_id")

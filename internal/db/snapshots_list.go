@@ -27,6 +27,11 @@ func snapshotWhere(f resource.SnapshotFilter) ([]string, []any) {
 			where, args = append(where, c.col+" = ?"), append(args, c.val)
 		}
 	}
+	for _, c := range []struct{ col, val string }{{"s.display_name", f.NameLike}, {"s.display_description", f.DescriptionLike}} {
+		if c.val != "" {
+			where, args = append(where, "LOWER("+c.col+") LIKE ? ESCAPE '!'"), append(args, "%"+escapeLike(strings.ToLower(c.val))+"%")
+		}
+	}
 	for _, k := range slices.Sorted(maps.Keys(f.Metadata)) {
 		where = append(where, "EXISTS (SELECT 1 FROM snapshot_metadata m WHERE m.snapshot_id = s.id AND m.`key` = ? AND m.`value` = ?)")
 		args = append(args, k, f.Metadata[k])

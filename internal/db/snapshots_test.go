@@ -87,6 +87,8 @@ func TestListSnapshotsFiltersSortAndPages(t *testing.T) {
 			{"metadata value differs", resource.SnapshotFilter{Metadata: map[string]string{"k": "w"}}, []string{}},
 			{"limit", resource.SnapshotFilter{Limit: 2}, []string{d.ID, c.ID}},
 			{"marker", resource.SnapshotFilter{Marker: c.ID, Limit: 2}, []string{b.ID, a.ID}},
+			{"name like, any case", resource.SnapshotFilter{NameLike: "A"}, []string{d.ID, b.ID}},
+			{"name like escapes _", resource.SnapshotFilter{NameLike: "_"}, []string{}},
 			{"offset", resource.SnapshotFilter{Offset: 1}, []string{c.ID, b.ID, a.ID}},
 			{"offset and limit", resource.SnapshotFilter{Offset: 1, Limit: 2}, []string{c.ID, b.ID}},
 			{"offset after marker", resource.SnapshotFilter{Marker: d.ID, Offset: 2}, []string{a.ID}},
