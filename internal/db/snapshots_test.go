@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -452,5 +454,40 @@ func TestStartRevert(t *testing.T) {
 		s := newStore(t, DialectSQLite)
 		_, err := s.StartRevert(ctx, "nope", "x")
 		wantNotFound(t, err, "Volume", "nope")
+	})
+}
+
+// TestStartVolumeDeleteAttachmentsAndTransfers: a delete that checks no status (a force
+// delete) is still refused while a live attachment holds the volume, whatever status an
+// admin reset the volume to; a transfer offered for the volume goes with it.
+func TestStartVolumeDeleteAttachmentsAndTransfers(t *testing.T) {
+	ctx := context.Background()
+	anyStatus := []string{resource.StatusAvailable, resource.StatusReserved, resource.StatusMaintenance, resource.StatusAwaitingTransfer}
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		held := newSnapFixture(t, s, "p")
+		a := &resource.Attachment{ID: uuid.NewString(), VolumeID: held.vol.ID, ProjectID: "p"}
+		if err := s.ReserveAttachment(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ResetVolumeState(ctx, held.vol.ID, resource.VolumeReset{Status: resource.StatusMaintenance}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.StartVolumeDelete(ctx, resource.VolumeDelete{VolumeID: held.vol.ID, From: anyStatus}, message("delete_volume"))
+		wantInvalidState(t, err, held.vol.ID, resource.StatusMaintenance)
+		if got := getVolumeStatus(t, s, held.vol.ID); got != resource.StatusMaintenance || countRows(t, s, "outbox") != 0 {
+			t.Errorf("after a refused delete: volume %s, %d outbox rows", got, countRows(t, s, "outbox"))
+		}
+
+		offered := newSnapFixture(t, s, "p")
+		tr := &resource.Transfer{VolumeID: offered.vol.ID, Name: "t"}
+		if err := s.CreateTransfer(ctx, tr, "p"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StartVolumeDelete(ctx, resource.VolumeDelete{VolumeID: offered.vol.ID, From: anyStatus}, message("delete_volume")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetTransfer(ctx, tr.ID, ""); !errors.Is(err, resource.ErrNotFound) {
+			t.Errorf("transfer of a deleting volume: %v, want not found", err)
+		}
 	})
 }
