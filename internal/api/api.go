@@ -93,6 +93,10 @@ type Options struct {
 	ServiceDownTime time.Duration
 	// MaxLimit caps the page size of lists (osapi_max_limit, default 1000).
 	MaxLimit int
+	// VolumeFilters are the filters a non-admin may use on volume lists from 3.31, as the
+	// "volume" entry of Cinder's resource_query_filters_file ("name~" allows name and name~);
+	// GET /resource_filters publishes them. Nil: Cinder's default (volumeFilterKeys).
+	VolumeFilters []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 
@@ -121,6 +125,7 @@ type server struct {
 	zones       func() []string
 	downTime    time.Duration
 	maxLimit    int
+	volFilters  []string // what a non-admin may filter volume lists by (resource_filters)
 	now         func() time.Time
 	actions     map[string]volumeAction // POST /volumes/{id}/action, by action name
 
@@ -158,6 +163,7 @@ func New(o Options) (http.Handler, error) {
 		zones:                o.AvailabilityZones,
 		downTime:             o.ServiceDownTime,
 		maxLimit:             o.MaxLimit,
+		volFilters:           o.VolumeFilters,
 		now:                  o.Now,
 		maxVersion:           mustParseVersion(MaxVersion),
 		policy:               o.Policy,
@@ -193,6 +199,9 @@ func New(o Options) (http.Handler, error) {
 	}
 	if s.maxLimit <= 0 {
 		s.maxLimit = defaultMaxLimit
+	}
+	if s.volFilters == nil {
+		s.volFilters = volumeFilterKeys
 	}
 	if s.now == nil {
 		s.now = time.Now

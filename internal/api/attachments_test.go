@@ -362,3 +362,40 @@ func TestLegacyAttachActions(t *testing.T) {
 		t.Errorf("reserve of an unknown volume: %d", code)
 	}
 }
+
+// TestAttachmentListMarkerScope: a marker is looked up in the caller's project, so another
+// project's attachment id answers exactly as an id that names nothing (issue 12, item 4);
+// an admin listing every project may page from any attachment.
+func TestAttachmentListMarkerScope(t *testing.T) {
+	e := newEnv(t)
+	vid := e.attachableVolume(false)
+	rec := e.do(call{method: "POST", path: "/v3/p1/attachments", version: "volume 3.27", body: fmt.Sprintf(`{"attachment": {"volume_uuid": %q}}`, vid)})
+	wantStatus(t, rec, http.StatusOK)
+	foreign := decodeMap(t, rec.Body.Bytes())["attachment"].(map[string]any)["id"].(string)
+	asMember := map[string]string{"X-Roles": "member"}
+	for _, tc := range []struct {
+		name   string
+		c      call
+		status int
+		want   string
+	}{
+		{"foreign marker", call{method: "GET", path: "/v3/p2/attachments?marker=" + foreign, token: "u2:p2", header: asMember}, 400, "Marker " + foreign + " could not be found."},
+		{"random marker", call{method: "GET", path: "/v3/p2/attachments?marker=00000000-0000-0000-0000-000000000001", token: "u2:p2", header: asMember}, 400, "Marker 00000000-0000-0000-0000-000000000001 could not be found."},
+		{"foreign marker, detail", call{method: "GET", path: "/v3/p2/attachments/detail?marker=" + foreign, token: "u2:p2", header: asMember}, 400, "Marker " + foreign + " could not be found."},
+		{"owner's marker", call{method: "GET", path: "/v3/p1/attachments?marker=" + foreign, header: asMember}, 200, `{"attachments":[]}`},
+		{"admin, all projects", call{method: "GET", path: "/v3/p2/attachments?all_tenants=1&marker=" + foreign, token: "a:p2"}, 200, `{"attachments":[]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.c.version = "volume 3.27"
+			rec := e.do(tc.c)
+			if tc.status != 200 {
+				wantFault(t, rec, tc.status, "badRequest", tc.want)
+				return
+			}
+			wantStatus(t, rec, tc.status)
+			if got := strings.TrimSpace(rec.Body.String()); got != tc.want {
+				t.Errorf("body %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

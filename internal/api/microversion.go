@@ -56,7 +56,7 @@ import (
 //	                                                             plus Scoria's "backend"
 //	3.32  os-services set-log / get-log                          gap
 //	3.33  GET /resource_filters                                  served (volume, pool)
-//	3.34  "name~" style LIKE filters                             served (admins; % and _ match themselves)
+//	3.34  "name~" style LIKE filters                             served (admins, members as resource_filters allow; % and _ match themselves)
 //	3.35  get_pools "volume_type" filter                         served
 //	3.36  summary "metadata"                                     served
 //	3.37  backups sort by "name"                                 gap

@@ -23,7 +23,7 @@ import (
 type qosStore interface {
 	CreateQoSSpecs(ctx context.Context, q *resource.QoSSpecs) error
 	GetQoSSpecs(ctx context.Context, id string) (*resource.QoSSpecs, error)
-	ListQoSSpecs(ctx context.Context) ([]*resource.QoSSpecs, error)
+	ListQoSSpecs(ctx context.Context, f resource.QoSSpecsFilter) ([]*resource.QoSSpecs, error)
 	UpdateQoSSpecs(ctx context.Context, id, consumer string, specs map[string]string) error
 	DeleteQoSSpecsKeys(ctx context.Context, id string, keys []string) error
 	DeleteQoSSpecs(ctx context.Context, id string, force bool) error
@@ -88,16 +88,65 @@ func (s *server) listQoS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	list, err := s.store.ListQoSSpecs(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
+	q, f := parseQuery(r.URL.RawQuery)
+	if f != nil {
+		s.writeError(w, r, f)
 		return
 	}
-	out := make([]qosView, 0, len(list))
-	for _, q := range list {
-		out = append(out, newQoSView(q))
+	filter, f := s.parseQoSListParams(q)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": out})
+	var list []*resource.QoSSpecs
+	if filter.Limit > 0 {
+		var err error
+		if list, err = s.store.ListQoSSpecs(r.Context(), filter); err != nil {
+			if errors.Is(err, resource.ErrInvalidState) {
+				err = invalidInput("Invalid sort key")
+			}
+			s.writeError(w, r, qosNotFound(err, filter.Marker))
+			return
+		}
+	}
+	out := qosList{QoSSpecs: make([]qosView, 0, len(list))}
+	for _, q := range list {
+		out.QoSSpecs = append(out.QoSSpecs, newQoSView(q))
+	}
+	// Cinder's rule: a next link when the page is as long as the limit allows.
+	if len(list) > 0 && filter.Limit <= len(list) {
+		out.Links = newViewer(r).nextLink("qos-specs", q, list[len(list)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// qosList is the body of GET /qos-specs.
+type qosList struct {
+	QoSSpecs []qosView `json:"qos_specs"`
+	Links    []link    `json:"qos_specs_links,omitempty"`
+}
+
+// parseQoSListParams reads the paging of a QoS specs list as Cinder's qos_specs_manage
+// index does: limit, marker, offset, and sort (or sort_key/sort_dir) on id, created_at,
+// updated_at. Other parameters are filters Scoria does not apply.
+func (s *server) parseQoSListParams(q query) (resource.QoSSpecsFilter, *fault) {
+	var (
+		filter resource.QoSSpecsFilter
+		f      *fault
+	)
+	if filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+		return filter, f
+	}
+	if filter.Offset, f = parseOffset(q); f != nil {
+		return filter, f
+	}
+	filter.Marker, _ = q.get("marker")
+	if filter.Sort, f = parseSortSpec(q, func(k string) (string, bool) {
+		return k, slices.Contains(resource.QoSSpecsSortKeys, k)
+	}); f != nil {
+		return filter, f
+	}
+	return filter, nil
 }
 
 // showQoS is GET /qos-specs/{id}.

@@ -28,10 +28,15 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 	p := &snapshotListParams{}
 
 	known := map[string]bool{
-		"limit": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true,
+		"limit": true, "offset": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true,
 		"all_tenants": true, "project_id": true, "name": true, "display_name": true,
 		"status": true, "volume_id": true, "metadata": true,
 		"with_count": mv.atLeast(mvCountInfo),
+	}
+	// LIKE filters (3.34) for admins, as Cinder: its default resource_filters.json gives
+	// members none for snapshots.
+	for _, k := range []string{"name~", "display_name~", "description~", "display_description~"} {
+		known[k] = rc.IsAdmin && mv.atLeast(mvLikeFilter)
 	}
 	var unknown []string
 	for _, kv := range q {
@@ -46,6 +51,9 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 
 	var f *fault
 	if p.filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+		return nil, f
+	}
+	if p.filter.Offset, f = parseOffset(q); f != nil {
 		return nil, f
 	}
 	sorts, f := parseSnapshotSort(q, mv)
@@ -72,6 +80,16 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 		p.filter.Name = v
 	} else if v, ok := q.get("display_name"); ok {
 		p.filter.Name = v
+	}
+	for _, k := range []string{"name~", "display_name~"} {
+		if v, ok := q.get(k); ok {
+			p.filter.NameLike = v
+		}
+	}
+	for _, k := range []string{"description~", "display_description~"} {
+		if v, ok := q.get(k); ok {
+			p.filter.DescriptionLike = v
+		}
 	}
 	p.filter.Status, _ = q.get("status")
 	p.filter.VolumeID, _ = q.get("volume_id")

@@ -229,6 +229,13 @@ func TestShowAndListSnapshots(t *testing.T) {
 		{"sort_key and sort_dir", "sort_key=display_name&sort_dir=asc", "", nil, []string{a, b, c}},
 		{"sort two keys", "sort=status:asc,display_name:desc", "", nil, []string{b, c, a}},
 		{"limit and marker", "limit=1&marker=" + c, "", nil, []string{b}},
+		{"offset", "offset=1", "", nil, []string{b, a}},
+		{"offset and limit", "offset=1&limit=1", "", nil, []string{b}},
+		{"offset after a marker", "offset=1&marker=" + c, "", nil, []string{a}},
+		{"offset past the end", "offset=3", "", nil, nil},
+		{"offset for a member", "offset=2", "", memberRole, []string{a}},
+		{"name~ (3.34, admin)", "name~=B", "volume 3.34", nil, []string{b}},
+		{"display_name~ escapes %", "display_name~=" + url.QueryEscape("%"), "volume 3.34", nil, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, coll := range []string{"snapshots", "snapshots/detail"} {
@@ -274,6 +281,9 @@ func TestShowAndListSnapshots(t *testing.T) {
 		{"with_count before 3.45", "with_count=true", "volume 3.44", 400, "Invalid filters with_count are found in query options."},
 		{"negative limit", "limit=-1", "", 400, "limit param must be positive"},
 		{"bad limit", "limit=x", "", 400, "limit param must be an integer"},
+		{"name~ before 3.34", "name~=b", "volume 3.33", 400, "Invalid filters name~ are found in query options."},
+		{"bad offset", "offset=x", "", 400, "Invalid input received: offset must be an integer"},
+		{"negative offset", "offset=-1", "", 400, "Invalid input received: offset must be >= 0"},
 		{"bad metadata", "metadata=k%3Dv", "volume 3.22", 400, "Invalid metadata filter k=v: Scoria filters by a dict of string keys and values, such as {'key': 'value'}."},
 		{"bad all_tenants", "all_tenants=maybe", "", 400, "Value 'maybe' for 'all_tenants' is not a boolean."},
 	} {
@@ -282,6 +292,9 @@ func TestShowAndListSnapshots(t *testing.T) {
 			wantFault(t, e.do(call{method: "GET", path: "/v3/p1/snapshots?" + tt.query, version: tt.version}), tt.status, name, tt.msg)
 		})
 	}
+	// Cinder's default resource_filters.json gives members no LIKE filter on snapshots.
+	wantFault(t, e.do(call{method: "GET", path: "/v3/p1/snapshots?name~=b", version: "volume 3.34", header: memberRole}), 400, "badRequest",
+		"Invalid filters name~ are found in query options.")
 }
 
 func TestUpdateSnapshot(t *testing.T) {

@@ -539,7 +539,7 @@ func (s *server) updateType(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseTypeUpdate checks an update body against Cinder's volume_types.update schema and the
-// controller's own rules.
+// controller's own rules; a null name or description keeps what the type has.
 func parseTypeUpdate(body any) (resource.VolumeTypeUpdate, *fault) {
 	var u resource.VolumeTypeUpdate
 	o, f := requireObject("", body)
@@ -559,15 +559,18 @@ func parseTypeUpdate(body any) (resource.VolumeTypeUpdate, *fault) {
 	if f := checkAdditional("volume_type", vt, "name", "description", "is_public"); f != nil {
 		return u, f
 	}
+	// parameter_types.update_name: a string of 1 to 255 characters, or null to keep the name
+	// (what `cinder type-update --description` and `openstack volume type set` send).
 	if v, ok := vt.get("name"); ok {
-		name, f := checkTypeName("name", v, 0)
-		if f != nil {
+		if f := checkNullableString("name", v, 1, 255); f != nil {
 			return u, f
 		}
-		if name == "" {
-			return u, badRequest("Volume type name can not be empty.")
+		if name, ok := v.(string); ok {
+			if strings.TrimSpace(name) == "" {
+				return u, badRequest("Volume type name can not be empty.")
+			}
+			u.Name = &name
 		}
-		u.Name = &name
 	}
 	if v, ok := vt.get("description"); ok {
 		if f := checkNullableString("description", v, 0, 255); f != nil {

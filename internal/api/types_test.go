@@ -92,7 +92,7 @@ func TestVolumeTypesCRUD(t *testing.T) {
 		}},
 		{name: "update to taken name", c: call{method: "PUT", path: p + "/types/" + id, body: `{"volume_type": {"name": "__DEFAULT__"}}`}, status: 409},
 		{name: "update nothing", c: call{method: "PUT", path: p + "/types/" + id, body: `{"volume_type": {}}`}, status: 400, fault: "Specify volume type name, description, is_public or a combination thereof."},
-		{name: "update empty name", c: call{method: "PUT", path: p + "/types/" + id, body: `{"volume_type": {"name": ""}}`}, status: 400, fault: "Volume type name can not be empty."},
+		{name: "update empty name", c: call{method: "PUT", path: p + "/types/" + id, body: `{"volume_type": {"name": ""}}`}, status: 400, fault: "Invalid input for field/attribute name. Value: . '' is too short"},
 		{name: "update unknown", c: call{method: "PUT", path: p + "/types/00000000-0000-0000-0000-000000000000", body: `{"volume_type": {"description": "x"}}`}, status: 404},
 		{name: "member update", c: call{method: "PUT", path: "/v3/p2/types/" + id, token: tokenP2, header: memberP2, body: `{"volume_type": {"description": "x"}}`}, status: 403},
 	})

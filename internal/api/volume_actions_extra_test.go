@@ -1,10 +1,20 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+
+	"github.com/scoria/scoria/internal/backend/localfile"
+	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/volume"
+	"github.com/scoria/scoria/pkg/driver"
 )
 
 func TestVolumeAdminAndFlagActions(t *testing.T) {
@@ -35,7 +45,6 @@ func TestVolumeAdminAndFlagActions(t *testing.T) {
 		{"reset: unknown volume", missing, `{"os-reset_status": {"status": "error"}}`, nil, 404, "itemNotFound", "Volume " + missing + " could not be found."},
 		{"force delete: member", avail, `{"os-force_delete": null}`, nonAdmin, 403, "forbidden", "Policy doesn't allow volume_extension:volume_admin_actions:force_delete to be performed."},
 		{"force delete: another project's volume, member", theirs, `{"os-force_delete": {}}`, nonAdmin, 404, "itemNotFound", "Volume " + theirs + " could not be found."},
-		{"force delete: maintenance", maint, `{"os-force_delete": ""}`, nil, 400, "badRequest", msgForceDeleteState},
 		{"bootable: null", avail, `{"os-set_bootable": null}`, nil, 400, "badRequest", "Invalid input for field/attribute os-set_bootable. Value: None. None is not of type 'object'"},
 		{"bootable: missing", avail, `{"os-set_bootable": {}}`, nil, 400, "badRequest", "Invalid input for field/attribute os-set_bootable. Value: {}. 'bootable' is a required property"},
 		{"bootable: not a boolean", avail, `{"os-set_bootable": {"bootable": "maybe"}}`, nil, 400, "badRequest", "Invalid input for field/attribute bootable. Value: maybe. 'maybe' is not one of [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', False, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no']"},
@@ -211,4 +220,110 @@ func longString(n int) string {
 		b[i] = 'x'
 	}
 	return string(b)
+}
+
+// TestForceDeleteWhateverStatus: os-force_delete (and DELETE ?force=true from 3.23) deletes a
+// volume in any status, as Cinder's force delete checks none: what an operator uses to clean
+// up after a failure (issue 12, item 9). The volume service's delete then removes the storage
+// and gives the quota back once. What still refuses it is Cinder's: being attached, a live
+// attachment, a snapshot.
+func TestForceDeleteWhateverStatus(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	drv := &localfile.Driver{Dir: filepath.Join(t.TempDir(), "vols"), BackendName: "file", PoolName: "file"}
+	if err := drv.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The real volume service of host node@file; its handler is called with each delete_volume.
+	m := &volume.Manager{Host: "node@file", Driver: drv, Store: e.store, Log: logrus.New()}
+	placed := func(t *testing.T, status string) string {
+		t.Helper()
+		id := e.createVolume(`{"volume": {"size": 1}}`, "")
+		e.place(id, "node@file#file", resource.StatusAvailable)
+		if err := drv.Create(ctx, driver.Volume{ID: id, Name: driver.StorageName(id), SizeGiB: 1, Pool: "file"}); err != nil {
+			t.Fatal(err)
+		}
+		e.setState(id, status)
+		return id
+	}
+	deleteOnService := func(t *testing.T, id string, before int) {
+		t.Helper()
+		msgs := e.disp.got()[before:]
+		if len(msgs) != 1 || msgs[0].Method != message.DeleteVolume || msgs[0].Server != "node@file" {
+			t.Fatalf("dispatched %+v, want one delete_volume to node@file", msgs)
+		}
+		if got := e.volume(id).Status; got != resource.StatusDeleting {
+			t.Fatalf("status %s after the force delete, want deleting", got)
+		}
+		if err := m.DeleteVolume(reqctx.With(ctx, reqctx.Context{RequestID: reqctx.NewRequestID()}), id); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, e.do(call{method: "GET", path: "/v3/p1/volumes/" + id}), http.StatusNotFound)
+		if ok, err := drv.Exists(ctx, driver.Volume{ID: id, Name: driver.StorageName(id)}); err != nil || ok {
+			t.Errorf("volume file exists %v (%v) after the delete", ok, err)
+		}
+	}
+	statuses := append(slices.Clone(volumeStatuses), resource.StatusReverting)
+	for _, status := range statuses {
+		t.Run("os-force_delete from "+status, func(t *testing.T) {
+			id := placed(t, status)
+			before := len(e.disp.got())
+			wantStatus(t, e.action(id, `{"os-force_delete": {}}`, nil), http.StatusAccepted)
+			deleteOnService(t, id, before)
+		})
+	}
+	for _, status := range []string{resource.StatusAttaching, resource.StatusMaintenance, resource.StatusInUse} {
+		t.Run("DELETE ?force=true from "+status, func(t *testing.T) {
+			id := placed(t, status)
+			before := len(e.disp.got())
+			wantStatus(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + id + "?force=true", version: "volume 3.23"}), http.StatusAccepted)
+			deleteOnService(t, id, before)
+		})
+		t.Run("unplaced, from "+status, func(t *testing.T) {
+			id := e.createVolume(`{"volume": {"size": 1}}`, "")
+			e.setState(id, status)
+			wantStatus(t, e.action(id, `{"os-force_delete": null}`, nil), http.StatusAccepted)
+			wantStatus(t, e.do(call{method: "GET", path: "/v3/p1/volumes/" + id}), http.StatusNotFound)
+		})
+	}
+	t.Run("a transfer goes with its volume", func(t *testing.T) {
+		id := placed(t, resource.StatusAvailable)
+		rec := e.do(call{method: "POST", path: "/v3/p1/os-volume-transfer", body: `{"transfer": {"volume_id": "` + id + `"}}`})
+		wantStatus(t, rec, http.StatusAccepted)
+		transfer := str(t, obj(t, rec), "transfer", "id")
+		before := len(e.disp.got())
+		wantStatus(t, e.action(id, `{"os-force_delete": {}}`, nil), http.StatusAccepted)
+		deleteOnService(t, id, before)
+		wantFault(t, e.do(call{method: "GET", path: "/v3/p1/os-volume-transfer/" + transfer}), 404, "itemNotFound", "Transfer "+transfer+" could not be found.")
+	})
+	if got := e.quotaUsage(); got != "volumes=0/0 gigabytes=0/0" {
+		t.Errorf("quota usage %s after every volume was deleted, want none", got)
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		attached := placed(t, resource.StatusInUse)
+		if err := e.store.ResetVolumeState(ctx, attached, resource.VolumeReset{AttachStatus: resource.AttachAttached}); err != nil {
+			t.Fatal(err)
+		}
+		reserved := placed(t, resource.StatusAvailable)
+		wantStatus(t, e.do(call{method: "POST", path: "/v3/p1/attachments", version: "volume 3.27",
+			body: `{"attachment": {"volume_uuid": "` + reserved + `"}}`}), http.StatusOK)
+		e.setState(reserved, resource.StatusMaintenance) // an admin reset it; the attachment is still there
+		snapped := placed(t, resource.StatusAvailable)
+		e.createSnapshot(snapped, "")
+		e.setState(snapped, resource.StatusMaintenance)
+		for _, tc := range []struct{ name, id, status string }{
+			{"attached", attached, resource.StatusInUse},
+			{"with an attachment", reserved, resource.StatusMaintenance},
+			{"with a snapshot", snapped, resource.StatusMaintenance},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := len(e.disp.got())
+				wantFault(t, e.action(tc.id, `{"os-force_delete": {}}`, nil), 400, "badRequest", msgForceDeleteState)
+				if got := e.volume(tc.id).Status; got != tc.status || len(e.disp.got()) != before {
+					t.Errorf("status %s and %d messages after a refused force delete, want %s and none", got, len(e.disp.got())-before, tc.status)
+				}
+			})
+		}
+	})
 }

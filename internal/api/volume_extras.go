@@ -517,11 +517,11 @@ type resourceFilter struct {
 }
 
 // resourceFilters are the filters Scoria's lists accept from every caller, by resource: the
-// volume list's table (volumeFilterKeys), the snapshots', the messages' (messageFilterKeys),
+// volume list's table (s.volFilters), the snapshots', the messages' (messageFilterKeys),
 // the pools' (3.28/3.35), the volume types' (3.52) and the transfers' (3.59).
-func resourceFilters() []resourceFilter {
+func (s *server) resourceFilters() []resourceFilter {
 	return []resourceFilter{
-		{Resource: "volume", Filters: volumeFilterKeys},
+		{Resource: "volume", Filters: s.volFilters},
 		{Resource: "snapshot", Filters: []string{"name", "status", "volume_id", "metadata"}},
 		{Resource: "message", Filters: slices.Sorted(maps.Keys(messageFilterKeys))},
 		{Resource: "pool", Filters: []string{"name", "volume_type"}},
@@ -538,7 +538,7 @@ func (s *server) listResourceFilters(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []resourceFilter{}
 	want, only := r.URL.Query()["resource"]
-	for _, rf := range resourceFilters() {
+	for _, rf := range s.resourceFilters() {
 		if !only || rf.Resource == want[len(want)-1] {
 			out = append(out, rf)
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -186,4 +187,53 @@ func TestResourceFilters(t *testing.T) {
 		t.Errorf("%d resources for an unknown one", n)
 	}
 	wantFault(t, e.do(call{method: "GET", path: "/v3/p1/resource_filters", version: "volume 3.32"}), 404, "itemNotFound", msgResourceNotFound)
+}
+
+// TestVolumeLikeFilterForMembers: a member may use name~ (3.34) when the volume entry of
+// resource_query_filters_file allows "name~", which then allows name too, as Cinder's
+// reject_invalid_filters; with Cinder's default table (no "name~") a member's name~ is a 400
+// as in Cinder (issue 12, item 6).
+func TestVolumeLikeFilterForMembers(t *testing.T) {
+	configured := newEnv(t, func(o *Options) { o.VolumeFilters = []string{"name~", "status"} })
+	byDefault := newEnv(t)
+	for _, e := range []*env{configured, byDefault} {
+		e.createVolume(`{"volume": {"size": 1, "name": "alpha"}}`, "")
+		e.createVolume(`{"volume": {"size": 1, "name": "beta"}}`, "")
+	}
+	alpha := configured.volumes()[0].ID
+	if configured.volumes()[0].Name != "alpha" {
+		alpha = configured.volumes()[1].ID
+	}
+	for _, tc := range []struct {
+		name string
+		e    *env
+		path string
+		want []string
+	}{
+		{"configured: name~", configured, "/v3/p1/volumes?name~=LPH", []string{alpha}},
+		{"configured: name", configured, "/v3/p1/volumes?name=alpha", []string{alpha}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.e.listIDs(t, tc.path, "volume 3.34", nonAdmin); !slices.Equal(got, tc.want) {
+				t.Errorf("%s = %v, want %v", tc.path, got, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		e    *env
+		path string
+		msg  string
+	}{
+		{"configured: a filter the table lacks", configured, "/v3/p1/volumes?size=1", "Invalid filters size are found in query options."},
+		{"default: name~", byDefault, "/v3/p1/volumes?name~=a", "Invalid filters name~ are found in query options."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantFault(t, tc.e.do(call{method: "GET", path: tc.path, version: "volume 3.34", header: nonAdmin}), 400, "badRequest", tc.msg)
+		})
+	}
+	body := obj(t, configured.do(call{method: "GET", path: "/v3/p1/resource_filters?resource=volume", version: "volume 3.33"}))
+	if got := pyRepr(member(t, body, "resource_filters", 0, "filters")); got != "['name~', 'status']" {
+		t.Errorf("published volume filters %s, want the configured ones", got)
+	}
 }

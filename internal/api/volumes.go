@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,14 +20,11 @@ import (
 // multiattach type or with the request's flag) and retyping one to a multiattach type.
 const policyMultiattach = "volume:multiattach"
 
-// forceDeletableStatuses are the statuses a volume may be force-deleted from (3.23): any
-// but those of an attachment in progress or in place, which Cinder refuses even with force.
-var forceDeletableStatuses = []string{
-	resource.StatusAvailable, resource.StatusError, resource.StatusErrorRestoring,
-	resource.StatusErrorExtending, resource.StatusErrorManaging, resource.StatusCreating,
-	resource.StatusDeleting, resource.StatusErrorDeleting, resource.StatusReserved,
-	resource.StatusExtending,
-}
+// forceDeletableStatuses are the statuses a volume may be force-deleted from
+// (os-force_delete, DELETE ?force=true from 3.23): every status, as Cinder's force delete
+// checks none, so an operator can clean up whatever a failure left. What still refuses it
+// is Cinder's: an attachment, or a snapshot without cascade (StartVolumeDelete).
+var forceDeletableStatuses = append(slices.Clone(volumeStatuses), resource.StatusReverting)
 
 // createVolume is POST /volumes: validate as Cinder does, write the volume and the
 // scheduler's create_volume message in one transaction, hand the message to the bus.

@@ -64,9 +64,11 @@ var (
 	mvTimeComparison     = version{3, 60}
 )
 
-// volumeFilterKeys is the table of the volume list's filters: what GET /resource_filters
-// publishes for "volume" (Cinder's default resource_filters.json) and what a non-admin may use
-// from 3.31 on; admins may also filter by any field of volumeFields.
+// volumeFilterKeys is the default table of the volume list's filters (Cinder's default
+// resource_filters.json, which Options.VolumeFilters replaces): what GET /resource_filters
+// publishes for "volume" and what a non-admin may use from 3.31 on ("key~" there allows
+// both key and key~ from 3.34, as Cinder's reject_invalid_filters); admins may also filter by
+// any field of volumeFields.
 var volumeFilterKeys = []string{"name", "status", "metadata", "bootable", "migration_status",
 	"availability_zone", "group_id", "size", "created_at", "updated_at"}
 
@@ -174,9 +176,9 @@ func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, e
 		if !rc.IsAdmin {
 			var invalid []string
 			for _, k := range keys {
-				ok := contains(volumeFilterKeys, k)
+				ok := contains(s.volFilters, k)
 				if mv.atLeast(mvLikeFilter) {
-					ok = ok || contains(volumeFilterKeys, k+"~")
+					ok = ok || contains(s.volFilters, k+"~")
 				}
 				if !ok && k != "all_tenants" {
 					invalid = append(invalid, k)

@@ -361,6 +361,10 @@ func TestDeleteVolume(t *testing.T) {
 	t.Run("in use", func(t *testing.T) {
 		id := e.createVolume(`{"volume": {"size": 1}}`, "")
 		e.place(id, "host1@lvm#pool1", resource.StatusInUse)
+		// Attached, as Cinder's force delete checks it: the status alone refuses nothing.
+		if err := e.store.ResetVolumeState(ctx, id, resource.VolumeReset{AttachStatus: resource.AttachAttached}); err != nil {
+			t.Fatal(err)
+		}
 		wantFault(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + id + "?force=true", version: "volume 3.23"}),
 			http.StatusBadRequest, "badRequest", msgForceDeleteState)
 	})

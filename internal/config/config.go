@@ -62,6 +62,9 @@ type Default struct {
 	AttachmentSweepAge                time.Duration // attachment_sweep_age (seconds), default 600s
 	AttachmentSweepInterval           time.Duration // attachment_sweep_interval (seconds), default 60s
 	StorageReconcileInterval          time.Duration // storage_reconcile_interval (seconds), default 3600s; 0: at start only
+	// ResourceQueryFilters is resource_query_filters_file read at load: the filters a
+	// non-admin may use, by resource; nil when the option is empty (Cinder's defaults).
+	ResourceQueryFilters map[string][]string
 }
 
 // Database is the [database] section.

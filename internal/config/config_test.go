@@ -707,3 +707,29 @@ func TestDevstackCinderConf(t *testing.T) {
 		}
 	}
 }
+
+// TestResourceQueryFiltersFile: resource_query_filters_file is read at load, in Cinder's
+// format; a file that cannot be read or is not filter lists by resource stops the load.
+func TestResourceQueryFiltersFile(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "filters.json", `{"volume": ["name~", "status"], "snapshot": ["name"]}`)
+	c := mustLoad(t, []string{conf(t, "[DEFAULT]\nresource_query_filters_file = "+good)})
+	if got := c.Default.ResourceQueryFilters; len(got) != 2 || strings.Join(got["volume"], ",") != "name~,status" {
+		t.Errorf("ResourceQueryFilters = %v", got)
+	}
+	if c := mustLoad(t, []string{conf(t, "[DEFAULT]\n")}); c.Default.ResourceQueryFilters != nil {
+		t.Errorf("without the option: %v, want nil (Cinder's defaults)", c.Default.ResourceQueryFilters)
+	}
+	for _, tc := range []struct{ name, path, want string }{
+		{"missing", filepath.Join(dir, "none.json"), "read " + filepath.Join(dir, "none.json")},
+		{"not JSON", writeFile(t, dir, "bad.json", `volume: name`), "is not a JSON object of filter lists by resource"},
+		{"not lists", writeFile(t, dir, "flat.json", `{"volume": "name"}`), "is not a JSON object of filter lists by resource"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load([]string{conf(t, "[DEFAULT]\nresource_query_filters_file = "+tc.path)}, nil)
+			if err == nil || !strings.Contains(err.Error(), "[DEFAULT] resource_query_filters_file: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load: %v, want an error of resource_query_filters_file saying %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +45,7 @@ var defaultOptions = []opt[Default]{
 	{"log_dir", "", "Directory of log_file; without log_file, each binary logs to <binary>.log there", str(func(d *Default) *string { return &d.LogDir })},
 	{"rpc_response_timeout", "60", "Seconds to wait for the answer to a call over the message bus", seconds(1, func(d *Default) *time.Duration { return &d.RPCResponseTimeout })},
 	{"attachment_sweep_age", "600", "Seconds an attachment may stay reserved, attaching or detaching before the API's sweeper resolves it", seconds(1, func(d *Default) *time.Duration { return &d.AttachmentSweepAge })},
+	{"resource_query_filters_file", "", "JSON file of the list filters a non-admin may use, by resource, in Cinder's format ({\"volume\": [\"name\", \"status\", …], …}; \"name~\" allows name and name~); Scoria applies its \"volume\" list. Empty: Cinder's default resource_filters.json", filtersFile(func(d *Default) *map[string][]string { return &d.ResourceQueryFilters })},
 	{"attachment_sweep_interval", "60", "Seconds between the API's sweeps of attachments left reserved, attaching or detaching", seconds(1, func(d *Default) *time.Duration { return &d.AttachmentSweepInterval })},
 	{"storage_reconcile_interval", "3600", "Seconds between a volume service's comparisons of its backend's storage with the database (orphans and missing objects are reported, never deleted); it also runs at start; 0: only at start", seconds(0, func(d *Default) *time.Duration { return &d.StorageReconcileInterval })},
 }
@@ -137,6 +140,27 @@ const (
 	noMax      = math.MaxInt
 	maxSeconds = 100 * 365 * 24 * 3600 // a century: far below time.Duration's limit
 )
+
+// filtersFile reads a resource_query_filters_file at load, so that a missing or malformed file
+// stops the service at start: Cinder's JSON object of filter lists by resource.
+func filtersFile[T any](p func(*T) *map[string][]string) field[T] {
+	return field[T]{kind: "path of a JSON file", emptyOK: true, set: func(t *T, v string) error {
+		if strings.TrimSpace(v) == "" {
+			*p(t) = nil
+			return nil
+		}
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", v, err)
+		}
+		var m map[string][]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("%s is not a JSON object of filter lists by resource: %w", v, err)
+		}
+		*p(t) = m
+		return nil
+	}}
+}
 
 func str[T any](p func(*T) *string) field[T] {
 	return field[T]{kind: "string", emptyOK: true, set: func(t *T, v string) error {

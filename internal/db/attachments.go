@@ -272,8 +272,8 @@ func (s *Store) GetAttachment(ctx context.Context, id string) (*resource.Attachm
 // attachmentSortKeys are the columns a list may sort on.
 var attachmentSortKeys = []string{"id", "created_at", "updated_at", "attach_status", "volume_id", "instance_uuid"}
 
-// ListAttachments returns the live attachments f selects. A marker that names no attachment
-// is a *resource.NotFoundError.
+// ListAttachments returns the live attachments f selects. A marker that names no live
+// attachment (of f.ProjectID, when set) is a *resource.NotFoundError of kind "Marker".
 func (s *Store) ListAttachments(ctx context.Context, f resource.AttachmentFilter) ([]*resource.Attachment, error) {
 	key := f.SortKey
 	if key == "" {
@@ -303,8 +303,14 @@ func (s *Store) ListAttachments(ctx context.Context, f resource.AttachmentFilter
 		add("a.attach_status = ?", f.AttachStatus)
 	}
 	if f.Marker != "" {
+		// The marker is looked up where the list looks, so that another project's
+		// attachment answers as an id that names nothing.
+		q, qargs := "SELECT "+key+" FROM volume_attachment WHERE id = ? AND deleted = 0", []any{f.Marker}
+		if f.ProjectID != "" {
+			q, qargs = q+" AND project_id = ?", append(qargs, f.ProjectID)
+		}
 		var mk any
-		err := s.ro.QueryRowContext(ctx, "SELECT "+key+" FROM volume_attachment WHERE id = ? AND deleted = 0", f.Marker).Scan(&mk)
+		err := s.ro.QueryRowContext(ctx, q, qargs...).Scan(&mk)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, &resource.NotFoundError{Kind: "Marker", ID: f.Marker}
 		}

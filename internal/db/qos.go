@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/scoria/scoria/internal/resource"
@@ -50,13 +51,71 @@ func getQoSSpecs(ctx context.Context, q querier, id string) (*resource.QoSSpecs,
 	return list[0], nil
 }
 
-// ListQoSSpecs returns every QoS specs, newest first (Cinder's default order).
-func (s *Store) ListQoSSpecs(ctx context.Context) ([]*resource.QoSSpecs, error) {
+// ListQoSSpecs returns one page of QoS specs in f's order (newest first by default, as
+// Cinder's). A marker that names no specs is a *resource.NotFoundError of kind "QoSSpecs";
+// a sort key outside resource.QoSSpecsSortKeys wraps resource.ErrInvalidState. QoS specs are
+// an administrator's short catalogue, so the page is cut from the whole ordered list here
+// rather than in SQL (which would have to page over the joined rows of their values).
+func (s *Store) ListQoSSpecs(ctx context.Context, f resource.QoSSpecsFilter) ([]*resource.QoSSpecs, error) {
+	keys := slices.Clone(f.Sort)
+	if len(keys) == 0 {
+		keys = []resource.SortKey{{Field: "created_at", Desc: true}}
+	}
+	if !slices.ContainsFunc(keys, func(k resource.SortKey) bool { return k.Field == "id" }) {
+		keys = append(keys, resource.SortKey{Field: "id", Desc: keys[0].Desc})
+	}
+	for _, k := range keys {
+		if !slices.Contains(resource.QoSSpecsSortKeys, k.Field) {
+			return nil, fmt.Errorf("list qos specs: sort key %q: %w", k.Field, resource.ErrInvalidState)
+		}
+	}
 	list, err := queryQoSSpecs(ctx, s.ro, "")
 	if err != nil {
 		return nil, fmt.Errorf("list qos specs: %w", err)
 	}
+	slices.SortStableFunc(list, func(a, b *resource.QoSSpecs) int { return compareQoS(a, b, keys) })
+	if f.Marker != "" {
+		i := slices.IndexFunc(list, func(q *resource.QoSSpecs) bool { return q.ID == f.Marker })
+		if i < 0 {
+			return nil, &resource.NotFoundError{Kind: "QoSSpecs", ID: f.Marker}
+		}
+		list = list[i+1:]
+	}
+	list = list[min(max(f.Offset, 0), len(list)):]
+	if f.Limit > 0 && len(list) > f.Limit {
+		list = list[:f.Limit]
+	}
 	return list, nil
+}
+
+// compareQoS orders a before b by keys; a NULL time sorts first, as on MySQL.
+func compareQoS(a, b *resource.QoSSpecs, keys []resource.SortKey) int {
+	for _, k := range keys {
+		var c int
+		switch k.Field {
+		case "id":
+			c = strings.Compare(a.ID, b.ID)
+		case "created_at":
+			c = a.CreatedAt.Compare(b.CreatedAt)
+		case "updated_at":
+			switch {
+			case a.UpdatedAt == nil && b.UpdatedAt == nil:
+			case a.UpdatedAt == nil:
+				c = -1
+			case b.UpdatedAt == nil:
+				c = 1
+			default:
+				c = a.UpdatedAt.Compare(*b.UpdatedAt)
+			}
+		}
+		if k.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 // GetVolumeTypeQoSSpecs returns the QoS specs associated with volume type typeID (consumer
@@ -73,7 +132,7 @@ func (s *Store) GetVolumeTypeQoSSpecs(ctx context.Context, typeID string) (*reso
 }
 
 func queryQoSSpecs(ctx context.Context, q querier, where string, args ...any) ([]*resource.QoSSpecs, error) {
-	rows, err := q.QueryContext(ctx, "SELECT q.id, q.name, q.consumer, q.created_at, v.`key`, v.`value` FROM quality_of_service_specs q"+
+	rows, err := q.QueryContext(ctx, "SELECT q.id, q.name, q.consumer, q.created_at, q.updated_at, v.`key`, v.`value` FROM quality_of_service_specs q"+
 		" LEFT JOIN quality_of_service_spec_values v ON v.qos_specs_id = q.id"+where+" ORDER BY q.created_at DESC, q.id DESC", args...)
 	if err != nil {
 		return nil, err
@@ -84,13 +143,17 @@ func queryQoSSpecs(ctx context.Context, q querier, where string, args ...any) ([
 		var (
 			r         resource.QoSSpecs
 			createdAt nullTime
+			updatedAt nullTime
 			k, v      sql.NullString
 		)
-		if err := rows.Scan(&r.ID, &r.Name, &r.Consumer, &createdAt, &k, &v); err != nil {
+		if err := rows.Scan(&r.ID, &r.Name, &r.Consumer, &createdAt, &updatedAt, &k, &v); err != nil {
 			return nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].ID != r.ID {
 			r.CreatedAt, r.Specs = createdAt.Time, map[string]string{}
+			if updatedAt.Valid {
+				r.UpdatedAt = &updatedAt.Time
+			}
 			out = append(out, &r)
 		}
 		if k.Valid {

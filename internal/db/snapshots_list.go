@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -13,7 +14,8 @@ import (
 )
 
 // Snapshot lists: filters, any order of SnapshotSortKeys, and pages that continue after a
-// marker in that order (keyset pagination: no OFFSET, stable under inserts).
+// marker in that order (keyset pagination, stable under inserts); an offset, which Cinder
+// accepts on snapshot lists as on volume lists, skips rows after the marker.
 
 // snapshotWhere is the WHERE clause of the snapshots f selects, paging aside.
 func snapshotWhere(f resource.SnapshotFilter) ([]string, []any) {
@@ -23,6 +25,11 @@ func snapshotWhere(f resource.SnapshotFilter) ([]string, []any) {
 	} {
 		if c.val != "" {
 			where, args = append(where, c.col+" = ?"), append(args, c.val)
+		}
+	}
+	for _, c := range []struct{ col, val string }{{"s.display_name", f.NameLike}, {"s.display_description", f.DescriptionLike}} {
+		if c.val != "" {
+			where, args = append(where, "LOWER("+c.col+") LIKE ? ESCAPE '!'"), append(args, "%"+escapeLike(strings.ToLower(c.val))+"%")
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(f.Metadata)) {
@@ -165,8 +172,12 @@ func (s *Store) ListSnapshots(ctx context.Context, f resource.SnapshotFilter) ([
 	}
 	query := "SELECT " + snapshotColumns + " FROM snapshots s WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY " + strings.Join(by, ", ")
-	if f.Limit > 0 {
-		query, args = query+" LIMIT ?", append(args, f.Limit)
+	if f.Limit > 0 || f.Offset > 0 {
+		limit := f.Limit
+		if limit <= 0 {
+			limit = math.MaxInt32 // both dialects need a LIMIT before an OFFSET
+		}
+		query, args = query+" LIMIT ? OFFSET ?", append(args, limit, max(f.Offset, 0))
 	}
 	out, err := querySnapshots(ctx, s.ro, query, args...)
 	if err != nil {
@@ -175,7 +186,7 @@ func (s *Store) ListSnapshots(ctx context.Context, f resource.SnapshotFilter) ([
 	return out, nil
 }
 
-// CountSnapshots counts the snapshots f selects, ignoring its Limit, Marker and Sort (what
+// CountSnapshots counts the snapshots f selects, ignoring its Limit, Offset, Marker and Sort (what
 // with_count reports).
 func (s *Store) CountSnapshots(ctx context.Context, f resource.SnapshotFilter) (int, error) {
 	where, args := snapshotWhere(f)

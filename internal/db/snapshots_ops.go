@@ -145,11 +145,12 @@ func (s *Store) UpdateSnapshotStatus(ctx context.Context, id, from, status, prog
 }
 
 // StartVolumeDelete moves a volume to deleting, and with d.Cascade its snapshots too, and
-// writes msgs, in one transaction. The volume's row is locked first, as CreateSnapshot locks
-// it, so a snapshot is either created before (and seen here) or refused because the volume
-// is deleting: none is orphaned. A volume that has snapshots (without cascade), or one that
-// cannot be deleted (with cascade), gives a *resource.VolumeSnapshotsError; other errors are
-// those of TransitionVolume.
+// writes msgs, in one transaction; a transfer offered for the volume is removed with it. The
+// volume's row is locked first, as CreateSnapshot locks it, so a snapshot is either created
+// before (and seen here) or refused because the volume is deleting: none is orphaned. A
+// volume with a live attachment gives a *resource.InvalidStateError whatever its status; one
+// that has snapshots (without cascade), or one that cannot be deleted (with cascade), gives a
+// *resource.VolumeSnapshotsError; other errors are those of TransitionVolume.
 func (s *Store) StartVolumeDelete(ctx context.Context, d resource.VolumeDelete, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
 	if len(d.From) == 0 {
 		return nil, fmt.Errorf("delete volume %s: no status to delete from", d.VolumeID)
@@ -167,6 +168,16 @@ func (s *Store) StartVolumeDelete(ctx context.Context, d resource.VolumeDelete, 
 		}
 		state := &resource.InvalidStateError{Kind: "Volume", ID: d.VolumeID, Status: status, Want: slices.Clone(d.From)}
 		if !slices.Contains(d.From, status) {
+			return state
+		}
+		// A live attachment holds the volume whatever its status says (an admin may have
+		// reset it): its connection would outlive the storage.
+		var attached int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM volume_attachment WHERE volume_id = ? AND deleted = 0 AND attach_status IN ("+
+			placeholders(len(resource.LiveAttachStatuses))+")", append([]any{d.VolumeID}, strArgs(resource.LiveAttachStatuses)...)...).Scan(&attached); err != nil {
+			return err
+		}
+		if attached > 0 {
 			return state
 		}
 		snaps, err := volumeSnapshotStatuses(ctx, tx, d.VolumeID, s.forUpdate())
@@ -191,6 +202,12 @@ func (s *Store) StartVolumeDelete(ctx context.Context, d resource.VolumeDelete, 
 				resource.SnapshotDeleting, dbTime(now), d.VolumeID); err != nil {
 				return err
 			}
+		}
+		// A transfer offered for the volume (a force delete from awaiting-transfer) goes with
+		// it, as Cinder's volume_destroy takes the volume's transfers.
+		if _, err := tx.ExecContext(ctx, "UPDATE transfers SET deleted = 1, deleted_at = ?, updated_at = ? WHERE volume_id = ? AND deleted = 0",
+			dbTime(now), dbTime(now), d.VolumeID); err != nil {
+			return err
 		}
 		out, err = insertOutbox(ctx, tx, now, msgs)
 		return err

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -87,6 +89,11 @@ func TestListSnapshotsFiltersSortAndPages(t *testing.T) {
 			{"metadata value differs", resource.SnapshotFilter{Metadata: map[string]string{"k": "w"}}, []string{}},
 			{"limit", resource.SnapshotFilter{Limit: 2}, []string{d.ID, c.ID}},
 			{"marker", resource.SnapshotFilter{Marker: c.ID, Limit: 2}, []string{b.ID, a.ID}},
+			{"name like, any case", resource.SnapshotFilter{NameLike: "A"}, []string{d.ID, b.ID}},
+			{"name like escapes _", resource.SnapshotFilter{NameLike: "_"}, []string{}},
+			{"offset", resource.SnapshotFilter{Offset: 1}, []string{c.ID, b.ID, a.ID}},
+			{"offset and limit", resource.SnapshotFilter{Offset: 1, Limit: 2}, []string{c.ID, b.ID}},
+			{"offset after marker", resource.SnapshotFilter{Marker: d.ID, Offset: 2}, []string{a.ID}},
 			{"oldest first", resource.SnapshotFilter{Sort: []resource.SnapshotSort{{Key: "created_at"}}}, []string{a.ID, b.ID, c.ID, d.ID}},
 			{"by name asc, NULL first", resource.SnapshotFilter{ProjectID: "p1", Sort: []resource.SnapshotSort{{Key: "display_name"}}},
 				[]string{c.ID, b.ID, a.ID}},
@@ -118,7 +125,7 @@ func TestListSnapshotsFiltersSortAndPages(t *testing.T) {
 					t.Fatal(err)
 				}
 				all := tt.f
-				all.Limit, all.Marker, all.Sort = 0, "", nil
+				all.Limit, all.Offset, all.Marker, all.Sort = 0, 0, "", nil
 				every, _ := s.ListSnapshots(ctx, all)
 				if n != len(every) {
 					t.Errorf("CountSnapshots = %d, want %d", n, len(every))
@@ -447,5 +454,40 @@ func TestStartRevert(t *testing.T) {
 		s := newStore(t, DialectSQLite)
 		_, err := s.StartRevert(ctx, "nope", "x")
 		wantNotFound(t, err, "Volume", "nope")
+	})
+}
+
+// TestStartVolumeDeleteAttachmentsAndTransfers: a delete that checks no status (a force
+// delete) is still refused while a live attachment holds the volume, whatever status an
+// admin reset the volume to; a transfer offered for the volume goes with it.
+func TestStartVolumeDeleteAttachmentsAndTransfers(t *testing.T) {
+	ctx := context.Background()
+	anyStatus := []string{resource.StatusAvailable, resource.StatusReserved, resource.StatusMaintenance, resource.StatusAwaitingTransfer}
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		held := newSnapFixture(t, s, "p")
+		a := &resource.Attachment{ID: uuid.NewString(), VolumeID: held.vol.ID, ProjectID: "p"}
+		if err := s.ReserveAttachment(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ResetVolumeState(ctx, held.vol.ID, resource.VolumeReset{Status: resource.StatusMaintenance}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.StartVolumeDelete(ctx, resource.VolumeDelete{VolumeID: held.vol.ID, From: anyStatus}, message("delete_volume"))
+		wantInvalidState(t, err, held.vol.ID, resource.StatusMaintenance)
+		if got := getVolumeStatus(t, s, held.vol.ID); got != resource.StatusMaintenance || countRows(t, s, "outbox") != 0 {
+			t.Errorf("after a refused delete: volume %s, %d outbox rows", got, countRows(t, s, "outbox"))
+		}
+
+		offered := newSnapFixture(t, s, "p")
+		tr := &resource.Transfer{VolumeID: offered.vol.ID, Name: "t"}
+		if err := s.CreateTransfer(ctx, tr, "p"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StartVolumeDelete(ctx, resource.VolumeDelete{VolumeID: offered.vol.ID, From: anyStatus}, message("delete_volume")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetTransfer(ctx, tr.ID, ""); !errors.Is(err, resource.ErrNotFound) {
+			t.Errorf("transfer of a deleting volume: %v, want not found", err)
+		}
 	})
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/scoria/scoria/internal/resource"
@@ -158,6 +159,60 @@ func TestQoSSpecsStore(t *testing.T) {
 		}
 		if n := countRows(t, s, "quality_of_service_spec_values"); n != 0 {
 			t.Errorf("%d spec values left", n)
+		}
+	})
+}
+
+// TestListQoSSpecsPages: QoS specs lists page and sort on both dialects; a NULL updated_at
+// sorts first, a marker that names no specs is not found, a sort key outside the list is
+// refused.
+func TestListQoSSpecsPages(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		ids := []string{"44444444-0000-0000-0000-000000000003", "44444444-0000-0000-0000-000000000001", "44444444-0000-0000-0000-000000000002"}
+		for i, id := range ids { // created in this order: ids[0] oldest
+			if err := s.CreateQoSSpecs(ctx, &resource.QoSSpecs{ID: id, Name: "q" + id[len(id)-1:], Consumer: "back-end", Specs: map[string]string{"k": "v"}}); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				if err := s.UpdateQoSSpecs(ctx, id, "front-end", nil); err != nil { // the only updated_at
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, tc := range []struct {
+			name string
+			f    resource.QoSSpecsFilter
+			want []string
+		}{
+			{"newest first", resource.QoSSpecsFilter{}, []string{ids[2], ids[1], ids[0]}},
+			{"limit", resource.QoSSpecsFilter{Limit: 2}, []string{ids[2], ids[1]}},
+			{"marker", resource.QoSSpecsFilter{Marker: ids[2]}, []string{ids[1], ids[0]}},
+			{"offset", resource.QoSSpecsFilter{Offset: 2}, []string{ids[0]}},
+			{"offset past the end", resource.QoSSpecsFilter{Offset: 5}, nil},
+			{"by id", resource.QoSSpecsFilter{Sort: []resource.SortKey{{Field: "id"}}}, []string{ids[1], ids[2], ids[0]}},
+			{"by updated_at, NULL first, ties by id", resource.QoSSpecsFilter{Sort: []resource.SortKey{{Field: "updated_at"}}}, []string{ids[1], ids[2], ids[0]}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				list, err := s.ListQoSSpecs(ctx, tc.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, q := range list {
+					got = append(got, q.ID)
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("got %v, want %v", got, tc.want)
+				}
+			})
+		}
+		var nf *resource.NotFoundError
+		if _, err := s.ListQoSSpecs(ctx, resource.QoSSpecsFilter{Marker: "nope"}); !errors.As(err, &nf) || nf.Kind != "QoSSpecs" {
+			t.Errorf("unknown marker: %v", err)
+		}
+		if _, err := s.ListQoSSpecs(ctx, resource.QoSSpecsFilter{Sort: []resource.SortKey{{Field: "name; --"}}}); !errors.Is(err, resource.ErrInvalidState) {
+			t.Errorf("bad sort key: %v", err)
 		}
 	})
 }

@@ -102,6 +102,12 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 	if err != nil {
 		return err
 	}
+	for res := range d.ResourceQueryFilters {
+		if res != "volume" {
+			e.Log.WithFields(logrus.Fields{"option": "resource_query_filters_file", "resource": res}).
+				Info("filters of this resource not applied by Scoria: its lists keep Cinder's defaults")
+		}
+	}
 	h, err := api.New(api.Options{
 		Store:                     e.Store,
 		Dispatcher:                relay,
@@ -118,6 +124,7 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 		AvailabilityZones:         zones.get,
 		ServiceDownTime:           d.ServiceDownTime,
 		MaxLimit:                  d.OsapiMaxLimit,
+		VolumeFilters:             d.ResourceQueryFilters["volume"],
 	})
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)

@@ -45,9 +45,14 @@ type SnapshotFilter struct {
 	ProjectID string // "" lists every project's snapshots
 	VolumeID  string
 	Name      string
-	Status    string
-	Limit     int // 0 means no limit
-	Marker    string
+	// NameLike and DescriptionLike select snapshots whose name (description) contains them,
+	// case-insensitively (the name~ and description~ filters of 3.34).
+	NameLike        string
+	DescriptionLike string
+	Status          string
+	Limit           int // 0 means no limit
+	Offset          int // snapshots skipped after the marker (or from the start)
+	Marker          string
 	// Metadata selects snapshots that have every one of these items.
 	Metadata map[string]string
 	// Sort orders the list (empty: created_at DESC); id, in the direction of the first

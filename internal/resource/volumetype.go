@@ -88,6 +88,21 @@ type QoSSpecs struct {
 	Consumer  string
 	Specs     map[string]string // never nil when read from the store
 	CreatedAt time.Time
+	UpdatedAt *time.Time
+}
+
+// QoSSpecsSortKeys are the fields a QoS specs list may be sorted by: the columns of Cinder's
+// quality_of_service_specs model that Scoria keeps.
+var QoSSpecsSortKeys = []string{"id", "created_at", "updated_at"}
+
+// QoSSpecsFilter is one page of a QoS specs list.
+type QoSSpecsFilter struct {
+	Limit  int    // 0 means no limit
+	Offset int    // specs skipped after the marker (or from the start)
+	Marker string // the id of the last specs of the previous page
+	// Sort orders the list (empty: created_at DESC); id, in the direction of the first key,
+	// breaks ties.
+	Sort []SortKey
 }
 
 // FrontEnd reports whether the hypervisor enforces these specs (consumer front-end or

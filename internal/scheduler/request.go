@@ -18,6 +18,7 @@ import (
 // the volume counts), so that no filter or weigher does I/O.
 type Request struct {
 	VolumeID   string
+	ProjectID  string  // the volume's project: where its affinity hints' volumes are looked up
 	Size       float64 // GiB
 	Zone       string  // requested availability zone, "" for any
 	ExtraSpecs map[string]string

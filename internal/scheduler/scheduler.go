@@ -260,6 +260,7 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 		args.AvailabilityZone = v.AvailabilityZone
 	}
 	req := NewRequest(args, v.Size)
+	req.ProjectID = v.ProjectID
 	if req.source, err = s.findSource(ctx, args); err != nil {
 		var nv *NoValidBackendError
 		if errors.As(err, &nv) {
@@ -331,9 +332,13 @@ func (s *Scheduler) place(ctx context.Context, log *logrus.Entry, r *Request, se
 }
 
 // lookUp does the I/O the pipeline must not: it resolves the volumes of the affinity hints to
-// their pools and counts volumes per pool, each only when a filter or weigher needs it.
+// their pools and counts volumes per pool, each only when a filter or weigher needs it. A
+// hint names volumes of the placed volume's project (the caller's, as Cinder's affinity
+// filters look them up with the request's context); another project's volume counts as
+// one that does not exist, unless the caller is an admin.
 func (s *Scheduler) lookUp(ctx context.Context, r *Request) error {
 	pl := s.pipeline()
+	admin := reqctx.From(ctx).IsAdmin
 	resolve := func(hint string, filter string) ([]string, bool, error) {
 		h, ok := r.Hints[hint]
 		if !ok || !pl.Uses(filter) {
@@ -352,6 +357,9 @@ func (s *Scheduler) lookUp(ctx context.Context, r *Request) error {
 			}
 			if err != nil {
 				return nil, true, fmt.Errorf("look up volume %s of the %s hint: %w", id, hint, err)
+			}
+			if !admin && v.ProjectID != r.ProjectID {
+				continue
 			}
 			if v.Host != "" {
 				hosts = append(hosts, v.Host)

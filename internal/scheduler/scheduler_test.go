@@ -408,3 +408,56 @@ func TestFailWritesUserMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateVolumeHintsProjectScope: same_host and different_host name volumes of the
+// caller's project, as Cinder's affinity filters look them up with the request's context; a
+// volume of another project is a volume that does not exist, except to an admin (issue 12,
+// item 5). The volume to place is in project "proj"; the hinted one in "proj" or "other".
+func TestCreateVolumeHintsProjectScope(t *testing.T) {
+	now := time.Now().UTC()
+	const (
+		vol    = "11111111-1111-4111-8111-111111111111"
+		hinted = "22222222-2222-4222-8222-222222222222"
+	)
+	pl, err := NewPipeline(Options{Filters: []string{"CapacityFilter", "SameBackendFilter", "DifferentBackendFilter"}, Weighers: []string{"CapacityWeigher"}, CapacityWeightMultiplier: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := reqctx.Context{RequestID: reqctx.NewRequestID(), UserID: "user", ProjectID: "proj", Roles: []string{"member"}}
+	admin := reqctx.Context{RequestID: reqctx.NewRequestID(), UserID: "admin", ProjectID: "proj", Roles: []string{"admin"}, IsAdmin: true}
+	tests := []struct {
+		name    string
+		caller  reqctx.Context
+		project string // of the hinted volume
+		on      string // the hinted volume's pool
+		hints   map[string]any
+		status  string
+		host    string
+	}{
+		{"same_host on the caller's volume", member, "proj", "b@f#p", map[string]any{"same_host": hinted}, resource.StatusCreating, "b@f#p"},
+		{"same_host on another project's volume matches nothing", member, "other", "b@f#p", map[string]any{"same_host": hinted}, resource.StatusError, ""},
+		{"same_host on another project's volume, by an admin", admin, "other", "b@f#p", map[string]any{"same_host": hinted}, resource.StatusCreating, "b@f#p"},
+		{"different_host avoids the caller's volume", member, "proj", "a@f#p", map[string]any{"different_host": []any{hinted}}, resource.StatusCreating, "b@f#p"},
+		{"different_host does not see another project's volume", member, "other", "a@f#p", map[string]any{"different_host": []any{hinted}}, resource.StatusCreating, "a@f#p"},
+		{"different_host on another project's volume, by an admin", admin, "other", "a@f#p", map[string]any{"different_host": []any{hinted}}, resource.StatusCreating, "b@f#p"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newTestStore(t)
+			st.register(svc("a@f", now, false), svc("b@f", now, false))
+			st.volume(resource.Volume{ID: vol, Size: 1, Status: resource.StatusCreating})
+			st.volume(resource.Volume{ID: hinted, ProjectID: tc.project, Size: 1, Status: resource.StatusAvailable, Host: tc.on})
+			bus := rpc.NewLocal(logrus.New()) // casts wait in their queue: no volume service here
+			t.Cleanup(func() { bus.Close() })
+			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl, Transport: bus}
+			reportTo(t, s, report("a@f", "nova", pool("p", 100, 90, 0, false, "")), report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
+			ctx := reqctx.With(context.Background(), tc.caller)
+			if err := s.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: vol, Size: 1, SchedulerHints: tc.hints}); err != nil {
+				t.Fatal(err)
+			}
+			if status, host := st.status(vol); status != tc.status || host != tc.host {
+				t.Errorf("volume %s on %q, want %s on %q", status, host, tc.status, tc.host)
+			}
+		})
+	}
+}

@@ -56,6 +56,11 @@ func TestTypesCinderCLI(t *testing.T) {
 	if shown["name"] != "platinum" || shown["description"] != "shiny" || shown["qos_specs_id"] != "None" {
 		t.Errorf("type-show after type-update: %v", shown)
 	}
+	// The description alone: cinderclient sends "name": null, which keeps the name.
+	cli.must("type-update", "--description", "only the description", id)
+	if shown := parseProperties(cli.must("type-show", id)); shown["name"] != "platinum" || shown["description"] != "only the description" {
+		t.Errorf("type-show after type-update --description: %v", shown)
+	}
 
 	cli.must("type-key", id, "set", "volume_backend_name=file1", "k2=v2")
 	specs := row(cli.must("extra-specs-list"), "ID", id)["extra_specs"]
@@ -221,6 +226,14 @@ func openstackTypes(t *testing.T, c *cluster.Cluster) {
 	mustJSON(&shown, "volume", "type", "show", id)
 	if shown["name"] != "osc-renamed" || !strings.Contains(fmt.Sprint(shown["properties"]), "big") {
 		t.Errorf("openstack volume type show: %v", shown)
+	}
+	// The description alone: openstackclient sends "name": null, which keeps the name.
+	if _, err := osc("volume", "type", "set", "--description", "osc description only", id); err != nil {
+		t.Fatal(err)
+	}
+	mustJSON(&shown, "volume", "type", "show", id)
+	if shown["name"] != "osc-renamed" || shown["description"] != "osc description only" {
+		t.Errorf("openstack volume type show after set --description: %v", shown)
 	}
 	var list []map[string]any
 	mustJSON(&list, "volume", "type", "list")
