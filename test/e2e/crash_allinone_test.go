@@ -73,10 +73,17 @@ func TestAllInOneKillDuringCreates(t *testing.T) {
 		}
 	}
 
-	vols := waitSettled(t, ctx, a, 90*time.Second)
+	admin := a.Client("admin")
+	vols := waitSettled(t, ctx, admin, a.Proc.Exited, 90*time.Second)
 	t.Logf("after the restart: %s", statusCounts(vols))
-	checkUsageMatchesRows(t, ctx, a, vols)
-	checkBackendMatchesRows(t, a, vols)
+	for _, p := range crashProjects {
+		checkUsageMatchesRows(t, ctx, a.Client(p), vols)
+	}
+	files, err := a.VolumeFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBackendMatchesRows(t, files, vols)
 }
 
 // waitVolumeStatusOf polls volume id of cl until it has one of want.
@@ -96,16 +103,16 @@ func waitVolumeStatusOf(t *testing.T, cl *blockstorage.Client, id string, timeou
 }
 
 // waitSettled waits until no volume of any project is in a transitional status and returns
-// them all.
-func waitSettled(t *testing.T, ctx context.Context, a *cluster.AllInOne, timeout time.Duration) []blockstorage.Volume {
+// them all, as admin lists them; alive says why the deployment is dead, if it is.
+func waitSettled(t *testing.T, ctx context.Context, admin *blockstorage.Client, alive func() error, timeout time.Duration) []blockstorage.Volume {
 	t.Helper()
 	var vols []blockstorage.Volume
 	err := cluster.Poll(ctx, timeout, 250*time.Millisecond, func() (bool, string, error) {
-		if err := a.Proc.Exited(); err != nil {
+		if err := alive(); err != nil {
 			return false, "", err
 		}
 		var err error
-		vols, err = a.Client("admin").ListVolumes(ctx, map[string][]string{"all_tenants": {"1"}})
+		vols, err = admin.ListVolumes(ctx, map[string][]string{"all_tenants": {"1"}})
 		if err != nil {
 			return false, err.Error(), nil
 		}
@@ -127,51 +134,46 @@ func waitSettled(t *testing.T, ctx context.Context, a *cluster.AllInOne, timeout
 	return vols
 }
 
-// checkUsageMatchesRows checks each crash project's quota usage (volumes, gigabytes) against
-// its volumes.
-func checkUsageMatchesRows(t *testing.T, ctx context.Context, a *cluster.AllInOne, vols []blockstorage.Volume) {
+// checkUsageMatchesRows checks the quota usage (volumes, gigabytes) of cl's project against
+// its volumes among vols (those whose name starts with "<project>-v").
+func checkUsageMatchesRows(t *testing.T, ctx context.Context, cl *blockstorage.Client, vols []blockstorage.Volume) {
 	t.Helper()
-	for _, p := range crashProjects {
-		n, gb := 0, 0
-		for _, v := range vols {
-			if strings.HasPrefix(v.Name, p+"-v") {
-				n++
-				gb += v.Size
-			}
+	p := cl.Project
+	n, gb := 0, 0
+	for _, v := range vols {
+		if strings.HasPrefix(v.Name, p+"-v") {
+			n++
+			gb += v.Size
 		}
-		resp, err := a.Client(p).Do(ctx, "GET", "/os-quota-sets/"+p+"?usage=true", nil, nil)
-		if err != nil {
-			t.Fatal(err)
+	}
+	resp, err := cl.Do(ctx, "GET", "/os-quota-sets/"+p+"?usage=true", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qs struct {
+		QuotaSet map[string]json.RawMessage `json:"quota_set"`
+	}
+	if err := json.Unmarshal(resp.Body, &qs); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]int{"volumes": n, "gigabytes": gb} {
+		var u struct {
+			InUse    int `json:"in_use"`
+			Reserved int `json:"reserved"`
 		}
-		var qs struct {
-			QuotaSet map[string]json.RawMessage `json:"quota_set"`
+		if err := json.Unmarshal(qs.QuotaSet[key], &u); err != nil {
+			t.Fatalf("%s quota %s: %v", p, key, err)
 		}
-		if err := json.Unmarshal(resp.Body, &qs); err != nil {
-			t.Fatal(err)
-		}
-		for key, want := range map[string]int{"volumes": n, "gigabytes": gb} {
-			var u struct {
-				InUse    int `json:"in_use"`
-				Reserved int `json:"reserved"`
-			}
-			if err := json.Unmarshal(qs.QuotaSet[key], &u); err != nil {
-				t.Fatalf("%s quota %s: %v", p, key, err)
-			}
-			if u.InUse != want || u.Reserved != 0 {
-				t.Errorf("project %s: quota %s in use %d (reserved %d), its volumes hold %d", p, key, u.InUse, u.Reserved, want)
-			}
+		if u.InUse != want || u.Reserved != 0 {
+			t.Errorf("project %s: quota %s in use %d (reserved %d), its volumes hold %d", p, key, u.InUse, u.Reserved, want)
 		}
 	}
 }
 
-// checkBackendMatchesRows checks that the backend directory holds exactly one complete file
-// per available volume and nothing else.
-func checkBackendMatchesRows(t *testing.T, a *cluster.AllInOne, vols []blockstorage.Volume) {
+// checkBackendMatchesRows checks that files, the names in the backend directories, are
+// exactly one file per available volume.
+func checkBackendMatchesRows(t *testing.T, files []string, vols []blockstorage.Volume) {
 	t.Helper()
-	files, err := a.VolumeFiles()
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := map[string]bool{}
 	for _, v := range vols {
 		if v.Status == "available" {
