@@ -397,18 +397,10 @@ func (s *server) deleteVolumeWith(ctx context.Context, v *resource.Volume, d res
 		// v was read before this statement: a scheduler may have placed the volume since,
 		// and its volume service made the storage. So each removal here also requires, in
 		// its own statement, that the volume still has no host.
-		var err error
-		if !contains(from, resource.StatusCreating) {
-			// Scheduling failed or never happened.
-			err = s.store.DestroyUnplacedVolume(ctx, v.ID, from)
-		} else {
-			// A force delete may meet a volume a scheduler is placing right now: claim it
-			// while it still has no host, then remove it.
-			_, err = s.store.TransitionVolume(ctx, v.ID, from, resource.VolumeChange{Status: resource.StatusDeleting, WhereHostNull: true})
-			if err == nil {
-				err = s.store.DestroyVolume(ctx, v.ID, []string{resource.StatusDeleting})
-			}
-		}
+		// Scheduling failed or never happened, or (a force delete of a volume in creating)
+		// a scheduler may be placing it right now: one statement removes it while it has no
+		// host, so that no crash can leave it half deleted.
+		err := s.store.DestroyUnplacedVolume(ctx, v.ID, from)
 		if err == nil || !errors.Is(err, resource.ErrInvalidState) {
 			return notFoundAs(err, "Volume", v.ID)
 		}

@@ -22,7 +22,7 @@ type placingStore struct {
 
 func (s *placingStore) GetVolume(ctx context.Context, id string) (*resource.Volume, error) {
 	v, err := s.Store.GetVolume(ctx, id)
-	if err == nil && id == s.stale {
+	if err == nil && id == s.stale && s.after != "" {
 		s.once.Do(func() {
 			host := s.host
 			if _, err := s.Store.TransitionVolume(ctx, id, []string{resource.StatusCreating},
@@ -52,6 +52,7 @@ func TestDeleteAfterStaleReadOfUnplacedVolume(t *testing.T) {
 		{name: "placed, failed for good", after: resource.StatusError, wantCode: http.StatusAccepted, wantStatus: resource.StatusDeleting, wantOutbox: 1},
 		{name: "placed, still creating", after: resource.StatusCreating, wantCode: http.StatusBadRequest, wantStatus: resource.StatusCreating},
 		{name: "placed, still creating, forced", after: resource.StatusCreating, force: true, wantCode: http.StatusAccepted, wantStatus: resource.StatusDeleting, wantOutbox: 1},
+		{name: "still unplaced, forced", force: true, wantCode: http.StatusAccepted},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
