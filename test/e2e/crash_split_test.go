@@ -129,9 +129,10 @@ func waitVolumeGoneOf(ctx context.Context, cl *blockstorage.Client, id string, t
 
 // TestSplitServicesKilledDuringCreates is issue 12 item 3 on the split services: in each of
 // three rounds, on a settled cluster, 12 creates and the deletes of the volumes left from
-// the round before go out at once, and after a random pause (seeded; the seed is printed, SCORIA_CRASH_SEED replays
-// it) the scheduler, the volume service or both are killed -9 and started again. At the end
-// no volume is transitional, quota usage equals the rows and the backend holds exactly the
+// the round before go out at once; once a random number of creates was accepted, after a
+// random pause (seeded; the seed is printed and SCORIA_CRASH_SEED replays it), the
+// scheduler, the volume service or both are killed -9 and started again. At the end no
+// volume is transitional, quota usage equals the rows and the backend holds exactly the
 // files of the available volumes.
 func TestSplitServicesKilledDuringCreates(t *testing.T) {
 	c := startCluster(t, cluster.Options{})
@@ -154,19 +155,37 @@ func TestSplitServicesKilledDuringCreates(t *testing.T) {
 				left = append(left, v.ID)
 			}
 		}
+		// The kill comes a random while (0–30 ms) after a random number (1–8) of the creates
+		// were accepted.
+		trigger, pause := 1+rng.IntN(8), time.Duration(rng.IntN(30))*time.Millisecond
+		var mu sync.Mutex
+		accepted := 0
+		fire := make(chan struct{})
 		var wg sync.WaitGroup
 		for i := range 12 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, _ = cl.CreateVolume(ctx, blockstorage.CreateVolumeOpts{Name: fmt.Sprintf("kill-v%d-%d", round, i), Size: 1 + i%2})
+				_, err := cl.CreateVolume(ctx, blockstorage.CreateVolumeOpts{Name: fmt.Sprintf("kill-v%d-%d", round, i), Size: 1 + i%2})
+				if err == nil {
+					mu.Lock()
+					if accepted++; accepted == trigger {
+						close(fire)
+					}
+					mu.Unlock()
+				}
 			}()
 		}
 		for _, id := range left {
 			wg.Add(1)
 			go func() { defer wg.Done(); _ = cl.DeleteVolume(ctx, id) }()
 		}
-		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+		select {
+		case <-fire:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d creates were not accepted within 30s", trigger)
+		}
+		time.Sleep(pause)
 		for _, name := range kill {
 			if err := c.Kill(name); err != nil {
 				t.Fatal(err)
