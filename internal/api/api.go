@@ -31,6 +31,8 @@ type Store interface {
 	UpdateVolume(ctx context.Context, id string, u resource.VolumeUpdate) (*resource.Volume, error)
 	TransitionVolume(ctx context.Context, id string, from []string, ch resource.VolumeChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
 	DestroyVolume(ctx context.Context, id string, from []string) error
+	// DestroyUnplacedVolume is DestroyVolume only while the volume still has no host.
+	DestroyUnplacedVolume(ctx context.Context, id string, from []string) error
 	GetVolumeType(ctx context.Context, id string) (*resource.VolumeType, error)
 	GetVolumeTypeByName(ctx context.Context, name string) (*resource.VolumeType, error)
 	ListServices(ctx context.Context, f resource.ServiceFilter) ([]*resource.Service, error)

@@ -331,9 +331,9 @@ func (s *server) updateVolume(w http.ResponseWriter, r *http.Request) {
 	s.writeVolume(w, r, http.StatusOK, v, false)
 }
 
-// deleteVolume is DELETE /volumes/{id}. A volume no volume service owns yet is deleted here;
-// otherwise it goes to "deleting" with a delete_volume message to its service, in one
-// transaction.
+// deleteVolume is DELETE /volumes/{id}. A volume no volume service owns yet is deleted here
+// (by a statement that also requires it still has no host); otherwise it goes to "deleting"
+// with a delete_volume message to its service, in one transaction.
 func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := mux.Vars(r)["volume_id"]
@@ -392,24 +392,25 @@ func (s *server) deleteVolumeWith(ctx context.Context, v *resource.Volume, d res
 		return &resource.InvalidStateError{Kind: "volume", ID: v.ID, Status: v.Status, Want: from}
 	}
 	if v.Host == "" {
-		if !contains(from, resource.StatusCreating) {
-			// Scheduling failed or never happened, and no scheduler can be placing it now.
-			return notFoundAs(s.store.DestroyVolume(ctx, v.ID, from), "Volume", v.ID)
-		}
-		// A force delete may meet a volume a scheduler is placing right now: claim it while
-		// it still has no host, then remove it.
-		_, err := s.store.TransitionVolume(ctx, v.ID, from, resource.VolumeChange{Status: resource.StatusDeleting, WhereHostNull: true})
-		if err == nil {
-			return notFoundAs(s.store.DestroyVolume(ctx, v.ID, []string{resource.StatusDeleting}), "Volume", v.ID)
-		}
-		if !errors.Is(err, resource.ErrInvalidState) {
+		// v was read before this statement: a scheduler may have placed the volume since,
+		// and its volume service made the storage. So each removal here also requires, in
+		// its own statement, that the volume still has no host.
+		// Scheduling failed or never happened, or (a force delete of a volume in creating)
+		// a scheduler may be placing it right now: one statement removes it while it has no
+		// host, so that no crash can leave it half deleted.
+		err := s.store.DestroyUnplacedVolume(ctx, v.ID, from)
+		if err == nil || !errors.Is(err, resource.ErrInvalidState) {
 			return notFoundAs(err, "Volume", v.ID)
 		}
-		// Placed meanwhile: its volume service deletes it.
+		// Placed meanwhile (or its status changed): read it again; a placed volume is
+		// deleted by its volume service like any other.
 		if v, err = s.store.GetVolume(ctx, id); err != nil {
 			return notFoundAs(err, "Volume", id)
 		}
 		if v.Host == "" {
+			return &resource.InvalidStateError{Kind: "volume", ID: v.ID, Status: v.Status, Want: from}
+		}
+		if v.AttachStatus == resource.AttachAttached {
 			return &resource.InvalidStateError{Kind: "volume", ID: v.ID, Status: v.Status, Want: from}
 		}
 	}

@@ -87,3 +87,28 @@ func bytesOrNil(s string) []byte {
 	}
 	return []byte(s)
 }
+
+// ListOutbox returns the outbox messages of method to topic that are still pending (not yet
+// delivered, or on the in-process bus not yet handled), oldest first, without claiming them.
+func (s *Store) ListOutbox(ctx context.Context, topic, method string) ([]resource.OutboxMessage, error) {
+	rows, err := s.ro.QueryContext(ctx, "SELECT id, topic, server, method, args, `context`, created_at FROM outbox WHERE topic = ? AND method = ? ORDER BY id", topic, method)
+	if err != nil {
+		return nil, fmt.Errorf("list outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []resource.OutboxMessage
+	for rows.Next() {
+		var m resource.OutboxMessage
+		var margs, mctx string
+		var created nullTime
+		if err := rows.Scan(&m.ID, &m.Topic, &m.Server, &m.Method, &margs, &mctx, &created); err != nil {
+			return nil, fmt.Errorf("list outbox: %w", err)
+		}
+		m.Args, m.Context, m.CreatedAt = bytesOrNil(margs), bytesOrNil(mctx), created.Time
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list outbox: %w", err)
+	}
+	return out, nil
+}

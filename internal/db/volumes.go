@@ -353,18 +353,32 @@ func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, 
 // deleted=1, deleted_at now; the capacity it claimed goes back to its pool in the same
 // transaction. Errors are those of TransitionVolume.
 func (s *Store) DestroyVolume(ctx context.Context, id string, from []string) error {
+	return s.destroyVolume(ctx, id, from, false)
+}
+
+// DestroyUnplacedVolume is DestroyVolume for a volume no volume service owns: it also
+// requires, in the same statement, that the volume still has no host. A volume a scheduler
+// placed since the caller read it is left alone (resource.ErrInvalidState): its storage may
+// exist, so only its volume service may delete it.
+func (s *Store) DestroyUnplacedVolume(ctx context.Context, id string, from []string) error {
+	return s.destroyVolume(ctx, id, from, true)
+}
+
+func (s *Store) destroyVolume(ctx context.Context, id string, from []string, unplaced bool) error {
 	if len(from) == 0 {
 		return fmt.Errorf("destroy volume %s: no status to delete from", id)
 	}
 	now := dbTime(s.now())
+	query := "UPDATE volumes SET status = ?, deleted = 1, deleted_at = ?, updated_at = ?, claimed_gb = 0 WHERE id = ? AND deleted = 0 AND status IN (" + placeholders(len(from)) + ")"
+	if unplaced {
+		query += " AND host IS NULL"
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		host, claim, _, err := s.heldClaim(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if err := s.conditional(ctx, tx, id, from,
-			"UPDATE volumes SET status = ?, deleted = 1, deleted_at = ?, updated_at = ?, claimed_gb = 0 WHERE id = ? AND deleted = 0 AND status IN ("+placeholders(len(from))+")",
-			append([]any{resource.StatusDeleted, now, now, id}, strArgs(from)...)...); err != nil {
+		if err := s.conditional(ctx, tx, id, from, query, append([]any{resource.StatusDeleted, now, now, id}, strArgs(from)...)...); err != nil {
 			return err
 		}
 		if err := s.giveBackVolume(ctx, tx, id); err != nil {

@@ -188,6 +188,25 @@ func (e *Env) RunScheduler(ctx context.Context) error {
 	g.Go(func() error {
 		return e.Transport.Serve(gctx, rpc.Target{Topic: rpc.TopicScheduler, Server: d.Host}, s.Handle)
 	})
+	g.Go(func() error {
+		// Creates accepted before this start whose message was lost are scheduled again
+		// (retried while the database refuses).
+		for {
+			n, err := s.Recover(gctx, e.Store, s.Started)
+			if err == nil {
+				if n > 0 {
+					log.WithField("count", n).Warn("recovery: creates left unplaced are scheduled again")
+				}
+				return nil
+			}
+			log.WithError(err).Error("recovery: could not take back the creates left unplaced; trying again in 5s")
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-time.After(5 * time.Second):
+			}
+		}
+	})
 	g.Go(func() error { e.askForReports(gctx, s); return nil })
 	g.Go(func() error { s.ReconcileLoop(gctx, d.PeriodicInterval); return nil })
 	g.Go(func() error { e.reapMessages(gctx, d.MessageReapInterval, log); return nil })

@@ -1,6 +1,8 @@
 // Package outbox hands RPC casts that were written to the database, in the same transaction
 // as the change that caused them, over to the message bus. A request the API accepted is
-// therefore never lost: if the broker is down, the sweeper sends it when the broker returns.
+// therefore never lost: if the broker is down, the sweeper sends it when the broker returns;
+// on the all-in-one's in-process bus, a row stays until the handler finished with its
+// message, so a crash before that sends it again after the restart.
 package outbox
 
 import (
@@ -25,6 +27,9 @@ type Store interface {
 // Relay publishes outbox rows: at once after the API commits (Dispatch), and again from a
 // periodic sweep for rows that are still there after Grace (a failed or interrupted publish).
 // A row is deleted only after the transport confirmed the message, so delivery is at least once.
+// On a transport whose casts live only in this process (rpc.Settler: the in-process bus), a
+// confirm would mean nothing after a crash: there the row is deleted only once a handler
+// finished with the message, and until then the sweeper leaves it to that handler.
 type Relay struct {
 	Store     Store
 	Transport rpc.Transport
@@ -35,6 +40,9 @@ type Relay struct {
 
 	once  sync.Once
 	queue chan resource.OutboxMessage
+
+	mu       sync.Mutex
+	inflight map[int64]struct{} // rows cast on an rpc.Settler and not settled yet
 }
 
 func (r *Relay) init() {
@@ -49,6 +57,7 @@ func (r *Relay) init() {
 			r.Timeout = 10 * time.Second
 		}
 		r.queue = make(chan resource.OutboxMessage, 4096)
+		r.inflight = map[int64]struct{}{}
 	})
 }
 
@@ -131,6 +140,9 @@ func (r *Relay) send(ctx context.Context, m resource.OutboxMessage) bool {
 	defer cancel()
 	log := reqctx.Log(mctx, r.Log).WithFields(logrus.Fields{"outbox_id": m.ID, "method": m.Method})
 	target := rpc.Target{Topic: m.Topic, Server: m.Server}
+	if st, ok := r.Transport.(rpc.Settler); ok {
+		return r.sendSettled(ctx, mctx, log, st, target, m)
+	}
 	if err := r.Transport.Cast(mctx, target, m.Method, json.RawMessage(m.Args)); err != nil {
 		log.WithError(err).Warn("outbox publish failed; will retry")
 		return false
@@ -140,5 +152,39 @@ func (r *Relay) send(ctx context.Context, m resource.OutboxMessage) bool {
 		log.WithError(err).Warn("outbox delete failed after publish")
 	}
 	log.WithField("target", target.String()).Debug("outbox message published")
+	return true
+}
+
+// sendSettled casts m on a transport whose casts live only in this process, and deletes its
+// row once a handler has finished with it. A row already in flight here is left to its
+// handler (the sweeper finds rows that wait long in a busy queue).
+func (r *Relay) sendSettled(ctx, mctx context.Context, log logrus.FieldLogger, st rpc.Settler, target rpc.Target, m resource.OutboxMessage) bool {
+	r.mu.Lock()
+	_, busy := r.inflight[m.ID]
+	r.inflight[m.ID] = struct{}{}
+	r.mu.Unlock()
+	if busy {
+		return true
+	}
+	settled := func() {
+		// The handler's work is committed: the row may go, even while the relay stops.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Timeout)
+		defer cancel()
+		if err := r.Store.DeleteOutbox(dctx, m.ID); err != nil {
+			// The row stays and is sent again later, which handlers tolerate.
+			log.WithError(err).Warn("outbox delete failed after the handler finished")
+		}
+		r.mu.Lock()
+		delete(r.inflight, m.ID)
+		r.mu.Unlock()
+	}
+	if err := st.CastSettled(mctx, target, m.Method, json.RawMessage(m.Args), settled); err != nil {
+		r.mu.Lock()
+		delete(r.inflight, m.ID)
+		r.mu.Unlock()
+		log.WithError(err).Warn("outbox publish failed; will retry")
+		return false
+	}
+	log.WithField("target", target.String()).Debug("outbox message handed to the in-process bus; its row goes once a handler finished with it")
 	return true
 }

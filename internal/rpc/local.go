@@ -24,7 +24,8 @@ const LocalWorkers = 64
 // server, a fanout to the servers listening at the moment, casts held until a server of
 // their queue appears (as a durable queue would), and the handlers of a Serve run
 // concurrently, up to LocalWorkers at once. Arguments and results travel as JSON, so
-// a handler sees exactly what it would see over AMQP.
+// a handler sees exactly what it would see over AMQP. Nothing survives the process: a sender
+// that must not lose a cast keeps a durable copy until it is settled (CastSettled).
 type Local struct {
 	log logrus.FieldLogger
 
@@ -47,6 +48,8 @@ type localDelivery struct {
 	// queue is where the delivery goes back to when its server stops before handling it;
 	// nil for a fanout, which is lost with its listener.
 	queue *localQueue
+	// settled, when set (CastSettled), runs once a handler finished with the cast for good.
+	settled func()
 }
 
 type localReply struct {
@@ -77,7 +80,10 @@ func NewLocal(log logrus.FieldLogger) *Local {
 	}
 }
 
-var _ Transport = (*Local)(nil)
+var (
+	_ Transport = (*Local)(nil)
+	_ Settler   = (*Local)(nil)
+)
 
 // Call sends method to target and waits for the reply, decoded into reply (may be nil). A
 // call whose queue has no server yet waits there until one serves or ctx ends.
@@ -117,6 +123,17 @@ func (l *Local) Cast(ctx context.Context, target Target, method string, args any
 		return err
 	}
 	return l.send(target.String(), &localDelivery{msg: msg})
+}
+
+// CastSettled is Cast, and settled runs once a handler has finished with the message for
+// good (see Settler): after it returned nil, or panicked; not while the message waits to be
+// delivered again, and never if l is closed first.
+func (l *Local) CastSettled(ctx context.Context, target Target, method string, args any, settled func()) error {
+	msg, err := newMessage(ctx, target, method, args)
+	if err != nil {
+		return err
+	}
+	return l.send(target.String(), &localDelivery{msg: msg, settled: settled})
 }
 
 // Fanout hands method to every server listening on topic now.
@@ -319,6 +336,9 @@ func (l *Local) handle(sctx context.Context, h Handler, d *localDelivery) {
 			})
 			return
 		}
+	}
+	if d.settled != nil {
+		d.settled()
 	}
 	if d.reply == nil {
 		return

@@ -72,6 +72,17 @@ type Transport interface {
 	Close() error
 }
 
+// Settler is implemented by a transport whose casts live only in this process's memory (Local,
+// the all-in-one's bus): a cast it accepted is lost if the process dies before a handler
+// finished with it. A sender that keeps its own durable copy of the message (the outbox) uses
+// CastSettled and drops that copy only in settled, which runs once a handler has finished with
+// the message for good: returned (its work committed), or panicked, when the message is
+// dropped. It never runs for a message still to be delivered again (a failed handler, a
+// stopping server) nor for one lost with the transport.
+type Settler interface {
+	CastSettled(ctx context.Context, target Target, method string, args any, settled func()) error
+}
+
 // Errors a transport returns.
 var (
 	ErrTimeout = errors.New("rpc: timed out waiting for a reply")

@@ -1,7 +1,8 @@
 // Package scheduler places each new volume on a backend pool, with Cinder's filters and
 // weighers. It learns the pools from the capability reports volume services fan out,
 // considers only services whose heartbeat is fresh, and retries a failed create on another
-// pool up to scheduler_max_attempts. When nothing fits it says why in one sentence.
+// pool up to scheduler_max_attempts. When nothing fits it says why in one sentence. At start
+// it schedules again the creates accepted before it whose message was lost (Recover).
 //
 // The pipeline (see README.md and Pipeline.Place):
 //

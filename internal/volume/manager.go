@@ -60,6 +60,9 @@ type Manager struct {
 	lastGood *driver.Stats
 	// statsDown is whether the last report was such a down report.
 	statsDown bool
+
+	// locks serialises the create and the delete of each volume.
+	locks volumeLocks
 }
 
 // Run sets the backend up (retrying with backoff while it is unusable), recovers volumes left
@@ -140,6 +143,7 @@ func driverVolume(v *resource.Volume) driver.Volume {
 // scheduler, which tries another pool or sets the volume to error.
 func (m *Manager) CreateVolume(ctx context.Context, args message.CreateVolumeArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": args.VolumeID})
+	defer m.locks.lock(args.VolumeID)()
 	v, err := m.Store.GetVolume(ctx, args.VolumeID)
 	if errors.Is(err, resource.ErrNotFound) {
 		log.Warn("create_volume for a volume that no longer exists; dropped")
@@ -162,17 +166,29 @@ func (m *Manager) CreateVolume(ctx context.Context, args message.CreateVolumeArg
 		args.LastError = err.Error()
 		return m.Transport.Cast(ctx, message.SchedulerTarget(), message.CreateVolume, args)
 	}
-	if err := m.finishCreate(ctx, v.ID); err != nil {
+	if err := m.finishCreate(ctx, v); err != nil {
 		return err
 	}
 	log.WithField("duration", time.Since(start).Round(time.Microsecond)).Info("volume created")
 	return nil
 }
 
-func (m *Manager) finishCreate(ctx context.Context, id string) error {
+// finishCreate moves v, whose storage was just made, from creating to available. A volume
+// whose row went meanwhile has nothing left to own the storage: it is removed here. (One
+// moved to deleting keeps it: its delete_volume, serialised after this create, removes it.)
+func (m *Manager) finishCreate(ctx context.Context, v *resource.Volume) error {
+	id := v.ID
 	_, err := m.Store.TransitionVolume(ctx, id, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusAvailable})
-	if errors.Is(err, resource.ErrInvalidState) || errors.Is(err, resource.ErrNotFound) {
-		reqctx.Log(ctx, m.Log).WithError(err).WithField("volume_id", id).Warn("volume changed while its storage was made")
+	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": id})
+	if errors.Is(err, resource.ErrNotFound) {
+		if derr := m.Driver.Delete(ctx, driverVolume(v)); derr != nil {
+			return fmt.Errorf("remove the storage of volume %s, deleted while it was made: %w", id, derr)
+		}
+		log.Warn("volume deleted while its storage was made; the storage is removed")
+		return nil
+	}
+	if errors.Is(err, resource.ErrInvalidState) {
+		log.WithError(err).Warn("volume changed while its storage was made")
 		return nil
 	}
 	if err != nil {
@@ -184,6 +200,7 @@ func (m *Manager) finishCreate(ctx context.Context, id string) error {
 // DeleteVolume removes the storage of a volume in deleting, then its row.
 func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": id})
+	defer m.locks.lock(id)()
 	v, err := m.Store.GetVolume(ctx, id)
 	if errors.Is(err, resource.ErrNotFound) {
 		log.Info("delete_volume for a volume already gone; dropped")
@@ -251,7 +268,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 				}
 				continue
 			}
-			if err := m.finishCreate(rctx, v.ID); err != nil {
+			if err := m.finishCreate(rctx, v); err != nil {
 				return err
 			}
 			log.Info("recovery: create finished")

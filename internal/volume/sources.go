@@ -47,7 +47,7 @@ func (m *Manager) createFromSource(ctx context.Context, log logrus.FieldLogger, 
 	if err != nil {
 		return err
 	}
-	if err := m.finishCreate(ctx, v.ID); err != nil {
+	if err := m.finishCreate(ctx, v); err != nil {
 		return err
 	}
 	log.WithField("duration", time.Since(start).Round(time.Microsecond)).Info("volume created from its source")

@@ -18,6 +18,8 @@ type Process struct {
 	Binary  string // path of the executable
 	Config  string // path of its --config-file
 	LogPath string
+	// Args go before --config-file (the all-in-one's --data-dir).
+	Args []string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -37,12 +39,12 @@ func (p *Process) start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.Binary, "--config-file", p.Config)
+	cmd := exec.Command(p.Binary, append(append([]string(nil), p.Args...), "--config-file", p.Config)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = cleanEnv()
 	// The processes die with the test binary even when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	fmt.Fprintf(logf, "==== cluster: %s starting %s --config-file %s\n", time.Now().Format("15:04:05.000"), p.Binary, p.Config)
+	fmt.Fprintf(logf, "==== cluster: %s starting %s\n", time.Now().Format("15:04:05.000"), strings.Join(cmd.Args, " "))
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", p.Name, err)
