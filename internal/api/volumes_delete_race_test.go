@@ -22,16 +22,28 @@ type placingStore struct {
 
 func (s *placingStore) GetVolume(ctx context.Context, id string) (*resource.Volume, error) {
 	v, err := s.Store.GetVolume(ctx, id)
-	if err == nil && id == s.stale && s.after != "" {
-		s.once.Do(func() {
-			host := s.host
-			if _, err := s.Store.TransitionVolume(ctx, id, []string{resource.StatusCreating},
-				resource.VolumeChange{Status: s.after, Host: &host}); err != nil {
-				s.t.Errorf("place volume %s behind the API's back: %v", id, err)
-			}
-		})
-	}
+	s.placeBehind(ctx, id, err)
 	return v, err
+}
+
+// GetVolumeForView is the read the API's handlers decide on (getVolume).
+func (s *placingStore) GetVolumeForView(ctx context.Context, id string) (*resource.Volume, error) {
+	v, err := s.Store.GetVolumeForView(ctx, id)
+	s.placeBehind(ctx, id, err)
+	return v, err
+}
+
+func (s *placingStore) placeBehind(ctx context.Context, id string, readErr error) {
+	if readErr != nil || id != s.stale || s.after == "" {
+		return
+	}
+	s.once.Do(func() {
+		host := s.host
+		if _, err := s.Store.TransitionVolume(ctx, id, []string{resource.StatusCreating},
+			resource.VolumeChange{Status: s.after, Host: &host}); err != nil {
+			s.t.Errorf("place volume %s behind the API's back: %v", id, err)
+		}
+	})
 }
 
 // TestDeleteAfterStaleReadOfUnplacedVolume is issue 12 item 2: a DELETE that read the volume
