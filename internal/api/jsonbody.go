@@ -40,7 +40,7 @@ func (o *object) has(k string) bool {
 const maxBodyBytes = 1 << 20
 
 // maxBodyDepth bounds how deeply arrays and objects of a body may nest. Cinder's deepest
-// bodies (an attachment's connector, scheduler hints) need four levels; a deeper body is
+// bodies (an attachment with its connector, scheduler hints) need a handful; a deeper body is
 // answered 400 as soon as the decoder reaches the limit, before anything is built from it.
 const maxBodyDepth = 32
 
@@ -90,17 +90,7 @@ func decodeJSON(data []byte) (any, error) {
 // len(data): each token is read once, nesting stops at maxBodyDepth, and every ctxCheckTokens
 // tokens it gives up with ctx's error when ctx has ended.
 func decodeJSONContext(ctx context.Context, data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	d := &bodyDecoder{ctx: ctx, dec: dec}
-	v, err := d.value(0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after JSON value")
-	}
-	return v, nil
+	return (&bodyDecoder{ctx: ctx}).decode(data)
 }
 
 // bodyDecoder builds a value from a json.Decoder's tokens, counting them.
@@ -108,6 +98,20 @@ type bodyDecoder struct {
 	ctx    context.Context
 	dec    *json.Decoder
 	tokens int // tokens read so far
+}
+
+// decode decodes data, which must hold exactly one JSON value.
+func (d *bodyDecoder) decode(data []byte) (any, error) {
+	d.dec = json.NewDecoder(bytes.NewReader(data))
+	d.dec.UseNumber()
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.token(); err != io.EOF {
+		return nil, errors.New("trailing data after JSON value")
+	}
+	return v, nil
 }
 
 func (d *bodyDecoder) token() (json.Token, error) {
