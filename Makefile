@@ -14,7 +14,7 @@ ifneq ($(CEPH_TAGS),)
 export GOFLAGS := $(strip $(shell $(GO) env GOFLAGS) -tags=$(CEPH_TAGS))
 endif
 
-.PHONY: all build run test test-suite test-unit lint bench load clean
+.PHONY: all build run test test-suite test-unit lint fuzz bench load clean
 
 all: build
 
@@ -42,6 +42,18 @@ test-suite: lint
 	set -a; if [ -f "$(CEPH_DIR)/env" ]; then . "$(CEPH_DIR)/env"; fi; set +a; \
 	$(GO) test -race -count=1 -timeout 30m $(PKGS) && \
 	SCORIA_TEST_BROKER_RESTART=1 $(GO) test -race -count=1 -run '^TestBrokerRestart$$' ./internal/rpc/amqp/
+	$(MAKE) --no-print-directory fuzz
+
+## fuzz: each fuzz target of the API's request framework for FUZZ_TIME, from its committed
+## corpus (internal/api/testdata/fuzz/<target>/; a failing input is written there: commit it).
+## `go test -fuzz` takes one target per run. Plain `go test` runs the corpus as regression tests.
+FUZZ_TIME    ?= 20s
+FUZZ_TARGETS := FuzzDecodeJSON FuzzListQuery FuzzMicroversion FuzzVolumeAction
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $$t for $(FUZZ_TIME) (./internal/api/)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) ./internal/api/ || exit 1; \
+	done
 
 ## test-unit: only what needs no service
 test-unit:

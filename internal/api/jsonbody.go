@@ -2,8 +2,10 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -37,8 +39,21 @@ func (o *object) has(k string) bool {
 // maxBodyBytes bounds a request body; a larger one is answered 413.
 const maxBodyBytes = 1 << 20
 
+// maxBodyDepth bounds how deeply arrays and objects of a body may nest. Cinder's deepest
+// bodies (an attachment with its connector, scheduler hints) need a handful; a deeper body is
+// answered 400 as soon as the decoder reaches the limit, before anything is built from it.
+const maxBodyDepth = 32
+
+// ctxCheckTokens is how many tokens the decoder reads between looks at the request's context,
+// so that a body whose client has gone is not decoded to the end.
+const ctxCheckTokens = 512
+
+// errTooDeep is a body nested deeper than maxBodyDepth.
+var errTooDeep = fmt.Errorf("JSON nested deeper than %d levels", maxBodyDepth)
+
 // readBody reads and decodes a JSON request body. An empty body decodes to nil, as Cinder
-// treats it (its schemas then say "None is not of type 'object'").
+// treats it (its schemas then say "None is not of type 'object'"). It stops with the
+// context's error when the request's context ends (the client went away).
 func readBody(r *http.Request) (any, error) {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -46,81 +61,122 @@ func readBody(r *http.Request) (any, error) {
 		if errors.As(err, &mbe) {
 			return nil, err
 		}
+		if cerr := r.Context().Err(); cerr != nil {
+			return nil, cerr
+		}
 		return nil, badRequest(msgMalformedBody)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}
-	v, err := decodeJSON(data)
-	if err != nil {
-		return nil, badRequest(msgMalformedBody)
+	v, err := decodeJSONContext(r.Context(), data)
+	switch {
+	case err == nil:
+		return v, nil
+	case errors.Is(err, errTooDeep):
+		return nil, badRequest("%s: %v", msgMalformedBody, err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return nil, err
 	}
-	return v, nil
+	return nil, badRequest(msgMalformedBody)
 }
 
+// decodeJSON decodes one JSON value, as decodeJSONContext without a context.
 func decodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := decodeValue(dec)
+	return decodeJSONContext(context.Background(), data)
+}
+
+// decodeJSONContext decodes one JSON value into the plain values above. Its work is linear in
+// len(data): each token is read once, nesting stops at maxBodyDepth, and every ctxCheckTokens
+// tokens it gives up with ctx's error when ctx has ended.
+func decodeJSONContext(ctx context.Context, data []byte) (any, error) {
+	return (&bodyDecoder{ctx: ctx}).decode(data)
+}
+
+// bodyDecoder builds a value from a json.Decoder's tokens, counting them.
+type bodyDecoder struct {
+	ctx    context.Context
+	dec    *json.Decoder
+	tokens int // tokens read so far
+}
+
+// decode decodes data, which must hold exactly one JSON value.
+func (d *bodyDecoder) decode(data []byte) (any, error) {
+	d.dec = json.NewDecoder(bytes.NewReader(data))
+	d.dec.UseNumber()
+	v, err := d.value(0)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := d.token(); err != io.EOF {
 		return nil, errors.New("trailing data after JSON value")
 	}
 	return v, nil
 }
 
-func decodeValue(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
+func (d *bodyDecoder) token() (json.Token, error) {
+	if d.tokens%ctxCheckTokens == 0 {
+		if err := d.ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	d.tokens++
+	return d.dec.Token()
+}
+
+// value decodes the next value, which sits inside depth arrays or objects.
+func (d *bodyDecoder) value(depth int) (any, error) {
+	tok, err := d.token()
 	if err != nil {
 		return nil, err
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			o := &object{vals: map[string]any{}}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, ok := kt.(string)
-				if !ok {
-					return nil, errors.New("object key is not a string")
-				}
-				v, err := decodeValue(dec)
-				if err != nil {
-					return nil, err
-				}
-				if _, dup := o.vals[k]; !dup {
-					o.keys = append(o.keys, k)
-				}
-				o.vals[k] = v
-			}
-			if _, err := dec.Token(); err != nil { // '}'
-				return nil, err
-			}
-			return o, nil
-		case '[':
-			list := []any{}
-			for dec.More() {
-				v, err := decodeValue(dec)
-				if err != nil {
-					return nil, err
-				}
-				list = append(list, v)
-			}
-			if _, err := dec.Token(); err != nil { // ']'
-				return nil, err
-			}
-			return list, nil
-		}
-		return nil, errors.New("unexpected delimiter")
-	default:
-		return t, nil
+	t, ok := tok.(json.Delim)
+	if !ok {
+		return tok, nil
 	}
+	if depth >= maxBodyDepth {
+		return nil, errTooDeep
+	}
+	switch t {
+	case '{':
+		o := &object{vals: map[string]any{}}
+		for d.dec.More() {
+			kt, err := d.token()
+			if err != nil {
+				return nil, err
+			}
+			k, ok := kt.(string)
+			if !ok {
+				return nil, errors.New("object key is not a string")
+			}
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			if _, dup := o.vals[k]; !dup {
+				o.keys = append(o.keys, k)
+			}
+			o.vals[k] = v
+		}
+		if _, err := d.token(); err != nil { // '}'
+			return nil, err
+		}
+		return o, nil
+	case '[':
+		list := []any{}
+		for d.dec.More() {
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		if _, err := d.token(); err != nil { // ']'
+			return nil, err
+		}
+		return list, nil
+	}
+	return nil, errors.New("unexpected delimiter")
 }
 
 // isJSONInteger reports whether n was written as an integer (Python's json makes an int of
@@ -129,43 +185,173 @@ func isJSONInteger(n json.Number) bool {
 	return !strings.ContainsAny(string(n), ".eE")
 }
 
-// pyRepr renders v as Python's repr() does, which is how Cinder's validation messages quote
-// values.
-func pyRepr(v any) string {
-	switch t := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if t {
-			return "True"
-		}
-		return "False"
-	case json.Number:
-		return pyNumber(t)
-	case string:
-		return pyStrRepr(t)
-	case []any:
-		parts := make([]string, len(t))
-		for i, e := range t {
-			parts[i] = pyRepr(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case *object:
-		parts := make([]string, len(t.keys))
-		for i, k := range t.keys {
-			parts[i] = pyStrRepr(k) + ": " + pyRepr(t.vals[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	}
-	return "<?>"
+// maxEcho bounds, in bytes, each value an error message quotes: Cinder's messages repeat the
+// offending value, and a body of a megabyte must not come back twice, or be rendered whole
+// before being cut. A longer rendering ends with echoCut.
+const (
+	maxEcho = 512
+	echoCut = "..."
+)
+
+// echo builds error text in one buffer, cutting each quoted value at maxEcho bytes: the
+// rendering stops there, so its cost does not grow with the value.
+type echo struct {
+	b    strings.Builder
+	stop int  // length of b at which the value being written is cut
+	cut  bool // the value being written reached stop
 }
 
-// pyStr renders v as Python's str() does: strings bare, everything else as repr.
-func pyStr(v any) string {
-	if s, ok := v.(string); ok {
-		return s
+// text appends s as it is, not bounded.
+func (e *echo) text(s string) { e.b.WriteString(s) }
+
+// bounded appends what write renders, cut at maxEcho bytes.
+func (e *echo) bounded(write func(*echo)) {
+	e.stop, e.cut = e.b.Len()+maxEcho, false
+	write(e)
+	e.stop, e.cut = 0, false
+}
+
+func (e *echo) String() string { return e.b.String() }
+
+// put appends s within the bound; the part beyond it is replaced by echoCut.
+func (e *echo) put(s string) {
+	if e.cut {
+		return
 	}
-	return pyRepr(v)
+	room := e.stop - e.b.Len()
+	if len(s) <= room {
+		e.b.WriteString(s)
+		return
+	}
+	for room > 0 && !utf8.RuneStart(s[room]) {
+		room--
+	}
+	e.b.WriteString(s[:room])
+	e.b.WriteString(echoCut)
+	e.cut = true
+}
+
+// putRune appends r within the bound.
+func (e *echo) putRune(r rune) {
+	if e.cut {
+		return
+	}
+	if e.b.Len()+utf8.RuneLen(r) <= e.stop {
+		e.b.WriteRune(r)
+		return
+	}
+	e.b.WriteString(echoCut)
+	e.cut = true
+}
+
+// repr writes v as Python's repr() does.
+func (e *echo) repr(v any) {
+	switch t := v.(type) {
+	case nil:
+		e.put("None")
+	case bool:
+		if t {
+			e.put("True")
+		} else {
+			e.put("False")
+		}
+	case json.Number:
+		e.put(pyNumber(t))
+	case string:
+		e.strRepr(t)
+	case []any:
+		e.put("[")
+		for i, x := range t {
+			if e.cut {
+				return
+			}
+			if i > 0 {
+				e.put(", ")
+			}
+			e.repr(x)
+		}
+		e.put("]")
+	case *object:
+		e.put("{")
+		for i, k := range t.keys {
+			if e.cut {
+				return
+			}
+			if i > 0 {
+				e.put(", ")
+			}
+			e.strRepr(k)
+			e.put(": ")
+			e.repr(t.vals[k])
+		}
+		e.put("}")
+	default:
+		e.put("<?>")
+	}
+}
+
+// strRepr writes s quoted as Python's repr of a str does.
+func (e *echo) strRepr(s string) {
+	quote := '\''
+	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
+		quote = '"'
+	}
+	e.putRune(quote)
+	for _, r := range s {
+		if e.cut {
+			return
+		}
+		switch {
+		case r == '\\':
+			e.put(`\\`)
+		case r == quote:
+			e.put(`\`)
+			e.putRune(r)
+		case r == '\n':
+			e.put(`\n`)
+		case r == '\r':
+			e.put(`\r`)
+		case r == '\t':
+			e.put(`\t`)
+		case r == utf8.RuneError || !unicode.IsPrint(r):
+			switch {
+			case r < 0x100:
+				e.put(`\x` + hex(int(r), 2))
+			case r < 0x10000:
+				e.put(`\u` + hex(int(r), 4))
+			default:
+				e.put(`\U` + hex(int(r), 8))
+			}
+		default:
+			e.putRune(r)
+		}
+	}
+	e.putRune(quote)
+}
+
+// str writes v as Python's str() does: strings bare, everything else as repr.
+func (e *echo) str(v any) {
+	if s, ok := v.(string); ok {
+		e.put(s)
+		return
+	}
+	e.repr(v)
+}
+
+// pyRepr renders v as Python's repr() does, which is how Cinder's validation messages quote
+// values; cut at maxEcho bytes.
+func pyRepr(v any) string {
+	var e echo
+	e.bounded(func(e *echo) { e.repr(v) })
+	return e.String()
+}
+
+// pyStr renders v as Python's str() does (strings bare, everything else as repr), cut at
+// maxEcho bytes.
+func pyStr(v any) string {
+	var e echo
+	e.bounded(func(e *echo) { e.str(v) })
+	return e.String()
 }
 
 func pyNumber(n json.Number) string {
@@ -205,42 +391,11 @@ func pyFloat(f float64) string {
 	return s
 }
 
-// pyStrRepr quotes s as Python's repr of a str does.
+// pyStrRepr quotes s as Python's repr of a str does, cut at maxEcho bytes.
 func pyStrRepr(s string) string {
-	quote := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(quote)
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == rune(quote):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == utf8.RuneError || !unicode.IsPrint(r):
-			switch {
-			case r < 0x100:
-				b.WriteString(`\x` + hex(int(r), 2))
-			case r < 0x10000:
-				b.WriteString(`\u` + hex(int(r), 4))
-			default:
-				b.WriteString(`\U` + hex(int(r), 8))
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
+	var e echo
+	e.bounded(func(e *echo) { e.strRepr(s) })
+	return e.String()
 }
 
 func hex(v, width int) string {
@@ -248,13 +403,22 @@ func hex(v, width int) string {
 	return strings.Repeat("0", max(0, width-len(s))) + s
 }
 
-// pyReprList joins reprs of names, sorted, as jsonschema lists unexpected properties.
+// pyReprList joins reprs of names, sorted, as jsonschema lists unexpected properties; the
+// list is cut at maxEcho bytes.
 func pyReprList(names []string) string {
 	sorted := append([]string(nil), names...)
 	sort.Strings(sorted)
-	parts := make([]string, len(sorted))
-	for i, n := range sorted {
-		parts[i] = pyStrRepr(n)
-	}
-	return strings.Join(parts, ", ")
+	var e echo
+	e.bounded(func(e *echo) {
+		for i, n := range sorted {
+			if e.cut {
+				return
+			}
+			if i > 0 {
+				e.put(", ")
+			}
+			e.strRepr(n)
+		}
+	})
+	return e.String()
 }

@@ -20,11 +20,20 @@ const dbMaxInt = 0x7FFFFFFF
 
 // schemaError is a jsonschema failure: at a field ("Invalid input for field/attribute …")
 // or, for the whole body, the bare message.
+// The message is built in one buffer; the field (a key of the caller's) and the value are
+// each cut at maxEcho bytes, and msg quotes values already cut.
 func schemaError(field string, value any, msg string) *fault {
 	if field == "" {
-		return badRequest("%s", msg)
+		return &fault{status: http.StatusBadRequest, message: msg}
 	}
-	return badRequest("Invalid input for field/attribute %s. Value: %s. %s", field, pyStr(value), msg)
+	var e echo
+	e.text("Invalid input for field/attribute ")
+	e.bounded(func(e *echo) { e.put(field) })
+	e.text(". Value: ")
+	e.bounded(func(e *echo) { e.str(value) })
+	e.text(". ")
+	e.text(msg)
+	return &fault{status: http.StatusBadRequest, message: e.String()}
 }
 
 // jsonType names the JSON schema type of v ("integer" for integral numbers).

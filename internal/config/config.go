@@ -42,6 +42,8 @@ type Default struct {
 	OsapiVolumePort         int           // osapi_volume_listen_port, default 8776
 	OsapiVolumeWorkers      int           // osapi_volume_workers, 0 when unset; informational
 	OsapiMaxLimit           int           // osapi_max_limit, default 1000
+	ClientSocketTimeout     time.Duration // client_socket_timeout (seconds), default 900s; 0: idle connections kept for ever
+	WSGIKeepAlive           bool          // wsgi_keep_alive, default true
 	ReportInterval          time.Duration // report_interval (seconds), default 10s
 	ServiceDownTime         time.Duration // service_down_time (seconds), default 60s
 	PeriodicInterval        time.Duration // periodic_interval (seconds), default 60s: capability reports

@@ -29,6 +29,8 @@ var defaultOptions = []opt[Default]{
 	{"osapi_volume_listen_port", "8776", "Port the Block Storage API listens on (0: any free port)", integer(0, 65535, func(d *Default) *int { return &d.OsapiVolumePort })},
 	{"osapi_volume_workers", "", "Accepted for compatibility: Scoria serves the API from one process", integer(1, noMax, func(d *Default) *int { return &d.OsapiVolumeWorkers })},
 	{"osapi_max_limit", "1000", "Most items a list request returns", integer(1, noMax, func(d *Default) *int { return &d.OsapiMaxLimit })},
+	{"client_socket_timeout", "900", "Seconds an API connection may stay idle between requests before it is closed; 0: kept for ever. A request itself must arrive within 60 s and be answered within 180 s", seconds(0, func(d *Default) *time.Duration { return &d.ClientSocketTimeout })},
+	{"wsgi_keep_alive", "true", "Keep API connections open for further requests; false closes each connection after its answer", boolean(func(d *Default) *bool { return &d.WSGIKeepAlive })},
 	{"report_interval", "10", "Seconds between the heartbeats of a service", seconds(1, func(d *Default) *time.Duration { return &d.ReportInterval })},
 	{"service_down_time", "60", "Seconds without a heartbeat after which a service counts as down", seconds(1, func(d *Default) *time.Duration { return &d.ServiceDownTime })},
 	{"periodic_interval", "60", "Seconds between the capability reports of a volume service to the scheduler", seconds(1, func(d *Default) *time.Duration { return &d.PeriodicInterval })},

@@ -134,7 +134,7 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := newAPIServer(h, defaultAPILimits(d))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { relay.Run(gctx, 8); return nil })
 	sweeper := &api.AttachmentSweeper{Store: e.Store, Connections: &api.RPCConnections{Transport: e.Transport},
@@ -157,6 +157,46 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 		return nil
 	})
 	return g.Wait()
+}
+
+// apiLimits bound how long one client may hold a connection of the API. Without them a
+// client sending a byte every few seconds keeps a connection, and its goroutine, for ever.
+type apiLimits struct {
+	readHeader time.Duration // from the connection's first byte to the end of the headers
+	read       time.Duration // the whole request, body included (at most 1 MiB)
+	write      time.Duration // from the end of the headers to the end of the answer: the handler's work and the write
+	idle       time.Duration // a kept-alive connection waiting for its next request
+	keepAlive  bool
+}
+
+// Fixed limits: Cinder has no option for them. The slowest handlers wait for a volume service
+// or a scheduler (30 s, 15 s), twice at most, so the write limit leaves them room.
+const (
+	apiReadHeaderTimeout = 10 * time.Second
+	apiReadTimeout       = 60 * time.Second
+	apiWriteTimeout      = 180 * time.Second
+	// apiIdleForever stands for client_socket_timeout = 0, Cinder's "wait forever" (a zero
+	// IdleTimeout would mean net/http's read limit instead).
+	apiIdleForever = time.Duration(1<<63 - 1)
+)
+
+// defaultAPILimits are the limits of the API server for d: the fixed ones, and Cinder's
+// client_socket_timeout and wsgi_keep_alive for idle connections.
+func defaultAPILimits(d config.Default) apiLimits {
+	idle := d.ClientSocketTimeout
+	if idle == 0 {
+		idle = apiIdleForever
+	}
+	return apiLimits{readHeader: apiReadHeaderTimeout, read: apiReadTimeout, write: apiWriteTimeout,
+		idle: idle, keepAlive: d.WSGIKeepAlive}
+}
+
+// newAPIServer is the HTTP server of the API handler h, within lim.
+func newAPIServer(h http.Handler, lim apiLimits) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: lim.readHeader, ReadTimeout: lim.read,
+		WriteTimeout: lim.write, IdleTimeout: lim.idle}
+	srv.SetKeepAlivesEnabled(lim.keepAlive)
+	return srv
 }
 
 // RunScheduler runs scoria-scheduler until ctx ends.
