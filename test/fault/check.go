@@ -388,7 +388,7 @@ func checkPools(ctx context.Context, t Target, cfg Config, rep *Report) {
 	admin := blockstorage.New(t.Endpoint, "admin")
 	admin.HTTP = t.HTTP
 	var last string
-	err = cluster.Poll(ctx, 30*time.Second, time.Second, func() (bool, string, error) {
+	err = cluster.Poll(ctx, cfg.PoolsWait, time.Second, func() (bool, string, error) {
 		resp, err := admin.Do(ctx, http.MethodGet, "/scheduler-stats/get_pools?detail=true", nil, nil)
 		if err != nil || resp.Status != http.StatusOK {
 			return false, fmt.Sprintf("get_pools: %v %+v", err, resp), nil

@@ -28,16 +28,19 @@ func Run(ctx context.Context, t Target, cfg Config) *Report {
 	var budget atomic.Int64
 	budget.Store(int64(cfg.Ops))
 
+	// Workers tell the killer when the API accepted a create, so that half of the kills
+	// land while that create is still on its way (outbox, bus, scheduler, volume service).
+	inflight := make(chan struct{}, 1)
 	killerDone := make(chan struct{})
 	go func() {
 		defer close(killerDone)
-		killer(wctx, t, cfg, rep, began)
+		killer(wctx, t, cfg, rep, began, inflight)
 	}()
 	var wg sync.WaitGroup
 	for p := range projects {
 		for n := range cfg.WorkersPerProject {
 			w := &worker{
-				t: t, reg: reg, rep: rep, budget: &budget,
+				t: t, reg: reg, rep: rep, budget: &budget, inflight: inflight,
 				project:  projects[p],
 				receiver: projects[(p+1)%len(projects)],
 				rng:      rand.New(rand.NewPCG(cfg.Seed, uint64(p*100+n+1))),
@@ -67,8 +70,9 @@ func Run(ctx context.Context, t Target, cfg Config) *Report {
 }
 
 // killer kill -9s a random process after a random pause, keeps it down a random while and
-// starts it again, until ctx ends.
-func killer(ctx context.Context, t Target, cfg Config, rep *Report, began time.Time) {
+// starts it again, until ctx ends. Every other kill waits, after its pause, for a create the
+// API has just accepted and strikes 0–50 ms after it, while that create is in flight.
+func killer(ctx context.Context, t Target, cfg Config, rep *Report, began time.Time, inflight <-chan struct{}) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xfa17))
 	between := func(lo, hi time.Duration) time.Duration {
 		if hi <= lo {
@@ -80,10 +84,25 @@ func killer(ctx context.Context, t Target, cfg Config, rep *Report, began time.T
 		pause := between(cfg.KillMin, cfg.KillMax)
 		name := t.Processes[rng.IntN(len(t.Processes))]
 		down := between(cfg.DownMin, cfg.DownMax)
+		targeted := rng.IntN(2) == 0
+		delay := between(0, 50*time.Millisecond)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(pause):
+		}
+		if targeted {
+			select {
+			case <-inflight: // drop a stale signal, wait for a fresh one
+			default:
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-inflight:
+				time.Sleep(delay)
+			case <-time.After(2 * time.Second):
+			}
 		}
 		at := time.Since(began)
 		if err := t.Kill(name); err != nil {
@@ -151,6 +170,15 @@ type worker struct {
 	receiver string // the project its transfers go to
 	rng      *rand.Rand
 	pace     time.Duration // mean time between the starts of two operations, so the budget lasts the duration
+	inflight chan<- struct{}
+}
+
+// created tells the killer that a create was just accepted.
+func (w *worker) created() {
+	select {
+	case w.inflight <- struct{}{}:
+	default:
+	}
 }
 
 // ops are the operations and their weights.
@@ -161,6 +189,7 @@ var ops = []struct {
 }{
 	{"create", 22, (*worker).create},
 	{"create-delete", 5, (*worker).createDelete},
+	{"burst", 3, (*worker).burst},
 	{"delete", 10, (*worker).delete},
 	{"extend", 8, (*worker).extend},
 	{"snapshot", 10, (*worker).snapshot},
@@ -260,6 +289,7 @@ func (w *worker) newVolume(ctx context.Context, kind string, body map[string]any
 		w.rep.violation("%s: 202 without a volume id: %v", kind, err)
 		return nil
 	}
+	w.created()
 	v := &vol{id: out.ID, project: w.project, size: size}
 	w.reg.addVol(v)
 	w.rep.accept(accepted{kind: "create", id: out.ID})
@@ -269,6 +299,30 @@ func (w *worker) newVolume(ctx context.Context, kind string, body map[string]any
 func (w *worker) create(ctx context.Context) {
 	size := 1 + w.rng.IntN(2)
 	w.newVolume(ctx, "create", map[string]any{"size": size, "name": "fault-" + w.project}, size)
+}
+
+// burst sends five creates at once, or five create-then-delete, as a busy client does.
+func (w *worker) burst(ctx context.Context) {
+	seeds := [5]uint64{}
+	for i := range seeds {
+		seeds[i] = w.rng.Uint64()
+	}
+	withDelete := w.rng.IntN(2) == 0
+	var wg sync.WaitGroup
+	for i := range seeds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sub := *w
+			sub.rng = rand.New(rand.NewPCG(seeds[i], 0))
+			if withDelete {
+				sub.createDelete(ctx)
+			} else {
+				sub.create(ctx)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // createDelete deletes a volume at once after its create was accepted, racing the scheduler.
@@ -284,6 +338,7 @@ func (w *worker) createDelete(ctx context.Context) {
 		w.rep.violation("create-delete: 202 without a volume id: %v", err)
 		return
 	}
+	w.created()
 	w.rep.accept(accepted{kind: "create", id: out.ID})
 	v := &vol{id: out.ID, project: w.project, size: 1, busy: true}
 	w.reg.addVol(v)

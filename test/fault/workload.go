@@ -29,6 +29,7 @@ type Config struct {
 	KillMin, KillMax  time.Duration // pause between a restart and the next kill [1.5s, 5s]
 	DownMin, DownMax  time.Duration // how long a killed process stays down [0, 2s]
 	Settle            time.Duration // how long the end waits for everything to settle [120s]
+	PoolsWait         time.Duration // how long get_pools may take to report the settled figures [30s]
 	Logf              func(format string, args ...any)
 }
 
@@ -53,6 +54,9 @@ func (c *Config) defaults() {
 	}
 	if c.Settle == 0 {
 		c.Settle = 120 * time.Second
+	}
+	if c.PoolsWait == 0 {
+		c.PoolsWait = 30 * time.Second
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
