@@ -14,7 +14,7 @@ ifneq ($(CEPH_TAGS),)
 export GOFLAGS := $(strip $(shell $(GO) env GOFLAGS) -tags=$(CEPH_TAGS))
 endif
 
-.PHONY: all build run test test-unit lint bench load clean
+.PHONY: all build run test test-unit lint bench load fault clean
 
 all: build
 
@@ -44,6 +44,12 @@ lint:
 ## bench: go test benchmarks of the hot handlers and queries
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## fault: a longer soak of the randomized fault test (make test runs it for 40 s per deployment);
+## FAULT_DURATION per deployment, SCORIA_FAULT_SEED to replay a seed
+FAULT_DURATION ?= 10m
+fault:
+	SCORIA_FAULT_DURATION=$(FAULT_DURATION) $(GO) test -count=1 -v -timeout 2h -run '^TestFault' ./test/fault/
 
 ## load: the load tool against split services on MariaDB + RabbitMQ (see README "Speed")
 load: build
