@@ -45,7 +45,7 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-## fault: a longer soak of the randomized fault test (make test runs it for 40 s per deployment);
+## fault: a longer soak of the randomized fault test (make test runs it for 30 s per deployment);
 ## FAULT_DURATION per deployment, SCORIA_FAULT_SEED to replay a seed
 FAULT_DURATION ?= 10m
 fault:

@@ -20,14 +20,14 @@ import (
 // Environment variables of a longer soak (the defaults keep the package within ~3 minutes).
 const (
 	EnvSeed     = "SCORIA_FAULT_SEED"     // the seed; default random
-	EnvDuration = "SCORIA_FAULT_DURATION" // workload time per deployment, e.g. 10m [40s]
-	EnvOps      = "SCORIA_FAULT_OPS"      // operations per deployment, at most [400; a soak's duration × 20/s]
+	EnvDuration = "SCORIA_FAULT_DURATION" // workload time per deployment, e.g. 10m [30s]
+	EnvOps      = "SCORIA_FAULT_OPS"      // operations per deployment, at most [300; a soak's duration × 20/s]
 )
 
 var (
 	seedFlag     = flag.Uint64("fault.seed", 0, "seed of the workload and kill schedule (default $"+EnvSeed+", else random)")
-	durationFlag = flag.Duration("fault.duration", 0, "workload time per deployment (default $"+EnvDuration+", else 40s)")
-	opsFlag      = flag.Int("fault.ops", 0, "operations per deployment, at most (default $"+EnvOps+", else 400)")
+	durationFlag = flag.Duration("fault.duration", 0, "workload time per deployment (default $"+EnvDuration+", else 30s)")
+	opsFlag      = flag.Int("fault.ops", 0, "operations per deployment, at most (default $"+EnvOps+", else 300)")
 )
 
 var binaries struct {

@@ -24,8 +24,8 @@ type Config struct {
 	Seed              uint64
 	Projects          int           // tenants working at once [3]
 	WorkersPerProject int           // concurrent clients of each project [2]
-	Ops               int           // operations in all, at most [400]
-	Duration          time.Duration // the workload stops after this [40s]
+	Ops               int           // operations in all, at most [300]
+	Duration          time.Duration // the workload stops after this [30s]
 	KillMin, KillMax  time.Duration // pause between a restart and the next kill [1.5s, 5s]
 	DownMin, DownMax  time.Duration // how long a killed process stays down [0, 2s]
 	Settle            time.Duration // how long the end waits for everything to settle [120s]
@@ -41,10 +41,10 @@ func (c *Config) defaults() {
 		c.WorkersPerProject = 2
 	}
 	if c.Ops == 0 {
-		c.Ops = 400
+		c.Ops = 300
 	}
 	if c.Duration == 0 {
-		c.Duration = 40 * time.Second
+		c.Duration = 30 * time.Second
 	}
 	if c.KillMax == 0 {
 		c.KillMin, c.KillMax = 1500*time.Millisecond, 5*time.Second
