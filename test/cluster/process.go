@@ -18,7 +18,6 @@ type Process struct {
 	Binary  string // path of the executable
 	Config  string // path of its --config-file
 	LogPath string
-	Args    []string // more arguments, before --config-file (the all-in-one's --data-dir)
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -38,7 +37,7 @@ func (p *Process) start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.Binary, append(append([]string(nil), p.Args...), "--config-file", p.Config)...)
+	cmd := exec.Command(p.Binary, "--config-file", p.Config)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = cleanEnv()
 	// The processes die with the test binary even when it is killed.

@@ -25,7 +25,7 @@ func TestCheckFindsPlantedFaults(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	a, err := cluster.StartAllInOne(ctx, cluster.AllInOneOptions{BinDir: buildBinaries(t), Logf: t.Logf, Project: "plant"})
+	a, err := StartAllInOne(ctx, AllInOneOptions{BinDir: buildBinaries(t), Logf: t.Logf, Project: "plant"})
 	if err != nil {
 		t.Fatalf("start the all-in-one: %v", err)
 	}

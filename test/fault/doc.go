@@ -9,5 +9,6 @@
 // interleaving; a failure prints the seed, the kills and every violation.
 //
 // The test runs against the split services on MariaDB + RabbitMQ (test/cluster) and against
-// the all-in-one on SQLite and the in-process bus (cluster.StartAllInOne).
+// the all-in-one on SQLite and the in-process bus (StartAllInOne: cmd/scoria in a data
+// directory of its own).
 package fault

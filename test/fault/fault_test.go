@@ -182,7 +182,7 @@ func TestFaultAllInOne(t *testing.T) {
 	cfg := config(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute+2*cfg.Duration)
 	defer cancel()
-	a, err := cluster.StartAllInOne(ctx, cluster.AllInOneOptions{BinDir: buildBinaries(t), Logf: t.Logf, Extra: sweepOptions})
+	a, err := StartAllInOne(ctx, AllInOneOptions{BinDir: buildBinaries(t), Logf: t.Logf, Extra: sweepOptions})
 	if err != nil {
 		t.Fatalf("start the all-in-one: %v", err)
 	}

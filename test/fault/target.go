@@ -53,16 +53,16 @@ func ClusterTarget(c *cluster.Cluster, hc *http.Client) Target {
 }
 
 // AllInOneTarget is the all-in-one a: its one process may be killed.
-func AllInOneTarget(a *cluster.AllInOne) Target {
+func AllInOneTarget(a *AllInOne) Target {
 	return Target{
 		Name: "all-in-one on SQLite and the in-process bus", Endpoint: a.Endpoint(), HTTP: a.HTTPClient(), DB: a.DB(),
-		Processes: []string{cluster.AllInOneProcess},
-		Backends:  map[string]string{cluster.AllInOneHost + "@local": a.VolumeDir()},
+		Processes: []string{BinAllInOne},
+		Backends:  map[string]string{AllInOneHost + "@local": a.VolumeDir()},
 		Kill:      func(string) error { return a.Kill() },
 		Restart:   func(ctx context.Context, _ string) error { return a.Restart(ctx) },
-		Running:   func(string) bool { return a.Process().Running() },
+		Running:   func(string) bool { return a.Running() },
 		WaitUp: func(ctx context.Context, _ time.Duration) error {
-			if a.Process().Running() {
+			if a.Running() {
 				return nil
 			}
 			return a.Restart(ctx)
