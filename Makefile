@@ -14,7 +14,7 @@ ifneq ($(CEPH_TAGS),)
 export GOFLAGS := $(strip $(shell $(GO) env GOFLAGS) -tags=$(CEPH_TAGS))
 endif
 
-.PHONY: all build run test test-unit lint bench load fault clean
+.PHONY: all build run test test-unit lint bench load clean
 
 all: build
 
@@ -48,6 +48,7 @@ bench:
 ## fault: a longer soak of the randomized fault test (make test runs it for 30 s per deployment);
 ## FAULT_DURATION per deployment, SCORIA_FAULT_SEED to replay a seed
 FAULT_DURATION ?= 10m
+.PHONY: fault
 fault:
 	SCORIA_FAULT_DURATION=$(FAULT_DURATION) $(GO) test -count=1 -v -timeout 2h -run '^TestFault' ./test/fault/
 
