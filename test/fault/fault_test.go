@@ -126,9 +126,9 @@ func config(t *testing.T) Config {
 }
 
 // report logs the counts and fails the test with every violation.
-func report(t *testing.T, t2 Target, rep *Report) {
+func report(t *testing.T, target Target, rep *Report) {
 	t.Helper()
-	t.Logf("%s\n%s", t2.Name, rep)
+	t.Logf("%s\n%s", target.Name, rep)
 	for _, k := range rep.KillLog {
 		t.Log(k)
 	}
@@ -137,7 +137,7 @@ func report(t *testing.T, t2 Target, rep *Report) {
 	}
 	if len(rep.Violations) > 0 {
 		t.Errorf("seed %d: %d violations on the %s (see above); the services' logs end:\n%s",
-			rep.Seed, len(rep.Violations), t2.Name, t2.LogTails(40))
+			rep.Seed, len(rep.Violations), target.Name, target.LogTails(40))
 	}
 }
 

@@ -92,7 +92,7 @@ type Report struct {
 	Kills      map[string]int            // process → kill -9 count
 	KillLog    []string                  // "12.3s kill -9 api, down 0.8s"
 	Violations []string
-	Settled    time.Duration // how long the end waited for everything to settle
+	Settled    time.Duration // how long the end took to settle and check
 	Final      string        // the live rows by status at the end
 	accepted   []accepted
 	samples    map[string]string // kind outcome → the first answer or error seen
