@@ -68,6 +68,13 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+## fault: a longer soak of the randomized fault test (make test runs it for 30 s per deployment);
+## FAULT_DURATION per deployment, SCORIA_FAULT_SEED to replay a seed
+FAULT_DURATION ?= 10m
+.PHONY: fault
+fault:
+	SCORIA_FAULT_DURATION=$(FAULT_DURATION) $(GO) test -count=1 -v -timeout 2h -run '^TestFault' ./test/fault/
+
 ## load: the load tool against split services on MariaDB + RabbitMQ (see README "Speed")
 load: build
 	$(GO) run ./test/load/cmd/scoria-load-bench

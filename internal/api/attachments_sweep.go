@@ -18,8 +18,11 @@ import (
 //     export removed when no other connection of the volume is left: the target state is
 //     checked and cleaned by the service that owns it), then the attachment is deleted — an
 //     attach is rolled back, a detach finished;
-//   - reserved without an instance (nothing will ever connect it): deleted. A reserved
-//     attachment of an instance is Nova's (a shelved-offloaded server keeps one) and stays.
+//   - reserved without an instance (nothing will ever connect it), or reserved with the
+//     connector of a create whose connection never happened (the API died before
+//     initialize_connection, or the volume service did not answer and the client got a 503
+//     without the attachment's id): deleted. A reserved attachment of an instance without a
+//     connector is Nova's (a shelved-offloaded server keeps one) and stays.
 //
 // A volume service that does not answer leaves the attachment for the next sweep. Volumes
 // still reserved, attaching or detaching after that with nothing to explain it (the legacy
@@ -70,7 +73,7 @@ func (sw *AttachmentSweeper) Sweep(ctx context.Context) (attachments, volumes in
 		return 0, 0
 	}
 	for _, a := range stale {
-		if a.AttachStatus == resource.AttachReserved && a.InstanceUUID != "" {
+		if a.AttachStatus == resource.AttachReserved && a.InstanceUUID != "" && len(a.Connector) == 0 {
 			continue
 		}
 		alog := log.WithFields(logrus.Fields{"attachment_id": a.ID, "volume_id": a.VolumeID, "attach_status": a.AttachStatus})
