@@ -28,6 +28,10 @@ type Process struct {
 	stopped bool // the current run was stopped on purpose
 }
 
+// Start runs the process; it must not be running. Callers outside the cluster (another
+// harness that starts its own binary) wait for it to be up themselves.
+func (p *Process) Start() error { return p.start() }
+
 // start runs the process; it must not be running.
 func (p *Process) start() error {
 	p.mu.Lock()

@@ -8,13 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // the all-in-one's database, read by the checks
@@ -51,12 +48,7 @@ type AllInOne struct {
 	port int
 	db   *sql.DB
 	http *http.Client
-
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the current run exited
-	exitErr error
-	stopped bool // the current run was stopped or killed on purpose
+	proc *cluster.Process // the scoria process, across its restarts
 }
 
 // StartAllInOne writes a configuration file (a free port, noauth, host AllInOneHost, the
@@ -78,6 +70,8 @@ func StartAllInOne(ctx context.Context, opts AllInOneOptions) (*AllInOne, error)
 		return nil, err
 	}
 	a := &AllInOne{Dir: dir, Project: opts.Project, opts: opts,
+		proc: &cluster.Process{Name: "all-in-one", Binary: filepath.Join(opts.BinDir, BinAllInOne),
+			Config: filepath.Join(dir, "test.conf"), LogPath: filepath.Join(dir, "scoria.log"), Args: []string{"--data-dir", dir}},
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
 		}},
@@ -90,14 +84,11 @@ func StartAllInOne(ctx context.Context, opts AllInOneOptions) (*AllInOne, error)
 	if err != nil {
 		tail := a.LogTail(60)
 		a.Close()
-		return nil, fmt.Errorf("%w\n---- last 60 lines of %s ----\n%s", err, a.logPath(), tail)
+		return nil, fmt.Errorf("%w\n---- last 60 lines of %s ----\n%s", err, a.proc.LogPath, tail)
 	}
 	opts.Logf("all-in-one up in %s: API %s, dir %s", time.Since(began).Round(time.Millisecond), a.Endpoint(), dir)
 	return a, nil
 }
-
-func (a *AllInOne) confPath() string { return filepath.Join(a.Dir, "test.conf") }
-func (a *AllInOne) logPath() string  { return filepath.Join(a.Dir, "scoria.log") }
 
 // writeConfig picks a free port and writes the file given with --config-file.
 func (a *AllInOne) writeConfig() error {
@@ -130,122 +121,28 @@ func (a *AllInOne) writeConfig() error {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s = %s\n", k, opts[k])
 	}
-	return os.WriteFile(a.confPath(), []byte(b.String()), 0o644)
-}
-
-// start runs the process; it must not be running.
-func (a *AllInOne) start() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cmd != nil && !isClosed(a.done) {
-		return fmt.Errorf("the all-in-one is already running (pid %d)", a.cmd.Process.Pid)
-	}
-	logf, err := os.OpenFile(a.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(filepath.Join(a.opts.BinDir, BinAllInOne), "--data-dir", a.Dir, "--config-file", a.confPath())
-	cmd.Stdout, cmd.Stderr = logf, logf
-	for _, kv := range os.Environ() { // no SCORIA_* override of the configuration written here
-		if !strings.HasPrefix(kv, "SCORIA_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary
-	fmt.Fprintf(logf, "==== fault: %s starting %s\n", time.Now().Format("15:04:05.000"), strings.Join(cmd.Args, " "))
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("start the all-in-one: %w", err)
-	}
-	done := make(chan struct{})
-	a.cmd, a.done, a.exitErr, a.stopped = cmd, done, nil, false
-	go func() {
-		err := cmd.Wait()
-		fmt.Fprintf(logf, "==== fault: %s pid %d exited: %v\n", time.Now().Format("15:04:05.000"), cmd.Process.Pid, err)
-		logf.Close()
-		a.mu.Lock()
-		a.exitErr = err
-		a.mu.Unlock()
-		close(done)
-	}()
-	return nil
-}
-
-func isClosed(ch chan struct{}) bool {
-	if ch == nil {
-		return true
-	}
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-// signal sends sig and waits up to grace for the exit, then kills.
-func (a *AllInOne) signal(sig syscall.Signal, grace time.Duration) error {
-	a.mu.Lock()
-	cmd, done := a.cmd, a.done
-	a.stopped = true
-	a.mu.Unlock()
-	if cmd == nil || isClosed(done) {
-		return nil
-	}
-	if err := cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("signal the all-in-one: %w", err)
-	}
-	select {
-	case <-done:
-		return nil
-	case <-time.After(grace):
-	}
-	_ = cmd.Process.Kill()
-	select {
-	case <-done:
-		return fmt.Errorf("the all-in-one did not exit within %s of %s; killed", grace, sig)
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("the all-in-one (pid %d) did not exit after SIGKILL", cmd.Process.Pid)
-	}
+	return os.WriteFile(a.proc.Config, []byte(b.String()), 0o644)
 }
 
 // Running reports whether the process runs now.
-func (a *AllInOne) Running() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.cmd != nil && !isClosed(a.done)
-}
+func (a *AllInOne) Running() bool { return a.proc.Running() }
 
 // Pid is the process id of the current run (0 when never started).
-func (a *AllInOne) Pid() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cmd == nil || a.cmd.Process == nil {
-		return 0
-	}
-	return a.cmd.Process.Pid
-}
+func (a *AllInOne) Pid() int { return a.proc.Pid() }
 
 // CheckProcess returns an error when the process exited by itself (not stopped or killed on
 // purpose), with the tail of its log.
 func (a *AllInOne) CheckProcess() error {
-	a.mu.Lock()
-	exited := a.cmd != nil && isClosed(a.done) && !a.stopped
-	pid, err := 0, a.exitErr
-	if a.cmd != nil {
-		pid = a.cmd.Process.Pid
+	if err := a.proc.Exited(); err != nil {
+		return fmt.Errorf("%w; its log ends:\n%s", err, a.LogTail(30))
 	}
-	a.mu.Unlock()
-	if !exited {
-		return nil
-	}
-	return fmt.Errorf("the all-in-one (pid %d) exited by itself: %v; its log ends:\n%s", pid, err, a.LogTail(30))
+	return nil
 }
 
 // Kill sends kill -9 and waits for the process to die.
 func (a *AllInOne) Kill() error {
 	a.opts.Logf("all-in-one: kill -9 (pid %d)", a.Pid())
-	return a.signal(syscall.SIGKILL, 10*time.Second)
+	return a.proc.Kill()
 }
 
 // Restart starts the process again (stopping it first if it runs) on the same port and waits
@@ -256,7 +153,7 @@ func (a *AllInOne) Restart(ctx context.Context) error { return a.run(ctx, false)
 // is waited for (a restart keeps the endpoint the test's clients know) or, at the first start,
 // replaced by another free one.
 func (a *AllInOne) run(ctx context.Context, first bool) error {
-	if err := a.signal(syscall.SIGTERM, 15*time.Second); err != nil {
+	if err := a.proc.Stop(); err != nil {
 		return err
 	}
 	if first {
@@ -265,7 +162,7 @@ func (a *AllInOne) run(ctx context.Context, first bool) error {
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		if err := a.start(); err != nil {
+		if err := a.proc.Start(); err != nil {
 			return err
 		}
 		err := a.waitUp(ctx, 60*time.Second)
@@ -276,7 +173,7 @@ func (a *AllInOne) run(ctx context.Context, first bool) error {
 		if attempt >= 3 || !strings.Contains(a.LogTail(20), "address already in use") {
 			return err
 		}
-		if err := a.signal(syscall.SIGTERM, 15*time.Second); err != nil {
+		if err := a.proc.Stop(); err != nil {
 			return err
 		}
 		if first {
@@ -338,7 +235,7 @@ func (a *AllInOne) VolumeDir() string { return filepath.Join(a.Dir, "volumes") }
 
 // LogTail is the last n lines of its log.
 func (a *AllInOne) LogTail(n int) string {
-	b, err := os.ReadFile(a.logPath())
+	b, err := os.ReadFile(a.proc.LogPath)
 	if err != nil {
 		return "(" + err.Error() + ")"
 	}
@@ -351,7 +248,7 @@ func (a *AllInOne) LogTail(n int) string {
 
 // Close stops the process (SIGTERM, then SIGKILL) and removes the data directory.
 func (a *AllInOne) Close() error {
-	errs := []error{a.signal(syscall.SIGTERM, 15*time.Second)}
+	errs := []error{a.proc.Stop()}
 	if a.db != nil {
 		errs = append(errs, a.db.Close())
 	}
