@@ -191,8 +191,9 @@ func FuzzMicroversion(f *testing.F) {
 	})
 }
 
-// volumeState is what an action on volume id could change: every table's row count, the
-// volume's rows in the tables that hold them, and the quota usage.
+// volumeState is what an action on volume id could change: every table's row count (the
+// outbox's as the count of rows ever inserted), the volume's rows in the tables that hold
+// them, and the quota usage.
 func volumeState(t *testing.T, raw *sql.DB, id string) string {
 	t.Helper()
 	var b strings.Builder
@@ -213,6 +214,11 @@ func volumeState(t *testing.T, raw *sql.DB, id string) string {
 	}
 	tables.Close()
 	for _, n := range names {
+		if n == "outbox" {
+			// The relay deletes the rows of earlier requests in the background once their
+			// handlers finished; what a request inserts is counted in test_outbox_log.
+			continue
+		}
 		var c int
 		if err := raw.QueryRow(`SELECT COUNT(*) FROM "` + n + `"`).Scan(&c); err != nil {
 			t.Fatal(err)
