@@ -10,42 +10,54 @@ import (
 	"github.com/scoria/scoria/internal/resource"
 )
 
+// volumeViewRows bounds the rows of volumeViewSelect. Its joins multiply: a volume with m
+// metadata items, g image metadata items, d (at most 2) visible admin keys and a attached
+// attachments gives max(1,m)·max(1,g)·max(1,d)·max(1,a) rows. The usual volume gives a few;
+// one whose product is larger is read with one query per table instead (GetVolume and the
+// view's own queries), so no caller can make a GET cost more than this many rows plus those.
+const volumeViewRows = 256
+
 // volumeViewSelect reads one volume with everything its detailed view shows, in one
-// statement: a row per user, visible admin or image metadata item and per attached
-// attachment, told apart by kind (one row with NULLs when there is none of them). GET
-// /volumes/{id} is the hottest read; this is its only round trip to the database. No ORDER
-// BY: on MariaDB it costs a temporary table and a sort; attachments are put in order in Go.
-var volumeViewSelect = "SELECT " + volumeColumns + `, x.kind, x.k, x.val, x.instance_uuid, x.attached_host, x.mountpoint, x.attach_time, x.at
+// statement of plain joins: GET /volumes/{id} is the hottest read, and this is its only round
+// trip to the database. Plain joins, because on MariaDB a UNION of the four tables (in a
+// derived table or at the top) costs a temporary table per read: 0.66–0.9 ms against 0.4 ms
+// here and 0.9 ms for the four queries this replaces (BenchmarkGetVolumeForView).
+var volumeViewSelect = "SELECT " + volumeColumns + ", m.`key`, m.`value`, d.`key`, d.`value`, g.`key`, g.`value`," + `
+  a.id, a.attach_mode, a.instance_uuid, a.attached_host, a.mountpoint, a.attach_time, a.created_at
 FROM volumes v LEFT JOIN volume_types t ON t.id = v.volume_type_id
-LEFT JOIN (
-  SELECT a.volume_id, 'a' AS kind, a.id AS k, a.attach_mode AS val, a.instance_uuid, a.attached_host, a.mountpoint, a.attach_time, a.created_at AS at
-    FROM volume_attachment a WHERE a.volume_id = ? AND a.deleted = 0 AND a.attach_status = '` + resource.AttachAttached + `'
-  UNION ALL SELECT volume_id, 'm', ` + "`key`, `value`" + `, NULL, NULL, NULL, NULL, NULL FROM volume_metadata WHERE volume_id = ?
-  UNION ALL SELECT volume_id, 'd', ` + "`key`, `value`" + `, NULL, NULL, NULL, NULL, NULL FROM volume_admin_metadata
-    WHERE volume_id = ? AND ` + "`key`" + ` IN (` + placeholders(len(resource.VisibleAdminMetadataKeys)) + `)
-  UNION ALL SELECT volume_id, 'g', ` + "`key`, `value`" + `, NULL, NULL, NULL, NULL, NULL FROM volume_glance_metadata WHERE volume_id = ?
-) x ON x.volume_id = v.id
-WHERE v.id = ? AND v.deleted = 0`
+LEFT JOIN volume_metadata m ON m.volume_id = v.id
+LEFT JOIN volume_admin_metadata d ON d.volume_id = v.id AND d.` + "`key`" + ` IN (` + placeholders(len(resource.VisibleAdminMetadataKeys)) + `)
+LEFT JOIN volume_glance_metadata g ON g.volume_id = v.id
+LEFT JOIN volume_attachment a ON a.volume_id = v.id AND a.deleted = 0 AND a.attach_status = '` + resource.AttachAttached + `'
+WHERE v.id = ? AND v.deleted = 0
+LIMIT ` + fmt.Sprint(volumeViewRows+1)
 
 // GetVolumeForView returns volume id, as GetVolume does, with View filled: its visible admin
-// metadata, image metadata and attached attachments, all read in one statement.
+// metadata, image metadata and attached attachments, read in one statement. A volume whose
+// view would take more than volumeViewRows joined rows comes back without View (see there).
 func (s *Store) GetVolumeForView(ctx context.Context, id string) (*resource.Volume, error) {
-	args := []any{id, id, id}
-	args = append(args, strArgs(resource.VisibleAdminMetadataKeys)...)
-	args = append(args, id, id)
+	args := append(strArgs(resource.VisibleAdminMetadataKeys), id)
 	rows, err := s.ro.QueryContext(ctx, volumeViewSelect, args...)
 	if err != nil {
 		return nil, fmt.Errorf("get volume %s: %w", id, err)
 	}
 	defer rows.Close()
-	var v *resource.Volume
+	var (
+		v    *resource.Volume
+		n    int
+		seen = map[string]bool{} // attachments already read (the joins repeat them)
+	)
 	for rows.Next() {
+		if n++; n > volumeViewRows {
+			rows.Close()
+			return getVolume(ctx, s.ro, id)
+		}
 		var (
-			kind, key, val        sql.NullString
-			instance, host, mount sql.NullString
-			attachTime, created   nullTime
+			mk, mv, dk, dv, gk, gv       sql.NullString
+			aid, mode, inst, host, mount sql.NullString
+			attachTime, created          nullTime
 		)
-		row, err := scanVolume(rows, &kind, &key, &val, &instance, &host, &mount, &attachTime, &created)
+		row, err := scanVolume(rows, &mk, &mv, &dk, &dv, &gk, &gv, &aid, &mode, &inst, &host, &mount, &attachTime, &created)
 		if err != nil {
 			return nil, fmt.Errorf("get volume %s: %w", id, err)
 		}
@@ -54,17 +66,20 @@ func (s *Store) GetVolumeForView(ctx context.Context, id string) (*resource.Volu
 			v.Metadata = map[string]string{}
 			v.View = &resource.VolumeViewData{AdminMetadata: map[string]string{}, GlanceMetadata: map[string]string{}}
 		}
-		switch kind.String {
-		case "m":
-			v.Metadata[key.String] = val.String
-		case "d":
-			v.View.AdminMetadata[key.String] = val.String
-		case "g":
-			v.View.GlanceMetadata[key.String] = val.String
-		case "a":
+		if mk.Valid {
+			v.Metadata[mk.String] = mv.String
+		}
+		if dk.Valid {
+			v.View.AdminMetadata[dk.String] = dv.String
+		}
+		if gk.Valid {
+			v.View.GlanceMetadata[gk.String] = gv.String
+		}
+		if aid.Valid && !seen[aid.String] {
+			seen[aid.String] = true
 			v.View.Attachments = append(v.View.Attachments, &resource.Attachment{
-				ID: key.String, VolumeID: v.ID, ProjectID: v.ProjectID, AttachStatus: resource.AttachAttached,
-				AttachMode: val.String, InstanceUUID: instance.String, AttachedHost: host.String,
+				ID: aid.String, VolumeID: v.ID, ProjectID: v.ProjectID, AttachStatus: resource.AttachAttached,
+				AttachMode: mode.String, InstanceUUID: inst.String, AttachedHost: host.String,
 				Mountpoint: mount.String, AttachTime: attachTime.Ptr(), CreatedAt: created.Time,
 			})
 		}

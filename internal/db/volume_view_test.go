@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"testing"
 
@@ -93,6 +94,30 @@ func TestGetVolumeForView(t *testing.T) {
 		if b.View == nil || len(b.Metadata) != 0 || len(b.View.AdminMetadata) != 0 || len(b.View.GlanceMetadata) != 0 || len(b.View.Attachments) != 0 {
 			t.Errorf("bare volume: metadata %v, view %+v", b.Metadata, b.View)
 		}
+		// A volume whose joined rows would pass volumeViewRows (20 user × 20 image metadata
+		// items) is read table by table: complete metadata, no View.
+		big := volume("p", func(v *resource.Volume) {
+			v.Metadata = map[string]string{}
+			for i := range 20 {
+				v.Metadata[fmt.Sprintf("k%02d", i)] = "v"
+			}
+		})
+		mustCreate(t, s, big)
+		gm := map[string]string{}
+		for i := range 20 {
+			gm[fmt.Sprintf("g%02d", i)] = "x"
+		}
+		if _, err := s.UpdateVolumeMetadata(ctx, resource.GlanceMetadata, big.ID, gm, false, resource.VolumeStatusRule{}); err != nil {
+			t.Fatal(err)
+		}
+		gotBig, err := s.GetVolumeForView(ctx, big.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotBig.View != nil || !maps.Equal(gotBig.Metadata, big.Metadata) {
+			t.Errorf("volume of 400 joined rows: view %v, %d metadata items; want no view and %d items", gotBig.View, len(gotBig.Metadata), len(big.Metadata))
+		}
+
 		missing := uuid.NewString()
 		_, err = s.GetVolumeForView(ctx, missing)
 		wantNotFound(t, err, "Volume", missing)
