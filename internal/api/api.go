@@ -1,12 +1,17 @@
 // Package api serves OpenStack's Block Storage API v3 as Cinder does, so that the cinder CLI,
 // openstackclient and gophercloud work against Scoria unchanged.
 //
-// It serves the versions documents, volumes (create, show, list, update, delete, summary),
-// user messages (3.3), os-services, os-availability-zone, scheduler-stats/get_pools and
-// capabilities, with Cinder's noauth authentication and microversions up to MaxVersion. A request the API
-// accepts is written to the database together with the RPC messages it causes (an outbox),
-// and those messages are handed to the Dispatcher after the commit; pools are asked of the
-// scheduler with a call (Pools).
+// It serves the versions documents, volumes (create, show, list, update, delete, summary,
+// metadata, actions), snapshots, attachments (and the legacy attach actions), volume types
+// with extra specs, access and defaults, QoS specs, quota sets and classes, limits,
+// transfers, user messages (3.3), os-services, os-availability-zone, extensions and
+// scheduler-stats/get_pools and capabilities, with noauth or Keystone authentication, Cinder's
+// policy rules and microversions up to MaxVersion. Its framework parts are here too: the JSON
+// body decoder (bounded depth and echo), schemas, faults in Cinder's format, query parsing and
+// paging. A request the API accepts is written to the database together with the RPC messages
+// it causes (an outbox), and those messages are handed to the Dispatcher after the commit;
+// pools are asked of the scheduler with a call (Pools). The attachment sweeper settles
+// attachments a crash left half-made.
 package api
 
 import (

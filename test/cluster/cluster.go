@@ -1,6 +1,8 @@
 // Package cluster starts and stops Scoria deployments of real processes for end-to-end tests
 // and the load bench: scoria-api, scoria-scheduler and N scoria-volume on MariaDB and RabbitMQ,
-// each cluster on its own database, vhost, API port and directory, so clusters run side by side.
+// each cluster on its own database, vhost, API port and directory, so clusters run side by side;
+// and the all-in-one binary on a data directory of its own (StartAllInOne). Process runs one
+// binary with kill -9, stop and restart.
 package cluster
 
 import (
