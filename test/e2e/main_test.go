@@ -21,11 +21,8 @@ import (
 const gib = int64(1) << 30
 
 // binaries are built once per package run, by the first test that needs them.
-var binaries struct {
-	once sync.Once
-	dir  string
-	err  error
-}
+// binaries are built once per package run.
+var binaries = cluster.BuiltOnce{Prefix: "scoria-e2e-bin-"}
 
 // servers are checked once per package run.
 var servers struct {
@@ -37,21 +34,12 @@ var servers struct {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	if binaries.dir != "" {
-		os.RemoveAll(binaries.dir)
-	}
+	binaries.Remove()
 	os.Exit(code)
 }
 
 // unavailable skips the test because something it needs is missing, or fails it when CI=true.
-func unavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true, and %s", msg)
-	}
-	t.Skip(msg)
-}
+var unavailable = cluster.Unavailable
 
 func requireServers(t *testing.T) cluster.Servers {
 	t.Helper()
@@ -70,26 +58,7 @@ func requireServers(t *testing.T) cluster.Servers {
 	return servers.s
 }
 
-func buildBinaries(t *testing.T) string {
-	t.Helper()
-	binaries.once.Do(func() {
-		dir, err := os.MkdirTemp("", "scoria-e2e-bin-")
-		if err != nil {
-			binaries.err = err
-			return
-		}
-		binaries.dir = dir
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		start := time.Now()
-		binaries.err = cluster.Build(ctx, dir)
-		t.Logf("built the binaries in %s", time.Since(start).Round(time.Millisecond))
-	})
-	if binaries.err != nil {
-		t.Fatalf("build: %v", binaries.err)
-	}
-	return binaries.dir
-}
+func buildBinaries(t *testing.T) string { return binaries.Dir(t) }
 
 // startCluster starts a cluster for t (debug logs) and closes it when t ends, printing the
 // tail of every log first when t failed (or always, with SCORIA_E2E_LOGS=1).

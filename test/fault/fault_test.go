@@ -5,11 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"flag"
-	"fmt"
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,51 +28,20 @@ var (
 	opsFlag      = flag.Int("fault.ops", 0, "operations per deployment, at most (default $"+EnvOps+", else 300)")
 )
 
-var binaries struct {
-	once sync.Once
-	dir  string
-	err  error
-}
+// binaries are built once per package run.
+var binaries = cluster.BuiltOnce{Prefix: "scoria-fault-bin-"}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	if binaries.dir != "" {
-		os.RemoveAll(binaries.dir)
-	}
+	binaries.Remove()
 	os.Exit(code)
 }
 
 // unavailable skips the test because something it needs is missing, or fails it when CI=true.
-func unavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true, and %s", msg)
-	}
-	t.Skip(msg)
-}
+var unavailable = cluster.Unavailable
 
-func buildBinaries(t *testing.T) string {
-	t.Helper()
-	binaries.once.Do(func() {
-		dir, err := os.MkdirTemp("", "scoria-fault-bin-")
-		if err != nil {
-			binaries.err = err
-			return
-		}
-		binaries.dir = dir
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		start := time.Now()
-		binaries.err = cluster.Build(ctx, dir)
-		t.Logf("built the binaries in %s", time.Since(start).Round(time.Millisecond))
-	})
-	if binaries.err != nil {
-		t.Fatalf("build: %v", binaries.err)
-	}
-	return binaries.dir
-}
+func buildBinaries(t *testing.T) string { return binaries.Dir(t) }
 
 // config reads the seed and bounds from the flags, then the environment, then the defaults,
 // and prints the seed first so that a failure can be run again.
