@@ -59,6 +59,7 @@ type Volume struct {
 	Multiattach      bool
 	SnapshotID       string // the snapshot it was created from, "" if none
 	SourceVolID      string // the volume it was cloned from, "" if none
+	GroupID          string // the generic group it belongs to, "" if none
 	Metadata         map[string]string
 	CreatedAt        time.Time
 	UpdatedAt        *time.Time

@@ -32,11 +32,13 @@ type Snapshot struct {
 	VolumeTypeID string // the volume's type when the snapshot was taken
 	// Host is the volume's host@backend#pool when the snapshot was taken: the backend that
 	// holds it and that volumes created from it are placed on.
-	Host      string
-	Metadata  map[string]string
-	CreatedAt time.Time
-	UpdatedAt *time.Time
-	DeletedAt *time.Time
+	Host string
+	// GroupSnapshotID names the group snapshot it was taken as part of, "" if none.
+	GroupSnapshotID string
+	Metadata        map[string]string
+	CreatedAt       time.Time
+	UpdatedAt       *time.Time
+	DeletedAt       *time.Time
 }
 
 // SnapshotFilter selects snapshots for a list, newest first (created_at DESC, id DESC) unless
