@@ -35,6 +35,7 @@ func routeAreas(s *server) map[string]func(route) {
 		"transferRoutes":    s.transferRoutes,
 		"volumeExtraRoutes": s.volumeExtraRoutes,
 		"attachmentRoutes":  s.attachmentRoutes,
+		"gapRoutes":         s.gapRoutes,
 	}
 }
 
@@ -43,6 +44,7 @@ func routeAreas(s *server) map[string]func(route) {
 var actionDispatchers = map[string]string{
 	"/snapshots/{snapshot_id}/action": "snapshotAction",
 	"/types/{type_id}/action":         "typeAction",
+	"/backups/{backup_id}/action":     "backupAction",
 }
 
 // TestOpenAPIMatchesRouter checks api/openapi.yaml against what the router serves: every

@@ -36,6 +36,7 @@ const (
 	needMemberAny             // member persona; legacy ""
 	needMember                // member persona; legacy admin_or_owner
 	needAdmin                 // admin_api
+	needMemberNew             // member persona, no legacy rule (volume:reimage)
 )
 
 // reach is how an operation meets alice's project, which owns every object the cases use.
@@ -203,6 +204,7 @@ func policyOps() []opCase {
 		{op: "GET /extensions", path: "/extensions", need: needNone, ok: 200},
 		{op: "GET /resource_filters", path: "/resource_filters", version: "volume 3.33", need: needNone, ok: 200},
 	}
+	ops = append(ops, gapPolicyOps()...)
 	// Transfers (volume_transfer.py), under both collections. Accepting is what another
 	// project does with alice's transfer: its target is the accepting caller's project.
 	for _, c := range []struct{ col, version string }{{"os-volume-transfer", ""}, {"volume-transfers", mvTransfer}} {
@@ -241,6 +243,8 @@ func (c opCase) expected(who string, strict bool) int {
 		allowed = who != "carol" || !strict
 	case needAdmin:
 		allowed = false
+	case needMemberNew:
+		allowed = who != "carol"
 	}
 	if who == "bob" {
 		switch c.reach {

@@ -66,6 +66,14 @@ var endpointRules = map[string]string{
 	"GET /types/{type_id}/extra_specs":               "volume_extension:types_extra_specs:index",
 	"GET /types/{type_id}/extra_specs/{key}":         "volume_extension:types_extra_specs:show",
 	"GET /limits":                                    "limits_extension:used_limits",
+	// Backups (gaps.go until issue 18).
+	"GET /backups":                      "backup:get_all",
+	"GET /backups/detail":               "backup:get_all",
+	"POST /backups":                     "backup:create",
+	"GET /backups/{backup_id}":          "backup:get",
+	"PUT /backups/{backup_id}":          "backup:update",
+	"DELETE /backups/{backup_id}":       "backup:delete",
+	"POST /backups/{backup_id}/restore": "backup:restore",
 }
 
 // volumeActionRules names Cinder's rule of each volume action but os-extend, whose rule
@@ -103,6 +111,7 @@ var snapshotActionRules = map[string]string{
 var objectKinds = map[string]string{
 	"volume_id": "Volume", "snapshot_id": "Snapshot", "attachment_id": "VolumeAttachment",
 	"message_id": "Message", "transfer_id": "Transfer",
+	"backup_id": "Backup",
 }
 
 // bodyObjectRoutes are the creates whose policy target is an object named in the body (the
@@ -112,6 +121,7 @@ var bodyObjectRoutes = map[string]string{
 	"POST /attachments":        "Volume",
 	"POST /os-volume-transfer": "Volume",
 	"POST /volume-transfers":   "Volume",
+	"POST /backups":            "Volume",
 }
 
 // callerTargetRoutes name an object but decide their rule on the caller's project, as
@@ -128,7 +138,7 @@ var callerTargetRoutes = map[string]bool{
 // volume:get on it first and answers a denial as the volume not found: every endpoint on
 // /volumes/{volume_id} and the snapshot create (the attachment and transfer creates read
 // the volume without it).
-var volumeGetRoutes = map[string]bool{"POST /snapshots": true}
+var volumeGetRoutes = map[string]bool{"POST /snapshots": true, "POST /backups": true}
 
 // pendingRule is a policy decision left to the handler, as Cinder makes it: on the object
 // the endpoint acts on (its target_obj), once loaded. A caller who may not see the object

@@ -21,6 +21,7 @@ func (s *server) volumeActions() map[string]volumeAction {
 		s.sourceVolumeActions(),
 		s.extraVolumeActions(),
 		s.attachVolumeActions(),
+		s.gapVolumeActions(),
 	} {
 		maps.Copy(all, part)
 	}

@@ -208,7 +208,7 @@ var zed = []Default{
 // Defaults returns Cinder's default rules for every endpoint Scoria implements, in the order
 // `scoria-manage policy defaults` prints them.
 func Defaults() []Default {
-	return slices.Clone(zed)
+	return append(slices.Clone(zed), zedGaps...)
 }
 
 // WriteDefaults prints the defaults as an oslo.policy YAML file an operator can start from:

@@ -1,0 +1,772 @@
+package api
+
+import (
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// The features Scoria advertises (every one is at or below MaxVersion) but does not have
+// yet. Each answers what is true instead of the router's 404, so that a client that probes
+// (Horizon, cinderclient, openstackclient) gets an answer it handles: a list is empty in
+// Cinder's shape, a show is Cinder's itemNotFound for that resource, and a create or an
+// action is Cinder's answer when the service that would do the work is absent (503 for a
+// backup without cinder-backup) or a 400 "… is not supported by Scoria yet". Policy rules
+// are Cinder's wherever a request reaches one. Each stub names the issue that replaces it.
+
+// Microversions of the gap features.
+var (
+	mvManageExisting        = version{3, 8}
+	mvBackupUpdate          = version{3, 9}
+	mvManageExistingCluster = version{3, 17}
+	mvReplicationCluster    = version{3, 26}
+	mvWorkersCleanup        = version{3, 24}
+	mvLogLevel              = version{3, 32}
+	mvReimage               = version{3, 68}
+	mvUploadImageOptions    = version{3, 1}
+)
+
+// gapRoutes registers the stubs of the missing features.
+func (s *server) gapRoutes(api route) {
+	// Issue 18: backups.
+	api("/backups", http.MethodGet, s.listBackups)
+	api("/backups/detail", http.MethodGet, s.listBackups)
+	api("/backups", http.MethodPost, s.createBackup)
+	api("/backups/import_record", http.MethodPost, s.importBackupRecord)
+	api("/backups/{backup_id}", http.MethodGet, s.backupNotFound)
+	api("/backups/{backup_id}", http.MethodPut, s.updateBackup)
+	api("/backups/{backup_id}", http.MethodDelete, s.backupNotFound)
+	api("/backups/{backup_id}/restore", http.MethodPost, s.restoreBackup)
+	api("/backups/{backup_id}/export_record", http.MethodGet, s.exportBackupRecord)
+	api("/backups/{backup_id}/action", http.MethodPost, s.backupAction)
+	// Issue 19: clusters, manageable volumes and snapshots, workers, services' log levels.
+	api("/clusters", http.MethodGet, s.listClusters)
+	api("/clusters/detail", http.MethodGet, s.listClusters)
+	api("/clusters/{cluster}", http.MethodGet, s.showCluster)
+	api("/clusters/{cluster}", http.MethodPut, s.updateCluster)
+	api("/manageable_volumes", http.MethodGet, s.listManageable("volume", true))
+	api("/manageable_volumes/detail", http.MethodGet, s.listManageable("volume", true))
+	api("/manageable_volumes", http.MethodPost, s.manageExisting("volume", true))
+	api("/manageable_snapshots", http.MethodGet, s.listManageable("snapshot", true))
+	api("/manageable_snapshots/detail", http.MethodGet, s.listManageable("snapshot", true))
+	api("/manageable_snapshots", http.MethodPost, s.manageExisting("snapshot", true))
+	api("/os-volume-manage", http.MethodGet, s.listManageable("volume", false))
+	api("/os-volume-manage/detail", http.MethodGet, s.listManageable("volume", false))
+	api("/os-volume-manage", http.MethodPost, s.manageExisting("volume", false))
+	api("/os-snapshot-manage", http.MethodGet, s.listManageable("snapshot", false))
+	api("/os-snapshot-manage/detail", http.MethodGet, s.listManageable("snapshot", false))
+	api("/os-snapshot-manage", http.MethodPost, s.manageExisting("snapshot", false))
+	api("/workers/cleanup", http.MethodPost, s.cleanupWorkers)
+	api("/os-services/{action}", http.MethodPut, s.updateService)
+}
+
+// Policy rules of the gap endpoints that handlers decide (admin APIs and the rules decided
+// on a loaded volume).
+const (
+	policyBackupImport        = "backup:backup-import"
+	policyBackupExport        = "backup:export-import"
+	policyClustersGetAll      = "clusters:get_all"
+	policyClustersGet         = "clusters:get"
+	policyClustersUpdate      = "clusters:update"
+	policyVolumeListManage    = "volume_extension:list_manageable"
+	policyVolumeManage        = "volume_extension:volume_manage"
+	policySnapshotListManage  = "snapshot_extension:list_manageable"
+	policySnapshotManage      = "snapshot_extension:snapshot_manage"
+	policyWorkersCleanup      = "workers:cleanup"
+	policyServicesUpdate      = "volume_extension:services:update"
+	policyUploadPublic        = "volume_extension:volume_actions:upload_public"
+	policyUploadImage         = "volume_extension:volume_actions:upload_image"
+	policyMigrateVolume       = "volume_extension:volume_admin_actions:migrate_volume"
+	policyMigrateCompletion   = "volume_extension:volume_admin_actions:migrate_volume_completion"
+	policyVolumeUnmanage      = "volume_extension:volume_unmanage"
+	policyReimage             = "volume:reimage"
+	msgBackupServiceNotFound  = "Service cinder-backup could not be found."
+	msgNotSupportedYet        = "%s is not supported by Scoria yet."
+	cinderBackupBinaryName    = "cinder-backup"
+	cinderAPIBinaryName       = "cinder-api"
+	cinderVolumeBinaryName    = "cinder-volume"
+	cinderSchedulerBinaryName = "cinder-scheduler"
+)
+
+// listBackups is GET /backups and /backups/detail (issue 18): there are no backups, so the
+// list is Cinder's empty one, with "count" from 3.45 when with_count asks for it.
+func (s *server) listBackups(w http.ResponseWriter, r *http.Request) {
+	s.emptyList(w, r, "backups")
+}
+
+// emptyList answers an empty list under key, with Cinder's with_count (3.45) and its
+// pagination parameters checked as Cinder's get_pagination_params does.
+func (s *server) emptyList(w http.ResponseWriter, r *http.Request, key string) {
+	q, f := parseQuery(r.URL.RawQuery)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if f := checkPaging(q); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	body := map[string]any{key: []any{}}
+	if v, ok := q.get("with_count"); ok && versionOf(r.Context()).atLeast(mvCountInfo) {
+		withCount, f := parseBoolParam("with_count", v)
+		if f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		if withCount {
+			body["count"] = 0
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// checkPaging refuses a limit or offset that is not a non-negative integer, as Cinder does.
+func checkPaging(q query) *fault {
+	for _, k := range []string{"limit", "offset"} {
+		v, ok := q.get(k)
+		if !ok {
+			continue
+		}
+		n := 0
+		valid := v != ""
+		for _, c := range v {
+			if c < '0' || c > '9' || n > 1<<30 {
+				valid = false
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if !valid {
+			return badRequest("%s param must be an integer", k)
+		}
+	}
+	return nil
+}
+
+// backupNotFound answers a backup that does not exist (all of them, until issue 18):
+// GET and DELETE /backups/{id}.
+func (s *server) backupNotFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, notFound("Backup %s could not be found.", mux.Vars(r)["backup_id"]))
+}
+
+// updateBackup is PUT /backups/{id} (3.9): the body is checked, then the backup is not found.
+func (s *server) updateBackup(w http.ResponseWriter, r *http.Request) {
+	if !versionOf(r.Context()).atLeast(mvBackupUpdate) {
+		s.writeError(w, r, notFound(msgResourceNotFound))
+		return
+	}
+	if _, err := readObjectMember(r, "backup"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.backupNotFound(w, r)
+}
+
+// restoreBackup is POST /backups/{id}/restore: the body is checked, then the backup is not found.
+func (s *server) restoreBackup(w http.ResponseWriter, r *http.Request) {
+	if _, err := readObjectMember(r, "restore"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.backupNotFound(w, r)
+}
+
+// exportBackupRecord is GET /backups/{id}/export_record: admins only, as Cinder decides the
+// rule before reading the backup.
+func (s *server) exportBackupRecord(w http.ResponseWriter, r *http.Request) {
+	if f := authorizeAdmin(r, policyBackupExport); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	s.backupNotFound(w, r)
+}
+
+// backupAction is POST /backups/{id}/action: os-reset_status and os-force_delete find no
+// backup; other actions are Cinder's "There is no such action".
+func (s *server) backupAction(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, ok := body.(*object)
+	if !ok || len(o.keys) != 1 {
+		s.writeError(w, r, badRequest(msgMalformedBody))
+		return
+	}
+	switch name := o.keys[0]; name {
+	case "os-reset_status", "os-force_delete":
+		s.backupNotFound(w, r)
+	default:
+		s.writeError(w, r, badRequest("There is no such action: %s", name))
+	}
+}
+
+// createBackup is POST /backups (issue 18). As Cinder's backup API does, it checks the body,
+// reads the volume (404 when the caller cannot see it; getVolume decides backup:create on it,
+// see bodyObjectRoutes), checks
+// its status, and then finds no cinder-backup service: Cinder's ServiceNotFound, which its
+// backups controller answers 503.
+func (s *server) createBackup(w http.ResponseWriter, r *http.Request) {
+	v, err := readObjectMember(r, "backup")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	volID, ok := v.get("volume_id")
+	if !ok {
+		s.writeError(w, r, schemaError("backup", v, "'volume_id' is a required property"))
+		return
+	}
+	if f := checkOptionalUUID("backup/volume_id", volID); f != nil || volID == nil {
+		if f == nil {
+			f = schemaError("backup/volume_id", volID, "None is not valid under any of the given schemas")
+		}
+		s.writeError(w, r, f)
+		return
+	}
+	force := false
+	if fv, ok := v.get("force"); ok {
+		var f *fault
+		if force, f = checkOptionalBoolean("backup/force", fv); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+	}
+	ctx := r.Context()
+	vol, err := s.getVolume(ctx, volID.(string))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	snapID, _ := v.get("snapshot_id")
+	switch {
+	case snapID != nil:
+		// The snapshot's checks need the backup service to matter; none exists.
+	case vol.Status != resource.StatusAvailable && vol.Status != resource.StatusInUse:
+		s.writeError(w, r, badRequest("Invalid volume: Volume to be backed up must be available or in-use, but the current status is \"%s\".", vol.Status))
+		return
+	case vol.Status == resource.StatusInUse && !force:
+		s.writeError(w, r, badRequest("Invalid volume: Backing up an in-use volume must use the force flag."))
+		return
+	}
+	s.writeError(w, r, newFault(http.StatusServiceUnavailable, msgBackupServiceNotFound))
+}
+
+// importBackupRecord is POST /backups/import_record: admins only; with the body checked, no
+// backup service can take the record (Cinder's 503 ServiceNotFound, named after the
+// record's backup_service).
+func (s *server) importBackupRecord(w http.ResponseWriter, r *http.Request) {
+	v, err := readObjectMember(r, "backup-record")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var service string
+	for _, k := range []string{"backup_service", "backup_url"} {
+		x, ok := v.get(k)
+		if !ok {
+			s.writeError(w, r, schemaError("backup-record", v, pyStrRepr(k)+" is a required property"))
+			return
+		}
+		str, ok := x.(string)
+		if !ok {
+			s.writeError(w, r, checkType("backup-record/"+k, x, "string"))
+			return
+		}
+		if k == "backup_service" {
+			service = str
+		}
+	}
+	if f := authorizeAdmin(r, policyBackupImport); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	s.writeError(w, r, newFault(http.StatusServiceUnavailable, "Service %s could not be found.", service))
+}
+
+// readObjectMember reads a {"<member>": {…}} body whose member must be an object.
+func readObjectMember(r *http.Request, member string) (*object, error) {
+	v, err := readMember(r, member)
+	if err != nil {
+		return nil, err
+	}
+	o, f := requireObject(member, v)
+	if f != nil {
+		return nil, f
+	}
+	return o, nil
+}
+
+// clusterListFilters are the filters Cinder's cluster list accepts; clusterReplicationFilters
+// only from 3.26.
+var (
+	clusterListFilters        = []string{"name", "binary", "is_up", "disabled", "num_hosts", "num_down_hosts"}
+	clusterReplicationFilters = []string{"replication_status", "frozen", "active_backend_id"}
+)
+
+// listClusters is GET /clusters and /clusters/detail (3.7, issue 19): Scoria's services
+// belong to no cluster (os-services shows "cluster": null), so the list is empty.
+func (s *server) listClusters(w http.ResponseWriter, r *http.Request) {
+	mv := versionOf(r.Context())
+	if !mv.atLeast(mvClusterSupport) {
+		s.writeError(w, r, notFound(msgResourceNotFound))
+		return
+	}
+	if f := authorizeAdmin(r, policyClustersGetAll); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	q, f := parseQuery(r.URL.RawQuery)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	allowed := clusterListFilters
+	if mv.atLeast(mvReplicationCluster) {
+		allowed = append(append([]string{}, allowed...), clusterReplicationFilters...)
+	}
+	var invalid []string
+	for _, p := range q {
+		if !containsString(allowed, p.key) && !containsString(invalid, p.key) {
+			invalid = append(invalid, p.key)
+		}
+	}
+	if len(invalid) > 0 {
+		s.writeError(w, r, invalidInput("Invalid filter keys: %s", strings.Join(invalid, ", ")))
+		return
+	}
+	for _, k := range []string{"disabled", "is_up"} {
+		if v, ok := q.get(k); ok {
+			if _, f := parseBoolParam(k, v); f != nil {
+				s.writeError(w, r, f)
+				return
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"clusters": []any{}})
+}
+
+// showCluster is GET /clusters/{name} (3.7): no cluster exists.
+func (s *server) showCluster(w http.ResponseWriter, r *http.Request) {
+	if !versionOf(r.Context()).atLeast(mvClusterSupport) {
+		s.writeError(w, r, notFound(msgResourceNotFound))
+		return
+	}
+	if f := authorizeAdmin(r, policyClustersGet); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	s.writeError(w, r, notFound("Cluster %s could not be found.", mux.Vars(r)["cluster"]))
+}
+
+// updateCluster is PUT /clusters/enable and /clusters/disable (3.7): the body names a
+// cluster, which does not exist.
+func (s *server) updateCluster(w http.ResponseWriter, r *http.Request) {
+	if !versionOf(r.Context()).atLeast(mvClusterSupport) {
+		s.writeError(w, r, notFound(msgResourceNotFound))
+		return
+	}
+	if f := authorizeAdmin(r, policyClustersUpdate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	action := mux.Vars(r)["cluster"]
+	if action != "enable" && action != "disable" {
+		s.writeError(w, r, notFound("Unknown action"))
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, f := requireObject("", body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	name, ok := o.get("name")
+	if !ok {
+		s.writeError(w, r, schemaError("", body, "'name' is a required property"))
+		return
+	}
+	if f := checkType("name", name, "string"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	s.writeError(w, r, notFound("Cluster %s could not be found.", name.(string)))
+}
+
+// manageableSortKeys are the sort keys Cinder's manageable lists accept (it sorts them itself).
+var manageableSortKeys = []string{"reference", "size"}
+
+// listManageable serves the lists of what a backend holds that Scoria does not manage (issue
+// 19): GET /manageable_volumes|snapshots[/detail] from 3.8 (v3) and the older
+// /os-volume-manage, /os-snapshot-manage. As Cinder, it wants one of host and cluster
+// (cluster from 3.17), checks the sort, and finds the host's volume service; the answer is
+// what Cinder's base driver answers: nothing to manage.
+func (s *server) listManageable(kind string, v3 bool) http.HandlerFunc {
+	rule, key := policyVolumeListManage, "manageable-volumes"
+	if kind == "snapshot" {
+		rule, key = policySnapshotListManage, "manageable-snapshots"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		mv := versionOf(ctx)
+		if v3 && !mv.atLeast(mvManageExisting) {
+			s.writeError(w, r, notFound(msgResourceNotFound))
+			return
+		}
+		if f := authorizeAdmin(r, rule); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		q, f := parseQuery(r.URL.RawQuery)
+		if f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		host, _ := q.get("host")
+		cluster := ""
+		msg := "Host field is missing."
+		if mv.atLeast(mvManageExistingCluster) {
+			cluster, _ = q.get("cluster")
+			msg = "One and only one of cluster and host must be set."
+		}
+		if (host == "") == (cluster == "") {
+			s.writeError(w, r, invalidInput("%s", msg))
+			return
+		}
+		if f := checkPaging(q); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		if f := checkManageableSort(q); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		if cluster != "" {
+			s.writeError(w, r, notFound("Service %s could not be found.", cinderVolumeBinaryName))
+			return
+		}
+		backend, _, _ := strings.Cut(host, "#")
+		services, err := s.store.ListServices(ctx, resource.ServiceFilter{Binary: resource.BinaryVolume, Host: backend})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if len(services) == 0 {
+			s.writeError(w, r, notFound("Service %s could not be found on host %s.", cinderVolumeBinaryName, backend))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{key: []any{}})
+	}
+}
+
+// checkManageableSort is Cinder's check of a manageable list's sort keys and directions.
+func checkManageableSort(q query) *fault {
+	var keys, dirs []string
+	if v, ok := q.get("sort"); ok {
+		for _, part := range strings.Split(v, ",") {
+			k, d, _ := strings.Cut(strings.TrimSpace(part), ":")
+			keys = append(keys, strings.TrimSpace(k))
+			if d != "" {
+				dirs = append(dirs, strings.TrimSpace(d))
+			}
+		}
+	}
+	if v, ok := q.get("sort_key"); ok {
+		keys = append(keys, v)
+	}
+	if v, ok := q.get("sort_dir"); ok {
+		dirs = append(dirs, v)
+	}
+	var badKeys, badDirs []string
+	for _, k := range keys {
+		if !containsString(manageableSortKeys, k) {
+			badKeys = append(badKeys, k)
+		}
+	}
+	for _, d := range dirs {
+		if d != "asc" && d != "desc" {
+			badDirs = append(badDirs, d)
+		}
+	}
+	switch {
+	case len(badKeys) > 0:
+		return badRequest("Invalid input received: Invalid sort keys passed: %s", strings.Join(badKeys, ", "))
+	case len(badDirs) > 0:
+		return badRequest("Invalid input received: Invalid sort dirs passed: %s", strings.Join(badDirs, ", "))
+	}
+	return nil
+}
+
+// manageExisting is POST /manageable_volumes|snapshots (3.8) and /os-volume-manage,
+// /os-snapshot-manage (issue 19): admins only; Scoria cannot take over storage it did not
+// create yet.
+func (s *server) manageExisting(kind string, v3 bool) http.HandlerFunc {
+	rule, member, what := policyVolumeManage, "volume", "Managing an existing volume"
+	if kind == "snapshot" {
+		rule, member, what = policySnapshotManage, "snapshot", "Managing an existing snapshot"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if v3 && !versionOf(r.Context()).atLeast(mvManageExisting) {
+			s.writeError(w, r, notFound(msgResourceNotFound))
+			return
+		}
+		if f := authorizeAdmin(r, rule); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		if _, err := readObjectMember(r, member); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeError(w, r, badRequest(msgNotSupportedYet, what))
+	}
+}
+
+// cleanupWorkers is POST /workers/cleanup (3.24, issue 19): Scoria's services clean up what a
+// crash left in a transitional status themselves, at start; there is no cleanup to order.
+func (s *server) cleanupWorkers(w http.ResponseWriter, r *http.Request) {
+	if !versionOf(r.Context()).atLeast(mvWorkersCleanup) {
+		s.writeError(w, r, notFound(msgResourceNotFound))
+		return
+	}
+	if f := authorizeAdmin(r, policyWorkersCleanup); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body != nil {
+		if _, f := requireObject("", body); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+	}
+	s.writeError(w, r, badRequest(msgNotSupportedYet+" Its services recover their own transitional resources when they start.", "Cleaning up workers (workers/cleanup)"))
+}
+
+// updateService is PUT /os-services/{action}. set-log and get-log (3.32) are served for the
+// API service's own logger (binary cinder-api, or "*"/none); the levels of the scheduler and
+// volume services (over RPC in Cinder) are issue 19, as are enable, disable, freeze, thaw
+// and failover. Other actions are Cinder's "Unknown action".
+func (s *server) updateService(w http.ResponseWriter, r *http.Request) {
+	if f := authorizeAdmin(r, policyServicesUpdate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	action := mux.Vars(r)["action"]
+	mv := versionOf(r.Context())
+	switch {
+	case (action == "set-log" || action == "get-log") && mv.atLeast(mvLogLevel):
+		s.serviceLogLevels(w, r, action == "set-log")
+	case action == "enable", action == "disable", action == "disable-log-reason", action == "freeze",
+		action == "thaw", action == "failover_host", action == "failover" && mv.atLeast(mvReplicationCluster):
+		s.writeError(w, r, badRequest(msgNotSupportedYet, "os-services "+action))
+	default:
+		s.writeError(w, r, invalidInput("Unknown action"))
+	}
+}
+
+// logBinaries are the binaries Cinder's set-log and get-log accept.
+var logBinaries = []string{"", "*", cinderSchedulerBinaryName, cinderVolumeBinaryName, cinderBackupBinaryName, cinderAPIBinaryName}
+
+// logLevels are Cinder's log levels (utils.LOG_LEVELS), by name, as logrus levels.
+var logLevels = map[string]logrus.Level{
+	"DEBUG": logrus.DebugLevel, "INFO": logrus.InfoLevel, "WARNING": logrus.WarnLevel, "ERROR": logrus.ErrorLevel,
+}
+
+// apiLoggerName is the name get-log shows for the API's logger (Cinder shows Python logger
+// names, "cinder.api…"); a prefix selects it as Cinder's prefix selects loggers.
+const apiLoggerName = "scoria.api"
+
+// serviceLogLevels is set-log (set) or get-log on the API's logger.
+func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bool) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, f := requireObject("", body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	allowed := []string{"binary", "server", "prefix"}
+	if set {
+		allowed = append(allowed, "level")
+	}
+	if f := checkAdditional("", o, allowed...); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	str := map[string]string{}
+	for _, k := range allowed {
+		v, ok := o.get(k)
+		if !ok || v == nil && k != "binary" {
+			continue
+		}
+		sv, isStr := v.(string)
+		if !isStr || k == "binary" && !containsString(logBinaries, sv) {
+			msg := pyRepr(v) + " is not of type 'string', 'null'"
+			if k == "binary" {
+				msg = pyRepr(v) + " is not one of " + pyReprList(logBinaries)
+			}
+			s.writeError(w, r, schemaError(k, v, msg))
+			return
+		}
+		str[k] = sv
+	}
+	var level logrus.Level
+	if set {
+		var ok bool
+		if level, ok = logLevels[strings.ToUpper(str["level"])]; !ok {
+			s.writeError(w, r, invalidInput("%s is not a valid log level.", str["level"]))
+			return
+		}
+	}
+	switch str["binary"] {
+	case cinderSchedulerBinaryName, cinderVolumeBinaryName:
+		s.writeError(w, r, badRequest(msgNotSupportedYet, "Log levels of "+str["binary"]+" services"))
+		return
+	case cinderBackupBinaryName:
+		// No backup service runs: nothing to set or show.
+		s.answerLogLevels(w, r, set, nil)
+		return
+	}
+	host, _ := os.Hostname()
+	if server := str["server"]; server != "" && server != host {
+		s.answerLogLevels(w, r, set, nil)
+		return
+	}
+	lg := s.logger()
+	matches := lg != nil && strings.HasPrefix(apiLoggerName, str["prefix"])
+	if set {
+		if matches {
+			lg.SetLevel(level)
+			reqctx.Log(r.Context(), s.log).WithFields(logrus.Fields{"prefix": str["prefix"], "level": strings.ToUpper(str["level"])}).
+				Warn("log level set by os-services set-log")
+		}
+		s.answerLogLevels(w, r, true, nil)
+		return
+	}
+	levels := map[string]string{}
+	if matches {
+		levels[apiLoggerName] = pythonLevelName(lg.GetLevel())
+	}
+	s.answerLogLevels(w, r, false, []map[string]any{{"host": host, "binary": cinderAPIBinaryName, "levels": levels}})
+}
+
+// answerLogLevels answers set-log (202, no body) or get-log ({"log_levels": […]}).
+func (s *server) answerLogLevels(w http.ResponseWriter, r *http.Request, set bool, levels []map[string]any) {
+	if set {
+		writeAccepted(w)
+		return
+	}
+	if levels == nil {
+		levels = []map[string]any{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"log_levels": levels})
+}
+
+// logger is the logrus logger behind the API's log, nil when it has none (a logger that is
+// not logrus's).
+func (s *server) logger() *logrus.Logger {
+	switch l := s.log.(type) {
+	case *logrus.Logger:
+		return l
+	case *logrus.Entry:
+		return l.Logger
+	}
+	return nil
+}
+
+// pythonLevelName names a logrus level as Python's logging.getLevelName does.
+func pythonLevelName(l logrus.Level) string {
+	switch {
+	case l >= logrus.DebugLevel:
+		return "DEBUG"
+	case l == logrus.InfoLevel:
+		return "INFO"
+	case l == logrus.WarnLevel:
+		return "WARNING"
+	case l == logrus.ErrorLevel:
+		return "ERROR"
+	}
+	return "CRITICAL"
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// gapVolumeActions are the volume actions of missing features: the volume is read (404 when
+// the caller cannot see it) and the action's rule decided on it, as Cinder does, then the
+// action answers that Scoria cannot do it yet.
+func (s *server) gapVolumeActions() map[string]volumeAction {
+	return map[string]volumeAction{
+		// Issue 17: images.
+		"os-volume_upload_image": s.uploadImage,
+		"os-reimage":             s.gapVolumeAction(policyReimage, mvReimage, "Reimaging a volume (os-reimage)"),
+		// Issue 19: migration and manage.
+		"os-migrate_volume":            s.gapVolumeAction(policyMigrateVolume, minVersion, "Migrating a volume (os-migrate_volume)"),
+		"os-migrate_volume_completion": s.gapVolumeAction(policyMigrateCompletion, minVersion, "Completing a volume migration (os-migrate_volume_completion)"),
+		"os-unmanage":                  s.gapVolumeAction(policyVolumeUnmanage, minVersion, "Unmanaging a volume (os-unmanage)"),
+	}
+}
+
+// gapVolumeAction is a volume action introduced at since that Scoria does not do yet.
+func (s *server) gapVolumeAction(rule string, since version, what string) volumeAction {
+	return func(w http.ResponseWriter, r *http.Request, id string, _ any) {
+		if !versionOf(r.Context()).atLeast(since) {
+			s.writeError(w, r, notFound(msgResourceNotFound))
+			return
+		}
+		deferRule(r, rule)
+		if _, err := s.getVolume(r.Context(), id); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeError(w, r, badRequest(msgNotSupportedYet, what))
+	}
+}
+
+// uploadImage is os-volume_upload_image (issue 17): Cinder's upload_image rule on the volume,
+// and from 3.1 upload_public for a public image, then Scoria has no image service to upload to.
+func (s *server) uploadImage(w http.ResponseWriter, r *http.Request, id string, args any) {
+	deferRule(r, policyUploadImage)
+	ctx := r.Context()
+	vol, err := s.getVolume(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if o, ok := args.(*object); ok && versionOf(ctx).atLeast(mvUploadImageOptions) {
+		vis, _ := o.get("visibility")
+		pub, _ := o.get("os-volume_upload_image:is_public")
+		if vis == "public" || pub == true {
+			if f := authorizeIn(ctx, policyUploadPublic, vol.ProjectID); f != nil {
+				s.writeError(w, r, f)
+				return
+			}
+		}
+	}
+	s.writeError(w, r, badRequest(msgNotSupportedYet, "Uploading a volume to an image (os-volume_upload_image)"))
+}
