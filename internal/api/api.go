@@ -6,7 +6,11 @@
 // with extra specs, access and defaults, QoS specs, quota sets and classes, limits,
 // transfers, user messages (3.3), os-services, os-availability-zone, extensions and
 // scheduler-stats/get_pools and capabilities, with noauth or Keystone authentication, Cinder's
-// policy rules and microversions up to MaxVersion. Its framework parts are here too: the JSON
+// policy rules and microversions up to MaxVersion. The features Scoria does not have yet but
+// advertises (backups, clusters, manageable volumes and snapshots, workers cleanup, the
+// image and migration volume actions) are stubs (gaps.go) that answer as Cinder does without
+// them; os-services set-log/get-log (3.32) act on the API's own logger.
+// Its framework parts are here too: the JSON
 // body decoder (bounded depth and echo), schemas, faults in Cinder's format, query parsing and
 // paging. A request the API accepts is written to the database together with the RPC messages
 // it causes (an outbox), and those messages are handed to the Dispatcher after the commit;

@@ -14,37 +14,45 @@ import (
 // no header means MinVersion, "latest" means MaxVersion.
 //
 // MaxVersion is what Scoria advertises: every step up to it that changes an endpoint Scoria
-// serves is implemented as Cinder does it. Steps that only add a feature Scoria does not have
-// at all (images, backups, groups, clusters, workers, log levels, manageable volumes,
-// migration, encryption) are gaps, listed in the README; their
-// paths answer 404 (and their actions "There is no such action") at every version. Each step:
+// serves is implemented as Cinder does it, and no step answers a routing 404 for the feature
+// it introduced (TestMicroversionWalk sends each step's requests). A feature Scoria does not
+// have yet is a stub in gaps.go, listed in the README: its list is empty in Cinder's shape,
+// a show is Cinder's itemNotFound, a create or action is Cinder's answer without the service
+// that would do the work (503 for a backup) or 400 "… is not supported by Scoria yet"; its
+// version gate and policy rules are Cinder's. "stub (issue N)" below names the issue that
+// replaces it. Each step:
 //
-//	3.0   base API                                               served
-//	3.1   os-volume_upload_image: visibility, protected          gap (no image upload)
+//	3.0   base API                                               served; its backups, os-volume-manage,
+//	                                                             os-snapshot-manage and image/migration volume
+//	                                                             actions are stubs (issues 17, 18, 19)
+//	3.1   os-volume_upload_image: visibility, protected          stub (issue 17): 400 not supported yet
 //	3.2   strict "bootable" list filter                          served (lenient before 3.2, as Cinder)
 //	3.3   GET/DELETE /messages (user messages)                   served
 //	3.4   "glance_metadata" list filter                          served (image metadata: os-set_image_metadata)
 //	3.5   messages list: limit, marker, sort, filters            served (resource_uuid, resource_type, event_id,
 //	                                                             request_id, message_level; others 400)
 //	3.6   group update with empty name/description               gap (no groups)
-//	3.7   os-services "cluster" field; /clusters                 null (no clusters); /clusters gap
-//	3.8   GET /manageable_volumes, /manageable_snapshots         gap
-//	3.9   backup update                                          gap (no backups)
+//	3.7   os-services "cluster" field; /clusters                 null (no clusters); /clusters stub (issue 19): empty
+//	                                                             list, show/enable/disable 404 "Cluster X could not be found."
+//	3.8   GET /manageable_volumes, /manageable_snapshots         stub (issue 19): host required, empty list (Cinder's base
+//	                                                             driver's answer); manage 400 not supported yet
+//	3.9   backup update                                          stub (issue 18): 404 "Backup X could not be found."
 //	3.10  "group_id" list filter                                 accepted; matches nothing (no groups)
 //	3.11  group types                                            gap
 //	3.12  GET /volumes/summary                                   served
 //	3.13  volume "group_id" field; create accepts group_id       field null; a group_id answers 400 (no groups)
 //	3.14  group snapshots; snapshot "group_snapshot_id"          field null; group snapshots gap
 //	3.15  volume metadata Etag; If-Match on metadata PUTs        served (412 on a mismatch, empty body as Cinder)
-//	3.16  migrate to a cluster                                   gap (no migration)
-//	3.17  manageable lists by cluster                            gap
-//	3.18  backup "project_id"                                    gap
+//	3.16  migrate to a cluster                                   stub (issue 19): os-migrate_volume 400 not supported yet
+//	3.17  manageable lists by cluster                            stub (issue 19): cluster accepted, no cluster is found (404)
+//	3.18  backup "project_id"                                    stub (issue 18): no backups to show it on
 //	3.19  group snapshot reset_status                            gap
 //	3.20  group reset_status                                     gap
 //	3.21  volume "provider_id" field (admin)                     null
 //	3.22  snapshot list "metadata" filter                        served
 //	3.23  DELETE /volumes/{id}?force=true                        served (admin)
-//	3.24  workers cleanup                                        gap
+//	3.24  workers cleanup                                        stub (issue 19): 400 not supported yet (services recover
+//	                                                             their own transitional resources at start)
 //	3.25  group update add/remove volumes                        gap
 //	3.26  group failover                                         gap
 //	3.27  attachments API                                        served
@@ -54,34 +62,35 @@ import (
 //	3.31  resource filters: a non-admin's unknown list filter 400  served for volumes and snapshots (below:
 //	                                                             dropped); get_pools: known filters only,
 //	                                                             plus Scoria's "backend"
-//	3.32  os-services set-log / get-log                          gap
+//	3.32  os-services set-log / get-log                          served for the API's logger (cinder-api, "*");
+//	                                                             scheduler/volume services' levels 400 (issue 19)
 //	3.33  GET /resource_filters                                  served (volume, pool)
 //	3.34  "name~" style LIKE filters                             served (admins, members as resource_filters allow; % and _ match themselves)
 //	3.35  get_pools "volume_type" filter                         served
 //	3.36  summary "metadata"                                     served
-//	3.37  backups sort by "name"                                 gap
+//	3.37  backups sort by "name"                                 stub (issue 18): empty list
 //	3.38  group replication                                      gap
 //	3.39  GET /limits?project_id= (admin)                        served
 //	3.40  revert to snapshot                                     served
 //	3.41  snapshot "user_id"                                     served
 //	3.42  os-extend of an in-use volume                          served
-//	3.43  backup metadata                                        gap
+//	3.43  backup metadata                                        stub (issue 18): create 503 (no cinder-backup service)
 //	3.44  attachment complete (os-complete)                      served
 //	3.45  ?with_count=true → "count"                             served (volumes, snapshots)
-//	3.46  create from a Nova image of size 0                     gap (no images)
-//	3.47  create accepts backup_id                               a backup_id answers 400 (no backups)
+//	3.46  create from a Nova image of size 0                     a imageRef answers 400 not supported yet (issue 17)
+//	3.47  create accepts backup_id                               a backup_id answers 400 not supported yet (issue 18)
 //	3.48  volume "shared_targets", "service_uuid"                true (Cinder's default, makes os-brick lock), null
 //	3.49  os-services: volume "backend_state"                    the scheduler's pools' backend_state ("down" when the
 //	                                                             backend cannot reach its storage), null without pools;
 //	                                                             no scheduler in 3 s: "up" for an up, enabled service
 //	3.50  multiattach volumes                                    served (flag and type extra spec)
-//	3.51  backup availability zone                               gap
+//	3.51  backup availability zone                               stub (issue 18): create 503 (no cinder-backup service)
 //	3.52  GET /types "extra_specs" filter                        served (members: user-visible specs, else an empty
 //	                                                             list; other member filters 400)
 //	3.53  strict create/update schemas                           served
 //	3.54  attachment "mode" (rw, ro)                             served
 //	3.55  volume-transfers API, no_snapshots                     served
-//	3.56  backup "user_id"                                       gap
+//	3.56  backup "user_id"                                       stub (issue 18): no backups to show it on
 //	3.57  transfer destination/source project, accepted          served
 //	3.58  group "project_id"                                     gap
 //	3.59  transfers list: limit, marker, offset, sort, filters   served (volume-transfers)
@@ -93,7 +102,7 @@ import (
 //	3.65  volume "consumes_quota"; filter of that name           true; filter served (every volume consumes quota)
 //	3.66  snapshot of an in-use volume without force             served
 //	3.67  URLs without a project id                              served (at every version, as in Cinder)
-//	3.68  reimage                                                gap (no images)
+//	3.68  reimage                                                stub (issue 17): os-reimage 400 not supported yet (404 before)
 //	3.69  "shared_targets" may be null                           never null (always true)
 //	3.70  transfer of encrypted volumes                          served (no volume is encrypted)
 const (
