@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -95,25 +96,41 @@ const (
 )
 
 // listBackups is GET /backups and /backups/detail (issue 18): there are no backups, so the
-// list is Cinder's empty one, with "count" from 3.45 when with_count asks for it.
+// list is Cinder's empty one, with "count" from 3.45 when with_count asks for it. Its query is
+// checked as Cinder checks it: paging, and from 3.31 a non-admin's filters against the
+// backup resource filters (name, status, volume_id).
 func (s *server) listBackups(w http.ResponseWriter, r *http.Request) {
-	s.emptyList(w, r, "backups")
-}
-
-// emptyList answers an empty list under key, with Cinder's with_count (3.45) and its
-// pagination parameters checked as Cinder's get_pagination_params does.
-func (s *server) emptyList(w http.ResponseWriter, r *http.Request, key string) {
 	q, f := parseQuery(r.URL.RawQuery)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	if f := checkPaging(q); f != nil {
+	ctx := r.Context()
+	mv := versionOf(ctx)
+	if mv.atLeast(mvResourceFilter) && !reqctx.From(ctx).IsAdmin {
+		var invalid []string
+		for _, p := range q {
+			if !containsString(backupListParams, p.key) && !containsString(backupFilterKeys, p.key) &&
+				!containsString(invalid, p.key) && (p.key != "with_count" || !mv.atLeast(mvCountInfo)) {
+				invalid = append(invalid, p.key)
+			}
+		}
+		if len(invalid) > 0 {
+			sort.Strings(invalid)
+			s.writeError(w, r, badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ",")))
+			return
+		}
+	}
+	if _, f := parseLimit(q, s.maxLimit); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	body := map[string]any{key: []any{}}
-	if v, ok := q.get("with_count"); ok && versionOf(r.Context()).atLeast(mvCountInfo) {
+	if _, f := parseOffset(q); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	body := map[string]any{"backups": []any{}}
+	if v, ok := q.get("with_count"); ok && mv.atLeast(mvCountInfo) {
 		withCount, f := parseBoolParam("with_count", v)
 		if f != nil {
 			s.writeError(w, r, f)
@@ -126,28 +143,12 @@ func (s *server) emptyList(w http.ResponseWriter, r *http.Request, key string) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// checkPaging refuses a limit or offset that is not a non-negative integer, as Cinder does.
-func checkPaging(q query) *fault {
-	for _, k := range []string{"limit", "offset"} {
-		v, ok := q.get(k)
-		if !ok {
-			continue
-		}
-		n := 0
-		valid := v != ""
-		for _, c := range v {
-			if c < '0' || c > '9' || n > 1<<30 {
-				valid = false
-				break
-			}
-			n = n*10 + int(c-'0')
-		}
-		if !valid {
-			return badRequest("%s param must be an integer", k)
-		}
-	}
-	return nil
-}
+// backupFilterKeys are the backup list's filters in Cinder's default resource_filters.json;
+// backupListParams are the list's other parameters, which are not filters.
+var (
+	backupFilterKeys = []string{"name", "status", "volume_id"}
+	backupListParams = []string{"limit", "offset", "marker", "sort", "sort_key", "sort_dir", "all_tenants", "project_id"}
+)
 
 // backupNotFound answers a backup that does not exist (all of them, until issue 18):
 // GET and DELETE /backups/{id}.
@@ -444,7 +445,11 @@ func (s *server) listManageable(kind string, v3 bool) http.HandlerFunc {
 			s.writeError(w, r, invalidInput("%s", msg))
 			return
 		}
-		if f := checkPaging(q); f != nil {
+		if _, f := parseLimit(q, s.maxLimit); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		if _, f := parseOffset(q); f != nil {
 			s.writeError(w, r, f)
 			return
 		}

@@ -92,6 +92,8 @@ func TestGapAnswers(t *testing.T) {
 		{"with_count before 3.45 is ignored", "GET", "/backups?with_count=true", "3.44", "", 200, `{"backups":[]}`},
 		{"bad with_count", "GET", "/backups?with_count=maybe", "3.45", "", 400, `~with_count`},
 		{"bad limit", "GET", "/backups?limit=x", "", "", 400, `~limit param must be an integer`},
+		{"bad offset", "GET", "/backups/detail?offset=-1", "", "", 400, `~offset must be >= 0`},
+		{"filters", "GET", "/backups?name=b&status=available&volume_id=" + noBackup + "&sort=name:asc&limit=1", "3.31", "", 200, `{"backups":[]}`},
 		{"backup show", "GET", "/backups/" + noBackup, "", "", 404, `{"itemNotFound":{"code":404,"message":"Backup ` + noBackup + ` could not be found."}}`},
 		{"backup delete", "DELETE", "/backups/" + noBackup, "", "", 404, `~Backup ` + noBackup + ` could not be found.`},
 		{"backup update", "PUT", "/backups/" + noBackup, "3.9", `{"backup": {"name": "n"}}`, 404, `~Backup ` + noBackup + ` could not be found.`},
@@ -245,5 +247,32 @@ func TestGapServiceLogLevels(t *testing.T) {
 	}
 	if got := getLog(`{"server": "not-this-host"}`); len(got) != 0 {
 		t.Errorf("another server's levels: %v, want none", got)
+	}
+}
+
+// TestGapBackupListFilters: from 3.31 a non-admin may filter backups only by Cinder's backup
+// resource filters; admins and earlier microversions are not checked, as in Cinder.
+func TestGapBackupListFilters(t *testing.T) {
+	e := newEnv(t)
+	member := map[string]string{"X-Roles": "member,reader"}
+	for _, tc := range []struct {
+		name, query, version string
+		header               map[string]string
+		code                 int
+		want                 string
+	}{
+		{"member, known filters", "name=a&status=available&volume_id=x&limit=2&sort=name", "3.31", member, 200, `{"backups":[]}`},
+		{"member, unknown filters", "size=1&color=red", "3.31", member, 400, "Invalid filters color,size are found in query options."},
+		{"member before 3.31", "color=red", "3.30", member, 200, `{"backups":[]}`},
+		{"member, with_count from 3.45", "with_count=true", "3.45", member, 200, `{"backups":[],"count":0}`},
+		{"member, with_count before 3.45", "with_count=true", "3.44", member, 400, "Invalid filters with_count are found in query options."},
+		{"admin, any filter", "color=red", "3.31", nil, 200, `{"backups":[]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.do(call{method: "GET", path: "/v3/" + testProject + "/backups/detail?" + tc.query, version: "volume " + tc.version, header: tc.header})
+			if got := strings.TrimSpace(rec.Body.String()); rec.Code != tc.code || !strings.Contains(got, tc.want) {
+				t.Fatalf("%d %s, want %d %s", rec.Code, got, tc.code, tc.want)
+			}
+		})
 	}
 }
