@@ -211,9 +211,11 @@ func (s *server) backupAction(w http.ResponseWriter, r *http.Request) {
 
 // createBackup is POST /backups (issue 18). As Cinder's backup API does, it checks the body,
 // reads the volume (404 when the caller cannot see it; getVolume decides backup:create on it,
-// see bodyObjectRoutes), checks
-// its status, and then finds no cinder-backup service: Cinder's ServiceNotFound, which its
-// backups controller answers 503.
+// see bodyObjectRoutes) and checks its status. Then there is no backup service. Cinder Zed
+// would accept the backup (202) and let its scheduler fail it (status error, user message
+// "Service not found for creating backup."); Scoria has no backup records to fail until issue
+// 18, so it answers at once what Cinder's backups controller answers for a ServiceNotFound:
+// 503 "Service cinder-backup could not be found.".
 func (s *server) createBackup(w http.ResponseWriter, r *http.Request) {
 	v, err := readObjectMember(r, "backup")
 	if err != nil {
@@ -660,9 +662,10 @@ func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bo
 	matches := lg != nil && strings.HasPrefix(apiLoggerName, str["prefix"])
 	if set {
 		if matches {
-			lg.SetLevel(level)
+			// Logged before the change, which may silence it.
 			reqctx.Log(r.Context(), s.log).WithFields(logrus.Fields{"prefix": str["prefix"], "level": strings.ToUpper(str["level"])}).
 				Warn("log level set by os-services set-log")
+			lg.SetLevel(level)
 		}
 		s.answerLogLevels(w, r, true, nil)
 		return
