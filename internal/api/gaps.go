@@ -366,11 +366,17 @@ func (s *server) showCluster(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	s.writeError(w, r, notFound("Cluster %s could not be found.", mux.Vars(r)["cluster"]))
+	s.writeError(w, r, clusterNotFound(cinderVolumeBinaryName, mux.Vars(r)["cluster"]))
+}
+
+// clusterNotFound is Cinder's ClusterNotFound of a lookup by binary and name, which names the
+// cluster by its filters as Python prints them.
+func clusterNotFound(binary, name string) *fault {
+	return notFound("Cluster {'binary': %s, 'name': %s} could not be found.", pyStrRepr(binary), pyStrRepr(name))
 }
 
 // updateCluster is PUT /clusters/enable and /clusters/disable (3.7): the body names a
-// cluster, which does not exist.
+// cluster (and optionally its binary), which does not exist.
 func (s *server) updateCluster(w http.ResponseWriter, r *http.Request) {
 	if !versionOf(r.Context()).atLeast(mvClusterSupport) {
 		s.writeError(w, r, notFound(msgResourceNotFound))
@@ -404,7 +410,15 @@ func (s *server) updateCluster(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	s.writeError(w, r, notFound("Cluster %s could not be found.", name.(string)))
+	binary := cinderVolumeBinaryName
+	if b, ok := o.get("binary"); ok {
+		if f := checkType("binary", b, "string"); f != nil {
+			s.writeError(w, r, f)
+			return
+		}
+		binary = b.(string)
+	}
+	s.writeError(w, r, clusterNotFound(binary, name.(string)))
 }
 
 // manageableSortKeys are the sort keys Cinder's manageable lists accept (it sorts them itself).
@@ -508,9 +522,9 @@ func checkManageableSort(q query) *fault {
 	}
 	switch {
 	case len(badKeys) > 0:
-		return badRequest("Invalid input received: Invalid sort keys passed: %s", strings.Join(badKeys, ", "))
+		return badRequest("Invalid sort keys passed: %s", strings.Join(badKeys, ", "))
 	case len(badDirs) > 0:
-		return badRequest("Invalid input received: Invalid sort dirs passed: %s", strings.Join(badDirs, ", "))
+		return badRequest("Invalid sort dirs passed: %s", strings.Join(badDirs, ", "))
 	}
 	return nil
 }

@@ -28,7 +28,6 @@ var zedGaps = []Default{
 	// cinder/policies/manageable_snapshots.py
 	{Name: "snapshot_extension:list_manageable", Check: adminAPI, Help: "List (in detail) of snapshots which are available to manage.", Operations: []string{"GET /manageable_snapshots", "GET /manageable_snapshots/detail"}},
 	{Name: "snapshot_extension:snapshot_manage", Check: adminAPI, Help: "Manage an existing snapshot.", Operations: []string{"POST /manageable_snapshots"}},
-	{Name: "snapshot_extension:snapshot_unmanage", Check: adminAPI, Help: "Stop managing a snapshot.", Operations: []string{"POST /snapshots/{snapshot_id}/action (os-unmanage)"}},
 
 	// cinder/policies/manageable_volumes.py
 	{Name: "volume_extension:list_manageable", Check: adminAPI, Help: "List (in detail) of volumes which are available to manage.", Operations: []string{"GET /manageable_volumes", "GET /manageable_volumes/detail"}},
