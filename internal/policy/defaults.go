@@ -205,7 +205,8 @@ var zed = []Default{
 	{Name: "volume_extension:default_unset", Check: adminAPI, Deprecated: anyAdmin, Help: "Unset default type.", Operations: []string{"DELETE /default-types/{project-id}"}},
 }
 
-// Defaults returns Cinder's default rules for every endpoint Scoria implements, in the order
+// Defaults returns Cinder's default rules for every endpoint Scoria implements (and, after
+// them, those of the endpoints it answers without the feature yet: zedGaps), in the order
 // `scoria-manage policy defaults` prints them.
 func Defaults() []Default {
 	return append(slices.Clone(zed), zedGaps...)
