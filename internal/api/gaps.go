@@ -580,7 +580,9 @@ func (s *server) cleanupWorkers(w http.ResponseWriter, r *http.Request) {
 }
 
 // updateService is PUT /os-services/{action}. set-log and get-log (3.32) are served for the
-// API service's own logger (binary cinder-api, or "*"/none); the levels of the scheduler and
+// API service's own logger (binary cinder-api, or "*"/none): the logger of the process that
+// answers (as Cinder's API worker), which in the all-in-one scoria process is also its
+// scheduler's and volume services' logger. The levels of the separate scheduler and
 // volume services (over RPC in Cinder) are issue 19, as are enable, disable, freeze, thaw
 // and failover. Other actions are Cinder's "Unknown action".
 func (s *server) updateService(w http.ResponseWriter, r *http.Request) {
