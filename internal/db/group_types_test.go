@@ -161,7 +161,10 @@ func TestGroupTypeLifecycle(t *testing.T) {
 		for _, get := range []func() error{
 			func() error { _, err := s.GetGroupType(ctx, priv.ID); return err },
 			func() error { _, err := s.GetGroupTypeByName(ctx, "priv"); return err },
-			func() error { _, err := s.UpdateGroupType(ctx, priv.ID, resource.GroupTypeUpdate{Description: &desc}); return err },
+			func() error {
+				_, err := s.UpdateGroupType(ctx, priv.ID, resource.GroupTypeUpdate{Description: &desc})
+				return err
+			},
 			func() error { return s.SetGroupTypeSpecs(ctx, priv.ID, map[string]string{"x": "y"}) },
 		} {
 			if err := get(); !errors.As(err, &nf) || nf.Kind != "GroupType" {
