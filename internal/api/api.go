@@ -58,6 +58,7 @@ type Store interface {
 	volumeSourceStore
 	attachmentStore
 	backendOpsStore
+	groupTypeStore
 }
 
 // Dispatcher publishes outbox rows right after the transaction that wrote them committed.
@@ -90,6 +91,9 @@ type Options struct {
 	Policy *policy.Enforcer
 	// DefaultVolumeType names the type of volumes created without one (default "__DEFAULT__").
 	DefaultVolumeType string
+	// DefaultGroupType names the group type GET /group_types/default shows
+	// (default_group_type); "" (Cinder's default, None) answers that one 404.
+	DefaultGroupType string
 	// DefaultAvailabilityZone is the zone of volumes created without one (default "nova").
 	DefaultAvailabilityZone string
 	// AvailabilityZones, when set, lists the zones a volume may be created in besides
@@ -140,6 +144,8 @@ type server struct {
 	serviceRoles         []string
 	serviceRolesRequired bool
 	policy               *policy.Enforcer
+
+	defaultGroupTypeName string // default_group_type; "" for none
 }
 
 // New returns the Block Storage API handler.
@@ -166,6 +172,7 @@ func New(o Options) (http.Handler, error) {
 		conns:                o.Connections,
 		log:                  o.Log,
 		defaultType:          o.DefaultVolumeType,
+		defaultGroupTypeName: o.DefaultGroupType,
 		defaultAZ:            o.DefaultAvailabilityZone,
 		zones:                o.AvailabilityZones,
 		downTime:             o.ServiceDownTime,
