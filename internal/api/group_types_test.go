@@ -47,7 +47,7 @@ func runGroupTypeCases(t *testing.T, e *env, cases []gtCase) {
 }
 
 // createGroupType makes a group type through the API (as admin) and returns its id.
-func (e *env) createGroupType(t *testing.T, body string) string {
+func (e *env) createGroupType(t testing.TB, body string) string {
 	t.Helper()
 	rec := e.do(call{method: "POST", path: "/v3/" + testProject + "/group_types", version: mvGroupTypes, body: body})
 	wantStatus(t, rec, http.StatusAccepted)
@@ -412,4 +412,32 @@ func TestGroupTypeStoreContract(t *testing.T) {
 	if err != nil || gt.GroupSpecs[resource.ConsistentGroupSnapshotSpec] != "<is> True" {
 		t.Errorf("seeded type %+v, %v", gt, err)
 	}
+}
+
+// FuzzGroupTypeBodies sends arbitrary bodies to every group type write: whatever the body, the
+// answer is Cinder's success or a client error, never a 500.
+func FuzzGroupTypeBodies(f *testing.F) {
+	for _, b := range []string{`{"group_type": {"name": "a", "group_specs": {"k": "v"}}}`, `{"group_type": {"name": null}}`,
+		`{"group_type": {"is_public": "on", "description": ""}}`, `{"group_specs": {"k": null}}`, `{"k": "v"}`, `null`, `[]`,
+		`{"group_type": {"name": "\u0000"}}`, `{"group_specs": {"a b": 1}}`, `{"group_type": {"name": "` + strings.Repeat("x", 300) + `"}}`} {
+		for op := range uint8(5) {
+			f.Add(op, b)
+		}
+	}
+	e := newEnv(f)
+	gold := e.createGroupType(f, `{"group_type": {"name": "gold", "group_specs": {"k": "v"}}}`)
+	p := "/v3/" + testProject + "/group_types"
+	ops := []struct{ method, path string }{
+		{"POST", p}, {"PUT", p + "/" + gold}, {"POST", p + "/" + gold + "/group_specs"}, {"PUT", p + "/" + gold + "/group_specs/k"},
+		{"PUT", p + "/nope"},
+	}
+	f.Fuzz(func(t *testing.T, op uint8, body string) {
+		o := ops[int(op)%len(ops)]
+		rec := fuzzDo(t, e, o.method, o.path, body, map[string]string{"OpenStack-API-Version": mvGroupTypes})
+		switch rec.Code {
+		case http.StatusOK, http.StatusAccepted, http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge:
+		default:
+			t.Fatalf("%s %s %q: %d %s", o.method, o.path, body, rec.Code, rec.Body)
+		}
+	})
 }
