@@ -3,7 +3,8 @@
 //
 // It serves the versions documents, volumes (create, show, list, update, delete, summary,
 // metadata, actions), snapshots, attachments (and the legacy attach actions), volume types
-// with extra specs, access and defaults, QoS specs, quota sets and classes, limits,
+// with extra specs, access and defaults, group types with group specs (3.11),
+// QoS specs, quota sets and classes, limits,
 // transfers, user messages (3.3), os-services, os-availability-zone, extensions and
 // scheduler-stats/get_pools and capabilities, with noauth or Keystone authentication, Cinder's
 // policy rules and microversions up to MaxVersion. The features Scoria does not have yet but
@@ -62,6 +63,7 @@ type Store interface {
 	volumeSourceStore
 	attachmentStore
 	backendOpsStore
+	groupTypeStore
 }
 
 // Dispatcher publishes outbox rows right after the transaction that wrote them committed.
@@ -94,6 +96,9 @@ type Options struct {
 	Policy *policy.Enforcer
 	// DefaultVolumeType names the type of volumes created without one (default "__DEFAULT__").
 	DefaultVolumeType string
+	// DefaultGroupType names the group type GET /group_types/default shows
+	// (default_group_type); "" (Cinder's default, None) answers that one 404.
+	DefaultGroupType string
 	// DefaultAvailabilityZone is the zone of volumes created without one (default "nova").
 	DefaultAvailabilityZone string
 	// AvailabilityZones, when set, lists the zones a volume may be created in besides
@@ -144,6 +149,8 @@ type server struct {
 	serviceRoles         []string
 	serviceRolesRequired bool
 	policy               *policy.Enforcer
+
+	defaultGroupTypeName string // default_group_type; "" for none
 }
 
 // New returns the Block Storage API handler.
@@ -170,6 +177,7 @@ func New(o Options) (http.Handler, error) {
 		conns:                o.Connections,
 		log:                  o.Log,
 		defaultType:          o.DefaultVolumeType,
+		defaultGroupTypeName: o.DefaultGroupType,
 		defaultAZ:            o.DefaultAvailabilityZone,
 		zones:                o.AvailabilityZones,
 		downTime:             o.ServiceDownTime,

@@ -51,7 +51,8 @@ const (
 
 // opCase is one operation of the API as the matrix sends it: placeholders in braces are
 // objects of alice's project made fresh for each request ({vol}, {snap}, {att}, {msg},
-// {transfer} with {auth_key}, {type}, {ptype} (private), {qos}) or her project id ({alice}).
+// {transfer} with {auth_key}, {type}, {ptype} (private), {qos}, {gtype} (a group type)) or her
+// project id ({alice}).
 type opCase struct {
 	op       string // "METHOD /route" as routed, and for actions "… (action)"
 	path     string // sent under /v3/{caller's project}
@@ -170,6 +171,17 @@ func policyOps() []opCase {
 		{op: "GET /types/{type_id}/os-volume-type-access", path: "/types/{ptype}/os-volume-type-access", rule: "volume_extension:volume_type_access:get_all_for_type", need: needAdmin, ok: 200},
 		{op: "POST /types/{type_id}/action (addProjectAccess)", path: "/types/{ptype}/action", body: `{"addProjectAccess": {"project": "{alice}"}}`, rule: "volume_extension:volume_type_access:addProjectAccess", need: needAdmin, ok: 202},
 		{op: "POST /types/{type_id}/action (removeProjectAccess)", path: "/types/{ptype}/action", body: `{"removeProjectAccess": {"project": "{alice}"}}`, setup: "type-access", rule: "volume_extension:volume_type_access:removeProjectAccess", need: needAdmin, ok: 202},
+		// Group types (group_types.py, 3.11): listing and showing have no rule.
+		{op: "GET /group_types", path: "/group_types", version: mvGroupTypes, need: needNone, ok: 200},
+		{op: "POST /group_types", path: "/group_types", version: mvGroupTypes, body: `{"group_type": {"name": "{name}"}}`, rule: "group:group_types:create", need: needAdmin, ok: 202},
+		{op: "GET /group_types/{group_type_id}", path: "/group_types/{gtype}", version: mvGroupTypes, need: needNone, ok: 200},
+		{op: "PUT /group_types/{group_type_id}", path: "/group_types/{gtype}", version: mvGroupTypes, body: `{"group_type": {"description": "d"}}`, rule: "group:group_types:update", need: needAdmin, ok: 200},
+		{op: "DELETE /group_types/{group_type_id}", path: "/group_types/{gtype}", version: mvGroupTypes, rule: "group:group_types:delete", need: needAdmin, ok: 202},
+		{op: "GET /group_types/{group_type_id}/group_specs", path: "/group_types/{gtype}/group_specs", version: mvGroupTypes, rule: "group:group_types_specs:get_all", need: needAdmin, ok: 200},
+		{op: "POST /group_types/{group_type_id}/group_specs", path: "/group_types/{gtype}/group_specs", version: mvGroupTypes, body: `{"group_specs": {"a": "b"}}`, rule: "group:group_types_specs:create", need: needAdmin, ok: 202},
+		{op: "GET /group_types/{group_type_id}/group_specs/{spec_key}", path: "/group_types/{gtype}/group_specs/k", version: mvGroupTypes, rule: "group:group_types_specs:get", need: needAdmin, ok: 200},
+		{op: "PUT /group_types/{group_type_id}/group_specs/{spec_key}", path: "/group_types/{gtype}/group_specs/k", version: mvGroupTypes, body: `{"k": "v2"}`, rule: "group:group_types_specs:update", need: needAdmin, ok: 200},
+		{op: "DELETE /group_types/{group_type_id}/group_specs/{spec_key}", path: "/group_types/{gtype}/group_specs/k", version: mvGroupTypes, rule: "group:group_types_specs:delete", need: needAdmin, ok: 202},
 		// Default types (default_types.py, 3.62): the project of the URL is the target.
 		{op: "PUT /default-types/{project}", path: "/default-types/{alice}", version: mvDefaults, body: `{"default_type": {"volume_type": "{type}"}}`, rule: "volume_extension:default_set_or_update", need: needAdmin, reach: namedProj, ok: 200},
 		{op: "GET /default-types/{project}", path: "/default-types/{alice}", version: mvDefaults, setup: "default-type", rule: "volume_extension:default_get", need: needAdmin, reach: namedProj, ok: 200},
@@ -356,6 +368,9 @@ func (f *fixture) get(name string) string {
 		v = str(t, out, "volume_type", "id")
 		// A key Cinder shows to everyone (USER_VISIBLE_EXTRA_SPECS) that any pool here fits.
 		m.must("admin", "POST", "/types/"+v+"/extra_specs", "", `{"extra_specs": {"RESKEY:availability_zones": "nova"}}`, 200)
+	case "gtype":
+		out := m.must("admin", "POST", "/group_types", mvGroupTypes, fmt.Sprintf(`{"group_type": {"name": %q, "group_specs": {"k": "v"}}}`, f.get("name")+name), 202)
+		v = str(t, out, "group_type", "id")
 	case "qos":
 		out := m.must("admin", "POST", "/qos-specs", "", fmt.Sprintf(`{"qos_specs": {"name": %q, "consumer": "front-end", "read_iops_sec": "100"}}`, f.get("name")), 200)
 		v = str(t, out, "qos_specs", "id")

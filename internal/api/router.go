@@ -63,6 +63,7 @@ func (s *server) handler() http.Handler {
 	s.volumeExtraRoutes(api)
 	s.attachmentRoutes(api)
 	s.gapRoutes(api)
+	s.groupTypeRoutes(api)
 	return s.base(r)
 }
 

@@ -37,6 +37,7 @@ type Default struct {
 	DefaultAvailabilityZone string        // default_availability_zone, default StorageAvailabilityZone
 	EnabledBackends         []string      // enabled_backends, a comma-separated list
 	DefaultVolumeType       string        // default_volume_type, default "__DEFAULT__"
+	DefaultGroupType        string        // default_group_type, default "" (none)
 	AuthStrategy            string        // auth_strategy: "noauth" (default) or "keystone"
 	OsapiVolumeListen       string        // osapi_volume_listen, default "0.0.0.0"
 	OsapiVolumePort         int           // osapi_volume_listen_port, default 8776

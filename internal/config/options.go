@@ -24,6 +24,7 @@ var defaultOptions = []opt[Default]{
 	{"default_availability_zone", "$storage_availability_zone", "Availability zone of a new volume that names none", nonEmpty(func(d *Default) *string { return &d.DefaultAvailabilityZone })},
 	{"enabled_backends", "", "Backends the volume service runs: names of backend sections, e.g. local,lvmdriver-1", list(func(d *Default) *[]string { return &d.EnabledBackends })},
 	{"default_volume_type", "__DEFAULT__", "Volume type of a new volume that names none", nonEmpty(func(d *Default) *string { return &d.DefaultVolumeType })},
+	{"default_group_type", "", "Group type GET /group_types/default shows; empty: none (that request answers 404)", str(func(d *Default) *string { return &d.DefaultGroupType })},
 	{"auth_strategy", "noauth", "How the API authenticates: noauth takes the project from the URL, keystone checks tokens", oneOf(func(d *Default) *string { return &d.AuthStrategy }, "noauth", "keystone")},
 	{"osapi_volume_listen", "0.0.0.0", "Address the Block Storage API listens on", nonEmpty(func(d *Default) *string { return &d.OsapiVolumeListen })},
 	{"osapi_volume_listen_port", "8776", "Port the Block Storage API listens on (0: any free port)", integer(0, 65535, func(d *Default) *int { return &d.OsapiVolumePort })},

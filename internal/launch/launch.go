@@ -120,6 +120,7 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 		ServiceTokenRoles:         authOpts.ServiceTokenRoles,
 		ServiceTokenRolesRequired: authOpts.ServiceTokenRolesRequired,
 		DefaultVolumeType:         d.DefaultVolumeType,
+		DefaultGroupType:          d.DefaultGroupType,
 		DefaultAvailabilityZone:   d.DefaultAvailabilityZone,
 		AvailabilityZones:         zones.get,
 		ServiceDownTime:           d.ServiceDownTime,

@@ -83,6 +83,17 @@ var zed = []Default{
 	{Name: "snapshot_extension:snapshot_actions:update_snapshot_status", Check: member, Deprecated: anyone, Help: "Update database fields of snapshot.", Operations: []string{"POST /snapshots/{snapshot_id}/action (update_snapshot_status)"}},
 	{Name: "volume_extension:snapshot_admin_actions:force_delete", Check: adminAPI, Help: "Force delete a snapshot.", Operations: []string{"POST /snapshots/{snapshot_id}/action (os-force_delete)"}},
 
+	// cinder/policies/group_types.py
+	{Name: "group:group_types:create", Renamed: "group:group_types_manage", Check: adminAPI, Deprecated: adminAPI, Help: "Create a group type.", Operations: []string{"POST /group_types/"}},
+	{Name: "group:group_types:update", Renamed: "group:group_types_manage", Check: adminAPI, Deprecated: adminAPI, Help: "Update a group type.", Operations: []string{"PUT /group_types/{group_type_id}"}},
+	{Name: "group:group_types:delete", Renamed: "group:group_types_manage", Check: adminAPI, Deprecated: adminAPI, Help: "Delete a group type.", Operations: []string{"DELETE /group_types/{group_type_id}"}},
+	{Name: "group:access_group_types_specs", Check: adminAPI, Help: "Show group type with type specs attributes.", Operations: []string{"GET /group_types/{group_type_id}"}},
+	{Name: "group:group_types_specs:get", Renamed: "group:group_types_specs", Check: adminAPI, Deprecated: adminAPI, Help: "Show a group type spec.", Operations: []string{"GET /group_types/{group_type_id}/group_specs/{g_spec_id}"}},
+	{Name: "group:group_types_specs:get_all", Renamed: "group:group_types_specs", Check: adminAPI, Deprecated: adminAPI, Help: "List group type specs.", Operations: []string{"GET /group_types/{group_type_id}/group_specs"}},
+	{Name: "group:group_types_specs:create", Renamed: "group:group_types_specs", Check: adminAPI, Deprecated: adminAPI, Help: "Create a group type spec.", Operations: []string{"POST /group_types/{group_type_id}/group_specs"}},
+	{Name: "group:group_types_specs:update", Renamed: "group:group_types_specs", Check: adminAPI, Deprecated: adminAPI, Help: "Update a group type spec.", Operations: []string{"PUT /group_types/{group_type_id}/group_specs/{g_spec_id}"}},
+	{Name: "group:group_types_specs:delete", Renamed: "group:group_types_specs", Check: adminAPI, Deprecated: adminAPI, Help: "Delete a group type spec.", Operations: []string{"DELETE /group_types/{group_type_id}/group_specs/{g_spec_id}"}},
+
 	// cinder/policies/qos_specs.py
 	{Name: "volume_extension:qos_specs_manage:get_all", Check: adminAPI, Help: "List qos specs or list all associations.", Operations: []string{"GET /qos-specs", "GET /qos-specs/{qos_id}/associations"}},
 	{Name: "volume_extension:qos_specs_manage:get", Check: adminAPI, Help: "Show qos specs.", Operations: []string{"GET /qos-specs/{qos_id}"}},

@@ -1,5 +1,6 @@
-// Package resource holds Scoria's domain objects — volumes, services, volume types, outbox
-// messages — with their status names and the sentinel errors every layer maps to API faults.
+// Package resource holds Scoria's domain objects — volumes, services, volume types, group
+// types (with their list filter and update), outbox messages — with their status names and
+// the sentinel errors every layer maps to API faults.
 package resource
 
 import (

@@ -1,0 +1,571 @@
+package api
+
+// Group types (3.11): GET/POST /group_types, GET/PUT/DELETE /group_types/{id}, GET
+// /group_types/default, and their group specs (/group_types/{id}/group_specs[/{key}]), as
+// Cinder's group_types and group_specs controllers serve them. Cinder has no group type
+// access API: a private group type is seen by admins (and by the projects the database gives
+// access, which no API grants).
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// groupTypeStore is what this area needs of the database.
+type groupTypeStore interface {
+	GetGroupType(ctx context.Context, id string) (*resource.GroupType, error)
+	GetGroupTypeByName(ctx context.Context, name string) (*resource.GroupType, error)
+	ListGroupTypes(ctx context.Context, f resource.GroupTypeFilter) ([]*resource.GroupType, error)
+	CreateGroupType(ctx context.Context, t *resource.GroupType) error
+	UpdateGroupType(ctx context.Context, id string, u resource.GroupTypeUpdate) (*resource.GroupType, error)
+	DeleteGroupType(ctx context.Context, id string) error
+	SetGroupTypeSpecs(ctx context.Context, id string, specs map[string]string) error
+	DeleteGroupTypeSpec(ctx context.Context, id, key string) error
+	HasGroupTypeAccess(ctx context.Context, id, project string) (bool, error)
+}
+
+// mvGroupType is the microversion that brought group types.
+var mvGroupType = version{3, 11}
+
+// Policy rules of group types (cinder/policies/group_types.py); listing and showing a type
+// have none.
+const (
+	policyGroupTypeCreate     = "group:group_types:create"
+	policyGroupTypeUpdate     = "group:group_types:update"
+	policyGroupTypeDelete     = "group:group_types:delete"
+	policyGroupTypeSpecsShow  = "group:access_group_types_specs"
+	policyGroupSpecGet        = "group:group_types_specs:get"
+	policyGroupSpecGetAll     = "group:group_types_specs:get_all"
+	policyGroupSpecCreate     = "group:group_types_specs:create"
+	policyGroupSpecUpdate     = "group:group_types_specs:update"
+	policyGroupSpecDelete     = "group:group_types_specs:delete"
+	msgDefaultGroupTypeAbsent = "Default group type can not be found."
+)
+
+// groupTypeRoutes registers this area's routes. Below 3.11 each answers the 404 Cinder's
+// versioned methods answer.
+func (s *server) groupTypeRoutes(api route) {
+	gate := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !versionOf(r.Context()).atLeast(mvGroupType) {
+				s.writeError(w, r, notFound(msgResourceNotFound))
+				return
+			}
+			h(w, r)
+		}
+	}
+	api("/group_types", http.MethodGet, gate(s.listGroupTypes))
+	api("/group_types", http.MethodPost, gate(s.createGroupType))
+	api("/group_types/{group_type_id}", http.MethodGet, gate(s.showGroupType))
+	api("/group_types/{group_type_id}", http.MethodPut, gate(s.updateGroupType))
+	api("/group_types/{group_type_id}", http.MethodDelete, gate(s.deleteGroupType))
+	api("/group_types/{group_type_id}/group_specs", http.MethodGet, gate(s.listGroupSpecs))
+	api("/group_types/{group_type_id}/group_specs", http.MethodPost, gate(s.createGroupSpecs))
+	api("/group_types/{group_type_id}/group_specs/{spec_key}", http.MethodGet, gate(s.showGroupSpec))
+	api("/group_types/{group_type_id}/group_specs/{spec_key}", http.MethodPut, gate(s.updateGroupSpec))
+	api("/group_types/{group_type_id}/group_specs/{spec_key}", http.MethodDelete, gate(s.deleteGroupSpec))
+}
+
+// groupTypeView is a group type as Cinder's v3 views/group_types.py shows it: group_specs
+// only where group:access_group_types_specs allows.
+type groupTypeView struct {
+	ID          string                 `json:"id"`
+	Name        string                 `json:"name"`
+	Description *string                `json:"description"`
+	IsPublic    bool                   `json:"is_public"`
+	GroupSpecs  opt[map[string]string] `json:"group_specs,omitzero"`
+}
+
+// groupTypeViewOf is t as the caller of ctx may see it.
+func groupTypeViewOf(ctx context.Context, t *resource.GroupType) groupTypeView {
+	v := groupTypeView{ID: t.ID, Name: t.Name, Description: nullable(t.Description), IsPublic: t.IsPublic}
+	if allowedIn(ctx, policyGroupTypeSpecsShow, reqctx.From(ctx).ProjectID) {
+		specs := t.GroupSpecs
+		if specs == nil {
+			specs = map[string]string{}
+		}
+		v.GroupSpecs = some(specs)
+	}
+	return v
+}
+
+// getGroupType reads group type id as the caller may see it: a private type is, for a
+// non-admin without access, not found, as Cinder's group_type_get with a user's context.
+func (s *server) getGroupType(ctx context.Context, id string) (*resource.GroupType, error) {
+	t, err := s.store.GetGroupType(ctx, id)
+	if err != nil {
+		return nil, notFoundAs(err, "GroupType", id)
+	}
+	rc := reqctx.From(ctx)
+	if t.IsPublic || rc.IsAdmin {
+		return t, nil
+	}
+	ok, err := s.store.HasGroupTypeAccess(ctx, t.ID, rc.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &resource.NotFoundError{Kind: "GroupType", ID: id}
+	}
+	return t, nil
+}
+
+// listGroupTypes is GET /group_types: public types (and those the caller's project has
+// access to); an admin may ask for is_public=false (private only) or none (all).
+func (s *server) listGroupTypes(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	rc := reqctx.From(ctx)
+	q, fl := parseQuery(r.URL.RawQuery)
+	if fl != nil {
+		s.writeError(w, r, fl)
+		return
+	}
+	f, fl := parseGroupTypeList(q, rc.IsAdmin, s.maxLimit)
+	if fl != nil {
+		s.writeError(w, r, fl)
+		return
+	}
+	f.AccessProject = rc.ProjectID
+	var types []*resource.GroupType
+	if f.Limit > 0 {
+		var err error
+		if types, err = s.store.ListGroupTypes(ctx, f); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	out := make([]groupTypeView, 0, len(types))
+	for _, t := range types {
+		out = append(out, groupTypeViewOf(ctx, t))
+	}
+	body := map[string]any{"group_types": out}
+	// Cinder's _get_collection_links: a full page (of limit, or of osapi_max_limit) links on.
+	if len(types) > 0 && f.Limit <= len(types) {
+		body["group_type_links"] = newViewer(r).nextLink("group_types", q, types[len(types)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// parseGroupTypeList reads a group type list's query as Cinder's group_types index does:
+// limit, marker, offset, sort (or sort_key/sort_dir) and, for admins, is_public; other
+// parameters are ignored.
+func parseGroupTypeList(q query, admin bool, maxLimit int) (resource.GroupTypeFilter, *fault) {
+	var f resource.GroupTypeFilter
+	var fl *fault
+	if f.Limit, fl = parseLimit(q, maxLimit); fl != nil {
+		return f, fl
+	}
+	f.Marker, _ = q.get("marker")
+	if f.Offset, fl = parseOffset(q); fl != nil {
+		return f, fl
+	}
+	if f.Sort, fl = parseSortSpec(q, func(key string) (string, bool) {
+		return key, slices.Contains(resource.GroupTypeSortKeys, key)
+	}); fl != nil {
+		return f, fl
+	}
+	public := true
+	f.IsPublic = &public
+	if v, ok := q.get("is_public"); ok && admin {
+		switch l := strings.ToLower(v); {
+		case l == "none":
+			f.IsPublic = nil
+		case slices.Contains(boolTrue, l):
+		case slices.Contains(boolFalse, l):
+			public = false
+		default:
+			return f, badRequest("Invalid is_public filter [%s]", v)
+		}
+	}
+	return f, nil
+}
+
+// showGroupType is GET /group_types/{id}; /group_types/default is the type default_group_type
+// names.
+func (s *server) showGroupType(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["group_type_id"]
+	var (
+		t   *resource.GroupType
+		err error
+	)
+	if id == "default" {
+		t, err = s.defaultGroupType(ctx)
+	} else {
+		t, err = s.getGroupType(ctx, id)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+}
+
+// defaultGroupType is the type default_group_type names; none configured, or none of that
+// name, is Cinder's 404.
+func (s *server) defaultGroupType(ctx context.Context) (*resource.GroupType, error) {
+	if s.defaultGroupTypeName == "" {
+		return nil, notFound(msgDefaultGroupTypeAbsent)
+	}
+	t, err := s.store.GetGroupTypeByName(ctx, s.defaultGroupTypeName)
+	if errors.Is(err, resource.ErrNotFound) {
+		reqctx.Log(ctx, s.log).WithField("default_group_type", s.defaultGroupTypeName).
+			Warn("default group type not found: check default_group_type")
+		return nil, notFound(msgDefaultGroupTypeAbsent)
+	}
+	return t, err
+}
+
+// createGroupType is POST /group_types (admin): 202 with the type.
+func (s *server) createGroupType(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, f := parseGroupTypeCreate(body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if f := authorizeAdmin(r, policyGroupTypeCreate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	t.ID = uuid.NewString()
+	if err := s.store.CreateGroupType(ctx, t); err != nil {
+		if errors.Is(err, resource.ErrGroupTypeExists) {
+			err = newFault(http.StatusConflict, "Group Type %s already exists.", t.Name)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": t.ID, "name": t.Name}).Info("group type created")
+	writeJSON(w, http.StatusAccepted, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+}
+
+// parseGroupTypeCreate checks a create body against Cinder's group_types.create schema.
+func parseGroupTypeCreate(body any) (*resource.GroupType, *fault) {
+	o, f := requireObject("", body)
+	if f != nil {
+		return nil, f
+	}
+	if !o.has("group_type") {
+		return nil, schemaError("", body, "'group_type' is a required property")
+	}
+	if f := checkAdditional("", o, "group_type"); f != nil {
+		return nil, f
+	}
+	gt, f := requireObject("group_type", o.vals["group_type"])
+	if f != nil {
+		return nil, f
+	}
+	if !gt.has("name") {
+		return nil, schemaError("group_type", gt, "'name' is a required property")
+	}
+	if f := checkAdditional("group_type", gt, "name", "description", "is_public", "group_specs"); f != nil {
+		return nil, f
+	}
+	name, f := checkTypeName("name", gt.vals["name"], 1)
+	if f != nil {
+		return nil, f
+	}
+	t := &resource.GroupType{Name: name, IsPublic: true, GroupSpecs: map[string]string{}}
+	if v, ok := gt.get("description"); ok {
+		if f := checkNullableString("description", v, 0, 255); f != nil {
+			return nil, f
+		}
+		t.Description, _ = v.(string)
+	}
+	if v, ok := gt.get("is_public"); ok {
+		b, f := checkBoolean("is_public", v)
+		if f != nil {
+			return nil, f
+		}
+		t.IsPublic = b
+	}
+	if v, ok := gt.get("group_specs"); ok {
+		specs, f := checkMetadata("group_specs", v, true)
+		if f != nil {
+			return nil, f
+		}
+		if specs != nil {
+			t.GroupSpecs = specs
+		}
+	}
+	return t, nil
+}
+
+// updateGroupType is PUT /group_types/{id} (admin): name, description, is_public.
+func (s *server) updateGroupType(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["group_type_id"]
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, f := parseGroupTypeUpdate(body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if f := authorizeAdmin(r, policyGroupTypeUpdate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	t, err := s.store.UpdateGroupType(ctx, id, u)
+	if err != nil {
+		if errors.Is(err, resource.ErrGroupTypeExists) {
+			err = newFault(http.StatusConflict, "Group Type %s already exists.", *u.Name)
+		}
+		s.writeError(w, r, notFoundAs(err, "GroupType", id))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithField("group_type_id", id).Info("group type updated")
+	writeJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+}
+
+// parseGroupTypeUpdate checks an update body against Cinder's group_types.update schema and
+// the controller's rules: a name of only white space is refused, an empty one is taken (as
+// Cinder takes it), and one of name, description, is_public must be given.
+func parseGroupTypeUpdate(body any) (resource.GroupTypeUpdate, *fault) {
+	var u resource.GroupTypeUpdate
+	o, f := requireObject("", body)
+	if f != nil {
+		return u, f
+	}
+	if !o.has("group_type") {
+		return u, schemaError("", body, "'group_type' is a required property")
+	}
+	if f := checkAdditional("", o, "group_type"); f != nil {
+		return u, f
+	}
+	gt, f := requireObject("group_type", o.vals["group_type"])
+	if f != nil {
+		return u, f
+	}
+	if f := checkAdditional("group_type", gt, "name", "description", "is_public"); f != nil {
+		return u, f
+	}
+	if v, ok := gt.get("name"); ok {
+		if f := checkNullableString("name", v, 0, 255); f != nil {
+			return u, f
+		}
+		if name, ok := v.(string); ok {
+			if name != "" && strings.TrimSpace(name) == "" {
+				return u, badRequest("Group type name can not be empty.")
+			}
+			u.Name = &name
+		}
+	}
+	if v, ok := gt.get("description"); ok {
+		if f := checkNullableString("description", v, 0, 255); f != nil {
+			return u, f
+		}
+		if d, ok := v.(string); ok {
+			u.Description = &d
+		}
+	}
+	if v, ok := gt.get("is_public"); ok {
+		b, f := checkBoolean("is_public", v)
+		if f != nil {
+			return u, f
+		}
+		u.IsPublic = &b
+	}
+	if u.Name == nil && u.Description == nil && u.IsPublic == nil {
+		return u, badRequest("Specify group type name, description or a combination thereof.")
+	}
+	return u, nil
+}
+
+// deleteGroupType is DELETE /group_types/{id} (admin); a type a live group has is refused.
+func (s *server) deleteGroupType(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := mux.Vars(r)["group_type_id"]
+	if f := authorizeAdmin(r, policyGroupTypeDelete); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	t, err := s.getGroupType(ctx, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.DeleteGroupType(ctx, t.ID); err != nil {
+		if errors.Is(err, resource.ErrGroupTypeInUse) {
+			err = badRequest("Target group type is still in use. Group Type %s deletion is not allowed with groups present with the type.", t.ID)
+		}
+		s.writeError(w, r, notFoundAs(err, "GroupType", id))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": t.ID, "name": t.Name}).Info("group type deleted")
+	writeAccepted(w)
+}
+
+// listGroupSpecs is GET /group_types/{id}/group_specs (admin).
+func (s *server) listGroupSpecs(w http.ResponseWriter, r *http.Request) {
+	if f := authorizeAdmin(r, policyGroupSpecGetAll); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	t, err := s.getGroupType(r.Context(), mux.Vars(r)["group_type_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"group_specs": t.GroupSpecs})
+}
+
+// showGroupSpec is GET /group_types/{id}/group_specs/{key} (admin).
+func (s *server) showGroupSpec(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	if f := authorizeAdmin(r, policyGroupSpecGet); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	t, err := s.getGroupType(r.Context(), vars["group_type_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key := vars["spec_key"]
+	v, ok := t.GroupSpecs[key]
+	if !ok {
+		s.writeError(w, r, notFound("Group Type %s has no extra spec with key %s.", vars["group_type_id"], key))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{key: v})
+}
+
+// createGroupSpecs is POST /group_types/{id}/group_specs (admin): sets the given keys, keeps
+// the others, and answers 202 with the body.
+func (s *server) createGroupSpecs(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, f := requireObject("", body)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if !o.has("group_specs") {
+		s.writeError(w, r, schemaError("", body, "'group_specs' is a required property"))
+		return
+	}
+	if f := checkAdditional("", o, "group_specs"); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	specs, f := checkExtraSpecs("group_specs", o.vals["group_specs"], false, false)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if f := authorizeAdmin(r, policyGroupSpecCreate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	answer := map[string]any{"group_specs": specsEcho(o.vals["group_specs"].(*object))}
+	s.setGroupSpecs(w, r, specs, http.StatusAccepted, answer)
+}
+
+// updateGroupSpec is PUT /group_types/{id}/group_specs/{key} (admin): the body is
+// {key: value}, answered back.
+func (s *server) updateGroupSpec(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	specs, f := checkExtraSpecs("", body, false, false)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	o := body.(*object)
+	switch {
+	case len(o.keys) < 1:
+		s.writeError(w, r, schemaError("", body, pyRepr(body)+" does not have enough properties"))
+		return
+	case len(o.keys) > 1:
+		s.writeError(w, r, schemaError("", body, pyRepr(body)+" has too many properties"))
+		return
+	}
+	if f := authorizeAdmin(r, policyGroupSpecUpdate); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getGroupType(r.Context(), mux.Vars(r)["group_type_id"]); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, ok := specs[mux.Vars(r)["spec_key"]]; !ok {
+		s.writeError(w, r, badRequest("Request body and URI mismatch"))
+		return
+	}
+	s.setGroupSpecs(w, r, specs, http.StatusOK, specsEcho(o))
+}
+
+// specsEcho is a specs object as the client sent it (null values stay null), which Cinder
+// answers with.
+func specsEcho(o *object) map[string]any {
+	out := make(map[string]any, len(o.keys))
+	for _, k := range o.keys {
+		out[k] = o.vals[k]
+	}
+	return out
+}
+
+func (s *server) setGroupSpecs(w http.ResponseWriter, r *http.Request, specs map[string]string, status int, answer any) {
+	ctx := r.Context()
+	id := mux.Vars(r)["group_type_id"]
+	if _, err := s.getGroupType(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.SetGroupTypeSpecs(ctx, id, specs); err != nil {
+		s.writeError(w, r, notFoundAs(err, "GroupType", id))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithField("group_type_id", id).Info("group type specs set")
+	writeJSON(w, status, answer)
+}
+
+// deleteGroupSpec is DELETE /group_types/{id}/group_specs/{key} (admin).
+func (s *server) deleteGroupSpec(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	vars := mux.Vars(r)
+	id, key := vars["group_type_id"], vars["spec_key"]
+	if f := authorizeAdmin(r, policyGroupSpecDelete); f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	if _, err := s.getGroupType(ctx, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.DeleteGroupTypeSpec(ctx, id, key); err != nil {
+		var nf *resource.NotFoundError
+		if errors.As(err, &nf) && nf.Kind == "GroupTypeSpec" {
+			err = notFound("Group Type %s has no specs with key %s.", id, key)
+		}
+		s.writeError(w, r, notFoundAs(err, "GroupType", id))
+		return
+	}
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": id, "key": key}).Info("group type spec deleted")
+	writeAccepted(w)
+}
