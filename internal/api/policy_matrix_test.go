@@ -169,6 +169,12 @@ func policyOps() []opCase {
 		{op: "GET /types/{type_id}/os-volume-type-access", path: "/types/{ptype}/os-volume-type-access", rule: "volume_extension:volume_type_access:get_all_for_type", need: needAdmin, ok: 200},
 		{op: "POST /types/{type_id}/action (addProjectAccess)", path: "/types/{ptype}/action", body: `{"addProjectAccess": {"project": "{alice}"}}`, rule: "volume_extension:volume_type_access:addProjectAccess", need: needAdmin, ok: 202},
 		{op: "POST /types/{type_id}/action (removeProjectAccess)", path: "/types/{ptype}/action", body: `{"removeProjectAccess": {"project": "{alice}"}}`, setup: "type-access", rule: "volume_extension:volume_type_access:removeProjectAccess", need: needAdmin, ok: 202},
+		// Volume type encryption (volume_type_encryption.py): admin_api.
+		{op: "GET /types/{type_id}/encryption", path: "/types/{type}/encryption", rule: "volume_extension:volume_type_encryption:get", need: needAdmin, ok: 200},
+		{op: "POST /types/{type_id}/encryption", path: "/types/{type}/encryption", body: `{"encryption": {"provider": "luks", "control_location": "front-end"}}`, rule: "volume_extension:volume_type_encryption:create", need: needAdmin, ok: 200},
+		{op: "GET /types/{type_id}/encryption/{key}", path: "/types/{type}/encryption/provider", setup: "encryption", rule: "volume_extension:volume_type_encryption:get", need: needAdmin, ok: 200},
+		{op: "PUT /types/{type_id}/encryption/{key}", path: "/types/{type}/encryption/e", setup: "encryption", body: `{"encryption": {"key_size": 512}}`, rule: "volume_extension:volume_type_encryption:update", need: needAdmin, ok: 200},
+		{op: "DELETE /types/{type_id}/encryption/{key}", path: "/types/{type}/encryption/e", setup: "encryption", rule: "volume_extension:volume_type_encryption:delete", need: needAdmin, ok: 202},
 		// Default types (default_types.py, 3.62): the project of the URL is the target.
 		{op: "PUT /default-types/{project}", path: "/default-types/{alice}", version: mvDefaults, body: `{"default_type": {"volume_type": "{type}"}}`, rule: "volume_extension:default_set_or_update", need: needAdmin, reach: namedProj, ok: 200},
 		{op: "GET /default-types/{project}", path: "/default-types/{alice}", version: mvDefaults, setup: "default-type", rule: "volume_extension:default_get", need: needAdmin, reach: namedProj, ok: 200},
@@ -406,6 +412,8 @@ func (f *fixture) prepare(c opCase) {
 		m.must("alice", "PUT", "/attachments/"+f.get("att"), mvAttach, `{"attachment": {"connector": `+matrixConnector+`}}`, 200)
 	case "type-access":
 		m.must("admin", "POST", "/types/"+f.get("ptype")+"/action", "", fmt.Sprintf(`{"addProjectAccess": {"project": %q}}`, f.get("alice")), 202)
+	case "encryption":
+		m.must("admin", "POST", "/types/"+f.get("type")+"/encryption", "", `{"encryption": {"provider": "luks", "control_location": "front-end"}}`, 200)
 	case "default-type":
 		m.must("admin", "PUT", "/default-types/"+f.get("alice"), mvDefaults, fmt.Sprintf(`{"default_type": {"volume_type": %q}}`, f.get("type")), 200)
 	default:
