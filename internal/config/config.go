@@ -20,6 +20,9 @@ type Config struct {
 	// [oslo_policy].
 	KeystoneAuthtoken KeystoneAuthtoken
 	OsloPolicy        OsloPolicy
+	// KeyManager is [key_manager] and Barbican [barbican]: encrypted volumes' keys.
+	KeyManager KeyManager
+	Barbican   Barbican
 	Backends          []*Backend // one per name in enabled_backends, in that order
 	// Ignored lists the options Scoria does not implement, as "section/key (file)", sorted;
 	// the caller logs each once.
@@ -167,6 +170,8 @@ func (l *loader) build(c *Config) {
 	apply(l, c, sectionID(databaseSection), databaseOptions, &c.Database)
 	apply(l, c, sectionID(keystoneSection), keystoneOptions, &c.KeystoneAuthtoken)
 	apply(l, c, sectionID(policySection), policyOptions, &c.OsloPolicy)
+	apply(l, c, sectionID(keyManagerSection), keyManagerOptions, &c.KeyManager)
+	apply(l, c, sectionID(barbicanSection), barbicanOptions, &c.Barbican)
 	l.buildBackends(c)
 	c.Ignored = l.ignored()
 }
@@ -224,6 +229,10 @@ func (l *loader) defaultOf(id, key string) (string, bool) {
 		d, ok = lookupDefault(keystoneOptions, key)
 	case sectionID(policySection):
 		d, ok = lookupDefault(policyOptions, key)
+	case sectionID(keyManagerSection):
+		d, ok = lookupDefault(keyManagerOptions, key)
+	case sectionID(barbicanSection):
+		d, ok = lookupDefault(barbicanOptions, key)
 	default:
 		name, enabled := l.backends[id]
 		if !enabled {
@@ -340,6 +349,12 @@ func declared(id, key string) bool {
 		return ok
 	case sectionID(policySection):
 		_, ok := lookupDefault(policyOptions, key)
+		return ok
+	case sectionID(keyManagerSection):
+		_, ok := lookupDefault(keyManagerOptions, key)
+		return ok
+	case sectionID(barbicanSection):
+		_, ok := lookupDefault(barbicanOptions, key)
 		return ok
 	}
 	return false
