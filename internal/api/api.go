@@ -23,6 +23,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/scoria/scoria/internal/keymanager"
 	"github.com/scoria/scoria/internal/policy"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -107,6 +108,8 @@ type Options struct {
 	VolumeFilters []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// KeyManager holds encrypted volumes' keys (nil: none, and such volumes are refused).
+	KeyManager keymanager.Manager
 
 	// maxVersion, when set (tests only), advertises a higher microversion than MaxVersion, up
 	// to GatedVersion, so the version-gated behaviour prepared for later releases is tested.
@@ -141,6 +144,7 @@ type server struct {
 	serviceRoles         []string
 	serviceRolesRequired bool
 	policy               *policy.Enforcer
+	keys                 keymanager.Manager
 }
 
 // New returns the Block Storage API handler.
@@ -177,6 +181,7 @@ func New(o Options) (http.Handler, error) {
 		policy:               o.Policy,
 		serviceRoles:         o.ServiceTokenRoles,
 		serviceRolesRequired: o.ServiceTokenRolesRequired,
+		keys:                 o.KeyManager,
 	}
 	if o.AuthStrategy == "keystone" {
 		s.tokens = o.Tokens

@@ -13,9 +13,11 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
 
+	"github.com/scoria/scoria/internal/keymanager"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -316,4 +318,109 @@ func (s *server) deleteEncryption(w http.ResponseWriter, r *http.Request) {
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", typeID).Info("volume type encryption deleted")
 	writeAccepted(w)
+}
+
+// keyManager is the API's key manager: none when Options.KeyManager is nil.
+func (s *server) keyManager() keymanager.Manager {
+	if s.keys == nil {
+		return keymanager.New(keymanager.Config{})
+	}
+	return s.keys
+}
+
+// newVolumeKey gives v, about to be created as type vt, its encryption key when vt is
+// encrypted, as Cinder's create flow (_get_encryption_key_id): a copy of the key of the
+// snapshot or volume it is made from, else a new key of the type's cipher and key size,
+// made with the caller's token. A key manager's failure is Cinder's terse "Key manager
+// error" (the reason is logged).
+func (s *server) newVolumeKey(r *http.Request, v *resource.Volume, vt *resource.VolumeType) error {
+	ctx := r.Context()
+	enc, err := s.store.GetVolumeTypeEncryption(ctx, vt.ID)
+	if errors.Is(err, resource.ErrEncryptionNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var source string
+	switch {
+	case v.SnapshotID != "":
+		if source, err = s.store.SnapshotEncryptionKey(ctx, v.SnapshotID); err != nil {
+			return err
+		}
+	case v.SourceVolID != "":
+		src, err := s.store.GetVolume(ctx, v.SourceVolID)
+		if err != nil {
+			return notFoundAs(err, "Volume", v.SourceVolID)
+		}
+		source = src.EncryptionKeyID
+	}
+	token := r.Header.Get("X-Auth-Token")
+	log := reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "volume_type_id": vt.ID})
+	var id string
+	if source != "" {
+		id, err = s.keyManager().CopyKey(ctx, token, source)
+		log = log.WithField("source_key_id", source)
+	} else {
+		if enc.Cipher == nil || *enc.Cipher == "" {
+			return badRequest("Invalid encryption spec")
+		}
+		algorithm, _, _ := strings.Cut(*enc.Cipher, "-")
+		bits := 0
+		if enc.KeySize != nil {
+			bits = *enc.KeySize
+		}
+		id, err = s.keyManager().CreateKey(ctx, token, algorithm, bits)
+	}
+	if err != nil {
+		log.WithError(err).Error("key manager error")
+		return badRequest("Key manager error")
+	}
+	v.EncryptionKeyID = id
+	log.WithField("encryption_key_id", id).Info("volume encryption key made")
+	return nil
+}
+
+// forgetVolumeKey deletes the key newVolumeKey made for v when v was not created after all.
+func (s *server) forgetVolumeKey(r *http.Request, v *resource.Volume) {
+	if v.EncryptionKeyID == "" {
+		return
+	}
+	ctx := r.Context()
+	log := reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "encryption_key_id": v.EncryptionKeyID})
+	if err := s.keyManager().DeleteKey(ctx, r.Header.Get("X-Auth-Token"), v.EncryptionKeyID); err != nil && !errors.Is(err, keymanager.ErrNotFound) {
+		log.WithError(err).Error("could not delete the key of a volume that was not created")
+		return
+	}
+	log.Info("key of a volume that was not created deleted")
+}
+
+// deleteVolumeKey deletes, once v's delete was accepted, v's encryption key, unless another
+// volume or another volume's snapshot still refers to it (Cinder's delete_encryption_key,
+// with the caller's token). A failure is logged: the volume is deleted all the same, and
+// the key stays in the key manager.
+func (s *server) deleteVolumeKey(r *http.Request, v *resource.Volume) {
+	if v.EncryptionKeyID == "" {
+		return
+	}
+	ctx := r.Context()
+	log := reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "encryption_key_id": v.EncryptionKeyID})
+	inUse, err := s.store.EncryptionKeyInUse(ctx, v.EncryptionKeyID, v.ID)
+	if err != nil {
+		log.WithError(err).Error("could not tell whether the volume's key is in use: key kept")
+		return
+	}
+	if inUse {
+		log.Info("volume's key kept: another volume or snapshot uses it")
+		return
+	}
+	err = s.keyManager().DeleteKey(ctx, r.Header.Get("X-Auth-Token"), v.EncryptionKeyID)
+	switch {
+	case err == nil:
+		log.Info("volume's encryption key deleted")
+	case errors.Is(err, keymanager.ErrNotFound):
+		log.Info("volume's encryption key was already gone")
+	default:
+		log.WithError(err).Error("Unable to delete encryption key for volume: key kept")
+	}
 }

@@ -174,3 +174,31 @@ func encKeys(t *testing.T, v any) []string {
 	t.Helper()
 	return slices.Sorted(slices.Values(keysOf(t, v)))
 }
+
+// TestEncryptedVolumeWithoutKeyManager: with no key manager, a volume of an encrypted type is
+// refused with Cinder's words and leaves no row; a type whose encryption has no cipher is
+// Cinder's "Invalid encryption spec"; other types are unaffected.
+func TestEncryptedVolumeWithoutKeyManager(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		name, typeID, encryption, want string
+	}{
+		{"no key manager", "33333333-0000-0000-0000-000000000004", `{"provider": "luks", "control_location": "front-end", "cipher": "aes-xts-plain64", "key_size": 256}`, "Key manager error"},
+		{"no cipher", "33333333-0000-0000-0000-000000000005", `{"provider": "luks", "control_location": "front-end"}`, "Invalid encryption spec"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.addVolumeType(c.typeID, c.name)
+			wantStatus(t, e.do(call{method: "POST", path: "/v3/" + testProject + "/types/" + c.typeID + "/encryption", body: `{"encryption": ` + c.encryption + `}`}), 200)
+			before := len(e.volumes())
+			rec := e.do(call{method: "POST", path: "/v3/" + testProject + "/volumes", body: `{"volume": {"size": 1, "volume_type": "` + c.typeID + `"}}`})
+			wantFault(t, rec, http.StatusBadRequest, "badRequest", c.want)
+			if n := len(e.volumes()); n != before {
+				t.Fatalf("%d volumes after the refusal, want %d", n, before)
+			}
+		})
+	}
+	id := e.createVolume(`{"volume": {"size": 1}}`, "")
+	if v := e.volume(id); v.EncryptionKeyID != "" {
+		t.Fatalf("a volume of an unencrypted type got key %q", v.EncryptionKeyID)
+	}
+}
