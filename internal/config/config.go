@@ -20,13 +20,14 @@ type Config struct {
 	// [oslo_policy].
 	KeystoneAuthtoken KeystoneAuthtoken
 	OsloPolicy        OsloPolicy
-	// KeyManager is [key_manager] and Barbican [barbican]: encrypted volumes' keys.
-	KeyManager KeyManager
-	Barbican   Barbican
 	Backends          []*Backend // one per name in enabled_backends, in that order
 	// Ignored lists the options Scoria does not implement, as "section/key (file)", sorted;
 	// the caller logs each once.
 	Ignored []string
+
+	// KeyManager is [key_manager] and Barbican [barbican]: encrypted volumes' keys.
+	KeyManager KeyManager
+	Barbican   Barbican
 
 	values map[string]string // sectionID+sep+key → value (resolved for the options Scoria reads)
 }
