@@ -3,7 +3,8 @@
 //
 // It serves the versions documents, volumes (create, show, list, update, delete, summary,
 // metadata, actions), snapshots, attachments (and the legacy attach actions), volume types
-// with extra specs, access and defaults, QoS specs, quota sets and classes, limits,
+// with extra specs, access, defaults and encryption (encrypted volumes' keys from the key
+// manager), QoS specs, quota sets and classes, limits,
 // transfers, user messages (3.3), os-services, os-availability-zone, extensions and
 // scheduler-stats/get_pools and capabilities, with noauth or Keystone authentication, Cinder's
 // policy rules and microversions up to MaxVersion. Its framework parts are here too: the JSON

@@ -1,6 +1,7 @@
 // Package db is Scoria's data-access layer: one Store, over MySQL/MariaDB or SQLite, that
 // holds volumes (with their user, admin and image metadata), snapshots, attachments, volume
-// types (extra specs, access, per-project defaults), QoS specs, quotas, quota classes and
+// types (extra specs, access, per-project defaults, encryption), encrypted volumes' key ids,
+// QoS specs, quotas, quota classes and
 // usage, transfers, user messages, services, the scheduler's pools and capacity claims, and
 // the RPC outbox; and the schema migrations of both dialects.
 //
