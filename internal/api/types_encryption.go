@@ -424,3 +424,27 @@ func (s *server) deleteVolumeKey(r *http.Request, v *resource.Volume) {
 		log.WithError(err).Error("Unable to delete encryption key for volume: key kept")
 	}
 }
+
+// encryptionChanged is Cinder's volume_types_encryption_changed: whether types a and b differ
+// in encryption (one has it and the other not, or provider, cipher, key size or control
+// location differ). A read error counts as a change, which refuses rather than mixes.
+func (s *server) encryptionChanged(ctx context.Context, a, b string) bool {
+	read := func(id string) (*resource.Encryption, bool) {
+		e, err := s.store.GetVolumeTypeEncryption(ctx, id)
+		if errors.Is(err, resource.ErrEncryptionNotFound) {
+			return nil, true
+		}
+		return e, err == nil
+	}
+	ea, okA := read(a)
+	eb, okB := read(b)
+	switch {
+	case !okA || !okB:
+		return true
+	case ea == nil || eb == nil:
+		return (ea == nil) != (eb == nil)
+	}
+	same := func(x, y *string) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
+	sameInt := func(x, y *int) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
+	return ea.Provider != eb.Provider || ea.ControlLocation != eb.ControlLocation || !same(ea.Cipher, eb.Cipher) || !sameInt(ea.KeySize, eb.KeySize)
+}

@@ -202,3 +202,22 @@ func TestEncryptedVolumeWithoutKeyManager(t *testing.T) {
 		t.Fatalf("a volume of an unencrypted type got key %q", v.EncryptionKeyID)
 	}
 }
+
+// TestCreateFromSourceEncryptionChange: a volume made from a source may not take a type whose
+// encryption differs from the source's (Cinder's _retype_is_possible), even with one volume
+// service.
+func TestCreateFromSourceEncryptionChange(t *testing.T) {
+	e := sourcesEnv(t)
+	src := e.claimedVolume(2, resource.StatusAvailable, "")
+	const encType = "33333333-0000-0000-0000-000000000006"
+	e.addVolumeType(encType, "locked")
+	wantStatus(t, e.do(call{method: "POST", path: "/v3/" + testProject + "/types/" + encType + "/encryption",
+		body: `{"encryption": {"provider": "luks", "control_location": "front-end", "cipher": "aes-xts-plain64", "key_size": 256}}`}), 200)
+	before := len(e.volumes())
+	rec := e.do(call{method: "POST", path: "/v3/" + testProject + "/volumes", body: `{"volume": {"source_volid": "` + src + `", "volume_type": "locked"}}`})
+	wantFault(t, rec, http.StatusBadRequest, "badRequest", "Invalid input received: Invalid volume_type provided: "+encType+
+		" (requested type is not compatible; recommend omitting the type argument).")
+	if n := len(e.volumes()); n != before {
+		t.Fatalf("a refused create wrote a volume")
+	}
+}
