@@ -448,3 +448,22 @@ func (s *server) encryptionChanged(ctx context.Context, a, b string) bool {
 	sameInt := func(x, y *int) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
 	return ea.Provider != eb.Provider || ea.ControlLocation != eb.ControlLocation || !same(ea.Cipher, eb.Cipher) || !sameInt(ea.KeySize, eb.KeySize)
 }
+
+// retypeEncryptionFault refuses a retype of v to vt that Cinder cannot do in place: to a type
+// both multiattach and encrypted, or one whose encryption differs from v's type's, which
+// needs a migration (refused with migration policy never, as Cinder's manager does; Scoria
+// does not migrate volumes yet).
+func (s *server) retypeEncryptionFault(ctx context.Context, v *resource.Volume, vt *resource.VolumeType, multiattach bool, policy string) error {
+	if multiattach {
+		if _, err := s.store.GetVolumeTypeEncryption(ctx, vt.ID); err == nil {
+			return invalidInput("Retype requested both encryption and multi-attach, which is not supported.")
+		}
+	}
+	if !s.encryptionChanged(ctx, v.VolumeTypeID, vt.ID) {
+		return nil
+	}
+	if policy == "on-demand" {
+		return badRequest("Retyping volume %s to type %s changes its encryption, which needs a migration; Scoria does not migrate volumes yet.", v.ID, vt.Name)
+	}
+	return badRequest("Retype requires migration but is not allowed.")
+}

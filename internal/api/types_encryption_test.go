@@ -221,3 +221,34 @@ func TestCreateFromSourceEncryptionChange(t *testing.T) {
 		t.Fatalf("a refused create wrote a volume")
 	}
 }
+
+// TestRetypeEncryptionChange: a retype that changes encryption needs a migration, refused as
+// Cinder's manager refuses it with policy never; a type both multiattach and encrypted is
+// refused outright.
+func TestRetypeEncryptionChange(t *testing.T) {
+	e := sourcesEnv(t)
+	id := e.claimedVolume(1, resource.StatusAvailable, "")
+	const encType, multiEnc = "33333333-0000-0000-0000-000000000007", "33333333-0000-0000-0000-000000000008"
+	e.addVolumeType(encType, "locked")
+	e.addVolumeType(multiEnc, "locked-multi")
+	e.addExtraSpec(multiEnc, "multiattach", "<is> True")
+	for _, typeID := range []string{encType, multiEnc} {
+		wantStatus(t, e.do(call{method: "POST", path: "/v3/" + testProject + "/types/" + typeID + "/encryption",
+			body: `{"encryption": {"provider": "luks", "control_location": "front-end", "cipher": "aes-xts-plain64", "key_size": 256}}`}), 200)
+	}
+	for _, c := range []struct{ name, body, want string }{
+		{"never", `{"os-retype": {"new_type": "locked"}}`, "Retype requires migration but is not allowed."},
+		{"on-demand", `{"os-retype": {"new_type": "locked", "migration_policy": "on-demand"}}`,
+			"Retyping volume " + id + " to type locked changes its encryption, which needs a migration; Scoria does not migrate volumes yet."},
+		{"multiattach and encrypted", `{"os-retype": {"new_type": "locked-multi"}}`,
+			"Invalid input received: Retype requested both encryption and multi-attach, which is not supported."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := e.do(call{method: "POST", path: "/v3/p1/volumes/" + id + "/action", body: c.body})
+			wantFault(t, rec, http.StatusBadRequest, "badRequest", c.want)
+			if v := e.volume(id); v.VolumeTypeID == encType || v.VolumeTypeID == multiEnc || v.Status != resource.StatusAvailable {
+				t.Fatalf("after a refused retype: type %s, %s", v.VolumeTypeID, v.Status)
+			}
+		})
+	}
+}

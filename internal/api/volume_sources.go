@@ -391,6 +391,10 @@ func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string,
 		s.writeError(w, r, badRequest(msgRetypeState))
 		return
 	}
+	if err := s.retypeEncryptionFault(ctx, v, vt, multiattach, req.policy); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.retypeFits(ctx, v, vt, req.policy); err != nil {
 		s.writeError(w, r, err)
 		return
