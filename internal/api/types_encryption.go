@@ -467,3 +467,14 @@ func (s *server) retypeEncryptionFault(ctx context.Context, v *resource.Volume, 
 	}
 	return badRequest("Retype requires migration but is not allowed.")
 }
+
+// transferEncryptionFault refuses to offer an encrypted volume for transfer: Cinder before
+// 3.70 refuses it so; from 3.70 Cinder moves the key to the new owner, which Scoria does not
+// do yet, so it refuses at every version rather than hand over a volume whose key the new
+// owner cannot read.
+func transferEncryptionFault(v *resource.Volume) *fault {
+	if v.EncryptionKeyID == "" {
+		return nil
+	}
+	return badRequest("Invalid volume: transferring encrypted volume is not supported")
+}

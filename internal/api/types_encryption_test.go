@@ -252,3 +252,18 @@ func TestRetypeEncryptionChange(t *testing.T) {
 		})
 	}
 }
+
+// TestTransferEncryptedVolume: an encrypted volume cannot be offered for transfer.
+func TestTransferEncryptedVolume(t *testing.T) {
+	e := newEnv(t)
+	v := &resource.Volume{ProjectID: testProject, UserID: testUser, Size: 1, Status: resource.StatusAvailable,
+		AttachStatus: resource.AttachDetached, VolumeTypeID: e.volume(e.createVolume(`{"volume": {"size": 1}}`, "")).VolumeTypeID,
+		EncryptionKeyID: "11111111-2222-3333-4444-555555555555", Metadata: map[string]string{}}
+	if _, err := e.store.CreateVolume(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []string{"", "volume 3.70"} {
+		rec := e.do(call{method: "POST", path: "/v3/" + testProject + "/os-volume-transfer", version: version, body: `{"transfer": {"volume_id": "` + v.ID + `"}}`})
+		wantFault(t, rec, http.StatusBadRequest, "badRequest", "Invalid volume: transferring encrypted volume is not supported")
+	}
+}
