@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/scoria/scoria/internal/resource"
@@ -150,6 +151,46 @@ func TestEncryptionKeyUse(t *testing.T) {
 		}
 		if got, err := s.EncryptionKeyInUse(ctx, "key-b", b.ID); err != nil || got {
 			t.Fatalf("after the other volume's delete: in use = %v, %v; want false", got, err)
+		}
+	})
+}
+
+// TestVolumeTypeEncryptionCreateRace: concurrent creates of one type's encryption leave one
+// live row; every other create is told the encryption exists.
+func TestVolumeTypeEncryptionCreateRace(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		vt := &resource.VolumeType{ID: "22222222-0000-0000-0000-000000000009", Name: "raced", IsPublic: true}
+		if err := s.CreateVolumeType(ctx, vt); err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		errs := make([]error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				errs[i] = s.CreateVolumeTypeEncryption(ctx, &resource.Encryption{VolumeTypeID: vt.ID, Provider: "luks", ControlLocation: "front-end"})
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, resource.ErrEncryptionExists):
+				t.Errorf("create: %v, want nil or ErrEncryptionExists", err)
+			}
+		}
+		var live int
+		if err := s.db.QueryRow("SELECT COUNT(*) FROM encryption WHERE volume_type_id = ? AND deleted = 0", vt.ID).Scan(&live); err != nil {
+			t.Fatal(err)
+		}
+		if won != 1 || live != 1 {
+			t.Fatalf("%d creates won, %d live rows; want 1 and 1", won, live)
 		}
 	})
 }
