@@ -243,3 +243,10 @@ func nullIntPtr(n *int) any {
 	}
 	return *n
 }
+
+// softDeleteTypeEncryption soft-deletes, in the transaction that deletes type id, its
+// encryption, as Cinder's volume_type_destroy does.
+func softDeleteTypeEncryption(ctx context.Context, tx *sql.Tx, id, now string) error {
+	_, err := tx.ExecContext(ctx, "UPDATE encryption SET deleted = 1, deleted_at = ? WHERE volume_type_id = ? AND deleted = 0", now, id)
+	return err
+}

@@ -99,6 +99,13 @@ func TestVolumeTypeEncryptionLifecycle(t *testing.T) {
 		if n := countRows(t, s, "encryption"); n != 2 {
 			t.Fatalf("%d encryption rows, want 2 (one soft-deleted)", n)
 		}
+		// Deleting the type deletes its encryption.
+		if err := s.DeleteVolumeType(ctx, vt.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetVolumeTypeEncryption(ctx, vt.ID); !errors.Is(err, resource.ErrEncryptionNotFound) {
+			t.Fatalf("encryption of a deleted type: %v, want ErrEncryptionNotFound", err)
+		}
 	})
 }
 
