@@ -98,6 +98,8 @@ func policyOps() []opCase {
 		{op: "DELETE /volumes/{volume_id} (force)", path: "/volumes/{vol}?force=true", version: "volume 3.23", rule: "volume:force_delete", before: "volume:delete", need: needAdmin, reach: hiddenObj, ok: 202},
 		{op: "GET /volumes/{volume_id}/metadata", path: "/volumes/{vol}/metadata", rule: "volume:get_volume_metadata", need: needReader, reach: hiddenObj, ok: 200},
 		{op: "GET /volumes/{volume_id}/metadata/{key}", path: "/volumes/{vol}/metadata/k", rule: "volume:get_volume_metadata", need: needReader, reach: hiddenObj, ok: 200},
+		{op: "GET /volumes/{volume_id}/encryption", path: "/volumes/{vol}/encryption", rule: "volume_extension:volume_encryption_metadata", need: needReader, reach: hiddenObj, ok: 200},
+		{op: "GET /volumes/{volume_id}/encryption/{key}", path: "/volumes/{vol}/encryption/encryption_key_id", rule: "volume_extension:volume_encryption_metadata", need: needReader, reach: hiddenObj, ok: 200},
 		{op: "POST /volumes/{volume_id}/metadata", path: "/volumes/{vol}/metadata", body: `{"metadata": {"a": "b"}}`, rule: "volume:create_volume_metadata", need: needMember, reach: hiddenObj, ok: 200},
 		{op: "PUT /volumes/{volume_id}/metadata", path: "/volumes/{vol}/metadata", body: `{"metadata": {"a": "b"}}`, rule: "volume:update_volume_metadata", need: needMember, reach: hiddenObj, ok: 200},
 		{op: "PUT /volumes/{volume_id}/metadata/{key}", path: "/volumes/{vol}/metadata/k", body: `{"meta": {"k": "v2"}}`, rule: "volume:update_volume_metadata", need: needMember, reach: hiddenObj, ok: 200},

@@ -53,6 +53,8 @@ func (s *server) encryptionRoutes(api route) {
 	api("/types/{type_id}/encryption/{key}", http.MethodGet, s.showEncryptionItem)
 	api("/types/{type_id}/encryption/{key}", http.MethodPut, s.updateEncryption)
 	api("/types/{type_id}/encryption/{key}", http.MethodDelete, s.deleteEncryption)
+	api("/volumes/{volume_id}/encryption", http.MethodGet, s.showVolumeEncryption)
+	api("/volumes/{volume_id}/encryption/{key}", http.MethodGet, s.showVolumeEncryptionItem)
 }
 
 // encryptionSpecs is a type's encryption as Cinder's GET shows it: every column of its row.
@@ -477,4 +479,51 @@ func transferEncryptionFault(v *resource.Volume) *fault {
 		return nil
 	}
 	return badRequest("Invalid volume: transferring encrypted volume is not supported")
+}
+
+// volumeEncryption is Cinder's volume_encryption_metadata_get: the volume's key id (null
+// when not encrypted) and, when its type has an encryption, that encryption's provider,
+// cipher, key_size and control_location (what Nova's encryptors need to attach it).
+func (s *server) volumeEncryption(ctx context.Context, id string) (map[string]any, error) {
+	v, err := s.getVolume(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"encryption_key_id": nullable(v.EncryptionKeyID)}
+	e, err := s.store.GetVolumeTypeEncryption(ctx, v.VolumeTypeID)
+	switch {
+	case errors.Is(err, resource.ErrEncryptionNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		out["provider"], out["cipher"], out["key_size"], out["control_location"] = e.Provider, e.Cipher, e.KeySize, e.ControlLocation
+	}
+	return out, nil
+}
+
+// showVolumeEncryption is GET /volumes/{id}/encryption (volume_encryption_metadata).
+func (s *server) showVolumeEncryption(w http.ResponseWriter, r *http.Request) {
+	m, err := s.volumeEncryption(r.Context(), mux.Vars(r)["volume_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+// showVolumeEncryptionItem is GET /volumes/{id}/encryption/{key}: the bare value, as Cinder
+// answers it. An unknown key is a 404 (Cinder fails with a 500 there).
+func (s *server) showVolumeEncryptionItem(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	m, err := s.volumeEncryption(r.Context(), vars["volume_id"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v, ok := m[vars["key"]]
+	if !ok {
+		s.writeError(w, r, notFound("Volume %s has no encryption metadata with key %s.", vars["volume_id"], vars["key"]))
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/scoria/scoria/internal/resource"
@@ -265,5 +266,45 @@ func TestTransferEncryptedVolume(t *testing.T) {
 	for _, version := range []string{"", "volume 3.70"} {
 		rec := e.do(call{method: "POST", path: "/v3/" + testProject + "/os-volume-transfer", version: version, body: `{"transfer": {"volume_id": "` + v.ID + `"}}`})
 		wantFault(t, rec, http.StatusBadRequest, "badRequest", "Invalid volume: transferring encrypted volume is not supported")
+	}
+}
+
+// TestVolumeEncryptionMetadata: GET /volumes/{id}/encryption[/{key}] as Nova reads it.
+func TestVolumeEncryptionMetadata(t *testing.T) {
+	e := newEnv(t)
+	const typeID = "33333333-0000-0000-0000-000000000009"
+	e.addVolumeType(typeID, "meta")
+	wantStatus(t, e.do(call{method: "POST", path: "/v3/" + testProject + "/types/" + typeID + "/encryption",
+		body: `{"encryption": {"provider": "luks", "control_location": "front-end", "cipher": "aes-xts-plain64", "key_size": 256}}`}), 200)
+	enc := &resource.Volume{ProjectID: testProject, UserID: testUser, Size: 1, Status: resource.StatusAvailable,
+		VolumeTypeID: typeID, EncryptionKeyID: "11111111-2222-3333-4444-555555555555", Metadata: map[string]string{}}
+	if _, err := e.store.CreateVolume(context.Background(), enc); err != nil {
+		t.Fatal(err)
+	}
+	plain := e.createVolume(`{"volume": {"size": 1}}`, "")
+	p := "/v3/" + testProject + "/volumes/"
+	for _, c := range []struct {
+		name, path string
+		status     int
+		want       string
+	}{
+		{"encrypted", p + enc.ID + "/encryption", 200,
+			`{"cipher":"aes-xts-plain64","control_location":"front-end","encryption_key_id":"11111111-2222-3333-4444-555555555555","key_size":256,"provider":"luks"}`},
+		{"plain", p + plain + "/encryption", 200, `{"encryption_key_id":null}`},
+		{"item", p + enc.ID + "/encryption/provider", 200, `"luks"`},
+		{"unknown item", p + enc.ID + "/encryption/colour", 404, `{"itemNotFound":{"code":404,"message":"Volume ` + enc.ID + ` has no encryption metadata with key colour."}}`},
+		{"another project", "/v3/p2/volumes/" + enc.ID + "/encryption", 404, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			call := call{method: "GET", path: c.path}
+			if c.name == "another project" {
+				call.token, call.header = tokenP2, memberP2
+			}
+			rec := e.do(call)
+			wantStatus(t, rec, c.status)
+			if got := strings.TrimSpace(rec.Body.String()); c.want != "" && got != c.want {
+				t.Errorf("body %s, want %s", got, c.want)
+			}
+		})
 	}
 }
