@@ -180,6 +180,12 @@ func TestEncryptionWithBarbican(t *testing.T) {
 	}
 
 	orig := create("--type", encType, "--size", "1", "encrypted-"+tag)
+	// What Nova reads to attach it.
+	var meta map[string]any
+	if st := get("/volumes/"+orig.ID+"/encryption", &meta); st != http.StatusOK || meta["encryption_key_id"] != orig.EncryptionKeyID ||
+		meta["provider"] != "luks" || meta["cipher"] != "aes-xts-plain64" || meta["control_location"] != "front-end" {
+		t.Errorf("GET /volumes/%s/encryption: %d %v", orig.ID, st, meta)
+	}
 	clone := create("--source", orig.ID, "--size", "1", "clone-"+tag)
 	if clone.EncryptionKeyID == orig.EncryptionKeyID {
 		t.Errorf("the clone shares its source's key %s, want a copy of its own", orig.EncryptionKeyID)
