@@ -3,8 +3,8 @@
 //
 // It serves the versions documents, volumes (create, show, list, update, delete, summary,
 // metadata, actions), snapshots, attachments (and the legacy attach actions), volume types
-// with extra specs, access and defaults, group types with group specs (3.11),
-// QoS specs, quota sets and classes, limits,
+// with extra specs, access, defaults and encryption (encrypted volumes' keys from the key
+// manager), group types with group specs (3.11), QoS specs, quota sets and classes, limits,
 // transfers, user messages (3.3), os-services, os-availability-zone, extensions and
 // scheduler-stats/get_pools and capabilities, with noauth or Keystone authentication, Cinder's
 // policy rules and microversions up to MaxVersion. The features Scoria does not have yet but
@@ -28,6 +28,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/scoria/scoria/internal/keymanager"
 	"github.com/scoria/scoria/internal/policy"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -64,6 +65,7 @@ type Store interface {
 	attachmentStore
 	backendOpsStore
 	groupTypeStore
+	encryptionStore
 }
 
 // Dispatcher publishes outbox rows right after the transaction that wrote them committed.
@@ -115,6 +117,8 @@ type Options struct {
 	VolumeFilters []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// KeyManager holds encrypted volumes' keys (nil: none, and such volumes are refused).
+	KeyManager keymanager.Manager
 
 	// maxVersion, when set (tests only), advertises a higher microversion than MaxVersion, up
 	// to GatedVersion, so the version-gated behaviour prepared for later releases is tested.
@@ -151,6 +155,7 @@ type server struct {
 	policy               *policy.Enforcer
 
 	defaultGroupTypeName string // default_group_type; "" for none
+	keys                 keymanager.Manager
 }
 
 // New returns the Block Storage API handler.
@@ -188,6 +193,7 @@ func New(o Options) (http.Handler, error) {
 		policy:               o.Policy,
 		serviceRoles:         o.ServiceTokenRoles,
 		serviceRolesRequired: o.ServiceTokenRolesRequired,
+		keys:                 o.KeyManager,
 	}
 	if o.AuthStrategy == "keystone" {
 		s.tokens = o.Tokens

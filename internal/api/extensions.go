@@ -39,6 +39,8 @@ var knownExtensions = []extension{
 	{Alias: "os-types-manage", Name: "TypesManage", Description: "Types manage support.", Updated: "2011-08-24T00:00:00+00:00", probe: "/types"},
 	{Alias: "os-volume-transfer", Name: "VolumeTransfer", Description: "Volume transfer management support.", Updated: "2013-05-29T00:00:00+00:00", probe: "/os-volume-transfer"},
 	{Alias: "os-volume-type-access", Name: "VolumeTypeAccess", Description: "Volume type access support.", Updated: "2014-06-26T00:00:00Z", probe: "/types/probe/os-volume-type-access"},
+	{Alias: "encryption", Name: "VolumeTypeEncryption", Description: "Encryption support for volume types.", Updated: "2013-07-01T00:00:00+00:00", probe: "/types/probe/encryption"},
+	{Alias: "os-volume-encryption-metadata", Name: "VolumeEncryptionMetadata", Description: "Volume encryption metadata retrieval support.", Updated: "2013-07-10T00:00:00+00:00", probe: "/volumes/probe/encryption"},
 	{Alias: "os-used-limits", Name: "UsedLimits", Description: "Provide data on limited resources that are being used.", Updated: "2013-10-03T00:00:00+00:00", probe: "/limits"},
 }
 

@@ -100,6 +100,8 @@ func policyOps() []opCase {
 		{op: "DELETE /volumes/{volume_id} (force)", path: "/volumes/{vol}?force=true", version: "volume 3.23", rule: "volume:force_delete", before: "volume:delete", need: needAdmin, reach: hiddenObj, ok: 202},
 		{op: "GET /volumes/{volume_id}/metadata", path: "/volumes/{vol}/metadata", rule: "volume:get_volume_metadata", need: needReader, reach: hiddenObj, ok: 200},
 		{op: "GET /volumes/{volume_id}/metadata/{key}", path: "/volumes/{vol}/metadata/k", rule: "volume:get_volume_metadata", need: needReader, reach: hiddenObj, ok: 200},
+		{op: "GET /volumes/{volume_id}/encryption", path: "/volumes/{vol}/encryption", rule: "volume_extension:volume_encryption_metadata", need: needReader, reach: hiddenObj, ok: 200},
+		{op: "GET /volumes/{volume_id}/encryption/{key}", path: "/volumes/{vol}/encryption/encryption_key_id", rule: "volume_extension:volume_encryption_metadata", need: needReader, reach: hiddenObj, ok: 200},
 		{op: "POST /volumes/{volume_id}/metadata", path: "/volumes/{vol}/metadata", body: `{"metadata": {"a": "b"}}`, rule: "volume:create_volume_metadata", need: needMember, reach: hiddenObj, ok: 200},
 		{op: "PUT /volumes/{volume_id}/metadata", path: "/volumes/{vol}/metadata", body: `{"metadata": {"a": "b"}}`, rule: "volume:update_volume_metadata", need: needMember, reach: hiddenObj, ok: 200},
 		{op: "PUT /volumes/{volume_id}/metadata/{key}", path: "/volumes/{vol}/metadata/k", body: `{"meta": {"k": "v2"}}`, rule: "volume:update_volume_metadata", need: needMember, reach: hiddenObj, ok: 200},
@@ -182,6 +184,12 @@ func policyOps() []opCase {
 		{op: "GET /group_types/{group_type_id}/group_specs/{spec_key}", path: "/group_types/{gtype}/group_specs/k", version: mvGroupTypes, rule: "group:group_types_specs:get", need: needAdmin, ok: 200},
 		{op: "PUT /group_types/{group_type_id}/group_specs/{spec_key}", path: "/group_types/{gtype}/group_specs/k", version: mvGroupTypes, body: `{"k": "v2"}`, rule: "group:group_types_specs:update", need: needAdmin, ok: 200},
 		{op: "DELETE /group_types/{group_type_id}/group_specs/{spec_key}", path: "/group_types/{gtype}/group_specs/k", version: mvGroupTypes, rule: "group:group_types_specs:delete", need: needAdmin, ok: 202},
+		// Volume type encryption (volume_type_encryption.py): admin_api.
+		{op: "GET /types/{type_id}/encryption", path: "/types/{type}/encryption", rule: "volume_extension:volume_type_encryption:get", need: needAdmin, ok: 200},
+		{op: "POST /types/{type_id}/encryption", path: "/types/{type}/encryption", body: `{"encryption": {"provider": "luks", "control_location": "front-end"}}`, rule: "volume_extension:volume_type_encryption:create", need: needAdmin, ok: 200},
+		{op: "GET /types/{type_id}/encryption/{key}", path: "/types/{type}/encryption/provider", setup: "encryption", rule: "volume_extension:volume_type_encryption:get", need: needAdmin, ok: 200},
+		{op: "PUT /types/{type_id}/encryption/{key}", path: "/types/{type}/encryption/e", setup: "encryption", body: `{"encryption": {"key_size": 512}}`, rule: "volume_extension:volume_type_encryption:update", need: needAdmin, ok: 200},
+		{op: "DELETE /types/{type_id}/encryption/{key}", path: "/types/{type}/encryption/e", setup: "encryption", rule: "volume_extension:volume_type_encryption:delete", need: needAdmin, ok: 202},
 		// Default types (default_types.py, 3.62): the project of the URL is the target.
 		{op: "PUT /default-types/{project}", path: "/default-types/{alice}", version: mvDefaults, body: `{"default_type": {"volume_type": "{type}"}}`, rule: "volume_extension:default_set_or_update", need: needAdmin, reach: namedProj, ok: 200},
 		{op: "GET /default-types/{project}", path: "/default-types/{alice}", version: mvDefaults, setup: "default-type", rule: "volume_extension:default_get", need: needAdmin, reach: namedProj, ok: 200},
@@ -425,6 +433,8 @@ func (f *fixture) prepare(c opCase) {
 		m.must("alice", "PUT", "/attachments/"+f.get("att"), mvAttach, `{"attachment": {"connector": `+matrixConnector+`}}`, 200)
 	case "type-access":
 		m.must("admin", "POST", "/types/"+f.get("ptype")+"/action", "", fmt.Sprintf(`{"addProjectAccess": {"project": %q}}`, f.get("alice")), 202)
+	case "encryption":
+		m.must("admin", "POST", "/types/"+f.get("type")+"/encryption", "", `{"encryption": {"provider": "luks", "control_location": "front-end"}}`, 200)
 	case "default-type":
 		m.must("admin", "PUT", "/default-types/"+f.get("alice"), mvDefaults, fmt.Sprintf(`{"default_type": {"volume_type": %q}}`, f.get("type")), 200)
 	default:

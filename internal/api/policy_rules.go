@@ -26,6 +26,8 @@ var endpointRules = map[string]string{
 	"DELETE /volumes/{volume_id}":                    "volume:delete",
 	"GET /volumes/{volume_id}/metadata":              "volume:get_volume_metadata",
 	"GET /volumes/{volume_id}/metadata/{key}":        "volume:get_volume_metadata",
+	"GET /volumes/{volume_id}/encryption":            "volume_extension:volume_encryption_metadata",
+	"GET /volumes/{volume_id}/encryption/{key}":      "volume_extension:volume_encryption_metadata",
 	"POST /volumes/{volume_id}/metadata":             "volume:create_volume_metadata",
 	"PUT /volumes/{volume_id}/metadata":              "volume:update_volume_metadata",
 	"PUT /volumes/{volume_id}/metadata/{key}":        "volume:update_volume_metadata",

@@ -118,8 +118,13 @@ func (s *server) createTransfer(col string) http.HandlerFunc {
 			s.writeError(w, r, f)
 			return
 		}
-		if _, err := s.getVolume(ctx, t.VolumeID); err != nil {
+		tv, err := s.getVolume(ctx, t.VolumeID)
+		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		if f := transferEncryptionFault(tv); f != nil {
+			s.writeError(w, r, f)
 			return
 		}
 		if err := s.store.CreateTransfer(ctx, t, callerProject(r)); err != nil {

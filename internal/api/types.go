@@ -83,6 +83,7 @@ func (s *server) typeRoutes(api route) {
 	api("/types/{type_id}/extra_specs/{key}", http.MethodDelete, s.deleteExtraSpec)
 	s.defaultTypeRoutes(api)
 	s.qosRoutes(api)
+	s.encryptionRoutes(api)
 	api("/extensions", http.MethodGet, newExtensionLister(s).list)
 }
 

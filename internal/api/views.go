@@ -86,6 +86,8 @@ type volumeDetail struct {
 	ClusterName     opt[*string] `json:"cluster_name,omitzero"`     // 3.61, admin
 	VolumeTypeID    opt[*string] `json:"volume_type_id,omitzero"`   // 3.63
 	ConsumesQuota   opt[bool]    `json:"consumes_quota,omitzero"`   // 3.65
+	// EncryptionKeyID is the volume's key in the key manager: 3.64, when encrypted.
+	EncryptionKeyID opt[string] `json:"encryption_key_id,omitzero"`
 
 	// The os-vol-* extension attributes, on show and detail list, each as its rule allows.
 	TenantID opt[string]  `json:"os-vol-tenant-attr:tenant_id,omitzero"`
@@ -270,6 +272,7 @@ func (vw viewer) detail(v *resource.Volume, withExtensions bool) volumeDetail {
 		Links:            vw.links("volumes", v.ID),
 		UserID:           v.UserID,
 		Bootable:         bootable,
+		Encrypted:        v.EncryptionKeyID != "",
 		Multiattach:      v.Multiattach,
 		Attachments:      []attachmentView{},
 	}
@@ -297,6 +300,9 @@ func (vw viewer) detail(v *resource.Volume, withExtensions bool) volumeDetail {
 	}
 	if vw.mv.atLeast(mvConsumesQuota) {
 		d.ConsumesQuota = some(true)
+	}
+	if v.EncryptionKeyID != "" && vw.mv.atLeast(mvEncryptionKeyID) {
+		d.EncryptionKeyID = some(v.EncryptionKeyID)
 	}
 	if withExtensions {
 		// Each extension adds its attributes when its rule allows, as Cinder's

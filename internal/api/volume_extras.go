@@ -307,6 +307,7 @@ func (s *server) forceDeleteVolume(w http.ResponseWriter, r *http.Request, id st
 		s.writeError(w, r, &actionError{action: "force-delete", err: err})
 		return
 	}
+	s.deleteVolumeKey(r, v)
 	reqctx.Log(ctx, s.log).WithField("volume_id", id).Info("volume force-delete accepted")
 	writeAccepted(w)
 }

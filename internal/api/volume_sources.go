@@ -150,6 +150,9 @@ func (s *server) fromSource(ctx context.Context, req *createRequest, src *source
 // retypePossible is Cinder's _retype_is_possible for a create from a source of type from in
 // type to: always with a single volume service, otherwise when the types' extra specs agree.
 func (s *server) retypePossible(ctx context.Context, from, to *resource.VolumeType) bool {
+	if s.encryptionChanged(ctx, from.ID, to.ID) {
+		return false
+	}
 	if svcs, err := s.store.ListServices(ctx, resource.ServiceFilter{Binary: resource.BinaryVolume}); err == nil && len(svcs) == 1 {
 		return true
 	}
@@ -386,6 +389,10 @@ func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string,
 	from := []string{resource.StatusAvailable, resource.StatusInUse}
 	if !contains(from, v.Status) || vt.ID == v.VolumeTypeID {
 		s.writeError(w, r, badRequest(msgRetypeState))
+		return
+	}
+	if err := s.retypeEncryptionFault(ctx, v, vt, multiattach, req.policy); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if err := s.retypeFits(ctx, v, vt, req.policy); err != nil {

@@ -129,8 +129,13 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if err := s.newVolumeKey(r, v, vt); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	msgs, err := s.store.CreateVolume(ctx, v, msg)
 	if err != nil {
+		s.forgetVolumeKey(r, v)
 		s.writeError(w, r, err)
 		return
 	}
@@ -373,6 +378,7 @@ func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &actionError{action: action, err: err})
 		return
 	}
+	s.deleteVolumeKey(r, v)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "force": force, "cascade": cascade}).Info("volume delete accepted")
 	writeAccepted(w)
 }

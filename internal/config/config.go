@@ -25,6 +25,10 @@ type Config struct {
 	// the caller logs each once.
 	Ignored []string
 
+	// KeyManager is [key_manager] and Barbican [barbican]: encrypted volumes' keys.
+	KeyManager KeyManager
+	Barbican   Barbican
+
 	values map[string]string // sectionID+sep+key → value (resolved for the options Scoria reads)
 }
 
@@ -168,6 +172,8 @@ func (l *loader) build(c *Config) {
 	apply(l, c, sectionID(databaseSection), databaseOptions, &c.Database)
 	apply(l, c, sectionID(keystoneSection), keystoneOptions, &c.KeystoneAuthtoken)
 	apply(l, c, sectionID(policySection), policyOptions, &c.OsloPolicy)
+	apply(l, c, sectionID(keyManagerSection), keyManagerOptions, &c.KeyManager)
+	apply(l, c, sectionID(barbicanSection), barbicanOptions, &c.Barbican)
 	l.buildBackends(c)
 	c.Ignored = l.ignored()
 }
@@ -225,6 +231,10 @@ func (l *loader) defaultOf(id, key string) (string, bool) {
 		d, ok = lookupDefault(keystoneOptions, key)
 	case sectionID(policySection):
 		d, ok = lookupDefault(policyOptions, key)
+	case sectionID(keyManagerSection):
+		d, ok = lookupDefault(keyManagerOptions, key)
+	case sectionID(barbicanSection):
+		d, ok = lookupDefault(barbicanOptions, key)
 	default:
 		name, enabled := l.backends[id]
 		if !enabled {
@@ -341,6 +351,12 @@ func declared(id, key string) bool {
 		return ok
 	case sectionID(policySection):
 		_, ok := lookupDefault(policyOptions, key)
+		return ok
+	case sectionID(keyManagerSection):
+		_, ok := lookupDefault(keyManagerOptions, key)
+		return ok
+	case sectionID(barbicanSection):
+		_, ok := lookupDefault(barbicanOptions, key)
 		return ok
 	}
 	return false

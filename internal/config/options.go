@@ -105,6 +105,8 @@ func Options() []Option {
 	out = appendOptions(out, databaseSection, databaseOptions)
 	out = appendOptions(out, keystoneSection, keystoneOptions)
 	out = appendOptions(out, policySection, policyOptions)
+	out = appendOptions(out, keyManagerSection, keyManagerOptions)
+	out = appendOptions(out, barbicanSection, barbicanOptions)
 	return appendOptions(out, BackendSection, backendOptions)
 }
 

@@ -89,6 +89,9 @@ func (s *Store) CreateSnapshot(ctx context.Context, sn *resource.Snapshot, volum
 		if err := insertSnapshotMetadata(ctx, tx, sn.ID, sn.Metadata, now); err != nil {
 			return err
 		}
+		if err := copySnapshotEncryptionKey(ctx, tx, sn.ID, sn.VolumeID); err != nil {
+			return err
+		}
 		out, err = insertOutbox(ctx, tx, now, msgs)
 		return err
 	})

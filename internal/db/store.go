@@ -1,7 +1,8 @@
 // Package db is Scoria's data-access layer: one Store, over MySQL/MariaDB or SQLite, that
 // holds volumes (with their user, admin and image metadata), snapshots, attachments, volume
-// types (extra specs, access, per-project defaults), group types (group specs, access; the
-// seeded default_cgsnapshot_type), QoS specs, quotas, quota classes and
+// types (extra specs, access, per-project defaults, encryption), encrypted volumes' key ids,
+// group types (group specs, access; the seeded default_cgsnapshot_type), QoS specs, quotas,
+// quota classes and
 // usage, transfers, user messages, services, the scheduler's pools and capacity claims, and
 // the RPC outbox; and the schema migrations of both dialects.
 //

@@ -19,7 +19,8 @@ import (
 const (
 	volumeColumns = `v.id, v.project_id, v.user_id, v.display_name, v.display_description,
 	v.size, v.status, v.attach_status, v.availability_zone, v.host, v.volume_type_id, t.name,
-	v.bootable, v.multiattach, v.created_at, v.updated_at, v.deleted_at, v.snapshot_id, v.source_volid`
+	v.bootable, v.multiattach, v.created_at, v.updated_at, v.deleted_at, v.snapshot_id, v.source_volid,
+	v.encryption_key_id`
 	volumeSelect = "SELECT " + volumeColumns + `
 FROM volumes v LEFT JOIN volume_types t ON t.id = v.volume_type_id`
 	// volumeWithMetadataSelect reads one volume and its metadata in one statement: a row per
@@ -37,11 +38,13 @@ func scanVolume(sc scanner, extra ...any) (*resource.Volume, error) {
 		v                                      resource.Volume
 		name, desc, az, host, typeID, typeName sql.NullString
 		snapshotID, sourceVolID                sql.NullString
+		encryptionKeyID                        sql.NullString
 		created, updated, deleted              nullTime
 	)
 	dest := append([]any{&v.ID, &v.ProjectID, &v.UserID, &name, &desc,
 		&v.Size, &v.Status, &v.AttachStatus, &az, &host, &typeID, &typeName,
-		&v.Bootable, &v.Multiattach, &created, &updated, &deleted, &snapshotID, &sourceVolID}, extra...)
+		&v.Bootable, &v.Multiattach, &created, &updated, &deleted, &snapshotID, &sourceVolID,
+		&encryptionKeyID}, extra...)
 	err := sc.Scan(dest...)
 	if err != nil {
 		return nil, err
@@ -50,6 +53,7 @@ func scanVolume(sc scanner, extra ...any) (*resource.Volume, error) {
 	v.Host, v.VolumeTypeID, v.VolumeTypeName = host.String, typeID.String, typeName.String
 	v.CreatedAt, v.UpdatedAt, v.DeletedAt = created.Time, updated.Ptr(), deleted.Ptr()
 	v.SnapshotID, v.SourceVolID = snapshotID.String, sourceVolID.String
+	v.EncryptionKeyID = encryptionKeyID.String
 	return &v, nil
 }
 
@@ -186,6 +190,9 @@ func (s *Store) CreateVolume(ctx context.Context, v *resource.Volume, msgs ...re
 			return err
 		}
 		if err := insertMetadata(ctx, tx, v.ID, v.Metadata, now); err != nil {
+			return err
+		}
+		if err := setVolumeEncryptionKey(ctx, tx, v); err != nil {
 			return err
 		}
 		out, err = insertOutbox(ctx, tx, now, msgs)

@@ -247,7 +247,7 @@ func (s *Store) DeleteVolumeType(ctx context.Context, id string) error {
 				return err
 			}
 		}
-		return nil
+		return softDeleteTypeEncryption(ctx, tx, id, now)
 	})
 	if err != nil {
 		return fmt.Errorf("delete volume type %s: %w", id, err)

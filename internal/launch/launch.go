@@ -126,6 +126,7 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 		ServiceDownTime:           d.ServiceDownTime,
 		MaxLimit:                  d.OsapiMaxLimit,
 		VolumeFilters:             d.ResourceQueryFilters["volume"],
+		KeyManager:                e.keyManager(),
 	})
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)

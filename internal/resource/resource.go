@@ -61,6 +61,7 @@ type Volume struct {
 	SnapshotID       string // the snapshot it was created from, "" if none
 	SourceVolID      string // the volume it was cloned from, "" if none
 	GroupID          string // the generic group it belongs to, "" if none
+	EncryptionKeyID  string // its key in the key manager when its type is encrypted, "" if none
 	Metadata         map[string]string
 	CreatedAt        time.Time
 	UpdatedAt        *time.Time

@@ -63,9 +63,8 @@ func (m *Manager) InitializeConnection(ctx context.Context, a message.Connection
 	}
 	info.Data["volume_id"] = v.ID
 	info.Data["access_mode"] = mode
-	if _, ok := info.Data["encrypted"]; !ok {
-		info.Data["encrypted"] = false
-	}
+	// As Cinder's manager: encrypted is whether the volume has a key, whatever the driver said.
+	info.Data["encrypted"] = v.EncryptionKeyID != ""
 	log.WithField("driver_volume_type", info.DriverVolumeType).Info("connection initialized")
 	return &message.ConnectionReply{ConnectionInfo: info}, nil
 }

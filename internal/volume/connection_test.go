@@ -33,6 +33,22 @@ func TestInitializeConnection(t *testing.T) {
 			t.Errorf("connection info %+v", info)
 		}
 	})
+	t.Run("an encrypted volume: encrypted true, whatever the driver says", func(t *testing.T) {
+		f := newFixture(t)
+		v := &resource.Volume{ID: "5e1f0c8a-0000-4000-8000-00000000e001", ProjectID: "p", UserID: "u", Size: 1, Status: resource.StatusAvailable,
+			AttachStatus: resource.AttachDetached, AvailabilityZone: "nova", Host: f.m.Host + "#file", Metadata: map[string]string{},
+			EncryptionKeyID: "6f0e1c2a-0000-4000-8000-00000000e002"}
+		if _, err := f.store.CreateVolume(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		reply, err := f.m.InitializeConnection(ctx, message.ConnectionArgs{VolumeID: v.ID, Connector: driver.Connector{"host": "h"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reply.ConnectionInfo.Data["encrypted"] != true {
+			t.Errorf("connection info %+v, want encrypted true", reply.ConnectionInfo)
+		}
+	})
 	t.Run("local file with a target helper: the real tgtadm helper on tgtd", func(t *testing.T) {
 		f := newFixture(t)
 		tg := systemTGT(t)
