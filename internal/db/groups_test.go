@@ -262,7 +262,11 @@ func TestGroupsByHostAndMembersFromSource(t *testing.T) {
 		newGroup(t, s, "p1", gt, func(g *resource.Group) { g.Host = "h@bb#p" })
 		clone := &resource.Group{ProjectID: "p1", UserID: "u", AvailabilityZone: "nova", GroupTypeID: gt, Host: src.Host,
 			VolumeTypeIDs: src.VolumeTypeIDs, SourceGroupID: src.ID}
-		member := volume("p1", func(v *resource.Volume) { v.Status = resource.StatusCreating; v.Host = src.Host; v.SourceVolID = uuid.NewString() })
+		member := volume("p1", func(v *resource.Volume) {
+			v.Status = resource.StatusCreating
+			v.Host = src.Host
+			v.SourceVolID = uuid.NewString()
+		})
 		if _, err := s.CreateGroup(ctx, clone, []*resource.Volume{member}); err != nil {
 			t.Fatal(err)
 		}
