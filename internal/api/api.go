@@ -58,6 +58,7 @@ type Store interface {
 	volumeSourceStore
 	attachmentStore
 	backendOpsStore
+	groupStore
 }
 
 // Dispatcher publishes outbox rows right after the transaction that wrote them committed.

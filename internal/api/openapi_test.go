@@ -35,6 +35,7 @@ func routeAreas(s *server) map[string]func(route) {
 		"transferRoutes":    s.transferRoutes,
 		"volumeExtraRoutes": s.volumeExtraRoutes,
 		"attachmentRoutes":  s.attachmentRoutes,
+		"groupRoutes":       s.groupRoutes,
 	}
 }
 

@@ -66,6 +66,12 @@ var endpointRules = map[string]string{
 	"GET /types/{type_id}/extra_specs":               "volume_extension:types_extra_specs:index",
 	"GET /types/{type_id}/extra_specs/{key}":         "volume_extension:types_extra_specs:show",
 	"GET /limits":                                    "limits_extension:used_limits",
+	"GET /groups":                                    policyGroupGetAll,
+	"GET /groups/detail":                             policyGroupGetAll,
+	"POST /groups":                                   policyGroupCreate,
+	"POST /groups/action":                            policyGroupCreate,
+	"GET /groups/{group_id}":                         policyGroupGet,
+	"PUT /groups/{group_id}":                         policyGroupUpdate,
 }
 
 // volumeActionRules names Cinder's rule of each volume action but os-extend, whose rule
@@ -103,6 +109,7 @@ var snapshotActionRules = map[string]string{
 var objectKinds = map[string]string{
 	"volume_id": "Volume", "snapshot_id": "Snapshot", "attachment_id": "VolumeAttachment",
 	"message_id": "Message", "transfer_id": "Transfer",
+	"group_id": "Group",
 }
 
 // bodyObjectRoutes are the creates whose policy target is an object named in the body (the

@@ -661,3 +661,30 @@ func conditionalGroup(ctx context.Context, q querier, id string, from []string, 
 	}
 	return &resource.InvalidStateError{Kind: "Group", ID: id, Status: status, Want: slices.Clone(from)}
 }
+
+// GroupSnapshotSource returns group snapshot id and the member snapshots that make it (by
+// snapshots.group_snapshot_id), for a group created from it. A missing or deleted one is a
+// *resource.NotFoundError.
+func (s *Store) GroupSnapshotSource(ctx context.Context, id string) (*resource.GroupSnapshot, []*resource.Snapshot, error) {
+	var (
+		gs                        resource.GroupSnapshot
+		name, desc                sql.NullString
+		created, updated, deleted nullTime
+	)
+	err := s.ro.QueryRowContext(ctx, `SELECT id, group_id, project_id, user_id, name, description, status, group_type_id,
+		created_at, updated_at, deleted_at FROM group_snapshots WHERE id = ? AND deleted = 0`, id).
+		Scan(&gs.ID, &gs.GroupID, &gs.ProjectID, &gs.UserID, &name, &desc, &gs.Status, &gs.GroupTypeID, &created, &updated, &deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, &resource.NotFoundError{Kind: "GroupSnapshot", ID: id}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get group snapshot %s: %w", id, err)
+	}
+	gs.Name, gs.Description = name.String, desc.String
+	gs.CreatedAt, gs.UpdatedAt, gs.DeletedAt = created.Time, updated.Ptr(), deleted.Ptr()
+	snaps, err := querySnapshots(ctx, s.ro, "SELECT "+snapshotColumns+" FROM snapshots s WHERE s.group_snapshot_id = ? AND s.deleted = 0 ORDER BY s.created_at, s.id", id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("get snapshots of group snapshot %s: %w", id, err)
+	}
+	return &gs, snaps, nil
+}
