@@ -289,4 +289,3 @@ func (m *Manager) recoverGroups(ctx context.Context) error {
 	}
 	return nil
 }
-
