@@ -26,7 +26,6 @@ const (
 	groupHost = "host1@lvm#pool1"
 )
 
-
 // addGroupType makes a group type by SQL (group types are another area's API).
 func (e *env) addGroupType(name string, specs map[string]string) string {
 	e.t.Helper()
