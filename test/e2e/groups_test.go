@@ -71,14 +71,16 @@ func waitVolumeGoneCLI(t *testing.T, cli cinderCLI, id string) {
 	}
 }
 
-// openstackCLI runs the real openstack CLI without authentication against c.
+// openstackCLI runs the real openstack CLI against c with cinderclient's noauth plugin (the
+// token demo:demo), as the cinder CLI does.
 func openstackCLI(t *testing.T, c *cluster.Cluster, args ...string) string {
 	t.Helper()
 	path, err := exec.LookPath("openstack")
 	if err != nil {
 		unavailable(t, "the openstack CLI is not installed (Debian python3-openstackclient)")
 	}
-	full := append([]string{"--os-auth-type", "none", "--os-endpoint", c.Endpoint() + "/demo", "--os-volume-api-version", "3.20"}, args...)
+	full := append([]string{"--os-auth-type", "noauth", "--os-user-id", "demo", "--os-project-id", "demo", "--os-endpoint", c.Endpoint(),
+		"--os-volume-api-version", "3.20"}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, full...)
