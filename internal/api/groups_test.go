@@ -128,6 +128,18 @@ func TestCreateGroup(t *testing.T) {
 		if len(msgs) != 1 || msgs[0].Method != message.CreateGroup || msgs[0].Topic != "scoria-scheduler" {
 			t.Fatalf("dispatched %+v, want create_group to the scheduler", msgs)
 		}
+		// The groups quota shows the group, as Cinder's quota set does.
+		rec = e.do(call{method: "GET", path: "/v3/p1/os-quota-sets/p1?usage=true"})
+		wantStatus(t, rec, http.StatusOK)
+		var qs struct {
+			QuotaSet map[string]json.RawMessage `json:"quota_set"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &qs); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(qs.QuotaSet["groups"]); !strings.Contains(got, `"in_use":1`) || !strings.Contains(got, `"limit":10`) {
+			t.Errorf("quota set groups = %s, want limit 10 and in_use 1", got)
+		}
 	})
 
 	for _, c := range []struct {
