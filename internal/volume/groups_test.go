@@ -207,3 +207,62 @@ func TestRecoverGroups(t *testing.T) {
 		t.Errorf("the creating group's member: %+v", vs)
 	}
 }
+
+// groupDriver is the localfile driver with groups of its own (driver.GroupManager): it
+// records the calls and fails those in fail.
+type groupDriver struct {
+	driver.Driver
+	calls []string
+	fail  map[string]bool
+}
+
+func (d *groupDriver) call(name string, g driver.Group) error {
+	d.calls = append(d.calls, name+" "+g.ID)
+	if d.fail[name] {
+		return errors.New(name + " refused by the backend")
+	}
+	return nil
+}
+
+func (d *groupDriver) CreateGroup(_ context.Context, g driver.Group) error { return d.call("create", g) }
+func (d *groupDriver) DeleteGroup(_ context.Context, g driver.Group) error { return d.call("delete", g) }
+func (d *groupDriver) UpdateGroup(_ context.Context, g driver.Group, add, remove []driver.Volume) error {
+	return d.call("update", g)
+}
+
+func TestGroupManagerDriver(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		fail string
+		want string // the group's status after create then delete
+	}{
+		{"every call succeeds", "", "gone"},
+		{"create refused", "create", resource.GroupStatusError},
+		{"delete refused", "delete", resource.GroupStatusError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			d := &groupDriver{Driver: f.drv, fail: map[string]bool{tc.fail: true}}
+			f.m.Driver = d
+			g := f.group(resource.GroupStatusCreating, host+"#file")
+			if err := f.m.CreateGroup(ctx, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			if f.groupStatus(g.ID) == resource.GroupStatusAvailable {
+				if _, err := f.store.StartGroupDelete(ctx, g.ID, true); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.m.DeleteGroup(ctx, g.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := f.groupStatus(g.ID); got != tc.want {
+				t.Errorf("group %s, want %s (driver calls %v)", got, tc.want, d.calls)
+			}
+			if len(d.calls) == 0 || d.calls[0] != "create "+g.ID {
+				t.Errorf("driver calls %v, want CreateGroup first", d.calls)
+			}
+		})
+	}
+}
