@@ -224,8 +224,12 @@ func (d *groupDriver) call(name string, g driver.Group) error {
 	return nil
 }
 
-func (d *groupDriver) CreateGroup(_ context.Context, g driver.Group) error { return d.call("create", g) }
-func (d *groupDriver) DeleteGroup(_ context.Context, g driver.Group) error { return d.call("delete", g) }
+func (d *groupDriver) CreateGroup(_ context.Context, g driver.Group) error {
+	return d.call("create", g)
+}
+func (d *groupDriver) DeleteGroup(_ context.Context, g driver.Group) error {
+	return d.call("delete", g)
+}
 func (d *groupDriver) UpdateGroup(_ context.Context, g driver.Group, add, remove []driver.Volume) error {
 	return d.call("update", g)
 }
