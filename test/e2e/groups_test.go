@@ -169,8 +169,8 @@ func groupScenario(t *testing.T, c *cluster.Cluster, cli cinderCLI, storage func
 	}
 	// (Not "openstack volume group show": Debian's openstackclient calls a method its
 	// cinderclient lacks, "'GroupManager' object has no attribute 'show'", before any request.)
-	if out := openstackCLI(t, c, "volume", "group", "list", "--long", "-f", "json"); !strings.Contains(out, `"g2"`) || !strings.Contains(out, `"available"`) {
-		t.Errorf("openstack volume group list --long: %s", out)
+	if out := openstackCLI(t, c, "volume", "group", "list", "--all-projects", "-f", "json"); !strings.Contains(out, `"g2"`) || !strings.Contains(out, `"available"`) {
+		t.Errorf("openstack volume group list --all-projects: %s", out)
 	}
 
 	// Delete: without the flag refused, with it everything goes.
