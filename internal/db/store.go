@@ -2,7 +2,8 @@
 // holds volumes (with their user, admin and image metadata), snapshots, attachments, volume
 // types (extra specs, access, per-project defaults), QoS specs, quotas, quota classes and
 // usage, transfers, user messages, services, the scheduler's pools and capacity claims,
-// generic volume groups (with their volume types and members), and the RPC outbox; and the schema migrations of both dialects.
+// generic volume groups (with their volume types and members), and the RPC outbox; and the
+// schema migrations of both dialects.
 //
 // Every status change is one conditional UPDATE whose affected-row count decides who won, so
 // processes need no locks of their own. Times are stored in UTC with microsecond precision and
