@@ -5,7 +5,8 @@
 // metadata, actions), snapshots, attachments (and the legacy attach actions), volume types
 // with extra specs, access and defaults, QoS specs, quota sets and classes, limits,
 // transfers, user messages (3.3), generic volume groups (3.13+), os-services,
-// os-availability-zone, extensions and scheduler-stats/get_pools and capabilities, with noauth or Keystone authentication, Cinder's
+// os-availability-zone, extensions and scheduler-stats/get_pools and capabilities, with
+// noauth or Keystone authentication, Cinder's
 // policy rules and microversions up to MaxVersion. Its framework parts are here too: the JSON
 // body decoder (bounded depth and echo), schemas, faults in Cinder's format, query parsing and
 // paging. A request the API accepts is written to the database together with the RPC messages
