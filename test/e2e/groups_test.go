@@ -39,7 +39,7 @@ func waitGroup(t *testing.T, cli cinderCLI, id, want string) map[string]string {
 	err := cluster.Poll(context.Background(), 90*time.Second, 250*time.Millisecond, func() (bool, string, error) {
 		out, err := cli.run("group-show", id)
 		if err != nil {
-			if want == "gone" && strings.Contains(err.Error(), "could not be found") {
+			if want == "gone" && gone(err) {
 				return true, "", nil
 			}
 			return false, err.Error(), nil
@@ -56,12 +56,18 @@ func waitGroup(t *testing.T, cli cinderCLI, id, want string) map[string]string {
 	return shown
 }
 
-// waitVolumeGone polls cinder show until the volume is not found.
+// gone reports whether a cinder CLI error says the object does not exist (the client's own
+// "No group with a name or ID of … exists." after the API's 404, or the 404 itself).
+func gone(err error) bool {
+	return strings.Contains(err.Error(), "could not be found") || strings.Contains(err.Error(), "with a name or ID of")
+}
+
+// waitVolumeGoneCLI polls cinder show until the volume is not found.
 func waitVolumeGoneCLI(t *testing.T, cli cinderCLI, id string) {
 	t.Helper()
 	err := cluster.Poll(context.Background(), 90*time.Second, 250*time.Millisecond, func() (bool, string, error) {
 		out, err := cli.run("show", id)
-		if err != nil && strings.Contains(err.Error(), "could not be found") {
+		if err != nil && gone(err) {
 			return true, "", nil
 		}
 		return false, "status " + parseProperties(out)["status"], nil
