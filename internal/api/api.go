@@ -4,7 +4,7 @@
 // It serves the versions documents, volumes (create, show, list, update, delete, summary,
 // metadata, actions), snapshots, attachments (and the legacy attach actions), volume types
 // with extra specs, access, defaults and encryption (encrypted volumes' keys from the key
-// manager), group types with group specs (3.11), QoS specs, quota sets and classes, limits,
+// manager), group types with group specs (3.11), generic volume groups (3.13+), QoS specs, quota sets and classes, limits,
 // transfers, user messages (3.3), os-services, os-availability-zone, extensions and
 // scheduler-stats/get_pools and capabilities, with noauth or Keystone authentication, Cinder's
 // policy rules and microversions up to MaxVersion. The features Scoria does not have yet but
@@ -66,6 +66,7 @@ type Store interface {
 	backendOpsStore
 	groupTypeStore
 	encryptionStore
+	groupStore
 }
 
 // Dispatcher publishes outbox rows right after the transaction that wrote them committed.

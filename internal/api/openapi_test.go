@@ -37,6 +37,7 @@ func routeAreas(s *server) map[string]func(route) {
 		"attachmentRoutes":  s.attachmentRoutes,
 		"gapRoutes":         s.gapRoutes,
 		"groupTypeRoutes":   s.groupTypeRoutes,
+		"groupRoutes":       s.groupRoutes,
 	}
 }
 

@@ -68,6 +68,7 @@ type opCase struct {
 }
 
 const (
+	mvGroups   = "volume 3.13"
 	mvAttach   = "volume 3.27"
 	mvComplete = "volume 3.44"
 	mvTransfer = "volume 3.55"
@@ -87,6 +88,10 @@ func policyOps() []opCase {
 	snapAct := func(name, body, setup, rule string, n need, ok int) opCase {
 		return opCase{op: "POST /snapshots/{snapshot_id}/action (" + name + ")", path: "/snapshots/{snap}/action",
 			body: fmt.Sprintf(`{%q: %s}`, name, body), setup: setup, rule: rule, need: n, reach: hiddenObj, ok: ok}
+	}
+	grpAct := func(name, body, version, rule string, n need, ok int) opCase {
+		return opCase{op: "POST /groups/{group_id}/action (" + name + ")", path: "/groups/{group}/action", version: version,
+			body: fmt.Sprintf(`{%q: %s}`, name, body), rule: rule, need: n, reach: hiddenObj, ok: ok}
 	}
 	ops := []opCase{
 		// Volumes (cinder/policies/volumes.py, volume_metadata.py).
@@ -223,6 +228,19 @@ func policyOps() []opCase {
 		{op: "GET /os-availability-zone", path: "/os-availability-zone", need: needNone, ok: 200},
 		{op: "GET /extensions", path: "/extensions", need: needNone, ok: 200},
 		{op: "GET /resource_filters", path: "/resource_filters", version: "volume 3.33", need: needNone, ok: 200},
+		// Groups (groups.py, group_actions.py).
+		{op: "GET /groups", path: "/groups", version: mvGroups, rule: "group:get_all", need: needReader, ok: 200},
+		{op: "GET /groups/detail", path: "/groups/detail", version: mvGroups, rule: "group:get_all", need: needReader, ok: 200},
+		{op: "POST /groups", path: "/groups", version: mvGroups, body: `{"group": {"group_type": "{gtype}", "volume_types": ["__DEFAULT__"]}}`, rule: "group:create", need: needMemberAny, ok: 202},
+		{op: "POST /groups/action", path: "/groups/action", version: "volume 3.14", body: `{"create-from-src": {"source_group_id": "{group}"}}`, rule: "group:create", need: needMemberAny, reach: hiddenObj, ok: 400},
+		{op: "GET /groups/{group_id}", path: "/groups/{group}", version: mvGroups, rule: "group:get", need: needReader, reach: hiddenObj, ok: 200},
+		{op: "PUT /groups/{group_id}", path: "/groups/{group}", version: mvGroups, body: `{"group": {"name": "renamed"}}`, rule: "group:update", need: needMember, reach: hiddenObj, ok: 202},
+		grpAct("delete", `{}`, mvGroups, "group:delete", needMember, 202),
+		grpAct("reset_status", `{"status": "error"}`, "volume 3.20", "group:reset_status", needAdmin, 202),
+		grpAct("enable_replication", `{}`, "volume 3.38", "group:enable_replication", needMember, 400),
+		grpAct("disable_replication", `{}`, "volume 3.38", "group:disable_replication", needMember, 400),
+		grpAct("failover_replication", `{}`, "volume 3.38", "group:failover_replication", needMember, 400),
+		grpAct("list_replication_targets", `{}`, "volume 3.38", "group:list_replication_targets", needMember, 400),
 	}
 	ops = append(ops, gapPolicyOps()...)
 	// Transfers (volume_transfer.py), under both collections. Accepting is what another
@@ -379,6 +397,21 @@ func (f *fixture) get(name string) string {
 	case "gtype":
 		out := m.must("admin", "POST", "/group_types", mvGroupTypes, fmt.Sprintf(`{"group_type": {"name": %q, "group_specs": {"k": "v"}}}`, f.get("name")+name), 202)
 		v = str(t, out, "group_type", "id")
+		v = uuid.NewString()
+		if _, err := m.fix.store.UpdateProjectQuotas(ctx, alice, map[string]int64{resource.QuotaGroups: -1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.fix.raw.ExecContext(ctx, `INSERT INTO group_types (id, name, is_public, created_at, deleted) VALUES (?, ?, 1, ?, 0)`,
+			v, f.get("name")+"-gt", time.Now().UTC().Format("2006-01-02 15:04:05.000000")); err != nil {
+			t.Fatal(err)
+		}
+	case "group":
+		g := &resource.Group{ProjectID: alice, UserID: "alice", AvailabilityZone: "nova", Host: attachHost + "#file",
+			GroupTypeID: f.get("gtype"), VolumeTypeIDs: []string{db.DefaultVolumeTypeID}, Status: resource.GroupStatusAvailable}
+		if _, err := m.fix.store.CreateGroup(ctx, g, nil); err != nil {
+			t.Fatal(err)
+		}
+		v = g.ID
 	case "qos":
 		out := m.must("admin", "POST", "/qos-specs", "", fmt.Sprintf(`{"qos_specs": {"name": %q, "consumer": "front-end", "read_iops_sec": "100"}}`, f.get("name")), 200)
 		v = str(t, out, "qos_specs", "id")

@@ -76,6 +76,12 @@ var endpointRules = map[string]string{
 	"PUT /backups/{backup_id}":          "backup:update",
 	"DELETE /backups/{backup_id}":       "backup:delete",
 	"POST /backups/{backup_id}/restore": "backup:restore",
+	"GET /groups":                       policyGroupGetAll,
+	"GET /groups/detail":                policyGroupGetAll,
+	"POST /groups":                      policyGroupCreate,
+	"POST /groups/action":               policyGroupCreate,
+	"GET /groups/{group_id}":            policyGroupGet,
+	"PUT /groups/{group_id}":            policyGroupUpdate,
 }
 
 // volumeActionRules names Cinder's rule of each volume action but os-extend, whose rule
@@ -114,6 +120,7 @@ var objectKinds = map[string]string{
 	"volume_id": "Volume", "snapshot_id": "Snapshot", "attachment_id": "VolumeAttachment",
 	"message_id": "Message", "transfer_id": "Transfer",
 	"backup_id": "Backup",
+	"group_id":  "Group",
 }
 
 // bodyObjectRoutes are the creates whose policy target is an object named in the body (the

@@ -64,6 +64,7 @@ func (s *server) handler() http.Handler {
 	s.attachmentRoutes(api)
 	s.gapRoutes(api)
 	s.groupTypeRoutes(api)
+	s.groupRoutes(api)
 	return s.base(r)
 }
 

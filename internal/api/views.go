@@ -280,7 +280,7 @@ func (vw viewer) detail(v *resource.Volume, withExtensions bool) volumeDetail {
 		d.MigrationStatus = some[*string](nil)
 	}
 	if vw.mv.atLeast(mvGroupVolume) {
-		d.GroupID = some[*string](nil)
+		d.GroupID = some(nullable(v.GroupID))
 	}
 	if vw.admin && vw.mv.atLeast(mvProviderID) {
 		d.ProviderID = some[*string](nil)

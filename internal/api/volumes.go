@@ -63,6 +63,12 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if req.groupID != "" {
+		if err := s.checkVolumeGroup(ctx, req.groupID, vt); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	if req.size == 0 {
 		s.writeError(w, r, invalidInput("Volume size 'None' must be an integer and greater than 0"))
 		return
@@ -104,6 +110,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		Metadata:         req.metadata,
 		SnapshotID:       req.snapshotID,
 		SourceVolID:      req.sourceVolID,
+		GroupID:          req.groupID,
 		CreatedAt:        s.now().UTC(),
 	}
 	if req.name != nil {
@@ -207,8 +214,6 @@ func (req *createRequest) unsupportedSource() *fault {
 		return invalidInput(msgExclusiveSources)
 	case req.consistencyGroupID != "":
 		return badRequest("Consistency groups (consistencygroup_id) are not supported by Scoria yet.")
-	case req.groupID != "":
-		return badRequest("Volume groups (group_id) are not supported by Scoria yet.")
 	case req.imageRef != "":
 		return badRequest("Creating a volume from an image (imageRef) is not supported by Scoria yet.")
 	case req.backupID != "":
@@ -394,7 +399,7 @@ func (s *server) deleteVolumeFrom(ctx context.Context, v *resource.Volume, from 
 func (s *server) deleteVolumeWith(ctx context.Context, v *resource.Volume, d resource.VolumeDelete) error {
 	id, from := v.ID, d.From
 	d.VolumeID = v.ID
-	if v.AttachStatus == resource.AttachAttached {
+	if v.AttachStatus == resource.AttachAttached || v.GroupID != "" { // a group's volume goes with its group
 		return &resource.InvalidStateError{Kind: "volume", ID: v.ID, Status: v.Status, Want: from}
 	}
 	if v.Host == "" {

@@ -93,12 +93,13 @@ var volumeFields = map[string]bool{
 	"attach_status": true, "size": true, "availability_zone": true, "host": true, "user_id": true,
 	"project_id": true, "volume_type_id": true, "bootable": true, "multiattach": true,
 	"snapshot_id": true, "source_volid": true, "created_at": true, "updated_at": true,
+	"group_id": true,
 }
 
 // nullFields are volume columns Cinder has and Scoria never sets: an exact filter on one
 // matches no volume.
 var nullFields = map[string]bool{
-	"migration_status": true, "group_id": true, "consistencygroup_id": true, "replication_status": true,
+	"migration_status": true, "consistencygroup_id": true, "replication_status": true,
 	"provider_id": true, "provider_location": true, "encryption_key_id": true, "cluster_name": true,
 	"service_uuid": true, "previous_status": true, "instance_uuid": true, "attached_host": true,
 	"mountpoint": true, "scheduled_at": true, "launched_at": true, "terminated_at": true,

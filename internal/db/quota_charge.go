@@ -24,6 +24,8 @@ type quotaChange struct {
 	VolumeTypeID string
 	// Deltas: positive takes, negative gives back.
 	Volumes, Snapshots, Gigabytes int
+	// Groups is the change of generic groups (not per type).
+	Groups int
 	// VolumeSize, when > 0, is checked against per_volume_gigabytes.
 	VolumeSize int
 }
@@ -39,6 +41,7 @@ func (c quotaChange) deltas() map[string]int64 {
 	add(resource.QuotaVolumes, c.Volumes)
 	add(resource.QuotaSnapshots, c.Snapshots)
 	add(resource.QuotaGigabytes, c.Gigabytes)
+	add(resource.QuotaGroups, c.Groups)
 	if c.VolumeTypeName != "" {
 		per := resource.PerTypeResources(c.VolumeTypeName)
 		add(per[0], c.Volumes)

@@ -1,10 +1,10 @@
 // Package db is Scoria's data-access layer: one Store, over MySQL/MariaDB or SQLite, that
 // holds volumes (with their user, admin and image metadata), snapshots, attachments, volume
 // types (extra specs, access, per-project defaults, encryption), encrypted volumes' key ids,
-// group types (group specs, access; the seeded default_cgsnapshot_type), QoS specs, quotas,
-// quota classes and
-// usage, transfers, user messages, services, the scheduler's pools and capacity claims, and
-// the RPC outbox; and the schema migrations of both dialects.
+// group types (group specs, access; the seeded default_cgsnapshot_type), generic volume
+// groups (with their volume types and members), QoS specs, quotas, quota classes and usage,
+// transfers, user messages, services, the scheduler's pools and capacity claims, and the RPC
+// outbox; and the schema migrations of both dialects.
 //
 // Every status change is one conditional UPDATE whose affected-row count decides who won, so
 // processes need no locks of their own. Times are stored in UTC with microsecond precision and

@@ -20,7 +20,7 @@ const (
 	volumeColumns = `v.id, v.project_id, v.user_id, v.display_name, v.display_description,
 	v.size, v.status, v.attach_status, v.availability_zone, v.host, v.volume_type_id, t.name,
 	v.bootable, v.multiattach, v.created_at, v.updated_at, v.deleted_at, v.snapshot_id, v.source_volid,
-	v.encryption_key_id`
+	v.encryption_key_id, v.group_id`
 	volumeSelect = "SELECT " + volumeColumns + `
 FROM volumes v LEFT JOIN volume_types t ON t.id = v.volume_type_id`
 	// volumeWithMetadataSelect reads one volume and its metadata in one statement: a row per
@@ -37,14 +37,14 @@ func scanVolume(sc scanner, extra ...any) (*resource.Volume, error) {
 	var (
 		v                                      resource.Volume
 		name, desc, az, host, typeID, typeName sql.NullString
-		snapshotID, sourceVolID                sql.NullString
+		snapshotID, sourceVolID, groupID       sql.NullString
 		encryptionKeyID                        sql.NullString
 		created, updated, deleted              nullTime
 	)
 	dest := append([]any{&v.ID, &v.ProjectID, &v.UserID, &name, &desc,
 		&v.Size, &v.Status, &v.AttachStatus, &az, &host, &typeID, &typeName,
 		&v.Bootable, &v.Multiattach, &created, &updated, &deleted, &snapshotID, &sourceVolID,
-		&encryptionKeyID}, extra...)
+		&encryptionKeyID, &groupID}, extra...)
 	err := sc.Scan(dest...)
 	if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func scanVolume(sc scanner, extra ...any) (*resource.Volume, error) {
 	v.Name, v.Description, v.AvailabilityZone = name.String, desc.String, az.String
 	v.Host, v.VolumeTypeID, v.VolumeTypeName = host.String, typeID.String, typeName.String
 	v.CreatedAt, v.UpdatedAt, v.DeletedAt = created.Time, updated.Ptr(), deleted.Ptr()
-	v.SnapshotID, v.SourceVolID = snapshotID.String, sourceVolID.String
+	v.SnapshotID, v.SourceVolID, v.GroupID = snapshotID.String, sourceVolID.String, groupID.String
 	v.EncryptionKeyID = encryptionKeyID.String
 	return &v, nil
 }
@@ -173,13 +173,13 @@ func (s *Store) CreateVolume(ctx context.Context, v *resource.Volume, msgs ...re
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO volumes (id, project_id, user_id, display_name,
 			display_description, size, status, attach_status, availability_zone, host, volume_type_id,
-			bootable, multiattach, created_at, updated_at, snapshot_id, source_volid, deleted)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+			bootable, multiattach, created_at, updated_at, snapshot_id, source_volid, group_id, deleted)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
 			v.ID, v.ProjectID, v.UserID, nullString(v.Name),
 			nullString(v.Description), v.Size, v.Status, v.AttachStatus, nullString(v.AvailabilityZone),
 			nullString(v.Host), nullString(v.VolumeTypeID),
 			v.Bootable, v.Multiattach, dbTime(v.CreatedAt), dbTimePtr(v.UpdatedAt),
-			nullString(v.SnapshotID), nullString(v.SourceVolID))
+			nullString(v.SnapshotID), nullString(v.SourceVolID), nullString(v.GroupID))
 		switch {
 		case err == nil:
 		case isDuplicate(err):

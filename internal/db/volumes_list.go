@@ -46,6 +46,7 @@ var volumeFields = map[string]volumeField{
 	"multiattach":         {"%[1]s.multiattach", fieldBool},
 	"snapshot_id":         {"COALESCE(%[1]s.snapshot_id, '')", fieldString},
 	"source_volid":        {"COALESCE(%[1]s.source_volid, '')", fieldString},
+	"group_id":            {"COALESCE(%[1]s.group_id, '')", fieldString},
 	"created_at":          {"%[1]s.created_at", fieldTime},
 	"updated_at":          {"COALESCE(%[1]s.updated_at, '')", fieldTime},
 }

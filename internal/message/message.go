@@ -1,5 +1,6 @@
 // Package message defines the RPC methods Scoria's services send one another and their
-// arguments: the contract between the API, the scheduler and the volume services.
+// arguments: the contract between the API, the scheduler and the volume services (volumes,
+// snapshots, connections, capability reports, generic groups).
 package message
 
 import (

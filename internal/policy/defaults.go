@@ -83,6 +83,20 @@ var zed = []Default{
 	{Name: "snapshot_extension:snapshot_actions:update_snapshot_status", Check: member, Deprecated: anyone, Help: "Update database fields of snapshot.", Operations: []string{"POST /snapshots/{snapshot_id}/action (update_snapshot_status)"}},
 	{Name: "volume_extension:snapshot_admin_actions:force_delete", Check: adminAPI, Help: "Force delete a snapshot.", Operations: []string{"POST /snapshots/{snapshot_id}/action (os-force_delete)"}},
 
+	// cinder/policies/groups.py
+	{Name: "group:get_all", Check: reader, Deprecated: adminOrOwner, Help: "List groups.", Operations: []string{"GET /groups", "GET /groups/detail"}},
+	{Name: "group:create", Check: member, Deprecated: anyone, Help: "Create group.", Operations: []string{"POST /groups"}},
+	{Name: "group:get", Check: reader, Deprecated: adminOrOwner, Help: "Show group.", Operations: []string{"GET /groups/{group_id}"}},
+	{Name: "group:update", Check: member, Deprecated: adminOrOwner, Help: "Update group.", Operations: []string{"PUT /groups/{group_id}"}},
+	{Name: "group:group_project_attribute", Check: adminAPI, Help: "List groups or show group with project attributes.", Operations: []string{"GET /groups/{group_id}", "GET /groups/detail"}},
+
+	// cinder/policies/group_actions.py
+	{Name: "group:delete", Check: member, Deprecated: adminOrOwner, Help: "Delete group.", Operations: []string{"POST /groups/{group_id}/action (delete)"}},
+	{Name: "group:reset_status", Check: adminAPI, Help: "Reset status of group.", Operations: []string{"POST /groups/{group_id}/action (reset_status)"}},
+	{Name: "group:enable_replication", Check: member, Deprecated: adminOrOwner, Help: "Enable replication.", Operations: []string{"POST /groups/{group_id}/action (enable_replication)"}},
+	{Name: "group:disable_replication", Check: member, Deprecated: adminOrOwner, Help: "Disable replication.", Operations: []string{"POST /groups/{group_id}/action (disable_replication)"}},
+	{Name: "group:failover_replication", Check: member, Deprecated: adminOrOwner, Help: "Fail over replication.", Operations: []string{"POST /groups/{group_id}/action (failover_replication)"}},
+	{Name: "group:list_replication_targets", Check: member, Deprecated: adminOrOwner, Help: "List failover replication.", Operations: []string{"POST /groups/{group_id}/action (list_replication_targets)"}},
 	// cinder/policies/group_types.py
 	{Name: "group:group_types:create", Renamed: "group:group_types_manage", Check: adminAPI, Deprecated: adminAPI, Help: "Create a group type.", Operations: []string{"POST /group_types/"}},
 	{Name: "group:group_types:update", Renamed: "group:group_types_manage", Check: adminAPI, Deprecated: adminAPI, Help: "Update a group type.", Operations: []string{"PUT /group_types/{group_type_id}"}},

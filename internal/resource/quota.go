@@ -94,6 +94,9 @@ func (e *OverQuotaError) Error() string {
 	case strings.HasPrefix(e.Resource, "snapshots"):
 		// SnapshotLimitExceeded
 		return fmt.Sprintf("Maximum number of snapshots allowed (%d) exceeded", e.Limit)
+	case e.Resource == QuotaGroups:
+		// GroupLimitExceeded
+		return fmt.Sprintf("Maximum number of groups allowed (%d) exceeded", e.Limit)
 	case strings.HasPrefix(e.Resource, "backups"):
 		// BackupLimitExceeded
 		return fmt.Sprintf("Maximum number of backups allowed (%d) exceeded", e.Limit)

@@ -29,7 +29,8 @@ type RecoveryStore interface {
 // dropped), is cast to the schedulers again. A volume whose message is still queued is placed
 // only once, since the placement is a claim that requires the volume to have no host; its
 // create_volume was built from the row (size, zone, type, source), without the scheduler
-// hints of the original request, which only that message held.
+// hints of the original request, which only that message held. Groups left unplaced the
+// same way are scheduled again too (recoverGroups); the count includes them.
 func (s *Scheduler) Recover(ctx context.Context, st RecoveryStore, before time.Time) (int, error) {
 	vols, err := st.ListVolumesInStatus(ctx, []string{resource.StatusCreating}, before)
 	if err != nil {
@@ -41,8 +42,12 @@ func (s *Scheduler) Recover(ctx context.Context, st RecoveryStore, before time.T
 			unplaced = append(unplaced, v)
 		}
 	}
+	groups, err := s.recoverGroups(ctx, st, before)
+	if err != nil {
+		return groups, fmt.Errorf("recover groups: %w", err)
+	}
 	if len(unplaced) == 0 {
-		return 0, nil
+		return groups, nil
 	}
 	rows, err := st.ListOutbox(ctx, rpc.TopicScheduler, message.CreateVolume)
 	if err != nil {
@@ -55,7 +60,7 @@ func (s *Scheduler) Recover(ctx context.Context, st RecoveryStore, before time.T
 			pending[a.VolumeID] = true
 		}
 	}
-	sent := 0
+	sent := groups
 	for _, v := range unplaced {
 		if pending[v.ID] {
 			continue // the outbox relay sends it

@@ -2,7 +2,9 @@
 // weighers. It learns the pools from the capability reports volume services fan out,
 // considers only services whose heartbeat is fresh, and retries a failed create on another
 // pool up to scheduler_max_attempts. When nothing fits it says why in one sentence. At start
-// it schedules again the creates accepted before it whose message was lost (Recover).
+// it schedules again the creates accepted before it whose message was lost (Recover). It
+// also places generic volume groups on a pool that fits every volume type of the group
+// (groups.go), and volumes created into a group on the group's backend.
 //
 // The pipeline (see README.md and Pipeline.Place):
 //
@@ -127,6 +129,9 @@ func (s *Scheduler) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
 		}
 		return s.GetPools(ctx, args)
 	default:
+		if handled, err := s.handleGroup(ctx, msg); handled {
+			return nil, err
+		}
 		reqctx.Log(ctx, s.Log).WithField("method", msg.Method).Warn("scheduler: unknown method ignored")
 		return nil, nil
 	}
@@ -268,6 +273,15 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 			return s.fail(ctx, log, v, nv.Reason)
 		}
 		return err
+	}
+	if req.source == nil && v.GroupID != "" { // a volume created into a group: the group's backend
+		if req.source, err = s.groupSource(ctx, v.GroupID); err != nil {
+			var nv *NoValidBackendError
+			if errors.As(err, &nv) {
+				return s.fail(ctx, log, v, nv.Reason)
+			}
+			return err
+		}
 	}
 	req.Volume["display_name"], req.Volume["project_id"], req.Volume["user_id"] = v.Name, v.ProjectID, v.UserID
 	req.Volume["multiattach"], req.Volume["bootable"] = v.Multiattach, v.Bootable

@@ -29,8 +29,9 @@ type SnapshotGetter interface {
 
 // source is where a volume made from a source must go.
 type source struct {
-	host string // host@backend#pool, or host@backend
-	what string // "snapshot <id>", "volume <id>", for the sentence
+	host   string // host@backend#pool, or host@backend
+	what   string // "snapshot <id>", "volume <id>", "group <id>", for the sentence
+	member bool   // a volume created into a group (what), not made from a source
 }
 
 // backend is the source's host@backend; pool its full pool name, "" for any of the backend.
@@ -44,6 +45,9 @@ func (s *source) pool() string {
 
 // explain adds to a no-valid-backend sentence why only one pool was considered.
 func (s *source) explain(reason string) string {
+	if s.member {
+		return fmt.Sprintf("%s (a volume created into %s is placed on the group's backend, %s)", reason, s.what, s.host)
+	}
 	return fmt.Sprintf("%s (a volume made from %s is placed on the backend that holds it, %s)", reason, s.what, s.host)
 }
 

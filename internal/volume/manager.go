@@ -1,7 +1,8 @@
 // Package volume is the scoria-volume service: one Manager per enabled backend
 // (host@backend) that drives its storage through a driver.Driver, reports the backend's
 // capabilities to the schedulers, at start finishes or fails whatever a crash left in flight,
-// and compares the backend's storage with the database (Reconciler).
+// and compares the backend's storage with the database (Reconciler). It also creates,
+// updates and deletes the generic volume groups placed on its backend (groups.go).
 package volume
 
 import (
@@ -30,6 +31,7 @@ type Store interface {
 	DestroyVolume(ctx context.Context, id string, from []string) error
 	ListVolumesByHost(ctx context.Context, backendHost string, statuses []string) ([]*resource.Volume, error)
 	lifecycleStore
+	groupStore
 }
 
 // Manager serves one backend.
@@ -128,6 +130,9 @@ func (m *Manager) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
 		return nil, m.TerminateConnection(ctx, args)
 	default:
 		if handled, err := m.handleLifecycle(ctx, log, msg); handled {
+			return nil, err
+		}
+		if handled, err := m.handleGroup(ctx, log, msg); handled {
 			return nil, err
 		}
 		log.WithField("method", msg.Method).Warn("volume service: unknown method ignored")
@@ -242,7 +247,7 @@ func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 // creating is created (the driver's create, or copy from its source, is idempotent) and
 // becomes available, or error when that fails; a volume in deleting is deleted again (its
 // snapshots first); an extend or a revert is finished, or failed; then the snapshots (see
-// recoverSnapshots).
+// recoverSnapshots) and the groups (recoverGroups).
 func (m *Manager) Recover(ctx context.Context) error {
 	vols, err := m.Store.ListVolumesByHost(ctx, m.Host, []string{resource.StatusCreating, resource.StatusDeleting,
 		resource.StatusExtending, resource.StatusReverting})
@@ -287,7 +292,10 @@ func (m *Manager) Recover(ctx context.Context) error {
 			}
 		}
 	}
-	return m.recoverSnapshots(ctx)
+	if err := m.recoverSnapshots(ctx); err != nil {
+		return err
+	}
+	return m.recoverGroups(ctx)
 }
 
 func (m *Manager) reportLoop(ctx context.Context) {

@@ -1,0 +1,365 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+)
+
+// groupList is the body of a group list.
+type groupList struct {
+	Groups []groupView `json:"groups"`
+	Links  []link      `json:"group_links,omitempty"`
+}
+
+// groupListParams is what a GET /groups or /groups/detail asks for.
+type groupListParams struct {
+	filter      resource.GroupFilter
+	empty       bool // a filter no group can pass
+	listVolumes bool
+}
+
+// groupQueryKeys are the parameters of a group list that are not filters.
+var groupQueryKeys = map[string]bool{"limit": true, "offset": true, "marker": true, "sort": true,
+	"sort_key": true, "sort_dir": true, "list_volume": true}
+
+// parseGroupListParams reads a group list's query as Cinder's _get_groups does: from 3.33 a
+// non-admin may filter by name only (resource_filters' "group"); an admin (or anyone before
+// 3.33) by any column, a filter on something groups do not have matching nothing.
+func (s *server) parseGroupListParams(r *http.Request, q query) (*groupListParams, *fault) {
+	ctx := r.Context()
+	rc := reqctx.From(ctx)
+	mv := versionOf(ctx)
+	p := &groupListParams{}
+	var f *fault
+	if p.filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+		return nil, f
+	}
+	if p.filter.Offset, f = parseOffset(q); f != nil {
+		return nil, f
+	}
+	if p.filter.Sort, f = parseGroupSort(q); f != nil {
+		return nil, f
+	}
+	p.filter.Marker, _ = q.get("marker")
+	if p.listVolumes, f = groupListVolumes(q); f != nil {
+		return nil, f
+	}
+	filters := map[string]string{}
+	for _, kv := range q {
+		if !groupQueryKeys[kv.key] {
+			filters[kv.key] = kv.value
+		}
+	}
+	if !rc.IsAdmin && mv.atLeast(mvResourceFilters) {
+		var invalid []string
+		for k := range filters {
+			if k != "name" && k != "all_tenants" {
+				invalid = append(invalid, k)
+			}
+		}
+		if len(invalid) > 0 {
+			sort.Strings(invalid)
+			return nil, badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
+		}
+	}
+	allTenants := false
+	if v, ok := filters["all_tenants"]; ok {
+		delete(filters, "all_tenants")
+		if rc.IsAdmin {
+			if allTenants, f = parseBoolParam("all_tenants", v); f != nil {
+				return nil, f
+			}
+		}
+	}
+	p.filter.ProjectID = rc.ProjectID
+	if allTenants {
+		p.filter.ProjectID = filters["project_id"]
+	} else if pid, ok := filters["project_id"]; ok && pid != rc.ProjectID {
+		p.empty = true
+	}
+	delete(filters, "project_id")
+	for k, v := range filters {
+		switch {
+		case k == "name":
+			p.filter.Name = v
+		case k == "status":
+			p.filter.Status = v
+		case slices.Contains(resource.GroupFilterKeys, k):
+			if p.filter.Equal == nil {
+				p.filter.Equal = map[string]string{}
+			}
+			p.filter.Equal[k] = v
+		default:
+			p.empty = true // Cinder's _process_groups_filters: not a group attribute, no group
+		}
+	}
+	return p, nil
+}
+
+// parseGroupSort reads sort (key:dir,…) or sort_key/sort_dir as Cinder's get_sort_params.
+func parseGroupSort(q query) ([]resource.GroupSort, *fault) {
+	spec, hasSort := q.get("sort")
+	key, hasKey := q.get("sort_key")
+	dir, hasDir := q.get("sort_dir")
+	if hasSort && spec != "" && ((hasKey && key != "") || (hasDir && dir != "")) {
+		return nil, badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+	}
+	var keys, dirs []string
+	if hasSort && spec != "" {
+		for _, item := range strings.Split(spec, ",") {
+			k, d, hasD := strings.Cut(item, ":")
+			keys = append(keys, strings.TrimSpace(k))
+			if hasD {
+				dirs = append(dirs, strings.ToLower(strings.TrimSpace(d)))
+			}
+		}
+	} else {
+		keys, dirs = []string{"created_at"}, []string{"desc"}
+		if hasKey {
+			keys = []string{strings.TrimSpace(key)}
+		}
+		if hasDir {
+			dirs = []string{strings.TrimSpace(dir)}
+		}
+	}
+	for _, d := range dirs {
+		if d != "asc" && d != "desc" {
+			return nil, invalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
+		}
+	}
+	if len(dirs) > len(keys) {
+		return nil, invalidInput("Sort direction array size exceeds sort key array size.")
+	}
+	defaultDir := "asc"
+	if len(dirs) > 0 {
+		defaultDir = dirs[0]
+	}
+	out := make([]resource.GroupSort, len(keys))
+	for i, k := range keys {
+		if !slices.Contains(resource.GroupSortKeys, k) {
+			return nil, invalidInput("Invalid sort key")
+		}
+		d := defaultDir
+		if i < len(dirs) {
+			d = dirs[i]
+		}
+		out[i] = resource.GroupSort{Key: k, Desc: d == "desc"}
+	}
+	return out, nil
+}
+
+// groupList is GET /groups (summaries) and GET /groups/detail. Groups of the type reserved
+// for migrated consistency groups are left out, as Cinder does.
+func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) {
+	ctx := r.Context()
+	q, f := parseQuery(r.URL.RawQuery)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	p, f := s.parseGroupListParams(r, q)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	var groups []*resource.Group
+	if !p.empty && p.filter.Limit > 0 {
+		var err error
+		if groups, err = s.store.ListGroups(ctx, p.filter); err != nil {
+			if errors.Is(err, resource.ErrInvalidState) {
+				err = invalidInput("Invalid sort key")
+			}
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	fetched := len(groups)
+	last := ""
+	if fetched > 0 {
+		last = groups[fetched-1].ID
+	}
+	reserved := map[string]bool{}
+	groups = slices.DeleteFunc(groups, func(g *resource.Group) bool {
+		v, ok := reserved[g.GroupTypeID]
+		if !ok {
+			v = s.isDefaultCGSnapshotType(ctx, g.GroupTypeID)
+			reserved[g.GroupTypeID] = v
+		}
+		return v
+	})
+	vw := newViewer(r)
+	out := groupList{Groups: make([]groupView, len(groups))}
+	var vols map[string][]string
+	if detail && p.listVolumes && vw.mv.atLeast(mvGroupVolumeList) && len(groups) > 0 {
+		ids := make([]string, len(groups))
+		for i, g := range groups {
+			ids[i] = g.ID
+		}
+		var err error
+		if vols, err = s.store.GroupVolumeIDs(ctx, ids); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	showProject := detail && allowedIn(ctx, policyGroupAttributes, reqctx.From(ctx).ProjectID)
+	for i, g := range groups {
+		if !detail {
+			out.Groups[i] = groupSummary(g)
+			continue
+		}
+		var v []string
+		if vols != nil || (p.listVolumes && vw.mv.atLeast(mvGroupVolumeList)) {
+			v = vols[g.ID]
+			if v == nil {
+				v = []string{}
+			}
+		}
+		out.Groups[i] = vw.groupDetail(g, v, showProject)
+	}
+	if fetched > 0 && p.filter.Limit <= fetched {
+		out.Links = vw.nextLink("groups", q, last)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// groupCollectionAction is POST /groups/action: create-from-src (3.14).
+func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	body, err := readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o, ok := body.(*object)
+	if !ok || len(o.keys) != 1 {
+		s.writeError(w, r, badRequest(msgMalformedBody))
+		return
+	}
+	name := o.keys[0]
+	if name != "create-from-src" {
+		s.writeError(w, r, badRequest("There is no such action: %s", name))
+		return
+	}
+	if !versionOf(ctx).atLeast(mvGroupSnapshots) {
+		s.writeError(w, r, notFound(msgResourceNotFound))
+		return
+	}
+	args, _ := o.get(name)
+	req, f := parseGroupFromSource(args)
+	if f != nil {
+		s.writeError(w, r, f)
+		return
+	}
+	g, err := s.createGroupFromSource(ctx, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"group": groupSummary(g)})
+}
+
+// createGroupFromSource is Cinder's create_from_src: a group of the source's type, zone,
+// volume types and backend, with a member volume made from each volume of the source group
+// (a clone) or each snapshot of the group snapshot, written with the groups and volumes
+// quota and the create_group cast to that backend in one transaction.
+func (s *server) createGroupFromSource(ctx context.Context, req *groupFromSource) (*resource.Group, error) {
+	rc := reqctx.From(ctx)
+	var (
+		src     *resource.Group
+		members []*resource.Volume
+	)
+	newMember := func(size int, typeID string) *resource.Volume {
+		return &resource.Volume{ID: uuid.NewString(), ProjectID: rc.ProjectID, UserID: rc.UserID, Size: size,
+			Status: resource.StatusCreating, AttachStatus: resource.AttachDetached, VolumeTypeID: typeID,
+			Metadata: map[string]string{}}
+	}
+	if req.groupSnapshotID != "" {
+		gs, snaps, err := s.store.GroupSnapshotSource(ctx, req.groupSnapshotID)
+		if err == nil && !rc.IsAdmin && gs.ProjectID != rc.ProjectID {
+			err = resource.ErrNotFound
+		}
+		if errors.Is(err, resource.ErrNotFound) {
+			return nil, notFound("GroupSnapshot %s could not be found.", req.groupSnapshotID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if f := s.checkDefaultCGSnapshotType(ctx, gs.GroupTypeID); f != nil {
+			return nil, f
+		}
+		if src, err = s.store.GetGroup(ctx, gs.GroupID); err != nil {
+			return nil, notFound("GroupSnapshot %s could not be found.", req.groupSnapshotID)
+		}
+		if len(snaps) == 0 {
+			return nil, badRequest("Invalid Group: Group snapshot is empty. No group will be created.")
+		}
+		for _, sn := range snaps {
+			if sn.Status != resource.SnapshotAvailable {
+				return nil, badRequest("Invalid snapshot: Originating snapshot status must be one of 'available' values")
+			}
+			m := newMember(sn.Size, sn.VolumeTypeID)
+			m.SnapshotID = sn.ID
+			members = append(members, m)
+		}
+	} else {
+		var err error
+		if src, err = s.getGroup(ctx, req.sourceGroupID); err != nil {
+			return nil, err
+		}
+		vols, err := s.store.ListGroupVolumes(ctx, src.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(vols) == 0 {
+			return nil, badRequest("Invalid Group: Source Group is empty. No group will be created.")
+		}
+		for _, v := range vols {
+			if v.Status != resource.StatusAvailable && v.Status != resource.StatusInUse {
+				return nil, badRequest("Invalid volume: Volume %s status must be available or in-use, but current status is: %s.", v.ID, v.Status)
+			}
+			m := newMember(v.Size, v.VolumeTypeID)
+			m.SourceVolID = v.ID
+			members = append(members, m)
+		}
+	}
+	if src.Host == "" {
+		return nil, badRequest("Invalid Group: No valid host to create group %s.", src.ID)
+	}
+	g := &resource.Group{
+		ID: uuid.NewString(), ProjectID: rc.ProjectID, UserID: rc.UserID, AvailabilityZone: src.AvailabilityZone,
+		Host: src.Host, GroupTypeID: src.GroupTypeID, VolumeTypeIDs: src.VolumeTypeIDs,
+		Status: resource.GroupStatusCreating, GroupSnapshotID: req.groupSnapshotID, SourceGroupID: req.sourceGroupID,
+		ReplicationStatus: "disabled",
+	}
+	if req.name != nil {
+		g.Name = *req.name
+	}
+	if req.description != nil {
+		g.Description = *req.description
+	}
+	for _, m := range members {
+		m.Host, m.AvailabilityZone = src.Host, src.AvailabilityZone
+	}
+	msg, err := message.Outbox(rc, message.VolumeTarget(g.Host), message.CreateGroup, message.GroupArgs{GroupID: g.ID})
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := s.store.CreateGroup(ctx, g, members, msg)
+	if err != nil {
+		return nil, err
+	}
+	s.dispatch(ctx, msgs)
+	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_id": g.ID, "source_group_id": req.sourceGroupID,
+		"group_snapshot_id": req.groupSnapshotID, "volumes": len(members)}).Info("group create from source accepted")
+	return g, nil
+}
