@@ -30,6 +30,7 @@ type Store interface {
 	DestroyVolume(ctx context.Context, id string, from []string) error
 	ListVolumesByHost(ctx context.Context, backendHost string, statuses []string) ([]*resource.Volume, error)
 	lifecycleStore
+	groupSnapshotStore
 }
 
 // Manager serves one backend.
@@ -117,6 +118,8 @@ func (m *Manager) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
 	case message.PublishCapabilities:
 		m.report(ctx)
 		return nil, nil
+	case message.CreateGroupSnapshot, message.DeleteGroupSnapshot:
+		return nil, m.handleGroupSnapshot(ctx, log, msg.Method, msg.Args)
 	case message.InitializeConnection, message.TerminateConnection:
 		var args message.ConnectionArgs
 		if err := json.Unmarshal(msg.Args, &args); err != nil {
@@ -241,8 +244,8 @@ func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 // Recover finishes what this backend left in flight when its service stopped: a volume in
 // creating is created (the driver's create, or copy from its source, is idempotent) and
 // becomes available, or error when that fails; a volume in deleting is deleted again (its
-// snapshots first); an extend or a revert is finished, or failed; then the snapshots (see
-// recoverSnapshots).
+// snapshots first); an extend or a revert is finished, or failed; then the group snapshots
+// (recoverGroupSnapshots) and the snapshots (see recoverSnapshots).
 func (m *Manager) Recover(ctx context.Context) error {
 	vols, err := m.Store.ListVolumesByHost(ctx, m.Host, []string{resource.StatusCreating, resource.StatusDeleting,
 		resource.StatusExtending, resource.StatusReverting})
@@ -286,6 +289,9 @@ func (m *Manager) Recover(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+	if err := m.recoverGroupSnapshots(ctx); err != nil {
+		return err
 	}
 	return m.recoverSnapshots(ctx)
 }
