@@ -57,6 +57,7 @@ type Store interface {
 	volumeExtraStore
 	volumeSourceStore
 	attachmentStore
+	groupSnapshotStore
 	backendOpsStore
 }
 

@@ -66,6 +66,11 @@ var endpointRules = map[string]string{
 	"GET /types/{type_id}/extra_specs":               "volume_extension:types_extra_specs:index",
 	"GET /types/{type_id}/extra_specs/{key}":         "volume_extension:types_extra_specs:show",
 	"GET /limits":                                    "limits_extension:used_limits",
+	"GET /group_snapshots":                           "group:get_all_group_snapshots",
+	"GET /group_snapshots/detail":                    "group:get_all_group_snapshots",
+	"POST /group_snapshots":                          "group:create_group_snapshot",
+	"GET /group_snapshots/{group_snapshot_id}":       "group:get_group_snapshot",
+	"DELETE /group_snapshots/{group_snapshot_id}":    "group:delete_group_snapshot",
 }
 
 // volumeActionRules names Cinder's rule of each volume action but os-extend, whose rule
@@ -103,6 +108,7 @@ var snapshotActionRules = map[string]string{
 var objectKinds = map[string]string{
 	"volume_id": "Volume", "snapshot_id": "Snapshot", "attachment_id": "VolumeAttachment",
 	"message_id": "Message", "transfer_id": "Transfer",
+	"group_snapshot_id": "GroupSnapshot",
 }
 
 // bodyObjectRoutes are the creates whose policy target is an object named in the body (the
@@ -112,6 +118,7 @@ var bodyObjectRoutes = map[string]string{
 	"POST /attachments":        "Volume",
 	"POST /os-volume-transfer": "Volume",
 	"POST /volume-transfers":   "Volume",
+	"POST /group_snapshots":    "Group",
 }
 
 // callerTargetRoutes name an object but decide their rule on the caller's project, as

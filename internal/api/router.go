@@ -62,6 +62,7 @@ func (s *server) handler() http.Handler {
 	s.transferRoutes(api)
 	s.volumeExtraRoutes(api)
 	s.attachmentRoutes(api)
+	s.groupSnapshotRoutes(api)
 	return s.base(r)
 }
 
