@@ -131,12 +131,17 @@ func (s *server) refuseCGSnapshotType(ctx context.Context, groupTypeID string) e
 
 // getGroupSnapshot reads a group snapshot the caller may see; anything else is Cinder's 404.
 func (s *server) getGroupSnapshot(ctx context.Context, id string) (*resource.GroupSnapshot, error) {
+	// Cinder's GroupSnapshotNotFound names the kind in one word.
+	notFoundGS := notFound("GroupSnapshot %s could not be found.", id)
 	gs, err := s.store.GetGroupSnapshot(ctx, id)
+	if errors.Is(err, resource.ErrNotFound) {
+		return nil, notFoundGS
+	}
 	if err != nil {
-		return nil, notFoundAs(err, "GroupSnapshot", id)
+		return nil, err
 	}
 	if rc := reqctx.From(ctx); !rc.IsAdmin && gs.ProjectID != rc.ProjectID {
-		return nil, &resource.NotFoundError{Kind: "GroupSnapshot", ID: id}
+		return nil, notFoundGS
 	}
 	if f := decideOn(ctx, "GroupSnapshot", id, gs.ProjectID); f != nil {
 		return nil, f
@@ -201,8 +206,6 @@ func (s *server) createGroupSnapshot(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) startGroupSnapshot(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	rc := reqctx.From(ctx)
 	body, err := readBody(r)
 	if err != nil {
 		return err
@@ -211,32 +214,51 @@ func (s *server) startGroupSnapshot(w http.ResponseWriter, r *http.Request) erro
 	if f != nil {
 		return f
 	}
-	g, err := s.store.GetGroup(ctx, groupID)
+	gs, err := s.snapshotGroup(r.Context(), groupID, name, description, true)
 	if err != nil {
-		return notFoundAs(err, "Group", groupID)
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"group_snapshot": groupSnapshotCreated{ID: gs.ID, Name: nullable(gs.Name), GroupTypeID: gs.GroupTypeID}})
+	return nil
+}
+
+// snapshotGroup is Cinder's create_group_snapshot of group groupID (group snapshots and
+// cgsnapshots alike): the group the caller may see, its members' checks, then the rows,
+// quota and cast. refuseCG refuses groups of the reserved default_cgsnapshot_type.
+func (s *server) snapshotGroup(ctx context.Context, groupID string, name, description *string, refuseCG bool) (*resource.GroupSnapshot, error) {
+	rc := reqctx.From(ctx)
+	notFoundGroup := notFound("Group %s could not be found.", groupID)
+	g, err := s.store.GetGroup(ctx, groupID)
+	if errors.Is(err, resource.ErrNotFound) {
+		return nil, notFoundGroup
+	}
+	if err != nil {
+		return nil, err
 	}
 	if !rc.IsAdmin && g.ProjectID != rc.ProjectID {
-		return &resource.NotFoundError{Kind: "Group", ID: groupID}
+		return nil, notFoundGroup
 	}
 	if f := decideOn(ctx, "Group", groupID, g.ProjectID); f != nil {
-		return f
+		return nil, f
 	}
-	if err := s.refuseCGSnapshotType(ctx, g.GroupTypeID); err != nil {
-		return err
+	if refuseCG {
+		if err := s.refuseCGSnapshotType(ctx, g.GroupTypeID); err != nil {
+			return nil, err
+		}
 	}
 	// Cinder's _create_snapshot_in_db_validate of every member, for its messages; the store
 	// checks the same again under the rows' locks.
 	vols, err := s.store.ListGroupVolumes(ctx, groupID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, v := range vols {
 		if f := memberRefusal(v.Host, v.Status); f != nil {
-			return f
+			return nil, f
 		}
 	}
 	if g.Host == "" {
-		return badRequest("Invalid group: Group %s has not been placed on a backend yet.", groupID)
+		return nil, badRequest("Invalid group: Group %s has not been placed on a backend yet.", groupID)
 	}
 	gs := &resource.GroupSnapshot{ID: uuid.NewString(), GroupID: groupID, ProjectID: rc.ProjectID, UserID: rc.UserID}
 	if name != nil {
@@ -247,30 +269,32 @@ func (s *server) startGroupSnapshot(w http.ResponseWriter, r *http.Request) erro
 	}
 	msg, err := message.Outbox(rc, message.VolumeTarget(g.Host), message.CreateGroupSnapshot, message.GroupSnapshotArgs{GroupSnapshotID: gs.ID})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	snaps, msgs, err := s.store.CreateGroupSnapshot(ctx, gs, msg)
 	if err != nil {
 		var ise *resource.InvalidStateError
 		if errors.As(err, &ise) {
 			if ise.Kind == "Group" {
-				return badRequest("Invalid group: Group %s has not been placed on a backend yet.", groupID)
+				return nil, badRequest("Invalid group: Group %s has not been placed on a backend yet.", groupID)
 			}
 			host := "placed" // the store says "unplaced" for a volume without a host
 			if ise.Status == "unplaced" {
 				host = ""
 			}
 			if f := memberRefusal(host, ise.Status); f != nil {
-				return f
+				return nil, f
 			}
 		}
-		return notFoundAs(err, "Group", groupID)
+		if errors.Is(err, resource.ErrNotFound) {
+			return nil, notFoundGroup
+		}
+		return nil, err
 	}
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_snapshot_id": gs.ID, "group_id": groupID, "members": len(snaps)}).
 		Info("group snapshot create accepted")
-	writeJSON(w, http.StatusAccepted, map[string]any{"group_snapshot": groupSnapshotCreated{ID: gs.ID, Name: nullable(gs.Name), GroupTypeID: gs.GroupTypeID}})
-	return nil
+	return gs, nil
 }
 
 // memberRefusal is Cinder's _create_snapshot_in_db_validate of a member volume on host in
@@ -317,23 +341,7 @@ func (s *server) deleteGroupSnapshot(w http.ResponseWriter, r *http.Request) {
 		if err := s.refuseCGSnapshotType(ctx, gs.GroupTypeID); err != nil {
 			return err
 		}
-		host, err := s.store.GroupSnapshotHost(ctx, id)
-		if err != nil {
-			return notFoundAs(err, "GroupSnapshot", id)
-		}
-		msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(host), message.DeleteGroupSnapshot, message.GroupSnapshotArgs{GroupSnapshotID: id})
-		if err != nil {
-			return err
-		}
-		msgs, err := s.store.StartGroupSnapshotDelete(ctx, id, msg)
-		if errors.Is(err, resource.ErrInvalidState) {
-			return badRequest("Invalid group snapshot: GroupSnapshot status must be available or error, and no Group can be currently using it as source for its creation.")
-		}
-		if err != nil {
-			return notFoundAs(err, "GroupSnapshot", id)
-		}
-		s.dispatch(ctx, msgs)
-		return nil
+		return s.startGroupSnapshotDelete(ctx, id)
 	}()
 	if err != nil {
 		s.writeError(w, r, err)
@@ -341,6 +349,34 @@ func (s *server) deleteGroupSnapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	reqctx.Log(ctx, s.log).WithField("group_snapshot_id", id).Info("group snapshot delete accepted")
 	writeAccepted(w)
+}
+
+// startGroupSnapshotDelete is Cinder's delete_group_snapshot of id (group snapshots and
+// cgsnapshots alike): to deleting with its members and the cast, in one transaction.
+func (s *server) startGroupSnapshotDelete(ctx context.Context, id string) error {
+	host, err := s.store.GroupSnapshotHost(ctx, id)
+	if errors.Is(err, resource.ErrNotFound) {
+		return notFound("GroupSnapshot %s could not be found.", id)
+	}
+	if err != nil {
+		return err
+	}
+	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(host), message.DeleteGroupSnapshot, message.GroupSnapshotArgs{GroupSnapshotID: id})
+	if err != nil {
+		return err
+	}
+	msgs, err := s.store.StartGroupSnapshotDelete(ctx, id, msg)
+	if errors.Is(err, resource.ErrInvalidState) {
+		return badRequest("Invalid group snapshot: GroupSnapshot status must be available or error, and no Group can be currently using it as source for its creation.")
+	}
+	if errors.Is(err, resource.ErrNotFound) {
+		return notFound("GroupSnapshot %s could not be found.", id)
+	}
+	if err != nil {
+		return err
+	}
+	s.dispatch(ctx, msgs)
+	return nil
 }
 
 // groupSnapshotAction is POST /group_snapshots/{id}/action: reset_status (3.19, admin).
@@ -384,7 +420,10 @@ func (s *server) groupSnapshotAction(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if err := s.store.ResetGroupSnapshotStatus(ctx, id, status); err != nil {
-			return notFoundAs(err, "GroupSnapshot", id)
+			if errors.Is(err, resource.ErrNotFound) {
+				return notFound("GroupSnapshot %s could not be found.", id)
+			}
+			return err
 		}
 		reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_snapshot_id": id, "status": status}).Info("group snapshot status reset")
 		return nil

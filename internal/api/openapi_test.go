@@ -36,6 +36,7 @@ func routeAreas(s *server) map[string]func(route) {
 		"volumeExtraRoutes":   s.volumeExtraRoutes,
 		"attachmentRoutes":    s.attachmentRoutes,
 		"groupSnapshotRoutes": s.groupSnapshotRoutes,
+		"cgsnapshotRoutes":    s.cgsnapshotRoutes,
 	}
 }
 

@@ -71,6 +71,11 @@ var endpointRules = map[string]string{
 	"POST /group_snapshots":                          "group:create_group_snapshot",
 	"GET /group_snapshots/{group_snapshot_id}":       "group:get_group_snapshot",
 	"DELETE /group_snapshots/{group_snapshot_id}":    "group:delete_group_snapshot",
+	"GET /cgsnapshots":                               "group:get_all_group_snapshots",
+	"GET /cgsnapshots/detail":                        "group:get_all_group_snapshots",
+	"POST /cgsnapshots":                              "group:create_group_snapshot",
+	"GET /cgsnapshots/{cgsnapshot_id}":               "group:get_group_snapshot",
+	"DELETE /cgsnapshots/{cgsnapshot_id}":            "group:delete_group_snapshot",
 }
 
 // volumeActionRules names Cinder's rule of each volume action but os-extend, whose rule
@@ -108,7 +113,7 @@ var snapshotActionRules = map[string]string{
 var objectKinds = map[string]string{
 	"volume_id": "Volume", "snapshot_id": "Snapshot", "attachment_id": "VolumeAttachment",
 	"message_id": "Message", "transfer_id": "Transfer",
-	"group_snapshot_id": "GroupSnapshot",
+	"group_snapshot_id": "GroupSnapshot", "cgsnapshot_id": "GroupSnapshot",
 }
 
 // bodyObjectRoutes are the creates whose policy target is an object named in the body (the
@@ -119,6 +124,7 @@ var bodyObjectRoutes = map[string]string{
 	"POST /os-volume-transfer": "Volume",
 	"POST /volume-transfers":   "Volume",
 	"POST /group_snapshots":    "Group",
+	"POST /cgsnapshots":        "Group",
 }
 
 // callerTargetRoutes name an object but decide their rule on the caller's project, as

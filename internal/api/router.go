@@ -63,6 +63,7 @@ func (s *server) handler() http.Handler {
 	s.volumeExtraRoutes(api)
 	s.attachmentRoutes(api)
 	s.groupSnapshotRoutes(api)
+	s.cgsnapshotRoutes(api)
 	return s.base(r)
 }
 

@@ -31,6 +31,9 @@ type GroupSnapshotFilter struct {
 	Limit    int // 0: no limit
 	Offset   int
 	Marker   string
+	// WithCGSnapshots lists the group snapshots of the reserved default_cgsnapshot_type too
+	// (the cgsnapshot API lists every group snapshot).
+	WithCGSnapshots bool
 	// Sort orders the list by group_snapshots columns (GroupSnapshotSortKeys); created_at
 	// and id, in the direction of the first key, complete it.
 	Sort []resource.SnapshotSort
@@ -262,7 +265,9 @@ func groupSnapshotWhere(f GroupSnapshotFilter) ([]string, []any) {
 	if f.NameLike != "" {
 		where, args = append(where, "LOWER(s.name) LIKE ? ESCAPE '!'"), append(args, "%"+escapeLike(strings.ToLower(f.NameLike))+"%")
 	}
-	where[0] += notCGSnapshotType
+	if !f.WithCGSnapshots {
+		where[0] += notCGSnapshotType
+	}
 	return where, args
 }
 
