@@ -307,3 +307,68 @@ func TestGroupSnapshotResetStatus(t *testing.T) {
 	rec = e.gsCall("POST", "/group_snapshots/"+uuid.NewString()+"/action", mvGSReset, `{"reset_status": {"status": "error"}}`)
 	wantStatus(t, rec, http.StatusNotFound)
 }
+
+// TestCGSnapshots: Cinder Zed's cgsnapshots extension over group snapshots, at any
+// microversion, listing every group snapshot (those of default_cgsnapshot_type too).
+func TestCGSnapshots(t *testing.T) {
+	e := newEnv(t)
+	cg := e.groupOf(testProject, "node1@file#file", resource.DefaultCGSnapshotTypeName, resource.StatusAvailable)
+	missing := uuid.NewString()
+	refused := []struct {
+		name, body string
+		status     int
+		message    string
+	}{
+		{"no cgsnapshot", `{}`, 400, "Missing required element 'cgsnapshot' in request body."},
+		{"no consistencygroup_id", `{"cgsnapshot": {"name": "x"}}`, 400, "'consistencygroup_id' must be specified"},
+		{"name too long", fmt.Sprintf(`{"cgsnapshot": {"consistencygroup_id": %q, "name": %q}}`, cg, strings.Repeat("n", 256)), 400, ""},
+		{"missing group", fmt.Sprintf(`{"cgsnapshot": {"consistencygroup_id": %q}}`, missing), 404, "Group " + missing + " could not be found."},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := e.gsCall("POST", "/cgsnapshots", "", tt.body)
+			if tt.message == "" {
+				wantStatus(t, rec, tt.status)
+				return
+			}
+			wantFault(t, rec, tt.status, map[int]string{400: "badRequest", 404: "itemNotFound"}[tt.status], tt.message)
+		})
+	}
+
+	rec := e.gsCall("POST", "/cgsnapshots", "", fmt.Sprintf(`{"cgsnapshot": {"consistencygroup_id": %q, "name": "cg1"}}`, cg))
+	wantStatus(t, rec, http.StatusAccepted)
+	body := obj(t, rec)
+	sameKeys(t, "create", keysOf(t, member(t, body, "cgsnapshot")), []string{"id", "name"})
+	id := str(t, body, "cgsnapshot", "id")
+
+	rec = e.gsCall("GET", "/cgsnapshots/"+id, "", "")
+	wantStatus(t, rec, http.StatusOK)
+	body = obj(t, rec)
+	sameKeys(t, "show", keysOf(t, member(t, body, "cgsnapshot")), []string{"id", "consistencygroup_id", "status", "created_at", "name", "description"})
+	if got := str(t, body, "cgsnapshot", "consistencygroup_id"); got != cg {
+		t.Fatalf("consistencygroup_id %q, want %s", got, cg)
+	}
+	// The group snapshot API refuses it (default_cgsnapshot_type), the cgsnapshot API lists it.
+	wantStatus(t, e.gsCall("GET", "/group_snapshots/"+id, mvGS, ""), http.StatusBadRequest)
+	for _, path := range []string{"/cgsnapshots", "/cgsnapshots/detail"} {
+		rec = e.gsCall("GET", path, "", "")
+		if got := str(t, obj(t, rec), "cgsnapshots", 0, "id"); got != id {
+			t.Fatalf("%s: first id %q, want %s", path, got, id)
+		}
+	}
+	rec = e.gsCall("GET", "/cgsnapshots?offset=1", "", "")
+	if n := len(member(t, obj(t, rec), "cgsnapshots").([]any)); n != 0 {
+		t.Fatalf("offset=1 listed %d", n)
+	}
+	wantStatus(t, e.gsCall("GET", "/cgsnapshots?limit=x", "", ""), http.StatusBadRequest)
+	wantFault(t, e.gsCall("GET", "/cgsnapshots/"+missing, "", ""), http.StatusNotFound, "itemNotFound", "GroupSnapshot "+missing+" could not be found.")
+
+	if err := e.store.FinishGroupSnapshot(context.Background(), id, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, e.gsCall("DELETE", "/cgsnapshots/"+id, "", ""), http.StatusAccepted)
+	if gs, _ := e.store.GetGroupSnapshot(context.Background(), id); gs.Status != "deleting" {
+		t.Fatalf("after delete: %s", gs.Status)
+	}
+	wantStatus(t, e.gsCall("DELETE", "/cgsnapshots/"+id, "", ""), http.StatusBadRequest)
+}

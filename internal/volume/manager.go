@@ -1,7 +1,8 @@
 // Package volume is the scoria-volume service: one Manager per enabled backend
 // (host@backend) that drives its storage through a driver.Driver, reports the backend's
-// capabilities to the schedulers, at start finishes or fails whatever a crash left in flight,
-// and compares the backend's storage with the database (Reconciler).
+// capabilities to the schedulers, makes and removes group snapshots (consistently through a
+// driver.GroupSnapshotter, else member by member), at start finishes or fails whatever a
+// crash left in flight, and compares the backend's storage with the database (Reconciler).
 package volume
 
 import (
