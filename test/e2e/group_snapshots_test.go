@@ -149,9 +149,11 @@ func groupSnapshotScenario(t *testing.T, c *cluster.Cluster, cli cinderCLI, ceph
 		if out := osc("volume", "group", "snapshot", "list"); !strings.Contains(out, gs) {
 			t.Errorf("openstack volume group snapshot list has no %s:\n%s", gs, out)
 		}
-		if out := osc("volume", "group", "snapshot", "show", gs); !strings.Contains(out, "available") {
-			t.Errorf("openstack volume group snapshot show:\n%s", out)
+		if out := osc("volume", "group", "snapshot", "list", "--long"); !strings.Contains(out, "available") {
+			t.Errorf("openstack volume group snapshot list --long:\n%s", out)
 		}
+		// (`openstack volume group snapshot show` of Debian's python3-openstackclient fails in
+		// the client itself: "'GroupManager' object has no attribute 'show'".)
 	} else if os.Getenv("CI") == "true" {
 		t.Error("the openstack CLI is required in CI")
 	}
