@@ -42,6 +42,10 @@ func TestAllInOneKillDuringGroupSnapshots(t *testing.T) {
 	const project = "crash-gs"
 	cl := a.Client(project)
 	cl.Microversion = "3.29"
+	// Six group snapshots of four volumes are 24 snapshots: beyond Cinder's default 10.
+	if resp, err := cl.Do(ctx, http.MethodPut, "/os-quota-sets/"+project, []byte(`{"quota_set": {"snapshots": -1}}`), nil); err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("lift the snapshot quota: %v %+v", err, resp)
+	}
 	var vols []string
 	for _, v := range createVolumes(t, cl, 4, project+"-v", func(int) int { return 1 }) {
 		vols = append(vols, v.ID)
