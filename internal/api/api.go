@@ -16,7 +16,8 @@
 // paging. A request the API accepts is written to the database together with the RPC messages
 // it causes (an outbox), and those messages are handed to the Dispatcher after the commit;
 // pools are asked of the scheduler with a call (Pools). The attachment sweeper settles
-// attachments a crash left half-made.
+// attachments a crash left half-made. Group snapshots (3.14+, group_snapshots.go) and Cinder
+// Zed's deprecated cgsnapshots on top of them (consistencygroups.go) are served too.
 package api
 
 import (
@@ -63,6 +64,7 @@ type Store interface {
 	volumeExtraStore
 	volumeSourceStore
 	attachmentStore
+	groupSnapshotStore
 	backendOpsStore
 	groupTypeStore
 	encryptionStore

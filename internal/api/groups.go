@@ -39,9 +39,10 @@ type groupStore interface {
 	DestroyGroup(ctx context.Context, id string, from []string, onlyUnplaced bool) error
 }
 
-// Microversions at which groups change (3.13, the groups API itself, is mvGroupVolume).
+// Microversions at which groups change (3.13, the groups API itself, is mvGroupVolume;
+// 3.14, create-from-src and the group_snapshot_id and source_group_id fields, is
+// mvGroupSnapshots).
 var (
-	mvGroupSnapshots   = version{3, 14} // create-from-src; group_snapshot_id, source_group_id
 	mvGroupResetStatus = version{3, 20} // reset_status
 	mvGroupVolumeList  = version{3, 25} // list_volume
 	mvGroupReplication = version{3, 38} // replication actions; replication_status

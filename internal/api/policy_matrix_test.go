@@ -146,6 +146,18 @@ func policyOps() []opCase {
 		{op: "PUT /snapshots/{snapshot_id}/metadata", path: "/snapshots/{snap}/metadata", body: `{"metadata": {"a": "b"}}`, rule: "volume:update_snapshot_metadata", need: needMember, reach: hiddenObj, ok: 200},
 		{op: "PUT /snapshots/{snapshot_id}/metadata/{key}", path: "/snapshots/{snap}/metadata/k", body: `{"meta": {"k": "v2"}}`, rule: "volume:update_snapshot_metadata", need: needMember, reach: hiddenObj, ok: 200},
 		{op: "DELETE /snapshots/{snapshot_id}/metadata/{key}", path: "/snapshots/{snap}/metadata/k", rule: "volume:delete_snapshot_metadata", need: needMember, reach: hiddenObj, ok: 200},
+		// Group snapshots (group_snapshots.py, group_snapshot_actions.py).
+		{op: "GET /group_snapshots", path: "/group_snapshots", version: "volume 3.14", rule: "group:get_all_group_snapshots", need: needReader, ok: 200},
+		{op: "GET /group_snapshots/detail", path: "/group_snapshots/detail", version: "volume 3.14", rule: "group:get_all_group_snapshots", need: needReader, ok: 200},
+		{op: "POST /group_snapshots", path: "/group_snapshots", version: "volume 3.14", body: `{"group_snapshot": {"group_id": "{sgroup}"}}`, rule: "group:create_group_snapshot", need: needMemberAny, reach: hiddenObj, ok: 202},
+		{op: "GET /group_snapshots/{group_snapshot_id}", path: "/group_snapshots/{gsnap}", version: "volume 3.14", rule: "group:get_group_snapshot", need: needReader, reach: hiddenObj, ok: 200},
+		{op: "DELETE /group_snapshots/{group_snapshot_id}", path: "/group_snapshots/{gsnap}", version: "volume 3.14", rule: "group:delete_group_snapshot", need: needMember, reach: hiddenObj, ok: 202},
+		{op: "POST /group_snapshots/{group_snapshot_id}/action (reset_status)", path: "/group_snapshots/{gsnap}/action", version: "volume 3.19", body: `{"reset_status": {"status": "error"}}`, rule: "group:reset_group_snapshot_status", need: needAdmin, reach: hiddenObj, ok: 202},
+		{op: "GET /cgsnapshots", path: "/cgsnapshots", rule: "group:get_all_group_snapshots", need: needReader, ok: 200},
+		{op: "GET /cgsnapshots/detail", path: "/cgsnapshots/detail", rule: "group:get_all_group_snapshots", need: needReader, ok: 200},
+		{op: "POST /cgsnapshots", path: "/cgsnapshots", body: `{"cgsnapshot": {"consistencygroup_id": "{sgroup}"}}`, rule: "group:create_group_snapshot", need: needMemberAny, reach: hiddenObj, ok: 202},
+		{op: "GET /cgsnapshots/{cgsnapshot_id}", path: "/cgsnapshots/{gsnap}", rule: "group:get_group_snapshot", need: needReader, reach: hiddenObj, ok: 200},
+		{op: "DELETE /cgsnapshots/{cgsnapshot_id}", path: "/cgsnapshots/{gsnap}", rule: "group:delete_group_snapshot", need: needMember, reach: hiddenObj, ok: 202},
 		snapAct("os-reset_status", `{"status": "error"}`, "", "volume_extension:snapshot_admin_actions:reset_status", needAdmin, 202),
 		snapAct("os-force_delete", `{}`, "", "volume_extension:snapshot_admin_actions:force_delete", needAdmin, 202),
 		snapAct("os-update_snapshot_status", `{"status": "available"}`, "snapshot-creating", "snapshot_extension:snapshot_actions:update_snapshot_status", needMemberAny, 202),
@@ -378,6 +390,17 @@ func (f *fixture) get(name string) string {
 			t.Fatal(err)
 		}
 		v = sn.ID
+	case "sgroup":
+		v = m.fix.groupOf(alice, attachHost+"#file", "matrix", resource.StatusAvailable)
+	case "gsnap":
+		gs := &resource.GroupSnapshot{GroupID: f.get("sgroup"), ProjectID: alice, UserID: "alice"}
+		if _, _, err := m.fix.store.CreateGroupSnapshot(ctx, gs); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.fix.store.FinishGroupSnapshot(ctx, gs.ID, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		v = gs.ID
 	case "att":
 		out := m.must("alice", "POST", "/attachments", mvAttach,
 			fmt.Sprintf(`{"attachment": {"volume_uuid": %q, "instance_uuid": %q}}`, f.get("vol"), f.get("instance")), 200)

@@ -69,19 +69,29 @@ var endpointRules = map[string]string{
 	"GET /types/{type_id}/extra_specs/{key}":         "volume_extension:types_extra_specs:show",
 	"GET /limits":                                    "limits_extension:used_limits",
 	// Backups (gaps.go until issue 18).
-	"GET /backups":                      "backup:get_all",
-	"GET /backups/detail":               "backup:get_all",
-	"POST /backups":                     "backup:create",
-	"GET /backups/{backup_id}":          "backup:get",
-	"PUT /backups/{backup_id}":          "backup:update",
-	"DELETE /backups/{backup_id}":       "backup:delete",
-	"POST /backups/{backup_id}/restore": "backup:restore",
-	"GET /groups":                       policyGroupGetAll,
-	"GET /groups/detail":                policyGroupGetAll,
-	"POST /groups":                      policyGroupCreate,
-	"POST /groups/action":               policyGroupCreate,
-	"GET /groups/{group_id}":            policyGroupGet,
-	"PUT /groups/{group_id}":            policyGroupUpdate,
+	"GET /backups":                                "backup:get_all",
+	"GET /backups/detail":                         "backup:get_all",
+	"POST /backups":                               "backup:create",
+	"GET /backups/{backup_id}":                    "backup:get",
+	"PUT /backups/{backup_id}":                    "backup:update",
+	"DELETE /backups/{backup_id}":                 "backup:delete",
+	"POST /backups/{backup_id}/restore":           "backup:restore",
+	"GET /groups":                                 policyGroupGetAll,
+	"GET /groups/detail":                          policyGroupGetAll,
+	"POST /groups":                                policyGroupCreate,
+	"POST /groups/action":                         policyGroupCreate,
+	"GET /groups/{group_id}":                      policyGroupGet,
+	"PUT /groups/{group_id}":                      policyGroupUpdate,
+	"GET /group_snapshots":                        "group:get_all_group_snapshots",
+	"GET /group_snapshots/detail":                 "group:get_all_group_snapshots",
+	"POST /group_snapshots":                       "group:create_group_snapshot",
+	"GET /group_snapshots/{group_snapshot_id}":    "group:get_group_snapshot",
+	"DELETE /group_snapshots/{group_snapshot_id}": "group:delete_group_snapshot",
+	"GET /cgsnapshots":                            "group:get_all_group_snapshots",
+	"GET /cgsnapshots/detail":                     "group:get_all_group_snapshots",
+	"POST /cgsnapshots":                           "group:create_group_snapshot",
+	"GET /cgsnapshots/{cgsnapshot_id}":            "group:get_group_snapshot",
+	"DELETE /cgsnapshots/{cgsnapshot_id}":         "group:delete_group_snapshot",
 }
 
 // volumeActionRules names Cinder's rule of each volume action but os-extend, whose rule
@@ -119,8 +129,9 @@ var snapshotActionRules = map[string]string{
 var objectKinds = map[string]string{
 	"volume_id": "Volume", "snapshot_id": "Snapshot", "attachment_id": "VolumeAttachment",
 	"message_id": "Message", "transfer_id": "Transfer",
-	"backup_id": "Backup",
-	"group_id":  "Group",
+	"backup_id":         "Backup",
+	"group_id":          "Group",
+	"group_snapshot_id": "GroupSnapshot", "cgsnapshot_id": "GroupSnapshot",
 }
 
 // bodyObjectRoutes are the creates whose policy target is an object named in the body (the
@@ -131,6 +142,8 @@ var bodyObjectRoutes = map[string]string{
 	"POST /os-volume-transfer": "Volume",
 	"POST /volume-transfers":   "Volume",
 	"POST /backups":            "Volume",
+	"POST /group_snapshots":    "Group",
+	"POST /cgsnapshots":        "Group",
 }
 
 // callerTargetRoutes name an object but decide their rule on the caller's project, as

@@ -65,6 +65,8 @@ func (s *server) handler() http.Handler {
 	s.gapRoutes(api)
 	s.groupTypeRoutes(api)
 	s.groupRoutes(api)
+	s.groupSnapshotRoutes(api)
+	s.cgsnapshotRoutes(api)
 	return s.base(r)
 }
 

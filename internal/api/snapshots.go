@@ -124,7 +124,7 @@ func snapshotSummary(sn *resource.Snapshot) snapshotView {
 func (vw viewer) snapshotDetail(sn *resource.Snapshot, withExtensions bool) snapshotView {
 	d := snapshotSummary(sn)
 	if vw.mv.atLeast(mvGroupSnapshotID) {
-		d.GroupSnapshotID = some[*string](nil) // no group snapshots
+		d.GroupSnapshotID = some(nullable(sn.GroupSnapshotID))
 	}
 	if vw.mv.atLeast(mvSnapshotUserID) {
 		d.UserID = some(sn.UserID)
@@ -301,6 +301,12 @@ func (s *server) deleteSnapshotFrom(ctx context.Context, sn *resource.Snapshot, 
 			return badRequest("Invalid snapshot: Snapshot %s is in status %s, which does not allow this operation.", sn.ID, ise.Status)
 		}
 		return notFoundAs(err, "Snapshot", sn.ID)
+	}
+	if sn.GroupSnapshotID != "" { // a member goes with its group snapshot only, as Cinder's
+		if len(from) == len(resource.SnapshotDeletableStatuses) {
+			return badRequest("Invalid snapshot: Snapshot status must be %s and must not be part of a group.", strings.Join(from, " or "))
+		}
+		return badRequest("Invalid snapshot: Snapshot  must not be part of a group.")
 	}
 	if sn.Host == "" {
 		return refused(s.store.DestroySnapshot(ctx, sn.ID, from))

@@ -15,22 +15,25 @@ import (
 )
 
 const snapshotColumns = `s.id, s.project_id, s.user_id, s.volume_id, s.display_name, s.display_description,
-	s.volume_size, s.status, s.progress, s.volume_type_id, s.host, s.created_at, s.updated_at, s.deleted_at`
+	s.volume_size, s.status, s.progress, s.volume_type_id, s.host, s.created_at, s.updated_at, s.deleted_at,
+	s.group_snapshot_id`
 
 func scanSnapshot(sc scanner, extra ...any) (*resource.Snapshot, error) {
 	var (
 		sn                                 resource.Snapshot
 		name, desc, progress, typeID, host sql.NullString
 		created, updated, deleted          nullTime
+		groupSnapshotID                    sql.NullString
 	)
 	dest := append([]any{&sn.ID, &sn.ProjectID, &sn.UserID, &sn.VolumeID, &name, &desc,
-		&sn.Size, &sn.Status, &progress, &typeID, &host, &created, &updated, &deleted}, extra...)
+		&sn.Size, &sn.Status, &progress, &typeID, &host, &created, &updated, &deleted, &groupSnapshotID}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
 	sn.Name, sn.Description, sn.Progress = name.String, desc.String, progress.String
 	sn.VolumeTypeID, sn.Host = typeID.String, host.String
 	sn.CreatedAt, sn.UpdatedAt, sn.DeletedAt = created.Time, updated.Ptr(), deleted.Ptr()
+	sn.GroupSnapshotID = groupSnapshotID.String
 	return &sn, nil
 }
 

@@ -4,7 +4,8 @@
 // group types (group specs, access; the seeded default_cgsnapshot_type), generic volume
 // groups (with their volume types and members), QoS specs, quotas, quota classes and usage,
 // transfers, user messages, services, the scheduler's pools and capacity claims, and the RPC
-// outbox; and the schema migrations of both dialects.
+// outbox; and the schema migrations of both dialects. Group snapshots (group_snapshots.go)
+// are written with a snapshot row per member, their quota and their cast in one transaction.
 //
 // Every status change is one conditional UPDATE whose affected-row count decides who won, so
 // processes need no locks of their own. Times are stored in UTC with microsecond precision and

@@ -107,6 +107,16 @@ var zed = []Default{
 	{Name: "group:group_types_specs:create", Renamed: "group:group_types_specs", Check: adminAPI, Deprecated: adminAPI, Help: "Create a group type spec.", Operations: []string{"POST /group_types/{group_type_id}/group_specs"}},
 	{Name: "group:group_types_specs:update", Renamed: "group:group_types_specs", Check: adminAPI, Deprecated: adminAPI, Help: "Update a group type spec.", Operations: []string{"PUT /group_types/{group_type_id}/group_specs/{g_spec_id}"}},
 	{Name: "group:group_types_specs:delete", Renamed: "group:group_types_specs", Check: adminAPI, Deprecated: adminAPI, Help: "Delete a group type spec.", Operations: []string{"DELETE /group_types/{group_type_id}/group_specs/{g_spec_id}"}},
+	// cinder/policies/group_snapshots.py
+	{Name: "group:get_all_group_snapshots", Check: reader, Deprecated: adminOrOwner, Help: "List group snapshots.", Operations: []string{"GET /group_snapshots", "GET /group_snapshots/detail"}},
+	{Name: "group:create_group_snapshot", Check: member, Deprecated: anyone, Help: "Create group snapshot.", Operations: []string{"POST /group_snapshots"}},
+	{Name: "group:get_group_snapshot", Check: reader, Deprecated: adminOrOwner, Help: "Show group snapshot.", Operations: []string{"GET /group_snapshots/{group_snapshot_id}"}},
+	{Name: "group:delete_group_snapshot", Check: member, Deprecated: adminOrOwner, Help: "Delete group snapshot.", Operations: []string{"DELETE /group_snapshots/{group_snapshot_id}"}},
+	{Name: "group:update_group_snapshot", Check: member, Deprecated: adminOrOwner, Help: "Update group snapshot.", Operations: []string{"PUT /group_snapshots/{group_snapshot_id}"}},
+	{Name: "group:group_snapshot_project_attribute", Check: adminAPI, Help: "List group snapshots or show group snapshot with project attributes.", Operations: []string{"GET /group_snapshots/{group_snapshot_id}", "GET /group_snapshots/detail"}},
+
+	// cinder/policies/group_snapshot_actions.py
+	{Name: "group:reset_group_snapshot_status", Check: adminAPI, Help: "Reset status of group snapshot.", Operations: []string{"POST /group_snapshots/{g_snapshot_id}/action (reset_status)"}},
 
 	// cinder/policies/qos_specs.py
 	{Name: "volume_extension:qos_specs_manage:get_all", Check: adminAPI, Help: "List qos specs or list all associations.", Operations: []string{"GET /qos-specs", "GET /qos-specs/{qos_id}/associations"}},

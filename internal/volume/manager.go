@@ -1,8 +1,10 @@
 // Package volume is the scoria-volume service: one Manager per enabled backend
 // (host@backend) that drives its storage through a driver.Driver, reports the backend's
-// capabilities to the schedulers, at start finishes or fails whatever a crash left in flight,
-// and compares the backend's storage with the database (Reconciler). It also creates,
-// updates and deletes the generic volume groups placed on its backend (groups.go).
+// capabilities to the schedulers, makes and removes group snapshots (consistently through a
+// driver.GroupSnapshotter, else member by member), at start finishes or fails whatever a
+// crash left in flight, and compares the backend's storage with the database (Reconciler).
+// It also creates, updates and deletes the generic volume groups placed on its backend
+// (groups.go).
 package volume
 
 import (
@@ -32,6 +34,7 @@ type Store interface {
 	ListVolumesByHost(ctx context.Context, backendHost string, statuses []string) ([]*resource.Volume, error)
 	lifecycleStore
 	groupStore
+	groupSnapshotStore
 }
 
 // Manager serves one backend.
@@ -119,6 +122,8 @@ func (m *Manager) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
 	case message.PublishCapabilities:
 		m.report(ctx)
 		return nil, nil
+	case message.CreateGroupSnapshot, message.DeleteGroupSnapshot:
+		return nil, m.handleGroupSnapshot(ctx, log, msg.Method, msg.Args)
 	case message.InitializeConnection, message.TerminateConnection:
 		var args message.ConnectionArgs
 		if err := json.Unmarshal(msg.Args, &args); err != nil {
@@ -246,8 +251,9 @@ func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 // Recover finishes what this backend left in flight when its service stopped: a volume in
 // creating is created (the driver's create, or copy from its source, is idempotent) and
 // becomes available, or error when that fails; a volume in deleting is deleted again (its
-// snapshots first); an extend or a revert is finished, or failed; then the snapshots (see
-// recoverSnapshots) and the groups (recoverGroups).
+// snapshots first); an extend or a revert is finished, or failed; then the group snapshots
+// (recoverGroupSnapshots), the snapshots (see recoverSnapshots) and the groups
+// (recoverGroups).
 func (m *Manager) Recover(ctx context.Context) error {
 	vols, err := m.Store.ListVolumesByHost(ctx, m.Host, []string{resource.StatusCreating, resource.StatusDeleting,
 		resource.StatusExtending, resource.StatusReverting})
@@ -291,6 +297,9 @@ func (m *Manager) Recover(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+	if err := m.recoverGroupSnapshots(ctx); err != nil {
+		return err
 	}
 	if err := m.recoverSnapshots(ctx); err != nil {
 		return err

@@ -313,6 +313,13 @@ func (r *Reconciler) missing(ctx context.Context, objs []driver.Object, vols []*
 		if have[driver.KindSnapshot][sn.ID] || slices.Contains(snapshotMayLackObject, sn.Status) {
 			continue
 		}
+		if sn.GroupSnapshotID != "" { // taken in a consistent group snapshot: no object of its own
+			if sr, ok := r.Driver.(driver.Snapshotter); ok {
+				if exists, err := sr.SnapshotExists(ctx, driverSnapshot(sn)); err == nil && exists {
+					continue
+				}
+			}
+		}
 		now, err := r.Store.GetSnapshot(ctx, sn.ID)
 		if errors.Is(err, resource.ErrNotFound) {
 			continue

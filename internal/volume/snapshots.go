@@ -149,8 +149,8 @@ func (m *Manager) recoverSnapshots(ctx context.Context) error {
 			return fmt.Errorf("list snapshots in %s: %w", status, err)
 		}
 		for _, sn := range snaps {
-			if !m.ours(sn.Host) {
-				continue
+			if !m.ours(sn.Host) || sn.GroupSnapshotID != "" && status != resource.SnapshotRestoring {
+				continue // a group snapshot's members are recovered with it (recoverGroupSnapshots)
 			}
 			rctx := reqctx.With(ctx, reqctx.Context{RequestID: reqctx.NewRequestID(), UserID: sn.UserID, ProjectID: sn.ProjectID})
 			log := reqctx.Log(rctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "snapshot_id": sn.ID, "status": sn.Status})

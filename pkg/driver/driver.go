@@ -1,9 +1,9 @@
 // Package driver is the public interface between Scoria's volume service and a storage
 // backend. A storage vendor implements Driver (and any optional capability interfaces) in its
 // own module; Scoria's volume service calls it and never needs to know what is underneath.
-// Optional capabilities (snapshots, clones, extend, revert; attach exports; groups) are
-// interfaces of their own; Object describes a driver's storage objects to the reconciler,
-// which compares them with the database.
+// Optional capabilities (snapshots, clones, extend, revert, consistent group snapshots;
+// attach exports; groups) are interfaces of their own; Object describes a driver's storage
+// objects to the reconciler, which compares them with the database.
 package driver
 
 import (

@@ -8,6 +8,9 @@ type Snapshot struct {
 	Name     string // the storage name Cinder uses: "snapshot-<id>"
 	VolumeID string // the volume it is (or was) a snapshot of
 	SizeGiB  int    // the volume's size when the snapshot was taken
+	// GroupSnapshotID names the group snapshot it was taken with, "" if none: a driver
+	// that took it as part of a consistent group snapshot finds it there.
+	GroupSnapshotID string
 }
 
 // SnapshotStorageName returns the name Cinder gives a snapshot's storage object.

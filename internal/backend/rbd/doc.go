@@ -1,8 +1,8 @@
 // Package rbd is the Ceph RBD volume driver (Cinder's cinder.volume.drivers.rbd.RBDDriver)
 // through go-ceph: volumes are format-2 images with layering in one pool, snapshots are
 // protected image snapshots, volumes from snapshots and clones are copy-on-write clones
-// within rbd_max_clone_depth, and hosts reach the cluster themselves (driver_volume_type
-// rbd). It needs cgo with librados-dev and librbd-dev, so everything but this file is built
+// within rbd_max_clone_depth, a consistent group snapshot is one rbd group snapshot
+// (group_snapshots.go), and hosts reach the cluster themselves (driver_volume_type rbd). It needs cgo with librados-dev and librbd-dev, so everything but this file is built
 // only with the build tags `ceph` and the Ceph release's go-ceph tag (`pacific` for Debian
 // 12's 16.2): `make build` adds them when pkg-config finds the libraries.
 package rbd

@@ -70,6 +70,10 @@ func imageObjects(s *session, o driver.Object) ([]driver.Object, error) {
 	}
 	out := []driver.Object{}
 	for _, sn := range snaps {
+		if strings.HasPrefix(sn.Name, groupSnapPrefix) { // a group snapshot's: the image is held by it
+			o.Held = true
+			continue
+		}
 		children, err := childrenOf(img, sn.Name)
 		if err != nil {
 			return nil, err

@@ -79,6 +79,9 @@ func (d *Driver) SnapshotExists(ctx context.Context, s driver.Snapshot) (bool, e
 		}
 		return err
 	})
+	if err == nil && !ok && s.GroupSnapshotID != "" { // taken with its group (group_snapshots.go)
+		return d.groupSnapExists(ctx, s)
+	}
 	return ok, err
 }
 
@@ -120,6 +123,11 @@ func cloneDepth(s *session, name string) (int, error) {
 // rbd_max_clone_depth ancestors (always with 0), then grows it to v.SizeGiB when that is
 // larger.
 func (d *Driver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) error {
+	if s.GroupSnapshotID != "" { // taken with its group: a copy of the group snapshot's (group_snapshots.go)
+		if done, err := d.volumeFromGroupSnap(ctx, v, s); done || err != nil {
+			return err
+		}
+	}
 	src, snap, dst := driver.StorageName(s.VolumeID), driver.SnapshotStorageName(s.ID), driver.StorageName(v.ID)
 	return d.conns().do(ctx, "clone "+src+"@"+snap+" to "+dst, func(ss *session) error {
 		depth, err := cloneDepth(ss, src)

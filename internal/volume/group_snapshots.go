@@ -1,0 +1,225 @@
+package volume
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/pkg/driver"
+)
+
+// groupSnapshotStore is what group snapshots need of the database; Store embeds it.
+type groupSnapshotStore interface {
+	GetGroupSnapshot(ctx context.Context, id string) (*resource.GroupSnapshot, error)
+	GroupSnapshotHost(ctx context.Context, id string) (string, error)
+	GroupSnapshotSpecs(ctx context.Context, id string) (map[string]string, error)
+	ListGroupSnapshotMembers(ctx context.Context, id string) ([]*resource.Snapshot, error)
+	ListGroupSnapshotsByHost(ctx context.Context, backendHost string, statuses []string) ([]*resource.GroupSnapshot, error)
+	FinishGroupSnapshot(ctx context.Context, id string, failed []string, msg *resource.Message) error
+	FailGroupSnapshotDelete(ctx context.Context, id string, msg *resource.Message) error
+	DestroyGroupSnapshot(ctx context.Context, id string) error
+}
+
+// handleGroupSnapshot runs create_group_snapshot and delete_group_snapshot.
+func (m *Manager) handleGroupSnapshot(ctx context.Context, log logrus.FieldLogger, method string, args []byte) error {
+	var a message.GroupSnapshotArgs
+	if err := json.Unmarshal(args, &a); err != nil {
+		log.WithError(err).WithField("method", method).Error("dropping a message with undecodable arguments")
+		return nil
+	}
+	if method == message.CreateGroupSnapshot {
+		return m.CreateGroupSnapshot(ctx, a.GroupSnapshotID)
+	}
+	return m.DeleteGroupSnapshot(ctx, a.GroupSnapshotID)
+}
+
+// loadGroupSnapshot reads group snapshot id when it is in status and its group is on this
+// backend; nil (and a log line) when there is nothing for this backend to do.
+func (m *Manager) loadGroupSnapshot(ctx context.Context, log logrus.FieldLogger, id, status string) (*resource.GroupSnapshot, error) {
+	gs, err := m.Store.GetGroupSnapshot(ctx, id)
+	if errors.Is(err, resource.ErrNotFound) {
+		log.Info("group snapshot no longer exists; dropped")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load group snapshot %s: %w", id, err)
+	}
+	host, err := m.Store.GroupSnapshotHost(ctx, id)
+	if err != nil && !errors.Is(err, resource.ErrNotFound) {
+		return nil, fmt.Errorf("load host of group snapshot %s: %w", id, err)
+	}
+	if gs.Status != status || !m.ours(host) {
+		log.WithFields(logrus.Fields{"status": gs.Status, "group_host": host}).Info("group snapshot no longer ours to do; dropped")
+		return nil, nil
+	}
+	return gs, nil
+}
+
+// driverGroupSnapshot is gs with its member snapshots and their volumes, as the driver sees
+// them.
+func driverGroupSnapshot(gs *resource.GroupSnapshot, members []*resource.Snapshot) driver.GroupSnapshot {
+	d := driver.GroupSnapshot{ID: gs.ID, Name: driver.GroupSnapshotStorageName(gs.ID), GroupID: gs.GroupID}
+	for _, sn := range members {
+		d.Members = append(d.Members, driver.GroupSnapshotMember{
+			Snapshot: driverSnapshot(sn),
+			Volume:   driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: message.PoolName(sn.Host)},
+		})
+	}
+	return d
+}
+
+// consistent reports whether group type specs ask for consistent group snapshots
+// ("<is> True", as Cinder's volume_utils.is_group_a_cg_snapshot_type reads it).
+func consistent(specs map[string]string) bool {
+	return strings.EqualFold(strings.Join(strings.Fields(specs[resource.ConsistentGroupSnapshotSpec]), " "), "<is> true")
+}
+
+// CreateGroupSnapshot makes the storage of a group snapshot in creating on this backend: in
+// one driver call when the driver is a GroupSnapshotter and the group type asks for
+// consistent group snapshots, otherwise a snapshot of each member in turn (Cinder's
+// _create_group_snapshot_generic). The members that failed go to error, the others to
+// available, and the group snapshot to error if any failed, available otherwise.
+func (m *Manager) CreateGroupSnapshot(ctx context.Context, id string) error {
+	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "group_snapshot_id": id})
+	gs, err := m.loadGroupSnapshot(ctx, log, id, resource.GroupStatusCreating)
+	if gs == nil || err != nil {
+		return err
+	}
+	return m.makeGroupSnapshot(ctx, log, gs)
+}
+
+func (m *Manager) makeGroupSnapshot(ctx context.Context, log logrus.FieldLogger, gs *resource.GroupSnapshot) error {
+	members, err := m.Store.ListGroupSnapshotMembers(ctx, gs.ID)
+	if err != nil {
+		return fmt.Errorf("list snapshots of group snapshot %s: %w", gs.ID, err)
+	}
+	specs, err := m.Store.GroupSnapshotSpecs(ctx, gs.ID)
+	if err != nil {
+		return err
+	}
+	var (
+		failed []string
+		msg    *resource.Message
+		how    = "one by one"
+	)
+	fail := func(sn *resource.Snapshot, text string, cause error) {
+		log.WithError(cause).WithField("snapshot_id", sn.ID).Error("group snapshot member could not be created; set to error")
+		failed = append(failed, sn.ID)
+		if msg == nil {
+			msg = userMessage(ctx, gs.ProjectID, resource.MessageResourceSnapshot, sn.ID, resource.ActionSnapshotCreate, resource.DetailSnapshotCreateError, text)
+		}
+	}
+	gsnapper, isGroup := m.Driver.(driver.GroupSnapshotter)
+	snapper, isSnap := m.Driver.(driver.Snapshotter)
+	switch {
+	case isGroup && consistent(specs):
+		how = "consistent"
+		if err := gsnapper.CreateGroupSnapshot(ctx, driverGroupSnapshot(gs, members)); err != nil {
+			for _, sn := range members {
+				fail(sn, "The backend could not make the consistent group snapshot "+gs.ID+".", err)
+			}
+		}
+	case !isSnap:
+		for _, sn := range members {
+			fail(sn, "The volume's backend does not support snapshots.", errors.New("driver is not a Snapshotter"))
+		}
+	default:
+		for _, dm := range driverGroupSnapshot(gs, members).Members {
+			if err := snapper.CreateSnapshot(ctx, dm.Snapshot, dm.Volume); err != nil {
+				for _, sn := range members {
+					if sn.ID == dm.Snapshot.ID {
+						fail(sn, "", err)
+					}
+				}
+			}
+		}
+	}
+	if err := m.Store.FinishGroupSnapshot(ctx, gs.ID, failed, msg); err != nil {
+		if lost(err) {
+			log.WithError(err).Warn("group snapshot changed while its storage was made")
+			return nil
+		}
+		return err
+	}
+	log.WithFields(logrus.Fields{"members": len(members), "failed": len(failed), "how": how}).Info("group snapshot created")
+	return nil
+}
+
+// DeleteGroupSnapshot removes the storage of a group snapshot in deleting and of its
+// members, then their rows (which gives their quota back). When the backend cannot, the
+// group snapshot and its members go to error with a user message, as Cinder's.
+func (m *Manager) DeleteGroupSnapshot(ctx context.Context, id string) error {
+	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "group_snapshot_id": id})
+	gs, err := m.loadGroupSnapshot(ctx, log, id, resource.GroupStatusDeleting)
+	if gs == nil || err != nil {
+		return err
+	}
+	return m.removeGroupSnapshot(ctx, log, gs)
+}
+
+func (m *Manager) removeGroupSnapshot(ctx context.Context, log logrus.FieldLogger, gs *resource.GroupSnapshot) error {
+	members, err := m.Store.ListGroupSnapshotMembers(ctx, gs.ID)
+	if err != nil {
+		return fmt.Errorf("list snapshots of group snapshot %s: %w", gs.ID, err)
+	}
+	d := driverGroupSnapshot(gs, members)
+	var derr error
+	if gsnapper, ok := m.Driver.(driver.GroupSnapshotter); ok {
+		derr = gsnapper.DeleteGroupSnapshot(ctx, d)
+	} else if snapper, ok := m.Driver.(driver.Snapshotter); ok {
+		for _, dm := range d.Members {
+			if err := snapper.DeleteSnapshot(ctx, dm.Snapshot, dm.Volume); err != nil {
+				derr = errors.Join(derr, err)
+			}
+		}
+	}
+	if derr != nil {
+		log.WithError(derr).Error("group snapshot delete failed on the backend; group snapshot set to error")
+		msg := userMessage(ctx, gs.ProjectID, resource.MessageResourceSnapshot, gs.ID, resource.ActionSnapshotDelete, resource.DetailSnapshotDeleteError,
+			"The backend could not delete group snapshot "+gs.ID+".")
+		if err := m.Store.FailGroupSnapshotDelete(ctx, gs.ID, msg); err != nil && !lost(err) {
+			return err
+		}
+		return nil
+	}
+	if err := m.Store.DestroyGroupSnapshot(ctx, gs.ID); err != nil {
+		if lost(err) {
+			log.WithError(err).Warn("group snapshot changed while its storage was removed")
+			return nil
+		}
+		return err
+	}
+	log.WithField("members", len(members)).Info("group snapshot deleted")
+	return nil
+}
+
+// recoverGroupSnapshots finishes what this backend left in flight with its group snapshots
+// (before recoverSnapshots, which leaves their members to it): one in creating is made
+// again (the driver's calls are idempotent) or set to error, one in deleting is deleted.
+func (m *Manager) recoverGroupSnapshots(ctx context.Context) error {
+	list, err := m.Store.ListGroupSnapshotsByHost(ctx, m.Host, []string{resource.GroupStatusCreating, resource.GroupStatusDeleting})
+	if err != nil {
+		return fmt.Errorf("list group snapshots in flight: %w", err)
+	}
+	for _, gs := range list {
+		rctx := reqctx.With(ctx, reqctx.Context{RequestID: reqctx.NewRequestID(), UserID: gs.UserID, ProjectID: gs.ProjectID})
+		log := reqctx.Log(rctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "group_snapshot_id": gs.ID, "status": gs.Status})
+		if gs.Status == resource.GroupStatusCreating {
+			err = m.makeGroupSnapshot(rctx, log, gs)
+		} else {
+			err = m.removeGroupSnapshot(rctx, log, gs)
+		}
+		if err != nil {
+			return err
+		}
+		log.Info("recovery: group snapshot handled")
+	}
+	return nil
+}
