@@ -37,9 +37,10 @@ func (e *env) groupOf(project, host, typeName string, statuses ...string) string
 			e.t.Fatal(err)
 		}
 	}
-	exec("INSERT INTO group_types (id, name, is_public, created_at, deleted) VALUES (?, ?, 1, ?, 0)", typeID, typeName+"-"+typeID[:6], now)
 	if typeName == resource.DefaultCGSnapshotTypeName {
-		exec("UPDATE group_types SET name = ? WHERE id = ?", typeName, typeID)
+		typeID = db.DefaultCGSnapshotTypeID // seeded by migration 00015
+	} else {
+		exec("INSERT INTO group_types (id, name, is_public, created_at, deleted) VALUES (?, ?, 1, ?, 0)", typeID, typeName+"-"+typeID[:6], now)
 	}
 	var hostArg any
 	if host != "" {

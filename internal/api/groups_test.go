@@ -29,6 +29,9 @@ const (
 // addGroupType makes a group type by SQL (group types are another area's API).
 func (e *env) addGroupType(name string, specs map[string]string) string {
 	e.t.Helper()
+	if name == resource.DefaultCGSnapshotTypeName {
+		return db.DefaultCGSnapshotTypeID // seeded by migration 00015
+	}
 	id := uuid.NewString()
 	now := time.Now().UTC().Format("2006-01-02 15:04:05.000000")
 	if _, err := e.raw.Exec(`INSERT INTO group_types (id, name, is_public, created_at, deleted) VALUES (?, ?, 1, ?, 0)`, id, name, now); err != nil {

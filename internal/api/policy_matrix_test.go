@@ -420,12 +420,7 @@ func (f *fixture) get(name string) string {
 	case "gtype":
 		out := m.must("admin", "POST", "/group_types", mvGroupTypes, fmt.Sprintf(`{"group_type": {"name": %q, "group_specs": {"k": "v"}}}`, f.get("name")+name), 202)
 		v = str(t, out, "group_type", "id")
-		v = uuid.NewString()
 		if _, err := m.fix.store.UpdateProjectQuotas(ctx, alice, map[string]int64{resource.QuotaGroups: -1}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := m.fix.raw.ExecContext(ctx, `INSERT INTO group_types (id, name, is_public, created_at, deleted) VALUES (?, ?, 1, ?, 0)`,
-			v, f.get("name")+"-gt", time.Now().UTC().Format("2006-01-02 15:04:05.000000")); err != nil {
 			t.Fatal(err)
 		}
 	case "group":

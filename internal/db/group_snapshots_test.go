@@ -22,9 +22,13 @@ type groupFixture struct {
 	vols   []*resource.Volume
 }
 
-// insertGroupType inserts a group type named name with specs.
+// gsInsertGroupType inserts a group type named name with specs; default_cgsnapshot_type is
+// the one migration 00015 seeded.
 func gsInsertGroupType(t testing.TB, s *Store, name string, specs map[string]string) string {
 	t.Helper()
+	if name == resource.DefaultCGSnapshotTypeName {
+		return DefaultCGSnapshotTypeID
+	}
 	id := uuid.NewString()
 	now := dbTime(time.Now().UTC())
 	if _, err := s.db.Exec("INSERT INTO group_types (id, name, is_public, created_at, deleted) VALUES (?, ?, 1, ?, 0)", id, name, now); err != nil {
