@@ -9,6 +9,7 @@
 #   MariaDB          127.0.0.1:3306, root without a password; max_connections 1000
 #   RabbitMQ         127.0.0.1:5672, guest/guest, rabbitmqctl answering
 #   Keystone         127.0.0.1:5000 (and the short-token one on :5001): deploy/keystone/keystone-up.sh
+#   Horizon          packages and settings only (test/horizon serves it): deploy/horizon/horizon-up.sh
 #   Ceph             single node in $CEPH_DIR [/tmp/scoria-ceph]: deploy/ceph/ceph-up.sh; its env
 #                    file ($CEPH_DIR/env) tells the tests where it is
 #   tgtd             127.0.0.1:3260
@@ -59,6 +60,10 @@ for _ in $(seq 1 60); do rabbitmqctl -q status >/dev/null 2>&1 && break; sleep 1
 # Keystone on 127.0.0.1:5000 for the keystone tests (internal/auth, internal/api, e2e):
 # installs it when missing, bounded (about 20 s when installed).
 timeout 1200 deploy/keystone/keystone-up.sh
+
+# Horizon (Debian's openstack-dashboard), headless Chromium, chromedriver and python3-selenium
+# for test/horizon, which starts and stops Horizon's runserver itself; installs when missing.
+timeout 1500 deploy/horizon/horizon-up.sh
 
 # Ceph: one single-node cluster (1 mon, 1 mgr, 1 memstore OSD, pool `volumes`, client.cinder)
 # for the RBD driver's tests; one already up in CEPH_DIR is reused. Its packages include
