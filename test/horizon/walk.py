@@ -62,7 +62,7 @@ class Walker:
         for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-background-networking", "--disable-component-update",
                      "--disable-sync", "--no-first-run", "--window-size=1400,1000",
-                     "--user-data-dir=" + os.path.join(args.profile, self.area)):
+                     "--user-data-dir=" + args.profile):
             opts.add_argument(flag)
         service = Service(executable_path=args.chromedriver,
                           log_path=os.path.join(args.artifacts, "chromedriver-%s.log" % self.area))
@@ -125,6 +125,13 @@ class Walker:
         self.d.get(self.base + path)
         self.loaded()
 
+    def at(self, path):
+        """Makes sure the browser shows path (a form's success page usually is it already)."""
+        here = self.safe_url().split("://", 1)[-1]
+        here = "/" + here.split("/", 1)[1] if "/" in here else "/"
+        if here.split("?")[0] != path.split("?")[0]:
+            self.go(path)
+
     def loaded(self):
         WebDriverWait(self.d, WAIT).until(
             lambda d: d.execute_script("return document.readyState") == "complete")
@@ -149,7 +156,7 @@ class Walker:
         try:
             return WebDriverWait(self.d, timeout, poll_frequency=0.5).until(check)
         except TimeoutException:
-            shown = self.blocking()
+            shown = sorted(set(self.blocking()))
             raise StepFailed("waited %ds for %s%s%s" % (
                 timeout, what, "" if seen["last"] is None else " (last: %s)" % seen["last"],
                 "; Horizon showed: " + " | ".join(shown) if shown else ""))
@@ -310,7 +317,7 @@ class Walker:
         rec["worked"] = rec["status"] == "pass"
         if blocking and rec["status"] == "pass":
             rec.update(status="fail", error="the step worked, but Horizon showed error alert(s): " +
-                       " | ".join(blocking))
+                       " | ".join(sorted(set(blocking))))
         self.n += 1
         shot = os.path.join(self.shots, "%s-%02d-%s.png" % (self.area, self.n, name))
         try:
@@ -333,7 +340,9 @@ class Walker:
     def login(self, user, password):
         # Logging out first makes a login of another user (or a reused profile) start clean.
         self.go("/auth/logout/")
-        self.go("/auth/login/")
+        # Straight to a Block Storage page: the default landing page (Overview) asks the
+        # compute service, which is absent, and costs seconds.
+        self.go("/auth/login/?next=/project/volumes/")
         form = self.until("the login form", lambda: self.find("form #id_username") and self.find("form"))
         self.fill(self.d, "id_username", user)
         self.fill(self.d, "id_password", password)
@@ -358,7 +367,7 @@ class Walker:
             self.fill(f, "id_name", "h-vol")
             self.fill(f, "id_size", 1)
             self.submit(f, "Create Volume")
-            self.go("/project/volumes/")
+            self.at("/project/volumes/")
             self.wait_status("volumes", "h-vol", "Available")
         S("create_volume", create, needs=["volumes_page"])
 
@@ -367,7 +376,7 @@ class Walker:
             f = self.modal("Extend Volume")
             self.fill(f, "id_new_size", 2)
             self.submit(f, "Extend Volume")
-            self.go("/project/volumes/")
+            self.at("/project/volumes/")
             self.until("h-vol at 2GiB", lambda: "2GiB" in (self.row("volumes", "h-vol").text or ""))
             self.wait_status("volumes", "h-vol", "Available")
         S("extend_volume", extend, needs=["create_volume"])
@@ -377,34 +386,34 @@ class Walker:
             f = self.modal("Edit Volume")
             self.fill(f, "id_name", "h-vol-renamed")
             self.submit(f, "Edit Volume")
-            self.go("/project/volumes/")
+            self.at("/project/volumes/")
             self.wait_status("volumes", "h-vol-renamed", "Available")
         S("edit_volume", edit, needs=["create_volume"])
         vol = "h-vol" if "edit_volume" in self.failed else "h-vol-renamed"
 
         def snapshot():
-            self.go("/project/volumes/")
+            self.at("/project/volumes/")
             self.row_action("volumes", vol, "snapshots")
             f = self.modal("Create Volume Snapshot")
             self.fill(f, "id_name", "h-snap")
             self.submit(f, "Create Volume Snapshot")
-            self.go("/project/snapshots/")
+            self.at("/project/snapshots/")
             self.wait_status("volume_snapshots", "h-snap", "Available")
         S("create_snapshot", snapshot, needs=["create_volume"])
 
         def from_snapshot():
-            self.go("/project/snapshots/")
+            self.at("/project/snapshots/")
             self.row_action("volume_snapshots", "h-snap", "create_from_snapshot")
             f = self.modal("Create Volume (from the snapshot)")
             self.fill(f, "id_name", "h-from-snap")
             self.submit(f, "Create Volume (from the snapshot)")
-            self.go("/project/volumes/")
+            self.at("/project/volumes/")
             self.wait_status("volumes", "h-from-snap", "Available")
         S("volume_from_snapshot", from_snapshot, needs=["create_snapshot"])
 
         def delete(path, table, name):
             def run():
-                self.go(path)
+                self.at(path)
                 self.row_action(table, name, "delete")
                 self.confirm("deleting " + name)
                 self.wait_gone(path, table, name)
@@ -421,19 +430,19 @@ class Walker:
         S("login_admin", lambda: self.login(a.admin, a.admin_password))
 
         def group_type():
-            self.go("/admin/group_types/")
+            self.at("/admin/group_types/")
             self.click_id("group_types__action_create", "the Create Group Type button")
             f = self.modal("Create Group Type")
             self.fill(f, "id_name", "h-gtype")
             self.submit(f, "Create Group Type")
-            self.go("/admin/group_types/")
+            self.at("/admin/group_types/")
             self.row_id("group_types", "h-gtype")
         S("create_group_type", group_type, needs=["login_admin"])
         S("login_member", lambda: self.login(a.member, a.member_password),
           needs=["login_admin"])
 
         def group():
-            self.go("/project/volume_groups/")
+            self.at("/project/volume_groups/")
             self.click_id("volume_groups__action_create", "the Create Group button")
             f = self.modal("Create Group")
             self.fill(f, "id_name", "h-group")
@@ -452,13 +461,13 @@ class Walker:
                 return null;"""))
             self.click(add)
             self.submit(self.find(".modal form"), "Create Group")
-            self.go("/project/volume_groups/")
+            self.at("/project/volume_groups/")
             self.wait_status("volume_groups", "h-group", "Available")
         S("create_group", group, needs=["create_group_type", "login_member"])
 
         def member(name):
             def run():
-                self.go("/project/volumes/")
+                self.at("/project/volumes/")
                 self.click_id("volumes__action_create", "the Create Volume button")
                 f = self.modal("Create Volume")
                 self.fill(f, "id_name", name)
@@ -466,35 +475,35 @@ class Walker:
                 self.choose("id_type", "__DEFAULT__")
                 self.choose("id_group", "h-group")
                 self.submit(f, "Create Volume")
-                self.go("/project/volumes/")
+                self.at("/project/volumes/")
                 self.wait_status("volumes", name, "Available")
             return run
         S("create_group_volume_1", member("h-gvol-1"), needs=["create_group"])
         S("create_group_volume_2", member("h-gvol-2"), needs=["create_group"])
 
         def gsnap():
-            self.go("/project/volume_groups/")
+            self.at("/project/volume_groups/")
             self.row_action("volume_groups", "h-group", "create_snapshot")
             f = self.modal("Create Group Snapshot")
             self.fill(f, "id_name", "h-gsnap")
             self.submit(f, "Create Group Snapshot")
-            self.go("/project/vg_snapshots/")
+            self.at("/project/vg_snapshots/")
             self.wait_status("volume_vg_snapshots", "h-gsnap", "Available")
         S("create_group_snapshot", gsnap, needs=["create_group_volume_1", "create_group_volume_2"])
 
         def from_gsnap():
-            self.go("/project/vg_snapshots/")
+            self.at("/project/vg_snapshots/")
             self.row_action("volume_vg_snapshots", "h-gsnap", "create_group")
             f = self.modal("Create Group (from the group snapshot)")
             self.fill(f, "id_name", "h-group-2")
             self.submit(f, "Create Group (from the group snapshot)")
-            self.go("/project/volume_groups/")
+            self.at("/project/volume_groups/")
             self.wait_status("volume_groups", "h-group-2", "Available")
         S("group_from_group_snapshot", from_gsnap, needs=["create_group_snapshot"])
 
         def delete_group(name):
             def run():
-                self.go("/project/volume_groups/")
+                self.at("/project/volume_groups/")
                 self.row_action("volume_groups", name, "deletecg")
                 f = self.modal("Delete Group")
                 box = f.find_element(By.ID, "id_delete_volumes")
@@ -506,7 +515,7 @@ class Walker:
         S("delete_group_from_snapshot", delete_group("h-group-2"), needs=["group_from_group_snapshot"])
 
         def delete_gsnap():
-            self.go("/project/vg_snapshots/")
+            self.at("/project/vg_snapshots/")
             self.row_action("volume_vg_snapshots", "h-gsnap", "delete_vg_snapshot")
             self.confirm("deleting h-gsnap")
             self.wait_gone("/project/vg_snapshots/", "volume_vg_snapshots", "h-gsnap")
@@ -515,7 +524,7 @@ class Walker:
 
         def delete_gtype():
             self.login(a.admin, a.admin_password)
-            self.go("/admin/group_types/")
+            self.at("/admin/group_types/")
             self.row_action("group_types", "h-gtype", "delete")
             self.confirm("deleting h-gtype")
             self.wait_gone("/admin/group_types/", "group_types", "h-gtype")
@@ -530,17 +539,17 @@ class Walker:
             "the volume types table", lambda: self.find("table#volume_types"))), needs=["login_admin"])
 
         def create_type():
-            self.go(P)
+            self.at(P)
             self.click_id("volume_types__action_create", "the Create Volume Type button")
             f = self.modal("Create Volume Type")
             self.fill(f, "id_name", "h-type")
             self.submit(f, "Create Volume Type")
-            self.go(P)
+            self.at(P)
             self.row_id("volume_types", "h-type")
         S("create_type", create_type, needs=["volume_types_page"])
 
         def encryption():
-            self.go(P)
+            self.at(P)
             self.row_action("volume_types", "h-type", "create_encryption", timeout=10, why=(
                 " (Horizon offers it when GET /extensions lists VolumeTypeEncryption and"
                 " GET /types/{id}/encryption answers {})"))
@@ -550,14 +559,14 @@ class Walker:
             self.fill(f, "id_cipher", "aes-xts-plain64")
             self.fill(f, "id_key_size", 256)
             self.submit(f, "Create Volume Type Encryption")
-            self.go(P)
+            self.at(P)
             # The Encryption column shows the provider.
             self.until("h-type shown as encrypted with luks",
                        lambda: "luks" in self.row("volume_types", "h-type").text)
         S("create_encryption", encryption, needs=["create_type"])
 
         def extra_spec():
-            self.go(P)
+            self.at(P)
             tid = self.row_action("volume_types", "h-type", "extras")
             self.loaded()
             self.click_id("extras__action_create", "the Create extra spec button")
@@ -565,23 +574,23 @@ class Walker:
             self.fill(f, "id_key", "volume_backend_name")
             self.fill(f, "id_value", "local")
             self.submit(f, "Create Volume Type Extra Spec")
-            self.go("/admin/volume_types/%s/extras/" % tid)
+            self.at("/admin/volume_types/%s/extras/" % tid)
             self.row_id("extras", "volume_backend_name")
         S("create_extra_spec", extra_spec, needs=["create_type"])
 
         def qos():
-            self.go(P)
+            self.at(P)
             self.click_id("qos_specs__action_create", "the Create QoS Spec button")
             f = self.modal("Create QoS Spec")
             self.fill(f, "id_name", "h-qos")
             self.choose("id_consumer", "back-end")
             self.submit(f, "Create QoS Spec")
-            self.go(P)
+            self.at(P)
             self.row_id("qos_specs", "h-qos")
         S("create_qos_spec", qos, needs=["volume_types_page"])
 
         def qos_key():
-            self.go(P)
+            self.at(P)
             qid = self.row_action("qos_specs", "h-qos", "qos_spec")
             self.loaded()
             self.click_id("specs__action_create", "the Create QoS spec key button")
@@ -589,35 +598,35 @@ class Walker:
             self.fill(f, "id_key", "total_iops_sec")
             self.fill(f, "id_value", "1000")
             self.submit(f, "Create Spec")
-            self.go("/admin/volume_types/qos_specs/%s/" % qid)
+            self.at("/admin/volume_types/qos_specs/%s/" % qid)
             self.row_id("specs", "total_iops_sec")
         S("create_qos_spec_key", qos_key, needs=["create_qos_spec"])
 
         def associate(choice, check):
             def run():
-                self.go(P)
+                self.at(P)
                 self.row_action("volume_types", "h-type", "associate")
                 f = self.modal("Manage QoS Spec Association")
                 self.choose("id_qos_spec_choice", choice)
                 self.submit(f, "Manage QoS Spec Association")
-                self.go(P)
+                self.at(P)
                 self.until("the association shown", lambda: check(self.row("volume_types", "h-type").text))
             return run
         S("associate_qos_spec", associate("h-qos", lambda t: "h-qos" in t),
           needs=["create_type", "create_qos_spec"])
 
         def delete_extra_spec():
-            self.go(P)
+            self.at(P)
             tid = self.row_id("volume_types", "h-type")
             path = "/admin/volume_types/%s/extras/" % tid
-            self.go(path)
+            self.at(path)
             self.row_action("extras", "volume_backend_name", "delete")
             self.confirm("deleting the extra spec")
             self.wait_gone(path, "extras", "volume_backend_name")
         S("delete_extra_spec", delete_extra_spec, needs=["create_extra_spec"])
 
         def delete_encryption():
-            self.go(P)
+            self.at(P)
             self.row_action("volume_types", "h-type", "delete_encryption")
             self.confirm("deleting the encryption")
             self.go(P)
@@ -629,7 +638,7 @@ class Walker:
 
         def delete(table, name):
             def run():
-                self.go(P)
+                self.at(P)
                 self.row_action(table, name, "delete")
                 self.confirm("deleting " + name)
                 self.wait_gone(P, table, name)
@@ -668,7 +677,8 @@ def main():
     ap.add_argument("--area", required=True, choices=["volumes", "groups", "types", "services"])
     ap.add_argument("--base", required=True, help="Horizon's URL, e.g. http://127.0.0.1:8080")
     ap.add_argument("--artifacts", required=True, help="directory for the screenshots")
-    ap.add_argument("--profile", required=True, help="directory for Chromium's profiles")
+    ap.add_argument("--profile", required=True,
+                    help="Chromium's profile directory (one for all areas: Horizon's static files stay cached)")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     ap.add_argument("--member", default="alice")
