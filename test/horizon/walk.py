@@ -24,7 +24,8 @@ import time
 import traceback
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.common.exceptions import (StaleElementReferenceException, TimeoutException,
+                                        WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -231,22 +232,40 @@ class Walker:
     # ---- tables -----------------------------------------------------------------------
     def row(self, table, name):
         """The row of table whose name column (a link or text) is name, or None."""
-        for tr in self.d.find_elements(By.CSS_SELECTOR, "table#%s tbody tr[data-object-id]" % table):
-            cells = tr.find_elements(By.CSS_SELECTOR, "td")
-            if any(c.text.strip() == name for c in cells):
-                return tr
+        # Horizon replaces a row when its status updates: read again when one went stale.
+        for attempt in range(5):
+            try:
+                for tr in self.d.find_elements(By.CSS_SELECTOR, "table#%s tbody tr[data-object-id]" % table):
+                    cells = tr.find_elements(By.CSS_SELECTOR, "td")
+                    if any(c.text.strip() == name for c in cells):
+                        return tr
+                return None
+            except StaleElementReferenceException:
+                if attempt == 4:
+                    raise
         return None
 
     def row_id(self, table, name):
-        tr = self.until("%s in table %s" % (name, table), lambda: self.row(table, name))
-        return tr.get_attribute("data-object-id")
+        def oid():
+            tr = self.row(table, name)
+            return tr.get_attribute("data-object-id") if tr is not None else None
+        return self.until("%s in table %s" % (name, table), oid)
+
+    def row_text(self, table, name):
+        """The text of the row (empty when there is none)."""
+        tr = self.row(table, name)
+        return tr.text if tr is not None else ""
 
     def status_of(self, table, name):
-        tr = self.row(table, name)
-        if tr is None:
-            return None
-        st = tr.find_elements(By.CSS_SELECTOR, "td.status_up, td.status_down, td.status_unknown, td[data-cell-name='status']")
-        return st[0].text.strip() if st else tr.text
+        """The status cell's text of the row, None without a row."""
+        try:
+            tr = self.row(table, name)
+            if tr is None:
+                return None
+            st = tr.find_elements(By.CSS_SELECTOR, "td.status_up, td.status_down, td.status_unknown")
+            return st[0].text.strip() if st else tr.text
+        except StaleElementReferenceException:
+            return "(row being replaced)"
 
     def wait_status(self, table, name, want, timeout=WAIT * 2):
         saw = {"s": None}
@@ -275,7 +294,8 @@ class Walker:
             # Horizon updates a deleting row by itself until it 404s, then drops it; a
             # reload also shows the truth. Reload every few seconds, bounded.
             try:
-                WebDriverWait(self.d, 3, poll_frequency=0.5).until(
+                WebDriverWait(self.d, 3, poll_frequency=0.5,
+                              ignored_exceptions=(StaleElementReferenceException,)).until(
                     lambda d: self.row(table, name) is None)
                 return
             except TimeoutException:
@@ -377,7 +397,7 @@ class Walker:
             self.fill(f, "id_new_size", 2)
             self.submit(f, "Extend Volume")
             self.at("/project/volumes/")
-            self.until("h-vol at 2GiB", lambda: "2GiB" in (self.row("volumes", "h-vol").text or ""))
+            self.until("h-vol at 2GiB", lambda: "2GiB" in self.row_text("volumes", "h-vol"))
             self.wait_status("volumes", "h-vol", "Available")
         S("extend_volume", extend, needs=["create_volume"])
 
@@ -452,14 +472,20 @@ class Walker:
                 ".modal a[data-target$='add_vtypes_to_group'], .modal a[href$='add_vtypes_to_group']"))
             self.click(tab)
             add = self.until("__DEFAULT__ among the available volume types", lambda: self.d.execute_script("""
-                var items = document.querySelectorAll('.modal ul.available_add_vtypes_to_group li.member, .modal .available_add_vtypes_to_group .btn-group');
+                // horizon/client_side/_membership.html: one ul.btn-group per volume type, its
+                // name in li.member .display_name, the "+" in a[href='#add_remove'].
+                var items = document.querySelectorAll('.modal ul.available_add_vtypes_to_group ul.btn-group');
                 for (var i = 0; i < items.length; i++) {
-                  if (items[i].innerText.indexOf('__DEFAULT__') >= 0) {
+                  var name = items[i].querySelector('.display_name');
+                  if (name && name.textContent.trim() === '__DEFAULT__') {
                     return items[i].querySelector("a[href='#add_remove']");
                   }
                 }
                 return null;"""))
             self.click(add)
+            self.until("__DEFAULT__ among the group's volume types", lambda: any(
+                e.text.strip() == "__DEFAULT__" for e in self.d.find_elements(
+                    By.CSS_SELECTOR, ".modal ul.add_vtypes_to_group_members .display_name")))
             self.submit(self.find(".modal form"), "Create Group")
             self.at("/project/volume_groups/")
             self.wait_status("volume_groups", "h-group", "Available")
@@ -562,7 +588,7 @@ class Walker:
             self.at(P)
             # The Encryption column shows the provider.
             self.until("h-type shown as encrypted with luks",
-                       lambda: "luks" in self.row("volume_types", "h-type").text)
+                       lambda: "luks" in self.row_text("volume_types", "h-type"))
         S("create_encryption", encryption, needs=["create_type"])
 
         def extra_spec():
@@ -610,7 +636,7 @@ class Walker:
                 self.choose("id_qos_spec_choice", choice)
                 self.submit(f, "Manage QoS Spec Association")
                 self.at(P)
-                self.until("the association shown", lambda: check(self.row("volume_types", "h-type").text))
+                self.until("the association shown", lambda: check(self.row_text("volume_types", "h-type")))
             return run
         S("associate_qos_spec", associate("h-qos", lambda t: "h-qos" in t),
           needs=["create_type", "create_qos_spec"])
