@@ -503,6 +503,8 @@ class Walker:
                 self.submit(f, "Create Volume")
                 self.at("/project/volumes/")
                 self.wait_status("volumes", name, "Available")
+                self.until("%s shown in group h-group" % name,
+                           lambda: "h-group" in self.row_text("volumes", name))
             return run
         S("create_group_volume_1", member("h-gvol-1"), needs=["create_group"])
         S("create_group_volume_2", member("h-gvol-2"), needs=["create_group"])
