@@ -8,5 +8,6 @@
 // failure prints the Block Storage requests and answers Horizon logged. Set-up:
 // deploy/horizon/horizon-up.sh (packages and Horizon's settings) and
 // deploy/keystone/keystone-up.sh. Without them the test skips (and with -short); with
-// CI=true it fails.
+// CI=true it fails. SCORIA_TEST_ARTIFACTS chooses where the artifacts go;
+// SCORIA_HORIZON_BIN_DIR runs a `scoria` built elsewhere instead of building this tree's.
 package horizon
