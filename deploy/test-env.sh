@@ -10,6 +10,7 @@
 #   RabbitMQ         127.0.0.1:5672, guest/guest, rabbitmqctl answering
 #   Keystone         127.0.0.1:5000 (and the short-token one on :5001): deploy/keystone/keystone-up.sh
 #   Barbican         127.0.0.1:9311, on that Keystone: deploy/barbican/barbican-up.sh
+#   Horizon          packages and settings only (test/horizon serves it): deploy/horizon/horizon-up.sh
 #   Ceph             single node in $CEPH_DIR [/tmp/scoria-ceph]: deploy/ceph/ceph-up.sh; its env
 #                    file ($CEPH_DIR/env) tells the tests where it is
 #   tgtd             127.0.0.1:3260
@@ -64,6 +65,9 @@ timeout 1200 deploy/keystone/keystone-up.sh
 # Barbican on 127.0.0.1:9311 (key-manager in the catalog) for encrypted volumes' keys
 # (internal/keymanager, test/e2e): installs barbican-api when missing; sqlite, uwsgi.
 timeout 1200 deploy/barbican/barbican-up.sh
+# Horizon (Debian's openstack-dashboard), headless Chromium, chromedriver and python3-selenium
+# for test/horizon, which starts and stops Horizon's runserver itself; installs when missing.
+timeout 1500 deploy/horizon/horizon-up.sh
 
 # Ceph: one single-node cluster (1 mon, 1 mgr, 1 memstore OSD, pool `volumes`, client.cinder)
 # for the RBD driver's tests; one already up in CEPH_DIR is reused. Its packages include
