@@ -31,33 +31,35 @@ import (
 //	3.4   "glance_metadata" list filter                          served (image metadata: os-set_image_metadata)
 //	3.5   messages list: limit, marker, sort, filters            served (resource_uuid, resource_type, event_id,
 //	                                                             request_id, message_level; others 400)
-//	3.6   group update with empty name/description               gap (no groups)
+//	3.6   group update with empty name/description               served (groups; consistency groups' update too)
 //	3.7   os-services "cluster" field; /clusters                 null (no clusters); /clusters stub (issue 19): empty
 //	                                                             list, show/enable/disable 404 "Cluster X could not be found."
 //	3.8   GET /manageable_volumes, /manageable_snapshots         stub (issue 19): host required, empty list (Cinder's base
 //	                                                             driver's answer); manage 400 not supported yet
 //	3.9   backup update                                          stub (issue 18): 404 "Backup X could not be found."
-//	3.10  "group_id" list filter                                 accepted; matches nothing (no groups)
-//	3.11  group types                                            gap
+//	3.10  "group_id" list filter                                 served
+//	3.11  group types                                            served (group specs; default_group_type; 404 below)
 //	3.12  GET /volumes/summary                                   served
-//	3.13  volume "group_id" field; create accepts group_id       field null; a group_id answers 400 (no groups)
-//	3.14  group snapshots; snapshot "group_snapshot_id"          field null; group snapshots gap
+//	3.13  groups; volume "group_id" field, create into a group   served (the scheduler places a group; groups quota)
+//	3.14  group snapshots; snapshot "group_snapshot_id"          served (consistent where the driver can: RBD);
+//	                                                             group create-from-src served
 //	3.15  volume metadata Etag; If-Match on metadata PUTs        served (412 on a mismatch, empty body as Cinder)
 //	3.16  migrate to a cluster                                   stub (issue 19): os-migrate_volume 400 not supported yet
 //	3.17  manageable lists by cluster                            stub (issue 19): cluster accepted, no cluster is found (404)
 //	3.18  backup "project_id"                                    stub (issue 18): no backups to show it on
-//	3.19  group snapshot reset_status                            gap
-//	3.20  group reset_status                                     gap
+//	3.19  group snapshot reset_status                            served (admin)
+//	3.20  group reset_status                                     served (admin)
 //	3.21  volume "provider_id" field (admin)                     null
 //	3.22  snapshot list "metadata" filter                        served
 //	3.23  DELETE /volumes/{id}?force=true                        served (admin)
 //	3.24  workers cleanup                                        stub (issue 19): 400 not supported yet (services recover
 //	                                                             their own transitional resources at start)
-//	3.25  group update add/remove volumes                        gap
-//	3.26  group failover                                         gap
+//	3.25  group list_volume                                      served
+//	3.26  group failover                                         replication actions answer Cinder's 400 (no group type
+//	                                                             is replication-enabled: Scoria replicates nothing)
 //	3.27  attachments API                                        served
 //	3.28  get_pools filters (name, any capability)               served
-//	3.29  group snapshots pagination                             gap
+//	3.29  group snapshots pagination                             served (filters, sort, limit/marker/offset)
 //	3.30  snapshot list sort by "name"                           served
 //	3.31  resource filters: a non-admin's unknown list filter 400  served for volumes and snapshots (below:
 //	                                                             dropped); get_pools: known filters only,
@@ -69,7 +71,7 @@ import (
 //	3.35  get_pools "volume_type" filter                         served
 //	3.36  summary "metadata"                                     served
 //	3.37  backups sort by "name"                                 stub (issue 18): empty list
-//	3.38  group replication                                      gap
+//	3.38  group replication                                      as 3.26; replication_status shown
 //	3.39  GET /limits?project_id= (admin)                        served
 //	3.40  revert to snapshot                                     served
 //	3.41  snapshot "user_id"                                     served
@@ -92,19 +94,21 @@ import (
 //	3.55  volume-transfers API, no_snapshots                     served
 //	3.56  backup "user_id"                                       stub (issue 18): no backups to show it on
 //	3.57  transfer destination/source project, accepted          served
-//	3.58  group "project_id"                                     gap
+//	3.58  group and group snapshot "project_id"                  served (admins)
 //	3.59  transfers list: limit, marker, offset, sort, filters   served (volume-transfers)
 //	3.60  created_at/updated_at comparison filters               served
 //	3.61  volume "cluster_name" (admin)                          null
 //	3.62  default volume types API                               served
 //	3.63  volume "volume_type_id"                                served
-//	3.64  "encryption_key_id" when encrypted                     never present (no encryption)
+//	3.64  "encryption_key_id" when encrypted                     served (volume type encryption, Barbican keys)
 //	3.65  volume "consumes_quota"; filter of that name           true; filter served (every volume consumes quota)
 //	3.66  snapshot of an in-use volume without force             served
 //	3.67  URLs without a project id                              served (at every version, as in Cinder)
 //	3.68  reimage                                                stub (issue 17): os-reimage 400 not supported yet (404 before)
 //	3.69  "shared_targets" may be null                           never null (always true)
-//	3.70  transfer of encrypted volumes                          served (no volume is encrypted)
+//	3.70  transfer of encrypted volumes                          gap: an encrypted volume's transfer is refused at
+//	                                                             every version, as Cinder before 3.70 (key hand-over
+//	                                                             to the new owner not done yet)
 const (
 	MinVersion = "3.0"
 	MaxVersion = "3.70"
