@@ -27,6 +27,7 @@ type groupStore interface {
 	GetGroupType(ctx context.Context, id string) (*resource.GroupType, error)
 	GetGroupTypeByName(ctx context.Context, name string) (*resource.GroupType, error)
 	CreateGroup(ctx context.Context, g *resource.Group, members []*resource.Volume, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	CreateGroupInError(ctx context.Context, g *resource.Group, members []*resource.Volume, msg *resource.Message) error
 	GetGroup(ctx context.Context, id string) (*resource.Group, error)
 	ListGroups(ctx context.Context, f resource.GroupFilter) ([]*resource.Group, error)
 	ListGroupVolumes(ctx context.Context, groupID string) ([]*resource.Volume, error)
