@@ -543,6 +543,63 @@ func (s *Store) TransitionGroup(ctx context.Context, id string, from []string, s
 	return out, nil
 }
 
+// FailGroupCreate moves group id from creating to error with msg (a user message, when
+// non-nil), and its members still creating to error, each giving its capacity claim back
+// to its pool, in one transaction: a group whose backend could not make it leaves nothing
+// creating, nor any capacity held for storage that does not exist (Cinder's create_group
+// failure sets the group and its volumes to error). Errors are those of TransitionGroup.
+func (s *Store) FailGroupCreate(ctx context.Context, id string, msg *resource.Message) error {
+	now := s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		from := []string{resource.GroupStatusCreating}
+		if err := conditionalGroup(ctx, tx, id, from,
+			"UPDATE `groups` SET status = ?, updated_at = ? WHERE id = ? AND deleted = 0 AND status = ?",
+			resource.GroupStatusError, dbTime(now), id, resource.GroupStatusCreating); err != nil {
+			return err
+		}
+		// Volume rows first, then the pools in name order (pools.go's lock order).
+		rows, err := tx.QueryContext(ctx, "SELECT host, SUM(claimed_gb) FROM volumes WHERE group_id = ? AND deleted = 0 AND status = ? AND host IS NOT NULL"+
+			" GROUP BY host ORDER BY host", id, resource.StatusCreating)
+		if err != nil {
+			return err
+		}
+		type held struct {
+			host  string
+			claim int
+		}
+		var claims []held
+		for rows.Next() {
+			var h held
+			if err := rows.Scan(&h.host, &h.claim); err != nil {
+				rows.Close()
+				return err
+			}
+			claims = append(claims, h)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE volumes SET status = ?, claimed_gb = 0, updated_at = ? WHERE group_id = ? AND deleted = 0 AND status = ?",
+			resource.StatusError, dbTime(now), id, resource.StatusCreating); err != nil {
+			return err
+		}
+		for _, h := range claims {
+			if err := releaseClaim(ctx, tx, h.host, h.claim); err != nil {
+				return err
+			}
+		}
+		if msg != nil {
+			return insertMessage(ctx, tx, now, msg)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("group %s to error: %w", id, err)
+	}
+	return nil
+}
+
 // PlaceGroup records the backend (host@backend#pool) the scheduler chose for group id, which
 // must still be creating with no host, and writes msgs, in one transaction: a duplicate
 // create_group cannot place a group twice.

@@ -457,3 +457,66 @@ func TestUpdateGroupNameMakesAvailable(t *testing.T) {
 		})
 	}
 }
+
+// TestFailGroupCreate: a group whose create failed goes to error with its creating members,
+// whose claims go back to their pool, in one transaction; a group no longer creating is left
+// alone (resource.ErrInvalidState), members and claims included.
+func TestFailGroupCreate(t *testing.T) {
+	for _, c := range []struct {
+		name, status string
+		wantErr      error
+	}{
+		{"creating", resource.GroupStatusCreating, nil},
+		{"already available", resource.GroupStatusAvailable, resource.ErrInvalidState},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, s *Store) {
+				ctx := context.Background()
+				const pool = "h@b#p"
+				mustUpsert(t, s, poolCap(pool, 100))
+				gt := insertGroupType(t, s, "gt", nil)
+				g := &resource.Group{ProjectID: "p1", UserID: "u", AvailabilityZone: "nova", GroupTypeID: gt, Host: pool,
+					VolumeTypeIDs: []string{DefaultVolumeTypeID}, Status: c.status}
+				var members []*resource.Volume
+				for _, size := range []int{3, 4} {
+					members = append(members, volume("p1", func(v *resource.Volume) {
+						v.Status, v.Host, v.Size, v.SourceVolID = resource.StatusCreating, pool, size, uuid.NewString()
+					}))
+				}
+				if _, err := s.CreateGroup(ctx, g, members); err != nil {
+					t.Fatal(err)
+				}
+				msg := &resource.Message{ProjectID: "p1", ResourceType: resource.MessageResourceGroup, ResourceUUID: g.ID,
+					ActionID: resource.ActionUnknown, DetailID: resource.DetailUnknownError, Detail: "refused"}
+				err := s.FailGroupCreate(ctx, g.ID, msg)
+				if c.wantErr != nil {
+					if !errors.Is(err, c.wantErr) {
+						t.Fatalf("FailGroupCreate = %v, want %v", err, c.wantErr)
+					}
+					if got := allocated(t, s, pool); got != 7 {
+						t.Errorf("allocated %d after a refused fail, want 7", got)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := s.GetGroup(ctx, g.ID); got.Status != resource.GroupStatusError {
+					t.Errorf("group %s, want error", got.Status)
+				}
+				for _, m := range members {
+					if v := getVol(t, s, m.ID); v.Status != resource.StatusError || claimedGB(t, s, m.ID) != 0 {
+						t.Errorf("member %s: %s claiming %d", m.ID, v.Status, claimedGB(t, s, m.ID))
+					}
+				}
+				if got := allocated(t, s, pool); got != 0 {
+					t.Errorf("allocated %d, want 0", got)
+				}
+				ms, err := s.ListMessages(ctx, resource.MessageFilter{ProjectID: "p1", Fields: map[string]string{"resource_uuid": g.ID}})
+				if err != nil || len(ms) != 1 {
+					t.Errorf("messages %v, %v", ms, err)
+				}
+			})
+		})
+	}
+}
