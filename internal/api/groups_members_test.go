@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -233,6 +234,24 @@ func TestGroupMembersGetKeys(t *testing.T) {
 		}
 		id := str(t, do("POST", "/groups/action", mv314, `{"create-from-src": {"group_snapshot_id": "`+gsID+`"}}`), "group", "id")
 		checkMembers(t, id)
+	})
+	t.Run("group delete deletes the members' keys", func(t *testing.T) {
+		id := str(t, do("POST", "/groups/action", mv314, `{"create-from-src": {"source_group_id": "`+src+`"}}`), "group", "id")
+		vols, err := e.store.ListGroupVolumes(ctx, id)
+		if err != nil || len(vols) != 1 || vols[0].EncryptionKeyID == "" {
+			t.Fatalf("members %v, %v", vols, err)
+		}
+		e.place(vols[0].ID, groupHost, resource.StatusAvailable)
+		if err := e.store.ResetGroupStatus(ctx, id, resource.GroupStatusAvailable); err != nil {
+			t.Fatal(err)
+		}
+		do("POST", "/groups/"+id+"/action", mv313, `{"delete": {"delete-volumes": true}}`)
+		if _, err := km.GetKey(ctx, token, vols[0].EncryptionKeyID); !errors.Is(err, keymanager.ErrNotFound) {
+			t.Errorf("member's key after the group's delete: %v, want not found", err)
+		}
+		if got := material(v.EncryptionKeyID); got != srcMaterial {
+			t.Errorf("the source's key changed")
+		}
 	})
 	t.Run("no room: no key kept", func(t *testing.T) {
 		e.groupPool(1) // the source and the clone above hold 2 GiB already
