@@ -27,6 +27,7 @@ type groupStore interface {
 	GetGroupType(ctx context.Context, id string) (*resource.GroupType, error)
 	GetGroupTypeByName(ctx context.Context, name string) (*resource.GroupType, error)
 	CreateGroup(ctx context.Context, g *resource.Group, members []*resource.Volume, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	CreateGroupInError(ctx context.Context, g *resource.Group, members []*resource.Volume, msg *resource.Message) error
 	GetGroup(ctx context.Context, id string) (*resource.Group, error)
 	ListGroups(ctx context.Context, f resource.GroupFilter) ([]*resource.Group, error)
 	ListGroupVolumes(ctx context.Context, groupID string) ([]*resource.Volume, error)
@@ -499,7 +500,7 @@ func (s *server) groupAction(w http.ResponseWriter, r *http.Request) {
 	var res any
 	switch {
 	case name == "delete":
-		err = s.deleteGroup(ctx, id, args)
+		err = s.deleteGroup(r, id, args)
 	case name == "reset_status" && mv.atLeast(mvGroupResetStatus):
 		err = s.resetGroupStatus(ctx, id, args)
 	case (name == "enable_replication" || name == "disable_replication" || name == "failover_replication" ||
@@ -521,8 +522,11 @@ func (s *server) groupAction(w http.ResponseWriter, r *http.Request) {
 	writeAccepted(w)
 }
 
-// deleteGroup is the delete action: Cinder's group_api.delete.
-func (s *server) deleteGroup(ctx context.Context, id string, args any) error {
+// deleteGroup is the delete action: Cinder's group_api.delete. Once the delete of a group's
+// volumes is accepted, their encryption keys go as a single volume's do (deleteVolumeKey,
+// with the caller's token: the volume service has none).
+func (s *server) deleteGroup(r *http.Request, id string, args any) error {
+	ctx := r.Context()
 	o, f := requireObject("delete", args)
 	if f != nil {
 		return f
@@ -564,6 +568,15 @@ func (s *server) deleteGroup(ctx context.Context, id string, args any) error {
 		return groupDeleteFault(err, g.ID)
 	}
 	s.dispatch(ctx, msgs)
+	if deleteVolumes {
+		members, err := s.store.ListGroupVolumes(ctx, g.ID)
+		if err != nil {
+			log.WithError(err).Error("could not list the group's volumes to delete their keys: keys kept")
+		}
+		for _, v := range members {
+			s.deleteVolumeKey(r, v)
+		}
+	}
 	log.Info("group delete accepted")
 	return nil
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -260,7 +261,7 @@ func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	g, err := s.createGroupFromSource(ctx, req)
+	g, err := s.createGroupFromSource(r, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -271,8 +272,13 @@ func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) {
 // createGroupFromSource is Cinder's create_from_src: a group of the source's type, zone,
 // volume types and backend, with a member volume made from each volume of the source group
 // (a clone) or each snapshot of the group snapshot, written with the groups and volumes
-// quota and the create_group cast to that backend in one transaction.
-func (s *server) createGroupFromSource(ctx context.Context, req *groupFromSource) (*resource.Group, error) {
+// quota, each member's capacity claim on that pool and encryption key id, and the
+// create_group cast to that backend in one transaction. Each member of an encrypted type
+// gets a copy of its source's key, as a single clone does. When the pool cannot hold the
+// members (Cinder's validate_host_capacity) the group and its members are written in error
+// with a user message, and the request is refused as Cinder does.
+func (s *server) createGroupFromSource(r *http.Request, req *groupFromSource) (*resource.Group, error) {
+	ctx := r.Context()
 	rc := reqctx.From(ctx)
 	var (
 		src     *resource.Group
@@ -354,12 +360,52 @@ func (s *server) createGroupFromSource(ctx context.Context, req *groupFromSource
 	if err != nil {
 		return nil, err
 	}
+	forgetKeys := func() {
+		for _, m := range members {
+			s.forgetVolumeKey(r, m)
+			m.EncryptionKeyID = ""
+		}
+	}
+	for _, m := range members {
+		if m.VolumeTypeID == "" {
+			continue
+		}
+		if err := s.newVolumeKey(r, m, &resource.VolumeType{ID: m.VolumeTypeID}); err != nil {
+			forgetKeys()
+			return nil, err
+		}
+	}
 	msgs, err := s.store.CreateGroup(ctx, g, members, msg)
+	if errors.Is(err, resource.ErrGroupNoRoom) {
+		forgetKeys()
+		return nil, s.refuseGroupNoRoom(ctx, g, members)
+	}
 	if err != nil {
+		forgetKeys()
 		return nil, err
 	}
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_id": g.ID, "source_group_id": req.sourceGroupID,
 		"group_snapshot_id": req.groupSnapshotID, "volumes": len(members)}).Info("group create from source accepted")
 	return g, nil
+}
+
+// refuseGroupNoRoom writes group g and its members in error with a user message, when the
+// group's pool cannot hold the members, and answers Cinder's refusal.
+func (s *server) refuseGroupNoRoom(ctx context.Context, g *resource.Group, members []*resource.Volume) error {
+	size := 0
+	for _, m := range members {
+		size += m.Size
+	}
+	rc := reqctx.From(ctx)
+	um := &resource.Message{ProjectID: g.ProjectID, RequestID: rc.RequestID, ResourceType: resource.MessageResourceGroup,
+		ResourceUUID: g.ID, ActionID: resource.ActionUnknown, DetailID: resource.DetailNoBackendAvailable,
+		Detail: fmt.Sprintf("No valid host to create group %s: pool %s cannot hold its %d volumes (%d GiB).", g.ID, g.Host, len(members), size)}
+	log := reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_id": g.ID, "host": g.Host, "size": size})
+	if err := s.store.CreateGroupInError(ctx, g, members, um); err != nil {
+		log.WithError(err).Error("could not record the group that found no room")
+	} else {
+		log.Warn("group create from source: no room on the source's pool; group and members in error")
+	}
+	return badRequest("Invalid Group: No valid host to create group %s.", g.ID)
 }

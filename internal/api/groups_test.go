@@ -423,6 +423,7 @@ func TestCreateGroupFromSourceAndVolumesInGroups(t *testing.T) {
 	e.addGroupType("gt1", nil)
 	other := uuid.NewString()
 	e.addVolumeType(other, "other")
+	e.groupPool(100) // the clones claim capacity there
 	src := e.createGroup(`{"group": {"group_type": "gt1", "volume_types": ["__DEFAULT__"]}}`)
 	e.placeGroup(src, resource.GroupStatusAvailable)
 	empty := e.createGroup(`{"group": {"group_type": "gt1", "volume_types": ["__DEFAULT__"]}}`)

@@ -176,6 +176,11 @@ func (s *Store) CreateGroupSnapshot(ctx context.Context, gs *resource.GroupSnaps
 				dbTime(now)); err != nil {
 				return err
 			}
+			// As Cinder's create_snapshots_in_db: each keeps its volume's key id, which a
+			// group made from this group snapshot copies for its members.
+			if err := copySnapshotEncryptionKey(ctx, tx, sn.ID, sn.VolumeID); err != nil {
+				return err
+			}
 		}
 		out, err = insertOutbox(ctx, tx, now, msgs)
 		return err

@@ -390,3 +390,28 @@ func TestListGroupSnapshotsByHostAndReset(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupSnapshotMembersKeepKeys: the member snapshots of a group snapshot keep their
+// volumes' key ids, as Cinder's create_snapshots_in_db, so that a group made from the group
+// snapshot copies the right keys.
+func TestGroupSnapshotMembersKeepKeys(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		f := newGroupFixture(t, s, "p1", 1, 2)
+		keys := map[string]string{f.vols[0].ID: "key-a", f.vols[1].ID: ""}
+		for id, key := range keys {
+			if key != "" {
+				if _, err := s.db.Exec("UPDATE volumes SET encryption_key_id = ? WHERE id = ?", key, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		_, snaps := f.groupSnap("gs", resource.GroupStatusCreating)
+		for _, sn := range snaps {
+			got, err := s.SnapshotEncryptionKey(ctx, sn.ID)
+			if err != nil || got != keys[sn.VolumeID] {
+				t.Errorf("snapshot of %s keeps key %q, %v; want %q", sn.VolumeID, got, err, keys[sn.VolumeID])
+			}
+		}
+	})
+}

@@ -93,20 +93,59 @@ func loadGroupVolumeTypes(ctx context.Context, q querier, groups []*resource.Gro
 
 // CreateGroup inserts group g (creating) with its volume types, charges the project's groups
 // quota, inserts members (the volumes of a group made from a source, each charged as a
-// volume) and writes msgs, in one transaction. It fills in ID, Status and CreatedAt, and the
-// members' GroupID. A group type or volume type that does not exist is a
-// *resource.NotFoundError; over quota a *resource.OverQuotaError.
+// volume, with its encryption key id) and writes msgs, in one transaction. A member placed on
+// a pool (Host set: the group's pool) claims its size there as ClaimPlacement does, in the
+// same transaction: when the pool cannot hold them all (or has no row, or its backend is
+// down) nothing is written and the error wraps resource.ErrGroupNoRoom. It fills in ID,
+// Status and CreatedAt, and the members' GroupID. A group type or volume type that does not
+// exist is a *resource.NotFoundError; over quota a *resource.OverQuotaError.
 func (s *Store) CreateGroup(ctx context.Context, g *resource.Group, members []*resource.Volume, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
-	if g.ID == "" {
-		g.ID = uuid.NewString()
-	}
 	if g.Status == "" {
 		g.Status = resource.GroupStatusCreating
 	}
+	var out []resource.OutboxMessage
+	err := s.writeGroup(ctx, g, members, true, func(tx *sql.Tx, now time.Time) error {
+		var err error
+		out, err = insertOutbox(ctx, tx, now, msgs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create group %s: %w", g.ID, err)
+	}
+	return out, nil
+}
+
+// CreateGroupInError writes group g and its members as CreateGroup would, but all in error
+// and holding no capacity claim, with user message msg, in one transaction: what is left of
+// a group made from a source whose pool could not hold it (Cinder's "No valid host to create
+// group"), for its owner to see and delete. Quotas are charged as for any volume in error.
+func (s *Store) CreateGroupInError(ctx context.Context, g *resource.Group, members []*resource.Volume, msg *resource.Message) error {
+	g.Status = resource.GroupStatusError
+	for _, v := range members {
+		v.Status = resource.StatusError
+	}
+	err := s.writeGroup(ctx, g, members, false, func(tx *sql.Tx, now time.Time) error {
+		if msg == nil {
+			return nil
+		}
+		return insertMessage(ctx, tx, now, msg)
+	})
+	if err != nil {
+		return fmt.Errorf("create group %s in error: %w", g.ID, err)
+	}
+	return nil
+}
+
+// writeGroup is the transaction of CreateGroup and CreateGroupInError: the group, its volume
+// types, its quota, its members (claiming their sizes on their pool with claim) and then
+// whatever more writes.
+func (s *Store) writeGroup(ctx context.Context, g *resource.Group, members []*resource.Volume, claim bool, more func(*sql.Tx, time.Time) error) error {
+	if g.ID == "" {
+		g.ID = uuid.NewString()
+	}
 	now := s.now()
 	g.CreatedAt = now
-	var out []resource.OutboxMessage
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.chargeQuota(ctx, tx, quotaChange{ProjectID: g.ProjectID, Groups: 1}); err != nil {
 			return err
 		}
@@ -134,24 +173,28 @@ func (s *Store) CreateGroup(ctx context.Context, g *resource.Group, members []*r
 				return err
 			}
 		}
+		// Volume rows first, then the pool rows (pools.go's lock order).
 		for _, v := range members {
 			v.GroupID = g.ID
-			if err := s.insertGroupMember(ctx, tx, v, now); err != nil {
+			if err := s.insertGroupMember(ctx, tx, v, now, claim); err != nil {
 				return err
 			}
 		}
-		out, err = insertOutbox(ctx, tx, now, msgs)
-		return err
+		if claim {
+			for _, v := range members {
+				if err := claimGroupMember(ctx, tx, v); err != nil {
+					return err
+				}
+			}
+		}
+		return more(tx, now)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("create group %s: %w", g.ID, err)
-	}
-	return out, nil
 }
 
 // insertGroupMember inserts a member volume of a group made from a source, charged to its
-// project's quota as any volume.
-func (s *Store) insertGroupMember(ctx context.Context, tx *sql.Tx, v *resource.Volume, now time.Time) error {
+// project's quota as any volume, with its encryption key id; with claim, a member on a pool
+// records its size as its claim (claimGroupMember takes it on the pool).
+func (s *Store) insertGroupMember(ctx context.Context, tx *sql.Tx, v *resource.Volume, now time.Time, claim bool) error {
 	if v.ID == "" {
 		v.ID = uuid.NewString()
 	}
@@ -162,21 +205,56 @@ func (s *Store) insertGroupMember(ctx context.Context, tx *sql.Tx, v *resource.V
 		v.AttachStatus = resource.AttachDetached
 	}
 	v.CreatedAt = now
+	claimed := 0
+	if claim && v.Host != "" {
+		claimed = v.Size
+	}
 	if err := s.chargeQuota(ctx, tx, quotaChange{ProjectID: v.ProjectID, VolumeTypeID: v.VolumeTypeID,
 		Volumes: 1, Gigabytes: v.Size, VolumeSize: v.Size}); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO volumes (id, project_id, user_id, display_name,
 		display_description, size, status, attach_status, availability_zone, host, volume_type_id,
-		bootable, multiattach, created_at, snapshot_id, source_volid, group_id, deleted)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+		bootable, multiattach, created_at, snapshot_id, source_volid, group_id, encryption_key_id, claimed_gb, deleted)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
 		v.ID, v.ProjectID, v.UserID, nullString(v.Name), nullString(v.Description), v.Size, v.Status,
 		v.AttachStatus, nullString(v.AvailabilityZone), nullString(v.Host), nullString(v.VolumeTypeID),
-		v.Bootable, v.Multiattach, dbTime(now), nullString(v.SnapshotID), nullString(v.SourceVolID), v.GroupID)
+		v.Bootable, v.Multiattach, dbTime(now), nullString(v.SnapshotID), nullString(v.SourceVolID), v.GroupID,
+		nullString(v.EncryptionKeyID), claimed)
 	if isForeignKey(err) {
 		return &resource.NotFoundError{Kind: "VolumeType", ID: v.VolumeTypeID}
 	}
 	return err
+}
+
+// claimGroupMember claims member v's size on its pool (its host) as ClaimPlacement does: a
+// thick request when its type asks for provisioning:type=thick. No room is errNoRoom wrapped
+// in resource.ErrGroupNoRoom.
+func claimGroupMember(ctx context.Context, tx *sql.Tx, v *resource.Volume) error {
+	if v.Host == "" {
+		return nil
+	}
+	thinReq := 1
+	if v.VolumeTypeID != "" {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM volume_type_extra_specs WHERE volume_type_id = ? AND `key` = ? AND `value` = ?",
+			v.VolumeTypeID, "provisioning:type", "thick").Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			thinReq = 0
+		}
+	}
+	res, err := tx.ExecContext(ctx, claimSQL, v.Size, v.Host, v.Size, thinReq, v.Size, v.Size, v.Size)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("claim %d GiB of %s for volume %s: %w: %w", v.Size, v.Host, v.ID, resource.ErrGroupNoRoom, errNoRoom)
+	}
+	return nil
 }
 
 // GetGroup returns group id with its VolumeTypeIDs; a missing or deleted one is a
@@ -344,8 +422,10 @@ func (s *Store) GroupVolumeIDs(ctx context.Context, groupIDs []string) (map[stri
 }
 
 // UpdateGroup sets the name and description of group id (nil: unchanged) and returns it.
+// As Cinder's group_api.update of name or description only, the group becomes available,
+// whatever its status was (Cinder's conditional_update there expects nothing).
 func (s *Store) UpdateGroup(ctx context.Context, id string, name, description *string) (*resource.Group, error) {
-	set, args := []string{"updated_at = ?"}, []any{dbTime(s.now())}
+	set, args := []string{"status = ?", "updated_at = ?"}, []any{resource.GroupStatusAvailable, dbTime(s.now())}
 	if name != nil {
 		set, args = append(set, "name = ?"), append(args, nullString(*name))
 	}
@@ -461,6 +541,63 @@ func (s *Store) TransitionGroup(ctx context.Context, id string, from []string, s
 		return nil, fmt.Errorf("group %s to %s: %w", id, status, err)
 	}
 	return out, nil
+}
+
+// FailGroupCreate moves group id from creating to error with msg (a user message, when
+// non-nil), and its members still creating to error, each giving its capacity claim back
+// to its pool, in one transaction: a group whose backend could not make it leaves nothing
+// creating, nor any capacity held for storage that does not exist (Cinder's create_group
+// failure sets the group and its volumes to error). Errors are those of TransitionGroup.
+func (s *Store) FailGroupCreate(ctx context.Context, id string, msg *resource.Message) error {
+	now := s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		from := []string{resource.GroupStatusCreating}
+		if err := conditionalGroup(ctx, tx, id, from,
+			"UPDATE `groups` SET status = ?, updated_at = ? WHERE id = ? AND deleted = 0 AND status = ?",
+			resource.GroupStatusError, dbTime(now), id, resource.GroupStatusCreating); err != nil {
+			return err
+		}
+		// Volume rows first, then the pools in name order (pools.go's lock order).
+		rows, err := tx.QueryContext(ctx, "SELECT host, SUM(claimed_gb) FROM volumes WHERE group_id = ? AND deleted = 0 AND status = ? AND host IS NOT NULL"+
+			" GROUP BY host ORDER BY host", id, resource.StatusCreating)
+		if err != nil {
+			return err
+		}
+		type held struct {
+			host  string
+			claim int
+		}
+		var claims []held
+		for rows.Next() {
+			var h held
+			if err := rows.Scan(&h.host, &h.claim); err != nil {
+				rows.Close()
+				return err
+			}
+			claims = append(claims, h)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE volumes SET status = ?, claimed_gb = 0, updated_at = ? WHERE group_id = ? AND deleted = 0 AND status = ?",
+			resource.StatusError, dbTime(now), id, resource.StatusCreating); err != nil {
+			return err
+		}
+		for _, h := range claims {
+			if err := releaseClaim(ctx, tx, h.host, h.claim); err != nil {
+				return err
+			}
+		}
+		if msg != nil {
+			return insertMessage(ctx, tx, now, msg)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("group %s to error: %w", id, err)
+	}
+	return nil
 }
 
 // PlaceGroup records the backend (host@backend#pool) the scheduler chose for group id, which

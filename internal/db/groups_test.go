@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -257,6 +258,7 @@ func TestGroupsByHostAndMembersFromSource(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		gt := insertGroupType(t, s, "gt", nil)
+		mustUpsert(t, s, poolCap("h@b#p", 100)) // the members' claims
 		src := newGroup(t, s, "p1", gt)
 		newGroup(t, s, "p1", gt, func(g *resource.Group) { g.Host = "h@b2#p" })
 		newGroup(t, s, "p1", gt, func(g *resource.Group) { g.Host = "h@bb#p" })
@@ -296,4 +298,225 @@ func getVol(t testing.TB, s *Store, id string) *resource.Volume {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestGroupMembersClaimCapacity: the members of a group made from a source claim their sizes
+// on the group's pool in the transaction that writes them, as a single volume's placement
+// does, keep their encryption key ids, and give the claim back as any volume does. When the
+// pool cannot hold them nothing is written, and CreateGroupInError then records the group and
+// its members in error with a user message, holding no claim.
+func TestGroupMembersClaimCapacity(t *testing.T) {
+	thickType := func(t *testing.T, s *Store) string {
+		t.Helper()
+		vt := &resource.VolumeType{ID: uuid.NewString(), Name: "thick", IsPublic: true,
+			ExtraSpecs: map[string]string{"provisioning:type": "thick"}}
+		if err := s.CreateVolumeType(context.Background(), vt); err != nil {
+			t.Fatal(err)
+		}
+		return vt.ID
+	}
+	cases := []struct {
+		name  string
+		pool  func(*resource.PoolCapacity) // nil: the pool has no row
+		thick bool
+		sizes []int
+		fits  bool
+	}{
+		{"fits", func(p *resource.PoolCapacity) {}, false, []int{30, 30}, true},
+		{"exactly fits", func(p *resource.PoolCapacity) {}, false, []int{60, 40}, true},
+		{"too big together", func(p *resource.PoolCapacity) {}, false, []int{60, 41}, false},
+		{"thin pool over-subscribed", func(p *resource.PoolCapacity) { p.Thin, p.Ratio = true, 2 }, false, []int{150, 50}, true},
+		{"thick type on a thin pool", func(p *resource.PoolCapacity) { p.Thin, p.Ratio = true, 2 }, true, []int{150}, false},
+		{"backend down", func(p *resource.PoolCapacity) { p.Down = true }, false, []int{1}, false},
+		{"pool never reported", nil, false, []int{1}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, s *Store) {
+				ctx := context.Background()
+				const pool = "h@b#p"
+				if c.pool != nil {
+					mustUpsert(t, s, poolCap(pool, 100, c.pool))
+				}
+				typeID := DefaultVolumeTypeID
+				if c.thick {
+					typeID = thickType(t, s)
+				}
+				gt := insertGroupType(t, s, "gt", nil)
+				g := &resource.Group{ProjectID: "p1", UserID: "u", AvailabilityZone: "nova", GroupTypeID: gt, Host: pool,
+					VolumeTypeIDs: []string{typeID}, SourceGroupID: uuid.NewString()}
+				var members []*resource.Volume
+				for i, size := range c.sizes {
+					members = append(members, volume("p1", func(v *resource.Volume) {
+						v.Status, v.Host, v.Size, v.VolumeTypeID = resource.StatusCreating, pool, size, typeID
+						v.SourceVolID, v.EncryptionKeyID = uuid.NewString(), fmt.Sprintf("key-%d", i)
+					}))
+				}
+				total := 0
+				for _, n := range c.sizes {
+					total += n
+				}
+				before := allocatedOr0(t, s, pool)
+				_, err := s.CreateGroup(ctx, g, members)
+				if !c.fits {
+					if !errors.Is(err, resource.ErrGroupNoRoom) {
+						t.Fatalf("CreateGroup = %v, want ErrGroupNoRoom", err)
+					}
+					if _, err := s.GetGroup(ctx, g.ID); !errors.Is(err, resource.ErrNotFound) {
+						t.Errorf("group written although refused: %v", err)
+					}
+					if n := groupsInUse(t, s, "p1"); n != 0 {
+						t.Errorf("groups in use = %d after a refusal", n)
+					}
+					if got := allocatedOr0(t, s, pool); got != before {
+						t.Errorf("allocated = %d after a refusal, want %d", got, before)
+					}
+					msg := &resource.Message{ProjectID: "p1", ResourceType: resource.MessageResourceGroup, ResourceUUID: g.ID,
+						ActionID: resource.ActionUnknown, DetailID: resource.DetailNoBackendAvailable, Detail: "no room"}
+					if err := s.CreateGroupInError(ctx, g, members, msg); err != nil {
+						t.Fatal(err)
+					}
+					if got, err := s.GetGroup(ctx, g.ID); err != nil || got.Status != resource.GroupStatusError {
+						t.Errorf("group after CreateGroupInError = %+v, %v", got, err)
+					}
+					for _, m := range members {
+						if v := getVol(t, s, m.ID); v.Status != resource.StatusError || v.GroupID != g.ID || claimedGB(t, s, m.ID) != 0 {
+							t.Errorf("member %s = %s in %q claiming %d", m.ID, v.Status, v.GroupID, claimedGB(t, s, m.ID))
+						}
+					}
+					if got := allocatedOr0(t, s, pool); got != before {
+						t.Errorf("allocated = %d after CreateGroupInError, want %d", got, before)
+					}
+					ms, err := s.ListMessages(ctx, resource.MessageFilter{ProjectID: "p1", Fields: map[string]string{"resource_uuid": g.ID}})
+					if err != nil || len(ms) != 1 {
+						t.Errorf("messages of the group = %v, %v", ms, err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := allocated(t, s, pool); got != before+int64(total) {
+					t.Errorf("allocated = %d, want %d", got, before+int64(total))
+				}
+				for i, m := range members {
+					v := getVol(t, s, m.ID)
+					if v.EncryptionKeyID != fmt.Sprintf("key-%d", i) || claimedGB(t, s, m.ID) != m.Size {
+						t.Errorf("member %d: key %q, claim %d", i, v.EncryptionKeyID, claimedGB(t, s, m.ID))
+					}
+				}
+				// A member that fails gives its claim back; one deleted too.
+				if _, err := s.TransitionVolume(ctx, members[0].ID, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusError}); err != nil {
+					t.Fatal(err)
+				}
+				if got := allocated(t, s, pool); got != before+int64(total-members[0].Size) {
+					t.Errorf("allocated after a member failed = %d, want %d", got, before+int64(total-members[0].Size))
+				}
+				if len(members) > 1 {
+					if err := s.DestroyVolume(ctx, members[1].ID, []string{resource.StatusCreating}); err != nil {
+						t.Fatal(err)
+					}
+					if got := allocated(t, s, pool); got != before+int64(total-members[0].Size-members[1].Size) {
+						t.Errorf("allocated after a member was deleted = %d", got)
+					}
+				}
+			})
+		})
+	}
+}
+
+func allocatedOr0(t testing.TB, s *Store, pool string) int64 {
+	t.Helper()
+	p, err := s.GetPool(context.Background(), pool)
+	if errors.Is(err, resource.ErrNotFound) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.AllocatedGB
+}
+
+// TestUpdateGroupNameMakesAvailable: as Cinder's group update of name or description only,
+// the group becomes available whatever its status.
+func TestUpdateGroupNameMakesAvailable(t *testing.T) {
+	for _, status := range []string{resource.GroupStatusAvailable, resource.GroupStatusError, resource.GroupStatusCreating} {
+		t.Run(status, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, s *Store) {
+				gt := insertGroupType(t, s, "gt", nil)
+				g := newGroup(t, s, "p1", gt, func(g *resource.Group) { g.Status = status })
+				name := "renamed"
+				got, err := s.UpdateGroup(context.Background(), g.ID, &name, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Status != resource.GroupStatusAvailable || got.Name != name {
+					t.Errorf("after rename: status %q name %q, want available, %q", got.Status, got.Name, name)
+				}
+			})
+		})
+	}
+}
+
+// TestFailGroupCreate: a group whose create failed goes to error with its creating members,
+// whose claims go back to their pool, in one transaction; a group no longer creating is left
+// alone (resource.ErrInvalidState), members and claims included.
+func TestFailGroupCreate(t *testing.T) {
+	for _, c := range []struct {
+		name, status string
+		wantErr      error
+	}{
+		{"creating", resource.GroupStatusCreating, nil},
+		{"already available", resource.GroupStatusAvailable, resource.ErrInvalidState},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, s *Store) {
+				ctx := context.Background()
+				const pool = "h@b#p"
+				mustUpsert(t, s, poolCap(pool, 100))
+				gt := insertGroupType(t, s, "gt", nil)
+				g := &resource.Group{ProjectID: "p1", UserID: "u", AvailabilityZone: "nova", GroupTypeID: gt, Host: pool,
+					VolumeTypeIDs: []string{DefaultVolumeTypeID}, Status: c.status}
+				var members []*resource.Volume
+				for _, size := range []int{3, 4} {
+					members = append(members, volume("p1", func(v *resource.Volume) {
+						v.Status, v.Host, v.Size, v.SourceVolID = resource.StatusCreating, pool, size, uuid.NewString()
+					}))
+				}
+				if _, err := s.CreateGroup(ctx, g, members); err != nil {
+					t.Fatal(err)
+				}
+				msg := &resource.Message{ProjectID: "p1", ResourceType: resource.MessageResourceGroup, ResourceUUID: g.ID,
+					ActionID: resource.ActionUnknown, DetailID: resource.DetailUnknownError, Detail: "refused"}
+				err := s.FailGroupCreate(ctx, g.ID, msg)
+				if c.wantErr != nil {
+					if !errors.Is(err, c.wantErr) {
+						t.Fatalf("FailGroupCreate = %v, want %v", err, c.wantErr)
+					}
+					if got := allocated(t, s, pool); got != 7 {
+						t.Errorf("allocated %d after a refused fail, want 7", got)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := s.GetGroup(ctx, g.ID); got.Status != resource.GroupStatusError {
+					t.Errorf("group %s, want error", got.Status)
+				}
+				for _, m := range members {
+					if v := getVol(t, s, m.ID); v.Status != resource.StatusError || claimedGB(t, s, m.ID) != 0 {
+						t.Errorf("member %s: %s claiming %d", m.ID, v.Status, claimedGB(t, s, m.ID))
+					}
+				}
+				if got := allocated(t, s, pool); got != 0 {
+					t.Errorf("allocated %d, want 0", got)
+				}
+				ms, err := s.ListMessages(ctx, resource.MessageFilter{ProjectID: "p1", Fields: map[string]string{"resource_uuid": g.ID}})
+				if err != nil || len(ms) != 1 {
+					t.Errorf("messages %v, %v", ms, err)
+				}
+			})
+		})
+	}
 }

@@ -12,6 +12,10 @@ package db
 //     still creating on the old host) and a conditional UPDATE of the pool that succeeds only
 //     while the limit holds with the new size — both or neither. A retry releases the old
 //     pool's claim in the same transaction.
+//   - CreateGroup of a group made from a source: each member volume, written with its host
+//     (the group's pool), claims its size there in the same transaction as the rows; no room
+//     writes nothing (Cinder's validate_host_capacity). FailGroupCreate gives the claims of
+//     members still creating back when the group fails.
 //   - TransitionVolume from creating to error (a create that failed for good: no storage) and
 //     any change of host outside ClaimPlacement release the claim; DestroyVolume releases it.
 //     An errored volume keeps its host, for delete routing, but holds no claim.

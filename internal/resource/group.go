@@ -83,4 +83,7 @@ var (
 	ErrGroupTypeAccessExists = errors.New("group type access exists")
 	ErrGroupNotFound         = errors.New("group not found")
 	ErrGroupSnapshotNotFound = errors.New("group snapshot not found")
+	// ErrGroupNoRoom: the pool of a group made from a source cannot hold its members (Cinder's
+	// validate_host_capacity said no); the group and its members were written in error.
+	ErrGroupNoRoom = errors.New("no room on the group's pool")
 )

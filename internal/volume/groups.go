@@ -30,6 +30,7 @@ type groupStore interface {
 	ListGroupVolumes(ctx context.Context, groupID string) ([]*resource.Volume, error)
 	ListGroupsByHost(ctx context.Context, backendHost string, statuses []string) ([]*resource.Group, error)
 	TransitionGroup(ctx context.Context, id string, from []string, status string, msg *resource.Message, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	FailGroupCreate(ctx context.Context, id string, msg *resource.Message) error
 	FinishGroupUpdate(ctx context.Context, id string, add, remove []string) (int, int, error)
 	DestroyGroup(ctx context.Context, id string, from []string, onlyUnplaced bool) error
 }
@@ -105,8 +106,13 @@ func (m *Manager) CreateGroup(ctx context.Context, id string) error {
 	}
 	if gm, ok := m.Driver.(driver.GroupManager); ok {
 		if err := gm.CreateGroup(ctx, m.driverGroup(ctx, g)); err != nil {
-			log.WithError(err).Error("the backend could not create the group; group set to error")
-			return m.failGroup(ctx, g, []string{resource.GroupStatusCreating}, "The backend could not create the group: "+err.Error())
+			log.WithError(err).Error("the backend could not create the group; group and its members set to error")
+			msg := userMessage(ctx, g.ProjectID, resource.MessageResourceGroup, g.ID, resource.ActionUnknown, resource.DetailUnknownError,
+				"The backend could not create the group: "+err.Error())
+			if err := m.Store.FailGroupCreate(ctx, g.ID, msg); err != nil && !lost(err) {
+				return fmt.Errorf("set group %s to error: %w", g.ID, err)
+			}
+			return nil
 		}
 	}
 	members, err := m.Store.ListGroupVolumes(ctx, g.ID)

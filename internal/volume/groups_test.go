@@ -42,6 +42,14 @@ func (f *fixture) group(status, onHost string, members ...*resource.Volume) *res
 	f.t.Helper()
 	g := &resource.Group{ProjectID: "p", UserID: "u", AvailabilityZone: "nova", Host: onHost, GroupTypeID: f.groupType(),
 		VolumeTypeIDs: []string{db.DefaultVolumeTypeID}, Status: status}
+	for _, v := range members {
+		// The members claim capacity on their pool as they are written: a report of it.
+		total := 1000.0
+		if err := f.store.UpsertPool(context.Background(), resource.PoolCapacity{Name: v.Host, Backend: host, TotalGB: &total,
+			Ratio: 1, ReportedAt: time.Now().UTC()}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
 	if _, err := f.store.CreateGroup(context.Background(), g, members); err != nil {
 		f.t.Fatal(err)
 	}
@@ -268,5 +276,40 @@ func TestGroupManagerDriver(t *testing.T) {
 				t.Errorf("driver calls %v, want CreateGroup first", d.calls)
 			}
 		})
+	}
+}
+
+// TestGroupCreateRefusedFailsMembers: when the backend refuses to create a group made from a
+// source, its members go to error with the group and give their capacity claims back:
+// nothing is left creating nor holding capacity for storage that was never made.
+func TestGroupCreateRefusedFailsMembers(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.m.Driver = &groupDriver{Driver: f.drv, fail: map[string]bool{"create": true}}
+	members := []*resource.Volume{member(uuid.NewString()), member(uuid.NewString())}
+	g := f.group(resource.GroupStatusCreating, host+"#file", members...)
+	pool := func() int64 {
+		p, err := f.store.GetPool(ctx, host+"#file")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.AllocatedGB
+	}
+	if got := pool(); got != 2 {
+		t.Fatalf("allocated %d before, want the members' 2", got)
+	}
+	if err := f.m.CreateGroup(ctx, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.groupStatus(g.ID); got != resource.GroupStatusError {
+		t.Errorf("group %s, want error", got)
+	}
+	for _, m := range members {
+		if v, err := f.store.GetVolume(ctx, m.ID); err != nil || v.Status != resource.StatusError {
+			t.Errorf("member %s: %+v, %v; want error", m.ID, v, err)
+		}
+	}
+	if got := pool(); got != 0 {
+		t.Errorf("allocated %d after the refusal, want 0", got)
 	}
 }
