@@ -260,7 +260,7 @@ func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	g, err := s.createGroupFromSource(ctx, req)
+	g, err := s.createGroupFromSource(ctx, req, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -271,8 +271,9 @@ func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) {
 // createGroupFromSource is Cinder's create_from_src: a group of the source's type, zone,
 // volume types and backend, with a member volume made from each volume of the source group
 // (a clone) or each snapshot of the group snapshot, written with the groups and volumes
-// quota and the create_group cast to that backend in one transaction.
-func (s *server) createGroupFromSource(ctx context.Context, req *groupFromSource) (*resource.Group, error) {
+// quota and the create_group cast to that backend in one transaction. cg is the
+// /consistencygroups create_from_src, which takes sources of every group type.
+func (s *server) createGroupFromSource(ctx context.Context, req *groupFromSource, cg bool) (*resource.Group, error) {
 	rc := reqctx.From(ctx)
 	var (
 		src     *resource.Group
@@ -294,7 +295,7 @@ func (s *server) createGroupFromSource(ctx context.Context, req *groupFromSource
 		if err != nil {
 			return nil, err
 		}
-		if f := s.checkDefaultCGSnapshotType(ctx, gs.GroupTypeID); f != nil {
+		if f := s.checkDefaultCGSnapshotType(ctx, gs.GroupTypeID); f != nil && !cg {
 			return nil, f
 		}
 		if src, err = s.store.GetGroup(ctx, gs.GroupID); err != nil {
@@ -312,8 +313,12 @@ func (s *server) createGroupFromSource(ctx context.Context, req *groupFromSource
 			members = append(members, m)
 		}
 	} else {
+		get := s.getGroup
+		if cg {
+			get = s.lookupGroup
+		}
 		var err error
-		if src, err = s.getGroup(ctx, req.sourceGroupID); err != nil {
+		if src, err = get(ctx, req.sourceGroupID); err != nil {
 			return nil, err
 		}
 		vols, err := s.store.ListGroupVolumes(ctx, src.ID)
