@@ -123,6 +123,14 @@ func TestCGCreateShowList(t *testing.T) {
 			t.Errorf("%s: %d items, want %d", path, len(list), want)
 		}
 	}
+	// A volume made into it with consistencygroup_id (Cinder's volume create: the group).
+	rec = e.cgCall("POST", "/volumes", `{"volume": {"size": 1, "consistencygroup_id": "`+id+`"}}`)
+	wantStatus(t, rec, http.StatusAccepted)
+	if v := e.volume(str(t, obj(t, rec), "volume", "id")); v.GroupID != id {
+		t.Errorf("volume made with consistencygroup_id is in group %q, want %s", v.GroupID, id)
+	}
+	rec = e.cgCall("POST", "/volumes", `{"volume": {"size": 1, "consistencygroup_id": "`+missing+`"}}`)
+	wantFault(t, rec, http.StatusNotFound, "itemNotFound", "Group "+missing+" could not be found.")
 	wantStatus(t, e.cgCall("GET", "/consistencygroups?sort=nope", ""), http.StatusBadRequest)
 	rec = e.cgCall("GET", "/consistencygroups/"+missing, "")
 	wantFault(t, rec, http.StatusNotFound, "itemNotFound", "Group "+missing+" could not be found.")

@@ -682,10 +682,11 @@ func isTrueSpec(v string) bool {
 	return strings.EqualFold(strings.Join(strings.Fields(v), " "), "<is> true")
 }
 
-// checkVolumeGroup is Cinder's check of a volume created into a group (group_id, 3.13): the
-// group must be the caller's, and the volume's type one of the group's types.
+// checkVolumeGroup is Cinder's check of a volume created into a group (group_id, 3.13, or
+// consistencygroup_id): the group (of any type: Cinder's group_api.get) must be the
+// caller's, and the volume's type one of the group's types.
 func (s *server) checkVolumeGroup(ctx context.Context, groupID string, vt *resource.VolumeType) error {
-	g, err := s.getGroup(ctx, groupID)
+	g, err := s.lookupGroup(ctx, groupID)
 	if err != nil {
 		return err
 	}
