@@ -2,8 +2,8 @@ package scheduler
 
 // Generic volume groups are placed as Cinder's create_group flow places them: on a pool that
 // passes the pipeline's filters for every volume type the group may hold (each type's extra
-// specs, the group's zone) and the CapabilitiesFilter for the group type's group specs, the
-// best of them by the weighers of the first type. The choice is recorded as the group's host
+// specs, the group's zone) — not the group type's group specs, which Cinder's
+// CapabilitiesFilter does not read — the best of them by the weighers of the first type. The choice is recorded as the group's host
 // with a conditional UPDATE (only while the group is creating and unplaced, so a redelivered
 // create_group cannot place it twice), then create_group goes to that backend. A group no
 // pool fits goes to error with a user message whose sentence says why. Volumes created into

@@ -9,8 +9,8 @@ import (
 )
 
 // TestConsistencyGroupsRBDCinderCLI runs the consistency group scenario on a volume service
-// whose backend is the Ceph test cluster (RBD reports consistent_group_snapshot_enabled,
-// which the CGs' group type asks for).
+// whose backend is the Ceph test cluster: its cgsnapshots are consistent rbd group snapshots
+// (the CGs' group type asks for consistent_group_snapshot_enabled).
 func TestConsistencyGroupsRBDCinderCLI(t *testing.T) {
 	ceph := requireCeph(t)
 	requireServers(t)

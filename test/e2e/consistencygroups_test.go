@@ -12,9 +12,7 @@ import (
 
 // consistencyGroupScenario drives Cinder Zed's deprecated consistency groups with the real
 // cinder CLI (consisgroup-*, cgsnapshot-*) and openstack CLI (consistency group …): a CG is a
-// group of default_cgsnapshot_type, so the whole life runs through the group code. The
-// type asks for consistent_group_snapshot_enabled, so c's backend must report it (RBD does;
-// consistencygroups_rbd_test.go).
+// group of default_cgsnapshot_type, so the whole life runs through the group code.
 func consistencyGroupScenario(t *testing.T, c *cluster.Cluster, cli cinderCLI) {
 	cg := parseProperties(cli.must("consisgroup-create", "--name", "cg1", "__DEFAULT__"))["id"]
 	if !uuidRE.MatchString(cg) {
@@ -98,18 +96,10 @@ func consistencyGroupScenario(t *testing.T, c *cluster.Cluster, cli cinderCLI) {
 	}
 }
 
-// TestConsistencyGroupsLocalFiles: on a backend without consistent group snapshots (local
-// files) a CG is not placed, as in Cinder (its type asks for the capability): it goes to
-// error and is deleted as such.
-func TestConsistencyGroupsLocalFiles(t *testing.T) {
+// TestConsistencyGroupsCLI runs the consistency group scenario on local files (whose
+// cgsnapshots are taken member by member, Cinder's generic path).
+func TestConsistencyGroupsCLI(t *testing.T) {
 	requireServers(t)
 	c := startCluster(t, cluster.Options{})
-	cli := attachCLI(t, c, "3.20")
-	cg := parseProperties(cli.must("consisgroup-create", "--name", "cg1", "__DEFAULT__"))["id"]
-	if !uuidRE.MatchString(cg) {
-		t.Fatalf("consisgroup-create printed no id")
-	}
-	cliWaitStatus(t, cli, "consisgroup-show", cg, "error")
-	cli.must("consisgroup-delete", cg)
-	cliWaitStatus(t, cli, "consisgroup-show", cg, "gone")
+	consistencyGroupScenario(t, c, attachCLI(t, c, "3.20"))
 }
