@@ -23,6 +23,10 @@ func (s *server) consistencygroupRoutes(api route) {
 	api("/consistencygroups/detail", http.MethodGet, func(w http.ResponseWriter, r *http.Request) { s.cgList(w, r, true) })
 	api("/consistencygroups/create_from_src", http.MethodPost, s.createCGFromSource)
 	api("/consistencygroups/{consistencygroup_id}", http.MethodGet, s.showCG)
+	// Cinder's routes mapper serves update and delete on the member too (PUT, as
+	// python-cinderclient's consisgroup-update sends, and DELETE).
+	api("/consistencygroups/{consistencygroup_id}", http.MethodPut, s.updateCG)
+	api("/consistencygroups/{consistencygroup_id}", http.MethodDelete, s.deleteCG)
 	api("/consistencygroups/{consistencygroup_id}/update", http.MethodPut, s.updateCG)
 	api("/consistencygroups/{consistencygroup_id}/delete", http.MethodPost, s.deleteCG)
 }

@@ -175,6 +175,12 @@ func TestCGUpdateDelete(t *testing.T) {
 	if g := e.group(id); g.Name != "cg2" {
 		t.Errorf("name %q, want cg2", g.Name)
 	}
+	// PUT on the member is the same update (python-cinderclient's consisgroup-update).
+	wantStatus(t, e.cgCall("PUT", "/consistencygroups/"+id, `{"consistencygroup": {"name": "cg3"}}`), http.StatusAccepted)
+	wantStatus(t, e.cgCall("PUT", "/consistencygroups/"+id, `{"consistencygroup": {}}`), http.StatusBadRequest)
+	if g := e.group(id); g.Name != "cg3" {
+		t.Errorf("name %q, want cg3", g.Name)
+	}
 	before := len(e.disp.got())
 	wantStatus(t, put(id, `{"consistencygroup": {"add_volumes": "`+free+`"}}`), http.StatusAccepted)
 	var up message.UpdateGroupArgs
@@ -221,7 +227,7 @@ func TestCGUpdateDelete(t *testing.T) {
 	}
 	// An unplaced CG goes at once, without a body (python-cinderclient's force=False sends one).
 	unplaced := e.createCG(`{"consistencygroup": {"volume_types": "__DEFAULT__"}}`)
-	wantStatus(t, del(unplaced, ``), http.StatusAccepted)
+	wantStatus(t, e.cgCall("DELETE", "/consistencygroups/"+unplaced, ""), http.StatusAccepted)
 	if _, err := e.store.GetGroup(context.Background(), unplaced); err == nil {
 		t.Error("unplaced CG still there")
 	}

@@ -166,6 +166,8 @@ func policyOps() []opCase {
 		{op: "GET /consistencygroups/{consistencygroup_id}", path: "/consistencygroups/{cg}", rule: "group:get", need: needReader, reach: hiddenObj, ok: 200},
 		{op: "PUT /consistencygroups/{consistencygroup_id}/update", path: "/consistencygroups/{cg}/update", body: `{"consistencygroup": {"name": "renamed"}}`, rule: "group:update", need: needMember, reach: hiddenObj, ok: 202},
 		{op: "POST /consistencygroups/{consistencygroup_id}/delete", path: "/consistencygroups/{cg}/delete", body: `{"consistencygroup": {"force": true}}`, rule: "group:delete", need: needMember, reach: hiddenObj, ok: 202},
+		{op: "PUT /consistencygroups/{consistencygroup_id}", path: "/consistencygroups/{cg}", body: `{"consistencygroup": {"name": "renamed"}}`, rule: "group:update", need: needMember, reach: hiddenObj, ok: 202},
+		{op: "DELETE /consistencygroups/{consistencygroup_id}", path: "/consistencygroups/{cg}", rule: "group:delete", need: needMember, reach: hiddenObj, ok: 202},
 		snapAct("os-reset_status", `{"status": "error"}`, "", "volume_extension:snapshot_admin_actions:reset_status", needAdmin, 202),
 		snapAct("os-force_delete", `{}`, "", "volume_extension:snapshot_admin_actions:force_delete", needAdmin, 202),
 		snapAct("os-update_snapshot_status", `{"status": "available"}`, "snapshot-creating", "snapshot_extension:snapshot_actions:update_snapshot_status", needMemberAny, 202),

@@ -99,6 +99,8 @@ var endpointRules = map[string]string{
 	"GET /consistencygroups/{consistencygroup_id}":         policyGroupGet,
 	"PUT /consistencygroups/{consistencygroup_id}/update":  policyGroupUpdate,
 	"POST /consistencygroups/{consistencygroup_id}/delete": policyGroupDelete,
+	"PUT /consistencygroups/{consistencygroup_id}":         policyGroupUpdate,
+	"DELETE /consistencygroups/{consistencygroup_id}":      policyGroupDelete,
 }
 
 // volumeActionRules names Cinder's rule of each volume action but os-extend, whose rule
