@@ -178,9 +178,10 @@ func (s *server) createCGFromSource(w http.ResponseWriter, r *http.Request) {
 		if req.name, req.description, f = cgNameDescription(o); f != nil {
 			return nil, f
 		}
+		// python-cinderclient sends the source it was not given as null.
 		for _, k := range []string{"cgsnapshot_id", "source_cgid"} {
 			if v, ok := o.get(k); ok {
-				if f := checkType(k, v, "string"); f != nil {
+				if f := checkType(k, v, "string", "null"); f != nil {
 					return nil, f
 				}
 			}

@@ -265,7 +265,7 @@ func TestCGCreateFromSource(t *testing.T) {
 		})
 	}
 	before := len(e.disp.got())
-	rec := post(fmt.Sprintf(`{"consistencygroup-from-src": {"name": "copy", "source_cgid": %q}}`, src))
+	rec := post(fmt.Sprintf(`{"consistencygroup-from-src": {"name": "copy", "source_cgid": %q, "cgsnapshot_id": null, "description": null}}`, src))
 	wantStatus(t, rec, http.StatusAccepted)
 	body := obj(t, rec)
 	sameKeys(t, "create_from_src", keysOf(t, member(t, body, "consistencygroup")), []string{"id", "name"})
