@@ -17,7 +17,8 @@
 // it causes (an outbox), and those messages are handed to the Dispatcher after the commit;
 // pools are asked of the scheduler with a call (Pools). The attachment sweeper settles
 // attachments a crash left half-made. Group snapshots (3.14+, group_snapshots.go) and Cinder
-// Zed's deprecated cgsnapshots on top of them (consistencygroups.go) are served too.
+// Zed's deprecated cgsnapshots and consistencygroups on top of group snapshots and groups
+// (consistencygroups.go, consistencygroups_api.go) are served too.
 package api
 
 import (

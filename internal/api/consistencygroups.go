@@ -4,8 +4,8 @@ package api
 // cgsnapshots extension, every microversion) on top of generic group snapshots, as Cinder's
 // own migration left it: a cgsnapshot is a group snapshot, consistencygroup_id its group.
 // Lists show every group snapshot of the caller's project (Cinder's get_all_group_snapshots
-// with no filter), limited by limit and offset (common.limited). /consistencygroups needs
-// the generic group API underneath and is not served here yet.
+// with no filter), limited by limit and offset (common.limited). /consistencygroups is in
+// consistencygroups_api.go.
 
 import (
 	"context"

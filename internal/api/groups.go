@@ -145,6 +145,19 @@ func (vw viewer) groupDetail(g *resource.Group, volumes []string, showProject bo
 // else is Cinder's 404. A group of the type reserved for migrated consistency groups is
 // refused as Cinder does.
 func (s *server) getGroup(ctx context.Context, id string) (*resource.Group, error) {
+	g, err := s.lookupGroup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if f := s.checkDefaultCGSnapshotType(ctx, g.GroupTypeID); f != nil {
+		return nil, f
+	}
+	return g, nil
+}
+
+// lookupGroup is getGroup without the consistency group refusal: the /consistencygroups
+// API's group_api.get, which serves groups of every type.
+func (s *server) lookupGroup(ctx context.Context, id string) (*resource.Group, error) {
 	g, err := s.store.GetGroup(ctx, id)
 	if err != nil {
 		return nil, notFoundAs(err, "Group", id)
@@ -154,9 +167,6 @@ func (s *server) getGroup(ctx context.Context, id string) (*resource.Group, erro
 	}
 	if err := decideOn(ctx, "Group", id, g.ProjectID); err != nil {
 		return nil, err
-	}
-	if f := s.checkDefaultCGSnapshotType(ctx, g.GroupTypeID); f != nil {
-		return nil, f
 	}
 	return g, nil
 }
@@ -258,7 +268,6 @@ func (s *server) resolveGroupVolumeType(ctx context.Context, ident string) (*res
 // to the scheduler, in one transaction.
 func (s *server) createGroup(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	rc := reqctx.From(ctx)
 	body, err := readBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -278,49 +287,57 @@ func (s *server) createGroup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.checkDefaultCGSnapshotType(ctx, gt.ID))
 		return
 	}
+	g, err := s.startGroupCreate(ctx, gt, req.name, req.description, req.volumeTypes, req.availabilityZone)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"group": groupSummary(g)})
+}
+
+// startGroupCreate is Cinder's group_api.create, shared by POST /groups and POST
+// /consistencygroups: the group of type gt (creating), its quota and the create_group cast
+// to the scheduler, in one transaction. volumeTypes are names or ids; az "" is the default.
+func (s *server) startGroupCreate(ctx context.Context, gt *resource.GroupType, name, description *string, volumeTypes []string, az string) (*resource.Group, error) {
+	rc := reqctx.From(ctx)
 	var typeIDs []string
-	for _, ident := range req.volumeTypes {
+	for _, ident := range volumeTypes {
 		vt, err := s.resolveGroupVolumeType(ctx, ident)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
 		if !slices.Contains(typeIDs, vt.ID) {
 			typeIDs = append(typeIDs, vt.ID)
 		}
 	}
-	az := req.availabilityZone
 	if az == "" {
 		az = s.defaultAZ
 	}
 	if !s.knownZone(az) {
-		s.writeError(w, r, invalidInput("Availability zone '%s' is invalid.", az))
-		return
+		return nil, invalidInput("Availability zone '%s' is invalid.", az)
 	}
 	g := &resource.Group{
 		ID: uuid.NewString(), ProjectID: rc.ProjectID, UserID: rc.UserID, AvailabilityZone: az,
 		GroupTypeID: gt.ID, VolumeTypeIDs: typeIDs, Status: resource.GroupStatusCreating,
 		ReplicationStatus: "disabled",
 	}
-	if req.name != nil {
-		g.Name = *req.name
+	if name != nil {
+		g.Name = *name
 	}
-	if req.description != nil {
-		g.Description = *req.description
+	if description != nil {
+		g.Description = *description
 	}
 	msg, err := message.Outbox(rc, message.SchedulerTarget(), message.CreateGroup, message.GroupArgs{GroupID: g.ID})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	msgs, err := s.store.CreateGroup(ctx, g, nil, msg)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_id": g.ID, "group_type_id": gt.ID, "volume_types": typeIDs}).Info("group create accepted")
-	writeJSON(w, http.StatusAccepted, map[string]any{"group": groupSummary(g)})
+	return g, nil
 }
 
 // updateGroup is PUT /groups/{id}: name and description at once; volumes added and removed
@@ -544,6 +561,14 @@ func (s *server) deleteGroup(r *http.Request, id string, args any) error {
 	if err != nil {
 		return err
 	}
+	return s.startGroupDeleteOf(r, g, deleteVolumes)
+}
+
+// startGroupDeleteOf is Cinder's group_api.delete of g, shared with the /consistencygroups
+// delete (whose force is deleteVolumes): an unplaced group goes at once, else the group is
+// deleting with its delete_group cast to its backend.
+func (s *server) startGroupDeleteOf(r *http.Request, g *resource.Group, deleteVolumes bool) error {
+	ctx, id := r.Context(), g.ID
 	log := reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_id": g.ID, "delete_volumes": deleteVolumes})
 	if g.Host == "" {
 		// Not placed: nothing on any backend; the row goes now, with its quota.
@@ -670,10 +695,11 @@ func isTrueSpec(v string) bool {
 	return strings.EqualFold(strings.Join(strings.Fields(v), " "), "<is> true")
 }
 
-// checkVolumeGroup is Cinder's check of a volume created into a group (group_id, 3.13): the
-// group must be the caller's, and the volume's type one of the group's types.
+// checkVolumeGroup is Cinder's check of a volume created into a group (group_id, 3.13, or
+// consistencygroup_id): the group (of any type: Cinder's group_api.get) must be the
+// caller's, and the volume's type one of the group's types.
 func (s *server) checkVolumeGroup(ctx context.Context, groupID string, vt *resource.VolumeType) error {
-	g, err := s.getGroup(ctx, groupID)
+	g, err := s.lookupGroup(ctx, groupID)
 	if err != nil {
 		return err
 	}

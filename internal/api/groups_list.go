@@ -261,7 +261,7 @@ func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	g, err := s.createGroupFromSource(r, req)
+	g, err := s.createGroupFromSource(r, req, false)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -276,8 +276,9 @@ func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) {
 // create_group cast to that backend in one transaction. Each member of an encrypted type
 // gets a copy of its source's key, as a single clone does. When the pool cannot hold the
 // members (Cinder's validate_host_capacity) the group and its members are written in error
-// with a user message, and the request is refused as Cinder does.
-func (s *server) createGroupFromSource(r *http.Request, req *groupFromSource) (*resource.Group, error) {
+// with a user message, and the request is refused as Cinder does. cg is the
+// /consistencygroups create_from_src, which takes sources of every group type.
+func (s *server) createGroupFromSource(r *http.Request, req *groupFromSource, cg bool) (*resource.Group, error) {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
 	var (
@@ -300,7 +301,7 @@ func (s *server) createGroupFromSource(r *http.Request, req *groupFromSource) (*
 		if err != nil {
 			return nil, err
 		}
-		if f := s.checkDefaultCGSnapshotType(ctx, gs.GroupTypeID); f != nil {
+		if f := s.checkDefaultCGSnapshotType(ctx, gs.GroupTypeID); f != nil && !cg {
 			return nil, f
 		}
 		if src, err = s.store.GetGroup(ctx, gs.GroupID); err != nil {
@@ -318,8 +319,12 @@ func (s *server) createGroupFromSource(r *http.Request, req *groupFromSource) (*
 			members = append(members, m)
 		}
 	} else {
+		get := s.getGroup
+		if cg {
+			get = s.lookupGroup
+		}
 		var err error
-		if src, err = s.getGroup(ctx, req.sourceGroupID); err != nil {
+		if src, err = get(ctx, req.sourceGroupID); err != nil {
 			return nil, err
 		}
 		vols, err := s.store.ListGroupVolumes(ctx, src.ID)

@@ -29,17 +29,18 @@ var openAPIMethods = []string{"get", "put", "post", "delete", "patch", "head", "
 // method name. handler() is parsed to check that this list is complete.
 func routeAreas(s *server) map[string]func(route) {
 	return map[string]func(route){
-		"typeRoutes":          s.typeRoutes,
-		"snapshotRoutes":      s.snapshotRoutes,
-		"quotaRoutes":         s.quotaRoutes,
-		"transferRoutes":      s.transferRoutes,
-		"volumeExtraRoutes":   s.volumeExtraRoutes,
-		"attachmentRoutes":    s.attachmentRoutes,
-		"gapRoutes":           s.gapRoutes,
-		"groupTypeRoutes":     s.groupTypeRoutes,
-		"groupRoutes":         s.groupRoutes,
-		"groupSnapshotRoutes": s.groupSnapshotRoutes,
-		"cgsnapshotRoutes":    s.cgsnapshotRoutes,
+		"typeRoutes":             s.typeRoutes,
+		"snapshotRoutes":         s.snapshotRoutes,
+		"quotaRoutes":            s.quotaRoutes,
+		"transferRoutes":         s.transferRoutes,
+		"volumeExtraRoutes":      s.volumeExtraRoutes,
+		"attachmentRoutes":       s.attachmentRoutes,
+		"gapRoutes":              s.gapRoutes,
+		"groupTypeRoutes":        s.groupTypeRoutes,
+		"groupRoutes":            s.groupRoutes,
+		"groupSnapshotRoutes":    s.groupSnapshotRoutes,
+		"cgsnapshotRoutes":       s.cgsnapshotRoutes,
+		"consistencygroupRoutes": s.consistencygroupRoutes,
 	}
 }
 

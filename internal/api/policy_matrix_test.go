@@ -158,6 +158,16 @@ func policyOps() []opCase {
 		{op: "POST /cgsnapshots", path: "/cgsnapshots", body: `{"cgsnapshot": {"consistencygroup_id": "{sgroup}"}}`, rule: "group:create_group_snapshot", need: needMemberAny, reach: hiddenObj, ok: 202},
 		{op: "GET /cgsnapshots/{cgsnapshot_id}", path: "/cgsnapshots/{gsnap}", rule: "group:get_group_snapshot", need: needReader, reach: hiddenObj, ok: 200},
 		{op: "DELETE /cgsnapshots/{cgsnapshot_id}", path: "/cgsnapshots/{gsnap}", rule: "group:delete_group_snapshot", need: needMember, reach: hiddenObj, ok: 202},
+		// Consistency groups (consistencygroups.py): the group rules.
+		{op: "GET /consistencygroups", path: "/consistencygroups", rule: "group:get_all", need: needReader, ok: 200},
+		{op: "GET /consistencygroups/detail", path: "/consistencygroups/detail", rule: "group:get_all", need: needReader, ok: 200},
+		{op: "POST /consistencygroups", path: "/consistencygroups", body: `{"consistencygroup": {"volume_types": "__DEFAULT__"}}`, rule: "group:create", need: needMemberAny, ok: 202},
+		{op: "POST /consistencygroups/create_from_src", path: "/consistencygroups/create_from_src", body: `{"consistencygroup-from-src": {"source_cgid": "{cg}"}}`, rule: "group:create", need: needMemberAny, reach: hiddenObj, ok: 400},
+		{op: "GET /consistencygroups/{consistencygroup_id}", path: "/consistencygroups/{cg}", rule: "group:get", need: needReader, reach: hiddenObj, ok: 200},
+		{op: "PUT /consistencygroups/{consistencygroup_id}/update", path: "/consistencygroups/{cg}/update", body: `{"consistencygroup": {"name": "renamed"}}`, rule: "group:update", need: needMember, reach: hiddenObj, ok: 202},
+		{op: "POST /consistencygroups/{consistencygroup_id}/delete", path: "/consistencygroups/{cg}/delete", body: `{"consistencygroup": {"force": true}}`, rule: "group:delete", need: needMember, reach: hiddenObj, ok: 202},
+		{op: "PUT /consistencygroups/{consistencygroup_id}", path: "/consistencygroups/{cg}", body: `{"consistencygroup": {"name": "renamed"}}`, rule: "group:update", need: needMember, reach: hiddenObj, ok: 202},
+		{op: "DELETE /consistencygroups/{consistencygroup_id}", path: "/consistencygroups/{cg}", rule: "group:delete", need: needMember, reach: hiddenObj, ok: 202},
 		snapAct("os-reset_status", `{"status": "error"}`, "", "volume_extension:snapshot_admin_actions:reset_status", needAdmin, 202),
 		snapAct("os-force_delete", `{}`, "", "volume_extension:snapshot_admin_actions:force_delete", needAdmin, 202),
 		snapAct("os-update_snapshot_status", `{"status": "available"}`, "snapshot-creating", "snapshot_extension:snapshot_actions:update_snapshot_status", needMemberAny, 202),
@@ -426,6 +436,16 @@ func (f *fixture) get(name string) string {
 	case "group":
 		g := &resource.Group{ProjectID: alice, UserID: "alice", AvailabilityZone: "nova", Host: attachHost + "#file",
 			GroupTypeID: f.get("gtype"), VolumeTypeIDs: []string{db.DefaultVolumeTypeID}, Status: resource.GroupStatusAvailable}
+		if _, err := m.fix.store.CreateGroup(ctx, g, nil); err != nil {
+			t.Fatal(err)
+		}
+		v = g.ID
+	case "cg":
+		if _, err := m.fix.store.UpdateProjectQuotas(ctx, alice, map[string]int64{resource.QuotaGroups: -1}); err != nil {
+			t.Fatal(err)
+		}
+		g := &resource.Group{ProjectID: alice, UserID: "alice", AvailabilityZone: "nova", Host: attachHost + "#file",
+			GroupTypeID: db.DefaultCGSnapshotTypeID, VolumeTypeIDs: []string{db.DefaultVolumeTypeID}, Status: resource.GroupStatusAvailable}
 		if _, err := m.fix.store.CreateGroup(ctx, g, nil); err != nil {
 			t.Fatal(err)
 		}

@@ -67,6 +67,7 @@ func (s *server) handler() http.Handler {
 	s.groupRoutes(api)
 	s.groupSnapshotRoutes(api)
 	s.cgsnapshotRoutes(api)
+	s.consistencygroupRoutes(api)
 	return s.base(r)
 }
 

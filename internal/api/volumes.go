@@ -63,6 +63,10 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if req.groupID == "" {
+		// Cinder's create: a consistency group is a group; group_id, when given, wins.
+		req.groupID = req.consistencyGroupID
+	}
 	if req.groupID != "" {
 		if err := s.checkVolumeGroup(ctx, req.groupID, vt); err != nil {
 			s.writeError(w, r, err)
@@ -212,8 +216,6 @@ func (req *createRequest) unsupportedSource() *fault {
 	switch {
 	case n > 1:
 		return invalidInput(msgExclusiveSources)
-	case req.consistencyGroupID != "":
-		return badRequest("Consistency groups (consistencygroup_id) are not supported by Scoria yet.")
 	case req.imageRef != "":
 		return badRequest("Creating a volume from an image (imageRef) is not supported by Scoria yet.")
 	case req.backupID != "":

@@ -2,8 +2,8 @@ package scheduler
 
 // Generic volume groups are placed as Cinder's create_group flow places them: on a pool that
 // passes the pipeline's filters for every volume type the group may hold (each type's extra
-// specs, the group's zone) and the CapabilitiesFilter for the group type's group specs, the
-// best of them by the weighers of the first type. The choice is recorded as the group's host
+// specs, the group's zone) — not the group type's group specs, which Cinder's
+// CapabilitiesFilter does not read — the best of them by the weighers of the first type. The choice is recorded as the group's host
 // with a conditional UPDATE (only while the group is creating and unplaced, so a redelivered
 // create_group cannot place it twice), then create_group goes to that backend. A group no
 // pool fits goes to error with a user message whose sentence says why. Volumes created into
@@ -116,10 +116,13 @@ func (s *Scheduler) CreateGroup(ctx context.Context, args message.GroupArgs) err
 	return nil
 }
 
-// ScheduleGroup chooses the pool of a group: one that passes the filters for each of types
-// and the CapabilitiesFilter for the group type's specs, weighed by the first type's
-// request. It returns the pool, or "" and the sentence that says why none fits. It does no
-// I/O.
+// ScheduleGroup chooses the pool of a group: one that passes the filters for each of types,
+// weighed by the first type's request. The group type's specs are not capabilities: Cinder's
+// CapabilitiesFilter reads a resource type's extra_specs, which a group type has not (its
+// specs are group_specs), so a consistency group (default_cgsnapshot_type, which asks for
+// consistent_group_snapshot_enabled) is placed on any backend, and a backend that cannot
+// snapshot the group consistently snapshots it member by member. It returns the pool, or ""
+// and the sentence that says why none fits. It does no I/O.
 func (s *Scheduler) ScheduleGroup(g *resource.Group, gt *resource.GroupType, types []*resource.VolumeType, services []*resource.Service) (string, string) {
 	up, unavailable := s.candidates(services)
 	pl := s.pipeline()
@@ -142,16 +145,6 @@ func (s *Scheduler) ScheduleGroup(g *resource.Group, gt *resource.GroupType, typ
 		}
 		fit = append(fit, p)
 	}
-	// The group type's specs, as capabilities (Cinder's CapabilitiesFilter on group_specs).
-	groupReq := &Request{VolumeID: g.ID, ExtraSpecs: gt.GroupSpecs}
-	groupReq.prepare()
-	fit = keepPools(fit, func(p *Pool) bool {
-		ok, why := CapabilitiesFilter{}.Fit(groupReq, p)
-		if !ok {
-			metrics.reject(-1, why)
-		}
-		return ok
-	})
 	var first *Request
 	for _, vt := range types {
 		r := &Request{VolumeID: g.ID, Zone: g.AvailabilityZone, ExtraSpecs: vt.ExtraSpecs,
@@ -163,7 +156,7 @@ func (s *Scheduler) ScheduleGroup(g *resource.Group, gt *resource.GroupType, typ
 		fit = keepPools(fit, func(p *Pool) bool { return pl.fits(r, p, &metrics) })
 	}
 	if len(fit) == 0 {
-		return "", fmt.Sprintf("%s (group %s: every volume type of the group and the group type's specs must fit one pool)",
+		return "", fmt.Sprintf("%s (group %s: every volume type of the group must fit one pool)",
 			Explain(&metrics, 0, unavailable), g.ID)
 	}
 	if first == nil {
