@@ -116,9 +116,8 @@ func (s *Scheduler) CreateGroup(ctx context.Context, args message.GroupArgs) err
 	return nil
 }
 
-// ScheduleGroup chooses the pool of a group: one that passes the filters for each of types
-// and the CapabilitiesFilter for the group type's specs, weighed by the first type's
-// request. It returns the pool, or "" and the sentence that says why none fits. It does no
+// ScheduleGroup chooses the pool of a group: one that passes the filters for each of types,
+// weighed by the first type's request. It returns the pool, or "" and the sentence that says why none fits. It does no
 // I/O.
 func (s *Scheduler) ScheduleGroup(g *resource.Group, gt *resource.GroupType, types []*resource.VolumeType, services []*resource.Service) (string, string) {
 	up, unavailable := s.candidates(services)
@@ -142,16 +141,10 @@ func (s *Scheduler) ScheduleGroup(g *resource.Group, gt *resource.GroupType, typ
 		}
 		fit = append(fit, p)
 	}
-	// The group type's specs, as capabilities (Cinder's CapabilitiesFilter on group_specs).
-	groupReq := &Request{VolumeID: g.ID, ExtraSpecs: gt.GroupSpecs}
-	groupReq.prepare()
-	fit = keepPools(fit, func(p *Pool) bool {
-		ok, why := CapabilitiesFilter{}.Fit(groupReq, p)
-		if !ok {
-			metrics.reject(-1, why)
-		}
-		return ok
-	})
+	// The group type's specs are not capabilities: Cinder hands the group type to the
+	// CapabilitiesFilter as resource_type, which reads extra_specs, and a group type has
+	// group_specs only. (consistent_group_snapshot_enabled is the driver's to honour or to
+	// fall back from to one snapshot per member.)
 	var first *Request
 	for _, vt := range types {
 		r := &Request{VolumeID: g.ID, Zone: g.AvailabilityZone, ExtraSpecs: vt.ExtraSpecs,
@@ -163,7 +156,7 @@ func (s *Scheduler) ScheduleGroup(g *resource.Group, gt *resource.GroupType, typ
 		fit = keepPools(fit, func(p *Pool) bool { return pl.fits(r, p, &metrics) })
 	}
 	if len(fit) == 0 {
-		return "", fmt.Sprintf("%s (group %s: every volume type of the group and the group type's specs must fit one pool)",
+		return "", fmt.Sprintf("%s (group %s: every volume type of the group must fit one pool)",
 			Explain(&metrics, 0, unavailable), g.ID)
 	}
 	if first == nil {

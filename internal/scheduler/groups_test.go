@@ -157,7 +157,7 @@ func TestGroupPlacement(t *testing.T) {
 	}{
 		{name: "any type: the roomiest pool", types: []string{"any"}, want: "a@f"},
 		{name: "every type must fit: only gold takes both", types: []string{"any", "gold"}, want: "b@f"},
-		{name: "group specs are capabilities", specs: map[string]string{"consistent_group_snapshot_enabled": "<is> True"}, types: []string{"any"}, want: "b@f"},
+		{name: "group specs are not capabilities (Cinder)", specs: map[string]string{"consistent_group_snapshot_enabled": "<is> True"}, types: []string{"any"}, want: "a@f"},
 		{name: "types that fit different backends", types: []string{"lvm", "gold"}, reason: "No valid backend: 0/2 pools fit"},
 		{name: "a type no backend has", types: []string{"silver"}, reason: "2 do not match volume_backend_name=silver"},
 		{name: "another zone", types: []string{"any"}, zoneOther: true, reason: "in another availability zone"},
