@@ -137,10 +137,10 @@ func groupSnapshotScenario(t *testing.T, c *cluster.Cluster, cli cinderCLI, ceph
 		}
 		var created map[string]any
 		out := osc("volume", "group", "snapshot", "create", "--name", "gs-osc", "-f", "json", group)
-		if err := json.Unmarshal([]byte(out), &created); err != nil || !uuidRE.MatchString(fmt.Sprint(created["id"])) {
+		if err := json.Unmarshal([]byte(out), &created); err != nil || !uuidRE.MatchString(fmt.Sprint(created["ID"])) {
 			t.Errorf("openstack volume group snapshot create printed no id: %v\n%s", err, out)
 		} else {
-			gsOSC := fmt.Sprint(created["id"])
+			gsOSC := fmt.Sprint(created["ID"])
 			cliWaitStatus(t, cli, "group-snapshot-show", gsOSC, "available")
 			if out := osc("volume", "group", "snapshot", "list"); !strings.Contains(out, gs) || !strings.Contains(out, gsOSC) || !strings.Contains(out, "available") {
 				t.Errorf("openstack volume group snapshot list has not both available %s and %s:\n%s", gs, gsOSC, out)
