@@ -3,12 +3,11 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -19,60 +18,28 @@ import (
 // local-file backend (the generic path: one snapshot per member) and on RBD (one consistent
 // rbd group snapshot, checked with the rbd CLI).
 
-// e2eGroup inserts, into the cluster's database, a group type (consistent group snapshots
-// when consistent) and an available group on host holding vols. Groups are served by their
-// own API (/groups); these tests need only the rows.
-func e2eGroup(t *testing.T, c *cluster.Cluster, host string, consistent bool, vols ...string) string {
+// cliGroup makes, with the cinder CLI, a group type asking for consistent group snapshots
+// (group-type-create, group-type-key) and a group of it holding two new volumes (group-create,
+// create --group-id), and waits for them; it returns the group and the two volumes.
+func cliGroup(t *testing.T, cli cinderCLI) (group, a, b string) {
 	t.Helper()
-	ctx := ctxT(t, 30*time.Second)
-	typeID, group := uuid.NewString(), uuid.NewString()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := c.DB().ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	gtype := "gs-type-" + uuid.NewString()[:6]
+	cli.must("group-type-create", gtype)
+	cli.must("group-type-key", gtype, "set", "consistent_group_snapshot_enabled=<is> True")
+	group = parseProperties(cli.must("group-create", "--name", "gs-group", gtype, "__DEFAULT__"))["id"]
+	if !uuidRE.MatchString(group) {
+		t.Fatalf("cinder group-create printed no id")
 	}
-	exec("INSERT INTO group_types (id, name, is_public, created_at, deleted) VALUES (?, ?, 1, NOW(6), 0)", typeID, "e2e-"+typeID[:8])
-	if consistent {
-		exec("INSERT INTO group_type_specs (group_type_id, `key`, `value`, created_at) VALUES (?, 'consistent_group_snapshot_enabled', '<is> True', NOW(6))", typeID)
-	}
-	exec("INSERT INTO `groups` (id, project_id, user_id, name, availability_zone, host, group_type_id, status, created_at, deleted) VALUES (?, ?, ?, 'e2e', 'nova', ?, ?, 'available', NOW(6), 0)",
-		group, c.Project, c.Project, host, typeID)
-	for _, v := range vols {
-		exec("UPDATE volumes SET group_id = ? WHERE id = ?", group, v)
-	}
-	return group
-}
-
-// createGroupSnapshot makes a group snapshot of group with the cinder CLI when the build
-// serves /groups (group-snapshot-create looks the group up there first), else with the API.
-func createGroupSnapshot(t *testing.T, c *cluster.Cluster, cli cinderCLI, group, name string) string {
-	t.Helper()
-	cl := c.Client()
-	cl.Microversion = "3.14"
-	resp, err := cl.Do(ctxT(t, 30*time.Second), http.MethodGet, "/groups/"+group, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Status == http.StatusOK {
-		id := parseProperties(cli.must("group-snapshot-create", "--name", name, group))["id"]
+	waitGroup(t, cli, group, "available")
+	member := func(name string) string {
+		id := parseProperties(cli.must("create", "--group-id", group, "--name", name, "1"))["id"]
 		if !uuidRE.MatchString(id) {
-			t.Fatalf("group-snapshot-create printed no id")
+			t.Fatalf("cinder create --group-id printed no id")
 		}
+		cliWaitStatus(t, cli, "show", id, "available")
 		return id
 	}
-	t.Logf("GET /groups/%s answers %d: this build has no group API; group snapshot created through the API", group, resp.Status)
-	resp, err = cl.Do(ctxT(t, 30*time.Second), http.MethodPost, "/group_snapshots", []byte(fmt.Sprintf(`{"group_snapshot": {"group_id": %q, "name": %q}}`, group, name)), nil)
-	if err != nil || resp.Status != http.StatusAccepted {
-		t.Fatalf("POST /group_snapshots: %v %+v", err, resp)
-	}
-	var out struct {
-		GroupSnapshot struct{ ID string } `json:"group_snapshot"`
-	}
-	if err := json.Unmarshal(resp.Body, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out.GroupSnapshot.ID
+	return group, member("gs-a"), member("gs-b")
 }
 
 // cephCheck is how the scenario looks at an RBD backend's pool: its name and the rbd CLI.
@@ -81,14 +48,18 @@ type cephCheck struct {
 	rbd  func(args ...string) ([]byte, error)
 }
 
-// groupSnapshotScenario runs the group snapshot life cycle on c's one backend; ceph, when
-// set, is the cluster an RBD backend uses.
+// groupSnapshotScenario runs the group snapshot life cycle on c's one backend with the real
+// CLIs: a group of two volumes, a group snapshot of it (cinder group-snapshot-create and
+// openstack volume group snapshot create), a group made from it (group-create-from-src
+// --group-snapshot), reset-state and the deletes. ceph, when set, is the cluster an RBD
+// backend uses.
 func groupSnapshotScenario(t *testing.T, c *cluster.Cluster, cli cinderCLI, ceph *cephCheck) {
-	a, b := cliVolume(t, cli, "gs-a"), cliVolume(t, cli, "gs-b")
-	host := parseProperties(cli.must("show", a))["os-vol-host-attr:host"]
-	group := e2eGroup(t, c, host, true, a, b)
+	group, a, b := cliGroup(t, cli)
 
-	gs := createGroupSnapshot(t, c, cli, group, "gs1")
+	gs := parseProperties(cli.must("group-snapshot-create", "--name", "gs1", group))["id"]
+	if !uuidRE.MatchString(gs) {
+		t.Fatalf("group-snapshot-create printed no id")
+	}
 	shown := cliWaitStatus(t, cli, "group-snapshot-show", gs, "available")
 	if shown["group_id"] != group || shown["name"] != "gs1" {
 		t.Errorf("group-snapshot-show: %v", shown)
@@ -120,6 +91,24 @@ func groupSnapshotScenario(t *testing.T, c *cluster.Cluster, cli cinderCLI, ceph
 	from := parseProperties(cli.must("create", "--snapshot-id", members[0], "--name", "gs-from", "1"))["id"]
 	cliWaitStatus(t, cli, "show", from, "available")
 
+	// A group from the group snapshot: one volume made from each member snapshot.
+	g2 := parseProperties(cli.must("group-create-from-src", "--group-snapshot", gs, "--name", "gs-clone"))["id"]
+	if !uuidRE.MatchString(g2) {
+		t.Fatalf("group-create-from-src --group-snapshot printed no id")
+	}
+	if shown := waitGroup(t, cli, g2, "available"); shown["group_snapshot_id"] != gs {
+		t.Errorf("group from the group snapshot: group_snapshot_id %q, want %s", shown["group_snapshot_id"], gs)
+	}
+	clones := parseTable(cli.must("list", "--group_id", g2))
+	if len(clones) != 2 {
+		t.Errorf("members of the group from the group snapshot: %v, want 2", clones)
+	}
+	for _, row := range clones {
+		if got := cliWaitStatus(t, cli, "show", row["ID"], "available")["snapshot_id"]; !slices.Contains(members, got) {
+			t.Errorf("volume %s of the group from the group snapshot has snapshot_id %q, not a member of %s", row["ID"], got, gs)
+		}
+	}
+
 	if ceph != nil {
 		out, err := ceph.rbd("group", "snap", "ls", ceph.pool+"/group-snapshot-"+gs)
 		if err != nil || strings.Count(string(out), "group-snapshot-"+gs) != 1 {
@@ -132,7 +121,7 @@ func groupSnapshotScenario(t *testing.T, c *cluster.Cluster, cli cinderCLI, ceph
 		}
 	}
 
-	// The openstack CLI sees the same.
+	// The openstack CLI makes and sees group snapshots too.
 	if path, err := exec.LookPath("openstack"); err == nil {
 		osc := func(args ...string) string {
 			t.Helper()
@@ -146,14 +135,30 @@ func groupSnapshotScenario(t *testing.T, c *cluster.Cluster, cli cinderCLI, ceph
 			}
 			return string(out)
 		}
-		if out := osc("volume", "group", "snapshot", "list"); !strings.Contains(out, gs) || !strings.Contains(out, "available") {
-			t.Errorf("openstack volume group snapshot list has no available %s:\n%s", gs, out)
+		var created map[string]any
+		out := osc("volume", "group", "snapshot", "create", "--name", "gs-osc", "-f", "json", group)
+		if err := json.Unmarshal([]byte(out), &created); err != nil || !uuidRE.MatchString(fmt.Sprint(created["ID"])) {
+			t.Errorf("openstack volume group snapshot create printed no id: %v\n%s", err, out)
+		} else {
+			gsOSC := fmt.Sprint(created["ID"])
+			cliWaitStatus(t, cli, "group-snapshot-show", gsOSC, "available")
+			if out := osc("volume", "group", "snapshot", "list"); !strings.Contains(out, gs) || !strings.Contains(out, gsOSC) || !strings.Contains(out, "available") {
+				t.Errorf("openstack volume group snapshot list has not both available %s and %s:\n%s", gs, gsOSC, out)
+			}
+			osc("volume", "group", "snapshot", "delete", gsOSC)
+			cliWaitStatus(t, cli, "group-snapshot-show", gsOSC, "gone")
 		}
 		// (`openstack volume group snapshot show` of Debian's python3-openstackclient fails in
 		// the client itself: "'GroupManager' object has no attribute 'show'".)
 	} else if os.Getenv("CI") == "true" {
 		t.Error("the openstack CLI is required in CI")
 	}
+
+	// What was made from the group snapshot goes first (on RBD a clone holds its parent).
+	cli.must("group-delete", "--delete-volumes", g2)
+	waitGroup(t, cli, g2, "gone")
+	cli.must("delete", from)
+	waitVolumeGoneCLI(t, cli, from)
 
 	// reset_status (3.19, admin), then back and delete: the members and the storage go too.
 	cli.must("reset-state", "--type", "group-snapshot", "--state", "error", gs)
@@ -173,6 +178,12 @@ func groupSnapshotScenario(t *testing.T, c *cluster.Cluster, cli cinderCLI, ceph
 			}
 		}
 	}
+
+	// With no group snapshot left, the group goes with its volumes.
+	cli.must("group-delete", "--delete-volumes", group)
+	waitGroup(t, cli, group, "gone")
+	waitVolumeGoneCLI(t, cli, a)
+	waitVolumeGoneCLI(t, cli, b)
 }
 
 func TestGroupSnapshotsCLI(t *testing.T) {
