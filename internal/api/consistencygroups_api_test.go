@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -263,6 +264,11 @@ func TestCGCreateFromSource(t *testing.T) {
 				t.Errorf("body %s, want it to contain %q", rec.Body, c.msg)
 			}
 		})
+	}
+	total := 100.0 // the copies claim capacity on the source's pool
+	if err := e.store.UpsertPool(context.Background(), resource.PoolCapacity{Name: "node1@file#file", Backend: "node1@file",
+		TotalGB: &total, Ratio: 1, ReportedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
 	}
 	before := len(e.disp.got())
 	rec := post(fmt.Sprintf(`{"consistencygroup-from-src": {"name": "copy", "source_cgid": %q, "cgsnapshot_id": null, "description": null}}`, src))
