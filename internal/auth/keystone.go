@@ -66,8 +66,6 @@ type Keystone struct {
 	valid   *tokenCache // identities of valid tokens
 	invalid *tokenCache // tokens Keystone refused, so that a client retrying one does not reach Keystone each time
 
-	statsMu     sync.Mutex
-	validations int
 }
 
 // tokenCache is a bounded LRU of token hashes, each trusted until its own time.
@@ -160,13 +158,6 @@ func (k *Keystone) AuthenticateURI() string {
 		return k.cfg.WWWAuthenticateURI
 	}
 	return k.cfg.AuthURL
-}
-
-// Validations counts the validation requests sent to Keystone (for tests and metrics).
-func (k *Keystone) Validations() int {
-	k.statsMu.Lock()
-	defer k.statsMu.Unlock()
-	return k.validations
 }
 
 // Validate returns the identity of token, from the cache or from Keystone. A token Keystone
@@ -262,9 +253,6 @@ func (k *Keystone) validate(ctx context.Context, token string, retried bool) (*I
 	if err != nil {
 		return nil, err
 	}
-	k.statsMu.Lock()
-	k.validations++
-	k.statsMu.Unlock()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url("/auth/tokens?nocatalog"), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)

@@ -51,12 +51,6 @@ var volumeFields = map[string]volumeField{
 	"updated_at":          {"COALESCE(%[1]s.updated_at, '')", fieldTime},
 }
 
-// VolumeFieldKnown reports whether name is a field a volume list may filter or sort by.
-func VolumeFieldKnown(name string) bool {
-	_, ok := volumeFields[name]
-	return ok
-}
-
 // timeOps are the comparisons of resource.TimeFilter.
 var timeOps = map[string]string{"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "=", "neq": "<>"}
 

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -113,18 +111,4 @@ func (e *Enforcer) Allowed(rule string, t Target, c Credentials) bool {
 // admin one, and is_admin:True pass.
 func (e *Enforcer) IsAdmin(c Credentials) bool {
 	return e.Allowed("context_is_admin", Target{}, c)
-}
-
-// Rules lists the effective check string of every rule, by name (for diagnostics).
-func (e *Enforcer) Rules() []string {
-	names := make([]string, 0, len(e.rules))
-	for n := range e.rules {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = fmt.Sprintf("%q: %q", n, strings.Trim(e.rules[n].String(), "()"))
-	}
-	return out
 }

@@ -4,7 +4,6 @@ package reqctx
 
 import (
 	"context"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
@@ -42,16 +41,6 @@ func From(ctx context.Context) Context {
 		return rc
 	}
 	return Context{RequestID: NewRequestID()}
-}
-
-// HasRole reports whether the context holds role (case-insensitive, as Keystone roles are).
-func (c Context) HasRole(role string) bool {
-	for _, r := range c.Roles {
-		if strings.EqualFold(r, role) {
-			return true
-		}
-	}
-	return false
 }
 
 // Log returns a logrus entry tagged with the request id, user and project of ctx.

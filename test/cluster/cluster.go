@@ -346,9 +346,6 @@ func (c *Cluster) Client() *blockstorage.Client {
 // DB is a connection to the cluster's own database.
 func (c *Cluster) DB() *sql.DB { return c.db }
 
-// DatabaseName is the name of the cluster's own database.
-func (c *Cluster) DatabaseName() string { return c.dbName }
-
 // Vhost is the cluster's RabbitMQ virtual host.
 func (c *Cluster) Vhost() string { return c.vhost }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -406,5 +405,3 @@ var (
 	SnapshotTransitional   = []string{"creating", "deleting", "restoring", "updating", "backing-up", "unmanaging"}
 	AttachmentTransitional = []string{"reserved", "attaching", "detaching"}
 )
-
-func transitional(list []string, status string) bool { return slices.Contains(list, status) }
