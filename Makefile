@@ -14,7 +14,7 @@ ifneq ($(CEPH_TAGS),)
 export GOFLAGS := $(strip $(shell $(GO) env GOFLAGS) -tags=$(CEPH_TAGS))
 endif
 
-.PHONY: all build run test test-suite test-unit lint fuzz bench load clean
+.PHONY: all build run test test-suite test-env-down test-unit lint fuzz bench load clean
 
 all: build
 
@@ -37,6 +37,10 @@ export CEPH_DIR
 test:
 	deploy/test-env.sh
 	$(MAKE) --no-print-directory test-suite
+
+## test-env-down: stop what the set-up started (by its recorded PIDs; packages and data stay)
+test-env-down:
+	deploy/test-env-down.sh
 
 test-suite: lint
 	set -a; if [ -f "$(CEPH_DIR)/env" ]; then . "$(CEPH_DIR)/env"; fi; set +a; \
