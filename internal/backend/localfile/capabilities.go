@@ -43,26 +43,28 @@ func fileSize(path string) (int64, error) {
 
 // CreateSnapshot copies volume v's file to snapshot-<id>. A snapshot that exists already is
 // left as it is (a redelivered create).
-func (d *Driver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) error {
+func (d *Driver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) (driver.Data, error) {
 	final := d.snapshotPath(s)
 	if n, err := fileSize(final); err != nil || n >= 0 {
-		return err
+		return driver.Data{}, err
 	}
 	src := d.path(v)
 	n, err := fileSize(src)
 	if err != nil {
-		return err
+		return driver.Data{}, err
 	}
 	if n < 0 {
-		return fmt.Errorf("snapshot %s: volume file %s does not exist", s.ID, src)
+		return driver.Data{}, fmt.Errorf("snapshot %s: volume file %s does not exist", s.ID, src)
 	}
 	if err := copyFile(src, final, n); err != nil {
-		return fmt.Errorf("snapshot %s of volume %s: %w", s.ID, v.ID, err)
+		return driver.Data{}, fmt.Errorf("snapshot %s of volume %s: %w", s.ID, v.ID, err)
 	}
-	return nil
+	return driver.Data{
+
+		// DeleteSnapshot removes snapshot-<id> (and a partial copy of it); a missing one is fine.
+	}, nil
 }
 
-// DeleteSnapshot removes snapshot-<id> (and a partial copy of it); a missing one is fine.
 func (d *Driver) DeleteSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) error {
 	for _, p := range []string{d.snapshotPath(s), d.snapshotPath(s) + tmpSuffix} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -79,13 +81,13 @@ func (d *Driver) SnapshotExists(ctx context.Context, s driver.Snapshot) (bool, e
 }
 
 // CreateVolumeFromSnapshot makes volume v as a copy of snapshot s, grown to v's size.
-func (d *Driver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) error {
-	return d.createFrom(v, d.snapshotPath(s), "snapshot "+s.ID)
+func (d *Driver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) (driver.Data, error) {
+	return driver.Data{}, d.createFrom(v, d.snapshotPath(s), "snapshot "+s.ID)
 }
 
 // CreateClonedVolume makes volume v as a copy of volume src, grown to v's size.
-func (d *Driver) CreateClonedVolume(ctx context.Context, v driver.Volume, src driver.Volume) error {
-	return d.createFrom(v, d.path(src), "volume "+src.ID)
+func (d *Driver) CreateClonedVolume(ctx context.Context, v driver.Volume, src driver.Volume) (driver.Data, error) {
+	return driver.Data{}, d.createFrom(v, d.path(src), "volume "+src.ID)
 }
 
 // createFrom copies the file src (what names it) to volume v's file of v's size. A volume

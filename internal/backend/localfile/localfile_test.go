@@ -34,7 +34,7 @@ func TestLifecycle(t *testing.T) {
 	d := newDriver(t)
 	v := driver.Volume{ID: "11111111-2222-3333-4444-555555555555", SizeGiB: 2}
 	for i := 0; i < 2; i++ { // the second create is a redelivery and must succeed
-		if err := d.Create(ctx, v); err != nil {
+		if _, err := d.Create(ctx, v); err != nil {
 			t.Fatalf("Create #%d: %v", i+1, err)
 		}
 	}
@@ -69,11 +69,11 @@ func TestCreateConflictingSize(t *testing.T) {
 	ctx := context.Background()
 	d := newDriver(t)
 	v := driver.Volume{ID: "a", SizeGiB: 1}
-	if err := d.Create(ctx, v); err != nil {
+	if _, err := d.Create(ctx, v); err != nil {
 		t.Fatal(err)
 	}
 	v.SizeGiB = 3
-	if err := d.Create(ctx, v); err == nil {
+	if _, err := d.Create(ctx, v); err == nil {
 		t.Fatal("Create over an existing file of another size succeeded")
 	}
 }
@@ -97,7 +97,7 @@ func TestCreateFailsOnReadOnlyDir(t *testing.T) {
 		t.Log("running as root: permission bits do not stop root, using a missing directory instead")
 	}
 	d := &Driver{Dir: filepath.Join(t.TempDir(), "missing", "dir")}
-	if err := d.Create(context.Background(), driver.Volume{ID: "b", SizeGiB: 1}); err == nil {
+	if _, err := d.Create(context.Background(), driver.Volume{ID: "b", SizeGiB: 1}); err == nil {
 		t.Fatal("Create in a missing directory succeeded")
 	}
 }
@@ -123,7 +123,7 @@ func TestStatsWithCapacityBudget(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, id := range []string{"a", "b"} {
-				if err := d.Create(ctx, driver.Volume{ID: id, SizeGiB: 10}); err != nil {
+				if _, err := d.Create(ctx, driver.Volume{ID: id, SizeGiB: 10}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -172,7 +172,7 @@ func TestRealThickLifecycle(t *testing.T) {
 
 	v := driver.Volume{ID: "11111111-2222-3333-4444-555555555555", SizeGiB: 1}
 	for i := range 2 { // the second is a redelivered create
-		if err := d.Create(ctx, v); err != nil {
+		if _, err := d.Create(ctx, v); err != nil {
 			t.Fatalf("Create #%d: %v", i+1, err)
 		}
 	}
@@ -310,16 +310,16 @@ func TestRealSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := driver.Volume{ID: "v1", SizeGiB: 1}
-	if err := d.Create(ctx, v); err != nil {
+	if _, err := d.Create(ctx, v); err != nil {
 		t.Fatal(err)
 	}
 	s := driver.Snapshot{ID: "s1", VolumeID: "v1", SizeGiB: 1}
-	err := d.CreateSnapshot(ctx, s, v)
+	_, err := d.CreateSnapshot(ctx, s, v)
 	if vg.dm {
 		if err != nil {
 			t.Fatalf("CreateSnapshot with device-mapper: %v", err)
 		}
-		if err := d.CreateSnapshot(ctx, s, v); err != nil {
+		if _, err := d.CreateSnapshot(ctx, s, v); err != nil {
 			t.Fatalf("CreateSnapshot again (a redelivery): %v", err)
 		}
 		if ok, err := d.SnapshotExists(ctx, s); err != nil || !ok {
@@ -342,7 +342,7 @@ func TestRealSnapshot(t *testing.T) {
 			t.Errorf("SnapshotExists = %v, %v after a failed create", ok, err)
 		}
 	}
-	if err := d.CreateSnapshot(ctx, driver.Snapshot{ID: "s2"}, driver.Volume{ID: "missing"}); err == nil {
+	if _, err := d.CreateSnapshot(ctx, driver.Snapshot{ID: "s2"}, driver.Volume{ID: "missing"}); err == nil {
 		t.Error("snapshot of a missing volume succeeded")
 	}
 }

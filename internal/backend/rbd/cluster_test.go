@@ -187,7 +187,7 @@ func ctxT(t *testing.T) context.Context {
 func newVolume(t *testing.T, d *Driver, gib int) driver.Volume {
 	t.Helper()
 	v := volume(gib)
-	if err := d.Create(ctxT(t), v); err != nil {
+	if _, err := d.Create(ctxT(t), v); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cleanup(d, v.ID) })

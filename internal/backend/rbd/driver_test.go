@@ -34,7 +34,7 @@ func TestCreateExtendDelete(t *testing.T) {
 		if !ok || info.Size != driver.GiB || info.Format != 2 || info.Order != c.order || !slices.Equal(info.Features, []string{"layering"}) {
 			t.Fatalf("chunk %d: rbd info = %+v (found %v)", c.chunk, info, ok)
 		}
-		if err := d.Create(ctx, v); err != nil {
+		if _, err := d.Create(ctx, v); err != nil {
 			t.Fatalf("create again: %v", err)
 		}
 		if err := d.ExtendVolume(ctx, v, 3); err != nil {
@@ -75,7 +75,7 @@ func TestSnapshotAndVolumeFromSnapshot(t *testing.T) {
 	s := driver.Snapshot{ID: uuid.NewString(), VolumeID: v.ID, SizeGiB: 1}
 	snap := driver.SnapshotStorageName(s.ID)
 	for i := 0; i < 2; i++ { // idempotent
-		if err := d.CreateSnapshot(ctx, s, v); err != nil {
+		if _, err := d.CreateSnapshot(ctx, s, v); err != nil {
 			t.Fatalf("create snapshot #%d: %v", i+1, err)
 		}
 	}
@@ -89,7 +89,7 @@ func TestSnapshotAndVolumeFromSnapshot(t *testing.T) {
 
 	c := volume(2)
 	t.Cleanup(func() { cleanup(d, c.ID) })
-	if err := d.CreateVolumeFromSnapshot(ctx, c, s); err != nil {
+	if _, err := d.CreateVolumeFromSnapshot(ctx, c, s); err != nil {
 		t.Fatal(err)
 	}
 	info := cl.mustInfo(t, c.Name)
@@ -113,7 +113,7 @@ func TestSnapshotAndVolumeFromSnapshot(t *testing.T) {
 	flat, _ := requireCluster(t, func(d *Driver) { d.FlattenFromSnapshot = true })
 	f := volume(1)
 	t.Cleanup(func() { cleanup(d, f.ID) })
-	if err := flat.CreateVolumeFromSnapshot(ctx, f, s); err != nil {
+	if _, err := flat.CreateVolumeFromSnapshot(ctx, f, s); err != nil {
 		t.Fatal(err)
 	}
 	if info := cl.mustInfo(t, f.Name); info.Parent != nil {
@@ -141,7 +141,7 @@ func TestSnapshotAndVolumeFromSnapshot(t *testing.T) {
 		t.Errorf("snapshot exists after delete = %v, %v", ok, err)
 	}
 	// A volume with a snapshot of its own cannot be removed (Cinder's VolumeIsBusy).
-	if err := d.CreateSnapshot(ctx, s, v); err != nil {
+	if _, err := d.CreateSnapshot(ctx, s, v); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Delete(ctx, v); !errors.Is(err, ErrVolumeBusy) {
@@ -162,7 +162,7 @@ func TestCloneDepth(t *testing.T) {
 		src := chain[len(chain)-1]
 		v := volume(1)
 		t.Cleanup(func() { cleanup(d, v.ID) })
-		if err := d.CreateClonedVolume(ctx, v, src); err != nil {
+		if _, err := d.CreateClonedVolume(ctx, v, src); err != nil {
 			t.Fatalf("clone #%d: %v", i+1, err)
 		}
 		info := cl.mustInfo(t, v.Name)
@@ -186,7 +186,7 @@ func TestCloneDepth(t *testing.T) {
 	copier, _ := requireCluster(t, func(d *Driver) { d.MaxCloneDepth = 0 })
 	c := volume(2)
 	t.Cleanup(func() { cleanup(d, c.ID) })
-	if err := copier.CreateClonedVolume(ctx, c, v0); err != nil {
+	if _, err := copier.CreateClonedVolume(ctx, c, v0); err != nil {
 		t.Fatal(err)
 	}
 	info := cl.mustInfo(t, c.Name)
@@ -202,13 +202,13 @@ func TestCloneDepth(t *testing.T) {
 
 	// Volumes from snapshots count as links of the chain too.
 	s := driver.Snapshot{ID: uuid.NewString(), VolumeID: chain[2].ID, SizeGiB: 1}
-	if err := d.CreateSnapshot(ctx, s, chain[2]); err != nil {
+	if _, err := d.CreateSnapshot(ctx, s, chain[2]); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.DeleteSnapshot(context.Background(), s, chain[2]) })
 	fs := volume(1)
 	t.Cleanup(func() { cleanup(d, fs.ID) })
-	if err := d.CreateVolumeFromSnapshot(ctx, fs, s); err != nil {
+	if _, err := d.CreateVolumeFromSnapshot(ctx, fs, s); err != nil {
 		t.Fatal(err)
 	}
 	if info := cl.mustInfo(t, fs.Name); info.Parent != nil {
@@ -226,12 +226,12 @@ func TestDeleteVolumeWithClones(t *testing.T) {
 	writeAt(t, d, v.Name, data, 0)
 	c := volume(1)
 	t.Cleanup(func() { cleanup(d, c.ID) })
-	if err := d.CreateClonedVolume(ctx, c, v); err != nil {
+	if _, err := d.CreateClonedVolume(ctx, c, v); err != nil {
 		t.Fatal(err)
 	}
 	gc := volume(1)
 	t.Cleanup(func() { cleanup(d, gc.ID) })
-	if err := d.CreateClonedVolume(ctx, gc, c); err != nil {
+	if _, err := d.CreateClonedVolume(ctx, gc, c); err != nil {
 		t.Fatal(err)
 	}
 	for _, x := range []driver.Volume{v, c} {
@@ -269,7 +269,7 @@ func TestRevertToSnapshot(t *testing.T) {
 	before := []byte("before " + v.ID)
 	writeAt(t, d, v.Name, before, 0)
 	s := driver.Snapshot{ID: uuid.NewString(), VolumeID: v.ID, SizeGiB: 1}
-	if err := d.CreateSnapshot(ctx, s, v); err != nil {
+	if _, err := d.CreateSnapshot(ctx, s, v); err != nil {
 		t.Fatal(err)
 	}
 	writeAt(t, d, v.Name, []byte("AFTER!"+v.ID), 0)

@@ -101,9 +101,9 @@ func (d *Driver) Setup(ctx context.Context) error {
 
 // Create makes volume-<id>: format 2, layering, the order of rbd_store_chunk_size. One
 // that exists is left alone.
-func (d *Driver) Create(ctx context.Context, v driver.Volume) error {
+func (d *Driver) Create(ctx context.Context, v driver.Volume) (driver.Data, error) {
 	name := driver.StorageName(v.ID)
-	return d.conns().do(ctx, "create "+name, func(s *session) error {
+	return driver.Data{}, d.conns().do(ctx, "create "+name, func(s *session) error {
 		return d.createImage(s, name, uint64(v.SizeGiB)*uint64(driver.GiB))
 	})
 }
