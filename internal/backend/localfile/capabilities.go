@@ -54,17 +54,15 @@ func (d *Driver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver
 		return driver.Data{}, err
 	}
 	if n < 0 {
-		return driver.Data{}, fmt.Errorf("snapshot %s: volume file %s does not exist", s.ID, src)
+		return driver.Data{}, driver.Mark(fmt.Errorf("snapshot %s: volume file %s does not exist", s.ID, src), driver.ErrNotFound)
 	}
 	if err := copyFile(src, final, n); err != nil {
-		return driver.Data{}, fmt.Errorf("snapshot %s of volume %s: %w", s.ID, v.ID, err)
+		return driver.Data{}, fmt.Errorf("snapshot %s of volume %s: %w", s.ID, v.ID, noSpace(err))
 	}
-	return driver.Data{
-
-		// DeleteSnapshot removes snapshot-<id> (and a partial copy of it); a missing one is fine.
-	}, nil
+	return driver.Data{}, nil
 }
 
+// DeleteSnapshot removes snapshot-<id> (and a partial copy of it); a missing one is fine.
 func (d *Driver) DeleteSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) error {
 	for _, p := range []string{d.snapshotPath(s), d.snapshotPath(s) + tmpSuffix} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -110,13 +108,13 @@ func (d *Driver) createFrom(v driver.Volume, src, what string) error {
 		return err
 	}
 	if m < 0 {
-		return fmt.Errorf("create volume %s from %s: %s does not exist", v.ID, what, src)
+		return driver.Mark(fmt.Errorf("create volume %s from %s: %s does not exist", v.ID, what, src), driver.ErrNotFound)
 	}
 	if m > size {
 		return fmt.Errorf("create volume %s from %s: %d GiB is smaller than the source (%d bytes)", v.ID, what, v.SizeGiB, m)
 	}
 	if err := copyFile(src, final, size); err != nil {
-		return fmt.Errorf("create volume %s from %s: %w", v.ID, what, err)
+		return fmt.Errorf("create volume %s from %s: %w", v.ID, what, noSpace(err))
 	}
 	return nil
 }
@@ -131,13 +129,13 @@ func (d *Driver) ExtendVolume(ctx context.Context, v driver.Volume, newSizeGiB i
 		return err
 	}
 	if n < 0 {
-		return fmt.Errorf("extend volume %s: volume file %s does not exist", v.ID, p)
+		return driver.Mark(fmt.Errorf("extend volume %s: volume file %s does not exist", v.ID, p), driver.ErrNotFound)
 	}
 	if n >= size {
 		return nil
 	}
 	if err := os.Truncate(p, size); err != nil {
-		return fmt.Errorf("extend volume %s: %w", v.ID, err)
+		return fmt.Errorf("extend volume %s: %w", v.ID, noSpace(err))
 	}
 	return nil
 }
@@ -151,11 +149,11 @@ func (d *Driver) RevertToSnapshot(ctx context.Context, v driver.Volume, s driver
 		return err
 	}
 	if m < 0 {
-		return fmt.Errorf("revert volume %s: snapshot file %s does not exist", v.ID, src)
+		return driver.Mark(fmt.Errorf("revert volume %s: snapshot file %s does not exist", v.ID, src), driver.ErrNotFound)
 	}
 	size := max(int64(v.SizeGiB)*driver.GiB, m)
 	if err := copyFile(src, d.path(v), size); err != nil {
-		return fmt.Errorf("revert volume %s to snapshot %s: %w", v.ID, s.ID, err)
+		return fmt.Errorf("revert volume %s to snapshot %s: %w", v.ID, s.ID, noSpace(err))
 	}
 	return nil
 }
