@@ -343,3 +343,28 @@ func TestCommandErrorText(t *testing.T) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
+
+// TestTypedErrors: lvm's lack of room is driver.ErrNoSpace, with lvm's message kept.
+func TestTypedErrors(t *testing.T) {
+	fail := errors.New("exit status 5")
+	tests := []struct {
+		stderr string
+		want   bool
+	}{
+		{`  Volume group "vg" has insufficient free space (10 extents): 256 required.`, true},
+		{"  Insufficient free space: 512 extents needed, but only 10 available", true},
+		{`  Volume group "vg" not found`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.stderr, func(t *testing.T) {
+			ce := &CommandError{Command: []string{"lvm", "lvcreate"}, Stderr: tc.stderr, Err: fail}
+			got := typed(ce)
+			if errors.Is(got, driver.ErrNoSpace) != tc.want || got.Error() != ce.Error() || !errors.Is(got, fail) {
+				t.Errorf("typed(%q) = %v (ErrNoSpace %v), want ErrNoSpace %v, the same message and chain", tc.stderr, got, errors.Is(got, driver.ErrNoSpace), tc.want)
+			}
+		})
+	}
+	if typed(nil) != nil {
+		t.Error("typed(nil) != nil")
+	}
+}

@@ -345,5 +345,6 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 	}, nil
 }
 
-// errNoSource is a snapshot or source volume whose logical volume is missing.
-var errNoSource = errors.New("logical volume not found")
+// errNoSource is a snapshot or source volume whose logical volume is missing: a
+// driver.ErrNotFound.
+var errNoSource = driver.Mark(errors.New("logical volume not found"), driver.ErrNotFound)
