@@ -28,12 +28,12 @@ const (
 )
 
 // ErrSnapshotBusy is returned when a snapshot cannot be removed because volumes are
-// clones of it (Cinder's SnapshotIsBusy).
-var ErrSnapshotBusy = errors.New("snapshot is busy: volumes are clones of it")
+// clones of it (Cinder's SnapshotIsBusy). It is a driver.ErrBusy.
+var ErrSnapshotBusy = driver.Mark(errors.New("snapshot is busy: volumes are clones of it"), driver.ErrBusy)
 
 // ErrVolumeBusy is returned when a volume cannot be removed because it has snapshots
-// (Cinder's VolumeIsBusy).
-var ErrVolumeBusy = errors.New("volume is busy: it has snapshots")
+// (Cinder's VolumeIsBusy). It is a driver.ErrBusy.
+var ErrVolumeBusy = driver.Mark(errors.New("volume is busy: it has snapshots"), driver.ErrBusy)
 
 // Driver is the RBD backend: one pool of one cluster. Its fields are Cinder's options.
 type Driver struct {
