@@ -34,7 +34,7 @@ func (r *runner) testCreate(t *testing.T) {
 		t.Fatalf("Create again (a redelivery): %v", err)
 	}
 	if !again.IsZero() && again != v.Data {
-		t.Errorf("Create again returned data %+v, the first %+v: a redelivery must not move the volume", again, v.Data)
+		t.Errorf("Create again returned data %+v, the first %+v: a redelivered create must find the volume it made and say the same", again, v.Data)
 	}
 	r.checkSize(t, v, 1)
 	if r.exists(t, volume(1)) {
@@ -130,7 +130,7 @@ func (r *runner) testVolumeFromSnapshot(t *testing.T) {
 					t.Fatalf("CreateVolumeFromSnapshot #%d: %v", i+1, err)
 				}
 				if i == 0 {
-					n.Data = d
+					n.Data = keepable(t, "CreateVolumeFromSnapshot", d)
 				}
 			}
 			r.checkSize(t, n, gib)
@@ -164,7 +164,7 @@ func (r *runner) testClone(t *testing.T) {
 			t.Fatalf("CreateClonedVolume #%d: %v", i+1, err)
 		}
 		if i == 0 {
-			c.Data = d
+			c.Data = keepable(t, "CreateClonedVolume", d)
 		}
 	}
 	r.checkSize(t, c, 2)
@@ -497,7 +497,7 @@ func (r *runner) testDriverData(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CreateVolumeFromSnapshot: %v", err)
 			}
-			n.Data = d
+			n.Data = keepable(t, "CreateVolumeFromSnapshot", d)
 			if !r.exists(t, n) {
 				t.Error("Exists of the volume from the snapshot, with its data = false")
 			}
@@ -510,7 +510,7 @@ func (r *runner) testDriverData(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CreateClonedVolume: %v", err)
 		}
-		c.Data = d
+		c.Data = keepable(t, "CreateClonedVolume", d)
 		if !r.exists(t, c) {
 			t.Error("Exists of the clone, with its data = false")
 		}

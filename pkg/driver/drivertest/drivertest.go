@@ -18,6 +18,7 @@ import (
 	"os"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -247,7 +248,7 @@ func (r *runner) create(t *testing.T, gib int) driver.Volume {
 	if err != nil {
 		t.Fatalf("Create volume %s of %d GiB: %v", v.ID, gib, err)
 	}
-	v.Data = data
+	v.Data = keepable(t, "Create", data)
 	return v
 }
 
@@ -260,8 +261,24 @@ func (r *runner) takeSnapshot(t *testing.T, sn driver.Snapshotter, v *driver.Vol
 	if err != nil {
 		t.Fatalf("CreateSnapshot %s of volume %s: %v", s.ID, v.ID, err)
 	}
-	s.Data = data
+	s.Data = keepable(t, "CreateSnapshot", data)
 	return s
+}
+
+// MaxDataLen is the most characters each field of driver.Data may hold: Cinder's
+// provider_location, provider_auth and provider_id columns are VARCHAR(255), and the volume
+// service fails a create whose data does not fit rather than cut it short.
+const MaxDataLen = 255
+
+// keepable fails the test unless the volume service can keep data, and returns it.
+func keepable(t *testing.T, call string, data driver.Data) driver.Data {
+	t.Helper()
+	for _, f := range []struct{ name, value string }{{"Location", data.Location}, {"Auth", data.Auth}, {"ID", data.ID}} {
+		if n := utf8.RuneCountInString(f.value); n > MaxDataLen {
+			t.Errorf("%s returned Data.%s of %d characters; the volume service keeps at most %d", call, f.name, n, MaxDataLen)
+		}
+	}
+	return data
 }
 
 // checkSize fails the test unless the backend holds v with exactly gib GiB.
