@@ -359,7 +359,7 @@ func need[T any](t *testing.T, d driver.Driver, name string) T {
 	return c
 }
 
-// errorsIsNotFound fails the test unless err is a driver.ErrNotFound.
+// wantNotFound fails the test unless err is a driver.ErrNotFound.
 func wantNotFound(t *testing.T, what string, err error) {
 	t.Helper()
 	switch {
