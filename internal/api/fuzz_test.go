@@ -133,7 +133,7 @@ func placeOnFile(t testing.TB, e *env, drv driver.Driver, id string) {
 	t.Helper()
 	ctx := context.Background()
 	host := attachHost + "#file"
-	if err := drv.Create(ctx, driver.Volume{ID: id, Name: driver.StorageName(id), SizeGiB: 1, Pool: "file"}); err != nil {
+	if _, err := drv.Create(ctx, driver.Volume{ID: id, Name: driver.StorageName(id), SizeGiB: 1, Pool: "file"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.store.TransitionVolume(ctx, id, []string{resource.StatusCreating},

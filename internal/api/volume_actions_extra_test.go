@@ -240,7 +240,7 @@ func TestForceDeleteWhateverStatus(t *testing.T) {
 		t.Helper()
 		id := e.createVolume(`{"volume": {"size": 1}}`, "")
 		e.place(id, "node@file#file", resource.StatusAvailable)
-		if err := drv.Create(ctx, driver.Volume{ID: id, Name: driver.StorageName(id), SizeGiB: 1, Pool: "file"}); err != nil {
+		if _, err := drv.Create(ctx, driver.Volume{ID: id, Name: driver.StorageName(id), SizeGiB: 1, Pool: "file"}); err != nil {
 			t.Fatal(err)
 		}
 		e.setState(id, status)

@@ -54,7 +54,7 @@ func TestInitializeConnection(t *testing.T) {
 		tg := systemTGT(t)
 		f.m.Target = tg
 		v := f.volume(resource.StatusAvailable, f.m.Host+"#file", 1)
-		if err := f.drv.Create(ctx, driverVolume(v)); err != nil {
+		if _, err := f.drv.Create(ctx, driverVolume(v)); err != nil {
 			t.Fatal(err)
 		}
 		iqn := tg.IQN(driverVolume(v))

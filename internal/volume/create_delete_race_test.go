@@ -22,7 +22,7 @@ type pausingDriver struct {
 	once    sync.Once
 }
 
-func (d *pausingDriver) Create(ctx context.Context, v driver.Volume) error {
+func (d *pausingDriver) Create(ctx context.Context, v driver.Volume) (driver.Data, error) {
 	d.once.Do(func() { close(d.started) })
 	<-d.release
 	return d.Driver.Create(ctx, v)

@@ -132,7 +132,7 @@ func (m *Manager) makeGroupSnapshot(ctx context.Context, log logrus.FieldLogger,
 		}
 	default:
 		for _, dm := range driverGroupSnapshot(gs, members).Members {
-			if err := snapper.CreateSnapshot(ctx, dm.Snapshot, dm.Volume); err != nil {
+			if _, err := snapper.CreateSnapshot(ctx, dm.Snapshot, dm.Volume); err != nil {
 				for _, sn := range members {
 					if sn.ID == dm.Snapshot.ID {
 						fail(sn, "", err)

@@ -27,7 +27,7 @@ func (d *groupSnapshottingDriver) CreateGroupSnapshot(ctx context.Context, gs dr
 		return err
 	}
 	for _, m := range gs.Members {
-		if err := d.Driver.CreateSnapshot(ctx, m.Snapshot, m.Volume); err != nil {
+		if _, err := d.Driver.CreateSnapshot(ctx, m.Snapshot, m.Volume); err != nil {
 			return err
 		}
 	}

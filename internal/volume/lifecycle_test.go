@@ -38,9 +38,9 @@ func (d *faultInjectingDriver) err(method string) error {
 	return nil
 }
 
-func (d *faultInjectingDriver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) error {
+func (d *faultInjectingDriver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) (driver.Data, error) {
 	if err := d.err("CreateSnapshot"); err != nil {
-		return err
+		return driver.Data{}, err
 	}
 	return d.Driver.CreateSnapshot(ctx, s, v)
 }
@@ -52,16 +52,16 @@ func (d *faultInjectingDriver) DeleteSnapshot(ctx context.Context, s driver.Snap
 	return d.Driver.DeleteSnapshot(ctx, s, v)
 }
 
-func (d *faultInjectingDriver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) error {
+func (d *faultInjectingDriver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) (driver.Data, error) {
 	if err := d.err("CreateVolumeFromSnapshot"); err != nil {
-		return err
+		return driver.Data{}, err
 	}
 	return d.Driver.CreateVolumeFromSnapshot(ctx, v, s)
 }
 
-func (d *faultInjectingDriver) CreateClonedVolume(ctx context.Context, v, src driver.Volume) error {
+func (d *faultInjectingDriver) CreateClonedVolume(ctx context.Context, v, src driver.Volume) (driver.Data, error) {
 	if err := d.err("CreateClonedVolume"); err != nil {
-		return err
+		return driver.Data{}, err
 	}
 	return d.Driver.CreateClonedVolume(ctx, v, src)
 }
@@ -112,7 +112,7 @@ func (f *fixture) row(size int, change ...func(*resource.Volume)) *resource.Volu
 func (f *fixture) made(size int, change ...func(*resource.Volume)) *resource.Volume {
 	f.t.Helper()
 	v := f.row(size, change...)
-	if err := f.drv.Create(context.Background(), driverVolume(v)); err != nil {
+	if _, err := f.drv.Create(context.Background(), driverVolume(v)); err != nil {
 		f.t.Fatal(err)
 	}
 	f.write(v.ID, "old data")
@@ -154,7 +154,7 @@ func (f *fixture) snapshot(v *resource.Volume, status string, withFile bool) *re
 		f.t.Fatal(err)
 	}
 	if withFile {
-		if err := f.drv.CreateSnapshot(ctx, driverSnapshot(sn), driverVolume(v)); err != nil {
+		if _, err := f.drv.CreateSnapshot(ctx, driverSnapshot(sn), driverVolume(v)); err != nil {
 			f.t.Fatal(err)
 		}
 	}

@@ -170,7 +170,7 @@ func (m *Manager) CreateVolume(ctx context.Context, args message.CreateVolumeArg
 		return m.createFromSource(ctx, log, v)
 	}
 	start := time.Now()
-	if err := m.Driver.Create(ctx, driverVolume(v)); err != nil {
+	if _, err := m.Driver.Create(ctx, driverVolume(v)); err != nil {
 		log.WithError(err).Error("create failed on the backend; handing the volume back to the scheduler")
 		args.TriedHosts = append(args.TriedHosts, v.Host)
 		args.LastError = err.Error()
@@ -271,7 +271,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 				}
 				continue
 			}
-			if err := m.Driver.Create(rctx, driverVolume(v)); err != nil {
+			if _, err := m.Driver.Create(rctx, driverVolume(v)); err != nil {
 				log.WithError(err).Error("recovery: could not finish the create; volume set to error")
 				if _, err := m.Store.TransitionVolume(rctx, v.ID, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusError}); err != nil &&
 					!errors.Is(err, resource.ErrInvalidState) {

@@ -186,7 +186,7 @@ func TestRecover(t *testing.T) {
 	ctx := context.Background()
 	creating := f.volume(resource.StatusCreating, host+"#file", 1)
 	deleting := f.volume(resource.StatusCreating, host+"#file", 1)
-	if err := f.drv.Create(ctx, driver.Volume{ID: deleting.ID, SizeGiB: 1}); err != nil {
+	if _, err := f.drv.Create(ctx, driver.Volume{ID: deleting.ID, SizeGiB: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.store.TransitionVolume(ctx, deleting.ID, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusDeleting}); err != nil {

@@ -29,7 +29,7 @@ func reconcileWithDriver(t *testing.T, drv driver.Driver, snapshots bool) {
 	ctx := context.Background()
 	create := func(v driver.Volume) {
 		t.Helper()
-		if err := drv.Create(ctx, v); err != nil {
+		if _, err := drv.Create(ctx, v); err != nil {
 			t.Fatalf("create %s: %v", v.Name, err)
 		}
 		t.Cleanup(func() { _ = drv.Delete(context.Background(), v) })
@@ -50,7 +50,7 @@ func reconcileWithDriver(t *testing.T, drv driver.Driver, snapshots bool) {
 		ownedSnap = f.snapshot(owned, resource.SnapshotAvailable, false)
 		orphanSnap = driver.Snapshot{ID: uuid.NewString(), VolumeID: owned.ID, SizeGiB: 1}
 		for _, s := range []driver.Snapshot{driverSnapshot(ownedSnap), orphanSnap} {
-			if err := snapper.CreateSnapshot(ctx, s, driverVolume(owned)); err != nil {
+			if _, err := snapper.CreateSnapshot(ctx, s, driverVolume(owned)); err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = snapper.DeleteSnapshot(context.Background(), s, driverVolume(owned)) })

@@ -104,20 +104,20 @@ func reconcileClones(t *testing.T, d *rbd.Driver) {
 	f := newFixture(t)
 	ctx := context.Background()
 	owned := f.row(1)
-	if err := d.Create(ctx, driverVolume(owned)); err != nil {
+	if _, err := d.Create(ctx, driverVolume(owned)); err != nil {
 		t.Fatal(err)
 	}
 	orphanClone := driver.Volume{ID: uuid.NewString(), SizeGiB: 1}
 	orphanClone.Name = driver.StorageName(orphanClone.ID)
-	if err := d.CreateClonedVolume(ctx, orphanClone, driverVolume(owned)); err != nil {
+	if _, err := d.CreateClonedVolume(ctx, orphanClone, driverVolume(owned)); err != nil {
 		t.Fatal(err)
 	}
 	heldSnap := driver.Snapshot{ID: uuid.NewString(), VolumeID: owned.ID, SizeGiB: 1}
-	if err := d.CreateSnapshot(ctx, heldSnap, driverVolume(owned)); err != nil {
+	if _, err := d.CreateSnapshot(ctx, heldSnap, driverVolume(owned)); err != nil {
 		t.Fatal(err)
 	}
 	child := f.row(1)
-	if err := d.CreateVolumeFromSnapshot(ctx, driverVolume(child), heldSnap); err != nil {
+	if _, err := d.CreateVolumeFromSnapshot(ctx, driverVolume(child), heldSnap); err != nil {
 		t.Fatal(err)
 	}
 	r := &Reconciler{Host: host, Driver: d, Store: f.store, Log: f.m.Log, Now: func() time.Time { return time.Now().Add(time.Hour) }}

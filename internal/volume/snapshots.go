@@ -53,7 +53,7 @@ func (m *Manager) makeSnapshot(ctx context.Context, log logrus.FieldLogger, sn *
 	if err != nil {
 		return fmt.Errorf("load volume %s of snapshot %s: %w", sn.VolumeID, sn.ID, err)
 	}
-	if err := snapper.CreateSnapshot(ctx, driverSnapshot(sn), driverVolume(v)); err != nil {
+	if _, err := snapper.CreateSnapshot(ctx, driverSnapshot(sn), driverVolume(v)); err != nil {
 		return fail(resource.DetailSnapshotCreateError, "", err)
 	}
 	if _, err := m.Store.TransitionSnapshot(ctx, sn.ID, []string{resource.SnapshotCreating}, resource.SnapshotAvailable, nil); err != nil {

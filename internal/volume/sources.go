@@ -79,7 +79,7 @@ func (m *Manager) copySource(ctx context.Context, v *resource.Volume) error {
 			return fail(resource.DetailUnknownError, fmt.Sprintf("Snapshot %s is %s.", sn.ID, sn.Status),
 				fmt.Errorf("snapshot %s is in status %s", sn.ID, sn.Status))
 		}
-		if err := restorer.CreateVolumeFromSnapshot(ctx, driverVolume(v), driverSnapshot(sn)); err != nil {
+		if _, err := restorer.CreateVolumeFromSnapshot(ctx, driverVolume(v), driverSnapshot(sn)); err != nil {
 			return fail(resource.DetailDriverFailedCreate, "", err)
 		}
 		return nil
@@ -103,7 +103,7 @@ func (m *Manager) copySource(ctx context.Context, v *resource.Volume) error {
 		return fail(resource.DetailUnknownError, fmt.Sprintf("Source volume %s is %s.", src.ID, src.Status),
 			fmt.Errorf("source volume %s is in status %s", src.ID, src.Status))
 	}
-	if err := cloner.CreateClonedVolume(ctx, driverVolume(v), driverVolume(src)); err != nil {
+	if _, err := cloner.CreateClonedVolume(ctx, driverVolume(v), driverVolume(src)); err != nil {
 		return fail(resource.DetailDriverFailedCreate, "", err)
 	}
 	return nil

@@ -49,7 +49,7 @@ func TestTargetsAtStartAndDelete(t *testing.T) {
 	export := func(v *resource.Volume) string {
 		t.Helper()
 		dv := driverVolume(v)
-		if err := f.drv.Create(ctx, dv); err != nil {
+		if _, err := f.drv.Create(ctx, dv); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := tg.Export(ctx, dv, f.drv.DevicePath(dv), nil, "rw"); err != nil {

@@ -25,7 +25,28 @@ type Volume struct {
 	Name    string // the storage name Cinder uses: "volume-<id>"
 	SizeGiB int    // the size in GiB
 	Pool    string // the pool the scheduler chose (the part after '#' in host@backend#pool)
+	// ExtraSpecs are the extra specs of the volume's type (nil without a type): a driver reads
+	// its own keys there, such as a provisioning type or a QoS tier.
+	ExtraSpecs map[string]string
+	// Metadata is the volume's user metadata, as the API shows it.
+	Metadata map[string]string
+	// Data is what the driver returned when it made the volume (zero before that).
+	Data Data
 }
+
+// Data is a driver's own data about one of its volumes or snapshots, which the volume service
+// keeps with it and hands back in Volume.Data or Snapshot.Data on every later call: Cinder's
+// provider_location, provider_auth and provider_id. A driver whose objects are found by name
+// alone returns the zero Data; one that must remember where it put an object (the share of an
+// NFS backend, the LUN of an array) returns it from the call that made the object.
+type Data struct {
+	Location string // provider_location: where the object is, in the driver's own form
+	Auth     string // provider_auth: the credentials an attach needs, e.g. "CHAP user secret"
+	ID       string // provider_id: the backend's own identifier of the object
+}
+
+// IsZero reports whether d holds nothing.
+func (d Data) IsZero() bool { return d == Data{} }
 
 // StorageName returns the name Cinder gives a volume's storage object.
 func StorageName(id string) string { return "volume-" + id }
@@ -131,9 +152,9 @@ func (c *Capacity) UnmarshalJSON(b []byte) error {
 type Driver interface {
 	// Setup checks the backend is usable (binaries, directories, connectivity).
 	Setup(ctx context.Context) error
-	// Create makes the volume's storage. It must not leave partial storage behind that Exists
-	// would report as complete.
-	Create(ctx context.Context, v Volume) error
+	// Create makes the volume's storage and returns the driver's data for it (see Data). It
+	// must not leave partial storage behind that Exists would report as complete.
+	Create(ctx context.Context, v Volume) (Data, error)
 	// Delete removes the volume's storage; a volume that does not exist is not an error.
 	Delete(ctx context.Context, v Volume) error
 	// Exists reports whether the volume's storage exists and is complete.

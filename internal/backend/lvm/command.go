@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/scoria/scoria/pkg/driver"
 )
 
 // Runner runs one command to completion and returns what it wrote to standard output. env
@@ -91,7 +94,19 @@ func (d *Driver) lvmEnv() []string {
 func (d *Driver) lvm(ctx context.Context, sub string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout())
 	defer cancel()
-	return d.runner().Run(ctx, d.lvmEnv(), d.lvmBinary(), append([]string{sub}, args...)...)
+	out, err := d.runner().Run(ctx, d.lvmEnv(), d.lvmBinary(), append([]string{sub}, args...)...)
+	return out, typed(err)
+}
+
+// typed marks a command that failed for lack of room in the volume group or thin pool
+// ("Volume group … has insufficient free space", "Insufficient free space: …") as
+// driver.ErrNoSpace, keeping its message.
+func typed(err error) error {
+	var ce *CommandError
+	if errors.As(err, &ce) && strings.Contains(strings.ToLower(ce.Stderr), "insufficient free space") {
+		return driver.Mark(err, driver.ErrNoSpace)
+	}
+	return err
 }
 
 // copyData is the funnel of the data commands (clearing and copies), which need active

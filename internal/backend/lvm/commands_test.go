@@ -62,14 +62,14 @@ func TestCommands(t *testing.T) {
 		want  []string
 	}{
 		{name: "thick create", typ: TypeDefault,
-			run:  func(d *Driver) error { return d.Create(ctx, driver.Volume{ID: vid, SizeGiB: 2}) },
+			run:  func(d *Driver) error { _, err := d.Create(ctx, driver.Volume{ID: vid, SizeGiB: 2}); return err },
 			want: []string{"lvm lvcreate -y -n volume-vol1 -L 2g vg"}},
 		{name: "thin create", typ: TypeThin,
-			run:  func(d *Driver) error { return d.Create(ctx, driver.Volume{ID: vid, SizeGiB: 2}) },
+			run:  func(d *Driver) error { _, err := d.Create(ctx, driver.Volume{ID: vid, SizeGiB: 2}); return err },
 			want: []string{"lvm lvcreate -y -n volume-vol1 -T -V 2g vg/vg-pool"}},
 		{name: "create of an existing volume", typ: TypeDefault,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, "") },
-			run:   func(d *Driver) error { return d.Create(ctx, vol) }},
+			run:   func(d *Driver) error { _, err := d.Create(ctx, vol); return err }},
 		{name: "thick delete zeroes all", typ: TypeDefault,
 			setup: func(r *recorder) { r.add("volume-vol1", 2, "") },
 			run:   func(d *Driver) error { return d.Delete(ctx, vol) },
@@ -96,15 +96,15 @@ func TestCommands(t *testing.T) {
 			run: func(d *Driver) error { return d.Delete(ctx, vol) }},
 		{name: "thick snapshot", typ: TypeDefault,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, "") },
-			run:   func(d *Driver) error { return d.CreateSnapshot(ctx, snap, vol) },
+			run:   func(d *Driver) error { _, err := d.CreateSnapshot(ctx, snap, vol); return err },
 			want:  []string{"lvm lvcreate -y --name _snapshot-snap1 --snapshot vg/volume-vol1 -L 1g"}},
 		{name: "thin snapshot", typ: TypeThin,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, "vg-pool") },
-			run:   func(d *Driver) error { return d.CreateSnapshot(ctx, snap, vol) },
+			run:   func(d *Driver) error { _, err := d.CreateSnapshot(ctx, snap, vol); return err },
 			want:  []string{"lvm lvcreate -y --name _snapshot-snap1 --snapshot vg/volume-vol1"}},
 		{name: "snapshot that exists", typ: TypeThin,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, "vg-pool"); r.add("_snapshot-snap1", 1, "vg-pool") },
-			run:   func(d *Driver) error { return d.CreateSnapshot(ctx, snap, vol) }},
+			run:   func(d *Driver) error { _, err := d.CreateSnapshot(ctx, snap, vol); return err }},
 		{name: "thick snapshot delete clears its copy-on-write area", typ: TypeDefault,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, ""); r.add("_snapshot-snap1", 1, "") },
 			run:   func(d *Driver) error { return d.DeleteSnapshot(ctx, snap, vol) },
@@ -117,7 +117,8 @@ func TestCommands(t *testing.T) {
 		{name: "thick volume from snapshot, larger", typ: TypeDefault,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, ""); r.add("_snapshot-snap1", 1, "") },
 			run: func(d *Driver) error {
-				return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 3}, snap)
+				_, err := d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 3}, snap)
+				return err
 			},
 			want: []string{"lvm lvcreate -y -n volume-vol2.partial -L 3g vg",
 				"dd if=/dev/vg/_snapshot-snap1 of=/dev/vg/volume-vol2.partial bs=1M count=1024 iflag=direct oflag=direct conv=fdatasync",
@@ -125,7 +126,8 @@ func TestCommands(t *testing.T) {
 		{name: "thick volume from snapshot restarts an interrupted copy", typ: TypeDefault,
 			setup: func(r *recorder) { r.add("_snapshot-snap1", 1, ""); r.add("volume-vol2.partial", 1, "") },
 			run: func(d *Driver) error {
-				return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, snap)
+				_, err := d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, snap)
+				return err
 			},
 			want: []string{rm + "vg/volume-vol2.partial",
 				"lvm lvcreate -y -n volume-vol2.partial -L 1g vg",
@@ -134,14 +136,18 @@ func TestCommands(t *testing.T) {
 		{name: "thin volume from snapshot, larger", typ: TypeThin,
 			setup: func(r *recorder) { r.add("_snapshot-snap1", 1, "vg-pool") },
 			run: func(d *Driver) error {
-				return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 2}, snap)
+				_, err := d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 2}, snap)
+				return err
 			},
 			want: []string{"lvm lvcreate -y --name volume-vol2 --snapshot vg/_snapshot-snap1",
 				"lvm lvchange -a y -K -k n vg/volume-vol2",
 				"lvm lvextend -L 2g vg/volume-vol2"}},
 		{name: "thick clone through a temporary snapshot", typ: TypeDefault,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, "") },
-			run:   func(d *Driver) error { return d.CreateClonedVolume(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, vol) },
+			run: func(d *Driver) error {
+				_, err := d.CreateClonedVolume(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, vol)
+				return err
+			},
 			want: []string{"lvm lvcreate -y --name clone-snap-vol2 --snapshot vg/volume-vol1 -L 1g",
 				"lvm lvcreate -y -n volume-vol2.partial -L 1g vg",
 				"dd if=/dev/vg/clone-snap-vol2 of=/dev/vg/volume-vol2.partial bs=1M count=1024 iflag=direct oflag=direct conv=fdatasync",
@@ -149,13 +155,19 @@ func TestCommands(t *testing.T) {
 				rm + "vg/clone-snap-vol2"}},
 		{name: "thin clone", typ: TypeThin,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, "vg-pool") },
-			run:   func(d *Driver) error { return d.CreateClonedVolume(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, vol) },
+			run: func(d *Driver) error {
+				_, err := d.CreateClonedVolume(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, vol)
+				return err
+			},
 			want: []string{"lvm lvcreate -y --name volume-vol2 --snapshot vg/volume-vol1",
 				"lvm lvchange -a y -K -k n vg/volume-vol2"}},
 		{name: "clone that exists is only grown", typ: TypeThin,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, "vg-pool"); r.add("volume-vol2", 1, "vg-pool") },
-			run:   func(d *Driver) error { return d.CreateClonedVolume(ctx, driver.Volume{ID: nvid, SizeGiB: 2}, vol) },
-			want:  []string{"lvm lvextend -L 2g vg/volume-vol2"}},
+			run: func(d *Driver) error {
+				_, err := d.CreateClonedVolume(ctx, driver.Volume{ID: nvid, SizeGiB: 2}, vol)
+				return err
+			},
+			want: []string{"lvm lvextend -L 2g vg/volume-vol2"}},
 		{name: "thick revert copies the snapshot back", typ: TypeDefault,
 			setup: func(r *recorder) { r.add("volume-vol1", 1, ""); r.add("_snapshot-snap1", 1, "") },
 			run:   func(d *Driver) error { return d.RevertToSnapshot(ctx, vol, snap) },
@@ -200,11 +212,12 @@ func TestCommandFailures(t *testing.T) {
 		left   []string // the logical volumes left afterwards
 	}{
 		{name: "snapshot of a missing volume",
-			run:  func(d *Driver) error { return d.CreateSnapshot(ctx, snap, driver.Volume{ID: vid}) },
+			run:  func(d *Driver) error { _, err := d.CreateSnapshot(ctx, snap, driver.Volume{ID: vid}); return err },
 			want: "logical volume not found"},
 		{name: "volume from a missing snapshot",
 			run: func(d *Driver) error {
-				return d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, snap)
+				_, err := d.CreateVolumeFromSnapshot(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, snap)
+				return err
 			},
 			want: "logical volume not found"},
 		{name: "revert of a missing snapshot", setup: func(r *recorder) { r.add("volume-vol1", 1, "") },
@@ -213,11 +226,12 @@ func TestCommandFailures(t *testing.T) {
 		{name: "a failed copy leaves only the partial name and no temporary snapshot",
 			setup: func(r *recorder) { r.add("volume-vol1", 1, "") }, failOn: "dd ",
 			run: func(d *Driver) error {
-				return d.CreateClonedVolume(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, driver.Volume{ID: vid, SizeGiB: 1})
+				_, err := d.CreateClonedVolume(ctx, driver.Volume{ID: nvid, SizeGiB: 1}, driver.Volume{ID: vid, SizeGiB: 1})
+				return err
 			},
 			want: "injected failure", left: []string{"volume-vol1", "volume-vol2.partial"}},
 		{name: "a failed lvcreate names the command and stderr", failOn: "lvm lvcreate",
-			run:  func(d *Driver) error { return d.Create(ctx, driver.Volume{ID: vid, SizeGiB: 1}) },
+			run:  func(d *Driver) error { _, err := d.Create(ctx, driver.Volume{ID: vid, SizeGiB: 1}); return err },
 			want: "create vg/volume-vol1: lvm lvcreate -y -n volume-vol1 -L 1g vg: exit status 5: injected failure"},
 	}
 	for _, c := range cases {
@@ -327,5 +341,30 @@ func TestCommandErrorText(t *testing.T) {
 		Stderr: "File descriptor 3 (/dev/null) leaked on lvm invocation.\n  WARNING: Activation disabled. No device-mapper interaction will be attempted.\n  Volume group \"vg\" not found\n  Cannot process volume group vg\n"}
 	if got, want := e.Error(), `lvm vgs vg: exit status 5: Volume group "vg" not found; Cannot process volume group vg`; got != want {
 		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestTypedErrors: lvm's lack of room is driver.ErrNoSpace, with lvm's message kept.
+func TestTypedErrors(t *testing.T) {
+	fail := errors.New("exit status 5")
+	tests := []struct {
+		stderr string
+		want   bool
+	}{
+		{`  Volume group "vg" has insufficient free space (10 extents): 256 required.`, true},
+		{"  Insufficient free space: 512 extents needed, but only 10 available", true},
+		{`  Volume group "vg" not found`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.stderr, func(t *testing.T) {
+			ce := &CommandError{Command: []string{"lvm", "lvcreate"}, Stderr: tc.stderr, Err: fail}
+			got := typed(ce)
+			if errors.Is(got, driver.ErrNoSpace) != tc.want || got.Error() != ce.Error() || !errors.Is(got, fail) {
+				t.Errorf("typed(%q) = %v (ErrNoSpace %v), want ErrNoSpace %v, the same message and chain", tc.stderr, got, errors.Is(got, driver.ErrNoSpace), tc.want)
+			}
+		})
+	}
+	if typed(nil) != nil {
+		t.Error("typed(nil) != nil")
 	}
 }

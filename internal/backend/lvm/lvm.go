@@ -214,15 +214,15 @@ func (d *Driver) removeLV(ctx context.Context, lv string) error {
 }
 
 // Create makes volume-<id> of the volume's size; one that exists already is left alone.
-func (d *Driver) Create(ctx context.Context, v driver.Volume) error {
+func (d *Driver) Create(ctx context.Context, v driver.Volume) (driver.Data, error) {
 	lvs, err := d.lvs(ctx)
 	if err != nil {
-		return err
+		return driver.Data{}, err
 	}
 	if _, ok := lvs[driver.StorageName(v.ID)]; ok {
-		return nil
+		return driver.Data{}, nil
 	}
-	return d.createLV(ctx, driver.StorageName(v.ID), v.SizeGiB)
+	return driver.Data{}, d.createLV(ctx, driver.StorageName(v.ID), v.SizeGiB)
 }
 
 // Delete clears (volume_clear, thick volumes only: a thin volume's blocks go back to the
@@ -345,5 +345,6 @@ func (d *Driver) Stats(ctx context.Context) (driver.Stats, error) {
 	}, nil
 }
 
-// errNoSource is a snapshot or source volume whose logical volume is missing.
-var errNoSource = errors.New("logical volume not found")
+// errNoSource is a snapshot or source volume whose logical volume is missing: a
+// driver.ErrNotFound.
+var errNoSource = driver.Mark(errors.New("logical volume not found"), driver.ErrNotFound)

@@ -77,7 +77,7 @@ func BenchmarkCreate(b *testing.B) {
 		}
 	})
 	b.ResetTimer()
-	benchOps(b, func(i int) error { return d.Create(context.Background(), vs[i]) })
+	benchOps(b, func(i int) error { _, err := d.Create(context.Background(), vs[i]); return err })
 }
 
 // BenchmarkCloneFromSnapshot measures CreateVolumeFromSnapshot of one snapshot.
@@ -85,11 +85,11 @@ func BenchmarkCloneFromSnapshot(b *testing.B) {
 	d := benchDriver(b)
 	ctx := context.Background()
 	src := volume(1)
-	if err := d.Create(ctx, src); err != nil {
+	if _, err := d.Create(ctx, src); err != nil {
 		b.Fatal(err)
 	}
 	s := driver.Snapshot{ID: uuid.NewString(), VolumeID: src.ID, SizeGiB: 1}
-	if err := d.CreateSnapshot(ctx, s, src); err != nil {
+	if _, err := d.CreateSnapshot(ctx, s, src); err != nil {
 		b.Fatal(err)
 	}
 	vs := vols(b.N)
@@ -101,7 +101,7 @@ func BenchmarkCloneFromSnapshot(b *testing.B) {
 		_ = d.Delete(ctx, src)
 	})
 	b.ResetTimer()
-	benchOps(b, func(i int) error { return d.CreateVolumeFromSnapshot(ctx, vs[i], s) })
+	benchOps(b, func(i int) error { _, err := d.CreateVolumeFromSnapshot(ctx, vs[i], s); return err })
 }
 
 // BenchmarkDelete measures Delete of 1 GiB volumes (created beforehand, not timed).
@@ -110,7 +110,7 @@ func BenchmarkDelete(b *testing.B) {
 	ctx := context.Background()
 	vs := vols(b.N)
 	for _, v := range vs {
-		if err := d.Create(ctx, v); err != nil {
+		if _, err := d.Create(ctx, v); err != nil {
 			b.Fatal(err)
 		}
 	}

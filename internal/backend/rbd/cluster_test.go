@@ -83,9 +83,11 @@ func requireCluster(t *testing.T, tune func(*Driver)) (*Driver, testCluster) {
 	return d, c
 }
 
-// rbdCLI runs the rbd CLI as the test user and returns its stdout.
+// rbdCLI runs the rbd CLI as the test user and returns its stdout; t may be nil (a probe).
 func (c testCluster) rbdCLI(t *testing.T, args ...string) ([]byte, error) {
-	t.Helper()
+	if t != nil {
+		t.Helper()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	full := append([]string{"--conf", c.conf, "--id", c.user, "--keyring", c.keyring, "-p", c.pool}, args...)
@@ -187,7 +189,7 @@ func ctxT(t *testing.T) context.Context {
 func newVolume(t *testing.T, d *Driver, gib int) driver.Volume {
 	t.Helper()
 	v := volume(gib)
-	if err := d.Create(ctxT(t), v); err != nil {
+	if _, err := d.Create(ctxT(t), v); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cleanup(d, v.ID) })
@@ -256,4 +258,5 @@ func readAt(t *testing.T, d *Driver, image string, n int, off int64) []byte {
 	return buf
 }
 
-func isBusy(err error) bool { return errors.Is(err, ErrSnapshotBusy) }
+// isBusy reports whether err is ErrSnapshotBusy, and so the typed driver.ErrBusy.
+func isBusy(err error) bool { return errors.Is(err, ErrSnapshotBusy) && errors.Is(err, driver.ErrBusy) }

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/ceph/go-ceph/rados"
+
+	"github.com/scoria/scoria/pkg/driver"
 )
 
 // ErrUnreachable wraps every failure to reach the cluster in time: the backend reports
-// itself down with it instead of hanging.
-var ErrUnreachable = errors.New("the Ceph cluster does not answer")
+// itself down with it instead of hanging. It is a driver.ErrUnavailable.
+var ErrUnreachable = driver.Mark(errors.New("the Ceph cluster does not answer"), driver.ErrUnavailable)
 
 // ConnConfig says how to reach the cluster: Cinder's rbd_* and rados_* options.
 type ConnConfig struct {
@@ -241,6 +243,24 @@ func lostCluster(err error) bool {
 	return errors.Is(err, ErrUnreachable)
 }
 
+// typed marks what librados and librbd answer with the driver's typed errors, keeping the
+// message: a missing image or snapshot is driver.ErrNotFound, a full pool or its quota
+// driver.ErrNoSpace, a lost cluster driver.ErrUnavailable.
+func typed(err error) error {
+	var ce interface{ ErrorCode() int }
+	switch {
+	case err == nil:
+		return nil
+	case isNotFound(err):
+		return driver.Mark(err, driver.ErrNotFound)
+	case errors.As(err, &ce) && (ce.ErrorCode() == -28 || ce.ErrorCode() == -122): // ENOSPC, EDQUOT
+		return driver.Mark(err, driver.ErrNoSpace)
+	case lostCluster(err) && !errors.Is(err, driver.ErrUnavailable):
+		return driver.Mark(err, driver.ErrUnavailable)
+	}
+	return err
+}
+
 // do runs fn with a session, bounded by the pool's OpTimeout (or ctx's earlier deadline).
 // When the bound passes, do returns ErrUnreachable at once; fn keeps its session until
 // librados's own timeouts end it, and the session is not given to new calls.
@@ -253,7 +273,7 @@ func (p *ConnPool) do(ctx context.Context, what string, fn func(s *session) erro
 	}
 	done := make(chan error, 1)
 	go func() {
-		err := fn(s)
+		err := typed(fn(s))
 		p.put(s, lostCluster(err) || ctx.Err() != nil)
 		done <- err
 	}()

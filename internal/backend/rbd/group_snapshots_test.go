@@ -62,7 +62,7 @@ func TestGroupSnapshot(t *testing.T) {
 
 	from := volume(2)
 	t.Cleanup(func() { cleanup(d, from.ID) })
-	if err := d.CreateVolumeFromSnapshot(ctx, from, first.Members[0].Snapshot); err != nil {
+	if _, err := d.CreateVolumeFromSnapshot(ctx, from, first.Members[0].Snapshot); err != nil {
 		t.Fatal(err)
 	}
 	if got := readAt(t, d, from.Name, 8, 0); !bytes.Equal(got, []byte("before-a")) {

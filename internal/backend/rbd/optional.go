@@ -16,9 +16,9 @@ import (
 // CreateSnapshot makes snapshot-<id> of volume-<id> and protects it, so volumes can be
 // cloned from it at once (Cinder protects at creation too). One that exists is protected
 // if it is not yet.
-func (d *Driver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) error {
+func (d *Driver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) (driver.Data, error) {
 	name, snap := driver.StorageName(v.ID), driver.SnapshotStorageName(s.ID)
-	return d.conns().do(ctx, "snapshot "+name+"@"+snap, func(ss *session) error {
+	return driver.Data{}, d.conns().do(ctx, "snapshot "+name+"@"+snap, func(ss *session) error {
 		img, err := rbd.OpenImage(ss.ioctx, name, rbd.NoSnapshot)
 		if err != nil {
 			return err
@@ -122,14 +122,14 @@ func cloneDepth(s *session, name string) (int, error) {
 // rbd_flatten_volume_from_snapshot is set or the snapshot's volume already has
 // rbd_max_clone_depth ancestors (always with 0), then grows it to v.SizeGiB when that is
 // larger.
-func (d *Driver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) error {
+func (d *Driver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) (driver.Data, error) {
 	if s.GroupSnapshotID != "" { // taken with its group: a copy of the group snapshot's (group_snapshots.go)
 		if done, err := d.volumeFromGroupSnap(ctx, v, s); done || err != nil {
-			return err
+			return driver.Data{}, err
 		}
 	}
 	src, snap, dst := driver.StorageName(s.VolumeID), driver.SnapshotStorageName(s.ID), driver.StorageName(v.ID)
-	return d.conns().do(ctx, "clone "+src+"@"+snap+" to "+dst, func(ss *session) error {
+	return driver.Data{}, d.conns().do(ctx, "clone "+src+"@"+snap+" to "+dst, func(ss *session) error {
 		depth, err := cloneDepth(ss, src)
 		if err != nil {
 			return err
@@ -201,10 +201,10 @@ func growTo(s *session, name string, gib int) error {
 // rbd_max_clone_depth 0 a full copy; otherwise a protected snapshot
 // volume-<new>.clone_snap of src and a clone of it, flattened (and the snapshot removed)
 // when src already has rbd_max_clone_depth ancestors (see CloneDepth).
-func (d *Driver) CreateClonedVolume(ctx context.Context, v driver.Volume, src driver.Volume) error {
+func (d *Driver) CreateClonedVolume(ctx context.Context, v driver.Volume, src driver.Volume) (driver.Data, error) {
 	from, dst := driver.StorageName(src.ID), driver.StorageName(v.ID)
 	snap := dst + cloneSnapSuffix
-	return d.conns().do(ctx, "clone "+from+" to "+dst, func(s *session) error {
+	return driver.Data{}, d.conns().do(ctx, "clone "+from+" to "+dst, func(s *session) error {
 		img, err := rbd.OpenImage(s.ioctx, from, rbd.NoSnapshot)
 		if err != nil {
 			return err

@@ -72,7 +72,7 @@ func TestClusterStopsAndReturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := volume(1)
-	if err := d.Create(ctx, before); err != nil {
+	if _, err := d.Create(ctx, before); err != nil {
 		t.Fatal(err)
 	}
 
@@ -93,7 +93,7 @@ func TestClusterStopsAndReturns(t *testing.T) {
 				}
 				start := time.Now()
 				v := volume(1)
-				err := d.Create(ctx, v)
+				_, err := d.Create(ctx, v)
 				if took := time.Since(start); took > 10*time.Second {
 					mu.Lock()
 					slow = append(slow, fmt.Sprintf("create took %s: %v", took, err))
@@ -108,7 +108,7 @@ func TestClusterStopsAndReturns(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	c.run(t, "ceph-down.sh")
 	start := time.Now()
-	err := d.Create(ctx, volume(1))
+	_, err := d.Create(ctx, volume(1))
 	took := time.Since(start)
 	if !errors.Is(err, ErrUnreachable) && !lostCluster(err) {
 		t.Errorf("create on a stopped cluster: %v, want ErrUnreachable", err)
@@ -148,7 +148,7 @@ func TestClusterStopsAndReturns(t *testing.T) {
 		t.Errorf("stats after the cluster returned: %+v, %v", st, err)
 	}
 	after := volume(1)
-	if err := d.Create(ctx, after); err != nil {
+	if _, err := d.Create(ctx, after); err != nil {
 		t.Fatalf("create after the cluster returned: %v", err)
 	}
 	for _, v := range []string{before.ID, after.ID} {

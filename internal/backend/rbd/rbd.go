@@ -28,12 +28,12 @@ const (
 )
 
 // ErrSnapshotBusy is returned when a snapshot cannot be removed because volumes are
-// clones of it (Cinder's SnapshotIsBusy).
-var ErrSnapshotBusy = errors.New("snapshot is busy: volumes are clones of it")
+// clones of it (Cinder's SnapshotIsBusy). It is a driver.ErrBusy.
+var ErrSnapshotBusy = driver.Mark(errors.New("snapshot is busy: volumes are clones of it"), driver.ErrBusy)
 
 // ErrVolumeBusy is returned when a volume cannot be removed because it has snapshots
-// (Cinder's VolumeIsBusy).
-var ErrVolumeBusy = errors.New("volume is busy: it has snapshots")
+// (Cinder's VolumeIsBusy). It is a driver.ErrBusy.
+var ErrVolumeBusy = driver.Mark(errors.New("volume is busy: it has snapshots"), driver.ErrBusy)
 
 // Driver is the RBD backend: one pool of one cluster. Its fields are Cinder's options.
 type Driver struct {
@@ -101,9 +101,9 @@ func (d *Driver) Setup(ctx context.Context) error {
 
 // Create makes volume-<id>: format 2, layering, the order of rbd_store_chunk_size. One
 // that exists is left alone.
-func (d *Driver) Create(ctx context.Context, v driver.Volume) error {
+func (d *Driver) Create(ctx context.Context, v driver.Volume) (driver.Data, error) {
 	name := driver.StorageName(v.ID)
-	return d.conns().do(ctx, "create "+name, func(s *session) error {
+	return driver.Data{}, d.conns().do(ctx, "create "+name, func(s *session) error {
 		return d.createImage(s, name, uint64(v.SizeGiB)*uint64(driver.GiB))
 	})
 }
