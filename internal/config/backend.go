@@ -1,13 +1,16 @@
 package config
 
 import (
+	"maps"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/scoria/scoria/pkg/driver"
 )
 
-// Backend is a section named in enabled_backends: the options every backend has, and typed
-// accessors for the options of its driver. Values are already $-expanded. A Backend may be
+// Backend is a section named in enabled_backends: the options every backend has, typed
+// accessors for its other keys, and Section, which hands them to its driver's registration. Values are already $-expanded. A Backend may be
 // read from several goroutines.
 type Backend struct {
 	Name                     string // the name in enabled_backends, e.g. "lvmdriver-1"
@@ -171,63 +174,24 @@ func (b *Backend) error(key string, err error) error {
 	return &Error{File: b.origins[key], Section: section, Key: key, Reason: err.Error()}
 }
 
-// DriverOption is an option one driver reads from its backend section, with Cinder's name
-// and default. The driver reads it through Backend's typed accessors with Default; the table
-// documents it in etc/scoria.conf.sample.
-type DriverOption struct {
-	Driver  string // Scoria's driver name, e.g. "lvm"
-	Name    string
-	Type    string // what a value must be, e.g. "one of zero, none"
-	Default string // as written in a file; "" is none
-	Help    string
-}
-
-// driverOptions are the options of Scoria's drivers other than the local-file one, in the
-// order the sample shows them.
-var driverOptions = []DriverOption{
-	{"lvm", "volume_group", "string, not empty", "cinder-volumes", "Volume group the LVM driver makes its logical volumes in"},
-	{"lvm", "lvm_type", "one of default, thin, auto", "default", "default: thick logical volumes; thin: thin volumes in the pool <volume_group>-pool, made at start when missing; auto: thin when this lvm2 supports thin pools"},
-	{"lvm", "lvm_conf_file", "string", "/etc/cinder/lvm.conf", "LVM configuration file the LVM driver runs lvm with (as LVM_SYSTEM_DIR, its directory, so the file must be named lvm.conf); ignored when it does not exist; None: no file of its own"},
-	{"lvm", "volume_clear", "one of zero, none", "zero", "How a thick volume is cleared before it is removed: zero writes zeros over it, none leaves its data"},
-	{"lvm", "volume_clear_size", "integer, at least 0", "0", "MiB to zero at the start of a cleared volume; 0: all of it"},
-	{"lvm", "lvm_suppress_fd_warnings", "boolean", "false", "Run lvm with LVM_SUPPRESS_FD_WARNINGS=1, silencing its warnings about inherited file descriptors"},
-	{"lvm", "lvm_binary", "string, not empty", "lvm", "The lvm binary (a path, or a name looked up in PATH) every LVM command runs as a subcommand of"},
-	{"lvm", "lvm_command_timeout", "seconds, at least 1", "120", "Seconds an LVM command may run before it is killed"},
-	{"rbd", "rbd_cluster_name", "string", "ceph", "The name of the Ceph cluster"},
-	{"rbd", "rbd_pool", "string, not empty", "rbd", "The RADOS pool the RBD driver keeps its volumes in"},
-	{"rbd", "rbd_user", "string", "", "The cephx client name (without client.) for the volumes; empty: client.admin and auth_enabled false in the connection info"},
-	{"rbd", "rbd_ceph_conf", "string", "", "Path to the ceph configuration file; empty: librados's default"},
-	{"rbd", "rbd_keyring_conf", "string", "", "Keyring file of rbd_user; its contents also go into the connection info (keyring)"},
-	{"rbd", "rbd_secret_uuid", "string", "", "The libvirt uuid of the secret for the rbd_user volumes"},
-	{"rbd", "rbd_flatten_volume_from_snapshot", "boolean", "false", "Flatten volumes created from snapshots to remove their dependency on the snapshot"},
-	{"rbd", "rbd_max_clone_depth", "integer, at least 0", "5", "Ancestors a volume may have before a new clone of it is flattened; 0: never clone (clones are full copies)"},
-	{"rbd", "rbd_store_chunk_size", "MiB, a power of 2", "4", "Volumes are chunked into objects of this size (the image order)"},
-	{"rbd", "rados_connect_timeout", "seconds", "-1", "Timeout connecting to the cluster; < 0: rados_op_timeout (Scoria never waits without bound)"},
-	{"rbd", "rados_connection_retries", "integer, at least 0", "3", "Retries when connecting to the cluster fails"},
-	{"rbd", "rados_connection_interval", "seconds, at least 0", "5", "Seconds between connection retries"},
-	{"rbd", "rados_op_timeout", "seconds, at least 1", "30", "Scoria's: seconds every call to the cluster may take before the backend reports it unreachable"},
-	{"rbd", "report_dynamic_total_capacity", "boolean", "true", "Report total capacity as used + free; false: the pool quota, or the cluster's size"},
-	{"rbd", "rbd_exclusive_cinder_pool", "boolean", "true", "False when the pool is shared: the driver then sums its images' sizes for provisioned_capacity_gb"},
-	{"rbd", "report_discard_supported", "boolean", "false", "Accepted for cinder.conf; the rbd connection info always reports discard, as Cinder's RBD driver"},
-}
-
-// DriverOptions returns the options of driver (Scoria's name, e.g. "lvm"), in table order.
-func DriverOptions(driver string) []DriverOption {
-	var out []DriverOption
-	for _, o := range driverOptions {
-		if o.Driver == driver {
-			out = append(out, o)
-		}
+// Section returns the section as the driver registry reads it (driver.New): the keys it
+// sets and where each came from, the backend's common options and statePath ([DEFAULT]
+// state_path). Its Use marks keys used here, so that UnusedKeys leaves out what the driver
+// declared or read.
+func (b *Backend) Section(statePath string) driver.Section {
+	section := b.section
+	if section == "" {
+		section = b.Name
 	}
-	return out
-}
-
-// DriverDefault returns the default of option name of driver, "" when the table lacks it.
-func DriverDefault(driver, name string) string {
-	for _, o := range driverOptions {
-		if o.Driver == driver && o.Name == name {
-			return o.Default
-		}
+	return driver.Section{
+		Name:                     section,
+		File:                     b.File,
+		Values:                   maps.Clone(b.values),
+		Origins:                  maps.Clone(b.origins),
+		BackendName:              b.VolumeBackendName,
+		ReservedPercentage:       b.ReservedPercentage,
+		MaxOverSubscriptionRatio: b.MaxOverSubscriptionRatio,
+		StatePath:                statePath,
+		Use:                      b.Use,
 	}
-	return ""
 }

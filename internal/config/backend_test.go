@@ -146,3 +146,25 @@ func TestBackendZeroValue(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestBackendSection: what a backend hands the driver registry: its keys with their origins
+// (copies), its common values, and a Use that marks keys for UnusedKeys.
+func TestBackendSection(t *testing.T) {
+	b, p := lvmBackend(t)
+	s := b.Section("/var/lib/scoria")
+	if s.Name != "lvm" || s.File != p || s.StatePath != "/var/lib/scoria" || s.ReservedPercentage != 5 ||
+		s.BackendName != "lvm" || s.MaxOverSubscriptionRatio != "20.0" {
+		t.Errorf("section %+v", s)
+	}
+	if s.Values["volume_clear"] != "foo" || s.Values["upper_key"] != "v" || s.Origins["volume_clear"] != p {
+		t.Errorf("values %q, origins %q", s.Values, s.Origins)
+	}
+	s.Values["volume_group"] = "changed"
+	if b.String("volume_group", "") != "cinder-volumes" {
+		t.Error("Section's values are the backend's own map")
+	}
+	s.Use("volume_clear", "thin")
+	if got := b.UnusedKeys(); slices.Contains(got, "volume_clear") || slices.Contains(got, "thin") || !slices.Contains(got, "bad_int") {
+		t.Errorf("UnusedKeys after Use = %q", got)
+	}
+}

@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/scoria/scoria/pkg/driver"
 )
+
+// localFileDriver is the local-file driver's name: the sample's [local] section uses it.
+const localFileDriver = "localfile"
 
 // sampleHeader opens etc/scoria.conf.sample.
 const sampleHeader = `# Scoria configuration: every option Scoria implements, with its default.
@@ -27,8 +32,8 @@ const sampleHeader = `# Scoria configuration: every option Scoria implements, wi
 const sampleBackends = `
 #
 # Backends. Each name in enabled_backends is a section of its own: every backend section
-# takes the options shown under [local], its driver reads the others. [local] is ignored
-# until enabled_backends names it.
+# takes the options shown under [local] from volume_backend_name on, and its driver reads
+# the others (the local_ ones here). [local] is ignored until enabled_backends names it.
 #
 
 [local]
@@ -38,35 +43,63 @@ volume_driver = localfile
 local_volume_dir = /var/lib/scoria/volumes
 `
 
-// sampleLVM closes the sample with a Cinder LVM section and an RBD section, each with its
-// driver's options.
-func sampleLVM(b *bytes.Buffer) {
-	b.WriteString("\n# Cinder's LVM driver, named by its class path as in cinder.conf.\n")
-	b.WriteString("#[lvmdriver-1]\n#volume_driver = cinder.volume.drivers.lvm.LVMVolumeDriver\n")
-	sampleDriverOptions(b, "lvm")
-	b.WriteString("\n#target_helper = tgtadm\n#target_protocol = iscsi\n")
-	b.WriteString("\n# Cinder's RBD driver (in binaries built with -tags ceph,pacific; see docs/rbd.md).\n")
-	b.WriteString("#[ceph]\n#volume_driver = cinder.volume.drivers.rbd.RBDDriver\n")
-	sampleDriverOptions(b, "rbd")
+// sampleSection is how the sample shows a registered driver other than the local-file one:
+// a commented example section.
+type sampleSection struct {
+	comment string // the line above the section
+	section string // the example section's name
+	value   string // its volume_driver value
+	tail    string // commented lines after the driver's options
 }
 
-// sampleDriverOptions writes the options of one driver, commented out, with their defaults.
-func sampleDriverOptions(b *bytes.Buffer, driver string) {
-	for _, o := range DriverOptions(driver) {
-		b.WriteString("\n")
-		for _, line := range wrap(o.Help, "("+o.Type+")", 88) {
-			b.WriteString("# " + line + "\n")
+// sampleSections are the example sections of Scoria's own drivers; another registered driver
+// gets "# The <name> driver." and a section named after it.
+var sampleSections = map[string]sampleSection{
+	"lvm": {"Cinder's LVM driver, named by its class path as in cinder.conf.", "lvmdriver-1",
+		"cinder.volume.drivers.lvm.LVMVolumeDriver", "\n#target_helper = tgtadm\n#target_protocol = iscsi\n"},
+	"rbd": {"Cinder's RBD driver (in binaries built with -tags ceph,pacific; see docs/rbd.md).", "ceph",
+		"cinder.volume.drivers.rbd.RBDDriver", ""},
+}
+
+// sampleDrivers closes the sample with an example section for each registered driver but
+// the local-file one (whose [local] section is not an example), with the driver's options.
+func sampleDrivers(b *bytes.Buffer) {
+	for _, r := range driver.Registered() {
+		if r.Name == localFileDriver {
+			continue
 		}
-		def := o.Default
-		if def == "" {
-			def = "<None>"
+		s, ok := sampleSections[r.Name]
+		if !ok {
+			s = sampleSection{comment: "The " + r.Name + " driver.", section: r.Name, value: r.Name}
 		}
-		fmt.Fprintf(b, "#%s = %s\n", o.Name, def)
+		fmt.Fprintf(b, "\n# %s\n#[%s]\n#volume_driver = %s\n", s.comment, s.section, s.value)
+		sampleOptions(b, r.Options)
+		b.WriteString(s.tail)
 	}
 }
 
+// sampleOptions writes a driver's options, commented out, with their defaults.
+func sampleOptions(b *bytes.Buffer, opts []driver.Option) {
+	for _, o := range opts {
+		sampleOption(b, o.Name, o.Describe(), o.Default, o.Help)
+	}
+}
+
+// sampleOption writes one option, commented out, with its help and default.
+func sampleOption(b *bytes.Buffer, name, kind, def, help string) {
+	b.WriteString("\n")
+	for _, line := range wrap(help, "("+kind+")", 88) {
+		b.WriteString("# " + line + "\n")
+	}
+	if def == "" {
+		def = "<None>"
+	}
+	fmt.Fprintf(b, "#%s = %s\n", name, def)
+}
+
 // Sample returns the commented sample configuration, etc/scoria.conf.sample, made from the
-// option tables.
+// option tables and the options of the drivers registered with pkg/driver (those linked into
+// the binary: the sample's test imports Scoria's three).
 func Sample() []byte {
 	var b bytes.Buffer
 	b.WriteString(sampleHeader)
@@ -77,6 +110,13 @@ func Sample() []byte {
 			switch section {
 			case BackendSection:
 				b.WriteString(sampleBackends)
+				if r, ok := driver.Lookup(localFileDriver); ok {
+					for _, o := range r.Options {
+						if o.Name != "local_volume_dir" { // set above
+							sampleOption(&b, o.Name, o.Describe(), o.Default, o.Help)
+						}
+					}
+				}
 			default:
 				fmt.Fprintf(&b, "\n[%s]\n", section)
 			}
@@ -84,17 +124,9 @@ func Sample() []byte {
 		if section == BackendSection && o.Name == "volume_driver" {
 			continue // written in [local]
 		}
-		b.WriteString("\n")
-		for _, line := range wrap(o.Help, "("+o.Type+")", 88) {
-			b.WriteString("# " + line + "\n")
-		}
-		def := o.Default
-		if def == "" {
-			def = "<None>"
-		}
-		fmt.Fprintf(&b, "#%s = %s\n", o.Name, def)
+		sampleOption(&b, o.Name, o.Type, o.Default, o.Help)
 	}
-	sampleLVM(&b)
+	sampleDrivers(&b)
 	return b.Bytes()
 }
 

@@ -8,6 +8,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	// The sample shows the options of Scoria's drivers, which register themselves.
+	_ "github.com/scoria/scoria/internal/backend/localfile"
+	_ "github.com/scoria/scoria/internal/backend/lvm"
+	_ "github.com/scoria/scoria/internal/backend/rbd"
 )
 
 var update = flag.Bool("update", false, "rewrite etc/scoria.conf.sample from the option tables")

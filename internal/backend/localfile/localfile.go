@@ -1,5 +1,6 @@
 // Package localfile is the local-file backend: one sparse raw file per volume in a directory,
 // capacity from the filesystem. It is the all-in-one default and needs nothing installed.
+// It registers itself as the driver "localfile" with its options (options.go, register.go).
 package localfile
 
 import (

@@ -1,6 +1,7 @@
 // Package lvm is Scoria's LVM backend, Cinder's LVMVolumeDriver: each volume is a logical
 // volume volume-<id> in one volume group, thick or thin (in the pool <vg>-pool), and every
 // LVM command goes through one funnel (Driver.lvm) that reads lvm's reports as JSON.
+// It registers itself as the driver "lvm" with its options (options.go, register.go).
 package lvm
 
 import (
