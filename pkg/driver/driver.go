@@ -6,7 +6,10 @@
 // objects to the reconciler, which compares them with the database. A driver's package
 // registers it (Register, RegisterAlias) with its declared options (Option); the host builds
 // it from a backend section (Section, New) through the Options accessor (register.go,
-// options.go).
+// options.go). Data is a driver's own per-object data, which its creates return and the
+// volume service keeps and hands back. Typed errors (ErrNotFound, ErrNoSpace, ErrBusy,
+// ErrUnavailable, Mark; errors.go) let callers test failures with errors.Is. The package
+// drivertest is the conformance suite every driver passes against its real backend.
 package driver
 
 import (
