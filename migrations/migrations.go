@@ -29,7 +29,8 @@
 //     REFERENCES, CREATE [UNIQUE] INDEX name ON table (columns), ALTER TABLE t ADD COLUMN c
 //     type NULL or NOT NULL DEFAULT constant, ALTER TABLE t DROP COLUMN c (of an unindexed
 //     column), DROP TABLE; identifiers quoted with backticks where they are keywords (`key`).
-//   - INSERT, UPDATE and DELETE with plain values; CURRENT_TIMESTAMP as a value.
+//   - INSERT, UPDATE and DELETE with plain values; CURRENT_TIMESTAMP as a value (SQLite
+//     writes it without the fraction of a second, which package db reads as well).
 //
 // What needs a pair: an integer id that counts itself (AUTO_INCREMENT vs INTEGER PRIMARY KEY
 // AUTOINCREMENT); table options (ENGINE=, CHARSET); DROP INDEX (MariaDB wants ON table, SQLite

@@ -51,6 +51,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if err := s.setDatabaseDefaults(ctx); err != nil {
 			return err
 		}
+	}
+	if s.connector != nil {
 		// A MariaDB session keeps the database's defaults of when it began (its
 		// collation_database), and CREATE TABLE follows the session's: the migrations run on
 		// connections of their own, opened now, not on the pool's older ones.
