@@ -19,10 +19,20 @@ const versionTable = "goose_db_version"
 // the name carries the database's).
 const migrateLockName = "CONCAT('scoria-migrate:', DATABASE())"
 
+// The character set and collation of every MariaDB table Scoria creates: utf8mb4 as Cinder's,
+// with the binary collation so that comparisons, ordering and unique keys behave as in SQLite
+// (case-sensitive, by code point). Migrate makes them the database's defaults, so migrations
+// need no table options.
+const (
+	mysqlCharset   = "utf8mb4"
+	mysqlCollation = "utf8mb4_bin"
+)
+
 // Migrate brings the schema up to date with the migrations embedded in package migrations.
-// It is idempotent, and safe when several processes run it at once: they take turns under a
-// lock (GET_LOCK on MySQL, a file lock beside a SQLite file), and the later ones find nothing
-// left to do.
+// On MariaDB it first makes utf8mb4/utf8mb4_bin the database's defaults (existing tables keep
+// the options they were made with). It is idempotent, and safe when several processes run it
+// at once: they take turns under a lock (GET_LOCK on MySQL, a file lock beside a SQLite file),
+// and the later ones find nothing left to do.
 func (s *Store) Migrate(ctx context.Context) error {
 	s.migrateMu.Lock()
 	defer s.migrateMu.Unlock()
@@ -34,23 +44,55 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 	excluded, err := migrations.Exclude(s.dialect)
 	if err != nil {
-		return err
+		return fmt.Errorf("read the migrations: %w", err)
+	}
+	conns := s.db
+	if s.dialect == DialectMySQL {
+		if err := s.setDatabaseDefaults(ctx); err != nil {
+			return err
+		}
+	}
+	if s.connector != nil {
+		// A MariaDB session keeps the database's defaults of when it began (its
+		// collation_database), and CREATE TABLE follows the session's: the migrations run on
+		// connections of their own, opened now, not on the pool's older ones.
+		conns = sql.OpenDB(s.connector)
+		defer conns.Close()
 	}
 	dialect := goose.DialectSQLite3
 	if s.dialect == DialectMySQL {
 		dialect = goose.DialectMySQL
 	}
-	p, err := goose.NewProvider(dialect, s.db, migrations.FS,
+	p, err := goose.NewProvider(dialect, conns, migrations.FS,
 		goose.WithTableName(versionTable),
 		goose.WithExcludeNames(excluded),
 		goose.WithDisableGlobalRegistry(true),
 	)
 	if err != nil {
-		return err
+		return fmt.Errorf("prepare the migrations: %w", err)
 	}
-	// Not p.Close: it would close s.db.
+	// Not p.Close: it would close s.db on SQLite (conns is closed above on MySQL).
 	if _, err := p.Up(ctx); err != nil {
-		return err
+		return fmt.Errorf("migrate the schema: %w", err)
+	}
+	return nil
+}
+
+// setDatabaseDefaults makes mysqlCharset and mysqlCollation the defaults of the connection's
+// database, unless they are already (ALTER DATABASE needs the ALTER privilege, which a
+// database made by an operator with the right defaults then does not).
+func (s *Store) setDatabaseDefaults(ctx context.Context) error {
+	var charset, collation string
+	if err := s.db.QueryRowContext(ctx, `SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME
+		FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()`).Scan(&charset, &collation); err != nil {
+		return fmt.Errorf("read the database's default character set: %w", err)
+	}
+	if charset == mysqlCharset && collation == mysqlCollation {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, "ALTER DATABASE CHARACTER SET "+mysqlCharset+" COLLATE "+mysqlCollation); err != nil {
+		return fmt.Errorf("set the database's default character set to %s (collation %s, was %s/%s): %w",
+			mysqlCharset, mysqlCollation, charset, collation, err)
 	}
 	return nil
 }

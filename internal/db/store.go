@@ -15,6 +15,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -44,6 +45,8 @@ type Store struct {
 	// lockPath is the file locked while a file-backed SQLite database is migrated.
 	lockPath  string
 	migrateMu sync.Mutex
+	// connector makes MySQL connections apart from db's pool: Migrate's (nil for SQLite).
+	connector driver.Connector
 }
 
 // Open connects to the database named by an SQLAlchemy URL, as Cinder's [database]
@@ -89,7 +92,7 @@ func openMySQL(cfg *mysql.Config) (*Store, error) {
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)                  // as many as may be open: reconnecting under load costs more than idle sockets
 	db.SetConnMaxLifetime(10 * time.Minute) // below any sane wait_timeout
-	return &Store{dialect: DialectMySQL, db: db, ro: db}, nil
+	return &Store{dialect: DialectMySQL, db: db, ro: db, connector: connector}, nil
 }
 
 // openSQLite opens a SQLite database: path "" is a private in-memory database.
