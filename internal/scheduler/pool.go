@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/scheduler/evaluator"
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -125,7 +125,7 @@ func timestampFormat(t time.Time) string {
 }
 
 // newPools builds the pools of a report.
-func newPools(r message.CapabilitiesArgs) []*Pool {
+func newPools(r rpcapi.CapabilitiesArgs) []*Pool {
 	st := r.Stats
 	out := make([]*Pool, 0, len(st.Pools))
 	filterFn, filterErr := compile(st.FilterFunction)

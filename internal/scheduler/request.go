@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/scheduler/evaluator"
 )
 
@@ -66,7 +66,7 @@ type spec struct {
 type evalValues map[string]evaluator.Value
 
 // NewRequest builds the request of a create from its arguments and the volume's size.
-func NewRequest(args message.CreateVolumeArgs, size int) *Request {
+func NewRequest(args rpcapi.CreateVolumeArgs, size int) *Request {
 	r := &Request{VolumeID: args.VolumeID, Size: float64(size), Zone: args.AvailabilityZone,
 		Hints: args.SchedulerHints, Tried: args.TriedHosts}
 	if args.VolumeType != nil {

@@ -17,8 +17,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // SnapshotGetter is the Store method the scheduler needs to place a volume made from a
@@ -35,9 +35,9 @@ type source struct {
 }
 
 // backend is the source's host@backend; pool its full pool name, "" for any of the backend.
-func (s *source) backend() string { return message.BackendHost(s.host) }
+func (s *source) backend() string { return rpcapi.BackendHost(s.host) }
 func (s *source) pool() string {
-	if message.PoolName(s.host) == "" {
+	if rpcapi.PoolName(s.host) == "" {
 		return ""
 	}
 	return s.host
@@ -53,7 +53,7 @@ func (s *source) explain(reason string) string {
 
 // findSource looks up where the source of a create is. nil when the create has none; a
 // *NoValidBackendError when the source is gone or has no host.
-func (s *Scheduler) findSource(ctx context.Context, args message.CreateVolumeArgs) (*source, error) {
+func (s *Scheduler) findSource(ctx context.Context, args rpcapi.CreateVolumeArgs) (*source, error) {
 	switch {
 	case args.SnapshotID != "":
 		what := "snapshot " + args.SnapshotID

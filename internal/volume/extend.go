@@ -7,16 +7,16 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
 // ExtendVolume grows a volume in extending on this backend to args.NewSize. It then goes
 // back to in-use when attached, else available; when the backend cannot grow it, it goes to
 // error_extending with a user message, and the quota and capacity the extend took go back.
-func (m *Manager) ExtendVolume(ctx context.Context, args message.ExtendVolumeArgs) error {
+func (m *Manager) ExtendVolume(ctx context.Context, args rpcapi.ExtendVolumeArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": args.VolumeID, "new_size": args.NewSize})
 	v, err := m.Store.GetVolume(ctx, args.VolumeID)
 	if errors.Is(err, resource.ErrNotFound) {

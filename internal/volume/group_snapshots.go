@@ -9,9 +9,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -29,12 +29,12 @@ type groupSnapshotStore interface {
 
 // handleGroupSnapshot runs create_group_snapshot and delete_group_snapshot.
 func (m *Manager) handleGroupSnapshot(ctx context.Context, log logrus.FieldLogger, method string, args []byte) error {
-	var a message.GroupSnapshotArgs
+	var a rpcapi.GroupSnapshotArgs
 	if err := json.Unmarshal(args, &a); err != nil {
 		log.WithError(err).WithField("method", method).Error("dropping a message with undecodable arguments")
 		return nil
 	}
-	if method == message.CreateGroupSnapshot {
+	if method == rpcapi.CreateGroupSnapshot {
 		return m.CreateGroupSnapshot(ctx, a.GroupSnapshotID)
 	}
 	return m.DeleteGroupSnapshot(ctx, a.GroupSnapshotID)
@@ -69,7 +69,7 @@ func driverGroupSnapshot(gs *resource.GroupSnapshot, members []*resource.Snapsho
 	for _, sn := range members {
 		d.Members = append(d.Members, driver.GroupSnapshotMember{
 			Snapshot: driverSnapshot(sn),
-			Volume:   driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: message.PoolName(sn.Host)},
+			Volume:   driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: rpcapi.PoolName(sn.Host)},
 		})
 	}
 	return d

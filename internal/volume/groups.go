@@ -16,10 +16,10 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -38,18 +38,18 @@ type groupStore interface {
 // handleGroup decodes and runs the group methods of Handle; false for another method.
 func (m *Manager) handleGroup(ctx context.Context, log logrus.FieldLogger, msg *rpc.Message) (bool, error) {
 	switch msg.Method {
-	case message.CreateGroup, message.DeleteGroup:
-		var a message.GroupArgs
+	case rpcapi.CreateGroup, rpcapi.DeleteGroup:
+		var a rpcapi.GroupArgs
 		if err := json.Unmarshal(msg.Args, &a); err != nil {
 			log.WithError(err).WithField("method", msg.Method).Error("dropping a message with undecodable arguments")
 			return true, nil
 		}
-		if msg.Method == message.CreateGroup {
+		if msg.Method == rpcapi.CreateGroup {
 			return true, m.CreateGroup(ctx, a.GroupID)
 		}
 		return true, m.DeleteGroup(ctx, a.GroupID)
-	case message.UpdateGroup:
-		var a message.UpdateGroupArgs
+	case rpcapi.UpdateGroup:
+		var a rpcapi.UpdateGroupArgs
 		if err := json.Unmarshal(msg.Args, &a); err != nil {
 			log.WithError(err).WithField("method", msg.Method).Error("dropping a message with undecodable arguments")
 			return true, nil
@@ -214,7 +214,7 @@ func (m *Manager) DeleteGroup(ctx context.Context, id string) error {
 
 // UpdateGroup applies an update to a group in updating: the driver's, when it keeps groups,
 // then the membership in the database, and the group is available again.
-func (m *Manager) UpdateGroup(ctx context.Context, a message.UpdateGroupArgs) error {
+func (m *Manager) UpdateGroup(ctx context.Context, a rpcapi.UpdateGroupArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "group_id": a.GroupID})
 	g, err := m.loadGroup(ctx, log, a.GroupID, resource.GroupStatusUpdating)
 	if g == nil || err != nil {

@@ -7,10 +7,10 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -39,23 +39,23 @@ func (m *Manager) handleLifecycle(ctx context.Context, log logrus.FieldLogger, m
 		return true
 	}
 	switch msg.Method {
-	case message.CreateSnapshot, message.DeleteSnapshot:
-		var a message.SnapshotArgs
+	case rpcapi.CreateSnapshot, rpcapi.DeleteSnapshot:
+		var a rpcapi.SnapshotArgs
 		if !decode(&a) {
 			return true, nil
 		}
-		if msg.Method == message.CreateSnapshot {
+		if msg.Method == rpcapi.CreateSnapshot {
 			return true, m.CreateSnapshot(ctx, a.SnapshotID)
 		}
 		return true, m.DeleteSnapshot(ctx, a.SnapshotID)
-	case message.ExtendVolume:
-		var a message.ExtendVolumeArgs
+	case rpcapi.ExtendVolume:
+		var a rpcapi.ExtendVolumeArgs
 		if !decode(&a) {
 			return true, nil
 		}
 		return true, m.ExtendVolume(ctx, a)
-	case message.RevertToSnapshot:
-		var a message.RevertArgs
+	case rpcapi.RevertToSnapshot:
+		var a rpcapi.RevertArgs
 		if !decode(&a) {
 			return true, nil
 		}
@@ -65,7 +65,7 @@ func (m *Manager) handleLifecycle(ctx context.Context, log logrus.FieldLogger, m
 }
 
 // ours reports whether host (host@backend#pool) is on this manager's backend.
-func (m *Manager) ours(host string) bool { return message.BackendHost(host) == m.Host }
+func (m *Manager) ours(host string) bool { return rpcapi.BackendHost(host) == m.Host }
 
 func driverSnapshot(sn *resource.Snapshot) driver.Snapshot {
 	return driver.Snapshot{ID: sn.ID, Name: driver.SnapshotStorageName(sn.ID), VolumeID: sn.VolumeID, SizeGiB: sn.Size, GroupSnapshotID: sn.GroupSnapshotID}

@@ -19,10 +19,10 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -105,31 +105,31 @@ func (m *Manager) Run(ctx context.Context) error {
 func (m *Manager) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
 	log := reqctx.Log(ctx, m.Log).WithField("host", m.Host)
 	switch msg.Method {
-	case message.CreateVolume:
-		var args message.CreateVolumeArgs
+	case rpcapi.CreateVolume:
+		var args rpcapi.CreateVolumeArgs
 		if err := json.Unmarshal(msg.Args, &args); err != nil {
 			log.WithError(err).Error("dropping create_volume with undecodable arguments")
 			return nil, nil
 		}
 		return nil, m.CreateVolume(ctx, args)
-	case message.DeleteVolume:
-		var args message.DeleteVolumeArgs
+	case rpcapi.DeleteVolume:
+		var args rpcapi.DeleteVolumeArgs
 		if err := json.Unmarshal(msg.Args, &args); err != nil {
 			log.WithError(err).Error("dropping delete_volume with undecodable arguments")
 			return nil, nil
 		}
 		return nil, m.DeleteVolume(ctx, args.VolumeID)
-	case message.PublishCapabilities:
+	case rpcapi.PublishCapabilities:
 		m.report(ctx)
 		return nil, nil
-	case message.CreateGroupSnapshot, message.DeleteGroupSnapshot:
+	case rpcapi.CreateGroupSnapshot, rpcapi.DeleteGroupSnapshot:
 		return nil, m.handleGroupSnapshot(ctx, log, msg.Method, msg.Args)
-	case message.InitializeConnection, message.TerminateConnection:
-		var args message.ConnectionArgs
+	case rpcapi.InitializeConnection, rpcapi.TerminateConnection:
+		var args rpcapi.ConnectionArgs
 		if err := json.Unmarshal(msg.Args, &args); err != nil {
 			return nil, fmt.Errorf("%s: undecodable arguments: %w", msg.Method, err)
 		}
-		if msg.Method == message.InitializeConnection {
+		if msg.Method == rpcapi.InitializeConnection {
 			return m.InitializeConnection(ctx, args)
 		}
 		return nil, m.TerminateConnection(ctx, args)
@@ -146,12 +146,12 @@ func (m *Manager) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
 }
 
 func driverVolume(v *resource.Volume) driver.Volume {
-	return driver.Volume{ID: v.ID, Name: driver.StorageName(v.ID), SizeGiB: v.Size, Pool: message.PoolName(v.Host)}
+	return driver.Volume{ID: v.ID, Name: driver.StorageName(v.ID), SizeGiB: v.Size, Pool: rpcapi.PoolName(v.Host)}
 }
 
 // CreateVolume makes the storage of a volume placed here. A failure is handed back to the
 // scheduler, which tries another pool or sets the volume to error.
-func (m *Manager) CreateVolume(ctx context.Context, args message.CreateVolumeArgs) error {
+func (m *Manager) CreateVolume(ctx context.Context, args rpcapi.CreateVolumeArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": args.VolumeID})
 	defer m.locks.lock(args.VolumeID)()
 	v, err := m.Store.GetVolume(ctx, args.VolumeID)
@@ -162,7 +162,7 @@ func (m *Manager) CreateVolume(ctx context.Context, args message.CreateVolumeArg
 	if err != nil {
 		return fmt.Errorf("load volume %s: %w", args.VolumeID, err)
 	}
-	if v.Status != resource.StatusCreating || message.BackendHost(v.Host) != m.Host {
+	if v.Status != resource.StatusCreating || rpcapi.BackendHost(v.Host) != m.Host {
 		log.WithFields(logrus.Fields{"status": v.Status, "volume_host": v.Host}).Info("create_volume no longer ours to do; dropped")
 		return nil
 	}
@@ -174,7 +174,7 @@ func (m *Manager) CreateVolume(ctx context.Context, args message.CreateVolumeArg
 		log.WithError(err).Error("create failed on the backend; handing the volume back to the scheduler")
 		args.TriedHosts = append(args.TriedHosts, v.Host)
 		args.LastError = err.Error()
-		return m.Transport.Cast(ctx, message.SchedulerTarget(), message.CreateVolume, args)
+		return m.Transport.Cast(ctx, rpcapi.SchedulerTarget(), rpcapi.CreateVolume, args)
 	}
 	if err := m.finishCreate(ctx, v); err != nil {
 		return err
@@ -361,8 +361,8 @@ func (m *Manager) report(ctx context.Context) {
 	if m.GoodnessFunction != "" {
 		stats.GoodnessFunction = m.GoodnessFunction
 	}
-	args := message.CapabilitiesArgs{Host: m.Host, AvailabilityZone: m.Zone, Stats: stats, ReportedAt: time.Now().UTC()}
-	if err := m.Transport.Fanout(ctx, rpc.TopicScheduler, message.UpdateCapabilities, args); err != nil && ctx.Err() == nil {
+	args := rpcapi.CapabilitiesArgs{Host: m.Host, AvailabilityZone: m.Zone, Stats: stats, ReportedAt: time.Now().UTC()}
+	if err := m.Transport.Fanout(ctx, rpc.TopicScheduler, rpcapi.UpdateCapabilities, args); err != nil && ctx.Err() == nil {
 		log.WithError(err).Warn("capability report not sent")
 	}
 }

@@ -7,16 +7,16 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
 // RevertToSnapshot rolls a volume in reverting on this backend back to its snapshot in
 // restoring; both become available. When the backend cannot, the volume goes to error and
 // the snapshot back to available (as Cinder leaves them), with a user message.
-func (m *Manager) RevertToSnapshot(ctx context.Context, args message.RevertArgs) error {
+func (m *Manager) RevertToSnapshot(ctx context.Context, args rpcapi.RevertArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": args.VolumeID, "snapshot_id": args.SnapshotID})
 	v, err := m.Store.GetVolume(ctx, args.VolumeID)
 	if errors.Is(err, resource.ErrNotFound) {

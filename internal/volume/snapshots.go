@@ -7,9 +7,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -93,7 +93,7 @@ func (m *Manager) DeleteSnapshot(ctx context.Context, id string) error {
 func (m *Manager) removeSnapshot(ctx context.Context, log logrus.FieldLogger, sn *resource.Snapshot) (bool, error) {
 	// A backend without snapshots never made any storage: only the row is left to remove.
 	if snapper, ok := m.Driver.(driver.Snapshotter); ok {
-		v := driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: message.PoolName(sn.Host)}
+		v := driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: rpcapi.PoolName(sn.Host)}
 		if err := snapper.DeleteSnapshot(ctx, driverSnapshot(sn), v); err != nil {
 			log.WithError(err).WithField("snapshot_id", sn.ID).Error("snapshot delete failed on the backend; snapshot set to error_deleting")
 			msg := userMessage(ctx, sn.ProjectID, resource.MessageResourceSnapshot, sn.ID, resource.ActionSnapshotDelete, resource.DetailSnapshotDeleteError, "")
