@@ -38,19 +38,6 @@ type GroupRecoveryStore interface {
 	ListGroupsInStatus(ctx context.Context, statuses []string, updatedBefore time.Time) ([]*resource.Group, error)
 }
 
-// handleGroup runs the scheduler's group methods; false for another method.
-func (s *Scheduler) handleGroup(ctx context.Context, msg *rpc.Message) (bool, error) {
-	if msg.Method != rpcapi.CreateGroup {
-		return false, nil
-	}
-	var args rpcapi.GroupArgs
-	if err := json.Unmarshal(msg.Args, &args); err != nil {
-		reqctx.Log(ctx, s.Log).WithError(err).Error("dropping create_group with undecodable arguments")
-		return true, nil
-	}
-	return true, s.CreateGroup(ctx, args)
-}
-
 // CreateGroup places a group in creating and hands it to the chosen backend's volume
 // service. A redelivered request for a group already placed is sent on to the same backend.
 func (s *Scheduler) CreateGroup(ctx context.Context, args rpcapi.GroupArgs) error {

@@ -19,7 +19,6 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -75,9 +74,11 @@ type Scheduler struct {
 	StartupWait time.Duration
 	Started     time.Time
 
-	initOnce sync.Once
-	mu       sync.Mutex
-	backends map[string]*backendState // by host@backend
+	initOnce   sync.Once
+	routerOnce sync.Once
+	router     *rpc.Router
+	mu         sync.Mutex
+	backends   map[string]*backendState // by host@backend
 }
 
 type backendState struct {
@@ -101,40 +102,28 @@ func (s *Scheduler) pipeline() *Pipeline {
 	return s.Pipeline
 }
 
-// Handle is the RPC handler of the scheduler topic.
+// Handle is the RPC handler of the scheduler topic: the scheduler's routing table (Routes).
 func (s *Scheduler) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
-	switch msg.Method {
-	case rpcapi.UpdateCapabilities:
-		var args rpcapi.CapabilitiesArgs
-		if err := json.Unmarshal(msg.Args, &args); err != nil {
-			return nil, fmt.Errorf("decode capabilities: %w", err)
-		}
+	s.routerOnce.Do(func() { s.router = s.Routes() })
+	return s.router.Handle(ctx, msg)
+}
+
+// Routes is the scheduler's RPC routing table: each method it serves with its typed
+// arguments. An unknown method or undecodable arguments are refused (rpc.ErrUndeliverable).
+func (s *Scheduler) Routes() *rpc.Router {
+	r := rpc.NewRouter("scheduler", s.Log)
+	rpc.OnCast(r, rpcapi.UpdateCapabilities, func(ctx context.Context, args rpcapi.CapabilitiesArgs) error {
 		// The claims table first: a pool the snapshot offers must have its row to be claimed.
 		s.recordPools(ctx, args)
 		s.UpdateCapabilities(args)
-		return nil, nil
-	case rpcapi.CreateVolume:
-		var args rpcapi.CreateVolumeArgs
-		if err := json.Unmarshal(msg.Args, &args); err != nil {
-			reqctx.Log(ctx, s.Log).WithError(err).Error("dropping create_volume with undecodable arguments")
-			return nil, nil
-		}
-		return nil, s.CreateVolume(ctx, args)
-	case rpcapi.GetPools:
-		var args rpcapi.GetPoolsArgs
-		if len(msg.Args) > 0 {
-			if err := json.Unmarshal(msg.Args, &args); err != nil {
-				return nil, fmt.Errorf("decode get_pools arguments: %w", err)
-			}
-		}
+		return nil
+	})
+	rpc.OnCast(r, rpcapi.CreateVolume, s.CreateVolume)
+	rpc.On(r, rpcapi.GetPools, func(ctx context.Context, args rpcapi.GetPoolsArgs) (any, error) {
 		return s.GetPools(ctx, args)
-	default:
-		if handled, err := s.handleGroup(ctx, msg); handled {
-			return nil, err
-		}
-		reqctx.Log(ctx, s.Log).WithField("method", msg.Method).Warn("scheduler: unknown method ignored")
-		return nil, nil
-	}
+	})
+	rpc.OnCast(r, rpcapi.CreateGroup, s.CreateGroup)
+	return r
 }
 
 // UpdateCapabilities records a backend's report, replacing its previous one and what was

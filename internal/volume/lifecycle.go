@@ -2,14 +2,10 @@ package volume
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-
-	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
-	"github.com/scoria/scoria/internal/rpc"
 	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -26,42 +22,6 @@ type lifecycleStore interface {
 	FailExtend(ctx context.Context, id string, newSize int, msg *resource.Message) error
 	FinishRevert(ctx context.Context, volumeID, snapshotID string) error
 	FailRevert(ctx context.Context, volumeID, snapshotID string, msg *resource.Message) error
-}
-
-// handleLifecycle decodes and runs the lifecycle methods of Handle; it reports false for a
-// method that is not one of them.
-func (m *Manager) handleLifecycle(ctx context.Context, log logrus.FieldLogger, msg *rpc.Message) (bool, error) {
-	decode := func(v any) bool {
-		if err := json.Unmarshal(msg.Args, v); err != nil {
-			log.WithError(err).WithField("method", msg.Method).Error("dropping a message with undecodable arguments")
-			return false
-		}
-		return true
-	}
-	switch msg.Method {
-	case rpcapi.CreateSnapshot, rpcapi.DeleteSnapshot:
-		var a rpcapi.SnapshotArgs
-		if !decode(&a) {
-			return true, nil
-		}
-		if msg.Method == rpcapi.CreateSnapshot {
-			return true, m.CreateSnapshot(ctx, a.SnapshotID)
-		}
-		return true, m.DeleteSnapshot(ctx, a.SnapshotID)
-	case rpcapi.ExtendVolume:
-		var a rpcapi.ExtendVolumeArgs
-		if !decode(&a) {
-			return true, nil
-		}
-		return true, m.ExtendVolume(ctx, a)
-	case rpcapi.RevertToSnapshot:
-		var a rpcapi.RevertArgs
-		if !decode(&a) {
-			return true, nil
-		}
-		return true, m.RevertToSnapshot(ctx, a)
-	}
-	return false, nil
 }
 
 // ours reports whether host (host@backend#pool) is on this manager's backend.

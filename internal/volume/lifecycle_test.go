@@ -801,9 +801,10 @@ func TestLifecycleOverTransport(t *testing.T) {
 	cast(rpcapi.DeleteSnapshot, rpcapi.SnapshotArgs{SnapshotID: sn.ID, VolumeID: v.ID})
 	waitFor("snapshot", func() string { return f.snapStatus(sn.ID) }, "gone")
 
-	// Undecodable arguments are dropped, not retried for ever.
+	// Undecodable arguments are refused as undeliverable (the transport drops them), not
+	// retried for ever.
 	raw := json.RawMessage(`"not an object"`)
-	if _, err := f.m.Handle(ctx, &rpc.Message{Method: rpcapi.ExtendVolume, Args: raw}); err != nil {
-		t.Fatalf("undecodable extend_volume: %v", err)
+	if _, err := f.m.Handle(ctx, &rpc.Message{Method: rpcapi.ExtendVolume, Args: raw}); !errors.Is(err, rpc.ErrUndeliverable) {
+		t.Fatalf("undecodable extend_volume: %v, want rpc.ErrUndeliverable", err)
 	}
 }

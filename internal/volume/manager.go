@@ -9,7 +9,6 @@ package volume
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -68,6 +67,9 @@ type Manager struct {
 
 	// locks serialises the create and the delete of each volume.
 	locks volumeLocks
+
+	routerOnce sync.Once
+	router     *rpc.Router // Routes, made on the first message
 }
 
 // Run sets the backend up (retrying with backoff while it is unusable), recovers volumes left
@@ -101,50 +103,6 @@ func (m *Manager) Run(ctx context.Context) error {
 	return m.Transport.Serve(ctx, rpc.Target{Topic: rpc.TopicVolume, Server: m.Host}, m.Handle)
 }
 
-// Handle is the RPC handler of this backend's queue.
-func (m *Manager) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
-	log := reqctx.Log(ctx, m.Log).WithField("host", m.Host)
-	switch msg.Method {
-	case rpcapi.CreateVolume:
-		var args rpcapi.CreateVolumeArgs
-		if err := json.Unmarshal(msg.Args, &args); err != nil {
-			log.WithError(err).Error("dropping create_volume with undecodable arguments")
-			return nil, nil
-		}
-		return nil, m.CreateVolume(ctx, args)
-	case rpcapi.DeleteVolume:
-		var args rpcapi.DeleteVolumeArgs
-		if err := json.Unmarshal(msg.Args, &args); err != nil {
-			log.WithError(err).Error("dropping delete_volume with undecodable arguments")
-			return nil, nil
-		}
-		return nil, m.DeleteVolume(ctx, args.VolumeID)
-	case rpcapi.PublishCapabilities:
-		m.report(ctx)
-		return nil, nil
-	case rpcapi.CreateGroupSnapshot, rpcapi.DeleteGroupSnapshot:
-		return nil, m.handleGroupSnapshot(ctx, log, msg.Method, msg.Args)
-	case rpcapi.InitializeConnection, rpcapi.TerminateConnection:
-		var args rpcapi.ConnectionArgs
-		if err := json.Unmarshal(msg.Args, &args); err != nil {
-			return nil, fmt.Errorf("%s: undecodable arguments: %w", msg.Method, err)
-		}
-		if msg.Method == rpcapi.InitializeConnection {
-			return m.InitializeConnection(ctx, args)
-		}
-		return nil, m.TerminateConnection(ctx, args)
-	default:
-		if handled, err := m.handleLifecycle(ctx, log, msg); handled {
-			return nil, err
-		}
-		if handled, err := m.handleGroup(ctx, log, msg); handled {
-			return nil, err
-		}
-		log.WithField("method", msg.Method).Warn("volume service: unknown method ignored")
-		return nil, nil
-	}
-}
-
 func driverVolume(v *resource.Volume) driver.Volume {
 	return driver.Volume{ID: v.ID, Name: driver.StorageName(v.ID), SizeGiB: v.Size, Pool: rpcapi.PoolName(v.Host)}
 }
@@ -154,17 +112,9 @@ func driverVolume(v *resource.Volume) driver.Volume {
 func (m *Manager) CreateVolume(ctx context.Context, args rpcapi.CreateVolumeArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": args.VolumeID})
 	defer m.locks.lock(args.VolumeID)()
-	v, err := m.Store.GetVolume(ctx, args.VolumeID)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Warn("create_volume for a volume that no longer exists; dropped")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load volume %s: %w", args.VolumeID, err)
-	}
-	if v.Status != resource.StatusCreating || rpcapi.BackendHost(v.Host) != m.Host {
-		log.WithFields(logrus.Fields{"status": v.Status, "volume_host": v.Host}).Info("create_volume no longer ours to do; dropped")
-		return nil
+	v, ok, err := m.volumes().load(ctx, log, rpcapi.CreateVolume, args.VolumeID, resource.StatusCreating)
+	if !ok {
+		return err
 	}
 	if v.SnapshotID != "" || v.SourceVolID != "" { // made from a snapshot or a clone
 		return m.createFromSource(ctx, log, v)
@@ -211,17 +161,10 @@ func (m *Manager) finishCreate(ctx context.Context, v *resource.Volume) error {
 func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": id})
 	defer m.locks.lock(id)()
-	v, err := m.Store.GetVolume(ctx, id)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Info("delete_volume for a volume already gone; dropped")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load volume %s: %w", id, err)
-	}
-	if v.Status != resource.StatusDeleting {
-		log.WithField("status", v.Status).Info("delete_volume for a volume not in deleting; dropped")
-		return nil
+	// Wherever it is placed, as it always was: the API sends the delete to the volume's host.
+	v, ok, err := m.volumes().anywhere().load(ctx, log, rpcapi.DeleteVolume, id, resource.StatusDeleting)
+	if !ok {
+		return err
 	}
 	snapsGone, err := m.deleteSnapshotsOf(ctx, log, v) // a cascade delete
 	if err != nil {

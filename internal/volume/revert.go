@@ -18,17 +18,9 @@ import (
 // the snapshot back to available (as Cinder leaves them), with a user message.
 func (m *Manager) RevertToSnapshot(ctx context.Context, args rpcapi.RevertArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": args.VolumeID, "snapshot_id": args.SnapshotID})
-	v, err := m.Store.GetVolume(ctx, args.VolumeID)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Warn("revert_to_snapshot for a volume that no longer exists; dropped")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load volume %s: %w", args.VolumeID, err)
-	}
-	if v.Status != resource.StatusReverting || !m.ours(v.Host) {
-		log.WithFields(logrus.Fields{"status": v.Status, "volume_host": v.Host}).Info("revert_to_snapshot no longer ours to do; dropped")
-		return nil
+	v, ok, err := m.volumes().load(ctx, log, rpcapi.RevertToSnapshot, args.VolumeID, resource.StatusReverting)
+	if !ok {
+		return err
 	}
 	sn, err := m.Store.GetSnapshot(ctx, args.SnapshotID)
 	if errors.Is(err, resource.ErrNotFound) {
