@@ -16,10 +16,10 @@ import (
 	"maps"
 	"net/http"
 
+	"github.com/scoria/scoria/internal/capability"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpcapi"
-	"github.com/scoria/scoria/internal/scheduler"
 )
 
 // volumeSourceStore is what this area needs of the database.
@@ -416,7 +416,7 @@ func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string,
 // with the pool's capabilities as the scheduler knows them. A type without capability specs
 // fits anywhere and needs no scheduler.
 func (s *server) retypeFits(ctx context.Context, v *resource.Volume, vt *resource.VolumeType, policy string) error {
-	if ok, _ := scheduler.CapabilitiesFit(map[string]any{}, vt.ExtraSpecs); ok || v.Host == "" {
+	if ok, _ := capability.Fit(map[string]any{}, vt.ExtraSpecs); ok || v.Host == "" {
 		return nil
 	}
 	if s.pools == nil {
@@ -429,11 +429,11 @@ func (s *server) retypeFits(ctx context.Context, v *resource.Volume, vt *resourc
 	if len(pools) == 0 {
 		return badRequest("Invalid volume: pool %s of volume %s is not up, so type %s cannot be checked against it; try again once its backend is up.", v.Host, v.ID, vt.Name)
 	}
-	if scheduler.BackendDown(pools[0].Capabilities) {
+	if capability.BackendDown(pools[0].Capabilities) {
 		return badRequest("Invalid volume: the backend %s of volume %s reports that it cannot reach its storage (backend_state down), so type %s cannot be checked against it; try again once it is up.",
 			rpcapi.BackendHost(v.Host), v.ID, vt.Name)
 	}
-	ok, why := scheduler.CapabilitiesFit(pools[0].Capabilities, vt.ExtraSpecs)
+	ok, why := capability.Fit(pools[0].Capabilities, vt.ExtraSpecs)
 	if ok {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scoria/scoria/internal/capability"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/scheduler/evaluator"
@@ -174,7 +175,7 @@ func newPools(r rpcapi.CapabilitiesArgs) []*Pool {
 		if _, ok := caps[resource.CapBackendState]; !ok {
 			caps[resource.CapBackendState] = resource.BackendStateUp
 		}
-		p.down = backendDown(caps)
+		p.down = capability.BackendDown(caps)
 		caps["timestamp"] = timestampFormat(r.ReportedAt)
 		p.Caps = caps
 		for i, k := range stdKeys {
@@ -184,16 +185,6 @@ func newPools(r rpcapi.CapabilitiesArgs) []*Pool {
 	}
 	return out
 }
-
-// backendDown reports whether capabilities caps say backend_state 'down'.
-func backendDown(caps map[string]any) bool {
-	s, ok := caps[resource.CapBackendState].(string)
-	return ok && strings.EqualFold(strings.TrimSpace(s), resource.BackendStateDown)
-}
-
-// BackendDown reports whether a pool with capabilities caps (as get_pools shows them) is on a
-// backend that reports itself down, for the API's checks of the pool a volume is on.
-func BackendDown(caps map[string]any) bool { return backendDown(caps) }
 
 func compile(src string) (*evaluator.Expr, error) {
 	if strings.TrimSpace(src) == "" {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/scoria/scoria/internal/capability"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
@@ -587,7 +588,7 @@ func poolMatches(p *Pool, filters map[string]string) bool {
 		case "volume_type":
 			// resolved by the API into GetPoolsArgs.VolumeType
 		default:
-			if !equalAfterConvert(p.Caps[k], v) {
+			if !capability.EqualAfterConvert(p.Caps[k], v) {
 				return false
 			}
 		}

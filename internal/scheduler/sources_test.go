@@ -107,25 +107,3 @@ func TestSourcePlacement(t *testing.T) {
 		})
 	}
 }
-
-func TestCapabilitiesFit(t *testing.T) {
-	caps := map[string]any{"volume_backend_name": "lvm", "thin_provisioning_support": true, "pool_name": "p", "custom": "x"}
-	tests := []struct {
-		specs map[string]string
-		ok    bool
-		why   string
-	}{
-		{nil, true, ""},
-		{map[string]string{"volume_backend_name": "lvm", "qos:read_iops": "100"}, true, ""},
-		{map[string]string{"capabilities:thin_provisioning_support": "<is> True"}, true, ""},
-		{map[string]string{"volume_backend_name": "gold"}, false, "does not match volume_backend_name=gold"},
-		{map[string]string{"replication_enabled": "<is> True"}, false, "has no capability replication_enabled"},
-		{map[string]string{"custom": "y"}, false, "does not match custom=y"},
-	}
-	for _, tc := range tests {
-		ok, why := CapabilitiesFit(caps, tc.specs)
-		if ok != tc.ok || why != tc.why {
-			t.Errorf("%v: %v %q, want %v %q", tc.specs, ok, why, tc.ok, tc.why)
-		}
-	}
-}
