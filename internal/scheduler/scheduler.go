@@ -4,7 +4,8 @@
 // pool up to scheduler_max_attempts. When nothing fits it says why in one sentence. At start
 // it schedules again the creates accepted before it whose message was lost (Recover). It
 // also places generic volume groups on a pool that fits every volume type of the group
-// (groups.go), and volumes created into a group on the group's backend.
+// (groups.go), and volumes created into a group on the group's backend. Its queue is served
+// through one RPC routing table (Routes).
 //
 // The pipeline (see README.md and Pipeline.Place):
 //

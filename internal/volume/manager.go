@@ -4,7 +4,9 @@
 // driver.GroupSnapshotter, else member by member), at start finishes or fails whatever a
 // crash left in flight, and compares the backend's storage with the database (Reconciler).
 // It also creates, updates and deletes the generic volume groups placed on its backend
-// (groups.go).
+// (groups.go). A backend's queue is served through one RPC routing table (routes.go), and
+// every handler that acts on one object starts with the same preamble (preamble.go): drop
+// the message when the object is gone, moved on, or placed on another backend.
 package volume
 
 import (
