@@ -34,9 +34,9 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -238,7 +238,7 @@ func (s *server) connect(ctx context.Context, v *resource.Volume, attachmentID s
 	if v.Host == "" {
 		return driver.ConnectionInfo{}, badRequest("Invalid volume: Volume %s has no host; it cannot be attached.", v.ID)
 	}
-	reply, err := s.conns.InitializeConnection(ctx, v.Host, message.ConnectionArgs{
+	reply, err := s.conns.InitializeConnection(ctx, v.Host, rpcapi.ConnectionArgs{
 		VolumeID: v.ID, AttachmentID: attachmentID, Connector: driver.Connector(connector), AccessMode: mode,
 	})
 	if err != nil {
@@ -628,7 +628,7 @@ func (s *server) terminate(ctx context.Context, a *resource.Attachment) error {
 			last = false
 		}
 	}
-	return s.conns.TerminateConnection(ctx, v.Host, message.ConnectionArgs{
+	return s.conns.TerminateConnection(ctx, v.Host, rpcapi.ConnectionArgs{
 		VolumeID: v.ID, AttachmentID: a.ID, Connector: driver.Connector(a.Connector), RemoveExport: last,
 	})
 }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -374,7 +374,7 @@ func (s *server) terminateConnection(w http.ResponseWriter, r *http.Request, id 
 			last = false
 		}
 	}
-	if err := s.conns.TerminateConnection(ctx, v.Host, message.ConnectionArgs{
+	if err := s.conns.TerminateConnection(ctx, v.Host, rpcapi.ConnectionArgs{
 		VolumeID: v.ID, Connector: driver.Connector(connector), RemoveExport: last,
 	}); err != nil {
 		s.writeError(w, r, err)

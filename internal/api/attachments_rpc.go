@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // Connections is what the API needs of the volume services to attach: initialize and
 // terminate a volume's connection on the service of its backend (host, host@backend#pool).
 type Connections interface {
-	InitializeConnection(ctx context.Context, host string, args message.ConnectionArgs) (*message.ConnectionReply, error)
-	TerminateConnection(ctx context.Context, host string, args message.ConnectionArgs) error
+	InitializeConnection(ctx context.Context, host string, args rpcapi.ConnectionArgs) (*rpcapi.ConnectionReply, error)
+	TerminateConnection(ctx context.Context, host string, args rpcapi.ConnectionArgs) error
 }
 
 // DefaultConnectionTimeout bounds how long RPCConnections waits for a volume service.
@@ -30,17 +30,17 @@ type RPCConnections struct {
 
 // InitializeConnection calls initialize_connection. A volume service that does not answer in
 // time is an *unavailableError (503).
-func (c *RPCConnections) InitializeConnection(ctx context.Context, host string, args message.ConnectionArgs) (*message.ConnectionReply, error) {
-	var reply message.ConnectionReply
-	if err := c.call(ctx, host, message.InitializeConnection, args, &reply); err != nil {
+func (c *RPCConnections) InitializeConnection(ctx context.Context, host string, args rpcapi.ConnectionArgs) (*rpcapi.ConnectionReply, error) {
+	var reply rpcapi.ConnectionReply
+	if err := c.call(ctx, host, rpcapi.InitializeConnection, args, &reply); err != nil {
 		return nil, err
 	}
 	return &reply, nil
 }
 
 // TerminateConnection calls terminate_connection; errors as for InitializeConnection.
-func (c *RPCConnections) TerminateConnection(ctx context.Context, host string, args message.ConnectionArgs) error {
-	return c.call(ctx, host, message.TerminateConnection, args, nil)
+func (c *RPCConnections) TerminateConnection(ctx context.Context, host string, args rpcapi.ConnectionArgs) error {
+	return c.call(ctx, host, rpcapi.TerminateConnection, args, nil)
 }
 
 func (c *RPCConnections) call(ctx context.Context, host, method string, args, reply any) error {
@@ -50,15 +50,15 @@ func (c *RPCConnections) call(ctx context.Context, host, method string, args, re
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := c.Transport.Call(ctx, message.VolumeTarget(host), method, args, reply)
+	err := c.Transport.Call(ctx, rpcapi.VolumeTarget(host), method, args, reply)
 	if errors.Is(err, rpc.ErrTimeout) || errors.Is(err, rpc.ErrClosed) || errors.Is(err, context.DeadlineExceeded) {
 		return &unavailableError{
-			reason: fmt.Sprintf("The volume service of %s did not answer %s within %s; check that scoria-volume is running.", message.BackendHost(host), method, timeout),
+			reason: fmt.Sprintf("The volume service of %s did not answer %s within %s; check that scoria-volume is running.", rpcapi.BackendHost(host), method, timeout),
 			err:    err,
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%s on %s: %w", method, message.BackendHost(host), err)
+		return fmt.Errorf("%s on %s: %w", method, rpcapi.BackendHost(host), err)
 	}
 	return nil
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/scheduler"
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -20,26 +20,26 @@ import (
 // capabilityReport is the report a volume service fans out for backend with one pool of
 // 100 GiB; storageDown makes it the report of a backend whose storage cannot be reached
 // (internal/volume's downStats): capacity unknown, backend_state down.
-func capabilityReport(backend, pool string, storageDown bool) message.CapabilitiesArgs {
+func capabilityReport(backend, pool string, storageDown bool) rpcapi.CapabilitiesArgs {
 	p := driver.Pool{Name: pool, TotalCapacityGB: 100, FreeCapacityGB: 100, ThickProvisioningSupport: true, MaxOverSubscriptionRatio: "1"}
 	if storageDown {
 		p.TotalCapacityGB, p.FreeCapacityGB = driver.Unknown, driver.Unknown
 		p.Extra = map[string]any{resource.CapBackendState: resource.BackendStateDown}
 	}
-	return message.CapabilitiesArgs{Host: backend, AvailabilityZone: "nova", ReportedAt: time.Now().UTC(),
+	return rpcapi.CapabilitiesArgs{Host: backend, AvailabilityZone: "nova", ReportedAt: time.Now().UTC(),
 		Stats: driver.Stats{VolumeBackendName: "lvm", Pools: []driver.Pool{p}}}
 }
 
 // tell hands reports to the real scheduler sched as its RPC handler receives them: the
 // claims table records them, then its snapshot.
-func tell(t testing.TB, sched *scheduler.Scheduler, reports ...message.CapabilitiesArgs) {
+func tell(t testing.TB, sched *scheduler.Scheduler, reports ...rpcapi.CapabilitiesArgs) {
 	t.Helper()
 	for _, r := range reports {
 		b, err := json.Marshal(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sched.Handle(context.Background(), &rpc.Message{Method: message.UpdateCapabilities, Args: b}); err != nil {
+		if _, err := sched.Handle(context.Background(), &rpc.Message{Method: rpcapi.UpdateCapabilities, Args: b}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 func (e *env) cgCall(method, path, body string) *httptest.ResponseRecorder {
@@ -31,13 +31,13 @@ func (e *env) createCG(body string) string {
 }
 
 // cgCast is the one message dispatched since before: method to server ("" the scheduler).
-func cgCast(t *testing.T, e *env, before int, method, server string) message.GroupArgs {
+func cgCast(t *testing.T, e *env, before int, method, server string) rpcapi.GroupArgs {
 	t.Helper()
 	msgs := e.disp.got()[before:]
 	if len(msgs) != 1 || msgs[0].Method != method || msgs[0].Server != server {
 		t.Fatalf("dispatched %+v, want one %s to %q", msgs, method, server)
 	}
-	var args message.GroupArgs
+	var args rpcapi.GroupArgs
 	if err := json.Unmarshal(msgs[0].Args, &args); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestCGCreateShowList(t *testing.T) {
 	body := obj(t, rec)
 	sameKeys(t, "create", keysOf(t, member(t, body, "consistencygroup")), []string{"id", "name"})
 	id := str(t, body, "consistencygroup", "id")
-	args := cgCast(t, e, before, message.CreateGroup, "")
+	args := cgCast(t, e, before, rpcapi.CreateGroup, "")
 	g := e.group(id)
 	if args.GroupID != id || g.GroupTypeID != db.DefaultCGSnapshotTypeID || g.Name != "cg1" || len(g.VolumeTypeIDs) != 1 || g.VolumeTypeIDs[0] != db.DefaultVolumeTypeID {
 		t.Fatalf("create_group %+v, group %+v", args, g)
@@ -184,8 +184,8 @@ func TestCGUpdateDelete(t *testing.T) {
 	}
 	before := len(e.disp.got())
 	wantStatus(t, put(id, `{"consistencygroup": {"add_volumes": "`+free+`"}}`), http.StatusAccepted)
-	var up message.UpdateGroupArgs
-	e.lastMessage(before, message.UpdateGroup, &up)
+	var up rpcapi.UpdateGroupArgs
+	e.lastMessage(before, rpcapi.UpdateGroup, &up)
 	if len(up.AddVolumes) != 1 || up.AddVolumes[0] != free {
 		t.Errorf("update_group %+v", up)
 	}
@@ -221,8 +221,8 @@ func TestCGUpdateDelete(t *testing.T) {
 	}
 	before = len(e.disp.got())
 	wantStatus(t, del(id, `{"consistencygroup": {"force": true}}`), http.StatusAccepted)
-	var args message.GroupArgs
-	e.lastMessage(before, message.DeleteGroup, &args)
+	var args rpcapi.GroupArgs
+	e.lastMessage(before, rpcapi.DeleteGroup, &args)
 	if args.GroupID != id || e.group(id).Status != resource.GroupStatusDeleting || e.volume(in).Status != resource.StatusDeleting {
 		t.Errorf("args %+v, group %s, volume %s", args, e.group(id).Status, e.volume(in).Status)
 	}
@@ -276,7 +276,7 @@ func TestCGCreateFromSource(t *testing.T) {
 	body := obj(t, rec)
 	sameKeys(t, "create_from_src", keysOf(t, member(t, body, "consistencygroup")), []string{"id", "name"})
 	id := str(t, body, "consistencygroup", "id")
-	args := cgCast(t, e, before, message.CreateGroup, "node1@file")
+	args := cgCast(t, e, before, rpcapi.CreateGroup, "node1@file")
 	g := e.group(id)
 	if args.GroupID != id || g.GroupTypeID != db.DefaultCGSnapshotTypeID || g.SourceGroupID != src || g.Host != "node1@file#file" {
 		t.Errorf("create_group %+v, group %+v", args, g)

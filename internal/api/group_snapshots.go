@@ -19,9 +19,9 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // groupSnapshotStore is what this area needs of the database.
@@ -267,7 +267,7 @@ func (s *server) snapshotGroup(ctx context.Context, groupID string, name, descri
 	if description != nil {
 		gs.Description = *description
 	}
-	msg, err := message.Outbox(rc, message.VolumeTarget(g.Host), message.CreateGroupSnapshot, message.GroupSnapshotArgs{GroupSnapshotID: gs.ID})
+	msg, err := rpcapi.Outbox(rc, rpcapi.VolumeTarget(g.Host), rpcapi.CreateGroupSnapshot, rpcapi.GroupSnapshotArgs{GroupSnapshotID: gs.ID})
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +361,7 @@ func (s *server) startGroupSnapshotDelete(ctx context.Context, id string) error 
 	if err != nil {
 		return err
 	}
-	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(host), message.DeleteGroupSnapshot, message.GroupSnapshotArgs{GroupSnapshotID: id})
+	msg, err := rpcapi.Outbox(reqctx.From(ctx), rpcapi.VolumeTarget(host), rpcapi.DeleteGroupSnapshot, rpcapi.GroupSnapshotArgs{GroupSnapshotID: id})
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 const (
@@ -89,8 +89,8 @@ func TestGroupSnapshotCreateShowListDelete(t *testing.T) {
 	}
 
 	// The cast went to the group's backend, in the same transaction as the rows.
-	msgs := castsOf(e, message.CreateGroupSnapshot)
-	var args message.GroupSnapshotArgs
+	msgs := castsOf(e, rpcapi.CreateGroupSnapshot)
+	var args rpcapi.GroupSnapshotArgs
 	if err := json.Unmarshal(msgs[0].Args, &args); err != nil || args.GroupSnapshotID != id || msgs[0].Server != "node1@file" {
 		t.Fatalf("cast %+v (%v)", msgs[0], err)
 	}
@@ -130,7 +130,7 @@ func TestGroupSnapshotCreateShowListDelete(t *testing.T) {
 	// Delete: the group snapshot and its members to deleting, with the cast.
 	rec = e.gsCall("DELETE", "/group_snapshots/"+id, mvGS, "")
 	wantStatus(t, rec, http.StatusAccepted)
-	if n := len(castsOf(e, message.DeleteGroupSnapshot)); n != 1 {
+	if n := len(castsOf(e, rpcapi.DeleteGroupSnapshot)); n != 1 {
 		t.Fatalf("%d delete_group_snapshot casts, want 1", n)
 	}
 	gs, _ := e.store.GetGroupSnapshot(context.Background(), id)

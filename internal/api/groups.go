@@ -17,9 +17,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // groupStore is what this area needs of the database.
@@ -327,7 +327,7 @@ func (s *server) startGroupCreate(ctx context.Context, gt *resource.GroupType, n
 	if description != nil {
 		g.Description = *description
 	}
-	msg, err := message.Outbox(rc, message.SchedulerTarget(), message.CreateGroup, message.GroupArgs{GroupID: g.ID})
+	msg, err := rpcapi.Outbox(rc, rpcapi.SchedulerTarget(), rpcapi.CreateGroup, rpcapi.GroupArgs{GroupID: g.ID})
 	if err != nil {
 		return nil, err
 	}
@@ -408,8 +408,8 @@ func (s *server) applyGroupUpdate(ctx context.Context, g *resource.Group, req *g
 		log.Info("group renamed")
 		return nil
 	}
-	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(g.Host), message.UpdateGroup,
-		message.UpdateGroupArgs{GroupID: g.ID, AddVolumes: addNew, RemoveVolumes: removeNew})
+	msg, err := rpcapi.Outbox(reqctx.From(ctx), rpcapi.VolumeTarget(g.Host), rpcapi.UpdateGroup,
+		rpcapi.UpdateGroupArgs{GroupID: g.ID, AddVolumes: addNew, RemoveVolumes: removeNew})
 	if err != nil {
 		return err
 	}
@@ -465,7 +465,7 @@ func (s *server) validateAddVolumes(ctx context.Context, g *resource.Group, memb
 			return nil, refuse("because volume type %s is not supported by the group.", v.VolumeTypeID)
 		case !slices.Contains(resource.GroupAddVolumeStatuses, v.Status):
 			return nil, refuse("because volume is in an invalid state: %s. Valid states are: %s.", v.Status, pyTuple(resource.GroupAddVolumeStatuses))
-		case message.BackendHost(v.Host) != message.BackendHost(g.Host) || g.Host == "":
+		case rpcapi.BackendHost(v.Host) != rpcapi.BackendHost(g.Host) || g.Host == "":
 			return nil, badRequest("Invalid volume: Volume is not local to this node.")
 		}
 		out = append(out, id)
@@ -584,7 +584,7 @@ func (s *server) startGroupDeleteOf(r *http.Request, g *resource.Group, deleteVo
 			return notFoundAs(err, "Group", id)
 		}
 	}
-	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(g.Host), message.DeleteGroup, message.GroupArgs{GroupID: g.ID})
+	msg, err := rpcapi.Outbox(reqctx.From(ctx), rpcapi.VolumeTarget(g.Host), rpcapi.DeleteGroup, rpcapi.GroupArgs{GroupID: g.ID})
 	if err != nil {
 		return err
 	}

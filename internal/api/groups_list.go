@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // groupList is the body of a group list.
@@ -361,7 +361,7 @@ func (s *server) createGroupFromSource(r *http.Request, req *groupFromSource, cg
 	for _, m := range members {
 		m.Host, m.AvailabilityZone = src.Host, src.AvailabilityZone
 	}
-	msg, err := message.Outbox(rc, message.VolumeTarget(g.Host), message.CreateGroup, message.GroupArgs{GroupID: g.ID})
+	msg, err := rpcapi.Outbox(rc, rpcapi.VolumeTarget(g.Host), rpcapi.CreateGroup, rpcapi.GroupArgs{GroupID: g.ID})
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 const (
@@ -128,7 +128,7 @@ func TestCreateGroup(t *testing.T) {
 			t.Errorf("group = %+v", g)
 		}
 		msgs := e.disp.got()[before:]
-		if len(msgs) != 1 || msgs[0].Method != message.CreateGroup || msgs[0].Topic != "scoria-scheduler" {
+		if len(msgs) != 1 || msgs[0].Method != rpcapi.CreateGroup || msgs[0].Topic != "scoria-scheduler" {
 			t.Fatalf("dispatched %+v, want create_group to the scheduler", msgs)
 		}
 		// The groups quota shows the group, as Cinder's quota set does.
@@ -339,8 +339,8 @@ func TestUpdateGroup(t *testing.T) {
 		if g := e.group(id); g.Status != resource.GroupStatusUpdating {
 			t.Errorf("status %s, want updating", g.Status)
 		}
-		var args message.UpdateGroupArgs
-		e.lastMessage(before, message.UpdateGroup, &args)
+		var args rpcapi.UpdateGroupArgs
+		e.lastMessage(before, rpcapi.UpdateGroup, &args)
 		if len(args.AddVolumes) != 1 || args.AddVolumes[0] != free || len(args.RemoveVolumes) != 0 {
 			t.Errorf("update_group args %+v: the member already in is not added again", args)
 		}
@@ -410,8 +410,8 @@ func TestDeleteAndResetGroup(t *testing.T) {
 	t.Run("delete with volumes", func(t *testing.T) {
 		before := len(e.disp.got())
 		wantStatus(t, action(id, mv313, `{"delete": {"delete-volumes": true}}`, asMember), http.StatusAccepted)
-		var args message.GroupArgs
-		e.lastMessage(before, message.DeleteGroup, &args)
+		var args rpcapi.GroupArgs
+		e.lastMessage(before, rpcapi.DeleteGroup, &args)
 		if args.GroupID != id || e.group(id).Status != resource.GroupStatusDeleting || e.volume(vol).Status != resource.StatusDeleting {
 			t.Errorf("args %+v, group %s, volume %s", args, e.group(id).Status, e.volume(vol).Status)
 		}
@@ -484,8 +484,8 @@ func TestCreateGroupFromSourceAndVolumesInGroups(t *testing.T) {
 		if len(vols) != 1 || vols[0].SourceVolID != members[0].ID || vols[0].Status != resource.StatusCreating || vols[0].Host != groupHost {
 			t.Errorf("members = %+v", vols)
 		}
-		var args message.GroupArgs
-		e.lastMessage(before, message.CreateGroup, &args)
+		var args rpcapi.GroupArgs
+		e.lastMessage(before, rpcapi.CreateGroup, &args)
 		if args.GroupID != id {
 			t.Errorf("args %+v", args)
 		}

@@ -17,9 +17,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/policy"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/scheduler"
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -565,7 +565,7 @@ func matrixEnv(t *testing.T, configure ...func(*Options)) *env {
 		t.Fatal(err)
 	}
 	total := 1000.0
-	report := message.CapabilitiesArgs{Host: attachHost, AvailabilityZone: "nova", ReportedAt: time.Now().UTC(),
+	report := rpcapi.CapabilitiesArgs{Host: attachHost, AvailabilityZone: "nova", ReportedAt: time.Now().UTC(),
 		Stats: driver.Stats{VolumeBackendName: "file", Pools: []driver.Pool{{Name: "file", TotalCapacityGB: driver.Capacity(total),
 			FreeCapacityGB: driver.Capacity(total), ThickProvisioningSupport: true, Multiattach: true, MaxOverSubscriptionRatio: "1"}}}}
 	sched.UpdateCapabilities(report)

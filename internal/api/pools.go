@@ -11,15 +11,15 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // Pools is what the API needs of the scheduler: the pools it knows from the volume services'
 // capability reports, filtered as args say.
 type Pools interface {
-	GetPools(ctx context.Context, args message.GetPoolsArgs) ([]message.PoolInfo, error)
+	GetPools(ctx context.Context, args rpcapi.GetPoolsArgs) ([]rpcapi.PoolInfo, error)
 }
 
 // DefaultPoolsTimeout bounds how long RPCPools waits for a scheduler.
@@ -34,15 +34,15 @@ type RPCPools struct {
 
 // GetPools calls get_pools on the scheduler topic. A scheduler that does not answer in time
 // (none running, or all of them stuck) is an *unavailableError, which the API answers 503.
-func (p *RPCPools) GetPools(ctx context.Context, args message.GetPoolsArgs) ([]message.PoolInfo, error) {
+func (p *RPCPools) GetPools(ctx context.Context, args rpcapi.GetPoolsArgs) ([]rpcapi.PoolInfo, error) {
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = DefaultPoolsTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var pools []message.PoolInfo
-	err := p.Transport.Call(ctx, message.SchedulerTarget(), message.GetPools, args, &pools)
+	var pools []rpcapi.PoolInfo
+	err := p.Transport.Call(ctx, rpcapi.SchedulerTarget(), rpcapi.GetPools, args, &pools)
 	if errors.Is(err, rpc.ErrTimeout) || errors.Is(err, rpc.ErrClosed) {
 		return nil, &unavailableError{
 			reason: fmt.Sprintf("No scheduler answered within %s; check that scoria-scheduler is running.", timeout),
@@ -126,8 +126,8 @@ func (s *server) getPools(w http.ResponseWriter, r *http.Request) {
 // poolArgs turns the query of a get_pools request into the scheduler's filters, as Cinder's
 // microversions allow them: none before 3.28, any capability from 3.28, only the known
 // filters from 3.31 (others answer 400), volume_type from 3.35 (resolved here, by name or id).
-func (s *server) poolArgs(ctx context.Context, q query) (message.GetPoolsArgs, error) {
-	var args message.GetPoolsArgs
+func (s *server) poolArgs(ctx context.Context, q query) (rpcapi.GetPoolsArgs, error) {
+	var args rpcapi.GetPoolsArgs
 	mv := versionOf(ctx)
 	if !mv.atLeast(mvPoolFilter) {
 		return args, nil
@@ -160,7 +160,7 @@ func (s *server) poolArgs(ctx context.Context, q query) (message.GetPoolsArgs, e
 			if err != nil {
 				return args, err
 			}
-			args.VolumeType = &message.VolumeTypeSpec{ID: vt.ID, Name: vt.Name, ExtraSpecs: vt.ExtraSpecs}
+			args.VolumeType = &rpcapi.VolumeTypeSpec{ID: vt.ID, Name: vt.Name, ExtraSpecs: vt.ExtraSpecs}
 		}
 	}
 	if len(filters) > 0 {
@@ -170,7 +170,7 @@ func (s *server) poolArgs(ctx context.Context, q query) (message.GetPoolsArgs, e
 }
 
 // listPools asks the scheduler for pools and orders them by name.
-func (s *server) listPools(ctx context.Context, args message.GetPoolsArgs) ([]message.PoolInfo, error) {
+func (s *server) listPools(ctx context.Context, args rpcapi.GetPoolsArgs) ([]rpcapi.PoolInfo, error) {
 	if s.pools == nil {
 		return nil, errNoPools
 	}
@@ -245,7 +245,7 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 	}
 	known := false
 	for _, svc := range services {
-		if svc.Binary == resource.BinaryVolume && hostMatches(svc.Host, message.BackendHost(host)) {
+		if svc.Binary == resource.BinaryVolume && hostMatches(svc.Host, rpcapi.BackendHost(host)) {
 			known = true
 			break
 		}
@@ -259,7 +259,7 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var mine []message.PoolInfo
+	var mine []rpcapi.PoolInfo
 	backends := map[string]bool{}
 	var backendList []string
 	for _, p := range pools {
@@ -267,7 +267,7 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		mine = append(mine, p)
-		if b := message.BackendHost(p.Name); !backends[b] {
+		if b := rpcapi.BackendHost(p.Name); !backends[b] {
 			backends[b] = true
 			backendList = append(backendList, b)
 		}
@@ -319,12 +319,12 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 // capabilityArgs asks the scheduler for only the pools of host when it names a backend
 // (host@backend) or a pool; for a bare host the pools are picked here, with Cinder's host
 // matching.
-func capabilityArgs(host string) message.GetPoolsArgs {
+func capabilityArgs(host string) rpcapi.GetPoolsArgs {
 	switch {
 	case strings.Contains(host, "#"):
-		return message.GetPoolsArgs{Filters: map[string]string{"name": host}}
+		return rpcapi.GetPoolsArgs{Filters: map[string]string{"name": host}}
 	case strings.Contains(host, "@"):
-		return message.GetPoolsArgs{Filters: map[string]string{"backend": host}}
+		return rpcapi.GetPoolsArgs{Filters: map[string]string{"backend": host}}
 	}
-	return message.GetPoolsArgs{}
+	return rpcapi.GetPoolsArgs{}
 }

@@ -18,10 +18,10 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/backend/localfile"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/scheduler"
 	"github.com/scoria/scoria/internal/volume"
 	"github.com/scoria/scoria/pkg/driver"
@@ -65,7 +65,7 @@ func poolsEnv(t *testing.T, timeout time.Duration, wrap func(rpc.Handler) rpc.Ha
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = ps.bus.Serve(ctx, message.SchedulerTarget(), h)
+		_ = ps.bus.Serve(ctx, rpcapi.SchedulerTarget(), h)
 	}()
 	for _, b := range backends {
 		m := &volume.Manager{Host: b.host, Zone: "nova", Store: e.store, Transport: ps.bus, Log: log,
@@ -100,13 +100,13 @@ func poolsEnv(t *testing.T, timeout time.Duration, wrap func(rpc.Handler) rpc.Ha
 // of every get_pools it is asked, so a test can see what the API passed on.
 type askedPools struct {
 	mu    sync.Mutex
-	asked []message.GetPoolsArgs
+	asked []rpcapi.GetPoolsArgs
 }
 
 func (a *askedPools) wrap(h rpc.Handler) rpc.Handler {
 	return func(ctx context.Context, msg *rpc.Message) (any, error) {
-		if msg.Method == message.GetPools {
-			var args message.GetPoolsArgs
+		if msg.Method == rpcapi.GetPools {
+			var args rpcapi.GetPoolsArgs
 			if err := json.Unmarshal(msg.Args, &args); err != nil {
 				return nil, err
 			}
@@ -118,22 +118,22 @@ func (a *askedPools) wrap(h rpc.Handler) rpc.Handler {
 	}
 }
 
-func (a *askedPools) calls() []message.GetPoolsArgs {
+func (a *askedPools) calls() []rpcapi.GetPoolsArgs {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]message.GetPoolsArgs(nil), a.asked...)
+	return append([]rpcapi.GetPoolsArgs(nil), a.asked...)
 }
 
 // report fans capability reports out to the scheduler over the bus, as volume services whose
 // drivers report them do, and waits until the scheduler knows every one's backend.
-func (ps *poolsSetup) report(t *testing.T, reports ...message.CapabilitiesArgs) {
+func (ps *poolsSetup) report(t *testing.T, reports ...rpcapi.CapabilitiesArgs) {
 	t.Helper()
 	want := ps.sched.Reported() + len(reports)
 	for _, r := range reports {
 		if r.ReportedAt.IsZero() {
 			r.ReportedAt = time.Now().UTC()
 		}
-		if err := ps.bus.Fanout(context.Background(), rpc.TopicScheduler, message.UpdateCapabilities, r); err != nil {
+		if err := ps.bus.Fanout(context.Background(), rpc.TopicScheduler, rpcapi.UpdateCapabilities, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -175,7 +175,7 @@ func TestGetPools(t *testing.T) {
 	e, ps := poolsEnv(t, 5*time.Second, func(h rpc.Handler) rpc.Handler {
 		return func(ctx context.Context, msg *rpc.Message) (any, error) {
 			res, err := h(ctx, msg)
-			if pools, ok := res.([]message.PoolInfo); ok && variant && err == nil {
+			if pools, ok := res.([]rpcapi.PoolInfo); ok && variant && err == nil {
 				for _, p := range pools {
 					p.Capabilities["storage_protocol"] = []any{"FC", "fibre_channel"}
 				}
@@ -192,7 +192,7 @@ func TestGetPools(t *testing.T) {
 		}
 		return got
 	}
-	known, err := ps.sched.GetPools(context.Background(), message.GetPoolsArgs{})
+	known, err := ps.sched.GetPools(context.Background(), rpcapi.GetPoolsArgs{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestGetPoolsFilters(t *testing.T) {
 	e.addVolumeType(goldID, "gold")
 	e.addExtraSpec(goldID, "volume_backend_name", "gold")
 	e.addExtraSpec(goldID, "capabilities:thin_provisioning_support", "<is> True")
-	gold := &message.VolumeTypeSpec{ID: goldID, Name: "gold", ExtraSpecs: map[string]string{
+	gold := &rpcapi.VolumeTypeSpec{ID: goldID, Name: "gold", ExtraSpecs: map[string]string{
 		"volume_backend_name": "gold", "capabilities:thin_provisioning_support": "<is> True"}}
 	both := []string{"node1@gold#gold", "node2@plain#plain"}
 
@@ -297,29 +297,29 @@ func TestGetPoolsFilters(t *testing.T) {
 		name    string
 		version string
 		query   string
-		want    message.GetPoolsArgs
+		want    rpcapi.GetPoolsArgs
 		pools   []string // the pools answered
 		status  int      // of a refusal; 0 when the call succeeds
 		message string   // of a refusal
 	}{
-		{"3.0 ignores filters", "", "?name=node1@gold%23gold&volume_type=gold&foo=1", message.GetPoolsArgs{}, both, 0, ""},
-		{"3.27 ignores filters", "volume 3.27", "?name=node1@gold%23gold&foo=1", message.GetPoolsArgs{}, both, 0, ""},
+		{"3.0 ignores filters", "", "?name=node1@gold%23gold&volume_type=gold&foo=1", rpcapi.GetPoolsArgs{}, both, 0, ""},
+		{"3.27 ignores filters", "volume 3.27", "?name=node1@gold%23gold&foo=1", rpcapi.GetPoolsArgs{}, both, 0, ""},
 		{"3.28 passes any capability", "volume 3.28", "?detail=true&total_capacity_gb=50&volume_type=gold",
-			message.GetPoolsArgs{Filters: map[string]string{"total_capacity_gb": "50"}}, []string{"node2@plain#plain"}, 0, ""},
+			rpcapi.GetPoolsArgs{Filters: map[string]string{"total_capacity_gb": "50"}}, []string{"node2@plain#plain"}, 0, ""},
 		{"3.28 name and a capability", "volume 3.28", "?name=node1@gold%23gold&total_capacity_gb=50",
-			message.GetPoolsArgs{Filters: map[string]string{"name": "node1@gold#gold", "total_capacity_gb": "50"}}, nil, 0, ""},
+			rpcapi.GetPoolsArgs{Filters: map[string]string{"name": "node1@gold#gold", "total_capacity_gb": "50"}}, nil, 0, ""},
 		{"3.31 name and backend", "volume 3.31", "?name=node1@gold%23gold&backend=node1@gold",
-			message.GetPoolsArgs{Filters: map[string]string{"name": "node1@gold#gold", "backend": "node1@gold"}}, []string{"node1@gold#gold"}, 0, ""},
-		{"3.31 refuses other filters", "volume 3.31", "?foo=1&name=x&bar=2", message.GetPoolsArgs{}, nil,
+			rpcapi.GetPoolsArgs{Filters: map[string]string{"name": "node1@gold#gold", "backend": "node1@gold"}}, []string{"node1@gold#gold"}, 0, ""},
+		{"3.31 refuses other filters", "volume 3.31", "?foo=1&name=x&bar=2", rpcapi.GetPoolsArgs{}, nil,
 			http.StatusBadRequest, "Invalid filters foo,bar are found in query options."},
-		{"3.31 all_tenants is ignored", "volume 3.31", "?all_tenants=1", message.GetPoolsArgs{}, both, 0, ""},
-		{"3.34 drops volume_type", "volume 3.34", "?volume_type=gold", message.GetPoolsArgs{}, both, 0, ""},
-		{"3.35 volume_type by name", "volume 3.35", "?volume_type=gold", message.GetPoolsArgs{VolumeType: gold}, []string{"node1@gold#gold"}, 0, ""},
+		{"3.31 all_tenants is ignored", "volume 3.31", "?all_tenants=1", rpcapi.GetPoolsArgs{}, both, 0, ""},
+		{"3.34 drops volume_type", "volume 3.34", "?volume_type=gold", rpcapi.GetPoolsArgs{}, both, 0, ""},
+		{"3.35 volume_type by name", "volume 3.35", "?volume_type=gold", rpcapi.GetPoolsArgs{VolumeType: gold}, []string{"node1@gold#gold"}, 0, ""},
 		{"3.70 volume_type by id", "volume 3.70", "?volume_type=" + goldID + "&backend=node2@plain",
-			message.GetPoolsArgs{VolumeType: gold, Filters: map[string]string{"backend": "node2@plain"}}, nil, 0, ""},
-		{"unknown volume_type name", "volume 3.35", "?volume_type=nope", message.GetPoolsArgs{}, nil,
+			rpcapi.GetPoolsArgs{VolumeType: gold, Filters: map[string]string{"backend": "node2@plain"}}, nil, 0, ""},
+		{"unknown volume_type name", "volume 3.35", "?volume_type=nope", rpcapi.GetPoolsArgs{}, nil,
 			http.StatusNotFound, "Volume type with name nope could not be found."},
-		{"unknown volume_type id", "volume 3.70", "?volume_type=" + unknownID, message.GetPoolsArgs{}, nil,
+		{"unknown volume_type id", "volume 3.70", "?volume_type=" + unknownID, rpcapi.GetPoolsArgs{}, nil,
 			http.StatusNotFound, "Volume type " + unknownID + " could not be found."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -375,7 +375,7 @@ func TestPoolsSchedulerUnavailable(t *testing.T) {
 	t.Run("the scheduler fails", func(t *testing.T) {
 		failing := func(h rpc.Handler) rpc.Handler { // the real scheduler, with get_pools failing
 			return func(ctx context.Context, msg *rpc.Message) (any, error) {
-				if msg.Method == message.GetPools {
+				if msg.Method == rpcapi.GetPools {
 					return nil, errors.New("boom")
 				}
 				return h(ctx, msg)
@@ -403,15 +403,15 @@ func TestCapabilities(t *testing.T) {
 	}
 	e.addService(resource.BinaryScheduler, "sched1", "nova", false, "", 0)
 	ps.report(t,
-		message.CapabilitiesArgs{Host: "host1@lvm", AvailabilityZone: "nova", Stats: driver.Stats{
+		rpcapi.CapabilitiesArgs{Host: "host1@lvm", AvailabilityZone: "nova", Stats: driver.Stats{
 			VolumeBackendName: "lvmbackend", VendorName: "Open Source", DriverVersion: "3.0.0", StorageProtocol: "iSCSI",
 			Extra: map[string]any{"properties": map[string]any{"scoria:preallocate": map[string]any{"title": "Preallocate", "description": "d", "type": "boolean"}}},
 			Pools: []driver.Pool{{Name: "lvm", TotalCapacityGB: 100, FreeCapacityGB: 100}}}},
-		message.CapabilitiesArgs{Host: "host2@multi", AvailabilityZone: "nova", Stats: driver.Stats{
+		rpcapi.CapabilitiesArgs{Host: "host2@multi", AvailabilityZone: "nova", Stats: driver.Stats{
 			VolumeBackendName: "multi", StorageProtocol: "FC",
 			Pools: []driver.Pool{{Name: "a", Extra: map[string]any{"replication_targets": []any{"t1"}}}, {Name: "b"}}}},
-		message.CapabilitiesArgs{Host: "host4@a", AvailabilityZone: "nova", Stats: driver.Stats{VolumeBackendName: "a", Pools: []driver.Pool{{Name: "a"}}}},
-		message.CapabilitiesArgs{Host: "host4@b", AvailabilityZone: "nova", Stats: driver.Stats{VolumeBackendName: "b", Pools: []driver.Pool{{Name: "b"}}}},
+		rpcapi.CapabilitiesArgs{Host: "host4@a", AvailabilityZone: "nova", Stats: driver.Stats{VolumeBackendName: "a", Pools: []driver.Pool{{Name: "a"}}}},
+		rpcapi.CapabilitiesArgs{Host: "host4@b", AvailabilityZone: "nova", Stats: driver.Stats{VolumeBackendName: "b", Pools: []driver.Pool{{Name: "b"}}}},
 	)
 
 	capabilityKeys := []string{"namespace", "vendor_name", "volume_backend_name", "pool_name", "driver_version",
@@ -442,7 +442,7 @@ func TestCapabilities(t *testing.T) {
 			t.Errorf("thin_provisioning %s", p)
 		}
 		calls := sched.calls()[before:]
-		if len(calls) != 1 || !reflect.DeepEqual(calls[0], message.GetPoolsArgs{Filters: map[string]string{"backend": "host1@lvm"}}) {
+		if len(calls) != 1 || !reflect.DeepEqual(calls[0], rpcapi.GetPoolsArgs{Filters: map[string]string{"backend": "host1@lvm"}}) {
 			t.Errorf("scheduler asked %+v", calls)
 		}
 	})
@@ -453,7 +453,7 @@ func TestCapabilities(t *testing.T) {
 		if got := str(t, obj(t, rec), "namespace"); got != "OS::Storage::Capabilities::host1" {
 			t.Errorf("namespace %q", got)
 		}
-		if calls := sched.calls()[before:]; len(calls) != 1 || !reflect.DeepEqual(calls[0], message.GetPoolsArgs{}) {
+		if calls := sched.calls()[before:]; len(calls) != 1 || !reflect.DeepEqual(calls[0], rpcapi.GetPoolsArgs{}) {
 			t.Errorf("scheduler asked %+v, want every pool", calls)
 		}
 	})
@@ -465,7 +465,7 @@ func TestCapabilities(t *testing.T) {
 		if str(t, body, "pool_name") != "b" || str(t, body, "namespace") != "OS::Storage::Capabilities::host2@multi#b" {
 			t.Errorf("capabilities %s", pyRepr(body))
 		}
-		want := message.GetPoolsArgs{Filters: map[string]string{"name": "host2@multi#b"}}
+		want := rpcapi.GetPoolsArgs{Filters: map[string]string{"name": "host2@multi#b"}}
 		if calls := sched.calls()[before:]; len(calls) != 1 || !reflect.DeepEqual(calls[0], want) {
 			t.Errorf("scheduler asked %+v", calls)
 		}

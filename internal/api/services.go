@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // Scoria's binaries are shown under Cinder's names, so that `cinder service-list` and tools
@@ -144,7 +144,7 @@ func (s *server) backendStates(ctx context.Context) (states map[string]string, k
 	}
 	ctx, cancel := context.WithTimeout(ctx, backendStatesTimeout)
 	defer cancel()
-	pools, err := s.pools.GetPools(ctx, message.GetPoolsArgs{})
+	pools, err := s.pools.GetPools(ctx, rpcapi.GetPoolsArgs{})
 	if err != nil {
 		reqctx.Log(ctx, s.log).WithError(err).Warn("os-services: the scheduler did not give its pools; backend_state from the services' heartbeats")
 		return nil, false
@@ -155,7 +155,7 @@ func (s *server) backendStates(ctx context.Context) (states map[string]string, k
 		if st, ok := p.Capabilities[resource.CapBackendState].(string); ok && st != "" {
 			state = st
 		}
-		b := message.BackendHost(p.Name)
+		b := rpcapi.BackendHost(p.Name)
 		if states[b] != resource.BackendStateDown {
 			states[b] = state
 		}

@@ -14,9 +14,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // snapshotStore is what this area needs of the database.
@@ -215,8 +215,8 @@ func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) {
 	if req.description != nil {
 		sn.Description = *req.description
 	}
-	msg, err := message.Outbox(rc, message.VolumeTarget(v.Host), message.CreateSnapshot,
-		message.SnapshotArgs{SnapshotID: sn.ID, VolumeID: v.ID})
+	msg, err := rpcapi.Outbox(rc, rpcapi.VolumeTarget(v.Host), rpcapi.CreateSnapshot,
+		rpcapi.SnapshotArgs{SnapshotID: sn.ID, VolumeID: v.ID})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -311,8 +311,8 @@ func (s *server) deleteSnapshotFrom(ctx context.Context, sn *resource.Snapshot, 
 	if sn.Host == "" {
 		return refused(s.store.DestroySnapshot(ctx, sn.ID, from))
 	}
-	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(sn.Host), message.DeleteSnapshot,
-		message.SnapshotArgs{SnapshotID: sn.ID, VolumeID: sn.VolumeID})
+	msg, err := rpcapi.Outbox(reqctx.From(ctx), rpcapi.VolumeTarget(sn.Host), rpcapi.DeleteSnapshot,
+		rpcapi.SnapshotArgs{SnapshotID: sn.ID, VolumeID: sn.VolumeID})
 	if err != nil {
 		return err
 	}

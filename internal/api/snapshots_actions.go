@@ -9,9 +9,9 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // snapshotMetadataFault words a metadata item the store did not find as Cinder does.
@@ -200,8 +200,8 @@ func (s *server) revertVolume(w http.ResponseWriter, r *http.Request, volumeID s
 	}
 	var msgs []resource.OutboxMessage
 	if v.Host != "" { // a volume never placed has no snapshots: the store refuses it
-		msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(v.Host), message.RevertToSnapshot,
-			message.RevertArgs{VolumeID: v.ID, SnapshotID: snapshotID})
+		msg, err := rpcapi.Outbox(reqctx.From(ctx), rpcapi.VolumeTarget(v.Host), rpcapi.RevertToSnapshot,
+			rpcapi.RevertArgs{VolumeID: v.ID, SnapshotID: snapshotID})
 		if err != nil {
 			s.writeError(w, r, err)
 			return

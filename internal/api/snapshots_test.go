@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 const snapHost = "host1@lvm#pool1"
@@ -86,8 +86,8 @@ func TestCreateSnapshot(t *testing.T) {
 		if got.Status != resource.SnapshotCreating || got.Progress != "0%" || got.Host != snapHost || got.ProjectID != testProject || got.Metadata["k"] != "v" {
 			t.Errorf("stored %+v", got)
 		}
-		var args message.SnapshotArgs
-		e.lastMessage(before, message.CreateSnapshot, &args)
+		var args rpcapi.SnapshotArgs
+		e.lastMessage(before, rpcapi.CreateSnapshot, &args)
 		if args.SnapshotID != id || args.VolumeID != vol {
 			t.Errorf("args %+v", args)
 		}
@@ -339,8 +339,8 @@ func TestDeleteSnapshot(t *testing.T) {
 		if got := e.snapshot(id).Status; got != resource.SnapshotDeleting {
 			t.Errorf("status %s", got)
 		}
-		var args message.SnapshotArgs
-		e.lastMessage(before, message.DeleteSnapshot, &args)
+		var args rpcapi.SnapshotArgs
+		e.lastMessage(before, rpcapi.DeleteSnapshot, &args)
 		if args.SnapshotID != id || args.VolumeID != vol {
 			t.Errorf("args %+v", args)
 		}
@@ -485,8 +485,8 @@ func TestDeleteVolumeWithSnapshots(t *testing.T) {
 		e.snapStatus(b, resource.SnapshotError)
 		before := len(e.disp.got())
 		wantStatus(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + vol + "?cascade=true"}), http.StatusAccepted)
-		var args message.DeleteVolumeArgs
-		e.lastMessage(before, message.DeleteVolume, &args)
+		var args rpcapi.DeleteVolumeArgs
+		e.lastMessage(before, rpcapi.DeleteVolume, &args)
 		if e.volume(vol).Status != resource.StatusDeleting || e.snapshot(a).Status != resource.SnapshotDeleting || e.snapshot(b).Status != resource.SnapshotDeleting {
 			t.Errorf("volume %s, snapshots %s %s", e.volume(vol).Status, e.snapshot(a).Status, e.snapshot(b).Status)
 		}
@@ -529,8 +529,8 @@ func TestRevertVolume(t *testing.T) {
 		before := len(e.disp.got())
 		rec := revert(vol, `{"revert": {"snapshot_id": "`+latest+`"}}`, v340)
 		wantStatus(t, rec, http.StatusAccepted)
-		var args message.RevertArgs
-		e.lastMessage(before, message.RevertToSnapshot, &args)
+		var args rpcapi.RevertArgs
+		e.lastMessage(before, rpcapi.RevertToSnapshot, &args)
 		if args.VolumeID != vol || args.SnapshotID != latest {
 			t.Errorf("args %+v", args)
 		}

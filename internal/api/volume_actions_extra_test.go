@@ -10,9 +10,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/backend/localfile"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/volume"
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -249,7 +249,7 @@ func TestForceDeleteWhateverStatus(t *testing.T) {
 	deleteOnService := func(t *testing.T, id string, before int) {
 		t.Helper()
 		msgs := e.disp.got()[before:]
-		if len(msgs) != 1 || msgs[0].Method != message.DeleteVolume || msgs[0].Server != "node@file" {
+		if len(msgs) != 1 || msgs[0].Method != rpcapi.DeleteVolume || msgs[0].Server != "node@file" {
 			t.Fatalf("dispatched %+v, want one delete_volume to node@file", msgs)
 		}
 		if got := e.volume(id).Status; got != resource.StatusDeleting {

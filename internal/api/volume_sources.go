@@ -16,10 +16,10 @@ import (
 	"maps"
 	"net/http"
 
-	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/capability"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
-	"github.com/scoria/scoria/internal/scheduler"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // volumeSourceStore is what this area needs of the database.
@@ -250,8 +250,8 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 		s.writeError(w, r, err)
 		return
 	}
-	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(v.Host), message.ExtendVolume,
-		message.ExtendVolumeArgs{VolumeID: v.ID, NewSize: newSize})
+	msg, err := rpcapi.Outbox(reqctx.From(ctx), rpcapi.VolumeTarget(v.Host), rpcapi.ExtendVolume,
+		rpcapi.ExtendVolumeArgs{VolumeID: v.ID, NewSize: newSize})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -292,7 +292,7 @@ func noRoomToExtend(v *resource.Volume, newSize int, res resource.ClaimResult) s
 	delta := newSize - v.Size
 	if res.Down {
 		return fmt.Sprintf("The backend %s of volume %s reports that it cannot reach its storage (backend_state down), so it cannot grow the volume; try again once it is up.",
-			message.BackendHost(v.Host), v.ID)
+			rpcapi.BackendHost(v.Host), v.ID)
 	}
 	if res.NoPool {
 		return fmt.Sprintf("Pool %s of volume %s has not reported its capacity, so it cannot take %d GiB more; try again once its backend is up.", v.Host, v.ID, delta)
@@ -416,24 +416,24 @@ func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string,
 // with the pool's capabilities as the scheduler knows them. A type without capability specs
 // fits anywhere and needs no scheduler.
 func (s *server) retypeFits(ctx context.Context, v *resource.Volume, vt *resource.VolumeType, policy string) error {
-	if ok, _ := scheduler.CapabilitiesFit(map[string]any{}, vt.ExtraSpecs); ok || v.Host == "" {
+	if ok, _ := capability.Fit(map[string]any{}, vt.ExtraSpecs); ok || v.Host == "" {
 		return nil
 	}
 	if s.pools == nil {
 		return errNoPools
 	}
-	pools, err := s.pools.GetPools(ctx, message.GetPoolsArgs{Filters: map[string]string{"name": v.Host}})
+	pools, err := s.pools.GetPools(ctx, rpcapi.GetPoolsArgs{Filters: map[string]string{"name": v.Host}})
 	if err != nil {
 		return err
 	}
 	if len(pools) == 0 {
 		return badRequest("Invalid volume: pool %s of volume %s is not up, so type %s cannot be checked against it; try again once its backend is up.", v.Host, v.ID, vt.Name)
 	}
-	if scheduler.BackendDown(pools[0].Capabilities) {
+	if capability.BackendDown(pools[0].Capabilities) {
 		return badRequest("Invalid volume: the backend %s of volume %s reports that it cannot reach its storage (backend_state down), so type %s cannot be checked against it; try again once it is up.",
-			message.BackendHost(v.Host), v.ID, vt.Name)
+			rpcapi.BackendHost(v.Host), v.ID, vt.Name)
 	}
-	ok, why := scheduler.CapabilitiesFit(pools[0].Capabilities, vt.ExtraSpecs)
+	ok, why := capability.Fit(pools[0].Capabilities, vt.ExtraSpecs)
 	if ok {
 		return nil
 	}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/scheduler"
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -36,7 +36,7 @@ func sourcesEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	total := 100.0
-	report := message.CapabilitiesArgs{Host: "h@lvm", AvailabilityZone: "nova", ReportedAt: time.Now().UTC(),
+	report := rpcapi.CapabilitiesArgs{Host: "h@lvm", AvailabilityZone: "nova", ReportedAt: time.Now().UTC(),
 		Stats: driver.Stats{VolumeBackendName: "lvm", Pools: []driver.Pool{{Name: "pool", TotalCapacityGB: driver.Capacity(total),
 			FreeCapacityGB: driver.Capacity(total), ThickProvisioningSupport: true, Multiattach: true, MaxOverSubscriptionRatio: "1"}}}}
 	sched.UpdateCapabilities(report)
@@ -136,7 +136,7 @@ func TestCreateFromSource(t *testing.T) {
 			if v.SnapshotID != str0(tc.snapshotID) || v.SourceVolID != str0(tc.sourceVolID) || v.Status != resource.StatusCreating {
 				t.Errorf("row: snapshot %q, source %q, status %s", v.SnapshotID, v.SourceVolID, v.Status)
 			}
-			args := e.lastArgs(message.CreateVolume)
+			args := e.lastArgs(rpcapi.CreateVolume)
 			if args["volume_id"] != id || str0(args["snapshot_id"]) != str0(tc.snapshotID) || str0(args["source_volid"]) != str0(tc.sourceVolID) {
 				t.Errorf("create_volume args %v", args)
 			}
@@ -219,10 +219,10 @@ func TestExtend(t *testing.T) {
 			t.Errorf("volume %s %d GiB, want extending at 2", v.Status, v.Size)
 		}
 		msgs := e.disp.got()[before:]
-		if len(msgs) != 1 || msgs[0].Method != message.ExtendVolume || msgs[0].Server != "h@lvm" {
+		if len(msgs) != 1 || msgs[0].Method != rpcapi.ExtendVolume || msgs[0].Server != "h@lvm" {
 			t.Fatalf("dispatched %+v, want one extend_volume to h@lvm", msgs)
 		}
-		if args := e.lastArgs(message.ExtendVolume); args["volume_id"] != id || args["new_size"] != 5.0 {
+		if args := e.lastArgs(rpcapi.ExtendVolume); args["volume_id"] != id || args["new_size"] != 5.0 {
 			t.Errorf("extend_volume args %v", args)
 		}
 		if p, _ := e.store.GetPool(context.Background(), srcPool); p.AllocatedGB != 5 {

@@ -11,9 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // policyMultiattach is Cinder's rule of making a volume multiattach: creating one (of a
@@ -126,12 +126,12 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	if v.Metadata == nil {
 		v.Metadata = map[string]string{}
 	}
-	msg, err := message.Outbox(rc, message.SchedulerTarget(), message.CreateVolume, message.CreateVolumeArgs{
+	msg, err := rpcapi.Outbox(rc, rpcapi.SchedulerTarget(), rpcapi.CreateVolume, rpcapi.CreateVolumeArgs{
 		VolumeID:         v.ID,
 		Size:             v.Size,
 		AvailabilityZone: v.AvailabilityZone,
 		VolumeTypeID:     v.VolumeTypeID,
-		VolumeType:       &message.VolumeTypeSpec{ID: vt.ID, Name: vt.Name, ExtraSpecs: vt.ExtraSpecs},
+		VolumeType:       &rpcapi.VolumeTypeSpec{ID: vt.ID, Name: vt.Name, ExtraSpecs: vt.ExtraSpecs},
 		SchedulerHints:   req.schedulerHints,
 		SnapshotID:       v.SnapshotID,
 		SourceVolID:      v.SourceVolID,
@@ -427,7 +427,7 @@ func (s *server) deleteVolumeWith(ctx context.Context, v *resource.Volume, d res
 			return &resource.InvalidStateError{Kind: "volume", ID: v.ID, Status: v.Status, Want: from}
 		}
 	}
-	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(v.Host), message.DeleteVolume, message.DeleteVolumeArgs{VolumeID: v.ID})
+	msg, err := rpcapi.Outbox(reqctx.From(ctx), rpcapi.VolumeTarget(v.Host), rpcapi.DeleteVolume, rpcapi.DeleteVolumeArgs{VolumeID: v.ID})
 	if err != nil {
 		return err
 	}

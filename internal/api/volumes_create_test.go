@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // Key sets (in order) of Cinder 21.3.1's answers, from its recorded samples.
@@ -97,17 +97,17 @@ func TestCreateVolume(t *testing.T) {
 		t.Fatalf("dispatched %d messages, want 1", len(msgs))
 	}
 	m := msgs[0]
-	if m.ID == 0 || m.Topic != rpc.TopicScheduler || m.Server != "" || m.Method != message.CreateVolume {
+	if m.ID == 0 || m.Topic != rpc.TopicScheduler || m.Server != "" || m.Method != rpcapi.CreateVolume {
 		t.Errorf("dispatched %+v", m)
 	}
-	var args message.CreateVolumeArgs
+	var args rpcapi.CreateVolumeArgs
 	if err := json.Unmarshal(m.Args, &args); err != nil {
 		t.Fatal(err)
 	}
 	if args.VolumeID != id || args.Size != 1 || args.AvailabilityZone != "nova" || args.VolumeTypeID != sampleTypeID || args.Attempts != 0 {
 		t.Errorf("create_volume args %+v", args)
 	}
-	wantType := &message.VolumeTypeSpec{ID: sampleTypeID, Name: "sample-type", ExtraSpecs: map[string]string{
+	wantType := &rpcapi.VolumeTypeSpec{ID: sampleTypeID, Name: "sample-type", ExtraSpecs: map[string]string{
 		"volume_backend_name": "lvmbackend", "capabilities:thin_provisioning_support": "<is> True"}}
 	if !reflect.DeepEqual(args.VolumeType, wantType) {
 		t.Errorf("create_volume volume_type %+v, want %+v", args.VolumeType, wantType)

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 func TestShowVolume(t *testing.T) {
@@ -316,13 +316,13 @@ func TestDeleteVolume(t *testing.T) {
 			t.Fatalf("dispatched %d messages, want 1", len(msgs))
 		}
 		m := msgs[0]
-		if m.Topic != rpc.TopicVolume || m.Server != "host1@lvm" || m.Method != message.DeleteVolume {
+		if m.Topic != rpc.TopicVolume || m.Server != "host1@lvm" || m.Method != rpcapi.DeleteVolume {
 			t.Errorf("dispatched %+v", m)
 		}
 		if target := (rpc.Target{Topic: m.Topic, Server: m.Server}).String(); target != "scoria-volume.host1@lvm" {
 			t.Errorf("target %s", target)
 		}
-		var args message.DeleteVolumeArgs
+		var args rpcapi.DeleteVolumeArgs
 		if err := json.Unmarshal(m.Args, &args); err != nil || args.VolumeID != id {
 			t.Errorf("args %s (%v)", m.Args, err)
 		}

@@ -20,10 +20,10 @@ import (
 	"github.com/scoria/scoria/internal/backend"
 	"github.com/scoria/scoria/internal/config"
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/outbox"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/scheduler"
 	"github.com/scoria/scoria/internal/scheduler/evaluator"
 	"github.com/scoria/scoria/internal/service"
@@ -297,7 +297,7 @@ func (e *Env) askForReports(ctx context.Context, s *scheduler.Scheduler) {
 			}
 		}
 		if s.Reported() < up {
-			if err := e.Transport.Fanout(ctx, rpc.TopicVolume, message.PublishCapabilities, struct{}{}); err != nil {
+			if err := e.Transport.Fanout(ctx, rpc.TopicVolume, rpcapi.PublishCapabilities, struct{}{}); err != nil {
 				e.Log.WithError(err).Debug("could not ask volume services for capabilities")
 			}
 		}

@@ -12,11 +12,11 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
 	"github.com/scoria/scoria/internal/rpc/amqp"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 func newStore(t *testing.T) *db.Store {
@@ -37,7 +37,7 @@ func newStore(t *testing.T) *db.Store {
 func accept(t *testing.T, s *db.Store, rc reqctx.Context) []resource.OutboxMessage {
 	t.Helper()
 	v := &resource.Volume{ProjectID: "p", UserID: "u", Size: 1, AvailabilityZone: "nova"}
-	msg, err := message.Outbox(rc, message.SchedulerTarget(), message.CreateVolume, message.CreateVolumeArgs{Size: 1})
+	msg, err := rpcapi.Outbox(rc, rpcapi.SchedulerTarget(), rpcapi.CreateVolume, rpcapi.CreateVolumeArgs{Size: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ type recorder struct {
 }
 
 func (r *recorder) handle(ctx context.Context, msg *rpc.Message) (any, error) {
-	var a message.CreateVolumeArgs
+	var a rpcapi.CreateVolumeArgs
 	if err := json.Unmarshal(msg.Args, &a); err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func TestDispatchPublishesAndDeletes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rec := &recorder{}
-	go bus.Serve(ctx, message.SchedulerTarget(), rec.handle)
+	go bus.Serve(ctx, rpcapi.SchedulerTarget(), rec.handle)
 	relay := &Relay{Store: s, Transport: bus, Log: log, Interval: time.Hour}
 	go relay.Run(ctx, 2)
 	rc := reqctx.Context{RequestID: reqctx.NewRequestID(), UserID: "u", ProjectID: "p"}
@@ -148,7 +148,7 @@ func TestBrokerDownThenBack(t *testing.T) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rec := &recorder{}
-	go bus.Serve(sctx, message.SchedulerTarget(), rec.handle)
+	go bus.Serve(sctx, rpcapi.SchedulerTarget(), rec.handle)
 	// The pending() probe above claimed the row; once Grace has passed the sweep takes it again.
 	time.Sleep(5 * time.Millisecond)
 	relay.Transport = bus

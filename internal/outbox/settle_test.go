@@ -8,9 +8,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // waitFor polls cond every 10 ms until it holds or 5 s pass, then fails saying what.
@@ -40,7 +40,7 @@ func TestInProcessBusRowKeptUntilHandled(t *testing.T) {
 	var calls1 atomic.Int32
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release); kill(); bus1.Close() })
-	go bus1.Serve(ctx1, message.SchedulerTarget(), func(ctx context.Context, msg *rpc.Message) (any, error) {
+	go bus1.Serve(ctx1, rpcapi.SchedulerTarget(), func(ctx context.Context, msg *rpc.Message) (any, error) {
 		calls1.Add(1)
 		<-release
 		return nil, nil
@@ -66,7 +66,7 @@ func TestInProcessBusRowKeptUntilHandled(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
 	rec := &recorder{}
-	go bus2.Serve(ctx2, message.SchedulerTarget(), rec.handle)
+	go bus2.Serve(ctx2, rpcapi.SchedulerTarget(), rec.handle)
 	relay2 := &Relay{Store: s, Transport: bus2, Log: log, Grace: 100 * time.Millisecond, Interval: 20 * time.Millisecond}
 	go relay2.Run(ctx2, 2)
 	if got := rec.wait(t, 1); got[0] != rc.RequestID {

@@ -305,7 +305,8 @@ func (l *Local) handle(sctx context.Context, h Handler, d *localDelivery) {
 	}
 	hctx := reqctx.With(sctx, d.msg.Context)
 	result, stack, err := runHandler(hctx, h, d.msg)
-	if err != nil && sctx.Err() != nil && d.queue != nil {
+	undeliverable := errors.Is(err, ErrUndeliverable)
+	if err != nil && !undeliverable && sctx.Err() != nil && d.queue != nil {
 		// The server is stopping and the handler gave up: like an unacked AMQP message,
 		// the delivery goes back to its queue for another server.
 		l.mu.Lock()
@@ -321,6 +322,9 @@ func (l *Local) handle(sctx context.Context, h Handler, d *localDelivery) {
 			entry = entry.WithField("stack", string(stack))
 		}
 		switch {
+		case undeliverable:
+			// The handler logged why; no attempt can ever succeed: settled for good.
+			entry.Debug("rpc: undeliverable message dropped")
 		case d.reply != nil:
 			entry.Warn("rpc call handler failed")
 		case stack != nil || d.queue == nil:

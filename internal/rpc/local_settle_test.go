@@ -3,6 +3,7 @@ package rpc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,17 +13,21 @@ import (
 )
 
 // TestLocalCastSettled: a CastSettled cast is settled only once a handler has finished with it
-// for good — after it returned nil (also after failed attempts that were delivered again), or
-// panicked (dropped) — never while it waits, is being handled, or is lost with a closed bus.
+// for good — after it returned nil (also after failed attempts that were delivered again),
+// panicked (dropped) or refused it as undeliverable (dropped) — never while it waits, is
+// being handled, or is lost with a closed bus.
 func TestLocalCastSettled(t *testing.T) {
 	cases := []struct {
 		name     string
 		failures int  // attempts that return an error before one succeeds
 		panics   bool // the handler panics instead
+		// undeliverable: the handler refuses the message for good (rpc.ErrUndeliverable)
+		undeliverable bool
 	}{
 		{name: "handled"},
 		{name: "handled after a failed attempt", failures: 1},
 		{name: "dropped by a panic", panics: true},
+		{name: "dropped as undeliverable", undeliverable: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -43,6 +48,9 @@ func TestLocalCastSettled(t *testing.T) {
 				<-release
 				if tc.panics {
 					panic("boom")
+				}
+				if tc.undeliverable {
+					return nil, fmt.Errorf("%w: unknown method", rpc.ErrUndeliverable)
 				}
 				if int(n) <= tc.failures {
 					return nil, errors.New("not now")

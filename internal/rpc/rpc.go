@@ -1,6 +1,8 @@
 // Package rpc is Scoria's internal messaging: call (request/reply with a timeout), cast and
 // fanout cast between services, addressed by topic and server. The AMQP transport
-// (package rpc/amqp) serves split deployments; Local serves the all-in-one process.
+// (package rpc/amqp) serves split deployments; Local serves the all-in-one process. Router is
+// a service's handler: one table from method to a typed handler, with one policy for a
+// message no handler can take (ErrUndeliverable).
 package rpc
 
 import (
@@ -48,7 +50,10 @@ type Message struct {
 // An error from a cast's handler means "not done, try again": the message is delivered
 // again after CastRetryDelay, so a passing failure (the database refusing connections, a
 // broker hiccup) loses nothing. A handler returns nil for a message that can never succeed
-// (and logs why); a handler that panics has its message dropped, since it would panic again.
+// (and logs why), or an error wrapping ErrUndeliverable for one that cannot even be handled
+// (an unknown method, undecodable arguments: see Router), which the transport settles for good
+// without delivering it again; a handler that panics has its message dropped, since it would
+// panic again.
 type Handler func(ctx context.Context, msg *Message) (any, error)
 
 // CastRetryDelay is how long a cast whose handler failed waits before it is delivered again.

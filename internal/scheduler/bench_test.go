@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -20,7 +20,7 @@ func BenchmarkPlace(b *testing.B) {
 				if h%2 == 1 {
 					zone = "az1"
 				}
-				r := message.CapabilitiesArgs{Host: fmt.Sprintf("host%d@lvm", h), AvailabilityZone: zone,
+				r := rpcapi.CapabilitiesArgs{Host: fmt.Sprintf("host%d@lvm", h), AvailabilityZone: zone,
 					Stats: driver.Stats{VolumeBackendName: "lvmbackend", StorageProtocol: "iSCSI", VendorName: "Open Source"}}
 				for i := range 10 {
 					free := float64((h*10+i)%997 + 1)

@@ -17,9 +17,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // BenchmarkCreateVolumeWithClaims is the end-to-end placement rate of one scheduler on
@@ -91,7 +91,7 @@ func BenchmarkCreateVolumeWithClaims(b *testing.B) {
 			id := ids[i]
 			i++
 			next.Unlock()
-			if err := s.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: id, Size: 1}); err != nil {
+			if err := s.CreateVolume(ctx, rpcapi.CreateVolumeArgs{VolumeID: id, Size: 1}); err != nil {
 				b.Error(err)
 				return
 			}

@@ -13,9 +13,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -74,7 +74,7 @@ func TestClaimReplan(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, st, q := claimFixture(t, tc.opts, tc.room, tc.host)
-			args := message.CreateVolumeArgs{VolumeID: vol1, Size: 10, Attempts: tc.attempts}
+			args := rpcapi.CreateVolumeArgs{VolumeID: vol1, Size: 10, Attempts: tc.attempts}
 			if tc.host != "" {
 				args.TriedHosts = []string{tc.host}
 			}
@@ -110,7 +110,7 @@ func TestClaimReplan(t *testing.T) {
 				}
 				return
 			}
-			if cast := q.casts(t, 1); status != resource.StatusCreating || host != tc.want || len(cast) != 1 || cast[0] != message.BackendHost(tc.want) {
+			if cast := q.casts(t, 1); status != resource.StatusCreating || host != tc.want || len(cast) != 1 || cast[0] != rpcapi.BackendHost(tc.want) {
 				t.Fatalf("status %s, host %q, casts %v; want creating on %s", status, host, cast, tc.want)
 			}
 			// What the refused claims consumed in memory was given back.
@@ -143,7 +143,7 @@ func TestClaimRefusedOnBackendDown(t *testing.T) {
 	t.Run("the next pool", func(t *testing.T) {
 		s, st, q := claimFixture(t, DefaultOptions(), nil, "")
 		markDown(t, st, "a@f#p") // the snapshot still says up, and a@f#p has the most free
-		if err := s.CreateVolume(context.Background(), message.CreateVolumeArgs{VolumeID: vol1, Size: 10}); err != nil {
+		if err := s.CreateVolume(context.Background(), rpcapi.CreateVolumeArgs{VolumeID: vol1, Size: 10}); err != nil {
 			t.Fatal(err)
 		}
 		cast := q.casts(t, 1)
@@ -155,7 +155,7 @@ func TestClaimRefusedOnBackendDown(t *testing.T) {
 		s, st, q := claimFixture(t, DefaultOptions(), nil, "")
 		markDown(t, st, "a@f#p")
 		markDown(t, st, "b@f#p")
-		r := NewRequest(message.CreateVolumeArgs{VolumeID: vol1, Size: 10}, 10)
+		r := NewRequest(rpcapi.CreateVolumeArgs{VolumeID: vol1, Size: 10}, 10)
 		services, err := st.ListServices(context.Background(), resource.ServiceFilter{Binary: resource.BinaryVolume})
 		if err != nil {
 			t.Fatal(err)
@@ -189,7 +189,7 @@ func TestRecordPools(t *testing.T) {
 	rep.Stats.Pools[3].TotalCapacityGB = driver.Unknown
 	rep.Stats.Pools[4].TotalCapacityGB = driver.Unknown
 	b, _ := json.Marshal(rep)
-	if _, err := s.Handle(context.Background(), &rpc.Message{Method: message.UpdateCapabilities, Args: b}); err != nil {
+	if _, err := s.Handle(context.Background(), &rpc.Message{Method: rpcapi.UpdateCapabilities, Args: b}); err != nil {
 		t.Fatal(err)
 	}
 	recorded := func(name string) resource.PoolCapacity {
@@ -254,7 +254,7 @@ func TestGroupMembersClaimsSeenByPlacement(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := s.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: vol1, Size: 10}); err != nil {
+			if err := s.CreateVolume(ctx, rpcapi.CreateVolumeArgs{VolumeID: vol1, Size: 10}); err != nil {
 				t.Fatal(err)
 			}
 			if status, host := st.status(vol1); status != resource.StatusCreating || host != tc.want {

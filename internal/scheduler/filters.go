@@ -1,8 +1,7 @@
 package scheduler
 
 import (
-	"strings"
-
+	"github.com/scoria/scoria/internal/capability"
 	"github.com/scoria/scoria/internal/scheduler/evaluator"
 )
 
@@ -99,29 +98,13 @@ func (CapabilitiesFilter) Fit(r *Request, p *Pool) (bool, Reason) {
 			v = p.std[s.std]
 			ok = v != nil
 		} else {
-			v, ok = lookupPath(p.Caps, s.path)
+			v, ok = capability.LookupPath(p.Caps, s.Path)
 		}
-		if !ok {
-			return false, Reason{Code: reasonNoCapability, Detail: strings.Join(s.path, ":")}
-		}
-		if l, isList := v.([]any); isList && s.op.kind != opAllIn {
-			matched := false
-			for _, e := range l {
-				if s.op.match(e) {
-					matched = true
-					break
-				}
+		if fit, why := s.Check(v, ok); !fit {
+			if why.Missing {
+				return false, Reason{Code: reasonNoCapability, Detail: why.Detail}
 			}
-			if !matched {
-				return false, Reason{Code: reasonSpec, Detail: s.display}
-			}
-			continue
-		}
-		if !s.op.match(v) {
-			if _, isBool := v.(bool); isBool && s.op.kind == opPlain {
-				return false, Reason{Code: reasonSpec, Detail: s.display + ` (a boolean capability needs "<is> ` + s.req + `")`}
-			}
-			return false, Reason{Code: reasonSpec, Detail: s.display}
+			return false, Reason{Code: reasonSpec, Detail: why.Detail}
 		}
 	}
 	return true, fits

@@ -18,10 +18,10 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // GroupStore is the optional Store part that group placement needs.
@@ -38,22 +38,9 @@ type GroupRecoveryStore interface {
 	ListGroupsInStatus(ctx context.Context, statuses []string, updatedBefore time.Time) ([]*resource.Group, error)
 }
 
-// handleGroup runs the scheduler's group methods; false for another method.
-func (s *Scheduler) handleGroup(ctx context.Context, msg *rpc.Message) (bool, error) {
-	if msg.Method != message.CreateGroup {
-		return false, nil
-	}
-	var args message.GroupArgs
-	if err := json.Unmarshal(msg.Args, &args); err != nil {
-		reqctx.Log(ctx, s.Log).WithError(err).Error("dropping create_group with undecodable arguments")
-		return true, nil
-	}
-	return true, s.CreateGroup(ctx, args)
-}
-
 // CreateGroup places a group in creating and hands it to the chosen backend's volume
 // service. A redelivered request for a group already placed is sent on to the same backend.
-func (s *Scheduler) CreateGroup(ctx context.Context, args message.GroupArgs) error {
+func (s *Scheduler) CreateGroup(ctx context.Context, args rpcapi.GroupArgs) error {
 	log := reqctx.Log(ctx, s.Log).WithField("group_id", args.GroupID)
 	st, ok := s.Store.(GroupStore)
 	if !ok {
@@ -74,7 +61,7 @@ func (s *Scheduler) CreateGroup(ctx context.Context, args message.GroupArgs) err
 	}
 	if g.Host != "" {
 		log.WithField("host", g.Host).Info("create_group redelivered; sending it on to the chosen backend")
-		return s.Transport.Cast(ctx, message.VolumeTarget(g.Host), message.CreateGroup, args)
+		return s.Transport.Cast(ctx, rpcapi.VolumeTarget(g.Host), rpcapi.CreateGroup, args)
 	}
 	gt, err := st.GetGroupType(ctx, g.GroupTypeID)
 	if errors.Is(err, resource.ErrNotFound) {
@@ -110,7 +97,7 @@ func (s *Scheduler) CreateGroup(ctx context.Context, args message.GroupArgs) err
 		return err
 	}
 	log.WithField("host", host).Info("group placed")
-	if err := s.Transport.Cast(ctx, message.VolumeTarget(host), message.CreateGroup, args); err != nil {
+	if err := s.Transport.Cast(ctx, rpcapi.VolumeTarget(host), rpcapi.CreateGroup, args); err != nil {
 		return fmt.Errorf("cast create_group to %s: %w", host, err)
 	}
 	return nil
@@ -207,7 +194,7 @@ func (s *Scheduler) groupSource(ctx context.Context, id string) (*source, error)
 	if g.Host == "" {
 		return nil, &NoValidBackendError{Reason: "No valid backend: " + what + " is on no backend yet"}
 	}
-	return &source{host: message.BackendHost(g.Host), what: what, member: true}, nil
+	return &source{host: rpcapi.BackendHost(g.Host), what: what, member: true}, nil
 }
 
 // recoverGroups casts create_group again, at start, for each group still creating without a
@@ -231,13 +218,13 @@ func (s *Scheduler) recoverGroups(ctx context.Context, st RecoveryStore, before 
 	if len(unplaced) == 0 {
 		return 0, nil
 	}
-	rows, err := st.ListOutbox(ctx, rpc.TopicScheduler, message.CreateGroup)
+	rows, err := st.ListOutbox(ctx, rpc.TopicScheduler, rpcapi.CreateGroup)
 	if err != nil {
 		return 0, err
 	}
 	pending := map[string]bool{}
 	for _, m := range rows {
-		var a message.GroupArgs
+		var a rpcapi.GroupArgs
 		if json.Unmarshal(m.Args, &a) == nil {
 			pending[a.GroupID] = true
 		}
@@ -248,7 +235,7 @@ func (s *Scheduler) recoverGroups(ctx context.Context, st RecoveryStore, before 
 			continue
 		}
 		rctx := reqctx.With(ctx, reqctx.Context{RequestID: reqctx.NewRequestID(), UserID: g.UserID, ProjectID: g.ProjectID})
-		if err := s.Transport.Cast(rctx, message.SchedulerTarget(), message.CreateGroup, message.GroupArgs{GroupID: g.ID}); err != nil {
+		if err := s.Transport.Cast(rctx, rpcapi.SchedulerTarget(), rpcapi.CreateGroup, rpcapi.GroupArgs{GroupID: g.ID}); err != nil {
 			return sent, fmt.Errorf("cast create_group of group %s again: %w", g.ID, err)
 		}
 		reqctx.Log(rctx, s.Log).WithField("group_id", g.ID).Warn("recovery: a group accepted but never placed (its message was lost) is scheduled again")

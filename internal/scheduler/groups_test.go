@@ -12,9 +12,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // castLog is the real in-process bus with a consumer on each volume service queue and the
@@ -175,7 +175,7 @@ func TestGroupPlacement(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := f.s.CreateGroup(context.Background(), message.GroupArgs{GroupID: g.ID}); err != nil {
+			if err := f.s.CreateGroup(context.Background(), rpcapi.GroupArgs{GroupID: g.ID}); err != nil {
 				t.Fatal(err)
 			}
 			got, err := f.st.GetGroup(context.Background(), g.ID)
@@ -184,12 +184,12 @@ func TestGroupPlacement(t *testing.T) {
 			}
 			if tc.want != "" {
 				casts := f.q.wait(1)
-				if got.Status != resource.GroupStatusCreating || message.BackendHost(got.Host) != tc.want ||
-					len(casts) != 1 || casts[0] != tc.want+": "+message.CreateGroup {
+				if got.Status != resource.GroupStatusCreating || rpcapi.BackendHost(got.Host) != tc.want ||
+					len(casts) != 1 || casts[0] != tc.want+": "+rpcapi.CreateGroup {
 					t.Fatalf("group %s on %q, casts %v; want placed on %s and create_group cast there", got.Status, got.Host, casts, tc.want)
 				}
 				// A redelivery goes to the same backend and changes nothing.
-				if err := f.s.CreateGroup(context.Background(), message.GroupArgs{GroupID: g.ID}); err != nil {
+				if err := f.s.CreateGroup(context.Background(), rpcapi.GroupArgs{GroupID: g.ID}); err != nil {
 					t.Fatal(err)
 				}
 				again, _ := f.st.GetGroup(context.Background(), g.ID)
@@ -225,7 +225,7 @@ func TestVolumeIntoGroupGoesToTheGroupsBackend(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := f.st.volume(resource.Volume{Size: 1, Status: resource.StatusCreating, GroupID: tc.group, VolumeTypeID: f.types["any"]})
-			if err := f.s.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: v.ID, Size: 1, VolumeTypeID: f.types["any"]}); err != nil {
+			if err := f.s.CreateVolume(ctx, rpcapi.CreateVolumeArgs{VolumeID: v.ID, Size: 1, VolumeTypeID: f.types["any"]}); err != nil {
 				t.Fatal(err)
 			}
 			status, host := f.st.status(v.ID)
@@ -258,9 +258,9 @@ func TestRecoverUnplacedGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	// queued's create_group is still in the outbox: the relay sends it, not recovery.
-	args, _ := json.Marshal(message.GroupArgs{GroupID: queued.ID})
+	args, _ := json.Marshal(rpcapi.GroupArgs{GroupID: queued.ID})
 	if _, err := f.st.TransitionGroup(ctx, queued.ID, []string{resource.GroupStatusCreating}, resource.GroupStatusCreating, nil,
-		resource.OutboxMessage{Topic: rpc.TopicScheduler, Method: message.CreateGroup, Args: args, Context: []byte("{}")}); err != nil {
+		resource.OutboxMessage{Topic: rpc.TopicScheduler, Method: rpcapi.CreateGroup, Args: args, Context: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := f.s.Recover(ctx, f.st, time.Now().Add(time.Second))
@@ -269,7 +269,7 @@ func TestRecoverUnplacedGroups(t *testing.T) {
 	}
 	// Only the group whose message was lost goes to the scheduler again; the placed one is
 	// its volume service's to finish.
-	if casts := f.q.wait(1); n != 1 || len(casts) != 1 || casts[0] != "scheduler: "+message.CreateGroup {
+	if casts := f.q.wait(1); n != 1 || len(casts) != 1 || casts[0] != "scheduler: "+rpcapi.CreateGroup {
 		t.Fatalf("recovered %d, casts %v; want %s alone cast to the scheduler", n, casts, lost.ID)
 	}
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -37,14 +37,14 @@ func down(p driver.Pool) driver.Pool {
 	return p
 }
 
-func report(host, zone string, pools ...driver.Pool) message.CapabilitiesArgs {
-	return message.CapabilitiesArgs{Host: host, AvailabilityZone: zone, ReportedAt: time.Now(),
+func report(host, zone string, pools ...driver.Pool) rpcapi.CapabilitiesArgs {
+	return rpcapi.CapabilitiesArgs{Host: host, AvailabilityZone: zone, ReportedAt: time.Now(),
 		Stats: driver.Stats{VolumeBackendName: "lvmbackend", VendorName: "Open Source", DriverVersion: "1.0",
 			StorageProtocol: "iSCSI", Pools: pools}}
 }
 
 // poolsOf builds the scheduler's pools of reports.
-func poolsOf(reports ...message.CapabilitiesArgs) []*Pool {
+func poolsOf(reports ...rpcapi.CapabilitiesArgs) []*Pool {
 	var out []*Pool
 	for _, r := range reports {
 		out = append(out, newPools(r)...)
@@ -208,14 +208,14 @@ func (st *testStore) status(id string) (string, string) {
 
 // reportTo hands reports to s as the RPC handler does: the pools table records their
 // capacity figures, then the snapshot takes them.
-func reportTo(t testing.TB, s *Scheduler, reports ...message.CapabilitiesArgs) {
+func reportTo(t testing.TB, s *Scheduler, reports ...rpcapi.CapabilitiesArgs) {
 	t.Helper()
 	for _, r := range reports {
 		b, err := json.Marshal(r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Handle(context.Background(), &rpc.Message{Method: message.UpdateCapabilities, Args: b}); err != nil {
+		if _, err := s.Handle(context.Background(), &rpc.Message{Method: rpcapi.UpdateCapabilities, Args: b}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -246,7 +246,7 @@ func newVolumeQueues(t testing.TB, hosts ...string) *volumeQueues {
 			_ = q.bus.Serve(ctx, rpc.Target{Topic: rpc.TopicVolume, Server: h}, func(_ context.Context, m *rpc.Message) (any, error) {
 				q.mu.Lock()
 				defer q.mu.Unlock()
-				if m.Method != message.CreateVolume {
+				if m.Method != rpcapi.CreateVolume {
 					q.other = append(q.other, h+": "+m.Method)
 					return nil, nil
 				}
@@ -288,7 +288,7 @@ func (q *volumeQueues) casts(t testing.TB, want int) []string {
 	return got
 }
 
-func marshalArgs(args message.GetPoolsArgs) (*rpc.Message, error) {
+func marshalArgs(args rpcapi.GetPoolsArgs) (*rpc.Message, error) {
 	b, err := json.Marshal(args)
-	return &rpc.Message{Method: message.GetPools, Args: b}, err
+	return &rpc.Message{Method: rpcapi.GetPools, Args: b}, err
 }

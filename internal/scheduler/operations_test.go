@@ -9,9 +9,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -49,7 +49,7 @@ func TestRecordPoolsOperations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Handle(context.Background(), &rpc.Message{Method: message.UpdateCapabilities, Args: b}); err != nil {
+			if _, err := s.Handle(context.Background(), &rpc.Message{Method: rpcapi.UpdateCapabilities, Args: b}); err != nil {
 				t.Fatal(err)
 			}
 			ops, known, err := st.PoolOperations(context.Background(), "a@f#p")
@@ -66,7 +66,7 @@ func TestRecordPoolsOperations(t *testing.T) {
 // TestOperationsOfTypedList: a report handed over in process (not decoded from JSON) carries
 // a []string.
 func TestOperationsOfTypedList(t *testing.T) {
-	pools := newPools(message.CapabilitiesArgs{Host: "a@f", Stats: driver.Stats{
+	pools := newPools(rpcapi.CapabilitiesArgs{Host: "a@f", Stats: driver.Stats{
 		Extra: map[string]any{resource.CapSupportedOperations: []string{resource.OpClone}},
 		Pools: []driver.Pool{pool("p", 100, 50, 0, false, "")}}})
 	if got := pools[0].capacity().Operations; !slices.Equal(got, []string{resource.OpClone}) {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // Options chooses the filters and weighers of a Pipeline: Cinder's scheduler_default_filters,
@@ -204,7 +204,7 @@ func (r *Request) MarkDown(pool string) {
 	if r.full == nil {
 		r.full = map[string]Reason{}
 	}
-	r.full[pool] = Reason{Code: reasonBackendDown, Detail: message.BackendHost(pool)}
+	r.full[pool] = Reason{Code: reasonBackendDown, Detail: rpcapi.BackendHost(pool)}
 }
 
 // fits runs the filters in order; the first that rejects p counts it.

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/capability"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/scheduler/evaluator"
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -125,7 +126,7 @@ func timestampFormat(t time.Time) string {
 }
 
 // newPools builds the pools of a report.
-func newPools(r message.CapabilitiesArgs) []*Pool {
+func newPools(r rpcapi.CapabilitiesArgs) []*Pool {
 	st := r.Stats
 	out := make([]*Pool, 0, len(st.Pools))
 	filterFn, filterErr := compile(st.FilterFunction)
@@ -174,7 +175,7 @@ func newPools(r message.CapabilitiesArgs) []*Pool {
 		if _, ok := caps[resource.CapBackendState]; !ok {
 			caps[resource.CapBackendState] = resource.BackendStateUp
 		}
-		p.down = backendDown(caps)
+		p.down = capability.BackendDown(caps)
 		caps["timestamp"] = timestampFormat(r.ReportedAt)
 		p.Caps = caps
 		for i, k := range stdKeys {
@@ -184,16 +185,6 @@ func newPools(r message.CapabilitiesArgs) []*Pool {
 	}
 	return out
 }
-
-// backendDown reports whether capabilities caps say backend_state 'down'.
-func backendDown(caps map[string]any) bool {
-	s, ok := caps[resource.CapBackendState].(string)
-	return ok && strings.EqualFold(strings.TrimSpace(s), resource.BackendStateDown)
-}
-
-// BackendDown reports whether a pool with capabilities caps (as get_pools shows them) is on a
-// backend that reports itself down, for the API's checks of the pool a volume is on.
-func BackendDown(caps map[string]any) bool { return backendDown(caps) }
 
 func compile(src string) (*evaluator.Expr, error) {
 	if strings.TrimSpace(src) == "" {

@@ -9,10 +9,10 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // RecoveryStore is what Recover needs of the database.
@@ -49,13 +49,13 @@ func (s *Scheduler) Recover(ctx context.Context, st RecoveryStore, before time.T
 	if len(unplaced) == 0 {
 		return groups, nil
 	}
-	rows, err := st.ListOutbox(ctx, rpc.TopicScheduler, message.CreateVolume)
+	rows, err := st.ListOutbox(ctx, rpc.TopicScheduler, rpcapi.CreateVolume)
 	if err != nil {
 		return 0, err
 	}
 	pending := make(map[string]bool, len(rows))
 	for _, m := range rows {
-		var a message.CreateVolumeArgs
+		var a rpcapi.CreateVolumeArgs
 		if json.Unmarshal(m.Args, &a) == nil {
 			pending[a.VolumeID] = true
 		}
@@ -66,18 +66,18 @@ func (s *Scheduler) Recover(ctx context.Context, st RecoveryStore, before time.T
 			continue // the outbox relay sends it
 		}
 		rctx := reqctx.With(ctx, reqctx.Context{RequestID: reqctx.NewRequestID(), UserID: v.UserID, ProjectID: v.ProjectID})
-		args := message.CreateVolumeArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: v.AvailabilityZone,
+		args := rpcapi.CreateVolumeArgs{VolumeID: v.ID, Size: v.Size, AvailabilityZone: v.AvailabilityZone,
 			VolumeTypeID: v.VolumeTypeID, SnapshotID: v.SnapshotID, SourceVolID: v.SourceVolID}
 		if v.VolumeTypeID != "" {
 			vt, err := st.GetVolumeType(rctx, v.VolumeTypeID)
 			switch {
 			case err == nil:
-				args.VolumeType = &message.VolumeTypeSpec{ID: vt.ID, Name: vt.Name, ExtraSpecs: vt.ExtraSpecs}
+				args.VolumeType = &rpcapi.VolumeTypeSpec{ID: vt.ID, Name: vt.Name, ExtraSpecs: vt.ExtraSpecs}
 			case !errors.Is(err, resource.ErrNotFound):
 				return sent, fmt.Errorf("load volume type %s of volume %s: %w", v.VolumeTypeID, v.ID, err)
 			}
 		}
-		if err := s.Transport.Cast(rctx, message.SchedulerTarget(), message.CreateVolume, args); err != nil {
+		if err := s.Transport.Cast(rctx, rpcapi.SchedulerTarget(), rpcapi.CreateVolume, args); err != nil {
 			return sent, fmt.Errorf("cast create_volume of volume %s again: %w", v.ID, err)
 		}
 		reqctx.Log(rctx, s.Log).WithFields(logrus.Fields{"volume_id": v.ID, "created_at": v.CreatedAt}).

@@ -7,10 +7,10 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // TestRecoverUnplacedCreates: at start the scheduler schedules again every volume the API
@@ -36,8 +36,8 @@ func TestRecoverUnplacedCreates(t *testing.T) {
 	}
 	queued := &resource.Volume{ID: "11111111-0000-4000-8000-000000000002", ProjectID: "proj", UserID: "user", Size: 1,
 		Status: resource.StatusCreating, AttachStatus: resource.AttachDetached, AvailabilityZone: "nova", Metadata: map[string]string{}}
-	msg, err := message.Outbox(reqctx.Context{RequestID: reqctx.NewRequestID()}, message.SchedulerTarget(), message.CreateVolume,
-		message.CreateVolumeArgs{VolumeID: queued.ID, Size: 1})
+	msg, err := rpcapi.Outbox(reqctx.Context{RequestID: reqctx.NewRequestID()}, rpcapi.SchedulerTarget(), rpcapi.CreateVolume,
+		rpcapi.CreateVolumeArgs{VolumeID: queued.ID, Size: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestRecoverUnplacedCreates(t *testing.T) {
 
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go bus.Serve(sctx, message.SchedulerTarget(), s.Handle)
+	go bus.Serve(sctx, rpcapi.SchedulerTarget(), s.Handle)
 	n, err := s.Recover(ctx, st.Store, time.Now().Add(time.Second))
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/capability"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/scheduler/evaluator"
 )
 
@@ -53,20 +54,17 @@ type Request struct {
 	volV   evalValues        // volume.* for the evaluator
 }
 
-// spec is one extra spec the CapabilitiesFilter checks: the capability path (a key split on
-// ':' without the "capabilities" scope) and the requirement.
+// spec is one extra spec the CapabilitiesFilter checks (capability.Spec), with where a
+// pool holds its capability when it is one of the most named.
 type spec struct {
-	path    []string
-	req     string
-	display string // key=value as the explanation shows it
-	op      specOp
-	std     int // position of a one-key path in stdKeys, or -1
+	capability.Spec
+	std int // position of a one-key path in stdKeys, or -1
 }
 
 type evalValues map[string]evaluator.Value
 
 // NewRequest builds the request of a create from its arguments and the volume's size.
-func NewRequest(args message.CreateVolumeArgs, size int) *Request {
+func NewRequest(args rpcapi.CreateVolumeArgs, size int) *Request {
 	r := &Request{VolumeID: args.VolumeID, Size: float64(size), Zone: args.AvailabilityZone,
 		Hints: args.SchedulerHints, Tried: args.TriedHosts}
 	if args.VolumeType != nil {
@@ -92,18 +90,15 @@ func (r *Request) prepare() {
 		if k == "provisioning:type" && v == "thick" {
 			r.thick = true
 		}
-		path := strings.Split(k, ":")
-		if len(path) > 1 && path[0] != "capabilities" {
+		s, ok := capability.ParseSpec(k, v)
+		if !ok {
 			continue // another scope (qos:, RESKEY:, vendor:…): not a capability
 		}
-		if path[0] == "capabilities" {
-			path = path[1:]
-		}
 		std := -1
-		if len(path) == 1 {
-			std = stdIndex(path[0])
+		if len(s.Path) == 1 {
+			std = stdIndex(s.Path[0])
 		}
-		r.specs = append(r.specs, spec{path: path, req: v, display: k + "=" + v, op: parseSpec(v), std: std})
+		r.specs = append(r.specs, spec{Spec: s, std: std})
 	}
 	r.volV = make(evalValues, len(r.Volume))
 	for k, v := range r.Volume {

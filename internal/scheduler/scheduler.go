@@ -4,7 +4,8 @@
 // pool up to scheduler_max_attempts. When nothing fits it says why in one sentence. At start
 // it schedules again the creates accepted before it whose message was lost (Recover). It
 // also places generic volume groups on a pool that fits every volume type of the group
-// (groups.go), and volumes created into a group on the group's backend.
+// (groups.go), and volumes created into a group on the group's backend. Its queue is served
+// through one RPC routing table (Routes).
 //
 // The pipeline (see README.md and Pipeline.Place):
 //
@@ -19,7 +20,6 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -28,10 +28,11 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
+	"github.com/scoria/scoria/internal/capability"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // Store is what the scheduler needs of the database.
@@ -75,13 +76,15 @@ type Scheduler struct {
 	StartupWait time.Duration
 	Started     time.Time
 
-	initOnce sync.Once
-	mu       sync.Mutex
-	backends map[string]*backendState // by host@backend
+	initOnce   sync.Once
+	routerOnce sync.Once
+	router     *rpc.Router
+	mu         sync.Mutex
+	backends   map[string]*backendState // by host@backend
 }
 
 type backendState struct {
-	report message.CapabilitiesArgs
+	report rpcapi.CapabilitiesArgs
 	pools  []*Pool
 }
 
@@ -101,45 +104,33 @@ func (s *Scheduler) pipeline() *Pipeline {
 	return s.Pipeline
 }
 
-// Handle is the RPC handler of the scheduler topic.
+// Handle is the RPC handler of the scheduler topic: the scheduler's routing table (Routes).
 func (s *Scheduler) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
-	switch msg.Method {
-	case message.UpdateCapabilities:
-		var args message.CapabilitiesArgs
-		if err := json.Unmarshal(msg.Args, &args); err != nil {
-			return nil, fmt.Errorf("decode capabilities: %w", err)
-		}
+	s.routerOnce.Do(func() { s.router = s.Routes() })
+	return s.router.Handle(ctx, msg)
+}
+
+// Routes is the scheduler's RPC routing table: each method it serves with its typed
+// arguments. An unknown method or undecodable arguments are refused (rpc.ErrUndeliverable).
+func (s *Scheduler) Routes() *rpc.Router {
+	r := rpc.NewRouter("scheduler", s.Log)
+	rpc.OnCast(r, rpcapi.UpdateCapabilities, func(ctx context.Context, args rpcapi.CapabilitiesArgs) error {
 		// The claims table first: a pool the snapshot offers must have its row to be claimed.
 		s.recordPools(ctx, args)
 		s.UpdateCapabilities(args)
-		return nil, nil
-	case message.CreateVolume:
-		var args message.CreateVolumeArgs
-		if err := json.Unmarshal(msg.Args, &args); err != nil {
-			reqctx.Log(ctx, s.Log).WithError(err).Error("dropping create_volume with undecodable arguments")
-			return nil, nil
-		}
-		return nil, s.CreateVolume(ctx, args)
-	case message.GetPools:
-		var args message.GetPoolsArgs
-		if len(msg.Args) > 0 {
-			if err := json.Unmarshal(msg.Args, &args); err != nil {
-				return nil, fmt.Errorf("decode get_pools arguments: %w", err)
-			}
-		}
+		return nil
+	})
+	rpc.OnCast(r, rpcapi.CreateVolume, s.CreateVolume)
+	rpc.On(r, rpcapi.GetPools, func(ctx context.Context, args rpcapi.GetPoolsArgs) (any, error) {
 		return s.GetPools(ctx, args)
-	default:
-		if handled, err := s.handleGroup(ctx, msg); handled {
-			return nil, err
-		}
-		reqctx.Log(ctx, s.Log).WithField("method", msg.Method).Warn("scheduler: unknown method ignored")
-		return nil, nil
-	}
+	})
+	rpc.OnCast(r, rpcapi.CreateGroup, s.CreateGroup)
+	return r
 }
 
 // UpdateCapabilities records a backend's report, replacing its previous one and what was
 // consumed since.
-func (s *Scheduler) UpdateCapabilities(args message.CapabilitiesArgs) {
+func (s *Scheduler) UpdateCapabilities(args rpcapi.CapabilitiesArgs) {
 	pools := newPools(args) // outside the lock: the merge and the function parsing
 	log := s.Log.WithField("host", args.Host)
 	if len(pools) > 0 {
@@ -182,7 +173,7 @@ func anyDown(pools []*Pool) bool {
 // recordPools writes the capacity figures of a report's pools to the claims table (and so
 // reconciles their claims). A pool that could not be recorded refuses claims until a later
 // report records it; a scheduler that missed it is told by the claim.
-func (s *Scheduler) recordPools(ctx context.Context, args message.CapabilitiesArgs) {
+func (s *Scheduler) recordPools(ctx context.Context, args rpcapi.CapabilitiesArgs) {
 	for _, p := range newPools(args) {
 		if err := s.Store.UpsertPool(ctx, p.capacity()); err != nil && ctx.Err() == nil {
 			s.Log.WithError(err).WithField("pool", p.Name).Warn("could not record the pool's capacity for claims")
@@ -231,7 +222,7 @@ func (e *NoValidBackendError) Error() string { return e.Reason }
 
 // CreateVolume places a volume and hands it to the chosen volume service. It is idempotent:
 // a redelivered request for a volume already placed is sent on to the same service.
-func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeArgs) error {
+func (s *Scheduler) CreateVolume(ctx context.Context, args rpcapi.CreateVolumeArgs) error {
 	log := reqctx.Log(ctx, s.Log).WithField("volume_id", args.VolumeID)
 	v, err := s.Store.GetVolume(ctx, args.VolumeID)
 	if errors.Is(err, resource.ErrNotFound) {
@@ -248,7 +239,7 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 	if args.Attempts == 0 && v.Host != "" {
 		log.WithField("host", v.Host).Info("create_volume redelivered; sending it on to the chosen host")
 		args.Attempts = 1
-		return s.Transport.Cast(ctx, message.VolumeTarget(v.Host), message.CreateVolume, args)
+		return s.Transport.Cast(ctx, rpcapi.VolumeTarget(v.Host), rpcapi.CreateVolume, args)
 	}
 	if args.Attempts > 0 && args.LastError != "" {
 		// Cinder's retry log line: how the storage failed, said by the scheduler too.
@@ -306,7 +297,7 @@ func (s *Scheduler) CreateVolume(ctx context.Context, args message.CreateVolumeA
 	}
 	args.Attempts++
 	log.WithFields(logrus.Fields{"host": host, "attempt": args.Attempts}).Info("volume placed")
-	if err := s.Transport.Cast(ctx, message.VolumeTarget(host), message.CreateVolume, args); err != nil {
+	if err := s.Transport.Cast(ctx, rpcapi.VolumeTarget(host), rpcapi.CreateVolume, args); err != nil {
 		return fmt.Errorf("cast create_volume to %s: %w", host, err)
 	}
 	return nil
@@ -537,7 +528,7 @@ func (s *Scheduler) Schedule(ctx context.Context, r *Request, services []*resour
 func (s *Scheduler) release(host string, size float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if b, ok := s.backends[message.BackendHost(host)]; ok {
+	if b, ok := s.backends[rpcapi.BackendHost(host)]; ok {
 		for _, p := range b.pools {
 			if p.Name == host {
 				p.consumed -= size
@@ -550,7 +541,7 @@ func (s *Scheduler) release(host string, size float64) {
 // filtered as Cinder's host manager does: name (host@backend#pool), backend (host@backend),
 // any other key compared with the capability of that name, and a volume type whose extra
 // specs the pool must satisfy through the configured filters.
-func (s *Scheduler) GetPools(ctx context.Context, args message.GetPoolsArgs) ([]message.PoolInfo, error) {
+func (s *Scheduler) GetPools(ctx context.Context, args rpcapi.GetPoolsArgs) ([]rpcapi.PoolInfo, error) {
 	services, err := s.Store.ListServices(ctx, resource.ServiceFilter{Binary: resource.BinaryVolume})
 	if err != nil {
 		return nil, fmt.Errorf("list volume services: %w", err)
@@ -562,7 +553,7 @@ func (s *Scheduler) GetPools(ctx context.Context, args message.GetPoolsArgs) ([]
 		req.prepare()
 	}
 	pl := s.pipeline()
-	out := []message.PoolInfo{}
+	out := []rpcapi.PoolInfo{}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for h, b := range s.backends {
@@ -577,7 +568,7 @@ func (s *Scheduler) GetPools(ctx context.Context, args message.GetPoolsArgs) ([]
 			for k, v := range p.Caps {
 				caps[k] = v
 			}
-			out = append(out, message.PoolInfo{Name: p.Name, Capabilities: caps})
+			out = append(out, rpcapi.PoolInfo{Name: p.Name, Capabilities: caps})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -598,7 +589,7 @@ func poolMatches(p *Pool, filters map[string]string) bool {
 		case "volume_type":
 			// resolved by the API into GetPoolsArgs.VolumeType
 		default:
-			if !equalAfterConvert(p.Caps[k], v) {
+			if !capability.EqualAfterConvert(p.Caps[k], v) {
 				return false
 			}
 		}

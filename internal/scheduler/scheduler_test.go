@@ -9,10 +9,10 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -34,7 +34,7 @@ func TestSchedule(t *testing.T) {
 	tests := []struct {
 		name     string
 		services []*resource.Service
-		reports  []message.CapabilitiesArgs
+		reports  []rpcapi.CapabilitiesArgs
 		req      *Request
 		want     string   // chosen pool, "" for none
 		because  []string // substrings of the reason when none
@@ -42,28 +42,28 @@ func TestSchedule(t *testing.T) {
 		{
 			name:     "most free wins",
 			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
-			reports:  []message.CapabilitiesArgs{report("a@f", "nova", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 60, 0, false, "1"))},
+			reports:  []rpcapi.CapabilitiesArgs{report("a@f", "nova", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 60, 0, false, "1"))},
 			req:      &Request{Size: 5},
 			want:     "b@f#p",
 		},
 		{
 			name:     "zone filters",
 			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
-			reports:  []message.CapabilitiesArgs{report("a@f", "az1", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 60, 0, false, "1"))},
+			reports:  []rpcapi.CapabilitiesArgs{report("a@f", "az1", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 60, 0, false, "1"))},
 			req:      &Request{Size: 5, Zone: "az1"},
 			want:     "a@f#p",
 		},
 		{
 			name:     "down, disabled and silent services are not candidates",
 			services: []*resource.Service{svc("a@f", stale, false), svc("b@f", fresh, true), svc("c@f", fresh, false)},
-			reports:  []message.CapabilitiesArgs{report("a@f", "nova", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 60, 0, false, "1"))},
+			reports:  []rpcapi.CapabilitiesArgs{report("a@f", "nova", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 60, 0, false, "1"))},
 			req:      &Request{Size: 5},
 			because:  []string{"No valid backend: 0/0 pools fit; 1 service down (a@f), 1 service disabled (b@f), 1 service without a capability report (c@f)"},
 		},
 		{
 			name:     "tried pools are skipped",
 			services: []*resource.Service{svc("a@f", fresh, false)},
-			reports:  []message.CapabilitiesArgs{report("a@f", "nova", pool("p", 100, 10, 0, false, "1"))},
+			reports:  []rpcapi.CapabilitiesArgs{report("a@f", "nova", pool("p", 100, 10, 0, false, "1"))},
 			req:      &Request{Size: 5, Tried: []string{"a@f#p"}},
 			because:  []string{"0/1 pools fit", "1 already failed this volume"},
 		},
@@ -72,7 +72,7 @@ func TestSchedule(t *testing.T) {
 			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
 			// 'unknown' capacity would pass the CapacityFilter and weigh first with a negative
 			// multiplier: only the down check keeps the volume off a@f.
-			reports: []message.CapabilitiesArgs{report("a@f", "nova", down(pool("p", 100, 90, 0, false, "1"))),
+			reports: []rpcapi.CapabilitiesArgs{report("a@f", "nova", down(pool("p", 100, 90, 0, false, "1"))),
 				report("b@f", "nova", pool("p", 100, 10, 0, false, "1"))},
 			req:  &Request{Size: 5},
 			want: "b@f#p",
@@ -80,7 +80,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name:     "says a backend is down",
 			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
-			reports: []message.CapabilitiesArgs{report("a@f", "nova", down(pool("p", 100, 90, 0, false, "1")), down(pool("q", 100, 90, 0, false, "1"))),
+			reports: []rpcapi.CapabilitiesArgs{report("a@f", "nova", down(pool("p", 100, 90, 0, false, "1")), down(pool("q", 100, 90, 0, false, "1"))),
 				report("b@f", "nova", pool("p", 100, 3, 0, false, "1"))},
 			req:     &Request{Size: 5},
 			because: []string{"No valid backend: 0/3 pools fit — 2 on a backend that reports itself down (a@f), 1 lacks capacity (needs 5 GiB, 3 GiB free)"},
@@ -88,7 +88,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name:     "says which backends are down",
 			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
-			reports: []message.CapabilitiesArgs{report("b@f", "nova", down(pool("p", 100, 90, 0, false, "1"))),
+			reports: []rpcapi.CapabilitiesArgs{report("b@f", "nova", down(pool("p", 100, 90, 0, false, "1"))),
 				report("a@f", "nova", down(pool("p", 100, 90, 0, false, "1")))},
 			req:     &Request{Size: 5, Tried: []string{"x@f#p"}},
 			because: []string{"No valid backend: 0/2 pools fit — 2 on backends that report themselves down (a@f, b@f)"},
@@ -96,7 +96,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name:     "says why nothing fits",
 			services: []*resource.Service{svc("a@f", fresh, false), svc("b@f", fresh, false)},
-			reports:  []message.CapabilitiesArgs{report("a@f", "az1", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 3, 0, false, "1"))},
+			reports:  []rpcapi.CapabilitiesArgs{report("a@f", "az1", pool("p", 100, 10, 0, false, "1")), report("b@f", "nova", pool("p", 100, 3, 0, false, "1"))},
 			req:      &Request{Size: 5, Zone: "nova"},
 			because:  []string{"No valid backend: 0/2 pools fit — 1 in another availability zone (nova), 1 lacks capacity (needs 5 GiB, 3 GiB free)"},
 		},
@@ -230,7 +230,7 @@ func TestCreateVolumeHints(t *testing.T) {
 			q := newVolumeQueues(t, "a@f", "b@f")
 			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl, Transport: q.bus}
 			reportTo(t, s, report("a@f", "nova", pool("p", 100, 90, 0, false, "")), report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
-			if err := s.CreateVolume(context.Background(), message.CreateVolumeArgs{VolumeID: vol, Size: 1, SchedulerHints: tc.hints}); err != nil {
+			if err := s.CreateVolume(context.Background(), rpcapi.CreateVolumeArgs{VolumeID: vol, Size: 1, SchedulerHints: tc.hints}); err != nil {
 				t.Fatal(err)
 			}
 			status, host := st.status(vol)
@@ -241,7 +241,7 @@ func TestCreateVolumeHints(t *testing.T) {
 				return
 			}
 			cast := q.casts(t, 1)
-			if status != resource.StatusCreating || host != tc.want || len(cast) != 1 || cast[0] != message.BackendHost(tc.want) {
+			if status != resource.StatusCreating || host != tc.want || len(cast) != 1 || cast[0] != rpcapi.BackendHost(tc.want) {
 				t.Fatalf("status %s, host %q, casts %v; want creating on %s", status, host, cast, tc.want)
 			}
 			if got := st.allocated(tc.want); got != 1 {
@@ -284,14 +284,14 @@ func TestHandleGetPools(t *testing.T) {
 	s.UpdateCapabilities(report("c@h", "nova", pool("p", 1, 1, 0, false, ""))) // down
 	tests := []struct {
 		name string
-		args message.GetPoolsArgs
+		args rpcapi.GetPoolsArgs
 		want []string
 	}{
-		{"all up pools", message.GetPoolsArgs{}, []string{"a@f#gold", "a@f#silver", "b@g#p"}},
-		{"by name", message.GetPoolsArgs{Filters: map[string]string{"name": "a@f#silver"}}, []string{"a@f#silver"}},
-		{"by backend", message.GetPoolsArgs{Filters: map[string]string{"backend": "a@f"}}, []string{"a@f#gold", "a@f#silver"}},
-		{"by capability, converted", message.GetPoolsArgs{Filters: map[string]string{"thin_provisioning_support": "True", "total_capacity_gb": "100"}}, []string{"a@f#gold"}},
-		{"by volume type", message.GetPoolsArgs{VolumeType: &message.VolumeTypeSpec{ExtraSpecs: map[string]string{"volume_backend_name": "lvmbackend", "tier": "<in> go"}}}, []string{"a@f#gold"}},
+		{"all up pools", rpcapi.GetPoolsArgs{}, []string{"a@f#gold", "a@f#silver", "b@g#p"}},
+		{"by name", rpcapi.GetPoolsArgs{Filters: map[string]string{"name": "a@f#silver"}}, []string{"a@f#silver"}},
+		{"by backend", rpcapi.GetPoolsArgs{Filters: map[string]string{"backend": "a@f"}}, []string{"a@f#gold", "a@f#silver"}},
+		{"by capability, converted", rpcapi.GetPoolsArgs{Filters: map[string]string{"thin_provisioning_support": "True", "total_capacity_gb": "100"}}, []string{"a@f#gold"}},
+		{"by volume type", rpcapi.GetPoolsArgs{VolumeType: &rpcapi.VolumeTypeSpec{ExtraSpecs: map[string]string{"volume_backend_name": "lvmbackend", "tier": "<in> go"}}}, []string{"a@f#gold"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,7 +300,7 @@ func TestHandleGetPools(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pools := got.([]message.PoolInfo)
+			pools := got.([]rpcapi.PoolInfo)
 			var names []string
 			for _, p := range pools {
 				names = append(names, p.Name)
@@ -310,7 +310,7 @@ func TestHandleGetPools(t *testing.T) {
 			}
 		})
 	}
-	pools, _ := s.GetPools(context.Background(), message.GetPoolsArgs{Filters: map[string]string{"name": "b@g#p"}})
+	pools, _ := s.GetPools(context.Background(), rpcapi.GetPoolsArgs{Filters: map[string]string{"name": "b@g#p"}})
 	c := pools[0].Capabilities
 	for k, want := range map[string]any{"pool_name": "p", "total_capacity_gb": 1000.0, "volume_backend_name": "other",
 		"filter_function": "volume.size < 10", "goodness_function": nil, "backend_state": "up", "storage_protocol": "iSCSI",
@@ -334,7 +334,7 @@ func TestGetPoolsShowsBackendDown(t *testing.T) {
 	s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute}
 	caps := func() map[string]any {
 		t.Helper()
-		pools, err := s.GetPools(context.Background(), message.GetPoolsArgs{})
+		pools, err := s.GetPools(context.Background(), rpcapi.GetPoolsArgs{})
 		if err != nil || len(pools) != 1 {
 			t.Fatalf("get_pools = %v, %v; want the one pool", pools, err)
 		}
@@ -367,12 +367,12 @@ func TestFailWritesUserMessage(t *testing.T) {
 	const vol = "44444444-4444-4444-8444-444444444444"
 	tests := []struct {
 		name   string
-		args   message.CreateVolumeArgs
+		args   rpcapi.CreateVolumeArgs
 		reason string
 	}{
-		{"no pool fits", message.CreateVolumeArgs{VolumeID: vol, Size: 500},
+		{"no pool fits", rpcapi.CreateVolumeArgs{VolumeID: vol, Size: 500},
 			"No valid backend: 0/1 pools fit — 1 lacks capacity"},
-		{"attempts exhausted", message.CreateVolumeArgs{VolumeID: vol, Size: 1, Attempts: 3, LastError: "disk on fire"},
+		{"attempts exhausted", rpcapi.CreateVolumeArgs{VolumeID: vol, Size: 1, Attempts: 3, LastError: "disk on fire"},
 			"exceeded 3 scheduling attempts for volume " + vol + "; last error: disk on fire"},
 	}
 	for _, tc := range tests {
@@ -452,7 +452,7 @@ func TestCreateVolumeHintsProjectScope(t *testing.T) {
 			s := &Scheduler{Store: st, Log: logrus.New(), ServiceDownTime: time.Minute, Pipeline: pl, Transport: bus}
 			reportTo(t, s, report("a@f", "nova", pool("p", 100, 90, 0, false, "")), report("b@f", "nova", pool("p", 100, 50, 0, false, "")))
 			ctx := reqctx.With(context.Background(), tc.caller)
-			if err := s.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: vol, Size: 1, SchedulerHints: tc.hints}); err != nil {
+			if err := s.CreateVolume(ctx, rpcapi.CreateVolumeArgs{VolumeID: vol, Size: 1, SchedulerHints: tc.hints}); err != nil {
 				t.Fatal(err)
 			}
 			if status, host := st.status(vol); status != tc.status || host != tc.host {

@@ -9,16 +9,16 @@ package scheduler
 // reports its storage down (backend_state 'down'), fails the volume with the usual sentence,
 // never moves it. A retry finds the pool tried and fails the volume.
 //
-// A retype that stays on the volume's pool asks CapabilitiesFit whether the pool's
-// capabilities satisfy the new type's extra specs, with the CapabilitiesFilter's own rules.
+// A retype that stays on the volume's pool asks capability.Fit (the API) whether the pool's
+// capabilities satisfy the new type's extra specs: the CapabilitiesFilter's own rules.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 // SnapshotGetter is the Store method the scheduler needs to place a volume made from a
@@ -35,9 +35,9 @@ type source struct {
 }
 
 // backend is the source's host@backend; pool its full pool name, "" for any of the backend.
-func (s *source) backend() string { return message.BackendHost(s.host) }
+func (s *source) backend() string { return rpcapi.BackendHost(s.host) }
 func (s *source) pool() string {
-	if message.PoolName(s.host) == "" {
+	if rpcapi.PoolName(s.host) == "" {
 		return ""
 	}
 	return s.host
@@ -53,7 +53,7 @@ func (s *source) explain(reason string) string {
 
 // findSource looks up where the source of a create is. nil when the create has none; a
 // *NoValidBackendError when the source is gone or has no host.
-func (s *Scheduler) findSource(ctx context.Context, args message.CreateVolumeArgs) (*source, error) {
+func (s *Scheduler) findSource(ctx context.Context, args rpcapi.CreateVolumeArgs) (*source, error) {
 	switch {
 	case args.SnapshotID != "":
 		what := "snapshot " + args.SnapshotID
@@ -118,22 +118,4 @@ func (src *source) keep(p *Pool) bool {
 		return p.Name == pool
 	}
 	return p.Backend == src.backend()
-}
-
-// CapabilitiesFit reports whether a pool with capabilities caps (as get_pools shows them)
-// satisfies extraSpecs by the CapabilitiesFilter's rules, and when it does not, why (e.g.
-// "does not match volume_backend_name=gold").
-func CapabilitiesFit(caps map[string]any, extraSpecs map[string]string) (bool, string) {
-	p := &Pool{Caps: caps}
-	for i, k := range stdKeys {
-		p.std[i] = caps[k]
-	}
-	r := &Request{ExtraSpecs: extraSpecs}
-	r.prepare()
-	ok, why := CapabilitiesFilter{}.Fit(r, p)
-	if ok {
-		return true, ""
-	}
-	phrase := bucket{code: why.Code, detail: why.Detail, n: 1}.phrase(0)
-	return false, phrase[len("1 "):]
 }

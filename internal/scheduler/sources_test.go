@@ -9,8 +9,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 )
 
 func TestSourcePlacement(t *testing.T) {
@@ -25,32 +25,32 @@ func TestSourcePlacement(t *testing.T) {
 	healthy := []*resource.Service{svc("a@f", now, false), svc("b@f", now, false)}
 	tests := []struct {
 		name     string
-		args     message.CreateVolumeArgs
+		args     rpcapi.CreateVolumeArgs
 		services []*resource.Service
 		room     map[string]int // claims the database still takes, per pool
 		bDown    bool           // b@f then reports its storage down
 		want     string         // pool, or "" for error
 		reason   string
 	}{
-		{name: "from a snapshot: the snapshot's pool", args: message.CreateVolumeArgs{SnapshotID: snap}, services: healthy, want: "b@f#p2"},
-		{name: "a clone: the source's pool", args: message.CreateVolumeArgs{SourceVolID: src}, services: healthy, want: "b@f#p1"},
-		{name: "source backend down", args: message.CreateVolumeArgs{SourceVolID: src},
+		{name: "from a snapshot: the snapshot's pool", args: rpcapi.CreateVolumeArgs{SnapshotID: snap}, services: healthy, want: "b@f#p2"},
+		{name: "a clone: the source's pool", args: rpcapi.CreateVolumeArgs{SourceVolID: src}, services: healthy, want: "b@f#p1"},
+		{name: "source backend down", args: rpcapi.CreateVolumeArgs{SourceVolID: src},
 			services: []*resource.Service{svc("a@f", now, false), svc("b@f", now.Add(-time.Hour), false)},
 			reason:   "No valid backend: 0/0 pools fit; 1 service down (b@f) (a volume made from volume " + src + " is placed on the backend that holds it, b@f#p1)"},
-		{name: "source backend reports its storage down", args: message.CreateVolumeArgs{SnapshotID: snap}, services: healthy, bDown: true,
+		{name: "source backend reports its storage down", args: rpcapi.CreateVolumeArgs{SnapshotID: snap}, services: healthy, bDown: true,
 			reason: "No valid backend: 0/1 pools fit — 1 on a backend that reports itself down (b@f) (a volume made from snapshot " + snap + " is placed on the backend that holds it, b@f#p2)"},
-		{name: "source backend disabled", args: message.CreateVolumeArgs{SnapshotID: snap},
+		{name: "source backend disabled", args: rpcapi.CreateVolumeArgs{SnapshotID: snap},
 			services: []*resource.Service{svc("a@f", now, false), svc("b@f", now, true)},
 			reason:   "1 service disabled (b@f)"},
-		{name: "source pool full in the snapshot", args: message.CreateVolumeArgs{SourceVolID: src, Size: 60}, services: healthy,
+		{name: "source pool full in the snapshot", args: rpcapi.CreateVolumeArgs{SourceVolID: src, Size: 60}, services: healthy,
 			reason: "0/1 pools fit — 1 lacks capacity (needs 60 GiB, 50 GiB free)"},
-		{name: "source pool full in the database", args: message.CreateVolumeArgs{SnapshotID: snap}, services: healthy,
+		{name: "source pool full in the database", args: rpcapi.CreateVolumeArgs{SnapshotID: snap}, services: healthy,
 			room: map[string]int{"b@f#p2": 0}, reason: "1 lacks capacity (needs 1 GiB, 0 GiB unclaimed)"},
-		{name: "a retry never moves it", args: message.CreateVolumeArgs{SnapshotID: snap, Attempts: 1, TriedHosts: []string{"b@f#p2"}, LastError: "boom"},
+		{name: "a retry never moves it", args: rpcapi.CreateVolumeArgs{SnapshotID: snap, Attempts: 1, TriedHosts: []string{"b@f#p2"}, LastError: "boom"},
 			services: healthy, reason: "0/1 pools fit — 1 already failed this volume"},
-		{name: "snapshot gone", args: message.CreateVolumeArgs{SnapshotID: gone}, services: healthy,
+		{name: "snapshot gone", args: rpcapi.CreateVolumeArgs{SnapshotID: gone}, services: healthy,
 			reason: "No valid backend: snapshot " + gone + " no longer exists"},
-		{name: "source volume gone", args: message.CreateVolumeArgs{SourceVolID: gone}, services: healthy,
+		{name: "source volume gone", args: rpcapi.CreateVolumeArgs{SourceVolID: gone}, services: healthy,
 			reason: "No valid backend: source volume " + gone + " no longer exists"},
 	}
 	for _, tc := range tests {
@@ -105,27 +105,5 @@ func TestSourcePlacement(t *testing.T) {
 				t.Fatalf("user messages %+v, want one saying %q", ms, tc.reason)
 			}
 		})
-	}
-}
-
-func TestCapabilitiesFit(t *testing.T) {
-	caps := map[string]any{"volume_backend_name": "lvm", "thin_provisioning_support": true, "pool_name": "p", "custom": "x"}
-	tests := []struct {
-		specs map[string]string
-		ok    bool
-		why   string
-	}{
-		{nil, true, ""},
-		{map[string]string{"volume_backend_name": "lvm", "qos:read_iops": "100"}, true, ""},
-		{map[string]string{"capabilities:thin_provisioning_support": "<is> True"}, true, ""},
-		{map[string]string{"volume_backend_name": "gold"}, false, "does not match volume_backend_name=gold"},
-		{map[string]string{"replication_enabled": "<is> True"}, false, "has no capability replication_enabled"},
-		{map[string]string{"custom": "y"}, false, "does not match custom=y"},
-	}
-	for _, tc := range tests {
-		ok, why := CapabilitiesFit(caps, tc.specs)
-		if ok != tc.ok || why != tc.why {
-			t.Errorf("%v: %v %q, want %v %q", tc.specs, ok, why, tc.ok, tc.why)
-		}
 	}
 }

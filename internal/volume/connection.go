@@ -7,8 +7,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -30,7 +30,7 @@ var ErrCannotAttach = errors.New("the backend cannot attach volumes")
 // connector's host — by the target helper when the backend's volumes are local devices and
 // one is configured, else by the driver itself (driver.Attacher), else, for a local device
 // without a target, as os-brick's "local" connection on this host.
-func (m *Manager) InitializeConnection(ctx context.Context, a message.ConnectionArgs) (*message.ConnectionReply, error) {
+func (m *Manager) InitializeConnection(ctx context.Context, a rpcapi.ConnectionArgs) (*rpcapi.ConnectionReply, error) {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": a.VolumeID, "attachment_id": a.AttachmentID})
 	v, err := m.Store.GetVolume(ctx, a.VolumeID)
 	if err != nil {
@@ -66,12 +66,12 @@ func (m *Manager) InitializeConnection(ctx context.Context, a message.Connection
 	// As Cinder's manager: encrypted is whether the volume has a key, whatever the driver said.
 	info.Data["encrypted"] = v.EncryptionKeyID != ""
 	log.WithField("driver_volume_type", info.DriverVolumeType).Info("connection initialized")
-	return &message.ConnectionReply{ConnectionInfo: info}, nil
+	return &rpcapi.ConnectionReply{ConnectionInfo: info}, nil
 }
 
 // TerminateConnection answers terminate_connection: the connector's access ends (for a
 // driver.Attacher), and with RemoveExport the volume's export is removed.
-func (m *Manager) TerminateConnection(ctx context.Context, a message.ConnectionArgs) error {
+func (m *Manager) TerminateConnection(ctx context.Context, a rpcapi.ConnectionArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": a.VolumeID, "attachment_id": a.AttachmentID})
 	v, err := m.Store.GetVolume(ctx, a.VolumeID)
 	if err != nil {

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -20,11 +20,11 @@ func TestInitializeConnection(t *testing.T) {
 		defer stop()
 		go f.bus.Serve(sctx, rpc.Target{Topic: rpc.TopicVolume, Server: f.m.Host}, f.m.Handle)
 		v := f.volume(resource.StatusAvailable, f.m.Host+"#file", 1)
-		var reply message.ConnectionReply
+		var reply rpcapi.ConnectionReply
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if err := f.bus.Call(cctx, message.VolumeTarget(f.m.Host), message.InitializeConnection,
-			message.ConnectionArgs{VolumeID: v.ID, Connector: driver.Connector{"host": "h"}}, &reply); err != nil {
+		if err := f.bus.Call(cctx, rpcapi.VolumeTarget(f.m.Host), rpcapi.InitializeConnection,
+			rpcapi.ConnectionArgs{VolumeID: v.ID, Connector: driver.Connector{"host": "h"}}, &reply); err != nil {
 			t.Fatal(err)
 		}
 		info := reply.ConnectionInfo
@@ -41,7 +41,7 @@ func TestInitializeConnection(t *testing.T) {
 		if _, err := f.store.CreateVolume(ctx, v); err != nil {
 			t.Fatal(err)
 		}
-		reply, err := f.m.InitializeConnection(ctx, message.ConnectionArgs{VolumeID: v.ID, Connector: driver.Connector{"host": "h"}})
+		reply, err := f.m.InitializeConnection(ctx, rpcapi.ConnectionArgs{VolumeID: v.ID, Connector: driver.Connector{"host": "h"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +59,7 @@ func TestInitializeConnection(t *testing.T) {
 		}
 		iqn := tg.IQN(driverVolume(v))
 		t.Cleanup(func() { _ = tg.Unexport(context.Background(), driverVolume(v)) })
-		reply, err := f.m.InitializeConnection(ctx, message.ConnectionArgs{VolumeID: v.ID, AccessMode: "ro"})
+		reply, err := f.m.InitializeConnection(ctx, rpcapi.ConnectionArgs{VolumeID: v.ID, AccessMode: "ro"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,16 +71,16 @@ func TestInitializeConnection(t *testing.T) {
 		if !hasTarget(t, iqn) {
 			t.Fatalf("tgtd has no target %s after initialize_connection", iqn)
 		}
-		if err := f.m.TerminateConnection(ctx, message.ConnectionArgs{VolumeID: v.ID}); err != nil || !hasTarget(t, iqn) {
+		if err := f.m.TerminateConnection(ctx, rpcapi.ConnectionArgs{VolumeID: v.ID}); err != nil || !hasTarget(t, iqn) {
 			t.Errorf("terminate without remove_export: %v; the target must stay", err)
 		}
-		if err := f.m.TerminateConnection(ctx, message.ConnectionArgs{VolumeID: v.ID, RemoveExport: true}); err != nil || hasTarget(t, iqn) {
+		if err := f.m.TerminateConnection(ctx, rpcapi.ConnectionArgs{VolumeID: v.ID, RemoveExport: true}); err != nil || hasTarget(t, iqn) {
 			t.Errorf("terminate with remove_export: %v; the target must be gone", err)
 		}
 	})
 	t.Run("unknown volume", func(t *testing.T) {
 		f := newFixture(t)
-		_, err := f.m.InitializeConnection(ctx, message.ConnectionArgs{VolumeID: "00000000-0000-0000-0000-000000000000"})
+		_, err := f.m.InitializeConnection(ctx, rpcapi.ConnectionArgs{VolumeID: "00000000-0000-0000-0000-000000000000"})
 		if !errors.Is(err, resource.ErrNotFound) {
 			t.Errorf("err = %v, want not found", err)
 		}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/scoria/scoria/internal/backend/localfile"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -47,7 +47,7 @@ func TestDeleteWhileCreating(t *testing.T) {
 
 			created := make(chan error, 1)
 			go func() {
-				created <- f.m.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: v.ID, Size: 1, Attempts: 1})
+				created <- f.m.CreateVolume(ctx, rpcapi.CreateVolumeArgs{VolumeID: v.ID, Size: 1, Attempts: 1})
 			}()
 			<-pd.started
 			// What the API's force delete does: deleting, and a delete_volume to this host.
@@ -101,7 +101,7 @@ func TestCreateOfVolumeDeletedMeanwhile(t *testing.T) {
 	v := f.volume(resource.StatusCreating, host+"#file", 1)
 	created := make(chan error, 1)
 	go func() {
-		created <- f.m.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: v.ID, Size: 1, Attempts: 1})
+		created <- f.m.CreateVolume(ctx, rpcapi.CreateVolumeArgs{VolumeID: v.ID, Size: 1, Attempts: 1})
 	}()
 	<-pd.started
 	// Another actor (here the store directly) removes the row while the file is being made.

@@ -7,28 +7,20 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
 // ExtendVolume grows a volume in extending on this backend to args.NewSize. It then goes
 // back to in-use when attached, else available; when the backend cannot grow it, it goes to
 // error_extending with a user message, and the quota and capacity the extend took go back.
-func (m *Manager) ExtendVolume(ctx context.Context, args message.ExtendVolumeArgs) error {
+func (m *Manager) ExtendVolume(ctx context.Context, args rpcapi.ExtendVolumeArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": args.VolumeID, "new_size": args.NewSize})
-	v, err := m.Store.GetVolume(ctx, args.VolumeID)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Warn("extend_volume for a volume that no longer exists; dropped")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load volume %s: %w", args.VolumeID, err)
-	}
-	if v.Status != resource.StatusExtending || !m.ours(v.Host) {
-		log.WithFields(logrus.Fields{"status": v.Status, "volume_host": v.Host}).Info("extend_volume no longer ours to do; dropped")
-		return nil
+	v, ok, err := m.volumes().load(ctx, log, rpcapi.ExtendVolume, args.VolumeID, resource.StatusExtending)
+	if !ok {
+		return err
 	}
 	return m.extend(ctx, log, v, args.NewSize)
 }

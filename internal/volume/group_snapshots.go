@@ -2,16 +2,15 @@ package volume
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -27,41 +26,6 @@ type groupSnapshotStore interface {
 	DestroyGroupSnapshot(ctx context.Context, id string) error
 }
 
-// handleGroupSnapshot runs create_group_snapshot and delete_group_snapshot.
-func (m *Manager) handleGroupSnapshot(ctx context.Context, log logrus.FieldLogger, method string, args []byte) error {
-	var a message.GroupSnapshotArgs
-	if err := json.Unmarshal(args, &a); err != nil {
-		log.WithError(err).WithField("method", method).Error("dropping a message with undecodable arguments")
-		return nil
-	}
-	if method == message.CreateGroupSnapshot {
-		return m.CreateGroupSnapshot(ctx, a.GroupSnapshotID)
-	}
-	return m.DeleteGroupSnapshot(ctx, a.GroupSnapshotID)
-}
-
-// loadGroupSnapshot reads group snapshot id when it is in status and its group is on this
-// backend; nil (and a log line) when there is nothing for this backend to do.
-func (m *Manager) loadGroupSnapshot(ctx context.Context, log logrus.FieldLogger, id, status string) (*resource.GroupSnapshot, error) {
-	gs, err := m.Store.GetGroupSnapshot(ctx, id)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Info("group snapshot no longer exists; dropped")
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load group snapshot %s: %w", id, err)
-	}
-	host, err := m.Store.GroupSnapshotHost(ctx, id)
-	if err != nil && !errors.Is(err, resource.ErrNotFound) {
-		return nil, fmt.Errorf("load host of group snapshot %s: %w", id, err)
-	}
-	if gs.Status != status || !m.ours(host) {
-		log.WithFields(logrus.Fields{"status": gs.Status, "group_host": host}).Info("group snapshot no longer ours to do; dropped")
-		return nil, nil
-	}
-	return gs, nil
-}
-
 // driverGroupSnapshot is gs with its member snapshots and their volumes, as the driver sees
 // them.
 func driverGroupSnapshot(gs *resource.GroupSnapshot, members []*resource.Snapshot) driver.GroupSnapshot {
@@ -69,7 +33,7 @@ func driverGroupSnapshot(gs *resource.GroupSnapshot, members []*resource.Snapsho
 	for _, sn := range members {
 		d.Members = append(d.Members, driver.GroupSnapshotMember{
 			Snapshot: driverSnapshot(sn),
-			Volume:   driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: message.PoolName(sn.Host)},
+			Volume:   driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: rpcapi.PoolName(sn.Host)},
 		})
 	}
 	return d
@@ -88,8 +52,8 @@ func consistent(specs map[string]string) bool {
 // available, and the group snapshot to error if any failed, available otherwise.
 func (m *Manager) CreateGroupSnapshot(ctx context.Context, id string) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "group_snapshot_id": id})
-	gs, err := m.loadGroupSnapshot(ctx, log, id, resource.GroupStatusCreating)
-	if gs == nil || err != nil {
+	gs, ok, err := m.groupSnapshots().load(ctx, log, rpcapi.CreateGroupSnapshot, id, resource.GroupStatusCreating)
+	if !ok {
 		return err
 	}
 	return m.makeGroupSnapshot(ctx, log, gs)
@@ -157,8 +121,8 @@ func (m *Manager) makeGroupSnapshot(ctx context.Context, log logrus.FieldLogger,
 // group snapshot and its members go to error with a user message, as Cinder's.
 func (m *Manager) DeleteGroupSnapshot(ctx context.Context, id string) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "group_snapshot_id": id})
-	gs, err := m.loadGroupSnapshot(ctx, log, id, resource.GroupStatusDeleting)
-	if gs == nil || err != nil {
+	gs, ok, err := m.groupSnapshots().load(ctx, log, rpcapi.DeleteGroupSnapshot, id, resource.GroupStatusDeleting)
+	if !ok {
 		return err
 	}
 	return m.removeGroupSnapshot(ctx, log, gs)

@@ -10,16 +10,14 @@ package volume
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
-	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -33,48 +31,6 @@ type groupStore interface {
 	FailGroupCreate(ctx context.Context, id string, msg *resource.Message) error
 	FinishGroupUpdate(ctx context.Context, id string, add, remove []string) (int, int, error)
 	DestroyGroup(ctx context.Context, id string, from []string, onlyUnplaced bool) error
-}
-
-// handleGroup decodes and runs the group methods of Handle; false for another method.
-func (m *Manager) handleGroup(ctx context.Context, log logrus.FieldLogger, msg *rpc.Message) (bool, error) {
-	switch msg.Method {
-	case message.CreateGroup, message.DeleteGroup:
-		var a message.GroupArgs
-		if err := json.Unmarshal(msg.Args, &a); err != nil {
-			log.WithError(err).WithField("method", msg.Method).Error("dropping a message with undecodable arguments")
-			return true, nil
-		}
-		if msg.Method == message.CreateGroup {
-			return true, m.CreateGroup(ctx, a.GroupID)
-		}
-		return true, m.DeleteGroup(ctx, a.GroupID)
-	case message.UpdateGroup:
-		var a message.UpdateGroupArgs
-		if err := json.Unmarshal(msg.Args, &a); err != nil {
-			log.WithError(err).WithField("method", msg.Method).Error("dropping a message with undecodable arguments")
-			return true, nil
-		}
-		return true, m.UpdateGroup(ctx, a)
-	}
-	return false, nil
-}
-
-// loadGroup reads group id for a method that expects it in status, on this backend; nil
-// (and a log line) when it is gone or no longer this method's to act on.
-func (m *Manager) loadGroup(ctx context.Context, log logrus.FieldLogger, id, status string) (*resource.Group, error) {
-	g, err := m.Store.GetGroup(ctx, id)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Info("group no longer exists; message dropped")
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load group %s: %w", id, err)
-	}
-	if g.Status != status || !m.ours(g.Host) {
-		log.WithFields(logrus.Fields{"status": g.Status, "group_host": g.Host}).Info("group no longer ours to act on; message dropped")
-		return nil, nil
-	}
-	return g, nil
 }
 
 // driverGroup is what a GroupManager driver is told of g.
@@ -100,8 +56,8 @@ func (m *Manager) failGroup(ctx context.Context, g *resource.Group, from []strin
 // then the group is available, or error when a member could not be made.
 func (m *Manager) CreateGroup(ctx context.Context, id string) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "group_id": id})
-	g, err := m.loadGroup(ctx, log, id, resource.GroupStatusCreating)
-	if g == nil || err != nil {
+	g, ok, err := m.groups().load(ctx, log, rpcapi.CreateGroup, id, resource.GroupStatusCreating)
+	if !ok {
 		return err
 	}
 	if gm, ok := m.Driver.(driver.GroupManager); ok {
@@ -171,8 +127,8 @@ func (m *Manager) createMember(ctx context.Context, log logrus.FieldLogger, id s
 // deleted leaves the group in error.
 func (m *Manager) DeleteGroup(ctx context.Context, id string) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "group_id": id})
-	g, err := m.loadGroup(ctx, log, id, resource.GroupStatusDeleting)
-	if g == nil || err != nil {
+	g, ok, err := m.groups().load(ctx, log, rpcapi.DeleteGroup, id, resource.GroupStatusDeleting)
+	if !ok {
 		return err
 	}
 	members, err := m.Store.ListGroupVolumes(ctx, g.ID)
@@ -214,10 +170,10 @@ func (m *Manager) DeleteGroup(ctx context.Context, id string) error {
 
 // UpdateGroup applies an update to a group in updating: the driver's, when it keeps groups,
 // then the membership in the database, and the group is available again.
-func (m *Manager) UpdateGroup(ctx context.Context, a message.UpdateGroupArgs) error {
+func (m *Manager) UpdateGroup(ctx context.Context, a rpcapi.UpdateGroupArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "group_id": a.GroupID})
-	g, err := m.loadGroup(ctx, log, a.GroupID, resource.GroupStatusUpdating)
-	if g == nil || err != nil {
+	g, ok, err := m.groups().load(ctx, log, rpcapi.UpdateGroup, a.GroupID, resource.GroupStatusUpdating)
+	if !ok {
 		return err
 	}
 	if gm, ok := m.Driver.(driver.GroupManager); ok {

@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -133,7 +133,7 @@ func TestDeleteAndUpdateGroup(t *testing.T) {
 	if _, err := f.store.StartGroupUpdate(ctx, g.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.m.UpdateGroup(ctx, message.UpdateGroupArgs{GroupID: g.ID, AddVolumes: []string{a.ID, b.ID}}); err != nil {
+	if err := f.m.UpdateGroup(ctx, rpcapi.UpdateGroupArgs{GroupID: g.ID, AddVolumes: []string{a.ID, b.ID}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.groupStatus(g.ID); got != resource.GroupStatusAvailable {
@@ -143,7 +143,7 @@ func TestDeleteAndUpdateGroup(t *testing.T) {
 		t.Fatalf("%d members, want 2", len(vs))
 	}
 	// An update for a group no longer updating is dropped.
-	if err := f.m.UpdateGroup(ctx, message.UpdateGroupArgs{GroupID: g.ID, RemoveVolumes: []string{a.ID}}); err != nil {
+	if err := f.m.UpdateGroup(ctx, rpcapi.UpdateGroupArgs{GroupID: g.ID, RemoveVolumes: []string{a.ID}}); err != nil {
 		t.Fatal(err)
 	}
 	if vs, _ := f.store.ListGroupVolumes(ctx, g.ID); len(vs) != 2 {

@@ -2,15 +2,11 @@ package volume
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
-	"github.com/sirupsen/logrus"
-
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
-	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -28,44 +24,8 @@ type lifecycleStore interface {
 	FailRevert(ctx context.Context, volumeID, snapshotID string, msg *resource.Message) error
 }
 
-// handleLifecycle decodes and runs the lifecycle methods of Handle; it reports false for a
-// method that is not one of them.
-func (m *Manager) handleLifecycle(ctx context.Context, log logrus.FieldLogger, msg *rpc.Message) (bool, error) {
-	decode := func(v any) bool {
-		if err := json.Unmarshal(msg.Args, v); err != nil {
-			log.WithError(err).WithField("method", msg.Method).Error("dropping a message with undecodable arguments")
-			return false
-		}
-		return true
-	}
-	switch msg.Method {
-	case message.CreateSnapshot, message.DeleteSnapshot:
-		var a message.SnapshotArgs
-		if !decode(&a) {
-			return true, nil
-		}
-		if msg.Method == message.CreateSnapshot {
-			return true, m.CreateSnapshot(ctx, a.SnapshotID)
-		}
-		return true, m.DeleteSnapshot(ctx, a.SnapshotID)
-	case message.ExtendVolume:
-		var a message.ExtendVolumeArgs
-		if !decode(&a) {
-			return true, nil
-		}
-		return true, m.ExtendVolume(ctx, a)
-	case message.RevertToSnapshot:
-		var a message.RevertArgs
-		if !decode(&a) {
-			return true, nil
-		}
-		return true, m.RevertToSnapshot(ctx, a)
-	}
-	return false, nil
-}
-
 // ours reports whether host (host@backend#pool) is on this manager's backend.
-func (m *Manager) ours(host string) bool { return message.BackendHost(host) == m.Host }
+func (m *Manager) ours(host string) bool { return rpcapi.BackendHost(host) == m.Host }
 
 func driverSnapshot(sn *resource.Snapshot) driver.Snapshot {
 	return driver.Snapshot{ID: sn.ID, Name: driver.SnapshotStorageName(sn.ID), VolumeID: sn.VolumeID, SizeGiB: sn.Size, GroupSnapshotID: sn.GroupSnapshotID}

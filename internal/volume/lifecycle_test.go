@@ -14,9 +14,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scoria/scoria/internal/backend/localfile"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -379,7 +379,7 @@ func TestCreateVolumeFromSource(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(f, src, sn)
 			}
-			args := message.CreateVolumeArgs{VolumeID: v.ID, Size: 2, SnapshotID: v.SnapshotID, SourceVolID: v.SourceVolID, Attempts: 1}
+			args := rpcapi.CreateVolumeArgs{VolumeID: v.ID, Size: 2, SnapshotID: v.SnapshotID, SourceVolID: v.SourceVolID, Attempts: 1}
 			for i := 0; i < 2; i++ {
 				if err := f.m.CreateVolume(ctx, args); err != nil {
 					t.Fatalf("CreateVolume #%d: %v", i+1, err)
@@ -458,7 +458,7 @@ func TestExtendVolumeHandler(t *testing.T) {
 				tc.setup(f)
 			}
 			for i := 0; i < 2; i++ {
-				if err := f.m.ExtendVolume(ctx, message.ExtendVolumeArgs{VolumeID: v.ID, NewSize: 3}); err != nil {
+				if err := f.m.ExtendVolume(ctx, rpcapi.ExtendVolumeArgs{VolumeID: v.ID, NewSize: 3}); err != nil {
 					t.Fatalf("ExtendVolume #%d: %v", i+1, err)
 				}
 			}
@@ -511,7 +511,7 @@ func TestRevertToSnapshotHandler(t *testing.T) {
 				f.failing("RevertToSnapshot")
 			}
 			for i := 0; i < 2; i++ {
-				if err := f.m.RevertToSnapshot(ctx, message.RevertArgs{VolumeID: v.ID, SnapshotID: sn.ID}); err != nil {
+				if err := f.m.RevertToSnapshot(ctx, rpcapi.RevertArgs{VolumeID: v.ID, SnapshotID: sn.ID}); err != nil {
 					t.Fatalf("RevertToSnapshot #%d: %v", i+1, err)
 				}
 			}
@@ -755,7 +755,7 @@ func TestLifecycleOverTransport(t *testing.T) {
 	go f.bus.Serve(ctx, rpc.Target{Topic: rpc.TopicVolume, Server: host}, f.m.Handle)
 	cast := func(method string, args any) {
 		t.Helper()
-		if err := f.bus.Cast(ctx, message.VolumeTarget(pool), method, args); err != nil {
+		if err := f.bus.Cast(ctx, rpcapi.VolumeTarget(pool), method, args); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -773,13 +773,13 @@ func TestLifecycleOverTransport(t *testing.T) {
 	}
 	v := f.made(1)
 	sn := f.snapshot(v, resource.SnapshotCreating, false)
-	cast(message.CreateSnapshot, message.SnapshotArgs{SnapshotID: sn.ID, VolumeID: v.ID})
+	cast(rpcapi.CreateSnapshot, rpcapi.SnapshotArgs{SnapshotID: sn.ID, VolumeID: v.ID})
 	waitFor("snapshot", func() string { return f.snapStatus(sn.ID) }, resource.SnapshotAvailable)
 
 	if _, err := f.store.TransitionVolume(ctx, v.ID, []string{resource.StatusAvailable}, resource.VolumeChange{Status: resource.StatusExtending}); err != nil {
 		t.Fatal(err)
 	}
-	cast(message.ExtendVolume, message.ExtendVolumeArgs{VolumeID: v.ID, NewSize: 2})
+	cast(rpcapi.ExtendVolume, rpcapi.ExtendVolumeArgs{VolumeID: v.ID, NewSize: 2})
 	waitFor("volume", func() string { return f.status(v.ID) }, resource.StatusAvailable)
 	if f.size(v.ID) != 2 {
 		t.Fatalf("size = %d after extend, want 2", f.size(v.ID))
@@ -791,19 +791,20 @@ func TestLifecycleOverTransport(t *testing.T) {
 	if _, err := f.store.TransitionSnapshot(ctx, sn.ID, []string{resource.SnapshotAvailable}, resource.SnapshotRestoring, nil); err != nil {
 		t.Fatal(err)
 	}
-	cast(message.RevertToSnapshot, message.RevertArgs{VolumeID: v.ID, SnapshotID: sn.ID})
+	cast(rpcapi.RevertToSnapshot, rpcapi.RevertArgs{VolumeID: v.ID, SnapshotID: sn.ID})
 	waitFor("snapshot", func() string { return f.snapStatus(sn.ID) }, resource.SnapshotAvailable)
 	waitFor("volume", func() string { return f.status(v.ID) }, resource.StatusAvailable)
 
 	if _, err := f.store.TransitionSnapshot(ctx, sn.ID, []string{resource.SnapshotAvailable}, resource.SnapshotDeleting, nil); err != nil {
 		t.Fatal(err)
 	}
-	cast(message.DeleteSnapshot, message.SnapshotArgs{SnapshotID: sn.ID, VolumeID: v.ID})
+	cast(rpcapi.DeleteSnapshot, rpcapi.SnapshotArgs{SnapshotID: sn.ID, VolumeID: v.ID})
 	waitFor("snapshot", func() string { return f.snapStatus(sn.ID) }, "gone")
 
-	// Undecodable arguments are dropped, not retried for ever.
+	// Undecodable arguments are refused as undeliverable (the transport drops them), not
+	// retried for ever.
 	raw := json.RawMessage(`"not an object"`)
-	if _, err := f.m.Handle(ctx, &rpc.Message{Method: message.ExtendVolume, Args: raw}); err != nil {
-		t.Fatalf("undecodable extend_volume: %v", err)
+	if _, err := f.m.Handle(ctx, &rpc.Message{Method: rpcapi.ExtendVolume, Args: raw}); !errors.Is(err, rpc.ErrUndeliverable) {
+		t.Fatalf("undecodable extend_volume: %v, want rpc.ErrUndeliverable", err)
 	}
 }

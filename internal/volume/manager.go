@@ -4,12 +4,13 @@
 // driver.GroupSnapshotter, else member by member), at start finishes or fails whatever a
 // crash left in flight, and compares the backend's storage with the database (Reconciler).
 // It also creates, updates and deletes the generic volume groups placed on its backend
-// (groups.go).
+// (groups.go). A backend's queue is served through one RPC routing table (routes.go), and
+// every handler that acts on one object starts with the same preamble (preamble.go): drop
+// the message when the object is gone, moved on, or placed on another backend.
 package volume
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,10 +20,10 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -68,6 +69,9 @@ type Manager struct {
 
 	// locks serialises the create and the delete of each volume.
 	locks volumeLocks
+
+	routerOnce sync.Once
+	router     *rpc.Router // Routes, made on the first message
 }
 
 // Run sets the backend up (retrying with backoff while it is unusable), recovers volumes left
@@ -101,70 +105,18 @@ func (m *Manager) Run(ctx context.Context) error {
 	return m.Transport.Serve(ctx, rpc.Target{Topic: rpc.TopicVolume, Server: m.Host}, m.Handle)
 }
 
-// Handle is the RPC handler of this backend's queue.
-func (m *Manager) Handle(ctx context.Context, msg *rpc.Message) (any, error) {
-	log := reqctx.Log(ctx, m.Log).WithField("host", m.Host)
-	switch msg.Method {
-	case message.CreateVolume:
-		var args message.CreateVolumeArgs
-		if err := json.Unmarshal(msg.Args, &args); err != nil {
-			log.WithError(err).Error("dropping create_volume with undecodable arguments")
-			return nil, nil
-		}
-		return nil, m.CreateVolume(ctx, args)
-	case message.DeleteVolume:
-		var args message.DeleteVolumeArgs
-		if err := json.Unmarshal(msg.Args, &args); err != nil {
-			log.WithError(err).Error("dropping delete_volume with undecodable arguments")
-			return nil, nil
-		}
-		return nil, m.DeleteVolume(ctx, args.VolumeID)
-	case message.PublishCapabilities:
-		m.report(ctx)
-		return nil, nil
-	case message.CreateGroupSnapshot, message.DeleteGroupSnapshot:
-		return nil, m.handleGroupSnapshot(ctx, log, msg.Method, msg.Args)
-	case message.InitializeConnection, message.TerminateConnection:
-		var args message.ConnectionArgs
-		if err := json.Unmarshal(msg.Args, &args); err != nil {
-			return nil, fmt.Errorf("%s: undecodable arguments: %w", msg.Method, err)
-		}
-		if msg.Method == message.InitializeConnection {
-			return m.InitializeConnection(ctx, args)
-		}
-		return nil, m.TerminateConnection(ctx, args)
-	default:
-		if handled, err := m.handleLifecycle(ctx, log, msg); handled {
-			return nil, err
-		}
-		if handled, err := m.handleGroup(ctx, log, msg); handled {
-			return nil, err
-		}
-		log.WithField("method", msg.Method).Warn("volume service: unknown method ignored")
-		return nil, nil
-	}
-}
-
 func driverVolume(v *resource.Volume) driver.Volume {
-	return driver.Volume{ID: v.ID, Name: driver.StorageName(v.ID), SizeGiB: v.Size, Pool: message.PoolName(v.Host)}
+	return driver.Volume{ID: v.ID, Name: driver.StorageName(v.ID), SizeGiB: v.Size, Pool: rpcapi.PoolName(v.Host)}
 }
 
 // CreateVolume makes the storage of a volume placed here. A failure is handed back to the
 // scheduler, which tries another pool or sets the volume to error.
-func (m *Manager) CreateVolume(ctx context.Context, args message.CreateVolumeArgs) error {
+func (m *Manager) CreateVolume(ctx context.Context, args rpcapi.CreateVolumeArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": args.VolumeID})
 	defer m.locks.lock(args.VolumeID)()
-	v, err := m.Store.GetVolume(ctx, args.VolumeID)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Warn("create_volume for a volume that no longer exists; dropped")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load volume %s: %w", args.VolumeID, err)
-	}
-	if v.Status != resource.StatusCreating || message.BackendHost(v.Host) != m.Host {
-		log.WithFields(logrus.Fields{"status": v.Status, "volume_host": v.Host}).Info("create_volume no longer ours to do; dropped")
-		return nil
+	v, ok, err := m.volumes().load(ctx, log, rpcapi.CreateVolume, args.VolumeID, resource.StatusCreating)
+	if !ok {
+		return err
 	}
 	if v.SnapshotID != "" || v.SourceVolID != "" { // made from a snapshot or a clone
 		return m.createFromSource(ctx, log, v)
@@ -174,7 +126,7 @@ func (m *Manager) CreateVolume(ctx context.Context, args message.CreateVolumeArg
 		log.WithError(err).Error("create failed on the backend; handing the volume back to the scheduler")
 		args.TriedHosts = append(args.TriedHosts, v.Host)
 		args.LastError = err.Error()
-		return m.Transport.Cast(ctx, message.SchedulerTarget(), message.CreateVolume, args)
+		return m.Transport.Cast(ctx, rpcapi.SchedulerTarget(), rpcapi.CreateVolume, args)
 	}
 	if err := m.finishCreate(ctx, v); err != nil {
 		return err
@@ -211,17 +163,10 @@ func (m *Manager) finishCreate(ctx context.Context, v *resource.Volume) error {
 func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": id})
 	defer m.locks.lock(id)()
-	v, err := m.Store.GetVolume(ctx, id)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Info("delete_volume for a volume already gone; dropped")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load volume %s: %w", id, err)
-	}
-	if v.Status != resource.StatusDeleting {
-		log.WithField("status", v.Status).Info("delete_volume for a volume not in deleting; dropped")
-		return nil
+	// Wherever it is placed, as it always was: the API sends the delete to the volume's host.
+	v, ok, err := m.volumes().anywhere().load(ctx, log, rpcapi.DeleteVolume, id, resource.StatusDeleting)
+	if !ok {
+		return err
 	}
 	snapsGone, err := m.deleteSnapshotsOf(ctx, log, v) // a cascade delete
 	if err != nil {
@@ -361,8 +306,8 @@ func (m *Manager) report(ctx context.Context) {
 	if m.GoodnessFunction != "" {
 		stats.GoodnessFunction = m.GoodnessFunction
 	}
-	args := message.CapabilitiesArgs{Host: m.Host, AvailabilityZone: m.Zone, Stats: stats, ReportedAt: time.Now().UTC()}
-	if err := m.Transport.Fanout(ctx, rpc.TopicScheduler, message.UpdateCapabilities, args); err != nil && ctx.Err() == nil {
+	args := rpcapi.CapabilitiesArgs{Host: m.Host, AvailabilityZone: m.Zone, Stats: stats, ReportedAt: time.Now().UTC()}
+	if err := m.Transport.Fanout(ctx, rpc.TopicScheduler, rpcapi.UpdateCapabilities, args); err != nil && ctx.Err() == nil {
 		log.WithError(err).Warn("capability report not sent")
 	}
 }

@@ -14,9 +14,9 @@ import (
 
 	"github.com/scoria/scoria/internal/backend/localfile"
 	"github.com/scoria/scoria/internal/db"
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -101,7 +101,7 @@ func TestCreateAndDelete(t *testing.T) {
 	ctx := context.Background()
 	v := f.volume(resource.StatusCreating, host+"#file", 2)
 	for i := 0; i < 2; i++ { // the second delivery is a duplicate and must change nothing
-		if err := f.m.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: v.ID, Size: 2, Attempts: 1}); err != nil {
+		if err := f.m.CreateVolume(ctx, rpcapi.CreateVolumeArgs{VolumeID: v.ID, Size: 2, Attempts: 1}); err != nil {
 			t.Fatalf("CreateVolume #%d: %v", i+1, err)
 		}
 	}
@@ -137,7 +137,7 @@ func TestCreateIgnoresVolumesNotOurs(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			v := f.volume(tc.status, tc.host, 1)
-			if err := f.m.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: v.ID, Size: 1, Attempts: 1}); err != nil {
+			if err := f.m.CreateVolume(ctx, rpcapi.CreateVolumeArgs{VolumeID: v.ID, Size: 1, Attempts: 1}); err != nil {
 				t.Fatal(err)
 			}
 			if got := f.status(v.ID); got != tc.status {
@@ -154,9 +154,9 @@ func TestFailedCreateGoesBackToScheduler(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	got := make(chan message.CreateVolumeArgs, 1)
+	got := make(chan rpcapi.CreateVolumeArgs, 1)
 	go f.bus.Serve(ctx, rpc.Target{Topic: rpc.TopicScheduler, Server: "sched"}, func(ctx context.Context, msg *rpc.Message) (any, error) {
-		var a message.CreateVolumeArgs
+		var a rpcapi.CreateVolumeArgs
 		if err := json.Unmarshal(msg.Args, &a); err != nil {
 			return nil, err
 		}
@@ -165,7 +165,7 @@ func TestFailedCreateGoesBackToScheduler(t *testing.T) {
 	})
 	f.drv.Dir = filepath.Join(t.TempDir(), "missing") // creates fail: the directory does not exist
 	v := f.volume(resource.StatusCreating, host+"#file", 1)
-	if err := f.m.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: v.ID, Size: 1, Attempts: 1}); err != nil {
+	if err := f.m.CreateVolume(ctx, rpcapi.CreateVolumeArgs{VolumeID: v.ID, Size: 1, Attempts: 1}); err != nil {
 		t.Fatal(err)
 	}
 	select {

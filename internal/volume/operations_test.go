@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -92,7 +92,7 @@ func (d *extraDriver) Stats(ctx context.Context) (driver.Stats, error) {
 
 // nextReport listens on the schedulers' fanout and has the manager report until a report
 // arrives (a fanout reaches only servers already listening), as a scheduler receives it.
-func (f *fixture) nextReport() message.CapabilitiesArgs {
+func (f *fixture) nextReport() rpcapi.CapabilitiesArgs {
 	f.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -112,12 +112,12 @@ func (f *fixture) nextReport() message.CapabilitiesArgs {
 
 // listen serves the scheduler topic until ctx ends and passes on the capability reports
 // that reach it.
-func (f *fixture) listen(ctx context.Context) <-chan message.CapabilitiesArgs {
-	got := make(chan message.CapabilitiesArgs, 16)
+func (f *fixture) listen(ctx context.Context) <-chan rpcapi.CapabilitiesArgs {
+	got := make(chan rpcapi.CapabilitiesArgs, 16)
 	go func() {
 		_ = f.bus.Serve(ctx, rpc.Target{Topic: rpc.TopicScheduler, Server: "test-scheduler"}, func(_ context.Context, msg *rpc.Message) (any, error) {
-			if msg.Method == message.UpdateCapabilities {
-				var args message.CapabilitiesArgs
+			if msg.Method == rpcapi.UpdateCapabilities {
+				var args rpcapi.CapabilitiesArgs
 				if err := json.Unmarshal(msg.Args, &args); err != nil {
 					f.t.Errorf("undecodable report: %v", err)
 				}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -303,7 +303,7 @@ func (r *Reconciler) missing(ctx context.Context, objs []driver.Object, vols []*
 		if err != nil {
 			return nil, fmt.Errorf("reconcile %s: %w", r.Host, err)
 		}
-		if slices.Contains(volumeMayLackObject, now.Status) || message.BackendHost(now.Host) != r.Host {
+		if slices.Contains(volumeMayLackObject, now.Status) || rpcapi.BackendHost(now.Host) != r.Host {
 			continue
 		}
 		out = append(out, Finding{Problem: ProblemMissing, Status: now.Status, Outcome: "reported",
@@ -327,7 +327,7 @@ func (r *Reconciler) missing(ctx context.Context, objs []driver.Object, vols []*
 		if err != nil {
 			return nil, fmt.Errorf("reconcile %s: %w", r.Host, err)
 		}
-		if slices.Contains(snapshotMayLackObject, now.Status) || message.BackendHost(now.Host) != r.Host {
+		if slices.Contains(snapshotMayLackObject, now.Status) || rpcapi.BackendHost(now.Host) != r.Host {
 			continue
 		}
 		out = append(out, Finding{Problem: ProblemMissing, Status: now.Status, Outcome: "reported",

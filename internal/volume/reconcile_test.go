@@ -15,8 +15,8 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -167,7 +167,7 @@ func TestReconcileNeverTakesWorkInFlight(t *testing.T) {
 	for i := 0; i < n; i++ {
 		v := f.volume(resource.StatusCreating, pool, 1)
 		ids = append(ids, v.ID)
-		if err := f.m.CreateVolume(ctx, message.CreateVolumeArgs{VolumeID: v.ID, Size: 1, Attempts: 1}); err != nil {
+		if err := f.m.CreateVolume(ctx, rpcapi.CreateVolumeArgs{VolumeID: v.ID, Size: 1, Attempts: 1}); err != nil {
 			t.Fatal(err)
 		}
 		sn := &resource.Snapshot{ProjectID: "p", UserID: "u", VolumeID: v.ID, Status: resource.SnapshotCreating}

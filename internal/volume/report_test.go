@@ -11,8 +11,8 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -105,7 +105,7 @@ func TestReportNothingBeforeFirstGoodStats(t *testing.T) {
 	}
 }
 
-func isDown(r message.CapabilitiesArgs) bool {
+func isDown(r rpcapi.CapabilitiesArgs) bool {
 	if r.Stats.Extra[resource.CapBackendState] != resource.BackendStateDown {
 		return false
 	}

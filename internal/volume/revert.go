@@ -7,28 +7,20 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
 // RevertToSnapshot rolls a volume in reverting on this backend back to its snapshot in
 // restoring; both become available. When the backend cannot, the volume goes to error and
 // the snapshot back to available (as Cinder leaves them), with a user message.
-func (m *Manager) RevertToSnapshot(ctx context.Context, args message.RevertArgs) error {
+func (m *Manager) RevertToSnapshot(ctx context.Context, args rpcapi.RevertArgs) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": args.VolumeID, "snapshot_id": args.SnapshotID})
-	v, err := m.Store.GetVolume(ctx, args.VolumeID)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Warn("revert_to_snapshot for a volume that no longer exists; dropped")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load volume %s: %w", args.VolumeID, err)
-	}
-	if v.Status != resource.StatusReverting || !m.ours(v.Host) {
-		log.WithFields(logrus.Fields{"status": v.Status, "volume_host": v.Host}).Info("revert_to_snapshot no longer ours to do; dropped")
-		return nil
+	v, ok, err := m.volumes().load(ctx, log, rpcapi.RevertToSnapshot, args.VolumeID, resource.StatusReverting)
+	if !ok {
+		return err
 	}
 	sn, err := m.Store.GetSnapshot(ctx, args.SnapshotID)
 	if errors.Is(err, resource.ErrNotFound) {

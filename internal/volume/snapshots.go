@@ -7,9 +7,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -17,17 +17,9 @@ import (
 // available, or error with a user message when the backend cannot make it.
 func (m *Manager) CreateSnapshot(ctx context.Context, id string) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "snapshot_id": id})
-	sn, err := m.Store.GetSnapshot(ctx, id)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Warn("create_snapshot for a snapshot that no longer exists; dropped")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load snapshot %s: %w", id, err)
-	}
-	if sn.Status != resource.SnapshotCreating || !m.ours(sn.Host) {
-		log.WithFields(logrus.Fields{"status": sn.Status, "snapshot_host": sn.Host}).Info("create_snapshot no longer ours to do; dropped")
-		return nil
+	sn, ok, err := m.snapshots().load(ctx, log, rpcapi.CreateSnapshot, id, resource.SnapshotCreating)
+	if !ok {
+		return err
 	}
 	return m.makeSnapshot(ctx, log, sn)
 }
@@ -72,17 +64,9 @@ func (m *Manager) makeSnapshot(ctx context.Context, log logrus.FieldLogger, sn *
 // with a user message.
 func (m *Manager) DeleteSnapshot(ctx context.Context, id string) error {
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "snapshot_id": id})
-	sn, err := m.Store.GetSnapshot(ctx, id)
-	if errors.Is(err, resource.ErrNotFound) {
-		log.Info("delete_snapshot for a snapshot already gone; dropped")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load snapshot %s: %w", id, err)
-	}
-	if sn.Status != resource.SnapshotDeleting || !m.ours(sn.Host) {
-		log.WithFields(logrus.Fields{"status": sn.Status, "snapshot_host": sn.Host}).Info("delete_snapshot no longer ours to do; dropped")
-		return nil
+	sn, ok, err := m.snapshots().load(ctx, log, rpcapi.DeleteSnapshot, id, resource.SnapshotDeleting)
+	if !ok {
+		return err
 	}
 	_, err = m.removeSnapshot(ctx, log, sn)
 	return err
@@ -93,7 +77,7 @@ func (m *Manager) DeleteSnapshot(ctx context.Context, id string) error {
 func (m *Manager) removeSnapshot(ctx context.Context, log logrus.FieldLogger, sn *resource.Snapshot) (bool, error) {
 	// A backend without snapshots never made any storage: only the row is left to remove.
 	if snapper, ok := m.Driver.(driver.Snapshotter); ok {
-		v := driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: message.PoolName(sn.Host)}
+		v := driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: rpcapi.PoolName(sn.Host)}
 		if err := snapper.DeleteSnapshot(ctx, driverSnapshot(sn), v); err != nil {
 			log.WithError(err).WithField("snapshot_id", sn.ID).Error("snapshot delete failed on the backend; snapshot set to error_deleting")
 			msg := userMessage(ctx, sn.ProjectID, resource.MessageResourceSnapshot, sn.ID, resource.ActionSnapshotDelete, resource.DetailSnapshotDeleteError, "")

@@ -7,9 +7,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/pkg/driver"
 )
 
@@ -74,7 +74,7 @@ func (m *Manager) recoverTargets(ctx context.Context) error {
 			log.Info("recovery: orphan target removed (its volume is gone)")
 		case err != nil:
 			return fmt.Errorf("load volume %s: %w", id, err)
-		case message.BackendHost(v.Host) != m.Host:
+		case rpcapi.BackendHost(v.Host) != m.Host:
 			log.WithField("volume_host", v.Host).Debug("recovery: target of another backend left alone")
 		default:
 			if err := td.Restore(rctx, id); err != nil {

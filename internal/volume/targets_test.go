@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/resource"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/target"
 )
 
@@ -106,7 +106,7 @@ func TestTargetDaemonUnavailable(t *testing.T) {
 	if got := f.status(v.ID); got != resource.StatusErrorDeleting {
 		t.Errorf("a delete whose target cannot be removed: status %s, want error_deleting", got)
 	}
-	if _, err := f.m.InitializeConnection(ctx, message.ConnectionArgs{VolumeID: v.ID}); !errors.Is(err, target.ErrUnavailable) {
+	if _, err := f.m.InitializeConnection(ctx, rpcapi.ConnectionArgs{VolumeID: v.ID}); !errors.Is(err, target.ErrUnavailable) {
 		t.Errorf("InitializeConnection = %v, want ErrUnavailable", err)
 	}
 }

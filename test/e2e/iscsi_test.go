@@ -17,8 +17,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/sirupsen/logrus"
 
-	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/rpc"
+	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/service"
 	"github.com/scoria/scoria/pkg/driver"
 	"github.com/scoria/scoria/test/blockstorage"
@@ -85,10 +85,10 @@ func TestISCSIExport(t *testing.T) {
 	tr := volumeBus(t, c)
 	connect := func() map[string]any {
 		t.Helper()
-		var reply message.ConnectionReply
+		var reply rpcapi.ConnectionReply
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		if err := tr.Call(cctx, message.VolumeTarget(backendHost), message.InitializeConnection, message.ConnectionArgs{
+		if err := tr.Call(cctx, rpcapi.VolumeTarget(backendHost), rpcapi.InitializeConnection, rpcapi.ConnectionArgs{
 			VolumeID: v.ID, AttachmentID: uuid.NewString(), AccessMode: "rw",
 			Connector: driver.Connector{"initiator": "iqn.1993-08.org.debian:01:e2e", "ip": "127.0.0.1", "host": "e2e"},
 		}, &reply); err != nil {

@@ -208,7 +208,8 @@ func (s *server) handle(ctx context.Context, sess *session, d amqp.Delivery) {
 	}
 	hctx := reqctx.With(ctx, msg.Context)
 	result, stack, err := runHandler(hctx, s.h, &msg)
-	if err != nil && ctx.Err() != nil {
+	undeliverable := errors.Is(err, rpc.ErrUndeliverable)
+	if err != nil && !undeliverable && ctx.Err() != nil {
 		// The server stops and the handler gave up: another server gets the message.
 		_ = d.Nack(false, true)
 		return
@@ -219,6 +220,9 @@ func (s *server) handle(ctx context.Context, sess *session, d amqp.Delivery) {
 			e = e.WithField("stack", string(stack))
 		}
 		switch {
+		case undeliverable:
+			// The handler logged why. Settled for good: rejected below, not requeued.
+			e.Debug("rpc: undeliverable message rejected")
 		case d.ReplyTo != "":
 			e.Warn("rpc: call handler failed")
 		case stack != nil:
@@ -254,6 +258,15 @@ func (s *server) handle(ctx context.Context, sess *session, d amqp.Delivery) {
 			reqctx.Log(hctx, s.log).WithError(err).WithField("method", msg.Method).Info("rpc: could not send a reply")
 			return
 		}
+	}
+	if undeliverable {
+		// Not requeued: the broker dead-letters it when a policy gives the queue a
+		// dead-letter exchange, and discards it otherwise.
+		if err := d.Reject(false); err != nil {
+			reqctx.Log(hctx, s.log).WithError(err).WithField("method", msg.Method).
+				Debug("rpc: could not reject; the broker will deliver the message again")
+		}
+		return
 	}
 	if err := d.Ack(false); err != nil {
 		reqctx.Log(hctx, s.log).WithError(err).WithField("method", msg.Method).

@@ -19,7 +19,13 @@
 // a message after its handler returns (at least once delivery), runs up to
 // Options.Prefetch handlers at once, and subscribes again after every reconnection. A call
 // waiting when the connection drops is published again, with the same id, after the
-// reconnection; a call's message expires in its queue at the call's deadline.
+// reconnection; a call's message expires in its queue at the call's deadline. A message
+// whose handler fails with rpc.ErrUndeliverable (unknown method, undecodable arguments) is
+// rejected without requeueing, as is a body that is not an rpc.Message. The queues are declared
+// without arguments, as they always were (adding x-dead-letter-exchange would make RabbitMQ
+// refuse the declaration of an existing queue with PRECONDITION_FAILED), so such a message is
+// discarded, or dead-lettered where an operator's policy sets a dead-letter exchange on the
+// queues (rabbitmqctl set_policy … '{"dead-letter-exchange":"…"}').
 package amqp
 
 import (

@@ -316,6 +316,43 @@ var behaviours = []behaviour{
 		a.Receive(t, 10*time.Second)
 		a.ExpectNothing(t, rpc.CastRetryDelay+500*time.Millisecond)
 	}},
+	{"an undeliverable message (unknown method, undecodable arguments) is never delivered again; a call gets the error", func(t *testing.T, nt func() rpc.Transport) {
+		srv, cli := nt(), nt()
+		r := rpc.NewRouter("rpctest", Logger(t))
+		rpc.OnCast(r, "resize", func(ctx context.Context, args struct {
+			Size int `json:"size"`
+		}) error {
+			return nil
+		})
+		a := StartServer(t, srv, rpc.Target{Topic: "dead", Server: "a"}, r.Handle)
+		WaitReady(t, cli, "dead", a)
+		ctx := withTimeout(t, 10*time.Second)
+		for _, c := range []struct {
+			method string
+			args   any
+		}{
+			{"no_such_method", nil},
+			{"resize", map[string]string{"size": "not a number"}},
+		} {
+			if err := cli.Cast(ctx, rpc.Target{Topic: "dead", Server: "a"}, c.method, c.args); err != nil {
+				t.Fatalf("Cast %s: %v", c.method, err)
+			}
+			a.Receive(t, 10*time.Second)
+			a.ExpectNothing(t, rpc.CastRetryDelay+500*time.Millisecond) // not redelivered
+			var remote *rpc.RemoteError
+			err := cli.Call(ctx, rpc.Target{Topic: "dead", Server: "a"}, c.method, c.args, nil)
+			if !errors.As(err, &remote) || !strings.Contains(remote.Message, "undeliverable") {
+				t.Errorf("Call %s: error %v, want a RemoteError saying undeliverable", c.method, err)
+			}
+			a.Receive(t, 10*time.Second)
+		}
+		// The queue still works: a good message goes through once.
+		if err := cli.Cast(ctx, rpc.Target{Topic: "dead", Server: "a"}, "resize", map[string]int{"size": 2}); err != nil {
+			t.Fatalf("Cast: %v", err)
+		}
+		a.Receive(t, 10*time.Second)
+		a.ExpectNothing(t, 300*time.Millisecond)
+	}},
 	{"cast before any server is held until one serves", func(t *testing.T, nt func() rpc.Transport) {
 		cli := nt()
 		ctx := withTimeout(t, 10*time.Second)
@@ -516,9 +553,9 @@ var behaviours = []behaviour{
 // neither before the deadline nor much after it.
 func assertTimeout(t *testing.T, tr rpc.Transport, target rpc.Target, d time.Duration) {
 	t.Helper()
+	start := time.Now() // before the deadline is set: a busy machine may pause between the two
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	start := time.Now()
 	err := tr.Call(ctx, target, "ping", nil, nil)
 	took := time.Since(start)
 	if !errors.Is(err, rpc.ErrTimeout) {

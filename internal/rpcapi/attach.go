@@ -1,4 +1,4 @@
-package message
+package rpcapi
 
 import "github.com/scoria/scoria/pkg/driver"
 

@@ -1,4 +1,4 @@
-package scheduler
+package capability
 
 import (
 	"math"
@@ -36,29 +36,30 @@ var specOps = map[string]opKind{
 	"<in>": opIn, "<is>": opIs, "<or>": opOr, "<all-in>": opAllIn,
 }
 
-// specOp is a parsed requirement.
-type specOp struct {
+// Op is a parsed requirement: the value of an extra spec, with its operator.
+type Op struct {
 	kind  opKind
 	req   string   // the whole requirement, for opPlain
 	words []string // the words after the operator
 }
 
-func parseSpec(req string) specOp {
+// ParseOp parses the requirement req (an extra spec's value).
+func ParseOp(req string) Op {
 	words := strings.Fields(req)
 	if len(words) == 0 {
-		return specOp{kind: opPlain, req: req}
+		return Op{kind: opPlain, req: req}
 	}
 	k, ok := specOps[words[0]]
 	if !ok {
-		return specOp{kind: opPlain, req: req}
+		return Op{kind: opPlain, req: req}
 	}
-	return specOp{kind: k, req: req, words: words[1:]}
+	return Op{kind: k, req: req, words: words[1:]}
 }
 
-// match is extra_specs_ops.match(value, req) for one capability value (a list capability is
-// matched element by element by the caller, except for <all-in>). Where Python would raise a
+// Match is extra_specs_ops.match(value, req) for one capability value (a list capability is
+// matched element by element by Spec.Check, except for <all-in>). Where Python would raise a
 // TypeError (ordering a number against a string, <in> on a number), it does not match.
-func (o specOp) match(value any) bool {
+func (o Op) Match(value any) bool {
 	if o.kind == opPlain {
 		s, ok := value.(string)
 		return ok && s == o.req
@@ -212,8 +213,9 @@ func pyStr(f float64) string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
-// lookupPath walks a capability path (["foo", "bar"] for capabilities:foo:bar) in caps.
-func lookupPath(caps map[string]any, path []string) (any, bool) {
+// LookupPath walks a capability path (["foo", "bar"] for capabilities:foo:bar) in caps; a
+// nil value is no capability.
+func LookupPath(caps map[string]any, path []string) (any, bool) {
 	var cur any = caps
 	for _, k := range path {
 		m, ok := cur.(map[string]any)
@@ -227,9 +229,9 @@ func lookupPath(caps map[string]any, path []string) (any, bool) {
 	return cur, true
 }
 
-// equalAfterConvert is Cinder's get_pools filter comparison of a capability with a query
+// EqualAfterConvert is Cinder's get_pools filter comparison of a capability with a query
 // value: booleans through bool_from_string, numbers numerically, the rest as strings.
-func equalAfterConvert(capability any, value string) bool {
+func EqualAfterConvert(capability any, value string) bool {
 	switch c := capability.(type) {
 	case nil:
 		return false

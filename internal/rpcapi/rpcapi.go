@@ -1,7 +1,7 @@
-// Package message defines the RPC methods Scoria's services send one another and their
+// Package rpcapi defines the RPC methods Scoria's services send one another and their
 // arguments: the contract between the API, the scheduler and the volume services (volumes,
 // snapshots, connections, capability reports, generic groups).
-package message
+package rpcapi
 
 import (
 	"encoding/json"

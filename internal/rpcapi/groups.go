@@ -1,4 +1,4 @@
-package message
+package rpcapi
 
 // Methods of generic volume groups: API → scheduler (create_group: place a new group), then
 // scheduler → the volume service of the chosen backend (create_group: make it); API → the

@@ -1,4 +1,4 @@
-package scheduler
+package capability
 
 import "testing"
 
@@ -72,7 +72,7 @@ func TestSpecOps(t *testing.T) {
 		{"x", "<all-in>", false},
 	}
 	for _, tc := range tests {
-		if got := parseSpec(tc.req).match(tc.value); got != tc.want {
+		if got := ParseOp(tc.req).Match(tc.value); got != tc.want {
 			t.Errorf("match(%#v, %q) = %v, want %v", tc.value, tc.req, got, tc.want)
 		}
 	}
@@ -88,8 +88,8 @@ func TestEqualAfterConvert(t *testing.T) {
 		{float64(100), "100", true}, {float64(100), "100.0", true}, {float64(100), "99", false}, {nil, "x", false},
 	}
 	for _, tc := range tests {
-		if got := equalAfterConvert(tc.cap, tc.value); got != tc.want {
-			t.Errorf("equalAfterConvert(%#v, %q) = %v, want %v", tc.cap, tc.value, got, tc.want)
+		if got := EqualAfterConvert(tc.cap, tc.value); got != tc.want {
+			t.Errorf("EqualAfterConvert(%#v, %q) = %v, want %v", tc.cap, tc.value, got, tc.want)
 		}
 	}
 }

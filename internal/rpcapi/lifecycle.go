@@ -1,4 +1,4 @@
-package message
+package rpcapi
 
 // Methods of the volume lifecycle beyond create and delete: API → the volume service of the
 // backend that holds the volume (or the snapshot), topic volume, server host@backend.

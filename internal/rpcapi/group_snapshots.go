@@ -1,4 +1,4 @@
-package message
+package rpcapi
 
 // Methods of group snapshots: API → the volume service of the backend that holds the group
 // (topic volume, server host@backend).
