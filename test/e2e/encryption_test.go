@@ -1,95 +1,20 @@
 package e2e
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/scoria/scoria/test/cluster"
 )
-
-// barbicanURL is the test Barbican of deploy/barbican/barbican-up.sh (SCORIA_BARBICAN_URL
-// points elsewhere); the cluster finds it through Keystone's catalog.
-func barbicanURL() string {
-	if v := os.Getenv("SCORIA_BARBICAN_URL"); v != "" {
-		return v
-	}
-	return "http://127.0.0.1:9311"
-}
-
-func requireBarbican(t *testing.T) {
-	t.Helper()
-	u, err := url.Parse(barbicanURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
-	if err != nil {
-		unavailable(t, "no Barbican on %s (run deploy/barbican/barbican-up.sh)", u.Host)
-	}
-	c.Close()
-}
-
-// secretStatus is the status of GET /v1/secrets/{id} with token: 200 while the key exists.
-func secretStatus(t *testing.T, token, id string) int {
-	t.Helper()
-	req, err := http.NewRequest("GET", barbicanURL()+"/v1/secrets/"+url.PathEscape(id), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Auth-Token", token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("barbican GET secret %s: %v", id, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
 
 // TestEncryptionWithBarbican: volume type encryption through the cinder and openstack CLIs
 // on a keystone cluster whose key manager is the real Barbican: an encrypted volume's key
 // exists in Barbican, a clone and a volume from a snapshot get keys of their own, a delete
 // removes the key, and the type's encryption cannot change while volumes use it.
 func TestEncryptionWithBarbican(t *testing.T) {
-	requireKeystone(t)
-	requireBarbican(t)
-	adminToken, adminProject := ksLogin(t, ksAdmin)
-	aliceToken, aliceProject := ksLogin(t, ksAlice)
-	c := startCluster(t, cluster.Options{
-		Project: adminProject, AuthToken: adminToken,
-		Extra: map[string]string{"auth_strategy": "keystone"},
-		Sections: map[string]map[string]string{
-			"keystone_authtoken": {
-				"www_authenticate_uri": keystoneURL, "auth_url": keystoneURL, "auth_type": "password",
-				"username": "scoria", "password": "scoria-secret", "project_name": "service",
-				"user_domain_name": "Default", "project_domain_name": "Default",
-			},
-			// auth_endpoint unset: the catalog is read from [keystone_authtoken] auth_url.
-			"key_manager": {"backend": "barbican"},
-			"barbican":    {"retry_delay": "1"},
-		},
-	})
-	region := ksRegion(t, adminToken, c.Endpoint())
-	suffix := make([]byte, 4)
-	if _, err := rand.Read(suffix); err != nil {
-		t.Fatal(err)
-	}
-	tag := hex.EncodeToString(suffix)
-	run := func(tool string, u ksUser, args ...string) string {
-		t.Helper()
-		out, err := passwordCLI(t, tool, u, region, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	c := startBarbicanCluster(t)
+	tag, run := c.tag, c.run
 
 	// The cinder CLI: create, show, update, list, delete an encryption type.
 	cliType := "enc-cli-" + tag
@@ -117,52 +42,23 @@ func TestEncryptionWithBarbican(t *testing.T) {
 
 	// The openstack CLI: a type created with its encryption.
 	encType := "enc-" + tag
-	run("openstack", ksAdmin, "volume", "type", "create", "--encryption-provider", "luks", "--encryption-cipher", "aes-xts-plain64",
-		"--encryption-key-size", "256", "--encryption-control-location", "front-end", encType)
+	c.createEncryptedType(encType)
 	if out := run("openstack", ksAdmin, "volume", "type", "show", "--encryption-type", "-f", "json", encType); !strings.Contains(out, "aes-xts-plain64") {
 		t.Errorf("openstack volume type show --encryption-type:\n%s", out)
 	}
 
-	// volume is the view of a volume with 3.64 (encrypted, encryption_key_id) as alice.
-	type volume struct {
-		ID              string `json:"id"`
-		Status          string `json:"status"`
-		Encrypted       bool   `json:"encrypted"`
-		EncryptionKeyID string `json:"encryption_key_id"`
-	}
-	// get reads one of alice's resources from Scoria with 3.64 into out; the status.
-	get := func(path string, out any) int {
+	show := func(id string) encVolume {
 		t.Helper()
-		req, err := http.NewRequest("GET", c.Endpoint()+"/"+aliceProject+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("X-Auth-Token", aliceToken)
-		req.Header.Set("OpenStack-API-Version", "volume 3.64")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		if out != nil && resp.StatusCode == http.StatusOK {
-			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-				t.Fatalf("GET %s: %v", path, err)
-			}
-		}
-		return resp.StatusCode
-	}
-	show := func(id string) volume {
-		t.Helper()
-		var body struct{ Volume volume }
-		if st := get("/volumes/"+id, &body); st != http.StatusOK {
+		var body struct{ Volume encVolume }
+		if st := c.get("/volumes/"+id, &body); st != http.StatusOK {
 			t.Fatalf("GET volume %s: %d", id, st)
 		}
 		return body.Volume
 	}
-	create := func(args ...string) volume {
+	create := func(args ...string) encVolume {
 		t.Helper()
 		out := run("openstack", ksAlice, append([]string{"volume", "create", "-f", "json"}, args...)...)
-		var created volume
+		var created encVolume
 		if err := json.Unmarshal([]byte(out), &created); err != nil || created.ID == "" {
 			t.Fatalf("openstack volume create %v: %v %s", args, err, out)
 		}
@@ -173,7 +69,7 @@ func TestEncryptionWithBarbican(t *testing.T) {
 		if !v.Encrypted || v.EncryptionKeyID == "" {
 			t.Fatalf("volume %s (%v): encrypted %v, key %q; want encrypted with a key", created.ID, args, v.Encrypted, v.EncryptionKeyID)
 		}
-		if st := secretStatus(t, aliceToken, v.EncryptionKeyID); st != http.StatusOK {
+		if st := c.keyStatus(v.EncryptionKeyID); st != http.StatusOK {
 			t.Fatalf("volume %s's key %s: Barbican answers %d, want 200", v.ID, v.EncryptionKeyID, st)
 		}
 		return v
@@ -182,7 +78,7 @@ func TestEncryptionWithBarbican(t *testing.T) {
 	orig := create("--type", encType, "--size", "1", "encrypted-"+tag)
 	// What Nova reads to attach it.
 	var meta map[string]any
-	if st := get("/volumes/"+orig.ID+"/encryption", &meta); st != http.StatusOK || meta["encryption_key_id"] != orig.EncryptionKeyID ||
+	if st := c.get("/volumes/"+orig.ID+"/encryption", &meta); st != http.StatusOK || meta["encryption_key_id"] != orig.EncryptionKeyID ||
 		meta["provider"] != "luks" || meta["cipher"] != "aes-xts-plain64" || meta["control_location"] != "front-end" {
 		t.Errorf("GET /volumes/%s/encryption: %d %v", orig.ID, st, meta)
 	}
@@ -194,7 +90,7 @@ func TestEncryptionWithBarbican(t *testing.T) {
 	snapID := strings.TrimSpace(snap)
 	snapshotStatus := func() (int, string) {
 		var body struct{ Snapshot struct{ Status string } }
-		st := get("/snapshots/"+snapID, &body)
+		st := c.get("/snapshots/"+snapID, &body)
 		return st, body.Snapshot.Status
 	}
 	deadline := time.Now().Add(2 * time.Minute)
@@ -213,7 +109,7 @@ func TestEncryptionWithBarbican(t *testing.T) {
 	}
 
 	// The type's encryption is frozen while volumes use it.
-	if out, err := passwordCLI(t, "cinder", ksAdmin, region, "encryption-type-delete", encType); err == nil || !strings.Contains(out, "Volume type in use") {
+	if out, err := passwordCLI(t, "cinder", ksAdmin, c.region, "encryption-type-delete", encType); err == nil || !strings.Contains(out, "Volume type in use") {
 		t.Errorf("cinder encryption-type-delete of a type in use: %v %s, want 'Volume type in use'", err, out)
 	}
 
@@ -229,13 +125,13 @@ func TestEncryptionWithBarbican(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	for _, v := range []volume{orig, clone, fromSnap} {
+	for _, v := range []encVolume{orig, clone, fromSnap} {
 		run("openstack", ksAlice, "volume", "delete", v.ID)
-		if st := secretStatus(t, aliceToken, v.EncryptionKeyID); st != http.StatusNotFound {
+		if st := c.keyStatus(v.EncryptionKeyID); st != http.StatusNotFound {
 			t.Errorf("volume %s deleted, its key %s: Barbican answers %d, want 404", v.ID, v.EncryptionKeyID, st)
 		}
 	}
-	for _, v := range []volume{orig, clone, fromSnap} {
+	for _, v := range []encVolume{orig, clone, fromSnap} {
 		if err := c.WaitVolumeGone(v.ID, 2*time.Minute); err != nil {
 			t.Fatal(err)
 		}

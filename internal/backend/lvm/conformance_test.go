@@ -13,7 +13,8 @@ import (
 )
 
 // TestConformance runs the driver conformance suite on a volume group of a loop device with
-// the real lvm2 (see newRealVG), thick, and thin where the kernel has device-mapper.
+// the real lvm2 (see newRealVG), thick, and thin where the kernel has device-mapper, on a
+// driver built through the registry from a backend section as cinder.conf writes it.
 //
 // What a kernel without device-mapper cannot do, and the suite therefore skips there: no
 // logical volume is ever activated, so there is no device node (Connection), no data to
@@ -31,10 +32,12 @@ func TestConformance(t *testing.T) {
 			}
 			s := drivertest.Suite{
 				New: func(t *testing.T) driver.Driver {
-					d := vg.driver(typ, newRecorder(""))
-					d.ClearSizeMiB = 1 // volume_clear zero on the first MiB: real, and quick
-					if vg.dm {
-						d.Runner = nil // dd for real
+					d, ok := drivertest.FromSection(t, "cinder.volume.drivers.lvm.LVMVolumeDriver", vg.section(typ)).(*Driver)
+					if !ok {
+						t.Fatal("the LVM volume_driver did not build an *lvm.Driver")
+					}
+					if !vg.dm {
+						d.Runner = ddTo{newRecorder("")} // lvm for real, dd recorded
 					}
 					return d
 				},
@@ -56,6 +59,24 @@ func TestConformance(t *testing.T) {
 			}
 			drivertest.Run(t, s)
 		})
+	}
+}
+
+// section is the backend section of cinder.conf for a driver of type typ (lvm_type) on the
+// group: the common values and the LVM options TestConformance runs with.
+func (vg realVG) section(typ string) driver.Section {
+	return driver.Section{
+		Name: "lvm",
+		Values: map[string]string{
+			"volume_group":             vg.name,
+			"lvm_type":                 typ,
+			"lvm_conf_file":            vg.confFile,
+			"volume_clear":             ClearZero,
+			"volume_clear_size":        "1", // zero the first MiB: real, and quick
+			"lvm_suppress_fd_warnings": "true",
+		},
+		ReservedPercentage:       5,
+		MaxOverSubscriptionRatio: "20.0",
 	}
 }
 

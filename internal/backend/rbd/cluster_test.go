@@ -52,9 +52,6 @@ func clusterFromEnv() testCluster {
 // skips, or fails under CI=true.
 func requireCluster(t *testing.T, tune func(*Driver)) (*Driver, testCluster) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the Ceph test cluster (skipped with -short)")
-	}
 	c := clusterFromEnv()
 	d := &Driver{
 		Conn: ConnConfig{ClusterName: "ceph", ConfFile: c.conf, User: c.user, Keyring: c.keyring, Pool: c.pool,
@@ -64,6 +61,17 @@ func requireCluster(t *testing.T, tune func(*Driver)) (*Driver, testCluster) {
 	}
 	if tune != nil {
 		tune(d)
+	}
+	setUpOnCluster(t, d, c)
+	return d, c
+}
+
+// setUpOnCluster sets d up on the test cluster c and closes it at the end of t; without a
+// cluster the test skips, or fails under CI=true.
+func setUpOnCluster(t *testing.T, d *Driver, c testCluster) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the Ceph test cluster (skipped with -short)")
 	}
 	_, statErr := os.Stat(c.conf)
 	var err error
@@ -80,7 +88,6 @@ func requireCluster(t *testing.T, tune func(*Driver)) (*Driver, testCluster) {
 		t.Skip(msg)
 	}
 	t.Cleanup(d.Close)
-	return d, c
 }
 
 // rbdCLI runs the rbd CLI as the test user and returns its stdout; t may be nil (a probe).

@@ -16,15 +16,21 @@ import (
 
 // TestConformance runs the driver conformance suite on the Ceph test cluster (skipped
 // without one, failed under CI=true), once with clones as copy-on-write children and once
-// with rbd_max_clone_depth 0 (full copies). The probe reads sizes with the rbd CLI and data
+// with rbd_max_clone_depth 0 (full copies), on a driver built through the registry from a
+// backend section as cinder.conf writes it. The probe reads sizes with the rbd CLI and data
 // through a connection of its own, never through the driver under test.
 func TestConformance(t *testing.T) {
 	for _, c := range []struct {
 		name  string
-		depth int
-	}{{"cow-clones", 5}, {"copies", 0}} {
+		depth string // rbd_max_clone_depth
+	}{{"cow-clones", "5"}, {"copies", "0"}} {
 		t.Run(c.name, func(t *testing.T) {
-			d, cl := requireCluster(t, func(d *Driver) { d.MaxCloneDepth = c.depth })
+			cl := clusterFromEnv()
+			d, ok := drivertest.FromSection(t, "cinder.volume.drivers.rbd.RBDDriver", cl.section(c.depth)).(*Driver)
+			if !ok {
+				t.Fatal("the RBD volume_driver did not build an *rbd.Driver")
+			}
+			setUpOnCluster(t, d, cl)
 			probe, _ := requireCluster(t, nil)
 			drivertest.Run(t, drivertest.Suite{
 				New:      func(*testing.T) driver.Driver { return d },
@@ -33,6 +39,25 @@ func TestConformance(t *testing.T) {
 				Workers:  6,
 			})
 		})
+	}
+}
+
+// section is the backend section of cinder.conf for the test cluster: its pool, user, conf
+// and keyring (SCORIA_TEST_CEPH_*), rbd_max_clone_depth depth, and connection settings that
+// give up quickly without a cluster.
+func (c testCluster) section(depth string) driver.Section {
+	return driver.Section{
+		Name: "ceph-test",
+		Values: map[string]string{
+			"rbd_pool":                  c.pool,
+			"rbd_user":                  c.user,
+			"rbd_ceph_conf":             c.conf,
+			"rbd_keyring_conf":          c.keyring,
+			"rbd_max_clone_depth":       depth,
+			"rados_connect_timeout":     "10",
+			"rados_connection_retries":  "1",
+			"rados_connection_interval": "1",
+		},
 	}
 }
 

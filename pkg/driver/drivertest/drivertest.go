@@ -2,9 +2,10 @@
 // Run drives a driver against its real backend through every interface it implements —
 // Driver, the optional capabilities, Attacher or LocalDevice — and checks what the backend
 // really holds through a Probe the driver's test supplies (DeviceProbe for a driver whose
-// volumes are local files or block devices). A backend is done when it passes. The package
-// imports only the standard library and pkg/driver, so a driver outside this module runs it
-// as Scoria's own drivers do.
+// volumes are local files or block devices). FromSection builds the driver under test through
+// the registry from a backend section, as cinder.conf does. A backend is done when it passes.
+// The package imports only the standard library and pkg/driver, so a driver outside this
+// module runs it as Scoria's own drivers do.
 package drivertest
 
 import (
