@@ -68,7 +68,7 @@ func (m *Manager) handleLifecycle(ctx context.Context, log logrus.FieldLogger, m
 func (m *Manager) ours(host string) bool { return message.BackendHost(host) == m.Host }
 
 func driverSnapshot(sn *resource.Snapshot) driver.Snapshot {
-	return driver.Snapshot{ID: sn.ID, Name: driver.SnapshotStorageName(sn.ID), VolumeID: sn.VolumeID, SizeGiB: sn.Size, GroupSnapshotID: sn.GroupSnapshotID}
+	return driver.Snapshot{ID: sn.ID, Name: driver.SnapshotStorageName(sn.ID), VolumeID: sn.VolumeID, SizeGiB: sn.Size, GroupSnapshotID: sn.GroupSnapshotID, Data: driverData(sn.Provider)}
 }
 
 // userMessage is an error message for the owner of a resource: Cinder's action and detail
