@@ -4,7 +4,9 @@
 // driver.GroupSnapshotter, else member by member), at start finishes or fails whatever a
 // crash left in flight, and compares the backend's storage with the database (Reconciler).
 // It also creates, updates and deletes the generic volume groups placed on its backend
-// (groups.go).
+// (groups.go). Every driver call is told the object's driver data (what the driver returned
+// when it made it, kept with the row by the update that finishes the create), and a volume's
+// type's extra specs and metadata (driverdata.go).
 package volume
 
 import (
