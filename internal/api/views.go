@@ -283,7 +283,7 @@ func (vw viewer) detail(v *resource.Volume, withExtensions bool) volumeDetail {
 		d.GroupID = some(nullable(v.GroupID))
 	}
 	if vw.admin && vw.mv.atLeast(mvProviderID) {
-		d.ProviderID = some[*string](nil)
+		d.ProviderID = some(nullable(v.Provider.ID))
 	}
 	if vw.mv.atLeast(mvSharedTargets) {
 		// Scoria does not track whether a backend shares targets between volumes; true is

@@ -96,11 +96,15 @@ var volumeFields = map[string]bool{
 	"group_id": true,
 }
 
+// providerFields are the driver's columns an admin's list filters (exactly, or with "~") but
+// does not sort by.
+var providerFields = map[string]bool{"provider_id": true, "provider_location": true}
+
 // nullFields are volume columns Cinder has and Scoria never sets: an exact filter on one
 // matches no volume.
 var nullFields = map[string]bool{
 	"migration_status": true, "consistencygroup_id": true, "replication_status": true,
-	"provider_id": true, "provider_location": true, "encryption_key_id": true, "cluster_name": true,
+	"encryption_key_id": true, "cluster_name": true,
 	"service_uuid": true, "previous_status": true, "instance_uuid": true, "attached_host": true,
 	"mountpoint": true, "scheduled_at": true, "launched_at": true, "terminated_at": true,
 }
@@ -263,7 +267,7 @@ func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, e
 					continue
 				}
 				field := likeField(strings.TrimSuffix(k, "~"))
-				if volumeFields[field] {
+				if volumeFields[field] || providerFields[field] {
 					if f.Like == nil {
 						f.Like = map[string]string{}
 					}
@@ -271,7 +275,7 @@ func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, e
 				} else if nullFields[field] {
 					*empty = true
 				} // else: Cinder skips a LIKE filter on a column it does not have
-			case volumeFields[k] && k != "created_at" && k != "updated_at":
+			case volumeFields[k] && k != "created_at" && k != "updated_at", providerFields[k]:
 				setEqual(f, k, v)
 			default:
 				// A column Scoria never sets, or no column at all: Cinder's database layer

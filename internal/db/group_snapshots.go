@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -441,12 +442,19 @@ func (s *Store) StartGroupSnapshotDelete(ctx context.Context, id string, msgs ..
 	return out, nil
 }
 
-// FinishGroupSnapshot ends the create of group snapshot id, in creating: each member
+// FinishGroupSnapshot is FinishGroupSnapshotData without provider data: what a group
+// snapshot made by a driver that returns none needs.
+func (s *Store) FinishGroupSnapshot(ctx context.Context, id string, failed []string, msg *resource.Message) error {
+	return s.FinishGroupSnapshotData(ctx, id, failed, nil, msg)
+}
+
+// FinishGroupSnapshotData ends the create of group snapshot id, in creating: each member
 // snapshot still in creating takes its status from failed (error when its id is there,
 // available with progress 100% otherwise), and the group snapshot becomes error when any
-// failed, available otherwise; msg (a user message, when non-nil) is written with it, all in
-// one transaction.
-func (s *Store) FinishGroupSnapshot(ctx context.Context, id string, failed []string, msg *resource.Message) error {
+// failed, available otherwise; a member that became available takes its provider data from
+// provider (what the driver returned for it, by snapshot id; a member not there keeps NULLs);
+// msg (a user message, when non-nil) is written with it, all in one transaction.
+func (s *Store) FinishGroupSnapshotData(ctx context.Context, id string, failed []string, provider map[string]resource.ProviderData, msg *resource.Message) error {
 	now := s.now()
 	status := resource.GroupStatusAvailable
 	if len(failed) > 0 {
@@ -469,6 +477,15 @@ func (s *Store) FinishGroupSnapshot(ctx context.Context, id string, failed []str
 		}
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
+		}
+		for _, sid := range slices.Sorted(maps.Keys(provider)) {
+			if provider[sid].IsZero() || slices.Contains(failed, sid) {
+				continue // nothing to write, or the member failed
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE snapshots SET "+providerSet+" WHERE id = ? AND group_snapshot_id = ? AND deleted = 0 AND status = ?",
+				append(providerArgs(provider[sid]), sid, id, resource.SnapshotAvailable)...); err != nil {
+				return err
+			}
 		}
 		if msg != nil {
 			return insertMessage(ctx, tx, now, msg)

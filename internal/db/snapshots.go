@@ -16,7 +16,7 @@ import (
 
 const snapshotColumns = `s.id, s.project_id, s.user_id, s.volume_id, s.display_name, s.display_description,
 	s.volume_size, s.status, s.progress, s.volume_type_id, s.host, s.created_at, s.updated_at, s.deleted_at,
-	s.group_snapshot_id`
+	s.group_snapshot_id, s.provider_location, s.provider_auth, s.provider_id`
 
 func scanSnapshot(sc scanner, extra ...any) (*resource.Snapshot, error) {
 	var (
@@ -24,9 +24,11 @@ func scanSnapshot(sc scanner, extra ...any) (*resource.Snapshot, error) {
 		name, desc, progress, typeID, host sql.NullString
 		created, updated, deleted          nullTime
 		groupSnapshotID                    sql.NullString
+		provider                           providerColumns
 	)
 	dest := append([]any{&sn.ID, &sn.ProjectID, &sn.UserID, &sn.VolumeID, &name, &desc,
-		&sn.Size, &sn.Status, &progress, &typeID, &host, &created, &updated, &deleted, &groupSnapshotID}, extra...)
+		&sn.Size, &sn.Status, &progress, &typeID, &host, &created, &updated, &deleted, &groupSnapshotID,
+		&provider.location, &provider.auth, &provider.id}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -34,6 +36,7 @@ func scanSnapshot(sc scanner, extra ...any) (*resource.Snapshot, error) {
 	sn.VolumeTypeID, sn.Host = typeID.String, host.String
 	sn.CreatedAt, sn.UpdatedAt, sn.DeletedAt = created.Time, updated.Ptr(), deleted.Ptr()
 	sn.GroupSnapshotID = groupSnapshotID.String
+	sn.Provider = provider.data()
 	return &sn, nil
 }
 
@@ -182,6 +185,21 @@ func loadSnapshotMetadata(ctx context.Context, q querier, snaps []*resource.Snap
 // transaction if, and only if, it won. Errors are those of TransitionVolume, of kind
 // "Snapshot".
 func (s *Store) TransitionSnapshot(ctx context.Context, id string, from []string, status string, msg *resource.Message, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
+	return s.transitionSnapshot(ctx, id, from, status, nil, msg, msgs...)
+}
+
+// FinishSnapshotCreate moves snapshot id from creating to available (progress 100%) and sets
+// its provider data p, what the driver returned when it took it, in the same UPDATE: a crash
+// cannot keep one without the other, and a create run again (a redelivery, a recovery)
+// overwrites what an earlier run wrote. Errors are those of TransitionSnapshot.
+func (s *Store) FinishSnapshotCreate(ctx context.Context, id string, p resource.ProviderData) error {
+	_, err := s.transitionSnapshot(ctx, id, []string{resource.SnapshotCreating}, resource.SnapshotAvailable, &p, nil)
+	return err
+}
+
+// transitionSnapshot is TransitionSnapshot that also sets the provider columns from p when p
+// is non-nil.
+func (s *Store) transitionSnapshot(ctx context.Context, id string, from []string, status string, p *resource.ProviderData, msg *resource.Message, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
 	if len(from) == 0 {
 		return nil, fmt.Errorf("transition snapshot %s: no status to move from", id)
 	}
@@ -192,6 +210,9 @@ func (s *Store) TransitionSnapshot(ctx context.Context, id string, from []string
 		args := []any{status, dbTime(now)}
 		if status == resource.SnapshotAvailable {
 			set += ", progress = '100%'"
+		}
+		if p != nil {
+			set, args = set+", "+providerSet, append(args, providerArgs(*p)...)
 		}
 		if err := s.conditionalSnapshot(ctx, tx, id, from,
 			"UPDATE snapshots SET "+set+" WHERE id = ? AND deleted = 0 AND status IN ("+placeholders(len(from))+")",

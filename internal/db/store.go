@@ -1,6 +1,7 @@
 // Package db is Scoria's data-access layer: one Store, over MySQL/MariaDB or SQLite, that
-// holds volumes (with their user, admin and image metadata), snapshots, attachments, volume
-// types (extra specs, access, per-project defaults, encryption), encrypted volumes' key ids,
+// holds volumes (with their user, admin and image metadata), snapshots (both with their
+// driver's provider data, written by the update that finishes their create), attachments,
+// volume types (extra specs, access, per-project defaults, encryption), encrypted volumes' key ids,
 // group types (group specs, access; the seeded default_cgsnapshot_type), generic volume
 // groups (with their volume types and members), QoS specs, quotas, quota classes and usage,
 // transfers, user messages, services, the scheduler's pools and capacity claims, and the RPC

@@ -20,7 +20,7 @@ const (
 	volumeColumns = `v.id, v.project_id, v.user_id, v.display_name, v.display_description,
 	v.size, v.status, v.attach_status, v.availability_zone, v.host, v.volume_type_id, t.name,
 	v.bootable, v.multiattach, v.created_at, v.updated_at, v.deleted_at, v.snapshot_id, v.source_volid,
-	v.encryption_key_id, v.group_id`
+	v.encryption_key_id, v.group_id, v.provider_location, v.provider_auth, v.provider_id`
 	volumeSelect = "SELECT " + volumeColumns + `
 FROM volumes v LEFT JOIN volume_types t ON t.id = v.volume_type_id`
 	// volumeWithMetadataSelect reads one volume and its metadata in one statement: a row per
@@ -33,18 +33,35 @@ LEFT JOIN volume_metadata m ON m.volume_id = v.id`
 
 type scanner interface{ Scan(dest ...any) error }
 
+// providerColumns scans the provider_location, provider_auth and provider_id columns of a
+// volume or a snapshot.
+type providerColumns struct{ location, auth, id sql.NullString }
+
+func (p providerColumns) data() resource.ProviderData {
+	return resource.ProviderData{Location: p.location.String, Auth: p.auth.String, ID: p.id.String}
+}
+
+// providerSet sets the three provider columns from providerArgs: an empty field is NULL, as
+// a driver that returned nothing leaves Cinder's columns.
+const providerSet = "provider_location = ?, provider_auth = ?, provider_id = ?"
+
+func providerArgs(p resource.ProviderData) []any {
+	return []any{nullString(p.Location), nullString(p.Auth), nullString(p.ID)}
+}
+
 func scanVolume(sc scanner, extra ...any) (*resource.Volume, error) {
 	var (
 		v                                      resource.Volume
 		name, desc, az, host, typeID, typeName sql.NullString
 		snapshotID, sourceVolID, groupID       sql.NullString
 		encryptionKeyID                        sql.NullString
+		provider                               providerColumns
 		created, updated, deleted              nullTime
 	)
 	dest := append([]any{&v.ID, &v.ProjectID, &v.UserID, &name, &desc,
 		&v.Size, &v.Status, &v.AttachStatus, &az, &host, &typeID, &typeName,
 		&v.Bootable, &v.Multiattach, &created, &updated, &deleted, &snapshotID, &sourceVolID,
-		&encryptionKeyID, &groupID}, extra...)
+		&encryptionKeyID, &groupID, &provider.location, &provider.auth, &provider.id}, extra...)
 	err := sc.Scan(dest...)
 	if err != nil {
 		return nil, err
@@ -54,6 +71,7 @@ func scanVolume(sc scanner, extra ...any) (*resource.Volume, error) {
 	v.CreatedAt, v.UpdatedAt, v.DeletedAt = created.Time, updated.Ptr(), deleted.Ptr()
 	v.SnapshotID, v.SourceVolID, v.GroupID = snapshotID.String, sourceVolID.String, groupID.String
 	v.EncryptionKeyID = encryptionKeyID.String
+	v.Provider = provider.data()
 	return &v, nil
 }
 
@@ -305,6 +323,9 @@ func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, 
 		query, args := "UPDATE volumes SET status = ?", []any{ch.Status}
 		if ch.Host != nil {
 			query, args = query+", host = ?", append(args, nullString(*ch.Host))
+		}
+		if ch.Provider != nil {
+			query, args = query+", "+providerSet, append(args, providerArgs(*ch.Provider)...)
 		}
 		if release {
 			query += ", claimed_gb = 0"

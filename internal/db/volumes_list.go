@@ -47,6 +47,8 @@ var volumeFields = map[string]volumeField{
 	"snapshot_id":         {"COALESCE(%[1]s.snapshot_id, '')", fieldString},
 	"source_volid":        {"COALESCE(%[1]s.source_volid, '')", fieldString},
 	"group_id":            {"COALESCE(%[1]s.group_id, '')", fieldString},
+	"provider_id":         {"COALESCE(%[1]s.provider_id, '')", fieldString},
+	"provider_location":   {"COALESCE(%[1]s.provider_location, '')", fieldString},
 	"created_at":          {"%[1]s.created_at", fieldTime},
 	"updated_at":          {"COALESCE(%[1]s.updated_at, '')", fieldTime},
 }

@@ -135,6 +135,20 @@ func (s *Store) ListVolumeTypes(ctx context.Context, f resource.VolumeTypeFilter
 	return out, nil
 }
 
+// VolumeTypeExtraSpecs returns the extra specs of volume type id in one query: what the
+// volume service hands a driver with each call, read afresh so that a retype shows at once.
+// A type with none, or one deleted since, has an empty map.
+func (s *Store) VolumeTypeExtraSpecs(ctx context.Context, id string) (map[string]string, error) {
+	specs, err := keyValuesOf(ctx, s.ro, "volume_type_extra_specs", "volume_type_id", []string{id})
+	if err != nil {
+		return nil, fmt.Errorf("extra specs of volume type %s: %w", id, err)
+	}
+	if specs[id] == nil {
+		return map[string]string{}, nil
+	}
+	return specs[id], nil
+}
+
 // loadExtraSpecs fills the extra specs of types.
 func (s *Store) loadExtraSpecs(ctx context.Context, types []*resource.VolumeType) error {
 	ids := make([]string, len(types))

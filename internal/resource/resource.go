@@ -1,6 +1,7 @@
 // Package resource holds Scoria's domain objects — volumes, services, volume types, group
-// types (with their list filter and update), outbox messages — with their status names and
-// the sentinel errors every layer maps to API faults.
+// types (with their list filter and update), outbox messages, the driver's provider data of
+// volumes and snapshots — with their status names and the sentinel errors every layer maps
+// to API faults.
 package resource
 
 import (
@@ -62,10 +63,12 @@ type Volume struct {
 	SourceVolID      string // the volume it was cloned from, "" if none
 	GroupID          string // the generic group it belongs to, "" if none
 	EncryptionKeyID  string // its key in the key manager when its type is encrypted, "" if none
-	Metadata         map[string]string
-	CreatedAt        time.Time
-	UpdatedAt        *time.Time
-	DeletedAt        *time.Time
+	// Provider is what its backend's driver returned when it made the volume (zero before).
+	Provider  ProviderData
+	Metadata  map[string]string
+	CreatedAt time.Time
+	UpdatedAt *time.Time
+	DeletedAt *time.Time
 	// View is what the volume's detailed view shows beside its row, read in the same
 	// statement by reads that serve that view (GetVolumeForView); nil when not read.
 	View *VolumeViewData
@@ -206,7 +209,23 @@ type VolumeChange struct {
 	// Message, when non-nil, is a user message written in the same transaction if, and only
 	// if, the change wins (a create that failed for good, and why).
 	Message *Message
+	// Provider, when non-nil, sets the volume's provider data too, all three columns (the
+	// create that made the storage: what the driver returned, zero fields as NULL).
+	Provider *ProviderData
 }
+
+// ProviderData is a driver's own data about one of its volumes or snapshots, kept with the
+// row: Cinder's provider_location, provider_auth and provider_id columns. The volume service
+// maps it to and from the driver's Data; no API view shows it (provider_id aside, for admins
+// from 3.21, as Cinder), and admins may filter volume lists by its location and id.
+type ProviderData struct {
+	Location string // provider_location
+	Auth     string // provider_auth
+	ID       string // provider_id
+}
+
+// IsZero reports whether p holds nothing.
+func (p ProviderData) IsZero() bool { return p == ProviderData{} }
 
 // PoolCapacity is what a pool's last capability report says of the capacity a claim may
 // take: the figures of Cinder's CapacityFilter, max_over_subscription_ratio resolved as the

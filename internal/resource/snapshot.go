@@ -35,10 +35,12 @@ type Snapshot struct {
 	Host string
 	// GroupSnapshotID names the group snapshot it was taken as part of, "" if none.
 	GroupSnapshotID string
-	Metadata        map[string]string
-	CreatedAt       time.Time
-	UpdatedAt       *time.Time
-	DeletedAt       *time.Time
+	// Provider is what its backend's driver returned when it took the snapshot (zero before).
+	Provider  ProviderData
+	Metadata  map[string]string
+	CreatedAt time.Time
+	UpdatedAt *time.Time
+	DeletedAt *time.Time
 }
 
 // SnapshotFilter selects snapshots for a list, newest first (created_at DESC, id DESC) unless

@@ -36,7 +36,10 @@ func (m *Manager) InitializeConnection(ctx context.Context, a rpcapi.ConnectionA
 	if err != nil {
 		return nil, fmt.Errorf("initialize connection of volume %s: %w", a.VolumeID, err)
 	}
-	dv := driverVolume(v)
+	dv, err := m.driverVolume(ctx, v)
+	if err != nil {
+		return nil, fmt.Errorf("initialize connection of volume %s: %w", a.VolumeID, err)
+	}
 	mode := a.AccessMode
 	if mode == "" {
 		mode = "rw"
@@ -77,7 +80,10 @@ func (m *Manager) TerminateConnection(ctx context.Context, a rpcapi.ConnectionAr
 	if err != nil {
 		return fmt.Errorf("terminate connection of volume %s: %w", a.VolumeID, err)
 	}
-	dv := driverVolume(v)
+	dv, err := m.driverVolume(ctx, v)
+	if err != nil {
+		return fmt.Errorf("terminate connection of volume %s: %w", a.VolumeID, err)
+	}
 	_, isLocal := m.Driver.(driver.LocalDevice)
 	switch at, isAttacher := m.Driver.(driver.Attacher); {
 	case isLocal && m.Target != nil:

@@ -42,7 +42,11 @@ func (m *Manager) extend(ctx context.Context, log logrus.FieldLogger, v *resourc
 	if newSize <= v.Size {
 		return fail("", fmt.Errorf("new size %d GiB is not larger than the size %d GiB", newSize, v.Size))
 	}
-	if err := ext.ExtendVolume(ctx, driverVolume(v), newSize); err != nil {
+	dv, err := m.driverVolume(ctx, v)
+	if err != nil {
+		return err
+	}
+	if err := ext.ExtendVolume(ctx, dv, newSize); err != nil {
 		return fail("", err)
 	}
 	if err := m.Store.FinishExtend(ctx, v.ID, newSize); err != nil {

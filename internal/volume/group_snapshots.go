@@ -28,15 +28,16 @@ type groupSnapshotStore interface {
 
 // driverGroupSnapshot is gs with its member snapshots and their volumes, as the driver sees
 // them.
-func driverGroupSnapshot(gs *resource.GroupSnapshot, members []*resource.Snapshot) driver.GroupSnapshot {
+func (m *Manager) driverGroupSnapshot(ctx context.Context, gs *resource.GroupSnapshot, members []*resource.Snapshot) (driver.GroupSnapshot, error) {
 	d := driver.GroupSnapshot{ID: gs.ID, Name: driver.GroupSnapshotStorageName(gs.ID), GroupID: gs.GroupID}
 	for _, sn := range members {
-		d.Members = append(d.Members, driver.GroupSnapshotMember{
-			Snapshot: driverSnapshot(sn),
-			Volume:   driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: rpcapi.PoolName(sn.Host)},
-		})
+		v, err := m.snapshotVolume(ctx, sn)
+		if err != nil {
+			return driver.GroupSnapshot{}, err
+		}
+		d.Members = append(d.Members, driver.GroupSnapshotMember{Snapshot: driverSnapshot(sn), Volume: v})
 	}
-	return d
+	return d, nil
 }
 
 // consistent reports whether group type specs ask for consistent group snapshots
@@ -68,10 +69,15 @@ func (m *Manager) makeGroupSnapshot(ctx context.Context, log logrus.FieldLogger,
 	if err != nil {
 		return err
 	}
+	dgs, err := m.driverGroupSnapshot(ctx, gs, members)
+	if err != nil {
+		return err
+	}
 	var (
-		failed []string
-		msg    *resource.Message
-		how    = "one by one"
+		failed   []string
+		provider = map[string]resource.ProviderData{} // the driver's data of each member made one by one
+		msg      *resource.Message
+		how      = "one by one"
 	)
 	fail := func(sn *resource.Snapshot, text string, cause error) {
 		log.WithError(cause).WithField("snapshot_id", sn.ID).Error("group snapshot member could not be created; set to error")
@@ -85,7 +91,7 @@ func (m *Manager) makeGroupSnapshot(ctx context.Context, log logrus.FieldLogger,
 	switch {
 	case isGroup && consistent(specs):
 		how = "consistent"
-		if err := gsnapper.CreateGroupSnapshot(ctx, driverGroupSnapshot(gs, members)); err != nil {
+		if err := gsnapper.CreateGroupSnapshot(ctx, dgs); err != nil {
 			for _, sn := range members {
 				fail(sn, "The backend could not make the consistent group snapshot "+gs.ID+".", err)
 			}
@@ -95,17 +101,19 @@ func (m *Manager) makeGroupSnapshot(ctx context.Context, log logrus.FieldLogger,
 			fail(sn, "The volume's backend does not support snapshots.", errors.New("driver is not a Snapshotter"))
 		}
 	default:
-		for _, dm := range driverGroupSnapshot(gs, members).Members {
-			if _, err := snapper.CreateSnapshot(ctx, dm.Snapshot, dm.Volume); err != nil {
-				for _, sn := range members {
-					if sn.ID == dm.Snapshot.ID {
-						fail(sn, "", err)
-					}
-				}
+		for i, dm := range dgs.Members {
+			d, err := snapper.CreateSnapshot(ctx, dm.Snapshot, dm.Volume)
+			if err == nil {
+				provider[dm.Snapshot.ID], err = providerData(d)
+			}
+			if err != nil {
+				fail(members[i], "", err)
 			}
 		}
 	}
-	if err := m.Store.FinishGroupSnapshot(ctx, gs.ID, failed, msg); err != nil {
+	// The members' statuses and driver data in one transaction; a create run again (a
+	// recovery) overwrites the data.
+	if err := m.Store.FinishGroupSnapshotData(ctx, gs.ID, failed, provider, msg); err != nil {
 		if lost(err) {
 			log.WithError(err).Warn("group snapshot changed while its storage was made")
 			return nil
@@ -133,7 +141,10 @@ func (m *Manager) removeGroupSnapshot(ctx context.Context, log logrus.FieldLogge
 	if err != nil {
 		return fmt.Errorf("list snapshots of group snapshot %s: %w", gs.ID, err)
 	}
-	d := driverGroupSnapshot(gs, members)
+	d, err := m.driverGroupSnapshot(ctx, gs, members)
+	if err != nil {
+		return err
+	}
 	var derr error
 	if gsnapper, ok := m.Driver.(driver.GroupSnapshotter); ok {
 		derr = gsnapper.DeleteGroupSnapshot(ctx, d)

@@ -187,7 +187,11 @@ func (m *Manager) UpdateGroup(ctx context.Context, a rpcapi.UpdateGroupArgs) err
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, driverVolume(v))
+				dv, err := m.driverVolume(ctx, v)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, dv)
 			}
 			return out, nil
 		}

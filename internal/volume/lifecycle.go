@@ -28,7 +28,7 @@ type lifecycleStore interface {
 func (m *Manager) ours(host string) bool { return rpcapi.BackendHost(host) == m.Host }
 
 func driverSnapshot(sn *resource.Snapshot) driver.Snapshot {
-	return driver.Snapshot{ID: sn.ID, Name: driver.SnapshotStorageName(sn.ID), VolumeID: sn.VolumeID, SizeGiB: sn.Size, GroupSnapshotID: sn.GroupSnapshotID}
+	return driver.Snapshot{ID: sn.ID, Name: driver.SnapshotStorageName(sn.ID), VolumeID: sn.VolumeID, SizeGiB: sn.Size, GroupSnapshotID: sn.GroupSnapshotID, Data: driverData(sn.Provider)}
 }
 
 // userMessage is an error message for the owner of a resource: Cinder's action and detail

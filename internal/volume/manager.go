@@ -6,7 +6,10 @@
 // It also creates, updates and deletes the generic volume groups placed on its backend
 // (groups.go). A backend's queue is served through one RPC routing table (routes.go), and
 // every handler that acts on one object starts with the same preamble (preamble.go): drop
-// the message when the object is gone, moved on, or placed on another backend.
+// the message when the object is gone, moved on, or placed on another backend. Every driver
+// call is told the object's driver data (what the driver returned when it made it, kept with
+// the row by the update that finishes the create), and a volume's type's extra specs and
+// metadata (driverdata.go).
 package volume
 
 import (
@@ -36,6 +39,7 @@ type Store interface {
 	lifecycleStore
 	groupStore
 	groupSnapshotStore
+	driverDataStore
 }
 
 // Manager serves one backend.
@@ -105,10 +109,6 @@ func (m *Manager) Run(ctx context.Context) error {
 	return m.Transport.Serve(ctx, rpc.Target{Topic: rpc.TopicVolume, Server: m.Host}, m.Handle)
 }
 
-func driverVolume(v *resource.Volume) driver.Volume {
-	return driver.Volume{ID: v.ID, Name: driver.StorageName(v.ID), SizeGiB: v.Size, Pool: rpcapi.PoolName(v.Host)}
-}
-
 // CreateVolume makes the storage of a volume placed here. A failure is handed back to the
 // scheduler, which tries another pool or sets the volume to error.
 func (m *Manager) CreateVolume(ctx context.Context, args rpcapi.CreateVolumeArgs) error {
@@ -122,28 +122,48 @@ func (m *Manager) CreateVolume(ctx context.Context, args rpcapi.CreateVolumeArgs
 		return m.createFromSource(ctx, log, v)
 	}
 	start := time.Now()
-	if _, err := m.Driver.Create(ctx, driverVolume(v)); err != nil {
+	dv, err := m.driverVolume(ctx, v)
+	if err != nil {
+		return err
+	}
+	p, err := m.create(ctx, dv)
+	if err != nil {
 		log.WithError(err).Error("create failed on the backend; handing the volume back to the scheduler")
 		args.TriedHosts = append(args.TriedHosts, v.Host)
 		args.LastError = err.Error()
 		return m.Transport.Cast(ctx, rpcapi.SchedulerTarget(), rpcapi.CreateVolume, args)
 	}
-	if err := m.finishCreate(ctx, v); err != nil {
+	if err := m.finishCreate(ctx, v, p); err != nil {
 		return err
 	}
 	log.WithField("duration", time.Since(start).Round(time.Microsecond)).Info("volume created")
 	return nil
 }
 
-// finishCreate moves v, whose storage was just made, from creating to available. A volume
+// create runs the driver's create of dv and returns its data as the row keeps it.
+func (m *Manager) create(ctx context.Context, dv driver.Volume) (resource.ProviderData, error) {
+	d, err := m.Driver.Create(ctx, dv)
+	if err != nil {
+		return resource.ProviderData{}, err
+	}
+	return providerData(d)
+}
+
+// finishCreate moves v, whose storage was just made, from creating to available, keeping p,
+// what the driver returned, in the same update (a create run again overwrites it). A volume
 // whose row went meanwhile has nothing left to own the storage: it is removed here. (One
 // moved to deleting keeps it: its delete_volume, serialised after this create, removes it.)
-func (m *Manager) finishCreate(ctx context.Context, v *resource.Volume) error {
+func (m *Manager) finishCreate(ctx context.Context, v *resource.Volume, p resource.ProviderData) error {
 	id := v.ID
-	_, err := m.Store.TransitionVolume(ctx, id, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusAvailable})
+	_, err := m.Store.TransitionVolume(ctx, id, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusAvailable, Provider: &p})
 	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": id})
 	if errors.Is(err, resource.ErrNotFound) {
-		if derr := m.Driver.Delete(ctx, driverVolume(v)); derr != nil {
+		dv, derr := m.driverVolume(ctx, v)
+		if derr == nil {
+			dv.Data = driverData(p)
+			derr = m.Driver.Delete(ctx, dv)
+		}
+		if derr != nil {
 			return fmt.Errorf("remove the storage of volume %s, deleted while it was made: %w", id, derr)
 		}
 		log.Warn("volume deleted while its storage was made; the storage is removed")
@@ -172,10 +192,14 @@ func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	dv, err := m.driverVolume(ctx, v)
+	if err != nil {
+		return err
+	}
 	if !snapsGone {
 		err = errors.New("a snapshot of the volume is left")
-	} else if err = m.unexportForDelete(ctx, v); err == nil {
-		err = m.Driver.Delete(ctx, driverVolume(v))
+	} else if err = m.unexportForDelete(ctx, dv); err == nil {
+		err = m.Driver.Delete(ctx, dv)
 	}
 	if err != nil {
 		log.WithError(err).Error("delete failed on the backend")
@@ -216,7 +240,12 @@ func (m *Manager) Recover(ctx context.Context) error {
 				}
 				continue
 			}
-			if _, err := m.Driver.Create(rctx, driverVolume(v)); err != nil {
+			dv, err := m.driverVolume(rctx, v)
+			if err != nil {
+				return err
+			}
+			p, err := m.create(rctx, dv)
+			if err != nil {
 				log.WithError(err).Error("recovery: could not finish the create; volume set to error")
 				if _, err := m.Store.TransitionVolume(rctx, v.ID, []string{resource.StatusCreating}, resource.VolumeChange{Status: resource.StatusError}); err != nil &&
 					!errors.Is(err, resource.ErrInvalidState) {
@@ -224,7 +253,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 				}
 				continue
 			}
-			if err := m.finishCreate(rctx, v); err != nil {
+			if err := m.finishCreate(rctx, v, p); err != nil {
 				return err
 			}
 			log.Info("recovery: create finished")

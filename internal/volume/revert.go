@@ -46,7 +46,11 @@ func (m *Manager) revert(ctx context.Context, log logrus.FieldLogger, v *resourc
 	if !ok {
 		return m.failRevert(ctx, log, v, sn.ID, "The volume's backend cannot revert volumes to snapshots.", errors.New("driver is not a Reverter"))
 	}
-	if err := rev.RevertToSnapshot(ctx, driverVolume(v), driverSnapshot(sn)); err != nil {
+	dv, err := m.driverVolume(ctx, v)
+	if err != nil {
+		return err
+	}
+	if err := rev.RevertToSnapshot(ctx, dv, driverSnapshot(sn)); err != nil {
 		return m.failRevert(ctx, log, v, sn.ID, "", err)
 	}
 	if err := m.Store.FinishRevert(ctx, v.ID, sn.ID); err != nil {

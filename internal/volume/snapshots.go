@@ -45,10 +45,20 @@ func (m *Manager) makeSnapshot(ctx context.Context, log logrus.FieldLogger, sn *
 	if err != nil {
 		return fmt.Errorf("load volume %s of snapshot %s: %w", sn.VolumeID, sn.ID, err)
 	}
-	if _, err := snapper.CreateSnapshot(ctx, driverSnapshot(sn), driverVolume(v)); err != nil {
+	dv, err := m.driverVolume(ctx, v)
+	if err != nil {
+		return err
+	}
+	d, err := snapper.CreateSnapshot(ctx, driverSnapshot(sn), dv)
+	if err != nil {
 		return fail(resource.DetailSnapshotCreateError, "", err)
 	}
-	if _, err := m.Store.TransitionSnapshot(ctx, sn.ID, []string{resource.SnapshotCreating}, resource.SnapshotAvailable, nil); err != nil {
+	p, err := providerData(d)
+	if err != nil {
+		return fail(resource.DetailSnapshotCreateError, "", err)
+	}
+	// Available with the driver's data in one update; a create run again overwrites it.
+	if err := m.Store.FinishSnapshotCreate(ctx, sn.ID, p); err != nil {
 		if lost(err) {
 			log.WithError(err).Warn("snapshot changed while its storage was made")
 			return nil
@@ -77,7 +87,10 @@ func (m *Manager) DeleteSnapshot(ctx context.Context, id string) error {
 func (m *Manager) removeSnapshot(ctx context.Context, log logrus.FieldLogger, sn *resource.Snapshot) (bool, error) {
 	// A backend without snapshots never made any storage: only the row is left to remove.
 	if snapper, ok := m.Driver.(driver.Snapshotter); ok {
-		v := driver.Volume{ID: sn.VolumeID, Name: driver.StorageName(sn.VolumeID), SizeGiB: sn.Size, Pool: rpcapi.PoolName(sn.Host)}
+		v, err := m.snapshotVolume(ctx, sn)
+		if err != nil {
+			return false, err
+		}
 		if err := snapper.DeleteSnapshot(ctx, driverSnapshot(sn), v); err != nil {
 			log.WithError(err).WithField("snapshot_id", sn.ID).Error("snapshot delete failed on the backend; snapshot set to error_deleting")
 			msg := userMessage(ctx, sn.ProjectID, resource.MessageResourceSnapshot, sn.ID, resource.ActionSnapshotDelete, resource.DetailSnapshotDeleteError, "")

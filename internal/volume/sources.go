@@ -33,7 +33,7 @@ var noCloneFrom = []string{resource.StatusCreating, resource.StatusDeleting, res
 // storage" action). The claim the volume holds goes back with the error.
 func (m *Manager) createFromSource(ctx context.Context, log logrus.FieldLogger, v *resource.Volume) error {
 	start := time.Now()
-	err := m.copySource(ctx, v)
+	p, err := m.copySource(ctx, v)
 	var f *sourceFailure
 	if errors.As(err, &f) {
 		log.WithError(f.cause).Error("could not create the volume from its source; volume set to error")
@@ -47,17 +47,31 @@ func (m *Manager) createFromSource(ctx context.Context, log logrus.FieldLogger, 
 	if err != nil {
 		return err
 	}
-	if err := m.finishCreate(ctx, v); err != nil {
+	if err := m.finishCreate(ctx, v, p); err != nil {
 		return err
 	}
 	log.WithField("duration", time.Since(start).Round(time.Microsecond)).Info("volume created from its source")
 	return nil
 }
 
-// copySource runs the driver's copy of v's source; a *sourceFailure says why it could not.
-func (m *Manager) copySource(ctx context.Context, v *resource.Volume) error {
-	fail := func(detail, text string, cause error) error {
-		return &sourceFailure{detail: detail, text: text, cause: cause}
+// copySource runs the driver's copy of v's source and returns the driver's data of v; a
+// *sourceFailure says why it could not.
+func (m *Manager) copySource(ctx context.Context, v *resource.Volume) (resource.ProviderData, error) {
+	fail := func(detail, text string, cause error) (resource.ProviderData, error) {
+		return resource.ProviderData{}, &sourceFailure{detail: detail, text: text, cause: cause}
+	}
+	made := func(d driver.Data, err error) (resource.ProviderData, error) {
+		if err == nil {
+			var p resource.ProviderData
+			if p, err = providerData(d); err == nil {
+				return p, nil
+			}
+		}
+		return fail(resource.DetailDriverFailedCreate, "", err)
+	}
+	dv, err := m.driverVolume(ctx, v)
+	if err != nil {
+		return resource.ProviderData{}, err
 	}
 	if v.SnapshotID != "" {
 		restorer, ok := m.Driver.(driver.SnapshotRestorer)
@@ -69,7 +83,7 @@ func (m *Manager) copySource(ctx context.Context, v *resource.Volume) error {
 			return fail(resource.DetailUnknownError, fmt.Sprintf("Snapshot %s no longer exists.", v.SnapshotID), err)
 		}
 		if err != nil {
-			return fmt.Errorf("load snapshot %s: %w", v.SnapshotID, err)
+			return resource.ProviderData{}, fmt.Errorf("load snapshot %s: %w", v.SnapshotID, err)
 		}
 		if !m.ours(sn.Host) {
 			return fail(resource.DetailUnknownError, fmt.Sprintf("Snapshot %s is on another backend.", sn.ID),
@@ -79,10 +93,7 @@ func (m *Manager) copySource(ctx context.Context, v *resource.Volume) error {
 			return fail(resource.DetailUnknownError, fmt.Sprintf("Snapshot %s is %s.", sn.ID, sn.Status),
 				fmt.Errorf("snapshot %s is in status %s", sn.ID, sn.Status))
 		}
-		if _, err := restorer.CreateVolumeFromSnapshot(ctx, driverVolume(v), driverSnapshot(sn)); err != nil {
-			return fail(resource.DetailDriverFailedCreate, "", err)
-		}
-		return nil
+		return made(restorer.CreateVolumeFromSnapshot(ctx, dv, driverSnapshot(sn)))
 	}
 	cloner, ok := m.Driver.(driver.Cloner)
 	if !ok {
@@ -93,7 +104,7 @@ func (m *Manager) copySource(ctx context.Context, v *resource.Volume) error {
 		return fail(resource.DetailUnknownError, fmt.Sprintf("Source volume %s no longer exists.", v.SourceVolID), err)
 	}
 	if err != nil {
-		return fmt.Errorf("load source volume %s: %w", v.SourceVolID, err)
+		return resource.ProviderData{}, fmt.Errorf("load source volume %s: %w", v.SourceVolID, err)
 	}
 	if !m.ours(src.Host) {
 		return fail(resource.DetailUnknownError, fmt.Sprintf("Source volume %s is on another backend.", src.ID),
@@ -103,8 +114,9 @@ func (m *Manager) copySource(ctx context.Context, v *resource.Volume) error {
 		return fail(resource.DetailUnknownError, fmt.Sprintf("Source volume %s is %s.", src.ID, src.Status),
 			fmt.Errorf("source volume %s is in status %s", src.ID, src.Status))
 	}
-	if _, err := cloner.CreateClonedVolume(ctx, driverVolume(v), driverVolume(src)); err != nil {
-		return fail(resource.DetailDriverFailedCreate, "", err)
+	srcv, err := m.driverVolume(ctx, src)
+	if err != nil {
+		return resource.ProviderData{}, err
 	}
-	return nil
+	return made(cloner.CreateClonedVolume(ctx, dv, srcv))
 }

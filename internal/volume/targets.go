@@ -87,12 +87,12 @@ func (m *Manager) recoverTargets(ctx context.Context) error {
 }
 
 // unexportForDelete removes the export of a volume about to be deleted.
-func (m *Manager) unexportForDelete(ctx context.Context, v *resource.Volume) error {
+func (m *Manager) unexportForDelete(ctx context.Context, v driver.Volume) error {
 	ex, exports := m.exporting()
 	if !exports {
 		return nil
 	}
-	if err := ex.Unexport(ctx, driverVolume(v)); err != nil {
+	if err := ex.Unexport(ctx, v); err != nil {
 		return fmt.Errorf("remove the export: %w", err)
 	}
 	return nil
