@@ -91,7 +91,13 @@ func (m *Manager) makeGroupSnapshot(ctx context.Context, log logrus.FieldLogger,
 	switch {
 	case isGroup && consistent(specs):
 		how = "consistent"
-		if err := gsnapper.CreateGroupSnapshot(ctx, dgs); err != nil {
+		data, err := gsnapper.CreateGroupSnapshot(ctx, dgs)
+		for id, d := range data {
+			if err == nil {
+				provider[id], err = providerData(d)
+			}
+		}
+		if err != nil {
 			for _, sn := range members {
 				fail(sn, "The backend could not make the consistent group snapshot "+gs.ID+".", err)
 			}

@@ -21,17 +21,21 @@ type groupSnapshottingDriver struct {
 	creates, deletes int
 }
 
-func (d *groupSnapshottingDriver) CreateGroupSnapshot(ctx context.Context, gs driver.GroupSnapshot) error {
+// CreateGroupSnapshot snapshots every member and returns data for each, naming the group
+// snapshot, as an array that keeps its consistency groups' snapshots by group would.
+func (d *groupSnapshottingDriver) CreateGroupSnapshot(ctx context.Context, gs driver.GroupSnapshot) (map[string]driver.Data, error) {
 	d.creates++
 	if err := d.err("CreateGroupSnapshot"); err != nil {
-		return err
+		return nil, err
 	}
+	data := map[string]driver.Data{}
 	for _, m := range gs.Members {
 		if _, err := d.Driver.CreateSnapshot(ctx, m.Snapshot, m.Volume); err != nil {
-			return err
+			return nil, err
 		}
+		data[m.Snapshot.ID] = driver.Data{Location: "cg:" + gs.ID}
 	}
-	return nil
+	return data, nil
 }
 
 func (d *groupSnapshottingDriver) DeleteGroupSnapshot(ctx context.Context, gs driver.GroupSnapshot) error {
@@ -156,6 +160,10 @@ func TestGroupSnapshotCreateAndDelete(t *testing.T) {
 				}
 				if on := f.snapshotOnBackend(sn); on != (tt.wantMember == "available") {
 					t.Fatalf("member %s on the backend: %v", sn.ID, on)
+				}
+				// The data a consistent group snapshot returned is kept with each member.
+				if want := "cg:" + gs.ID; tt.wantCalls == 1 && tt.wantMember == "available" && got.Provider.Location != want {
+					t.Fatalf("member %s provider location %q, want %q", sn.ID, got.Provider.Location, want)
 				}
 			}
 			if tt.wantStatus == "error" {

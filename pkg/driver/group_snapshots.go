@@ -32,8 +32,9 @@ type GroupSnapshotter interface {
 	// CreateGroupSnapshot makes gs. Afterwards every member's Snapshot is a snapshot like
 	// one Snapshotter made: SnapshotExists reports it, SnapshotRestorer makes volumes from
 	// it. It must not leave a partial group snapshot that could be mistaken for a complete
-	// one; on failure it removes what it made.
-	CreateGroupSnapshot(ctx context.Context, gs GroupSnapshot) error
+	// one; on failure it removes what it made. It returns the driver's data of the members
+	// that have any, by member snapshot id (nil when none has: see Data).
+	CreateGroupSnapshot(ctx context.Context, gs GroupSnapshot) (map[string]Data, error)
 	// DeleteGroupSnapshot removes gs and every member's snapshot, however they were made
 	// (together, or one by one through Snapshotter); what does not exist is not an error.
 	DeleteGroupSnapshot(ctx context.Context, gs GroupSnapshot) error

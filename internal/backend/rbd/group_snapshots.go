@@ -25,9 +25,10 @@ import (
 const groupSnapPrefix = ".group."
 
 // CreateGroupSnapshot makes the one rbd group snapshot of gs (idempotent: a complete one is
-// kept, an incomplete one is taken again); on failure it removes what it made.
-func (d *Driver) CreateGroupSnapshot(ctx context.Context, gs driver.GroupSnapshot) error {
-	return d.conns().do(ctx, "group snapshot "+gs.Name, func(ss *session) error {
+// kept, an incomplete one is taken again); on failure it removes what it made. Its members
+// are found by name: it returns no driver data.
+func (d *Driver) CreateGroupSnapshot(ctx context.Context, gs driver.GroupSnapshot) (map[string]driver.Data, error) {
+	return nil, d.conns().do(ctx, "group snapshot "+gs.Name, func(ss *session) error {
 		err := makeGroupSnap(ss, gs)
 		if err != nil {
 			if cerr := removeGroupSnap(ss, gs); cerr != nil {

@@ -37,7 +37,7 @@ func TestGroupSnapshot(t *testing.T) {
 	}
 	first := mk()
 	for range 2 { // the second call finds it complete
-		if err := d.CreateGroupSnapshot(ctx, first); err != nil {
+		if _, err := d.CreateGroupSnapshot(ctx, first); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -56,7 +56,7 @@ func TestGroupSnapshot(t *testing.T) {
 	writeAt(t, d, a.Name, []byte("after--a"), 0)
 
 	second := mk()
-	if err := d.CreateGroupSnapshot(ctx, second); err != nil {
+	if _, err := d.CreateGroupSnapshot(ctx, second); err != nil {
 		t.Fatalf("a second group snapshot of the same volumes: %v", err)
 	}
 
