@@ -28,6 +28,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/keymanager"
@@ -138,7 +140,7 @@ const (
 
 // server holds the handlers' dependencies.
 type server struct {
-	maxVersion  version
+	maxVersion  wire.Version
 	store       Store
 	dispatcher  Dispatcher
 	pools       Pools
@@ -193,7 +195,7 @@ func New(o Options) (http.Handler, error) {
 		maxLimit:             o.MaxLimit,
 		volFilters:           o.VolumeFilters,
 		now:                  o.Now,
-		maxVersion:           mustParseVersion(MaxVersion),
+		maxVersion:           wire.MustParseVersion(MaxVersion),
 		policy:               o.Policy,
 		serviceRoles:         o.ServiceTokenRoles,
 		serviceRolesRequired: o.ServiceTokenRolesRequired,
@@ -206,8 +208,8 @@ func New(o Options) (http.Handler, error) {
 		s.policy = defaultEnforcer
 	}
 	if o.maxVersion != "" {
-		v, ok := parseVersion(o.maxVersion)
-		if !ok || !gatedVersion.atLeast(v) {
+		v, ok := wire.ParseVersion(o.maxVersion)
+		if !ok || !gatedVersion.AtLeast(v) {
 			return nil, errors.New("api: maxVersion " + o.maxVersion + " is beyond what the handlers implement")
 		}
 		s.maxVersion = v

@@ -30,6 +30,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -42,9 +44,9 @@ import (
 
 // Microversions of attachments.
 var (
-	mvAttachments        = version{3, 27}
-	mvAttachmentComplete = version{3, 44}
-	mvAttachmentMode     = version{3, 54}
+	mvAttachments        = wire.Version{Major: 3, Minor: 27}
+	mvAttachmentComplete = wire.Version{Major: 3, Minor: 44}
+	mvAttachmentMode     = wire.Version{Major: 3, Minor: 54}
 )
 
 // Policy rules of this area, named as in Cinder's policy.
@@ -73,8 +75,8 @@ type attachmentStore interface {
 func (s *server) attachmentRoutes(api route) {
 	gate := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if !versionOf(r.Context()).atLeast(mvAttachments) {
-				s.writeError(w, r, notFound(msgResourceNotFound))
+			if !wire.VersionOf(r.Context()).AtLeast(mvAttachments) {
+				s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 				return
 			}
 			h(w, r)
@@ -160,8 +162,8 @@ func (s *server) getAttachment(ctx context.Context, id string) (*resource.Attach
 	return a, nil
 }
 
-func attachmentNotFound(id string) *fault {
-	return notFound("Volume attachment could not be found with filter: attachment_id = %s.", id)
+func attachmentNotFound(id string) *wire.Fault {
+	return wire.NotFound("Volume attachment could not be found with filter: attachment_id = %s.", id)
 }
 
 func attachmentNotFoundAs(err error, id string) error {
@@ -173,13 +175,13 @@ func attachmentNotFoundAs(err error, id string) error {
 }
 
 // parseConnector checks a connector as Cinder's schema does: an object (null for none).
-func parseConnector(v any, present bool) (map[string]any, *fault) {
+func parseConnector(v any, present bool) (map[string]any, *wire.Fault) {
 	if !present || v == nil {
 		return nil, nil
 	}
-	o, ok := v.(*object)
+	o, ok := v.(*wire.Object)
 	if !ok {
-		return nil, badRequest("Invalid input for field/attribute connector. Value: %s. %s is not of type 'object', 'null'", pyRepr(v), pyRepr(v))
+		return nil, wire.BadRequest("Invalid input for field/attribute connector. Value: %s. %s is not of type 'object', 'null'", wire.PyRepr(v), wire.PyRepr(v))
 	}
 	m, _ := plain(o).(map[string]any)
 	if len(m) == 0 {
@@ -191,10 +193,10 @@ func parseConnector(v any, present bool) (map[string]any, *fault) {
 // plain turns a decoded body value into ordinary Go values (maps, slices).
 func plain(v any) any {
 	switch t := v.(type) {
-	case *object:
-		m := make(map[string]any, len(t.keys))
-		for _, k := range t.keys {
-			val, _ := t.get(k)
+	case *wire.Object:
+		m := make(map[string]any, len(t.Keys))
+		for _, k := range t.Keys {
+			val, _ := t.Get(k)
 			m[k] = plain(val)
 		}
 		return m
@@ -219,7 +221,7 @@ func (s *server) accessMode(ctx context.Context, v *resource.Volume, requested s
 	readonly := strings.EqualFold(md["readonly"], "true")
 	switch {
 	case readonly && requested == "rw":
-		return "", badRequest("Invalid attaching mode '%s' for volume %s.", requested, v.ID)
+		return "", wire.BadRequest("Invalid attaching mode '%s' for volume %s.", requested, v.ID)
 	case readonly:
 		return "ro", nil
 	case requested == "":
@@ -236,7 +238,7 @@ func (s *server) connect(ctx context.Context, v *resource.Volume, attachmentID s
 		return driver.ConnectionInfo{}, errNoConnections
 	}
 	if v.Host == "" {
-		return driver.ConnectionInfo{}, badRequest("Invalid volume: Volume %s has no host; it cannot be attached.", v.ID)
+		return driver.ConnectionInfo{}, wire.BadRequest("Invalid volume: Volume %s has no host; it cannot be attached.", v.ID)
 	}
 	reply, err := s.conns.InitializeConnection(ctx, v.Host, message.ConnectionArgs{
 		VolumeID: v.ID, AttachmentID: attachmentID, Connector: driver.Connector(connector), AccessMode: mode,
@@ -294,11 +296,11 @@ func reserveFault(err error, v *resource.Volume) error {
 	}
 	switch {
 	case ise.Status == resource.StatusAvailable:
-		return badRequest("Invalid volume: Volume %s is not multiattach and already has an attachment.", v.ID)
+		return wire.BadRequest("Invalid volume: Volume %s is not multiattach and already has an attachment.", v.ID)
 	case !v.Multiattach && slices.Contains(resource.AttachableStatuses, ise.Status):
-		return badRequest("Invalid volume: Volume %s is not multiattach and is already %s; it cannot be attached again.", v.ID, ise.Status)
+		return wire.BadRequest("Invalid volume: Volume %s is not multiattach and is already %s; it cannot be attached again.", v.ID, ise.Status)
 	}
-	return badRequest("Invalid volume: Volume %s status must be available or in-use to reserve, but the current status is %s.", v.ID, ise.Status)
+	return wire.BadRequest("Invalid volume: Volume %s status must be available or in-use to reserve, but the current status is %s.", v.ID, ise.Status)
 }
 
 // attachmentStateFault turns an attachment or volume in the wrong status into a 400.
@@ -309,36 +311,36 @@ func attachmentStateFault(err error, what string) error {
 		if ise.Kind == "Volume" {
 			kind = "volume"
 		}
-		return badRequest("Invalid %s: %s %s is in status %s; %s needs %s.", kind, kindName(ise.Kind), ise.ID, ise.Status, what, strings.Join(ise.Want, " or "))
+		return wire.BadRequest("Invalid %s: %s %s is in status %s; %s needs %s.", kind, wire.KindName(ise.Kind), ise.ID, ise.Status, what, strings.Join(ise.Want, " or "))
 	}
 	return err
 }
 
 // attachmentBody reads {"attachment": {…}} and checks its keys against allowed.
-func attachmentBody(r *http.Request, allowed ...string) (*object, *fault) {
-	body, err := readBody(r)
+func attachmentBody(r *http.Request, allowed ...string) (*wire.Object, *wire.Fault) {
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		var f *fault
+		var f *wire.Fault
 		if errors.As(err, &f) {
 			return nil, f
 		}
-		return nil, badRequest(msgMalformedBody)
+		return nil, wire.BadRequest(wire.MsgMalformedBody)
 	}
-	o, ok := body.(*object)
+	o, ok := body.(*wire.Object)
 	if !ok {
-		return nil, badRequest(msgMalformedBody)
+		return nil, wire.BadRequest(wire.MsgMalformedBody)
 	}
-	v, ok := o.get("attachment")
+	v, ok := o.Get("attachment")
 	if !ok {
-		return nil, badRequest("Invalid input for field/attribute attachment. Value: %s. 'attachment' is a required property", pyRepr(body))
+		return nil, wire.BadRequest("Invalid input for field/attribute attachment. Value: %s. 'attachment' is a required property", wire.PyRepr(body))
 	}
-	a, ok := v.(*object)
+	a, ok := v.(*wire.Object)
 	if !ok {
-		return nil, badRequest("Invalid input for field/attribute attachment. Value: %s. %s is not of type 'object'", pyRepr(v), pyRepr(v))
+		return nil, wire.BadRequest("Invalid input for field/attribute attachment. Value: %s. %s is not of type 'object'", wire.PyRepr(v), wire.PyRepr(v))
 	}
-	for _, k := range a.keys {
+	for _, k := range a.Keys {
 		if !slices.Contains(allowed, k) {
-			return nil, badRequest("Additional properties are not allowed ('%s' was unexpected)", k)
+			return nil, wire.BadRequest("Additional properties are not allowed ('%s' was unexpected)", k)
 		}
 	}
 	return a, nil
@@ -357,7 +359,7 @@ var multiattachBusyStatuses = []string{resource.StatusReserved, resource.StatusA
 func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	allowed := []string{"volume_uuid", "instance_uuid", "connector"}
-	if versionOf(ctx).atLeast(mvAttachmentMode) {
+	if wire.VersionOf(ctx).AtLeast(mvAttachmentMode) {
 		allowed = append(allowed, "mode")
 	}
 	body, f := attachmentBody(r, allowed...)
@@ -365,32 +367,32 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	volID, _ := body.get("volume_uuid")
+	volID, _ := body.Get("volume_uuid")
 	vid, ok := volID.(string)
-	if !ok || !isUUIDLike(vid) {
-		s.writeError(w, r, badRequest("Invalid input for field/attribute volume_uuid. Value: %s. %s is not a 'uuid'", pyRepr(volID), pyRepr(volID)))
+	if !ok || !wire.IsUUIDLike(vid) {
+		s.writeError(w, r, wire.BadRequest("Invalid input for field/attribute volume_uuid. Value: %s. %s is not a 'uuid'", wire.PyRepr(volID), wire.PyRepr(volID)))
 		return
 	}
 	inst := ""
-	if iv, ok := body.get("instance_uuid"); ok && iv != nil {
+	if iv, ok := body.Get("instance_uuid"); ok && iv != nil {
 		is, ok := iv.(string)
-		if !ok || !isUUIDLike(is) {
-			s.writeError(w, r, badRequest("Invalid input for field/attribute instance_uuid. Value: %s. %s is not a 'uuid'", pyRepr(iv), pyRepr(iv)))
+		if !ok || !wire.IsUUIDLike(is) {
+			s.writeError(w, r, wire.BadRequest("Invalid input for field/attribute instance_uuid. Value: %s. %s is not a 'uuid'", wire.PyRepr(iv), wire.PyRepr(iv)))
 			return
 		}
 		inst = is
 	}
-	cv, hasConn := body.get("connector")
+	cv, hasConn := body.Get("connector")
 	connector, f := parseConnector(cv, hasConn)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	requested := ""
-	if mv, ok := body.get("mode"); ok && mv != nil {
+	if mv, ok := body.Get("mode"); ok && mv != nil {
 		ms, _ := mv.(string)
 		if ms != "rw" && ms != "ro" {
-			s.writeError(w, r, badRequest("Invalid input for field/attribute mode. Value: %s. %s is not one of ['rw', 'ro']", pyRepr(mv), pyRepr(mv)))
+			s.writeError(w, r, wire.BadRequest("Invalid input for field/attribute mode. Value: %s. %s is not one of ['rw', 'ro']", wire.PyRepr(mv), wire.PyRepr(mv)))
 			return
 		}
 		requested = ms
@@ -437,7 +439,7 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(out)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(out)})
 }
 
 // connectAttachment connects attachment a of volume v and records it. When the volume
@@ -466,14 +468,14 @@ func (s *server) updateAttachment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	cv, hasConn := body.get("connector")
+	cv, hasConn := body.Get("connector")
 	connector, f := parseConnector(cv, hasConn)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	if connector == nil {
-		s.writeError(w, r, badRequest("Invalid input for field/attribute connector. 'connector' is a required property"))
+		s.writeError(w, r, wire.BadRequest("Invalid input for field/attribute connector. 'connector' is a required property"))
 		return
 	}
 	a, err := s.getAttachment(ctx, id)
@@ -482,7 +484,7 @@ func (s *server) updateAttachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !slices.Contains([]string{resource.AttachReserved, resource.AttachAttaching, resource.AttachErrorAttaching}, a.AttachStatus) {
-		s.writeError(w, r, badRequest("Invalid volume attachment: attachment %s is in status %s; only a reserved or attaching attachment can be connected.", id, a.AttachStatus))
+		s.writeError(w, r, wire.BadRequest("Invalid volume attachment: attachment %s is in status %s; only a reserved or attaching attachment can be connected.", id, a.AttachStatus))
 		return
 	}
 	v, err := s.getVolume(ctx, a.VolumeID)
@@ -500,28 +502,28 @@ func (s *server) updateAttachment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(out)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(out)})
 }
 
 // attachmentAction is POST /attachments/{id}/action: os-complete (3.44).
 func (s *server) attachmentAction(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !versionOf(ctx).atLeast(mvAttachmentComplete) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
+	if !wire.VersionOf(ctx).AtLeast(mvAttachmentComplete) {
+		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 		return
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	o, ok := body.(*object)
-	if !ok || len(o.keys) != 1 {
-		s.writeError(w, r, badRequest(msgMalformedBody))
+	o, ok := body.(*wire.Object)
+	if !ok || len(o.Keys) != 1 {
+		s.writeError(w, r, wire.BadRequest(wire.MsgMalformedBody))
 		return
 	}
-	if o.keys[0] != "os-complete" {
-		s.writeError(w, r, badRequest("There is no such action: %s", o.keys[0]))
+	if o.Keys[0] != "os-complete" {
+		s.writeError(w, r, wire.BadRequest("There is no such action: %s", o.Keys[0]))
 		return
 	}
 	id := mux.Vars(r)["attachment_id"]
@@ -545,7 +547,7 @@ func (s *server) showAttachment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(a)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(a)})
 }
 
 // deleteAttachment is DELETE /attachments/{id}: terminate the connection on the volume
@@ -561,7 +563,7 @@ func (s *server) deleteAttachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.InstanceUUID != "" && a.Connector != nil && !s.mayDeleteInstanceAttachment(ctx) {
-		s.writeError(w, r, newFault(http.StatusConflict,
+		s.writeError(w, r, wire.New(http.StatusConflict,
 			"Detach volume from instance %s using the Compute API", a.InstanceUUID))
 		return
 	}
@@ -578,7 +580,7 @@ func (s *server) deleteAttachment(w http.ResponseWriter, r *http.Request) {
 	for _, x := range rest[a.VolumeID] {
 		out = append(out, attachmentSummaryOf(x))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attachments": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachments": out})
 }
 
 // detach ends attachment a: one that may have a connection is first moved to detaching and
@@ -643,51 +645,51 @@ var attachmentFilterKeys = map[string]string{
 // listAttachments is GET /attachments and /attachments/detail.
 func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail bool) {
 	ctx := r.Context()
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	rc := reqctx.From(ctx)
 	filter := resource.AttachmentFilter{ProjectID: rc.ProjectID}
-	if limit, f := parseLimit(q, s.maxLimit); f != nil {
+	if limit, f := wire.ParseLimit(q, s.maxLimit); f != nil {
 		s.writeError(w, r, f)
 		return
 	} else {
 		filter.Limit = limit
 	}
-	if off, f := parseOffset(q); f != nil {
+	if off, f := wire.ParseOffset(q); f != nil {
 		s.writeError(w, r, f)
 		return
 	} else {
 		filter.Offset = off
 	}
 	for _, p := range q {
-		switch p.key {
+		switch p.Key {
 		case "limit", "offset", "sort", "sort_key", "sort_dir":
 		case "marker":
-			filter.Marker = p.value
+			filter.Marker = p.Value
 		case "all_tenants":
-			if rc.IsAdmin && p.value != "0" && !strings.EqualFold(p.value, "false") {
+			if rc.IsAdmin && p.Value != "0" && !strings.EqualFold(p.Value, "false") {
 				filter.ProjectID = ""
 			}
 		case "project_id":
 			if rc.IsAdmin {
-				filter.ProjectID = p.value
+				filter.ProjectID = p.Value
 			}
 		default:
-			col, ok := attachmentFilterKeys[p.key]
+			col, ok := attachmentFilterKeys[p.Key]
 			if !ok {
-				s.writeError(w, r, badRequest("Invalid filter keys: %s", p.key))
+				s.writeError(w, r, wire.BadRequest("Invalid filter keys: %s", p.Key))
 				return
 			}
 			switch col {
 			case "volume_id":
-				filter.VolumeID = p.value
+				filter.VolumeID = p.Value
 			case "instance_uuid":
-				filter.InstanceUUID = p.value
+				filter.InstanceUUID = p.Value
 			case "attach_status":
-				filter.AttachStatus = p.value
+				filter.AttachStatus = p.Value
 			}
 		}
 	}
@@ -708,7 +710,7 @@ func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail 
 	if err != nil {
 		var nf *resource.NotFoundError
 		if errors.As(err, &nf) && nf.Kind == "Marker" {
-			err = badRequest("Marker %s could not be found.", filter.Marker)
+			err = wire.BadRequest("Marker %s could not be found.", filter.Marker)
 		}
 		s.writeError(w, r, err)
 		return
@@ -718,12 +720,12 @@ func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail 
 		for i, a := range list {
 			out[i] = attachmentDetailOf(a)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"attachments": out})
+		wire.WriteJSON(w, http.StatusOK, map[string]any{"attachments": out})
 		return
 	}
 	out := make([]attachmentSummary, len(list))
 	for i, a := range list {
 		out[i] = attachmentSummaryOf(a)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attachments": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachments": out})
 }

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 
 	"github.com/scoria/scoria/internal/message"
@@ -36,7 +38,7 @@ func (s *server) attachVolumeActions() map[string]volumeAction {
 }
 
 // noArgs checks the arguments of an action without any: null, {} or "".
-func noArgs(action string, args any) *fault {
+func noArgs(action string, args any) *wire.Fault {
 	switch a := args.(type) {
 	case nil:
 		return nil
@@ -44,32 +46,32 @@ func noArgs(action string, args any) *fault {
 		if a == "" {
 			return nil
 		}
-	case *object:
+	case *wire.Object:
 		return nil
 	}
-	return badRequest("Invalid input for field/attribute %s. Value: %s. %s is not of type 'object', 'null'", action, pyRepr(args), pyRepr(args))
+	return wire.BadRequest("Invalid input for field/attribute %s. Value: %s. %s is not of type 'object', 'null'", action, wire.PyRepr(args), wire.PyRepr(args))
 }
 
 // actionArgs returns the object of an action's arguments (empty for null, {} or "").
-func actionArgs(action string, args any) (*object, *fault) {
-	if o, ok := args.(*object); ok {
+func actionArgs(action string, args any) (*wire.Object, *wire.Fault) {
+	if o, ok := args.(*wire.Object); ok {
 		return o, nil
 	}
 	if f := noArgs(action, args); f != nil {
 		return nil, f
 	}
-	return &object{}, nil
+	return &wire.Object{}, nil
 }
 
 // argString returns the string under key ("" when absent or null), or a 400.
-func argString(action string, o *object, key string) (string, *fault) {
-	v, ok := o.get(key)
+func argString(action string, o *wire.Object, key string) (string, *wire.Fault) {
+	v, ok := o.Get(key)
 	if !ok || v == nil {
 		return "", nil
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", badRequest("Invalid input for field/attribute %s. Value: %s. %s is not of type 'string'", key, pyRepr(v), pyRepr(v))
+		return "", wire.BadRequest("Invalid input for field/attribute %s. Value: %s. %s is not of type 'string'", key, wire.PyRepr(v), wire.PyRepr(v))
 	}
 	return s, nil
 }
@@ -105,7 +107,7 @@ func (s *server) reserveVolume(w http.ResponseWriter, r *http.Request, id string
 		s.writeError(w, r, reserveFault(err, v))
 		return
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // unreserveVolume is os-unreserve: the attachments still being attached are dropped.
@@ -133,7 +135,7 @@ func (s *server) unreserveVolume(w http.ResponseWriter, r *http.Request, id stri
 			return
 		}
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // initializeConnection is os-initialize_connection: the volume's service connects the
@@ -182,7 +184,7 @@ func (s *server) initializeConnection(w http.ResponseWriter, r *http.Request, id
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"connection_info": info})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"connection_info": info})
 }
 
 // attachVolume is os-attach: the attachment being attached (one is reserved when there is
@@ -205,15 +207,15 @@ func (s *server) attachVolume(w http.ResponseWriter, r *http.Request, id string,
 		}
 	}
 	if u.InstanceUUID == "" && u.Host == "" {
-		s.writeError(w, r, badRequest("Invalid request to attach volume to an invalid target"))
+		s.writeError(w, r, wire.BadRequest("Invalid request to attach volume to an invalid target"))
 		return
 	}
-	if u.InstanceUUID != "" && !isUUIDLike(u.InstanceUUID) {
-		s.writeError(w, r, badRequest("Invalid request to attach volume to an instance %s", u.InstanceUUID))
+	if u.InstanceUUID != "" && !wire.IsUUIDLike(u.InstanceUUID) {
+		s.writeError(w, r, wire.BadRequest("Invalid request to attach volume to an instance %s", u.InstanceUUID))
 		return
 	}
 	if u.Mode != "" && u.Mode != "rw" && u.Mode != "ro" {
-		s.writeError(w, r, badRequest("Invalid input for field/attribute mode. Value: %s. '%s' is not one of ['rw', 'ro']", u.Mode, u.Mode))
+		s.writeError(w, r, wire.BadRequest("Invalid input for field/attribute mode. Value: %s. '%s' is not one of ['rw', 'ro']", u.Mode, u.Mode))
 		return
 	}
 	v, err := s.getVolume(ctx, id)
@@ -241,7 +243,7 @@ func (s *server) attachVolume(w http.ResponseWriter, r *http.Request, id string,
 		s.writeError(w, r, attachmentStateFault(err, "os-attach"))
 		return
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // beginDetaching is os-begin_detaching: an in-use volume becomes detaching.
@@ -265,7 +267,7 @@ func (s *server) rollDetaching(w http.ResponseWriter, r *http.Request, id string
 		s.writeError(w, r, err)
 		return
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 func (s *server) legacyDetachStep(w http.ResponseWriter, r *http.Request, id string, args any, action, from, to string) {
@@ -282,7 +284,7 @@ func (s *server) legacyDetachStep(w http.ResponseWriter, r *http.Request, id str
 		s.writeError(w, r, attachmentStateFault(err, action))
 		return
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // attachmentOf returns the attachment of volume id that attachment_id names, or its only
@@ -301,11 +303,11 @@ func (s *server) attachmentOf(ctx context.Context, v *resource.Volume, attachmen
 	}
 	switch list := m[v.ID]; len(list) {
 	case 0:
-		return nil, badRequest("Invalid volume: Volume %s has no attachment to detach.", v.ID)
+		return nil, wire.BadRequest("Invalid volume: Volume %s has no attachment to detach.", v.ID)
 	case 1:
 		return list[0], nil
 	}
-	return nil, badRequest("Invalid volume: Volume %s has several attachments: attachment_id is required.", v.ID)
+	return nil, wire.BadRequest("Invalid volume: Volume %s has several attachments: attachment_id is required.", v.ID)
 }
 
 // detachVolume is os-detach: the attachment (attachment_id, or the only one) is deleted and
@@ -337,7 +339,7 @@ func (s *server) detachVolume(w http.ResponseWriter, r *http.Request, id string,
 		s.writeError(w, r, attachmentStateFault(attachmentNotFoundAs(err, a.ID), "os-detach"))
 		return
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // terminateConnection is os-terminate_connection: the connector's host loses its
@@ -355,7 +357,7 @@ func (s *server) terminateConnection(w http.ResponseWriter, r *http.Request, id 
 		return
 	}
 	if v.Host == "" {
-		writeAccepted(w)
+		wire.WriteAccepted(w)
 		return
 	}
 	if s.conns == nil {
@@ -380,7 +382,7 @@ func (s *server) terminateConnection(w http.ResponseWriter, r *http.Request, id 
 		s.writeError(w, r, err)
 		return
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // forceDetach is os-force_detach (admin): the connection is terminated on the backend
@@ -398,7 +400,7 @@ func (s *server) forceDetach(w http.ResponseWriter, r *http.Request, id string, 
 		s.writeError(w, r, f)
 		return
 	}
-	if cv, has := o.get("connector"); has {
+	if cv, has := o.Get("connector"); has {
 		if _, f := parseConnector(cv, has); f != nil {
 			s.writeError(w, r, f)
 			return
@@ -438,7 +440,7 @@ func (s *server) forceDetach(w http.ResponseWriter, r *http.Request, id string, 
 			return
 		}
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 func isInvalidState(err error) bool {
@@ -448,15 +450,15 @@ func isInvalidState(err error) bool {
 
 // requiredConnector reads the connector an action's arguments must carry ({"connector": {…}}),
 // as os-initialize_connection and os-terminate_connection require it.
-func requiredConnector(action string, args any) (driver.Connector, *fault) {
+func requiredConnector(action string, args any) (driver.Connector, *wire.Fault) {
 	o, f := actionArgs(action, args)
 	if f != nil {
 		return nil, f
 	}
-	cv, has := o.get("connector")
+	cv, has := o.Get("connector")
 	connector, f := parseConnector(cv, has)
 	if f == nil && connector == nil {
-		f = badRequest("Invalid input for field/attribute %s. 'connector' is a required property", action)
+		f = wire.BadRequest("Invalid input for field/attribute %s. 'connector' is a required property", action)
 	}
 	return connector, f
 }

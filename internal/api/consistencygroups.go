@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/db"
@@ -55,46 +57,46 @@ func (s *server) getCGSnapshot(ctx context.Context, id string) (*resource.GroupS
 func (s *server) createCGSnapshot(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	err := func() error {
-		body, err := readBody(r)
+		body, err := wire.ReadBody(r)
 		if err != nil {
 			return err
 		}
-		top, ok := body.(*object)
+		top, ok := body.(*wire.Object)
 		if !ok {
-			return badRequest(msgMalformedBody)
+			return wire.BadRequest(wire.MsgMalformedBody)
 		}
-		raw, ok := top.get("cgsnapshot")
+		raw, ok := top.Get("cgsnapshot")
 		if !ok {
-			return badRequest("Missing required element 'cgsnapshot' in request body.")
+			return wire.BadRequest("Missing required element 'cgsnapshot' in request body.")
 		}
-		cg, ok := raw.(*object)
+		cg, ok := raw.(*wire.Object)
 		if !ok {
-			return badRequest(msgMalformedBody)
+			return wire.BadRequest(wire.MsgMalformedBody)
 		}
 		for _, k := range []string{"name", "description"} {
-			if v, ok := cg.get(k); ok {
-				if f := checkNullableString(k, v, 0, 255); f != nil {
+			if v, ok := cg.Get(k); ok {
+				if f := wire.CheckNullableString(k, v, 0, 255); f != nil {
 					return f
 				}
 			}
 		}
-		v, ok := cg.get("consistencygroup_id")
+		v, ok := cg.Get("consistencygroup_id")
 		if !ok {
-			return badRequest("'consistencygroup_id' must be specified")
+			return wire.BadRequest("'consistencygroup_id' must be specified")
 		}
 		groupID, _ := v.(string)
 		var name, description *string
-		if n, ok := cg.get("name"); ok {
-			name = stripped(n)
+		if n, ok := cg.Get("name"); ok {
+			name = wire.Stripped(n)
 		}
-		if d, ok := cg.get("description"); ok {
-			description = stripped(d)
+		if d, ok := cg.Get("description"); ok {
+			description = wire.Stripped(d)
 		}
 		gs, err := s.snapshotGroup(ctx, groupID, name, description, false)
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"cgsnapshot": cgsnapshotView{ID: gs.ID, Name: nullable(gs.Name)}})
+		wire.WriteJSON(w, http.StatusAccepted, map[string]any{"cgsnapshot": cgsnapshotView{ID: gs.ID, Name: nullable(gs.Name)}})
 		return nil
 	}()
 	if err != nil {
@@ -109,7 +111,7 @@ func (s *server) showCGSnapshot(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cgsnapshot": cgsnapshotDetail(gs)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"cgsnapshot": cgsnapshotDetail(gs)})
 }
 
 // deleteCGSnapshot is DELETE /cgsnapshots/{id}: the group snapshot's delete.
@@ -127,7 +129,7 @@ func (s *server) deleteCGSnapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reqctx.Log(ctx, s.log).WithField("group_snapshot_id", id).Info("cgsnapshot delete accepted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 func (s *server) listCGSnapshots(w http.ResponseWriter, r *http.Request) {
@@ -140,26 +142,26 @@ func (s *server) listCGSnapshotsDetail(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) cgsnapshotList(w http.ResponseWriter, r *http.Request, detail bool) {
 	ctx := r.Context()
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	filter := db.GroupSnapshotFilter{ProjectID: reqctx.From(ctx).ProjectID, WithCGSnapshots: true}
 	// common.limited: offset and limit (at most the configured maximum).
-	if v, ok := q.get("offset"); ok {
+	if v, ok := q.Get("offset"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			s.writeError(w, r, badRequest("offset param must be an integer"))
+			s.writeError(w, r, wire.BadRequest("offset param must be an integer"))
 			return
 		}
 		filter.Offset = n
 	}
 	filter.Limit = s.maxLimit
-	if v, ok := q.get("limit"); ok {
+	if v, ok := q.Get("limit"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			s.writeError(w, r, badRequest("limit param must be an integer"))
+			s.writeError(w, r, wire.BadRequest("limit param must be an integer"))
 			return
 		}
 		filter.Limit = min(max(n, 0), s.maxLimit)
@@ -180,5 +182,5 @@ func (s *server) cgsnapshotList(w http.ResponseWriter, r *http.Request, detail b
 			out[i] = cgsnapshotView{ID: gs.ID, Name: nullable(gs.Name)}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cgsnapshots": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"cgsnapshots": out})
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 
@@ -23,14 +25,14 @@ import (
 
 // Microversions of the gap features.
 var (
-	mvManageExisting        = version{3, 8}
-	mvBackupUpdate          = version{3, 9}
-	mvManageExistingCluster = version{3, 17}
-	mvReplicationCluster    = version{3, 26}
-	mvWorkersCleanup        = version{3, 24}
-	mvLogLevel              = version{3, 32}
-	mvReimage               = version{3, 68}
-	mvUploadImageOptions    = version{3, 1}
+	mvManageExisting        = wire.Version{Major: 3, Minor: 8}
+	mvBackupUpdate          = wire.Version{Major: 3, Minor: 9}
+	mvManageExistingCluster = wire.Version{Major: 3, Minor: 17}
+	mvReplicationCluster    = wire.Version{Major: 3, Minor: 26}
+	mvWorkersCleanup        = wire.Version{Major: 3, Minor: 24}
+	mvLogLevel              = wire.Version{Major: 3, Minor: 32}
+	mvReimage               = wire.Version{Major: 3, Minor: 68}
+	mvUploadImageOptions    = wire.Version{Major: 3, Minor: 1}
 )
 
 // gapRoutes registers the stubs of the missing features.
@@ -100,38 +102,38 @@ const (
 // checked as Cinder checks it: paging, and from 3.31 a non-admin's filters against the
 // backup resource filters (name, status, volume_id).
 func (s *server) listBackups(w http.ResponseWriter, r *http.Request) {
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	ctx := r.Context()
-	mv := versionOf(ctx)
-	if mv.atLeast(mvResourceFilter) && !reqctx.From(ctx).IsAdmin {
+	mv := wire.VersionOf(ctx)
+	if mv.AtLeast(mvResourceFilter) && !reqctx.From(ctx).IsAdmin {
 		var invalid []string
 		for _, p := range q {
-			if !containsString(backupListParams, p.key) && !containsString(backupFilterKeys, p.key) &&
-				!containsString(invalid, p.key) && (p.key != "with_count" || !mv.atLeast(mvCountInfo)) {
-				invalid = append(invalid, p.key)
+			if !containsString(backupListParams, p.Key) && !containsString(backupFilterKeys, p.Key) &&
+				!containsString(invalid, p.Key) && (p.Key != "with_count" || !mv.AtLeast(mvCountInfo)) {
+				invalid = append(invalid, p.Key)
 			}
 		}
 		if len(invalid) > 0 {
 			sort.Strings(invalid)
-			s.writeError(w, r, badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ",")))
+			s.writeError(w, r, wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ",")))
 			return
 		}
 	}
-	if _, f := parseLimit(q, s.maxLimit); f != nil {
+	if _, f := wire.ParseLimit(q, s.maxLimit); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	if _, f := parseOffset(q); f != nil {
+	if _, f := wire.ParseOffset(q); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	body := map[string]any{"backups": []any{}}
-	if v, ok := q.get("with_count"); ok && mv.atLeast(mvCountInfo) {
-		withCount, f := parseBoolParam("with_count", v)
+	if v, ok := q.Get("with_count"); ok && mv.AtLeast(mvCountInfo) {
+		withCount, f := wire.ParseBoolParam("with_count", v)
 		if f != nil {
 			s.writeError(w, r, f)
 			return
@@ -140,7 +142,7 @@ func (s *server) listBackups(w http.ResponseWriter, r *http.Request) {
 			body["count"] = 0
 		}
 	}
-	writeJSON(w, http.StatusOK, body)
+	wire.WriteJSON(w, http.StatusOK, body)
 }
 
 // backupFilterKeys are the backup list's filters in Cinder's default resource_filters.json;
@@ -153,13 +155,13 @@ var (
 // backupNotFound answers a backup that does not exist (all of them, until issue 18):
 // GET and DELETE /backups/{id}.
 func (s *server) backupNotFound(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, notFound("Backup %s could not be found.", mux.Vars(r)["backup_id"]))
+	s.writeError(w, r, wire.NotFound("Backup %s could not be found.", mux.Vars(r)["backup_id"]))
 }
 
 // updateBackup is PUT /backups/{id} (3.9): the body is checked, then the backup is not found.
 func (s *server) updateBackup(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvBackupUpdate) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
+	if !wire.VersionOf(r.Context()).AtLeast(mvBackupUpdate) {
+		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 		return
 	}
 	if _, err := readObjectMember(r, "backup"); err != nil {
@@ -191,21 +193,21 @@ func (s *server) exportBackupRecord(w http.ResponseWriter, r *http.Request) {
 // backupAction is POST /backups/{id}/action: os-reset_status and os-force_delete find no
 // backup; other actions are Cinder's "There is no such action".
 func (s *server) backupAction(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	o, ok := body.(*object)
-	if !ok || len(o.keys) != 1 {
-		s.writeError(w, r, badRequest(msgMalformedBody))
+	o, ok := body.(*wire.Object)
+	if !ok || len(o.Keys) != 1 {
+		s.writeError(w, r, wire.BadRequest(wire.MsgMalformedBody))
 		return
 	}
-	switch name := o.keys[0]; name {
+	switch name := o.Keys[0]; name {
 	case "os-reset_status", "os-force_delete":
 		s.backupNotFound(w, r)
 	default:
-		s.writeError(w, r, badRequest("There is no such action: %s", name))
+		s.writeError(w, r, wire.BadRequest("There is no such action: %s", name))
 	}
 }
 
@@ -222,22 +224,22 @@ func (s *server) createBackup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	volID, ok := v.get("volume_id")
+	volID, ok := v.Get("volume_id")
 	if !ok {
-		s.writeError(w, r, schemaError("backup", v, "'volume_id' is a required property"))
+		s.writeError(w, r, wire.SchemaError("backup", v, "'volume_id' is a required property"))
 		return
 	}
-	if f := checkOptionalUUID("backup/volume_id", volID); f != nil || volID == nil {
+	if f := wire.CheckOptionalUUID("backup/volume_id", volID); f != nil || volID == nil {
 		if f == nil {
-			f = schemaError("backup/volume_id", volID, "None is not valid under any of the given schemas")
+			f = wire.SchemaError("backup/volume_id", volID, "None is not valid under any of the given schemas")
 		}
 		s.writeError(w, r, f)
 		return
 	}
 	force := false
-	if fv, ok := v.get("force"); ok {
-		var f *fault
-		if force, f = checkOptionalBoolean("backup/force", fv); f != nil {
+	if fv, ok := v.Get("force"); ok {
+		var f *wire.Fault
+		if force, f = wire.CheckOptionalBoolean("backup/force", fv); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
@@ -248,18 +250,18 @@ func (s *server) createBackup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	snapID, _ := v.get("snapshot_id")
+	snapID, _ := v.Get("snapshot_id")
 	switch {
 	case snapID != nil:
 		// The snapshot's checks need the backup service to matter; none exists.
 	case vol.Status != resource.StatusAvailable && vol.Status != resource.StatusInUse:
-		s.writeError(w, r, badRequest("Invalid volume: Volume to be backed up must be available or in-use, but the current status is \"%s\".", vol.Status))
+		s.writeError(w, r, wire.BadRequest("Invalid volume: Volume to be backed up must be available or in-use, but the current status is \"%s\".", vol.Status))
 		return
 	case vol.Status == resource.StatusInUse && !force:
-		s.writeError(w, r, badRequest("Invalid volume: Backing up an in-use volume must use the force flag."))
+		s.writeError(w, r, wire.BadRequest("Invalid volume: Backing up an in-use volume must use the force flag."))
 		return
 	}
-	s.writeError(w, r, newFault(http.StatusServiceUnavailable, msgBackupServiceNotFound))
+	s.writeError(w, r, wire.New(http.StatusServiceUnavailable, msgBackupServiceNotFound))
 }
 
 // importBackupRecord is POST /backups/import_record: admins only; with the body checked, no
@@ -273,14 +275,14 @@ func (s *server) importBackupRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	var service string
 	for _, k := range []string{"backup_service", "backup_url"} {
-		x, ok := v.get(k)
+		x, ok := v.Get(k)
 		if !ok {
-			s.writeError(w, r, schemaError("backup-record", v, pyStrRepr(k)+" is a required property"))
+			s.writeError(w, r, wire.SchemaError("backup-record", v, wire.PyStrRepr(k)+" is a required property"))
 			return
 		}
 		str, ok := x.(string)
 		if !ok {
-			s.writeError(w, r, checkType("backup-record/"+k, x, "string"))
+			s.writeError(w, r, wire.CheckType("backup-record/"+k, x, "string"))
 			return
 		}
 		if k == "backup_service" {
@@ -291,16 +293,16 @@ func (s *server) importBackupRecord(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	s.writeError(w, r, newFault(http.StatusServiceUnavailable, "Service %s could not be found.", service))
+	s.writeError(w, r, wire.New(http.StatusServiceUnavailable, "Service %s could not be found.", service))
 }
 
 // readObjectMember reads a {"<member>": {…}} body whose member must be an object.
-func readObjectMember(r *http.Request, member string) (*object, error) {
-	v, err := readMember(r, member)
+func readObjectMember(r *http.Request, member string) (*wire.Object, error) {
+	v, err := wire.ReadMember(r, member)
 	if err != nil {
 		return nil, err
 	}
-	o, f := requireObject(member, v)
+	o, f := wire.RequireObject(member, v)
 	if f != nil {
 		return nil, f
 	}
@@ -317,49 +319,49 @@ var (
 // listClusters is GET /clusters and /clusters/detail (3.7, issue 19): Scoria's services
 // belong to no cluster (os-services shows "cluster": null), so the list is empty.
 func (s *server) listClusters(w http.ResponseWriter, r *http.Request) {
-	mv := versionOf(r.Context())
-	if !mv.atLeast(mvClusterSupport) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
+	mv := wire.VersionOf(r.Context())
+	if !mv.AtLeast(mvClusterSupport) {
+		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 		return
 	}
 	if f := authorizeAdmin(r, policyClustersGetAll); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	allowed := clusterListFilters
-	if mv.atLeast(mvReplicationCluster) {
+	if mv.AtLeast(mvReplicationCluster) {
 		allowed = append(append([]string{}, allowed...), clusterReplicationFilters...)
 	}
 	var invalid []string
 	for _, p := range q {
-		if !containsString(allowed, p.key) && !containsString(invalid, p.key) {
-			invalid = append(invalid, p.key)
+		if !containsString(allowed, p.Key) && !containsString(invalid, p.Key) {
+			invalid = append(invalid, p.Key)
 		}
 	}
 	if len(invalid) > 0 {
-		s.writeError(w, r, invalidInput("Invalid filter keys: %s", strings.Join(invalid, ", ")))
+		s.writeError(w, r, wire.InvalidInput("Invalid filter keys: %s", strings.Join(invalid, ", ")))
 		return
 	}
 	for _, k := range []string{"disabled", "is_up"} {
-		if v, ok := q.get(k); ok {
-			if _, f := parseBoolParam(k, v); f != nil {
+		if v, ok := q.Get(k); ok {
+			if _, f := wire.ParseBoolParam(k, v); f != nil {
 				s.writeError(w, r, f)
 				return
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"clusters": []any{}})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"clusters": []any{}})
 }
 
 // showCluster is GET /clusters/{name} (3.7): no cluster exists.
 func (s *server) showCluster(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvClusterSupport) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
+	if !wire.VersionOf(r.Context()).AtLeast(mvClusterSupport) {
+		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 		return
 	}
 	if f := authorizeAdmin(r, policyClustersGet); f != nil {
@@ -371,15 +373,15 @@ func (s *server) showCluster(w http.ResponseWriter, r *http.Request) {
 
 // clusterNotFound is Cinder's ClusterNotFound of a lookup by binary and name, which names the
 // cluster by its filters as Python prints them.
-func clusterNotFound(binary, name string) *fault {
-	return notFound("Cluster {'binary': %s, 'name': %s} could not be found.", pyStrRepr(binary), pyStrRepr(name))
+func clusterNotFound(binary, name string) *wire.Fault {
+	return wire.NotFound("Cluster {'binary': %s, 'name': %s} could not be found.", wire.PyStrRepr(binary), wire.PyStrRepr(name))
 }
 
 // updateCluster is PUT /clusters/enable and /clusters/disable (3.7): the body names a
 // cluster (and optionally its binary), which does not exist.
 func (s *server) updateCluster(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvClusterSupport) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
+	if !wire.VersionOf(r.Context()).AtLeast(mvClusterSupport) {
+		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 		return
 	}
 	if f := authorizeAdmin(r, policyClustersUpdate); f != nil {
@@ -388,31 +390,31 @@ func (s *server) updateCluster(w http.ResponseWriter, r *http.Request) {
 	}
 	action := mux.Vars(r)["cluster"]
 	if action != "enable" && action != "disable" {
-		s.writeError(w, r, notFound("Unknown action"))
+		s.writeError(w, r, wire.NotFound("Unknown action"))
 		return
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	name, ok := o.get("name")
+	name, ok := o.Get("name")
 	if !ok {
-		s.writeError(w, r, schemaError("", body, "'name' is a required property"))
+		s.writeError(w, r, wire.SchemaError("", body, "'name' is a required property"))
 		return
 	}
-	if f := checkType("name", name, "string"); f != nil {
+	if f := wire.CheckType("name", name, "string"); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	binary := cinderVolumeBinaryName
-	if b, ok := o.get("binary"); ok {
-		if f := checkType("binary", b, "string"); f != nil {
+	if b, ok := o.Get("binary"); ok {
+		if f := wire.CheckType("binary", b, "string"); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
@@ -436,36 +438,36 @@ func (s *server) listManageable(kind string, v3 bool) http.HandlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		mv := versionOf(ctx)
-		if v3 && !mv.atLeast(mvManageExisting) {
-			s.writeError(w, r, notFound(msgResourceNotFound))
+		mv := wire.VersionOf(ctx)
+		if v3 && !mv.AtLeast(mvManageExisting) {
+			s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 			return
 		}
 		if f := authorizeAdmin(r, rule); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
-		q, f := parseQuery(r.URL.RawQuery)
+		q, f := wire.ParseQuery(r.URL.RawQuery)
 		if f != nil {
 			s.writeError(w, r, f)
 			return
 		}
-		host, _ := q.get("host")
+		host, _ := q.Get("host")
 		cluster := ""
 		msg := "Host field is missing."
-		if mv.atLeast(mvManageExistingCluster) {
-			cluster, _ = q.get("cluster")
+		if mv.AtLeast(mvManageExistingCluster) {
+			cluster, _ = q.Get("cluster")
 			msg = "One and only one of cluster and host must be set."
 		}
 		if (host == "") == (cluster == "") {
-			s.writeError(w, r, invalidInput("%s", msg))
+			s.writeError(w, r, wire.InvalidInput("%s", msg))
 			return
 		}
-		if _, f := parseLimit(q, s.maxLimit); f != nil {
+		if _, f := wire.ParseLimit(q, s.maxLimit); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
-		if _, f := parseOffset(q); f != nil {
+		if _, f := wire.ParseOffset(q); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
@@ -474,7 +476,7 @@ func (s *server) listManageable(kind string, v3 bool) http.HandlerFunc {
 			return
 		}
 		if cluster != "" {
-			s.writeError(w, r, notFound("Service %s could not be found.", cinderVolumeBinaryName))
+			s.writeError(w, r, wire.NotFound("Service %s could not be found.", cinderVolumeBinaryName))
 			return
 		}
 		backend, _, _ := strings.Cut(host, "#")
@@ -484,17 +486,17 @@ func (s *server) listManageable(kind string, v3 bool) http.HandlerFunc {
 			return
 		}
 		if len(services) == 0 {
-			s.writeError(w, r, notFound("Service %s could not be found on host %s.", cinderVolumeBinaryName, backend))
+			s.writeError(w, r, wire.NotFound("Service %s could not be found on host %s.", cinderVolumeBinaryName, backend))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{key: []any{}})
+		wire.WriteJSON(w, http.StatusOK, map[string]any{key: []any{}})
 	}
 }
 
 // checkManageableSort is Cinder's check of a manageable list's sort keys and directions.
-func checkManageableSort(q query) *fault {
+func checkManageableSort(q wire.Query) *wire.Fault {
 	var keys, dirs []string
-	if v, ok := q.get("sort"); ok {
+	if v, ok := q.Get("sort"); ok {
 		for _, part := range strings.Split(v, ",") {
 			k, d, _ := strings.Cut(strings.TrimSpace(part), ":")
 			keys = append(keys, strings.TrimSpace(k))
@@ -503,10 +505,10 @@ func checkManageableSort(q query) *fault {
 			}
 		}
 	}
-	if v, ok := q.get("sort_key"); ok {
+	if v, ok := q.Get("sort_key"); ok {
 		keys = append(keys, v)
 	}
-	if v, ok := q.get("sort_dir"); ok {
+	if v, ok := q.Get("sort_dir"); ok {
 		dirs = append(dirs, v)
 	}
 	var badKeys, badDirs []string
@@ -522,9 +524,9 @@ func checkManageableSort(q query) *fault {
 	}
 	switch {
 	case len(badKeys) > 0:
-		return badRequest("Invalid sort keys passed: %s", strings.Join(badKeys, ", "))
+		return wire.BadRequest("Invalid sort keys passed: %s", strings.Join(badKeys, ", "))
 	case len(badDirs) > 0:
-		return badRequest("Invalid sort dirs passed: %s", strings.Join(badDirs, ", "))
+		return wire.BadRequest("Invalid sort dirs passed: %s", strings.Join(badDirs, ", "))
 	}
 	return nil
 }
@@ -538,8 +540,8 @@ func (s *server) manageExisting(kind string, v3 bool) http.HandlerFunc {
 		rule, member, what = policySnapshotManage, "snapshot", "Managing an existing snapshot"
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if v3 && !versionOf(r.Context()).atLeast(mvManageExisting) {
-			s.writeError(w, r, notFound(msgResourceNotFound))
+		if v3 && !wire.VersionOf(r.Context()).AtLeast(mvManageExisting) {
+			s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 			return
 		}
 		if f := authorizeAdmin(r, rule); f != nil {
@@ -550,33 +552,33 @@ func (s *server) manageExisting(kind string, v3 bool) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		s.writeError(w, r, badRequest(msgNotSupportedYet, what))
+		s.writeError(w, r, wire.BadRequest(msgNotSupportedYet, what))
 	}
 }
 
 // cleanupWorkers is POST /workers/cleanup (3.24, issue 19): Scoria's services clean up what a
 // crash left in a transitional status themselves, at start; there is no cleanup to order.
 func (s *server) cleanupWorkers(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvWorkersCleanup) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
+	if !wire.VersionOf(r.Context()).AtLeast(mvWorkersCleanup) {
+		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 		return
 	}
 	if f := authorizeAdmin(r, policyWorkersCleanup); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if body != nil {
-		if _, f := requireObject("", body); f != nil {
+		if _, f := wire.RequireObject("", body); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
 	}
-	s.writeError(w, r, badRequest(msgNotSupportedYet+" Its services recover their own transitional resources when they start.", "Cleaning up workers (workers/cleanup)"))
+	s.writeError(w, r, wire.BadRequest(msgNotSupportedYet+" Its services recover their own transitional resources when they start.", "Cleaning up workers (workers/cleanup)"))
 }
 
 // updateService is PUT /os-services/{action}. set-log and get-log (3.32) are served for the
@@ -591,15 +593,15 @@ func (s *server) updateService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := mux.Vars(r)["action"]
-	mv := versionOf(r.Context())
+	mv := wire.VersionOf(r.Context())
 	switch {
-	case (action == "set-log" || action == "get-log") && mv.atLeast(mvLogLevel):
+	case (action == "set-log" || action == "get-log") && mv.AtLeast(mvLogLevel):
 		s.serviceLogLevels(w, r, action == "set-log")
 	case action == "enable", action == "disable", action == "disable-log-reason", action == "freeze",
-		action == "thaw", action == "failover_host", action == "failover" && mv.atLeast(mvReplicationCluster):
-		s.writeError(w, r, badRequest(msgNotSupportedYet, "os-services "+action))
+		action == "thaw", action == "failover_host", action == "failover" && mv.AtLeast(mvReplicationCluster):
+		s.writeError(w, r, wire.BadRequest(msgNotSupportedYet, "os-services "+action))
 	default:
-		s.writeError(w, r, invalidInput("Unknown action"))
+		s.writeError(w, r, wire.InvalidInput("Unknown action"))
 	}
 }
 
@@ -617,12 +619,12 @@ const apiLoggerName = "scoria.api"
 
 // serviceLogLevels is set-log (set) or get-log on the API's logger.
 func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bool) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
@@ -631,23 +633,23 @@ func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bo
 	if set {
 		allowed = append(allowed, "level")
 	}
-	if f := checkAdditional("", o, allowed...); f != nil {
+	if f := wire.CheckAdditional("", o, allowed...); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	str := map[string]string{}
 	for _, k := range allowed {
-		v, ok := o.get(k)
+		v, ok := o.Get(k)
 		if !ok || v == nil && k != "binary" {
 			continue
 		}
 		sv, isStr := v.(string)
 		if !isStr || k == "binary" && !containsString(logBinaries, sv) {
-			msg := pyRepr(v) + " is not of type 'string', 'null'"
+			msg := wire.PyRepr(v) + " is not of type 'string', 'null'"
 			if k == "binary" {
-				msg = pyRepr(v) + " is not one of " + pyReprList(logBinaries)
+				msg = wire.PyRepr(v) + " is not one of " + wire.PyReprList(logBinaries)
 			}
-			s.writeError(w, r, schemaError(k, v, msg))
+			s.writeError(w, r, wire.SchemaError(k, v, msg))
 			return
 		}
 		str[k] = sv
@@ -656,13 +658,13 @@ func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bo
 	if set {
 		var ok bool
 		if level, ok = logLevels[strings.ToUpper(str["level"])]; !ok {
-			s.writeError(w, r, invalidInput("%s is not a valid log level.", str["level"]))
+			s.writeError(w, r, wire.InvalidInput("%s is not a valid log level.", str["level"]))
 			return
 		}
 	}
 	switch str["binary"] {
 	case cinderSchedulerBinaryName, cinderVolumeBinaryName:
-		s.writeError(w, r, badRequest(msgNotSupportedYet, "Log levels of "+str["binary"]+" services"))
+		s.writeError(w, r, wire.BadRequest(msgNotSupportedYet, "Log levels of "+str["binary"]+" services"))
 		return
 	case cinderBackupBinaryName:
 		// No backup service runs: nothing to set or show.
@@ -696,13 +698,13 @@ func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bo
 // answerLogLevels answers set-log (202, no body) or get-log ({"log_levels": […]}).
 func (s *server) answerLogLevels(w http.ResponseWriter, r *http.Request, set bool, levels []map[string]any) {
 	if set {
-		writeAccepted(w)
+		wire.WriteAccepted(w)
 		return
 	}
 	if levels == nil {
 		levels = []map[string]any{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"log_levels": levels})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"log_levels": levels})
 }
 
 // logger is the logrus logger behind the API's log, nil when it has none (a logger that is
@@ -750,17 +752,17 @@ func (s *server) gapVolumeActions() map[string]volumeAction {
 		"os-volume_upload_image": s.uploadImage,
 		"os-reimage":             s.gapVolumeAction(policyReimage, mvReimage, "Reimaging a volume (os-reimage)"),
 		// Issue 19: migration and manage.
-		"os-migrate_volume":            s.gapVolumeAction(policyMigrateVolume, minVersion, "Migrating a volume (os-migrate_volume)"),
-		"os-migrate_volume_completion": s.gapVolumeAction(policyMigrateCompletion, minVersion, "Completing a volume migration (os-migrate_volume_completion)"),
-		"os-unmanage":                  s.gapVolumeAction(policyVolumeUnmanage, minVersion, "Unmanaging a volume (os-unmanage)"),
+		"os-migrate_volume":            s.gapVolumeAction(policyMigrateVolume, wire.MinVersion, "Migrating a volume (os-migrate_volume)"),
+		"os-migrate_volume_completion": s.gapVolumeAction(policyMigrateCompletion, wire.MinVersion, "Completing a volume migration (os-migrate_volume_completion)"),
+		"os-unmanage":                  s.gapVolumeAction(policyVolumeUnmanage, wire.MinVersion, "Unmanaging a volume (os-unmanage)"),
 	}
 }
 
 // gapVolumeAction is a volume action introduced at since that Scoria does not do yet.
-func (s *server) gapVolumeAction(rule string, since version, what string) volumeAction {
+func (s *server) gapVolumeAction(rule string, since wire.Version, what string) volumeAction {
 	return func(w http.ResponseWriter, r *http.Request, id string, _ any) {
-		if !versionOf(r.Context()).atLeast(since) {
-			s.writeError(w, r, notFound(msgResourceNotFound))
+		if !wire.VersionOf(r.Context()).AtLeast(since) {
+			s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 			return
 		}
 		deferRule(r, rule)
@@ -768,7 +770,7 @@ func (s *server) gapVolumeAction(rule string, since version, what string) volume
 			s.writeError(w, r, err)
 			return
 		}
-		s.writeError(w, r, badRequest(msgNotSupportedYet, what))
+		s.writeError(w, r, wire.BadRequest(msgNotSupportedYet, what))
 	}
 }
 
@@ -782,9 +784,9 @@ func (s *server) uploadImage(w http.ResponseWriter, r *http.Request, id string, 
 		s.writeError(w, r, err)
 		return
 	}
-	if o, ok := args.(*object); ok && versionOf(ctx).atLeast(mvUploadImageOptions) {
-		vis, _ := o.get("visibility")
-		pub, _ := o.get("os-volume_upload_image:is_public")
+	if o, ok := args.(*wire.Object); ok && wire.VersionOf(ctx).AtLeast(mvUploadImageOptions) {
+		vis, _ := o.Get("visibility")
+		pub, _ := o.Get("os-volume_upload_image:is_public")
 		if vis == "public" || pub == true {
 			if f := authorizeIn(ctx, policyUploadPublic, vol.ProjectID); f != nil {
 				s.writeError(w, r, f)
@@ -792,5 +794,5 @@ func (s *server) uploadImage(w http.ResponseWriter, r *http.Request, id string, 
 			}
 		}
 	}
-	s.writeError(w, r, badRequest(msgNotSupportedYet, "Uploading a volume to an image (os-volume_upload_image)"))
+	s.writeError(w, r, wire.BadRequest(msgNotSupportedYet, "Uploading a volume to an image (os-volume_upload_image)"))
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
@@ -34,7 +36,7 @@ type groupTypeStore interface {
 }
 
 // mvGroupType is the microversion that brought group types.
-var mvGroupType = version{3, 11}
+var mvGroupType = wire.Version{Major: 3, Minor: 11}
 
 // Policy rules of group types (cinder/policies/group_types.py); listing and showing a type
 // have none.
@@ -56,8 +58,8 @@ const (
 func (s *server) groupTypeRoutes(api route) {
 	gate := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if !versionOf(r.Context()).atLeast(mvGroupType) {
-				s.writeError(w, r, notFound(msgResourceNotFound))
+			if !wire.VersionOf(r.Context()).AtLeast(mvGroupType) {
+				s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 				return
 			}
 			h(w, r)
@@ -103,7 +105,7 @@ func groupTypeViewOf(ctx context.Context, t *resource.GroupType) groupTypeView {
 func (s *server) getGroupType(ctx context.Context, id string) (*resource.GroupType, error) {
 	t, err := s.store.GetGroupType(ctx, id)
 	if err != nil {
-		return nil, notFoundAs(err, "GroupType", id)
+		return nil, wire.NotFoundAs(err, "GroupType", id)
 	}
 	rc := reqctx.From(ctx)
 	if t.IsPublic || rc.IsAdmin {
@@ -124,7 +126,7 @@ func (s *server) getGroupType(ctx context.Context, id string) (*resource.GroupTy
 func (s *server) listGroupTypes(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
-	q, fl := parseQuery(r.URL.RawQuery)
+	q, fl := wire.ParseQuery(r.URL.RawQuery)
 	if fl != nil {
 		s.writeError(w, r, fl)
 		return
@@ -152,20 +154,20 @@ func (s *server) listGroupTypes(w http.ResponseWriter, r *http.Request) {
 	if len(types) > 0 && f.Limit <= len(types) {
 		body["group_type_links"] = newViewer(r).nextLink("group_types", q, types[len(types)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, body)
+	wire.WriteJSON(w, http.StatusOK, body)
 }
 
 // parseGroupTypeList reads a group type list's query as Cinder's group_types index does:
 // limit, marker, offset, sort (or sort_key/sort_dir) and, for admins, is_public; other
 // parameters are ignored.
-func parseGroupTypeList(q query, admin bool, maxLimit int) (resource.GroupTypeFilter, *fault) {
+func parseGroupTypeList(q wire.Query, admin bool, maxLimit int) (resource.GroupTypeFilter, *wire.Fault) {
 	var f resource.GroupTypeFilter
-	var fl *fault
-	if f.Limit, fl = parseLimit(q, maxLimit); fl != nil {
+	var fl *wire.Fault
+	if f.Limit, fl = wire.ParseLimit(q, maxLimit); fl != nil {
 		return f, fl
 	}
-	f.Marker, _ = q.get("marker")
-	if f.Offset, fl = parseOffset(q); fl != nil {
+	f.Marker, _ = q.Get("marker")
+	if f.Offset, fl = wire.ParseOffset(q); fl != nil {
 		return f, fl
 	}
 	if f.Sort, fl = parseSortSpec(q, func(key string) (string, bool) {
@@ -175,15 +177,15 @@ func parseGroupTypeList(q query, admin bool, maxLimit int) (resource.GroupTypeFi
 	}
 	public := true
 	f.IsPublic = &public
-	if v, ok := q.get("is_public"); ok && admin {
+	if v, ok := q.Get("is_public"); ok && admin {
 		switch l := strings.ToLower(v); {
 		case l == "none":
 			f.IsPublic = nil
-		case slices.Contains(boolTrue, l):
-		case slices.Contains(boolFalse, l):
+		case wire.IsTrue(l):
+		case wire.IsFalse(l):
 			public = false
 		default:
-			return f, badRequest("Invalid is_public filter [%s]", v)
+			return f, wire.BadRequest("Invalid is_public filter [%s]", v)
 		}
 	}
 	return f, nil
@@ -207,20 +209,20 @@ func (s *server) showGroupType(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
 }
 
 // defaultGroupType is the type default_group_type names; none configured, or none of that
 // name, is Cinder's 404.
 func (s *server) defaultGroupType(ctx context.Context) (*resource.GroupType, error) {
 	if s.defaultGroupTypeName == "" {
-		return nil, notFound(msgDefaultGroupTypeAbsent)
+		return nil, wire.NotFound(msgDefaultGroupTypeAbsent)
 	}
 	t, err := s.store.GetGroupTypeByName(ctx, s.defaultGroupTypeName)
 	if errors.Is(err, resource.ErrNotFound) {
 		reqctx.Log(ctx, s.log).WithField("default_group_type", s.defaultGroupTypeName).
 			Warn("default group type not found: check default_group_type")
-		return nil, notFound(msgDefaultGroupTypeAbsent)
+		return nil, wire.NotFound(msgDefaultGroupTypeAbsent)
 	}
 	return t, err
 }
@@ -228,7 +230,7 @@ func (s *server) defaultGroupType(ctx context.Context) (*resource.GroupType, err
 // createGroupType is POST /group_types (admin): 202 with the type.
 func (s *server) createGroupType(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -245,57 +247,57 @@ func (s *server) createGroupType(w http.ResponseWriter, r *http.Request) {
 	t.ID = uuid.NewString()
 	if err := s.store.CreateGroupType(ctx, t); err != nil {
 		if errors.Is(err, resource.ErrGroupTypeExists) {
-			err = newFault(http.StatusConflict, "Group Type %s already exists.", t.Name)
+			err = wire.New(http.StatusConflict, "Group Type %s already exists.", t.Name)
 		}
 		s.writeError(w, r, err)
 		return
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": t.ID, "name": t.Name}).Info("group type created")
-	writeJSON(w, http.StatusAccepted, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
 }
 
 // parseGroupTypeCreate checks a create body against Cinder's group_types.create schema.
-func parseGroupTypeCreate(body any) (*resource.GroupType, *fault) {
-	o, f := requireObject("", body)
+func parseGroupTypeCreate(body any) (*resource.GroupType, *wire.Fault) {
+	o, f := wire.RequireObject("", body)
 	if f != nil {
 		return nil, f
 	}
-	if !o.has("group_type") {
-		return nil, schemaError("", body, "'group_type' is a required property")
+	if !o.Has("group_type") {
+		return nil, wire.SchemaError("", body, "'group_type' is a required property")
 	}
-	if f := checkAdditional("", o, "group_type"); f != nil {
+	if f := wire.CheckAdditional("", o, "group_type"); f != nil {
 		return nil, f
 	}
-	gt, f := requireObject("group_type", o.vals["group_type"])
+	gt, f := wire.RequireObject("group_type", o.Vals["group_type"])
 	if f != nil {
 		return nil, f
 	}
-	if !gt.has("name") {
-		return nil, schemaError("group_type", gt, "'name' is a required property")
+	if !gt.Has("name") {
+		return nil, wire.SchemaError("group_type", gt, "'name' is a required property")
 	}
-	if f := checkAdditional("group_type", gt, "name", "description", "is_public", "group_specs"); f != nil {
+	if f := wire.CheckAdditional("group_type", gt, "name", "description", "is_public", "group_specs"); f != nil {
 		return nil, f
 	}
-	name, f := checkTypeName("name", gt.vals["name"], 1)
+	name, f := checkTypeName("name", gt.Vals["name"], 1)
 	if f != nil {
 		return nil, f
 	}
 	t := &resource.GroupType{Name: name, IsPublic: true, GroupSpecs: map[string]string{}}
-	if v, ok := gt.get("description"); ok {
-		if f := checkNullableString("description", v, 0, 255); f != nil {
+	if v, ok := gt.Get("description"); ok {
+		if f := wire.CheckNullableString("description", v, 0, 255); f != nil {
 			return nil, f
 		}
 		t.Description, _ = v.(string)
 	}
-	if v, ok := gt.get("is_public"); ok {
+	if v, ok := gt.Get("is_public"); ok {
 		b, f := checkBoolean("is_public", v)
 		if f != nil {
 			return nil, f
 		}
 		t.IsPublic = b
 	}
-	if v, ok := gt.get("group_specs"); ok {
-		specs, f := checkMetadata("group_specs", v, true)
+	if v, ok := gt.Get("group_specs"); ok {
+		specs, f := wire.CheckMetadata("group_specs", v, true)
 		if f != nil {
 			return nil, f
 		}
@@ -310,7 +312,7 @@ func parseGroupTypeCreate(body any) (*resource.GroupType, *fault) {
 func (s *server) updateGroupType(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_type_id"]
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -327,57 +329,57 @@ func (s *server) updateGroupType(w http.ResponseWriter, r *http.Request) {
 	t, err := s.store.UpdateGroupType(ctx, id, u)
 	if err != nil {
 		if errors.Is(err, resource.ErrGroupTypeExists) {
-			err = newFault(http.StatusConflict, "Group Type %s already exists.", *u.Name)
+			err = wire.New(http.StatusConflict, "Group Type %s already exists.", *u.Name)
 		}
-		s.writeError(w, r, notFoundAs(err, "GroupType", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "GroupType", id))
 		return
 	}
 	reqctx.Log(ctx, s.log).WithField("group_type_id", id).Info("group type updated")
-	writeJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
 }
 
 // parseGroupTypeUpdate checks an update body against Cinder's group_types.update schema and
 // the controller's rules: a name of only white space is refused, an empty one is taken (as
 // Cinder takes it), and one of name, description, is_public must be given.
-func parseGroupTypeUpdate(body any) (resource.GroupTypeUpdate, *fault) {
+func parseGroupTypeUpdate(body any) (resource.GroupTypeUpdate, *wire.Fault) {
 	var u resource.GroupTypeUpdate
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
 		return u, f
 	}
-	if !o.has("group_type") {
-		return u, schemaError("", body, "'group_type' is a required property")
+	if !o.Has("group_type") {
+		return u, wire.SchemaError("", body, "'group_type' is a required property")
 	}
-	if f := checkAdditional("", o, "group_type"); f != nil {
+	if f := wire.CheckAdditional("", o, "group_type"); f != nil {
 		return u, f
 	}
-	gt, f := requireObject("group_type", o.vals["group_type"])
+	gt, f := wire.RequireObject("group_type", o.Vals["group_type"])
 	if f != nil {
 		return u, f
 	}
-	if f := checkAdditional("group_type", gt, "name", "description", "is_public"); f != nil {
+	if f := wire.CheckAdditional("group_type", gt, "name", "description", "is_public"); f != nil {
 		return u, f
 	}
-	if v, ok := gt.get("name"); ok {
-		if f := checkNullableString("name", v, 0, 255); f != nil {
+	if v, ok := gt.Get("name"); ok {
+		if f := wire.CheckNullableString("name", v, 0, 255); f != nil {
 			return u, f
 		}
 		if name, ok := v.(string); ok {
 			if name != "" && strings.TrimSpace(name) == "" {
-				return u, badRequest("Group type name can not be empty.")
+				return u, wire.BadRequest("Group type name can not be empty.")
 			}
 			u.Name = &name
 		}
 	}
-	if v, ok := gt.get("description"); ok {
-		if f := checkNullableString("description", v, 0, 255); f != nil {
+	if v, ok := gt.Get("description"); ok {
+		if f := wire.CheckNullableString("description", v, 0, 255); f != nil {
 			return u, f
 		}
 		if d, ok := v.(string); ok {
 			u.Description = &d
 		}
 	}
-	if v, ok := gt.get("is_public"); ok {
+	if v, ok := gt.Get("is_public"); ok {
 		b, f := checkBoolean("is_public", v)
 		if f != nil {
 			return u, f
@@ -385,7 +387,7 @@ func parseGroupTypeUpdate(body any) (resource.GroupTypeUpdate, *fault) {
 		u.IsPublic = &b
 	}
 	if u.Name == nil && u.Description == nil && u.IsPublic == nil {
-		return u, badRequest("Specify group type name, description or a combination thereof.")
+		return u, wire.BadRequest("Specify group type name, description or a combination thereof.")
 	}
 	return u, nil
 }
@@ -405,13 +407,13 @@ func (s *server) deleteGroupType(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.store.DeleteGroupType(ctx, t.ID); err != nil {
 		if errors.Is(err, resource.ErrGroupTypeInUse) {
-			err = badRequest("Target group type is still in use. Group Type %s deletion is not allowed with groups present with the type.", t.ID)
+			err = wire.BadRequest("Target group type is still in use. Group Type %s deletion is not allowed with groups present with the type.", t.ID)
 		}
-		s.writeError(w, r, notFoundAs(err, "GroupType", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "GroupType", id))
 		return
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": t.ID, "name": t.Name}).Info("group type deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // listGroupSpecs is GET /group_types/{id}/group_specs (admin).
@@ -425,7 +427,7 @@ func (s *server) listGroupSpecs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"group_specs": t.GroupSpecs})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_specs": t.GroupSpecs})
 }
 
 // showGroupSpec is GET /group_types/{id}/group_specs/{key} (admin).
@@ -443,34 +445,34 @@ func (s *server) showGroupSpec(w http.ResponseWriter, r *http.Request) {
 	key := vars["spec_key"]
 	v, ok := t.GroupSpecs[key]
 	if !ok {
-		s.writeError(w, r, notFound("Group Type %s has no extra spec with key %s.", vars["group_type_id"], key))
+		s.writeError(w, r, wire.NotFound("Group Type %s has no extra spec with key %s.", vars["group_type_id"], key))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{key: v})
+	wire.WriteJSON(w, http.StatusOK, map[string]string{key: v})
 }
 
 // createGroupSpecs is POST /group_types/{id}/group_specs (admin): sets the given keys, keeps
 // the others, and answers 202 with the body.
 func (s *server) createGroupSpecs(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	if !o.has("group_specs") {
-		s.writeError(w, r, schemaError("", body, "'group_specs' is a required property"))
+	if !o.Has("group_specs") {
+		s.writeError(w, r, wire.SchemaError("", body, "'group_specs' is a required property"))
 		return
 	}
-	if f := checkAdditional("", o, "group_specs"); f != nil {
+	if f := wire.CheckAdditional("", o, "group_specs"); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	specs, f := checkExtraSpecs("group_specs", o.vals["group_specs"], false, false)
+	specs, f := checkExtraSpecs("group_specs", o.Vals["group_specs"], false, false)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
@@ -479,14 +481,14 @@ func (s *server) createGroupSpecs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	answer := map[string]any{"group_specs": specsEcho(o.vals["group_specs"].(*object))}
+	answer := map[string]any{"group_specs": specsEcho(o.Vals["group_specs"].(*wire.Object))}
 	s.setGroupSpecs(w, r, specs, http.StatusAccepted, answer)
 }
 
 // updateGroupSpec is PUT /group_types/{id}/group_specs/{key} (admin): the body is
 // {key: value}, answered back.
 func (s *server) updateGroupSpec(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -496,13 +498,13 @@ func (s *server) updateGroupSpec(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	o := body.(*object)
+	o := body.(*wire.Object)
 	switch {
-	case len(o.keys) < 1:
-		s.writeError(w, r, schemaError("", body, pyRepr(body)+" does not have enough properties"))
+	case len(o.Keys) < 1:
+		s.writeError(w, r, wire.SchemaError("", body, wire.PyRepr(body)+" does not have enough properties"))
 		return
-	case len(o.keys) > 1:
-		s.writeError(w, r, schemaError("", body, pyRepr(body)+" has too many properties"))
+	case len(o.Keys) > 1:
+		s.writeError(w, r, wire.SchemaError("", body, wire.PyRepr(body)+" has too many properties"))
 		return
 	}
 	if f := authorizeAdmin(r, policyGroupSpecUpdate); f != nil {
@@ -514,7 +516,7 @@ func (s *server) updateGroupSpec(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, ok := specs[mux.Vars(r)["spec_key"]]; !ok {
-		s.writeError(w, r, badRequest("Request body and URI mismatch"))
+		s.writeError(w, r, wire.BadRequest("Request body and URI mismatch"))
 		return
 	}
 	s.setGroupSpecs(w, r, specs, http.StatusOK, specsEcho(o))
@@ -522,10 +524,10 @@ func (s *server) updateGroupSpec(w http.ResponseWriter, r *http.Request) {
 
 // specsEcho is a specs object as the client sent it (null values stay null), which Cinder
 // answers with.
-func specsEcho(o *object) map[string]any {
-	out := make(map[string]any, len(o.keys))
-	for _, k := range o.keys {
-		out[k] = o.vals[k]
+func specsEcho(o *wire.Object) map[string]any {
+	out := make(map[string]any, len(o.Keys))
+	for _, k := range o.Keys {
+		out[k] = o.Vals[k]
 	}
 	return out
 }
@@ -538,11 +540,11 @@ func (s *server) setGroupSpecs(w http.ResponseWriter, r *http.Request, specs map
 		return
 	}
 	if err := s.store.SetGroupTypeSpecs(ctx, id, specs); err != nil {
-		s.writeError(w, r, notFoundAs(err, "GroupType", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "GroupType", id))
 		return
 	}
 	reqctx.Log(ctx, s.log).WithField("group_type_id", id).Info("group type specs set")
-	writeJSON(w, status, answer)
+	wire.WriteJSON(w, status, answer)
 }
 
 // deleteGroupSpec is DELETE /group_types/{id}/group_specs/{key} (admin).
@@ -561,11 +563,11 @@ func (s *server) deleteGroupSpec(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.DeleteGroupTypeSpec(ctx, id, key); err != nil {
 		var nf *resource.NotFoundError
 		if errors.As(err, &nf) && nf.Kind == "GroupTypeSpec" {
-			err = notFound("Group Type %s has no specs with key %s.", id, key)
+			err = wire.NotFound("Group Type %s has no specs with key %s.", id, key)
 		}
-		s.writeError(w, r, notFoundAs(err, "GroupType", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "GroupType", id))
 		return
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": id, "key": key}).Info("group type spec deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -70,18 +72,18 @@ var messageFilterKeys = map[string]bool{
 // paged with limit and marker.
 func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	mv := versionOf(ctx)
-	if !mv.atLeast(mvMessages) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
+	mv := wire.VersionOf(ctx)
+	if !mv.AtLeast(mvMessages) {
+		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 		return
 	}
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	filter := resource.MessageFilter{ProjectID: messageProject(ctx), Limit: s.maxLimit}
-	if mv.atLeast(mvMessagesPagination) { // before 3.5 Cinder ignores the query
+	if mv.AtLeast(mvMessagesPagination) { // before 3.5 Cinder ignores the query
 		if f := parseMessageListParams(q, &filter, s.maxLimit); f != nil {
 			s.writeError(w, r, f)
 			return
@@ -106,43 +108,43 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
 	if len(msgs) > 0 && filter.Limit <= len(msgs) {
 		out.Links = vw.nextLink("messages", q, msgs[len(msgs)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
 }
 
-func parseMessageListParams(q query, filter *resource.MessageFilter, maxLimit int) *fault {
+func parseMessageListParams(q wire.Query, filter *resource.MessageFilter, maxLimit int) *wire.Fault {
 	var unknown []string
 	for _, kv := range q {
 		switch {
-		case messageListKeys[kv.key]:
-		case messageFilterKeys[kv.key]:
+		case messageListKeys[kv.Key]:
+		case messageFilterKeys[kv.Key]:
 			if filter.Fields == nil {
 				filter.Fields = map[string]string{}
 			}
-			filter.Fields[kv.key] = kv.value
-		case !contains(unknown, kv.key):
-			unknown = append(unknown, kv.key)
+			filter.Fields[kv.Key] = kv.Value
+		case !contains(unknown, kv.Key):
+			unknown = append(unknown, kv.Key)
 		}
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return badRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
+		return wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
 	}
-	if v, ok := q.get("limit"); ok {
+	if v, ok := q.Get("limit"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
-			return badRequest("limit param must be an integer")
+			return wire.BadRequest("limit param must be an integer")
 		}
 		if n < 0 {
-			return badRequest("limit param must be positive")
+			return wire.BadRequest("limit param must be positive")
 		}
 		filter.Limit = min(n, maxLimit)
 	}
 	if f := checkSortParams(q); f != nil {
 		return f
 	}
-	if m, _ := q.get("marker"); m != "" {
-		if !isUUIDLike(m) {
-			return notFound("Message %s could not be found.", m)
+	if m, _ := q.Get("marker"); m != "" {
+		if !wire.IsUUIDLike(m) {
+			return wire.NotFound("Message %s could not be found.", m)
 		}
 		filter.Marker = m
 	}
@@ -151,7 +153,7 @@ func parseMessageListParams(q query, filter *resource.MessageFilter, maxLimit in
 
 // getMessage reads a message the caller may see; anything else is Cinder's 404.
 func (s *server) getMessage(ctx context.Context, id string) (*resource.Message, error) {
-	if !isUUIDLike(id) {
+	if !wire.IsUUIDLike(id) {
 		return nil, &resource.NotFoundError{Kind: "Message", ID: id}
 	}
 	m, err := s.store.GetMessage(ctx, id, messageProject(ctx))
@@ -166,8 +168,8 @@ func (s *server) getMessage(ctx context.Context, id string) (*resource.Message, 
 
 // showMessage is GET /messages/{id} (3.3).
 func (s *server) showMessage(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvMessages) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
+	if !wire.VersionOf(r.Context()).AtLeast(mvMessages) {
+		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 		return
 	}
 	m, err := s.getMessage(r.Context(), mux.Vars(r)["message_id"])
@@ -175,14 +177,14 @@ func (s *server) showMessage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": newViewer(r).message(m)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"message": newViewer(r).message(m)})
 }
 
 // deleteMessage is DELETE /messages/{id} (3.3): 204.
 func (s *server) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !versionOf(ctx).atLeast(mvMessages) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
+	if !wire.VersionOf(ctx).AtLeast(mvMessages) {
+		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 		return
 	}
 	id := mux.Vars(r)["message_id"]

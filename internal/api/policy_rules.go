@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 
@@ -256,8 +258,8 @@ func (g *undecidedGuard) WriteHeader(code int) {
 			for _, k := range []string{"Etag", "Location", "Last-Modified"} {
 				h.Del(k)
 			}
-			writeJSON(g.ResponseWriter, http.StatusForbidden,
-				newFault(http.StatusForbidden, "Policy doesn't allow %s to be performed.", g.p.rule).body())
+			wire.WriteJSON(g.ResponseWriter, http.StatusForbidden,
+				wire.New(http.StatusForbidden, "Policy doesn't allow %s to be performed.", g.p.rule).Body())
 			return
 		}
 	}

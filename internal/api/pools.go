@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/message"
@@ -44,9 +46,9 @@ func (p *RPCPools) GetPools(ctx context.Context, args message.GetPoolsArgs) ([]m
 	var pools []message.PoolInfo
 	err := p.Transport.Call(ctx, message.SchedulerTarget(), message.GetPools, args, &pools)
 	if errors.Is(err, rpc.ErrTimeout) || errors.Is(err, rpc.ErrClosed) {
-		return nil, &unavailableError{
-			reason: fmt.Sprintf("No scheduler answered within %s; check that scoria-scheduler is running.", timeout),
-			err:    err,
+		return nil, &wire.UnavailableError{
+			Reason: fmt.Sprintf("No scheduler answered within %s; check that scoria-scheduler is running.", timeout),
+			Err:    err,
 		}
 	}
 	if err != nil {
@@ -55,24 +57,8 @@ func (p *RPCPools) GetPools(ctx context.Context, args message.GetPoolsArgs) ([]m
 	return pools, nil
 }
 
-// unavailableError is a service the API depends on that does not answer: a 503 that says
-// which one and what to check.
-type unavailableError struct {
-	reason string
-	err    error
-}
-
-func (e *unavailableError) Error() string {
-	if e.err == nil {
-		return e.reason
-	}
-	return e.reason + ": " + e.err.Error()
-}
-
-func (e *unavailableError) Unwrap() error { return e.err }
-
 // errNoPools answers the pool endpoints of an API built without Options.Pools.
-var errNoPools = &unavailableError{reason: "This API is not connected to a scheduler."}
+var errNoPools = &wire.UnavailableError{Reason: "This API is not connected to a scheduler."}
 
 // poolFilters are the filters a get_pools request may use from mvResourceFilter: Cinder's
 // resource_filters.json entry for "pool", and Scoria's "backend" (host@backend).
@@ -86,14 +72,14 @@ func (s *server) getPools(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	detail := false
-	if v, ok := q.get("detail"); ok {
-		if detail, f = parseBoolParam("detail", v); f != nil {
+	if v, ok := q.Get("detail"); ok {
+		if detail, f = wire.ParseBoolParam("detail", v); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
@@ -120,42 +106,42 @@ func (s *server) getPools(w http.ResponseWriter, r *http.Request) {
 		}
 		views = append(views, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"pools": views})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"pools": views})
 }
 
 // poolArgs turns the query of a get_pools request into the scheduler's filters, as Cinder's
 // microversions allow them: none before 3.28, any capability from 3.28, only the known
 // filters from 3.31 (others answer 400), volume_type from 3.35 (resolved here, by name or id).
-func (s *server) poolArgs(ctx context.Context, q query) (message.GetPoolsArgs, error) {
+func (s *server) poolArgs(ctx context.Context, q wire.Query) (message.GetPoolsArgs, error) {
 	var args message.GetPoolsArgs
-	mv := versionOf(ctx)
-	if !mv.atLeast(mvPoolFilter) {
+	mv := wire.VersionOf(ctx)
+	if !mv.AtLeast(mvPoolFilter) {
 		return args, nil
 	}
 	filters := map[string]string{}
 	var keys, invalid []string
 	for _, p := range q {
-		if p.key == "detail" || p.key == "all_tenants" {
+		if p.Key == "detail" || p.Key == "all_tenants" {
 			continue
 		}
-		if _, dup := filters[p.key]; !dup {
-			keys = append(keys, p.key)
+		if _, dup := filters[p.Key]; !dup {
+			keys = append(keys, p.Key)
 		}
-		filters[p.key] = p.value
+		filters[p.Key] = p.Value
 	}
-	if mv.atLeast(mvResourceFilter) {
+	if mv.AtLeast(mvResourceFilter) {
 		for _, k := range keys {
 			if !contains(poolFilters, k) {
 				invalid = append(invalid, k)
 			}
 		}
 		if len(invalid) > 0 {
-			return args, badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
+			return args, wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
 		}
 	}
 	if ident, ok := filters["volume_type"]; ok {
 		delete(filters, "volume_type")
-		if mv.atLeast(mvPoolTypeFilter) && ident != "" {
+		if mv.AtLeast(mvPoolTypeFilter) && ident != "" {
 			vt, err := s.resolveVolumeType(ctx, ident)
 			if err != nil {
 				return args, err
@@ -251,7 +237,7 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !known {
-		s.writeError(w, r, notFound("Can't find service: %s", host))
+		s.writeError(w, r, wire.NotFound("Can't find service: %s", host))
 		return
 	}
 	pools, err := s.listPools(ctx, capabilityArgs(host))
@@ -274,11 +260,11 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case len(mine) == 0:
-		s.writeError(w, r, &unavailableError{reason: fmt.Sprintf(
+		s.writeError(w, r, &wire.UnavailableError{Reason: fmt.Sprintf(
 			"Backend %s has not reported its capabilities to the scheduler: it is down, disabled or still starting.", host)})
 		return
 	case len(backendList) > 1:
-		s.writeError(w, r, badRequest("Host %s has several backends (%s); ask for one of them as host@backend.",
+		s.writeError(w, r, wire.BadRequest("Host %s has several backends (%s); ask for one of them as host@backend.",
 			host, strings.Join(backendList, ", ")))
 		return
 	}
@@ -313,7 +299,7 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 			v.Properties[k] = p
 		}
 	}
-	writeJSON(w, http.StatusOK, v)
+	wire.WriteJSON(w, http.StatusOK, v)
 }
 
 // capabilityArgs asks the scheduler for only the pools of host when it names a backend

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
@@ -72,14 +74,14 @@ func newQoSView(q *resource.QoSSpecs) qosView {
 func qosNotFound(err error, id string) error {
 	var nf *resource.NotFoundError
 	if errors.As(err, &nf) && nf.Kind == "QoSSpecs" {
-		return notFound("No such QoS spec %s.", id)
+		return wire.NotFound("No such QoS spec %s.", id)
 	}
 	return err
 }
 
 // invalidConsumer is Cinder's InvalidQoSSpecs for a consumer it does not know.
-func invalidConsumer() *fault {
-	return badRequest("Invalid qos specs: Valid consumer of QoS specs are: ['front-end', 'back-end', 'both']")
+func invalidConsumer() *wire.Fault {
+	return wire.BadRequest("Invalid qos specs: Valid consumer of QoS specs are: ['front-end', 'back-end', 'both']")
 }
 
 // listQoS is GET /qos-specs.
@@ -88,7 +90,7 @@ func (s *server) listQoS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
@@ -103,7 +105,7 @@ func (s *server) listQoS(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if list, err = s.store.ListQoSSpecs(r.Context(), filter); err != nil {
 			if errors.Is(err, resource.ErrInvalidState) {
-				err = invalidInput("Invalid sort key")
+				err = wire.InvalidInput("Invalid sort key")
 			}
 			s.writeError(w, r, qosNotFound(err, filter.Marker))
 			return
@@ -117,7 +119,7 @@ func (s *server) listQoS(w http.ResponseWriter, r *http.Request) {
 	if len(list) > 0 && filter.Limit <= len(list) {
 		out.Links = newViewer(r).nextLink("qos-specs", q, list[len(list)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
 }
 
 // qosList is the body of GET /qos-specs.
@@ -129,18 +131,18 @@ type qosList struct {
 // parseQoSListParams reads the paging of a QoS specs list as Cinder's qos_specs_manage
 // index does: limit, marker, offset, and sort (or sort_key/sort_dir) on id, created_at,
 // updated_at. Other parameters are filters Scoria does not apply.
-func (s *server) parseQoSListParams(q query) (resource.QoSSpecsFilter, *fault) {
+func (s *server) parseQoSListParams(q wire.Query) (resource.QoSSpecsFilter, *wire.Fault) {
 	var (
 		filter resource.QoSSpecsFilter
-		f      *fault
+		f      *wire.Fault
 	)
-	if filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+	if filter.Limit, f = wire.ParseLimit(q, s.maxLimit); f != nil {
 		return filter, f
 	}
-	if filter.Offset, f = parseOffset(q); f != nil {
+	if filter.Offset, f = wire.ParseOffset(q); f != nil {
 		return filter, f
 	}
-	filter.Marker, _ = q.get("marker")
+	filter.Marker, _ = q.Get("marker")
 	if filter.Sort, f = parseSortSpec(q, func(k string) (string, bool) {
 		return k, slices.Contains(resource.QoSSpecsSortKeys, k)
 	}); f != nil {
@@ -161,27 +163,27 @@ func (s *server) showQoS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, qosNotFound(err, id))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
 }
 
 // checkSpecStrings is Cinder's validate_dictionary_string_length on QoS specs: keys of 1 to
 // 255 characters, string values of at most 255.
-func checkSpecStrings(o *object) (map[string]string, *fault) {
-	out := make(map[string]string, len(o.keys))
-	for _, k := range o.keys {
+func checkSpecStrings(o *wire.Object) (map[string]string, *wire.Fault) {
+	out := make(map[string]string, len(o.Keys))
+	for _, k := range o.Keys {
 		if n := len([]rune(k)); n < 1 || n > 255 {
-			return nil, invalidInput("Key \"%s\" has a length of %d, it must be between 1 and 255.", k, n)
+			return nil, wire.InvalidInput("Key \"%s\" has a length of %d, it must be between 1 and 255.", k, n)
 		}
-		switch v := o.vals[k].(type) {
+		switch v := o.Vals[k].(type) {
 		case nil:
 			out[k] = ""
 		case string:
 			if n := len([]rune(v)); n > 255 {
-				return nil, invalidInput("Value for key \"%s\" has %d characters, more than 255.", k, n)
+				return nil, wire.InvalidInput("Value for key \"%s\" has %d characters, more than 255.", k, n)
 			}
 			out[k] = v
 		default:
-			return nil, invalidInput("Value for key \"%s\" is not a string or unicode", k)
+			return nil, wire.InvalidInput("Value for key \"%s\" is not a string or unicode", k)
 		}
 	}
 	return out, nil
@@ -194,35 +196,35 @@ func (s *server) createQoS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	qosBody, err := readMember(r, "qos_specs")
+	qosBody, err := wire.ReadMember(r, "qos_specs")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	qs, f := requireObject("qos_specs", qosBody)
+	qs, f := wire.RequireObject("qos_specs", qosBody)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	if !qs.has("name") {
-		s.writeError(w, r, schemaError("qos_specs", qs, "'name' is a required property"))
+	if !qs.Has("name") {
+		s.writeError(w, r, wire.SchemaError("qos_specs", qs, "'name' is a required property"))
 		return
 	}
-	nv := qs.vals["name"]
-	if f := checkType("name", nv, "string"); f != nil {
+	nv := qs.Vals["name"]
+	if f := wire.CheckType("name", nv, "string"); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	name := strings.TrimSpace(nv.(string))
 	if name == "" || len([]rune(name)) > 255 {
-		s.writeError(w, r, schemaError("name", nv, "An invalid 'name' value was provided. It must be non-empty and at most 255 characters once leading and trailing whitespace is removed."))
+		s.writeError(w, r, wire.SchemaError("name", nv, "An invalid 'name' value was provided. It must be non-empty and at most 255 characters once leading and trailing whitespace is removed."))
 		return
 	}
-	rest := &object{vals: map[string]any{}}
-	for _, k := range qs.keys {
+	rest := &wire.Object{Vals: map[string]any{}}
+	for _, k := range qs.Keys {
 		if k != "name" {
-			rest.keys = append(rest.keys, k)
-			rest.vals[k] = qs.vals[k]
+			rest.Keys = append(rest.Keys, k)
+			rest.Vals[k] = qs.Vals[k]
 		}
 	}
 	specs, f := checkSpecStrings(rest)
@@ -242,13 +244,13 @@ func (s *server) createQoS(w http.ResponseWriter, r *http.Request) {
 	q := &resource.QoSSpecs{ID: uuid.NewString(), Name: name, Consumer: consumer, Specs: specs}
 	if err := s.store.CreateQoSSpecs(ctx, q); err != nil {
 		if errors.Is(err, resource.ErrQoSSpecsExists) {
-			err = newFault(http.StatusConflict, "QoS Specs %s already exists.", name)
+			err = wire.New(http.StatusConflict, "QoS Specs %s already exists.", name)
 		}
 		s.writeError(w, r, err)
 		return
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": q.ID, "name": name}).Info("qos specs created")
-	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
 }
 
 // updateQoS is PUT /qos-specs/{id}: {"qos_specs": {key: value…}} sets keys (and consumer);
@@ -260,7 +262,7 @@ func (s *server) updateQoS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	qosBody, err := readMember(r, "qos_specs")
+	qosBody, err := wire.ReadMember(r, "qos_specs")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -285,12 +287,12 @@ func (s *server) updateQoS(w http.ResponseWriter, r *http.Request) {
 	}
 	reqctx.Log(ctx, s.log).WithField("qos_specs_id", id).Info("qos specs updated")
 	out := map[string]string{}
-	maps := qosBody.(*object)
-	for _, k := range maps.keys {
-		v, _ := maps.vals[k].(string)
+	maps := qosBody.(*wire.Object)
+	for _, k := range maps.Keys {
+		v, _ := maps.Vals[k].(string)
 		out[k] = v
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_specs": out})
 }
 
 // deleteQoS is DELETE /qos-specs/{id}[?force=…].
@@ -302,16 +304,16 @@ func (s *server) deleteQoS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// oslo's bool_from_string, not strict: anything it does not know is false.
-	force := slices.Contains(boolTrue, strings.ToLower(strings.TrimSpace(r.URL.Query().Get("force"))))
+	force := wire.IsTrue(strings.ToLower(strings.TrimSpace(r.URL.Query().Get("force"))))
 	if err := s.store.DeleteQoSSpecs(ctx, id, force); err != nil {
 		if errors.Is(err, resource.ErrQoSSpecsInUse) {
-			err = badRequest("Qos specs still in use.")
+			err = wire.BadRequest("Qos specs still in use.")
 		}
 		s.writeError(w, r, qosNotFound(err, id))
 		return
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "force": force}).Info("qos specs deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // deleteQoSKeys is PUT /qos-specs/{id}/delete_keys: {"keys": [...]}.
@@ -322,29 +324,29 @@ func (s *server) deleteQoSKeys(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	keysBody, err := readMember(r, "keys")
+	keysBody, err := wire.ReadMember(r, "keys")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	list, ok := keysBody.([]any)
 	if !ok {
-		s.writeError(w, r, checkType("keys", keysBody, "array"))
+		s.writeError(w, r, wire.CheckType("keys", keysBody, "array"))
 		return
 	}
 	keys := make([]string, 0, len(list))
 	for _, v := range list {
-		if f := checkType("keys", v, "string"); f != nil {
+		if f := wire.CheckType("keys", v, "string"); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
 		k := v.(string)
-		if f := checkLength("keys", k, 1, 255); f != nil {
+		if f := wire.CheckLength("keys", k, 1, 255); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
 		if slices.Contains(keys, k) {
-			s.writeError(w, r, schemaError("keys", keysBody, pyRepr(keysBody)+" has non-unique elements"))
+			s.writeError(w, r, wire.SchemaError("keys", keysBody, wire.PyRepr(keysBody)+" has non-unique elements"))
 			return
 		}
 		keys = append(keys, k)
@@ -352,13 +354,13 @@ func (s *server) deleteQoSKeys(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.DeleteQoSSpecsKeys(ctx, id, keys); err != nil {
 		var nf *resource.NotFoundError
 		if errors.As(err, &nf) && nf.Kind == "QoSSpecsKey" {
-			err = badRequest("QoS spec %s has no spec with key %s.", id, nf.ID)
+			err = wire.BadRequest("QoS spec %s has no spec with key %s.", id, nf.ID)
 		}
 		s.writeError(w, r, qosNotFound(err, id))
 		return
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "keys": keys}).Info("qos specs keys deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // qosAssociations is GET /qos-specs/{id}/associations.
@@ -382,7 +384,7 @@ func (s *server) qosAssociations(w http.ResponseWriter, r *http.Request) {
 	for _, a := range list {
 		out = append(out, association{Type: "volume_type", Name: a.TypeName, ID: a.TypeID})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"qos_associations": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_associations": out})
 }
 
 // associateQoS is GET /qos-specs/{id}/associate?vol_type_id=….
@@ -408,27 +410,27 @@ func (s *server) changeAssociation(w http.ResponseWriter, r *http.Request, what 
 	}
 	typeID := r.URL.Query().Get("vol_type_id")
 	if typeID == "" {
-		s.writeError(w, r, badRequest("Volume Type id must not be None."))
+		s.writeError(w, r, wire.BadRequest("Volume Type id must not be None."))
 		return
 	}
 	if err := change(ctx, id, typeID); err != nil {
 		var nf *resource.NotFoundError
 		switch {
 		case errors.As(err, &nf) && nf.Kind == "VolumeType":
-			err = notFound("Volume type %s could not be found.", typeID)
+			err = wire.NotFound("Volume type %s could not be found.", typeID)
 		case errors.Is(err, resource.ErrQoSAssociated):
 			t, gerr := s.store.GetVolumeType(ctx, typeID)
 			other := ""
 			if gerr == nil {
 				other = t.QoSSpecsID
 			}
-			err = badRequest("Invalid volume type: Type %s is already associated with another qos specs: %s", typeID, other)
+			err = wire.BadRequest("Invalid volume type: Type %s is already associated with another qos specs: %s", typeID, other)
 		}
 		s.writeError(w, r, qosNotFound(err, id))
 		return
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "volume_type_id": typeID}).Info(fmt.Sprintf("qos specs %sd", what))
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // disassociateAllQoS is GET /qos-specs/{id}/disassociate_all.
@@ -444,5 +446,5 @@ func (s *server) disassociateAllQoS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reqctx.Log(ctx, s.log).WithField("qos_specs_id", id).Info("qos specs disassociated from all types")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }

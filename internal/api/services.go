@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/message"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
@@ -67,7 +69,7 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	host := q.Get("host")
-	mv := versionOf(ctx)
+	mv := wire.VersionOf(ctx)
 	now := s.now()
 	var (
 		states      map[string]string
@@ -99,7 +101,7 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 			v.State = "up"
 		}
 		volume := svc.Binary == resource.BinaryVolume
-		if volume && mv.atLeast(mvBackendState) {
+		if volume && mv.AtLeast(mvBackendState) {
 			if !asked {
 				states, statesKnown = s.backendStates(ctx)
 				asked = true
@@ -116,7 +118,7 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 			}
 			v.BackendState = some(state)
 		}
-		if mv.atLeast(mvClusterSupport) {
+		if mv.AtLeast(mvClusterSupport) {
 			v.Cluster = some[*string](nil)
 		}
 		if volume {
@@ -126,7 +128,7 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 		}
 		views = append(views, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"services": views})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"services": views})
 }
 
 // backendStatesTimeout bounds how long GET /os-services waits for the scheduler's pools

@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 )
 
@@ -16,7 +18,7 @@ func (s *server) showSnapshotMetadata(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"metadata": sn.Metadata})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": sn.Metadata})
 }
 
 // mergeSnapshotMetadata is POST /snapshots/{id}/metadata: add or overwrite items.
@@ -43,10 +45,10 @@ func (s *server) writeSnapshotMetadata(w http.ResponseWriter, r *http.Request, r
 	}
 	all, err := s.store.SetSnapshotMetadata(ctx, id, md, replace)
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "Snapshot", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "Snapshot", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"metadata": all})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": all})
 }
 
 // showSnapshotMetadataItem is GET /snapshots/{id}/metadata/{key}.
@@ -59,10 +61,10 @@ func (s *server) showSnapshotMetadataItem(w http.ResponseWriter, r *http.Request
 	}
 	v, ok := sn.Metadata[vars["key"]]
 	if !ok {
-		s.writeError(w, r, notFound("Snapshot %s has no metadata with key %s.", sn.ID, vars["key"]))
+		s.writeError(w, r, wire.NotFound("Snapshot %s has no metadata with key %s.", sn.ID, vars["key"]))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{vars["key"]: v}})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{vars["key"]: v}})
 }
 
 // setSnapshotMetadataItem is PUT /snapshots/{id}/metadata/{key}: {"meta": {key: value}}.
@@ -76,11 +78,11 @@ func (s *server) setSnapshotMetadataItem(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if _, ok := md[key]; !ok {
-		s.writeError(w, r, badRequest("Request body and URI mismatch"))
+		s.writeError(w, r, wire.BadRequest("Request body and URI mismatch"))
 		return
 	}
 	if len(md) > 1 {
-		s.writeError(w, r, badRequest("Request body contains too many items"))
+		s.writeError(w, r, wire.BadRequest("Request body contains too many items"))
 		return
 	}
 	if _, err := s.getSnapshot(ctx, id); err != nil {
@@ -88,10 +90,10 @@ func (s *server) setSnapshotMetadataItem(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	if _, err := s.store.SetSnapshotMetadata(ctx, id, md, false); err != nil {
-		s.writeError(w, r, notFoundAs(err, "Snapshot", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "Snapshot", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"meta": md})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"meta": md})
 }
 
 // deleteSnapshotMetadataItem is DELETE /snapshots/{id}/metadata/{key}: 200, empty body.

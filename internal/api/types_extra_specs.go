@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -23,7 +25,7 @@ func (s *server) listExtraSpecs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"extra_specs": visibleSpecs(newViewer(r).may(ruleTypeSensitiveSpecs), t.ExtraSpecs)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"extra_specs": visibleSpecs(newViewer(r).may(ruleTypeSensitiveSpecs), t.ExtraSpecs)})
 }
 
 // showExtraSpec is GET /types/{id}/extra_specs/{key}.
@@ -37,10 +39,10 @@ func (s *server) showExtraSpec(w http.ResponseWriter, r *http.Request) {
 	key := vars["key"]
 	v, ok := visibleSpecs(newViewer(r).may(ruleTypeSensitiveSpecs), t.ExtraSpecs)[key]
 	if !ok {
-		s.writeError(w, r, notFound("Volume Type %s has no extra specs with key %s.", t.ID, key))
+		s.writeError(w, r, wire.NotFound("Volume Type %s has no extra specs with key %s.", t.ID, key))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{key: v})
+	wire.WriteJSON(w, http.StatusOK, map[string]string{key: v})
 }
 
 // allowSpecChange refuses, as Cinder does, to change the extra specs of a type in use; a
@@ -54,13 +56,13 @@ func (s *server) allowSpecChange(ctx context.Context, id string) error {
 		return err
 	}
 	if inUse {
-		return badRequest("Volume Type is currently in use.")
+		return wire.BadRequest("Volume Type is currently in use.")
 	}
 	return nil
 }
 
 // checkCacheable is Cinder's rule that a type cannot be both cacheable and multiattach.
-func checkCacheable(current, specs map[string]string) *fault {
+func checkCacheable(current, specs map[string]string) *wire.Fault {
 	const yes = "<is> True"
 	merged := map[string]string{"multiattach": current["multiattach"], "cacheable": current["cacheable"]}
 	for _, k := range []string{"multiattach", "cacheable"} {
@@ -71,7 +73,7 @@ func checkCacheable(current, specs map[string]string) *fault {
 	_, setM := specs["multiattach"]
 	_, setC := specs["cacheable"]
 	if (setM || setC) && merged["multiattach"] == yes && merged["cacheable"] == yes {
-		return badRequest("cacheable cannot be set with multiattach.")
+		return wire.BadRequest("cacheable cannot be set with multiattach.")
 	}
 	return nil
 }
@@ -84,7 +86,7 @@ func (s *server) createExtraSpecs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	specsBody, err := readMember(r, "extra_specs")
+	specsBody, err := wire.ReadMember(r, "extra_specs")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -104,7 +106,7 @@ func (s *server) updateExtraSpec(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -114,17 +116,17 @@ func (s *server) updateExtraSpec(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, f)
 		return
 	}
-	switch o := body.(*object); {
-	case len(o.keys) < 1:
-		s.writeError(w, r, schemaError("", body, pyRepr(body)+" does not have enough properties"))
+	switch o := body.(*wire.Object); {
+	case len(o.Keys) < 1:
+		s.writeError(w, r, wire.SchemaError("", body, wire.PyRepr(body)+" does not have enough properties"))
 		return
-	case len(o.keys) > 1:
-		s.writeError(w, r, schemaError("", body, pyRepr(body)+" has too many properties"))
+	case len(o.Keys) > 1:
+		s.writeError(w, r, wire.SchemaError("", body, wire.PyRepr(body)+" has too many properties"))
 		return
 	}
 	key := vars["key"]
 	if _, ok := specs[key]; !ok {
-		s.writeError(w, r, badRequest("Request body and URI mismatch"))
+		s.writeError(w, r, wire.BadRequest("Request body and URI mismatch"))
 		return
 	}
 	s.setExtraSpecs(w, r, vars["type_id"], specs, specs)
@@ -138,7 +140,7 @@ func (s *server) setExtraSpecs(w http.ResponseWriter, r *http.Request, id string
 	}
 	t, err := s.store.GetVolumeType(ctx, id)
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "VolumeType", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "VolumeType", id))
 		return
 	}
 	if f := checkCacheable(t.ExtraSpecs, specs); f != nil {
@@ -146,11 +148,11 @@ func (s *server) setExtraSpecs(w http.ResponseWriter, r *http.Request, id string
 		return
 	}
 	if err := s.store.SetVolumeTypeExtraSpecs(ctx, id, specs); err != nil {
-		s.writeError(w, r, notFoundAs(err, "VolumeType", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "VolumeType", id))
 		return
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", id).Info("volume type extra specs set")
-	writeJSON(w, http.StatusOK, answer)
+	wire.WriteJSON(w, http.StatusOK, answer)
 }
 
 // deleteExtraSpec is DELETE /types/{id}/extra_specs/{key} (admin).
@@ -172,13 +174,13 @@ func (s *server) deleteExtraSpec(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.store.DeleteVolumeTypeExtraSpec(ctx, id, key); err != nil {
 		if isNotFound(err) {
-			err = notFound("Volume Type %s has no extra specs with key %s.", id, key)
+			err = wire.NotFound("Volume Type %s has no extra specs with key %s.", id, key)
 		}
 		s.writeError(w, r, err)
 		return
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_type_id": id, "key": key}).Info("volume type extra spec deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 func isNotFound(err error) bool {

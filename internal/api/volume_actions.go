@@ -4,6 +4,8 @@ import (
 	"maps"
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 )
 
@@ -32,23 +34,23 @@ func (s *server) volumeActions() map[string]volumeAction {
 // Cinder's action_peek demands; an action it does not know is Cinder's 400 "There is no such
 // action".
 func (s *server) volumeAction(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	o, ok := body.(*object)
-	if !ok || len(o.keys) != 1 {
-		s.writeError(w, r, badRequest(msgMalformedBody))
+	o, ok := body.(*wire.Object)
+	if !ok || len(o.Keys) != 1 {
+		s.writeError(w, r, wire.BadRequest(wire.MsgMalformedBody))
 		return
 	}
-	name := o.keys[0]
+	name := o.Keys[0]
 	action, ok := s.actions[name]
 	if !ok {
-		s.writeError(w, r, badRequest("There is no such action: %s", name))
+		s.writeError(w, r, wire.BadRequest("There is no such action: %s", name))
 		return
 	}
 	deferVolumeAction(r, name)
-	args, _ := o.get(name)
+	args, _ := o.Get(name)
 	action(w, r, mux.Vars(r)["volume_id"], args)
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -167,7 +169,7 @@ func (s *server) writeVolume(w http.ResponseWriter, r *http.Request, status int,
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, status, map[string]any{"volume": d})
+	wire.WriteJSON(w, status, map[string]any{"volume": d})
 }
 
 // writeEmpty answers status with an empty body, as Cinder's actions that return nothing.
@@ -196,30 +198,30 @@ func pyList(names []string) string  { return "[" + pyStrings(names) + "]" }
 func pyStrings(names []string) string {
 	parts := make([]string, len(names))
 	for i, n := range names {
-		parts[i] = pyStrRepr(n)
+		parts[i] = wire.PyStrRepr(n)
 	}
 	return strings.Join(parts, ", ")
 }
 
 // parseResetStatus validates os-reset_status's argument as Cinder's reset schema and its
 // format checkers do.
-func parseResetStatus(args any) (resource.VolumeReset, *fault) {
+func parseResetStatus(args any) (resource.VolumeReset, *wire.Fault) {
 	var out resource.VolumeReset
 	const field = "os-reset_status"
-	o, f := requireObject(field, args)
+	o, f := wire.RequireObject(field, args)
 	if f != nil {
 		return out, f
 	}
-	truthy := func(k string) bool { return pyTruthy(o.vals[k]) }
+	truthy := func(k string) bool { return pyTruthy(o.Vals[k]) }
 	if !truthy("status") && !truthy("attach_status") && !truthy("migration_status") {
-		return out, badRequest("Must specify 'status', 'attach_status' or 'migration_status' for update.")
+		return out, wire.BadRequest("Must specify 'status', 'attach_status' or 'migration_status' for update.")
 	}
 	for _, k := range []string{"status", "attach_status", "migration_status"} {
-		v, ok := o.get(k)
+		v, ok := o.Get(k)
 		if !ok {
 			continue
 		}
-		if f := checkType(k, v, "string", "null"); f != nil {
+		if f := wire.CheckType(k, v, "string", "null"); f != nil {
 			return out, f
 		}
 		sv, _ := v.(string)
@@ -230,23 +232,23 @@ func parseResetStatus(args any) (resource.VolumeReset, *fault) {
 		switch k {
 		case "status":
 			if !contains(volumeStatuses, l) {
-				return out, badRequest("Volume status: %s is invalid, valid statuses are: %s.", sv, pyTuple(volumeStatuses))
+				return out, wire.BadRequest("Volume status: %s is invalid, valid statuses are: %s.", sv, pyTuple(volumeStatuses))
 			}
 			out.Status = l
 		case "attach_status":
 			if !contains(attachStatuses, l) {
-				return out, badRequest("Volume attach status: %s is invalid, valid statuses are: %s.", sv, pyList(attachStatuses))
+				return out, wire.BadRequest("Volume attach status: %s is invalid, valid statuses are: %s.", sv, pyList(attachStatuses))
 			}
 			out.AttachStatus = l
 		case "migration_status":
 			// Scoria does not migrate volumes: every migration status is none, and a reset of
 			// it is accepted and has nothing to change.
 			if !contains(migrationStatuses, l) {
-				return out, badRequest("Volume migration status: %s is invalid, valid statuses are: %s.", sv, pyTuple(migrationStatuses))
+				return out, wire.BadRequest("Volume migration status: %s is invalid, valid statuses are: %s.", sv, pyTuple(migrationStatuses))
 			}
 		}
 	}
-	if f := checkAdditional(field, o, "status", "attach_status", "migration_status"); f != nil {
+	if f := wire.CheckAdditional(field, o, "status", "attach_status", "migration_status"); f != nil {
 		return out, f
 	}
 	return out, nil
@@ -266,8 +268,8 @@ func pyTruthy(v any) bool {
 		return err != nil || f != 0
 	case []any:
 		return len(t) > 0
-	case *object:
-		return len(t.keys) > 0
+	case *wire.Object:
+		return len(t.Keys) > 0
 	}
 	return true
 }
@@ -287,12 +289,12 @@ func (s *server) resetVolumeStatus(w http.ResponseWriter, r *http.Request, id st
 	}
 	if reset.Status != "" || reset.AttachStatus != "" {
 		if err := s.store.ResetVolumeState(ctx, id, reset); err != nil {
-			s.writeError(w, r, notFoundAs(err, "Volume", id))
+			s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
 			return
 		}
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "status": reset.Status, "attach_status": reset.AttachStatus}).Info("volume state reset")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // forceDeleteVolume is os-force_delete (admin): the delete of DELETE /volumes/{id}?force=true.
@@ -304,12 +306,12 @@ func (s *server) forceDeleteVolume(w http.ResponseWriter, r *http.Request, id st
 		return
 	}
 	if err := s.deleteVolumeFrom(ctx, v, forceDeletableStatuses); err != nil {
-		s.writeError(w, r, &actionError{action: "force-delete", err: err})
+		s.writeError(w, r, &wire.ActionError{Action: "force-delete", Err: err})
 		return
 	}
 	s.deleteVolumeKey(r, v)
 	reqctx.Log(ctx, s.log).WithField("volume_id", id).Info("volume force-delete accepted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // schemaBooleans is the enum of Cinder's parameter_types.boolean, in its order.
@@ -318,13 +320,13 @@ var schemaBooleans = []any{true, "True", "TRUE", "true", "1", "ON", "On", "on", 
 
 // parseFlagAction validates {"<action>": {"<flag>": boolean}} as Cinder's set_bootable and
 // volume_readonly_update schemas do, and returns the flag.
-func parseFlagAction(action, flag string, args any) (bool, *fault) {
-	o, f := requireObject(action, args)
+func parseFlagAction(action, flag string, args any) (bool, *wire.Fault) {
+	o, f := wire.RequireObject(action, args)
 	if f != nil {
 		return false, f
 	}
-	if v, ok := o.get(flag); ok {
-		if f := checkType(flag, v, "boolean", "string"); f != nil {
+	if v, ok := o.Get(flag); ok {
+		if f := wire.CheckType(flag, v, "boolean", "string"); f != nil {
 			return false, f
 		}
 		found := false
@@ -336,21 +338,21 @@ func parseFlagAction(action, flag string, args any) (bool, *fault) {
 		if !found {
 			parts := make([]string, len(schemaBooleans))
 			for i, b := range schemaBooleans {
-				parts[i] = pyRepr(b)
+				parts[i] = wire.PyRepr(b)
 			}
-			return false, schemaError(flag, v, pyRepr(v)+" is not one of ["+strings.Join(parts, ", ")+"]")
+			return false, wire.SchemaError(flag, v, wire.PyRepr(v)+" is not one of ["+strings.Join(parts, ", ")+"]")
 		}
 	} else {
-		return false, schemaError(action, o, pyStrRepr(flag)+" is a required property")
+		return false, wire.SchemaError(action, o, wire.PyStrRepr(flag)+" is a required property")
 	}
-	if f := checkAdditional(action, o, flag); f != nil {
+	if f := wire.CheckAdditional(action, o, flag); f != nil {
 		return false, f
 	}
-	switch v := o.vals[flag].(type) {
+	switch v := o.Vals[flag].(type) {
 	case bool:
 		return v, nil
 	case string:
-		return contains(boolTrue, strings.ToLower(v)), nil
+		return wire.IsTrue(strings.ToLower(v)), nil
 	}
 	return false, nil
 }
@@ -369,10 +371,10 @@ func (s *server) setVolumeBootable(w http.ResponseWriter, r *http.Request, id st
 	}
 	err := s.store.SetVolumeBootable(ctx, id, bootable, resource.VolumeStatusRule{Not: updateLockedStatuses})
 	if errors.Is(err, resource.ErrInvalidState) {
-		err = badRequest("Invalid volume: The volume cannot be updated during maintenance.")
+		err = wire.BadRequest("Invalid volume: The volume cannot be updated during maintenance.")
 	}
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "Volume", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
 		return
 	}
 	writeEmpty(w, http.StatusOK)
@@ -399,20 +401,20 @@ func (s *server) updateReadonlyFlag(w http.ResponseWriter, r *http.Request, id s
 		resource.VolumeStatusRule{Only: []string{resource.StatusAvailable}})
 	var ise *resource.InvalidStateError
 	if errors.As(err, &ise) {
-		err = badRequest("Invalid volume: Volume %s status must be available to update readonly flag, but current status is: %s.", id, ise.Status)
+		err = wire.BadRequest("Invalid volume: Volume %s status must be available to update readonly flag, but current status is: %s.", id, ise.Status)
 	}
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "Volume", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
 		return
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // metadataStateError words a metadata change refused by the volume's status as Cinder does.
 func metadataStateError(err error, verb string) error {
 	var ise *resource.InvalidStateError
 	if errors.As(err, &ise) {
-		return badRequest("Invalid volume: %s volume metadata is not allowed for volumes in %s status.", verb, ise.Status)
+		return wire.BadRequest("Invalid volume: %s volume metadata is not allowed for volumes in %s status.", verb, ise.Status)
 	}
 	return err
 }
@@ -422,22 +424,22 @@ func metadataStateError(err error, verb string) error {
 func (s *server) setImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) {
 	ctx := r.Context()
 	const action = "os-set_image_metadata"
-	o, f := requireObject(action, args)
+	o, f := wire.RequireObject(action, args)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	v, ok := o.get("metadata")
+	v, ok := o.Get("metadata")
 	if !ok {
-		s.writeError(w, r, schemaError(action, o, "'metadata' is a required property"))
+		s.writeError(w, r, wire.SchemaError(action, o, "'metadata' is a required property"))
 		return
 	}
-	md, f := checkMetadata("metadata", v, false)
+	md, f := wire.CheckMetadata("metadata", v, false)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	if f := checkAdditional(action, o, "metadata"); f != nil {
+	if f := wire.CheckAdditional(action, o, "metadata"); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
@@ -447,36 +449,36 @@ func (s *server) setImageMetadata(w http.ResponseWriter, r *http.Request, id str
 	}
 	all, err := s.store.UpdateVolumeMetadata(ctx, resource.GlanceMetadata, id, md, false, resource.VolumeStatusRule{Not: metadataLockedStatuses})
 	if err != nil {
-		s.writeError(w, r, notFoundAs(metadataStateError(err, "Updating"), "Volume", id))
+		s.writeError(w, r, wire.NotFoundAs(metadataStateError(err, "Updating"), "Volume", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"metadata": all})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": all})
 }
 
 // unsetImageMetadata is os-unset_image_metadata: remove one key of the image metadata.
 func (s *server) unsetImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) {
 	ctx := r.Context()
 	const action = "os-unset_image_metadata"
-	o, f := requireObject(action, args)
+	o, f := wire.RequireObject(action, args)
 	if f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	v, ok := o.get("key")
+	v, ok := o.Get("key")
 	if !ok {
-		s.writeError(w, r, schemaError(action, o, "'key' is a required property"))
+		s.writeError(w, r, wire.SchemaError(action, o, "'key' is a required property"))
 		return
 	}
-	if f := checkType("key", v, "string"); f != nil {
+	if f := wire.CheckType("key", v, "string"); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
 	key := v.(string)
-	if f := checkLength("key", key, 1, 255); f != nil {
+	if f := wire.CheckLength("key", key, 1, 255); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
-	if f := checkAdditional(action, o, "key"); f != nil {
+	if f := wire.CheckAdditional(action, o, "key"); f != nil {
 		s.writeError(w, r, f)
 		return
 	}
@@ -487,10 +489,10 @@ func (s *server) unsetImageMetadata(w http.ResponseWriter, r *http.Request, id s
 	err := s.store.DeleteVolumeMetadataKey(ctx, resource.GlanceMetadata, id, key, resource.VolumeStatusRule{Not: metadataLockedStatuses})
 	var nf *resource.NotFoundError
 	if errors.As(err, &nf) && nf.Kind == "MetadataKey" {
-		err = notFound("Glance metadata for volume/snapshot %s cannot be found.", id)
+		err = wire.NotFound("Glance metadata for volume/snapshot %s cannot be found.", id)
 	}
 	if err != nil {
-		s.writeError(w, r, notFoundAs(metadataStateError(err, "Deleting"), "Volume", id))
+		s.writeError(w, r, wire.NotFoundAs(metadataStateError(err, "Deleting"), "Volume", id))
 		return
 	}
 	writeEmpty(w, http.StatusOK)
@@ -505,10 +507,10 @@ func (s *server) showImageMetadata(w http.ResponseWriter, r *http.Request, id st
 	}
 	md, err := s.store.VolumeMetadata(ctx, resource.GlanceMetadata, id)
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "Volume", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"metadata": md})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": md})
 }
 
 // resourceFilter is one entry of GET /resource_filters.
@@ -533,8 +535,8 @@ func (s *server) resourceFilters() []resourceFilter {
 
 // listResourceFilters is GET /resource_filters (3.33), optionally ?resource=X.
 func (s *server) listResourceFilters(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvResourceFilters) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
+	if !wire.VersionOf(r.Context()).AtLeast(mvResourceFilters) {
+		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
 		return
 	}
 	out := []resourceFilter{}
@@ -544,5 +546,5 @@ func (s *server) listResourceFilters(w http.ResponseWriter, r *http.Request) {
 			out = append(out, rf)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"resource_filters": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"resource_filters": out})
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/resource"
@@ -20,11 +22,11 @@ func (s *server) showVolumeMetadata(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if versionOf(r.Context()).atLeast(mvETags) {
+	if wire.VersionOf(r.Context()).AtLeast(mvETags) {
 		writeMetadataWithETag(w, md)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"metadata": md})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": md})
 }
 
 // createVolumeMetadata is POST /volumes/{id}/metadata: merge.
@@ -39,30 +41,30 @@ func (s *server) replaceVolumeMetadata(w http.ResponseWriter, r *http.Request) {
 
 // parseMetadataBody validates {"<member>": metadata or null} as Cinder's volume_metadata
 // schemas (create, update) do.
-func parseMetadataBody(r *http.Request, member string) (map[string]string, *object, error) {
-	body, err := readBody(r)
+func parseMetadataBody(r *http.Request, member string) (map[string]string, *wire.Object, error) {
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
 		return nil, nil, f
 	}
-	v, ok := o.get(member)
+	v, ok := o.Get(member)
 	if !ok {
-		return nil, nil, schemaError("", o, pyStrRepr(member)+" is a required property")
+		return nil, nil, wire.SchemaError("", o, wire.PyStrRepr(member)+" is a required property")
 	}
-	md, f := checkMetadata(member, v, true)
+	md, f := wire.CheckMetadata(member, v, true)
 	if f != nil {
 		return nil, nil, f
 	}
-	if f := checkAdditional("", o, member); f != nil {
+	if f := wire.CheckAdditional("", o, member); f != nil {
 		return nil, nil, f
 	}
 	if md == nil {
 		md = map[string]string{}
 	}
-	inner, _ := v.(*object)
+	inner, _ := v.(*wire.Object)
 	return md, inner, nil
 }
 
@@ -83,15 +85,15 @@ func (s *server) writeVolumeMetadata(w http.ResponseWriter, r *http.Request, rep
 	}
 	all, err := s.store.UpdateVolumeMetadata(ctx, resource.UserMetadata, id, md, replace, resource.VolumeStatusRule{Not: metadataLockedStatuses})
 	if err != nil {
-		s.writeError(w, r, notFoundAs(metadataStateError(err, "Updating"), "Volume", id))
+		s.writeError(w, r, wire.NotFoundAs(metadataStateError(err, "Updating"), "Volume", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"metadata": all})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": all})
 }
 
 // metadataKeyNotFound is Cinder's VolumeMetadataNotFound.
-func metadataKeyNotFound(id, key string) *fault {
-	return notFound("Volume %s has no metadata with key %s.", id, key)
+func metadataKeyNotFound(id, key string) *wire.Fault {
+	return wire.NotFound("Volume %s has no metadata with key %s.", id, key)
 }
 
 // showVolumeMetadataItem is GET /volumes/{id}/metadata/{key}.
@@ -104,7 +106,7 @@ func (s *server) showVolumeMetadataItem(w http.ResponseWriter, r *http.Request) 
 	}
 	md, err := s.store.VolumeMetadata(ctx, resource.UserMetadata, id)
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "Volume", id))
+		s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
 		return
 	}
 	v, ok := md[key]
@@ -112,7 +114,7 @@ func (s *server) showVolumeMetadataItem(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, metadataKeyNotFound(id, key))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{key: v}})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{key: v}})
 }
 
 // updateVolumeMetadataItem is PUT /volumes/{id}/metadata/{key} with {"meta": {key: value}}.
@@ -128,11 +130,11 @@ func (s *server) updateVolumeMetadataItem(w http.ResponseWriter, r *http.Request
 		return
 	}
 	if _, ok := md[key]; !ok {
-		s.writeError(w, r, badRequest("Request body and URI mismatch"))
+		s.writeError(w, r, wire.BadRequest("Request body and URI mismatch"))
 		return
 	}
 	if len(md) > 1 {
-		s.writeError(w, r, badRequest("Request body contains too many items"))
+		s.writeError(w, r, wire.BadRequest("Request body contains too many items"))
 		return
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
@@ -140,10 +142,10 @@ func (s *server) updateVolumeMetadataItem(w http.ResponseWriter, r *http.Request
 		return
 	}
 	if _, err := s.store.UpdateVolumeMetadata(ctx, resource.UserMetadata, id, md, false, resource.VolumeStatusRule{Not: metadataLockedStatuses}); err != nil {
-		s.writeError(w, r, notFoundAs(metadataStateError(err, "Updating"), "Volume", id))
+		s.writeError(w, r, wire.NotFoundAs(metadataStateError(err, "Updating"), "Volume", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"meta": md})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"meta": md})
 }
 
 // deleteVolumeMetadataItem is DELETE /volumes/{id}/metadata/{key}: 200 with no body.
@@ -160,7 +162,7 @@ func (s *server) deleteVolumeMetadataItem(w http.ResponseWriter, r *http.Request
 		err = metadataKeyNotFound(id, key)
 	}
 	if err != nil {
-		s.writeError(w, r, notFoundAs(metadataStateError(err, "Deleting"), "Volume", id))
+		s.writeError(w, r, wire.NotFoundAs(metadataStateError(err, "Deleting"), "Volume", id))
 		return
 	}
 	writeEmpty(w, http.StatusOK)

@@ -16,11 +16,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
 // mvETags is Cinder's ETAGS microversion.
-var mvETags = version{3, 15}
+var mvETags = wire.Version{Major: 3, Minor: 15}
 
 // metadataBody is the JSON body of GET /volumes/{id}/metadata as Cinder writes it
 // (jsonutils.dumps: ", " and ": " separators, non-ASCII as \u escapes); keys are sorted so the
@@ -116,7 +118,7 @@ func ifMatchTags(h http.Header) (tags []string, any bool) {
 // volume's current metadata. It writes the answer and returns false when the update must not
 // proceed: 412 with an empty body, or the error of reading the volume.
 func (s *server) metadataPreconditionOK(w http.ResponseWriter, r *http.Request, id string) bool {
-	if !versionOf(r.Context()).atLeast(mvETags) {
+	if !wire.VersionOf(r.Context()).AtLeast(mvETags) {
 		return true
 	}
 	tags, any := ifMatchTags(r.Header)
@@ -143,7 +145,7 @@ func (s *server) userMetadata(r *http.Request, id string) (map[string]string, er
 	}
 	md, err := s.store.VolumeMetadata(ctx, resource.UserMetadata, id)
 	if err != nil {
-		return nil, notFoundAs(err, "Volume", id)
+		return nil, wire.NotFoundAs(err, "Volume", id)
 	}
 	return md, nil
 }

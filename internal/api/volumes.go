@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
@@ -31,12 +33,12 @@ var forceDeletableStatuses = append(slices.Clone(volumeStatuses), resource.Statu
 func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	req, f := parseCreate(body, versionOf(ctx))
+	req, f := parseCreate(body, wire.VersionOf(ctx))
 	if f != nil {
 		s.writeError(w, r, f)
 		return
@@ -74,7 +76,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if req.size == 0 {
-		s.writeError(w, r, invalidInput("Volume size 'None' must be an integer and greater than 0"))
+		s.writeError(w, r, wire.InvalidInput("Volume size 'None' must be an integer and greater than 0"))
 		return
 	}
 	if f := provisionSizeFault(vt, req.size); f != nil {
@@ -86,7 +88,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		az = s.defaultAZ
 	}
 	if !s.knownZone(az) {
-		s.writeError(w, r, badRequest("Availability zone '%s' is invalid.", az))
+		s.writeError(w, r, wire.BadRequest("Availability zone '%s' is invalid.", az))
 		return
 	}
 	// As Cinder's create flow (ExtractVolumeRequestTask), once the type is known and before
@@ -152,7 +154,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	}
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size}).Info("volume create accepted")
-	writeJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
 }
 
 // The extra specs that bound the size of a type's volumes (Cinder's MIN_SIZE_KEY and
@@ -166,18 +168,18 @@ const (
 // smaller than its provisioning:min_vol_size nor bigger than its provisioning:max_vol_size
 // (create, extend, retype). A bound that is not an integer is a 400 naming it (Cinder fails
 // with a 500 there).
-func provisionSizeFault(vt *resource.VolumeType, size int) *fault {
+func provisionSizeFault(vt *resource.VolumeType, size int) *wire.Fault {
 	if vt == nil {
 		return nil
 	}
-	bound := func(key string) (int, bool, *fault) {
+	bound := func(key string) (int, bool, *wire.Fault) {
 		raw, ok := vt.ExtraSpecs[key]
 		if !ok || raw == "" {
 			return 0, false, nil
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(raw))
 		if err != nil {
-			return 0, false, invalidInput("Volume type '%s' has %s '%s', which is not an integer.", vt.Name, key, raw)
+			return 0, false, wire.InvalidInput("Volume type '%s' has %s '%s', which is not an integer.", vt.Name, key, raw)
 		}
 		return n, true, nil
 	}
@@ -186,14 +188,14 @@ func provisionSizeFault(vt *resource.VolumeType, size int) *fault {
 		return f
 	}
 	if hasMin && size < minSize {
-		return invalidInput("Specified volume size of '%d' is less than the minimum required size of '%s' for volume type '%s'.", size, vt.ExtraSpecs[specMinSize], vt.Name)
+		return wire.InvalidInput("Specified volume size of '%d' is less than the minimum required size of '%s' for volume type '%s'.", size, vt.ExtraSpecs[specMinSize], vt.Name)
 	}
 	maxSize, hasMax, f := bound(specMaxSize)
 	if f != nil {
 		return f
 	}
 	if hasMax && size > maxSize {
-		return invalidInput("Specified volume size of '%d' is greater than the maximum allowable size of '%s' for volume type '%s'.", size, vt.ExtraSpecs[specMaxSize], vt.Name)
+		return wire.InvalidInput("Specified volume size of '%d' is greater than the maximum allowable size of '%s' for volume type '%s'.", size, vt.ExtraSpecs[specMaxSize], vt.Name)
 	}
 	return nil
 }
@@ -206,7 +208,7 @@ func typeIsMultiattach(vt *resource.VolumeType) bool {
 
 // unsupportedSource refuses more than one source, as Cinder does, and, clearly, the sources
 // Scoria cannot create a volume from yet.
-func (req *createRequest) unsupportedSource() *fault {
+func (req *createRequest) unsupportedSource() *wire.Fault {
 	n := 0
 	for _, id := range []string{req.snapshotID, req.sourceVolID, req.imageRef, req.backupID} {
 		if id != "" {
@@ -215,11 +217,11 @@ func (req *createRequest) unsupportedSource() *fault {
 	}
 	switch {
 	case n > 1:
-		return invalidInput(msgExclusiveSources)
+		return wire.InvalidInput(msgExclusiveSources)
 	case req.imageRef != "":
-		return badRequest("Creating a volume from an image (imageRef) is not supported by Scoria yet.")
+		return wire.BadRequest("Creating a volume from an image (imageRef) is not supported by Scoria yet.")
 	case req.backupID != "":
-		return badRequest("Creating a volume from a backup (backup_id) is not supported by Scoria yet.")
+		return wire.BadRequest("Creating a volume from a backup (backup_id) is not supported by Scoria yet.")
 	}
 	return nil
 }
@@ -235,29 +237,29 @@ func (s *server) resolveVolumeType(ctx context.Context, ident string) (*resource
 		vt  *resource.VolumeType
 		err error
 	)
-	if isUUIDLike(ident) {
+	if wire.IsUUIDLike(ident) {
 		vt, err = s.store.GetVolumeType(ctx, ident)
 		if errors.Is(err, resource.ErrNotFound) {
 			// A type may be named like a UUID.
 			vt, err = s.store.GetVolumeTypeByName(ctx, ident)
 		}
 		if errors.Is(err, resource.ErrNotFound) {
-			return nil, notFound("Volume type %s could not be found.", ident)
+			return nil, wire.NotFound("Volume type %s could not be found.", ident)
 		}
 	} else {
 		vt, err = s.store.GetVolumeTypeByName(ctx, ident)
 		if errors.Is(err, resource.ErrNotFound) {
-			return nil, notFound("Volume type with name %s could not be found.", ident)
+			return nil, wire.NotFound("Volume type with name %s could not be found.", ident)
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if err := s.checkTypeAccess(ctx, vt); errors.Is(err, resource.ErrNotFound) {
-		if isUUIDLike(ident) {
-			return nil, notFound("Volume type %s could not be found.", ident)
+		if wire.IsUUIDLike(ident) {
+			return nil, wire.NotFound("Volume type %s could not be found.", ident)
 		}
-		return nil, notFound("Volume type with name %s could not be found.", ident)
+		return nil, wire.NotFound("Volume type with name %s could not be found.", ident)
 	} else if err != nil {
 		return nil, err
 	}
@@ -289,12 +291,12 @@ func (s *server) dispatch(ctx context.Context, msgs []resource.OutboxMessage) {
 // getVolume reads a volume the caller may see; anything else is Cinder's 404.
 func (s *server) getVolume(ctx context.Context, id string) (*resource.Volume, error) {
 	notFound := &resource.NotFoundError{Kind: "Volume", ID: id}
-	if !isUUIDLike(id) {
+	if !wire.IsUUIDLike(id) {
 		return nil, notFound
 	}
 	v, err := s.store.GetVolumeForView(ctx, id)
 	if err != nil {
-		return nil, notFoundAs(err, "Volume", id)
+		return nil, wire.NotFoundAs(err, "Volume", id)
 	}
 	if rc := reqctx.From(ctx); !rc.IsAdmin && v.ProjectID != rc.ProjectID {
 		return nil, notFound
@@ -319,12 +321,12 @@ func (s *server) showVolume(w http.ResponseWriter, r *http.Request) {
 func (s *server) updateVolume(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := mux.Vars(r)["volume_id"]
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	u, f := parseUpdate(body, versionOf(ctx))
+	u, f := parseUpdate(body, wire.VersionOf(ctx))
 	if f != nil {
 		s.writeError(w, r, f)
 		return
@@ -336,7 +338,7 @@ func (s *server) updateVolume(w http.ResponseWriter, r *http.Request) {
 	}
 	if u.Name != nil || u.Description != nil || u.Metadata != nil {
 		if v, err = s.store.UpdateVolume(ctx, id, u); err != nil {
-			s.writeError(w, r, notFoundAs(err, "Volume", id))
+			s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
 			return
 		}
 	}
@@ -352,16 +354,16 @@ func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	cascade := false
 	if q.Has("cascade") {
-		var f *fault
-		if cascade, f = parseBoolParam("cascade", q.Get("cascade")); f != nil {
+		var f *wire.Fault
+		if cascade, f = wire.ParseBoolParam("cascade", q.Get("cascade")); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
 	}
 	force := false
-	if versionOf(ctx).atLeast(mvDeleteForce) && q.Has("force") {
-		var f *fault
-		if force, f = parseBoolParam("force", q.Get("force")); f != nil {
+	if wire.VersionOf(ctx).AtLeast(mvDeleteForce) && q.Has("force") {
+		var f *wire.Fault
+		if force, f = wire.ParseBoolParam("force", q.Get("force")); f != nil {
 			s.writeError(w, r, f)
 			return
 		}
@@ -382,12 +384,12 @@ func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
 		d, action = resource.VolumeDelete{From: forceDeletableStatuses, Cascade: cascade}, "force-delete"
 	}
 	if err := s.deleteVolumeWith(ctx, v, d); err != nil {
-		s.writeError(w, r, &actionError{action: action, err: err})
+		s.writeError(w, r, &wire.ActionError{Action: action, Err: err})
 		return
 	}
 	s.deleteVolumeKey(r, v)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "force": force, "cascade": cascade}).Info("volume delete accepted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
 }
 
 // deleteVolumeFrom deletes v if its status is one of from and it has no snapshots.
@@ -413,12 +415,12 @@ func (s *server) deleteVolumeWith(ctx context.Context, v *resource.Volume, d res
 		// host, so that no crash can leave it half deleted.
 		err := s.store.DestroyUnplacedVolume(ctx, v.ID, from)
 		if err == nil || !errors.Is(err, resource.ErrInvalidState) {
-			return notFoundAs(err, "Volume", v.ID)
+			return wire.NotFoundAs(err, "Volume", v.ID)
 		}
 		// Placed meanwhile (or its status changed): read it again; a placed volume is
 		// deleted by its volume service like any other.
 		if v, err = s.store.GetVolume(ctx, id); err != nil {
-			return notFoundAs(err, "Volume", id)
+			return wire.NotFoundAs(err, "Volume", id)
 		}
 		if v.Host == "" {
 			return &resource.InvalidStateError{Kind: "volume", ID: v.ID, Status: v.Status, Want: from}
@@ -433,7 +435,7 @@ func (s *server) deleteVolumeWith(ctx context.Context, v *resource.Volume, d res
 	}
 	msgs, err := s.store.StartVolumeDelete(ctx, d, msg)
 	if err != nil {
-		return notFoundAs(err, "Volume", v.ID)
+		return wire.NotFoundAs(err, "Volume", v.ID)
 	}
 	s.dispatch(ctx, msgs)
 	return nil

@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -42,5 +44,5 @@ func (s *server) listAvailabilityZones(w http.ResponseWriter, r *http.Request) {
 			zones[i].ZoneState.Available = true
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": zones})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": zones})
 }
