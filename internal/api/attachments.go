@@ -73,18 +73,17 @@ type attachmentStore interface {
 
 // attachmentRoutes registers this area's routes.
 func (s *server) attachmentRoutes(api route) {
-	gate := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
+	gate := func(h wire.HandlerFunc) wire.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
 			if !wire.VersionOf(r.Context()).AtLeast(mvAttachments) {
-				s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-				return
+				return wire.NotFound(wire.MsgResourceNotFound)
 			}
-			h(w, r)
+			return h(w, r)
 		}
 	}
 	api("/attachments", http.MethodPost, gate(s.createAttachment))
-	api("/attachments", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) { s.listAttachments(w, r, false) }))
-	api("/attachments/detail", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) { s.listAttachments(w, r, true) }))
+	api("/attachments", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) error { return s.listAttachments(w, r, false) }))
+	api("/attachments/detail", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) error { return s.listAttachments(w, r, true) }))
 	api("/attachments/{attachment_id}", http.MethodGet, gate(s.showAttachment))
 	api("/attachments/{attachment_id}", http.MethodPut, gate(s.updateAttachment))
 	api("/attachments/{attachment_id}", http.MethodDelete, gate(s.deleteAttachment))
@@ -356,7 +355,7 @@ var multiattachBusyStatuses = []string{resource.StatusReserved, resource.StatusA
 
 // createAttachment is POST /attachments: reserve the volume for an instance and, with a
 // connector, connect it at once.
-func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
+func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	allowed := []string{"volume_uuid", "instance_uuid", "connector"}
 	if wire.VersionOf(ctx).AtLeast(mvAttachmentMode) {
@@ -364,43 +363,37 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 	}
 	body, f := attachmentBody(r, allowed...)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	volID, _ := body.Get("volume_uuid")
 	vid, ok := volID.(string)
 	if !ok || !wire.IsUUIDLike(vid) {
-		s.writeError(w, r, wire.BadRequest("Invalid input for field/attribute volume_uuid. Value: %s. %s is not a 'uuid'", wire.PyRepr(volID), wire.PyRepr(volID)))
-		return
+		return wire.BadRequest("Invalid input for field/attribute volume_uuid. Value: %s. %s is not a 'uuid'", wire.PyRepr(volID), wire.PyRepr(volID))
 	}
 	inst := ""
 	if iv, ok := body.Get("instance_uuid"); ok && iv != nil {
 		is, ok := iv.(string)
 		if !ok || !wire.IsUUIDLike(is) {
-			s.writeError(w, r, wire.BadRequest("Invalid input for field/attribute instance_uuid. Value: %s. %s is not a 'uuid'", wire.PyRepr(iv), wire.PyRepr(iv)))
-			return
+			return wire.BadRequest("Invalid input for field/attribute instance_uuid. Value: %s. %s is not a 'uuid'", wire.PyRepr(iv), wire.PyRepr(iv))
 		}
 		inst = is
 	}
 	cv, hasConn := body.Get("connector")
 	connector, f := parseConnector(cv, hasConn)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	requested := ""
 	if mv, ok := body.Get("mode"); ok && mv != nil {
 		ms, _ := mv.(string)
 		if ms != "rw" && ms != "ro" {
-			s.writeError(w, r, wire.BadRequest("Invalid input for field/attribute mode. Value: %s. %s is not one of ['rw', 'ro']", wire.PyRepr(mv), wire.PyRepr(mv)))
-			return
+			return wire.BadRequest("Invalid input for field/attribute mode. Value: %s. %s is not one of ['rw', 'ro']", wire.PyRepr(mv), wire.PyRepr(mv))
 		}
 		requested = ms
 	}
 	v, err := s.getVolume(ctx, vid)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	// As Cinder's _attachment_reserve, before anything else of the reservation: another
 	// attachment of a bootable multiattach volume already in use needs its own rule, on the
@@ -409,14 +402,12 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 	// the rule guards the further attachment alike.
 	if v.Multiattach && v.Bootable && slices.Contains(multiattachBusyStatuses, v.Status) {
 		if f := authorizeIn(ctx, policyMultiattachBootable, v.ProjectID); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	}
 	mode, err := s.accessMode(ctx, v, requested)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	a := &resource.Attachment{
 		ID: uuid.NewString(), VolumeID: v.ID, ProjectID: v.ProjectID, InstanceUUID: inst,
@@ -426,8 +417,7 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 		a.AttachMode = requested
 	}
 	if err := s.store.ReserveAttachment(ctx, a); err != nil {
-		s.writeError(w, r, reserveFault(err, v))
-		return
+		return reserveFault(err, v)
 	}
 	log := reqctx.Log(ctx, s.log).WithFields(logrus.Fields{"volume_id": v.ID, "attachment_id": a.ID})
 	log.Info("attachment reserved")
@@ -436,10 +426,10 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 		out, err = s.connectAttachment(ctx, v, out, connector, mode)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(out)})
+	return nil
 }
 
 // connectAttachment connects attachment a of volume v and records it. When the volume
@@ -460,127 +450,112 @@ func (s *server) connectAttachment(ctx context.Context, v *resource.Volume, a *r
 }
 
 // updateAttachment is PUT /attachments/{id}: connect a reserved attachment to its host.
-func (s *server) updateAttachment(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateAttachment(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["attachment_id"]
 	body, f := attachmentBody(r, "connector")
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	cv, hasConn := body.Get("connector")
 	connector, f := parseConnector(cv, hasConn)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if connector == nil {
-		s.writeError(w, r, wire.BadRequest("Invalid input for field/attribute connector. 'connector' is a required property"))
-		return
+		return wire.BadRequest("Invalid input for field/attribute connector. 'connector' is a required property")
 	}
 	a, err := s.getAttachment(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !slices.Contains([]string{resource.AttachReserved, resource.AttachAttaching, resource.AttachErrorAttaching}, a.AttachStatus) {
-		s.writeError(w, r, wire.BadRequest("Invalid volume attachment: attachment %s is in status %s; only a reserved or attaching attachment can be connected.", id, a.AttachStatus))
-		return
+		return wire.BadRequest("Invalid volume attachment: attachment %s is in status %s; only a reserved or attaching attachment can be connected.", id, a.AttachStatus)
 	}
 	v, err := s.getVolume(ctx, a.VolumeID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	mode, err := s.accessMode(ctx, v, a.AttachMode)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out, err := s.connectAttachment(ctx, v, a, connector, mode)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(out)})
+	return nil
 }
 
 // attachmentAction is POST /attachments/{id}/action: os-complete (3.44).
-func (s *server) attachmentAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) attachmentAction(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if !wire.VersionOf(ctx).AtLeast(mvAttachmentComplete) {
-		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-		return
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	o, ok := body.(*wire.Object)
 	if !ok || len(o.Keys) != 1 {
-		s.writeError(w, r, wire.BadRequest(wire.MsgMalformedBody))
-		return
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
 	if o.Keys[0] != "os-complete" {
-		s.writeError(w, r, wire.BadRequest("There is no such action: %s", o.Keys[0]))
-		return
+		return wire.BadRequest("There is no such action: %s", o.Keys[0])
 	}
 	id := mux.Vars(r)["attachment_id"]
 	if _, err := s.getAttachment(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	a, err := s.store.MarkAttached(ctx, id, resource.AttachmentAttach{})
 	if err != nil {
-		s.writeError(w, r, attachmentStateFault(attachmentNotFoundAs(err, id), "os-complete"))
-		return
+		return attachmentStateFault(attachmentNotFoundAs(err, id), "os-complete")
 	}
 	reqctx.Log(ctx, s.log).WithFields(logrus.Fields{"volume_id": a.VolumeID, "attachment_id": id}).Info("attachment complete")
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // showAttachment is GET /attachments/{id}.
-func (s *server) showAttachment(w http.ResponseWriter, r *http.Request) {
+func (s *server) showAttachment(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.getAttachment(r.Context(), mux.Vars(r)["attachment_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(a)})
+	return nil
 }
 
 // deleteAttachment is DELETE /attachments/{id}: terminate the connection on the volume
 // service (removing the export with the volume's last connection), then delete the
 // attachment; the volume is available when none is left. It answers the volume's remaining
 // attachments.
-func (s *server) deleteAttachment(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteAttachment(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["attachment_id"]
 	a, err := s.getAttachment(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if a.InstanceUUID != "" && a.Connector != nil && !s.mayDeleteInstanceAttachment(ctx) {
-		s.writeError(w, r, wire.New(http.StatusConflict,
-			"Detach volume from instance %s using the Compute API", a.InstanceUUID))
-		return
+		return wire.New(http.StatusConflict,
+			"Detach volume from instance %s using the Compute API", a.InstanceUUID)
 	}
 	if err := s.detach(ctx, a, resource.AttachableStatuses); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	rest, err := s.store.VolumesAttachments(ctx, []string{a.VolumeID})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := []attachmentSummary{}
 	for _, x := range rest[a.VolumeID] {
 		out = append(out, attachmentSummaryOf(x))
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachments": out})
+	return nil
 }
 
 // detach ends attachment a: one that may have a connection is first moved to detaching and
@@ -643,24 +618,21 @@ var attachmentFilterKeys = map[string]string{
 }
 
 // listAttachments is GET /attachments and /attachments/detail.
-func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	rc := reqctx.From(ctx)
 	filter := resource.AttachmentFilter{ProjectID: rc.ProjectID}
 	if limit, f := wire.ParseLimit(q, s.maxLimit); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	} else {
 		filter.Limit = limit
 	}
 	if off, f := wire.ParseOffset(q); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	} else {
 		filter.Offset = off
 	}
@@ -680,8 +652,7 @@ func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail 
 		default:
 			col, ok := attachmentFilterKeys[p.Key]
 			if !ok {
-				s.writeError(w, r, wire.BadRequest("Invalid filter keys: %s", p.Key))
-				return
+				return wire.BadRequest("Invalid filter keys: %s", p.Key)
 			}
 			switch col {
 			case "volume_id":
@@ -700,8 +671,7 @@ func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail 
 		return k, slices.Contains([]string{"id", "created_at", "updated_at", "attach_status", "volume_id", "instance_uuid"}, k)
 	})
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if len(keys) > 0 {
 		filter.SortKey, filter.SortDesc = keys[0].Field, keys[0].Desc
@@ -712,8 +682,7 @@ func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail 
 		if errors.As(err, &nf) && nf.Kind == "Marker" {
 			err = wire.BadRequest("Marker %s could not be found.", filter.Marker)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if detail {
 		out := make([]attachmentDetail, len(list))
@@ -721,11 +690,12 @@ func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail 
 			out[i] = attachmentDetailOf(a)
 		}
 		wire.WriteJSON(w, http.StatusOK, map[string]any{"attachments": out})
-		return
+		return nil
 	}
 	out := make([]attachmentSummary, len(list))
 	for i, a := range list {
 		out[i] = attachmentSummaryOf(a)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachments": out})
+	return nil
 }

@@ -20,9 +20,9 @@ import (
 
 // consistencygroupRoutes registers /consistencygroups.
 func (s *server) consistencygroupRoutes(api route) {
-	api("/consistencygroups", http.MethodGet, func(w http.ResponseWriter, r *http.Request) { s.cgList(w, r, false) })
+	api("/consistencygroups", http.MethodGet, func(w http.ResponseWriter, r *http.Request) error { return s.cgList(w, r, false) })
 	api("/consistencygroups", http.MethodPost, s.createCG)
-	api("/consistencygroups/detail", http.MethodGet, func(w http.ResponseWriter, r *http.Request) { s.cgList(w, r, true) })
+	api("/consistencygroups/detail", http.MethodGet, func(w http.ResponseWriter, r *http.Request) error { return s.cgList(w, r, true) })
 	api("/consistencygroups/create_from_src", http.MethodPost, s.createCGFromSource)
 	api("/consistencygroups/{consistencygroup_id}", http.MethodGet, s.showCG)
 	// Cinder's routes mapper serves update and delete on the member too (PUT, as
@@ -119,7 +119,7 @@ func pyName(name *string) string {
 
 // createCG is POST /consistencygroups: a group of default_cgsnapshot_type with the
 // comma-separated volume_types.
-func (s *server) createCG(w http.ResponseWriter, r *http.Request) {
+func (s *server) createCG(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	g, err := func() (*resource.Group, error) {
 		body, err := wire.ReadBody(r)
@@ -157,15 +157,15 @@ func (s *server) createCG(w http.ResponseWriter, r *http.Request) {
 		return s.startGroupCreate(ctx, gt, name, description, strings.Split(strings.TrimRight(types, ","), ","), zone)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"consistencygroup": cgSummary(g)})
+	return nil
 }
 
 // createCGFromSource is POST /consistencygroups/create_from_src: a copy of a CG snapshot
 // (cgsnapshot_id) or of a CG (source_cgid), by the groups' create-from-src.
-func (s *server) createCGFromSource(w http.ResponseWriter, r *http.Request) {
+func (s *server) createCGFromSource(w http.ResponseWriter, r *http.Request) error {
 	g, err := func() (*resource.Group, error) {
 		body, err := wire.ReadBody(r)
 		if err != nil {
@@ -200,24 +200,24 @@ func (s *server) createCGFromSource(w http.ResponseWriter, r *http.Request) {
 		return s.createGroupFromSource(r, req, true)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"consistencygroup": cgSummary(g)})
+	return nil
 }
 
 // showCG is GET /consistencygroups/{id}.
-func (s *server) showCG(w http.ResponseWriter, r *http.Request) {
+func (s *server) showCG(w http.ResponseWriter, r *http.Request) error {
 	g, err := s.lookupGroup(r.Context(), mux.Vars(r)["consistencygroup_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"consistencygroup": cgDetail(g)})
+	return nil
 }
 
 // updateCG is PUT /consistencygroups/{id}/update: the groups' update with Cinder's CG body.
-func (s *server) updateCG(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateCG(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	err := func() error {
 		body, err := wire.ReadBody(r)
@@ -249,15 +249,15 @@ func (s *server) updateCG(w http.ResponseWriter, r *http.Request) {
 		return s.applyGroupUpdate(ctx, g, req)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // deleteCG is POST /consistencygroups/{id}/delete: the groups' delete, force deleting the
 // CG's volumes too. The body is optional (null, {} or {"consistencygroup": {"force": b}}).
-func (s *server) deleteCG(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteCG(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["consistencygroup_id"]
 	err := func() error {
@@ -276,10 +276,10 @@ func (s *server) deleteCG(w http.ResponseWriter, r *http.Request) {
 		return s.startGroupDeleteOf(r, g, force)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // parseCGDelete validates a CG delete body against Cinder's oneOf schema.
@@ -315,17 +315,15 @@ func parseCGDelete(body any) (bool, *wire.Fault) {
 
 // cgList is GET /consistencygroups and /detail: the caller's groups of every type (Cinder's
 // group_api.get_all), paged and filtered as group lists are.
-func (s *server) cgList(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) cgList(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	p, f := s.parseGroupListParams(r, q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var groups []*resource.Group
 	if !p.empty && p.filter.Limit > 0 {
@@ -334,8 +332,7 @@ func (s *server) cgList(w http.ResponseWriter, r *http.Request, detail bool) {
 			if errors.Is(err, resource.ErrInvalidState) {
 				err = wire.InvalidInput("Invalid sort key")
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	out := struct {
@@ -353,4 +350,5 @@ func (s *server) cgList(w http.ResponseWriter, r *http.Request, detail bool) {
 		out.Links = newViewer(r).nextLink("consistencygroups", q, groups[n-1].ID)
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }

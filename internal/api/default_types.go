@@ -45,44 +45,36 @@ func checkDefaultTypes(r *http.Request, rule, project string) *wire.Fault {
 }
 
 // setDefaultType is PUT /default-types/{project}: {"default_type": {"volume_type": name or id}}.
-func (s *server) setDefaultType(w http.ResponseWriter, r *http.Request) {
+func (s *server) setDefaultType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	project := mux.Vars(r)["project"]
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if f := checkDefaultTypes(r, policyDefaultSetOrUpdate, project); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	o, f := wire.RequireObject("", body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if !o.Has("default_type") {
-		s.writeError(w, r, wire.SchemaError("", body, "'default_type' is a required property"))
-		return
+		return wire.SchemaError("", body, "'default_type' is a required property")
 	}
 	dt, f := wire.RequireObject("default_type", o.Vals["default_type"])
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if !dt.Has("volume_type") {
-		s.writeError(w, r, wire.SchemaError("default_type", dt, "'volume_type' is a required property"))
-		return
+		return wire.SchemaError("default_type", dt, "'volume_type' is a required property")
 	}
 	if f := wire.CheckAdditional("default_type", dt, "volume_type"); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	ident, f := checkTypeName("volume_type", dt.Vals["volume_type"], 1)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.typeByNameOrID(r, ident)
 	if err != nil {
@@ -91,15 +83,14 @@ func (s *server) setDefaultType(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &fl) && fl.Status == http.StatusNotFound {
 			err = wire.BadRequest("%s", fl.Message)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.SetProjectDefaultType(ctx, project, t.ID); err != nil {
-		s.writeError(w, r, wire.NotFoundAs(err, "VolumeType", t.ID))
-		return
+		return wire.NotFoundAs(err, "VolumeType", t.ID)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"project": project, "volume_type_id": t.ID}).Info("project default type set")
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"default_type": defaultTypeView{ProjectID: project, VolumeTypeID: t.ID}})
+	return nil
 }
 
 // typeByNameOrID is Cinder's get_by_name_or_id with its not-found messages.
@@ -123,55 +114,52 @@ func (s *server) typeByNameOrID(r *http.Request, ident string) (*resource.Volume
 }
 
 // showDefaultType is GET /default-types/{project}.
-func (s *server) showDefaultType(w http.ResponseWriter, r *http.Request) {
+func (s *server) showDefaultType(w http.ResponseWriter, r *http.Request) error {
 	project := mux.Vars(r)["project"]
 	if f := checkDefaultTypes(r, policyDefaultGet, project); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	d, err := s.store.GetProjectDefaultType(r.Context(), project)
 	if errors.Is(err, resource.ErrNotFound) {
 		err = wire.NotFound("Default type for project %s not found.", project)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"default_type": defaultTypeView{ProjectID: d.ProjectID, VolumeTypeID: d.VolumeTypeID}})
+	return nil
 }
 
 // listDefaultTypes is GET /default-types.
-func (s *server) listDefaultTypes(w http.ResponseWriter, r *http.Request) {
+func (s *server) listDefaultTypes(w http.ResponseWriter, r *http.Request) error {
 	if f := checkDefaultTypes(r, policyDefaultGetAll, ""); f != nil {
 		if f.Status == http.StatusForbidden {
 			f = wire.New(http.StatusForbidden, "You are not authorized to perform this operation.")
 		}
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	list, err := s.store.ListProjectDefaultTypes(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]defaultTypeView, 0, len(list))
 	for _, d := range list {
 		out = append(out, defaultTypeView{ProjectID: d.ProjectID, VolumeTypeID: d.VolumeTypeID})
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"default_types": out})
+	return nil
 }
 
 // unsetDefaultType is DELETE /default-types/{project}: 204, whether one was set or not.
-func (s *server) unsetDefaultType(w http.ResponseWriter, r *http.Request) {
+func (s *server) unsetDefaultType(w http.ResponseWriter, r *http.Request) error {
 	project := mux.Vars(r)["project"]
 	if f := checkDefaultTypes(r, policyDefaultUnset, project); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if err := s.store.DeleteProjectDefaultType(r.Context(), project); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(r.Context(), s.log).WithField("project", project).Info("project default type unset")
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

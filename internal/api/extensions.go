@@ -75,6 +75,7 @@ func (l *extensionLister) served() []extension {
 }
 
 // list is GET /extensions.
-func (l *extensionLister) list(w http.ResponseWriter, r *http.Request) {
+func (l *extensionLister) list(w http.ResponseWriter, r *http.Request) error {
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"extensions": l.served()})
+	return nil
 }

@@ -66,13 +66,12 @@ var groupSnapshotStatuses = []string{
 
 // groupSnapshotRoutes registers this area's routes.
 func (s *server) groupSnapshotRoutes(api route) {
-	gate := func(mv wire.Version, h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
+	gate := func(mv wire.Version, h wire.HandlerFunc) wire.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
 			if !wire.VersionOf(r.Context()).AtLeast(mv) {
-				s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-				return
+				return wire.NotFound(wire.MsgResourceNotFound)
 			}
-			h(w, r)
+			return h(w, r)
 		}
 	}
 	api("/group_snapshots", http.MethodGet, gate(mvGroupSnapshots, s.listGroupSnapshots))
@@ -201,10 +200,8 @@ func parseGroupSnapshotCreate(body any) (groupID string, name, description *stri
 // createGroupSnapshot is POST /group_snapshots: Cinder's checks of the group and of each
 // member volume, then the group snapshot, a snapshot per member, their quota and the
 // create_group_snapshot cast to the group's backend in one transaction.
-func (s *server) createGroupSnapshot(w http.ResponseWriter, r *http.Request) {
-	if err := s.startGroupSnapshot(w, r); err != nil {
-		s.writeError(w, r, err)
-	}
+func (s *server) createGroupSnapshot(w http.ResponseWriter, r *http.Request) error {
+	return s.startGroupSnapshot(w, r)
 }
 
 func (s *server) startGroupSnapshot(w http.ResponseWriter, r *http.Request) error {
@@ -316,23 +313,23 @@ func memberRefusal(host, status string) *wire.Fault {
 }
 
 // showGroupSnapshot is GET /group_snapshots/{id}.
-func (s *server) showGroupSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) showGroupSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	gs, err := s.getGroupSnapshot(ctx, mux.Vars(r)["group_snapshot_id"])
 	if err == nil {
 		err = s.refuseCGSnapshotType(ctx, gs.GroupTypeID)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_snapshot": groupSnapshotDetail(ctx, gs)})
+	return nil
 }
 
 // deleteGroupSnapshot is DELETE /group_snapshots/{id}: available or error, and no group
 // being created from it, to deleting with its members and the delete_group_snapshot cast,
 // in one transaction.
-func (s *server) deleteGroupSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteGroupSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_snapshot_id"]
 	err := func() error {
@@ -346,11 +343,11 @@ func (s *server) deleteGroupSnapshot(w http.ResponseWriter, r *http.Request) {
 		return s.startGroupSnapshotDelete(ctx, id)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithField("group_snapshot_id", id).Info("group snapshot delete accepted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // startGroupSnapshotDelete is Cinder's delete_group_snapshot of id (group snapshots and
@@ -382,7 +379,7 @@ func (s *server) startGroupSnapshotDelete(ctx context.Context, id string) error 
 }
 
 // groupSnapshotAction is POST /group_snapshots/{id}/action: reset_status (3.19, admin).
-func (s *server) groupSnapshotAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) groupSnapshotAction(w http.ResponseWriter, r *http.Request) error {
 	err := func() error {
 		body, err := wire.ReadBody(r)
 		if err != nil {
@@ -431,10 +428,10 @@ func (s *server) groupSnapshotAction(w http.ResponseWriter, r *http.Request) {
 		return nil
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // groupSnapshotList is the body of a group snapshot list.
@@ -444,13 +441,13 @@ type groupSnapshotList struct {
 }
 
 // listGroupSnapshots is GET /group_snapshots: id and name of each.
-func (s *server) listGroupSnapshots(w http.ResponseWriter, r *http.Request) {
-	s.groupSnapshotList(w, r, false)
+func (s *server) listGroupSnapshots(w http.ResponseWriter, r *http.Request) error {
+	return s.groupSnapshotList(w, r, false)
 }
 
 // listGroupSnapshotsDetail is GET /group_snapshots/detail.
-func (s *server) listGroupSnapshotsDetail(w http.ResponseWriter, r *http.Request) {
-	s.groupSnapshotList(w, r, true)
+func (s *server) listGroupSnapshotsDetail(w http.ResponseWriter, r *http.Request) error {
+	return s.groupSnapshotList(w, r, true)
 }
 
 // parseGroupSnapshotListParams reads a group snapshot list's query as Cinder does: before
@@ -561,17 +558,15 @@ func parseGroupSnapshotSort(q wire.Query) ([]resource.SnapshotSort, *wire.Fault)
 	return out, nil
 }
 
-func (s *server) groupSnapshotList(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) groupSnapshotList(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	filter, empty, f := s.parseGroupSnapshotListParams(r, q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	list := []*resource.GroupSnapshot{}
 	if !empty {
@@ -580,8 +575,7 @@ func (s *server) groupSnapshotList(w http.ResponseWriter, r *http.Request, detai
 			if errors.Is(err, resource.ErrInvalidState) {
 				err = wire.InvalidInput("Invalid sort key")
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	out := groupSnapshotList{GroupSnapshots: make([]groupSnapshotView, len(list))}
@@ -596,4 +590,5 @@ func (s *server) groupSnapshotList(w http.ResponseWriter, r *http.Request, detai
 		out.Links = newViewer(r).nextLink("group_snapshots", q, list[len(list)-1].ID)
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -56,13 +56,12 @@ const (
 // groupTypeRoutes registers this area's routes. Below 3.11 each answers the 404 Cinder's
 // versioned methods answer.
 func (s *server) groupTypeRoutes(api route) {
-	gate := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
+	gate := func(h wire.HandlerFunc) wire.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
 			if !wire.VersionOf(r.Context()).AtLeast(mvGroupType) {
-				s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-				return
+				return wire.NotFound(wire.MsgResourceNotFound)
 			}
-			h(w, r)
+			return h(w, r)
 		}
 	}
 	api("/group_types", http.MethodGet, gate(s.listGroupTypes))
@@ -123,26 +122,23 @@ func (s *server) getGroupType(ctx context.Context, id string) (*resource.GroupTy
 
 // listGroupTypes is GET /group_types: public types (and those the caller's project has
 // access to); an admin may ask for is_public=false (private only) or none (all).
-func (s *server) listGroupTypes(w http.ResponseWriter, r *http.Request) {
+func (s *server) listGroupTypes(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
 	q, fl := wire.ParseQuery(r.URL.RawQuery)
 	if fl != nil {
-		s.writeError(w, r, fl)
-		return
+		return fl
 	}
 	f, fl := parseGroupTypeList(q, rc.IsAdmin, s.maxLimit)
 	if fl != nil {
-		s.writeError(w, r, fl)
-		return
+		return fl
 	}
 	f.AccessProject = rc.ProjectID
 	var types []*resource.GroupType
 	if f.Limit > 0 {
 		var err error
 		if types, err = s.store.ListGroupTypes(ctx, f); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	out := make([]groupTypeView, 0, len(types))
@@ -155,6 +151,7 @@ func (s *server) listGroupTypes(w http.ResponseWriter, r *http.Request) {
 		body["group_type_links"] = newViewer(r).nextLink("group_types", q, types[len(types)-1].ID)
 	}
 	wire.WriteJSON(w, http.StatusOK, body)
+	return nil
 }
 
 // parseGroupTypeList reads a group type list's query as Cinder's group_types index does:
@@ -193,7 +190,7 @@ func parseGroupTypeList(q wire.Query, admin bool, maxLimit int) (resource.GroupT
 
 // showGroupType is GET /group_types/{id}; /group_types/default is the type default_group_type
 // names.
-func (s *server) showGroupType(w http.ResponseWriter, r *http.Request) {
+func (s *server) showGroupType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_type_id"]
 	var (
@@ -206,10 +203,10 @@ func (s *server) showGroupType(w http.ResponseWriter, r *http.Request) {
 		t, err = s.getGroupType(ctx, id)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	return nil
 }
 
 // defaultGroupType is the type default_group_type names; none configured, or none of that
@@ -228,32 +225,29 @@ func (s *server) defaultGroupType(ctx context.Context) (*resource.GroupType, err
 }
 
 // createGroupType is POST /group_types (admin): 202 with the type.
-func (s *server) createGroupType(w http.ResponseWriter, r *http.Request) {
+func (s *server) createGroupType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	t, f := parseGroupTypeCreate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if f := authorizeAdmin(r, policyGroupTypeCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t.ID = uuid.NewString()
 	if err := s.store.CreateGroupType(ctx, t); err != nil {
 		if errors.Is(err, resource.ErrGroupTypeExists) {
 			err = wire.New(http.StatusConflict, "Group Type %s already exists.", t.Name)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": t.ID, "name": t.Name}).Info("group type created")
 	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	return nil
 }
 
 // parseGroupTypeCreate checks a create body against Cinder's group_types.create schema.
@@ -309,33 +303,30 @@ func parseGroupTypeCreate(body any) (*resource.GroupType, *wire.Fault) {
 }
 
 // updateGroupType is PUT /group_types/{id} (admin): name, description, is_public.
-func (s *server) updateGroupType(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateGroupType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_type_id"]
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	u, f := parseGroupTypeUpdate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if f := authorizeAdmin(r, policyGroupTypeUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.store.UpdateGroupType(ctx, id, u)
 	if err != nil {
 		if errors.Is(err, resource.ErrGroupTypeExists) {
 			err = wire.New(http.StatusConflict, "Group Type %s already exists.", *u.Name)
 		}
-		s.writeError(w, r, wire.NotFoundAs(err, "GroupType", id))
-		return
+		return wire.NotFoundAs(err, "GroupType", id)
 	}
 	reqctx.Log(ctx, s.log).WithField("group_type_id", id).Info("group type updated")
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	return nil
 }
 
 // parseGroupTypeUpdate checks an update body against Cinder's group_types.update schema and
@@ -393,133 +384,115 @@ func parseGroupTypeUpdate(body any) (resource.GroupTypeUpdate, *wire.Fault) {
 }
 
 // deleteGroupType is DELETE /group_types/{id} (admin); a type a live group has is refused.
-func (s *server) deleteGroupType(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteGroupType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_type_id"]
 	if f := authorizeAdmin(r, policyGroupTypeDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.getGroupType(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteGroupType(ctx, t.ID); err != nil {
 		if errors.Is(err, resource.ErrGroupTypeInUse) {
 			err = wire.BadRequest("Target group type is still in use. Group Type %s deletion is not allowed with groups present with the type.", t.ID)
 		}
-		s.writeError(w, r, wire.NotFoundAs(err, "GroupType", id))
-		return
+		return wire.NotFoundAs(err, "GroupType", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": t.ID, "name": t.Name}).Info("group type deleted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // listGroupSpecs is GET /group_types/{id}/group_specs (admin).
-func (s *server) listGroupSpecs(w http.ResponseWriter, r *http.Request) {
+func (s *server) listGroupSpecs(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyGroupSpecGetAll); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.getGroupType(r.Context(), mux.Vars(r)["group_type_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_specs": t.GroupSpecs})
+	return nil
 }
 
 // showGroupSpec is GET /group_types/{id}/group_specs/{key} (admin).
-func (s *server) showGroupSpec(w http.ResponseWriter, r *http.Request) {
+func (s *server) showGroupSpec(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	if f := authorizeAdmin(r, policyGroupSpecGet); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.getGroupType(r.Context(), vars["group_type_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	key := vars["spec_key"]
 	v, ok := t.GroupSpecs[key]
 	if !ok {
-		s.writeError(w, r, wire.NotFound("Group Type %s has no extra spec with key %s.", vars["group_type_id"], key))
-		return
+		return wire.NotFound("Group Type %s has no extra spec with key %s.", vars["group_type_id"], key)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]string{key: v})
+	return nil
 }
 
 // createGroupSpecs is POST /group_types/{id}/group_specs (admin): sets the given keys, keeps
 // the others, and answers 202 with the body.
-func (s *server) createGroupSpecs(w http.ResponseWriter, r *http.Request) {
+func (s *server) createGroupSpecs(w http.ResponseWriter, r *http.Request) error {
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	o, f := wire.RequireObject("", body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if !o.Has("group_specs") {
-		s.writeError(w, r, wire.SchemaError("", body, "'group_specs' is a required property"))
-		return
+		return wire.SchemaError("", body, "'group_specs' is a required property")
 	}
 	if f := wire.CheckAdditional("", o, "group_specs"); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	specs, f := checkExtraSpecs("group_specs", o.Vals["group_specs"], false, false)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if f := authorizeAdmin(r, policyGroupSpecCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	answer := map[string]any{"group_specs": specsEcho(o.Vals["group_specs"].(*wire.Object))}
-	s.setGroupSpecs(w, r, specs, http.StatusAccepted, answer)
+	return s.setGroupSpecs(w, r, specs, http.StatusAccepted, answer)
 }
 
 // updateGroupSpec is PUT /group_types/{id}/group_specs/{key} (admin): the body is
 // {key: value}, answered back.
-func (s *server) updateGroupSpec(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateGroupSpec(w http.ResponseWriter, r *http.Request) error {
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	specs, f := checkExtraSpecs("", body, false, false)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	o := body.(*wire.Object)
 	switch {
 	case len(o.Keys) < 1:
-		s.writeError(w, r, wire.SchemaError("", body, wire.PyRepr(body)+" does not have enough properties"))
-		return
+		return wire.SchemaError("", body, wire.PyRepr(body)+" does not have enough properties")
 	case len(o.Keys) > 1:
-		s.writeError(w, r, wire.SchemaError("", body, wire.PyRepr(body)+" has too many properties"))
-		return
+		return wire.SchemaError("", body, wire.PyRepr(body)+" has too many properties")
 	}
 	if f := authorizeAdmin(r, policyGroupSpecUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getGroupType(r.Context(), mux.Vars(r)["group_type_id"]); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if _, ok := specs[mux.Vars(r)["spec_key"]]; !ok {
-		s.writeError(w, r, wire.BadRequest("Request body and URI mismatch"))
-		return
+		return wire.BadRequest("Request body and URI mismatch")
 	}
-	s.setGroupSpecs(w, r, specs, http.StatusOK, specsEcho(o))
+	return s.setGroupSpecs(w, r, specs, http.StatusOK, specsEcho(o))
 }
 
 // specsEcho is a specs object as the client sent it (null values stay null), which Cinder
@@ -532,42 +505,39 @@ func specsEcho(o *wire.Object) map[string]any {
 	return out
 }
 
-func (s *server) setGroupSpecs(w http.ResponseWriter, r *http.Request, specs map[string]string, status int, answer any) {
+func (s *server) setGroupSpecs(w http.ResponseWriter, r *http.Request, specs map[string]string, status int, answer any) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_type_id"]
 	if _, err := s.getGroupType(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.SetGroupTypeSpecs(ctx, id, specs); err != nil {
-		s.writeError(w, r, wire.NotFoundAs(err, "GroupType", id))
-		return
+		return wire.NotFoundAs(err, "GroupType", id)
 	}
 	reqctx.Log(ctx, s.log).WithField("group_type_id", id).Info("group type specs set")
 	wire.WriteJSON(w, status, answer)
+	return nil
 }
 
 // deleteGroupSpec is DELETE /group_types/{id}/group_specs/{key} (admin).
-func (s *server) deleteGroupSpec(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteGroupSpec(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	vars := mux.Vars(r)
 	id, key := vars["group_type_id"], vars["spec_key"]
 	if f := authorizeAdmin(r, policyGroupSpecDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getGroupType(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteGroupTypeSpec(ctx, id, key); err != nil {
 		var nf *resource.NotFoundError
 		if errors.As(err, &nf) && nf.Kind == "GroupTypeSpec" {
 			err = wire.NotFound("Group Type %s has no specs with key %s.", id, key)
 		}
-		s.writeError(w, r, wire.NotFoundAs(err, "GroupType", id))
-		return
+		return wire.NotFoundAs(err, "GroupType", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": id, "key": key}).Info("group type spec deleted")
 	wire.WriteAccepted(w)
+	return nil
 }

@@ -75,18 +75,17 @@ var groupActionRules = map[string]string{
 
 // groupRoutes registers this area's routes; before 3.13 they answer Cinder's 404.
 func (s *server) groupRoutes(api route) {
-	gate := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
+	gate := func(h wire.HandlerFunc) wire.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
 			if !wire.VersionOf(r.Context()).AtLeast(mvGroupVolume) {
-				s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-				return
+				return wire.NotFound(wire.MsgResourceNotFound)
 			}
-			h(w, r)
+			return h(w, r)
 		}
 	}
-	api("/groups", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) { s.groupList(w, r, false) }))
+	api("/groups", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) error { return s.groupList(w, r, false) }))
 	api("/groups", http.MethodPost, gate(s.createGroup))
-	api("/groups/detail", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) { s.groupList(w, r, true) }))
+	api("/groups/detail", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) error { return s.groupList(w, r, true) }))
 	api("/groups/action", http.MethodPost, gate(s.groupCollectionAction))
 	api("/groups/{group_id}", http.MethodGet, gate(s.showGroup))
 	api("/groups/{group_id}", http.MethodPut, gate(s.updateGroup))
@@ -188,29 +187,25 @@ func (s *server) isDefaultCGSnapshotType(ctx context.Context, groupTypeID string
 }
 
 // showGroup is GET /groups/{id}; with list_volume (3.25) it lists the group's volumes.
-func (s *server) showGroup(w http.ResponseWriter, r *http.Request) {
+func (s *server) showGroup(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	listVolumes, f := groupListVolumes(q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	g, err := s.getGroup(ctx, mux.Vars(r)["group_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var vols []string
 	if listVolumes && wire.VersionOf(ctx).AtLeast(mvGroupVolumeList) {
 		ids, err := s.store.GroupVolumeIDs(ctx, []string{g.ID})
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		vols = ids[g.ID]
 		if vols == nil {
@@ -219,6 +214,7 @@ func (s *server) showGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	showProject := allowedIn(ctx, policyGroupAttributes, reqctx.From(ctx).ProjectID)
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"group": newViewer(r).groupDetail(g, vols, showProject)})
+	return nil
 }
 
 // groupListVolumes reads the list_volume parameter (Cinder's get_bool_param: absent is false).
@@ -268,33 +264,29 @@ func (s *server) resolveGroupVolumeType(ctx context.Context, ident string) (*res
 
 // createGroup is POST /groups: the group (creating), its quota and the create_group cast
 // to the scheduler, in one transaction.
-func (s *server) createGroup(w http.ResponseWriter, r *http.Request) {
+func (s *server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req, f := parseGroupCreate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	gt, err := s.resolveGroupType(ctx, req.groupType)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if gt.Name == resource.DefaultCGSnapshotTypeName {
-		s.writeError(w, r, s.checkDefaultCGSnapshotType(ctx, gt.ID))
-		return
+		return s.checkDefaultCGSnapshotType(ctx, gt.ID)
 	}
 	g, err := s.startGroupCreate(ctx, gt, req.name, req.description, req.volumeTypes, req.availabilityZone)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"group": groupSummary(g)})
+	return nil
 }
 
 // startGroupCreate is Cinder's group_api.create, shared by POST /groups and POST
@@ -344,28 +336,25 @@ func (s *server) startGroupCreate(ctx context.Context, gt *resource.GroupType, n
 
 // updateGroup is PUT /groups/{id}: name and description at once; volumes added and removed
 // by the group's backend, the group updating meanwhile.
-func (s *server) updateGroup(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req, f := parseGroupUpdate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	g, err := s.getGroup(ctx, mux.Vars(r)["group_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.applyGroupUpdate(ctx, g, req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // applyGroupUpdate is Cinder's group_api.update.
@@ -497,17 +486,15 @@ func validateRemoveVolumes(g *resource.Group, members []*resource.Volume, remove
 }
 
 // groupAction is POST /groups/{id}/action.
-func (s *server) groupAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) groupAction(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	o, ok := body.(*wire.Object)
 	if !ok || len(o.Keys) != 1 {
-		s.writeError(w, r, wire.BadRequest(wire.MsgMalformedBody))
-		return
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
 	name := o.Keys[0]
 	args, _ := o.Get(name)
@@ -531,14 +518,14 @@ func (s *server) groupAction(w http.ResponseWriter, r *http.Request) {
 		err = wire.BadRequest("There is no such action: %s", name)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if res != nil {
 		wire.WriteJSON(w, http.StatusOK, res)
-		return
+		return nil
 	}
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // deleteGroup is the delete action: Cinder's group_api.delete. Once the delete of a group's

@@ -163,17 +163,15 @@ func parseGroupSort(q wire.Query) ([]resource.GroupSort, *wire.Fault) {
 
 // groupList is GET /groups (summaries) and GET /groups/detail. Groups of the type reserved
 // for migrated consistency groups are left out, as Cinder does.
-func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	p, f := s.parseGroupListParams(r, q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var groups []*resource.Group
 	if !p.empty && p.filter.Limit > 0 {
@@ -182,8 +180,7 @@ func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) 
 			if errors.Is(err, resource.ErrInvalidState) {
 				err = wire.InvalidInput("Invalid sort key")
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	fetched := len(groups)
@@ -210,8 +207,7 @@ func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) 
 		}
 		var err error
 		if vols, err = s.store.GroupVolumeIDs(ctx, ids); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	showProject := detail && allowedIn(ctx, policyGroupAttributes, reqctx.From(ctx).ProjectID)
@@ -233,42 +229,38 @@ func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) 
 		out.Links = vw.nextLink("groups", q, last)
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // groupCollectionAction is POST /groups/action: create-from-src (3.14).
-func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	o, ok := body.(*wire.Object)
 	if !ok || len(o.Keys) != 1 {
-		s.writeError(w, r, wire.BadRequest(wire.MsgMalformedBody))
-		return
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
 	name := o.Keys[0]
 	if name != "create-from-src" {
-		s.writeError(w, r, wire.BadRequest("There is no such action: %s", name))
-		return
+		return wire.BadRequest("There is no such action: %s", name)
 	}
 	if !wire.VersionOf(ctx).AtLeast(mvGroupSnapshots) {
-		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-		return
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	args, _ := o.Get(name)
 	req, f := parseGroupFromSource(args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	g, err := s.createGroupFromSource(r, req, false)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"group": groupSummary(g)})
+	return nil
 }
 
 // createGroupFromSource is Cinder's create_from_src: a group of the source's type, zone,

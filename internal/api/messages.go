@@ -70,23 +70,20 @@ var messageFilterKeys = map[string]bool{
 
 // listMessages is GET /messages (3.3): the caller's user messages, newest first; from 3.5
 // paged with limit and marker.
-func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
+func (s *server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	mv := wire.VersionOf(ctx)
 	if !mv.AtLeast(mvMessages) {
-		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-		return
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	filter := resource.MessageFilter{ProjectID: messageProject(ctx), Limit: s.maxLimit}
 	if mv.AtLeast(mvMessagesPagination) { // before 3.5 Cinder ignores the query
 		if f := parseMessageListParams(q, &filter, s.maxLimit); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	}
 	var msgs []*resource.Message
@@ -96,8 +93,7 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
 			if filter.Marker != "" && errors.Is(err, resource.ErrNotFound) {
 				err = &resource.NotFoundError{Kind: "Message", ID: filter.Marker}
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	vw := newViewer(r)
@@ -109,6 +105,7 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
 		out.Links = vw.nextLink("messages", q, msgs[len(msgs)-1].ID)
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func parseMessageListParams(q wire.Query, filter *resource.MessageFilter, maxLimit int) *wire.Fault {
@@ -167,35 +164,32 @@ func (s *server) getMessage(ctx context.Context, id string) (*resource.Message, 
 }
 
 // showMessage is GET /messages/{id} (3.3).
-func (s *server) showMessage(w http.ResponseWriter, r *http.Request) {
+func (s *server) showMessage(w http.ResponseWriter, r *http.Request) error {
 	if !wire.VersionOf(r.Context()).AtLeast(mvMessages) {
-		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-		return
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	m, err := s.getMessage(r.Context(), mux.Vars(r)["message_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"message": newViewer(r).message(m)})
+	return nil
 }
 
 // deleteMessage is DELETE /messages/{id} (3.3): 204.
-func (s *server) deleteMessage(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteMessage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if !wire.VersionOf(ctx).AtLeast(mvMessages) {
-		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-		return
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	id := mux.Vars(r)["message_id"]
 	if _, err := s.getMessage(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteMessage(ctx, id, messageProject(ctx)); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithField("message_id", id).Info("message deleted")
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -65,7 +65,7 @@ func headerOr(r *http.Request, name, def string) string {
 func (s *server) checkProject(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := mux.Vars(r)["project_id"]; p != "" && p != reqctx.From(r.Context()).ProjectID {
-			s.writeError(w, r, wire.BadRequest(wire.MsgMalformedURL))
+			wire.WriteError(w, r, s.log, wire.BadRequest(wire.MsgMalformedURL))
 			return
 		}
 		next.ServeHTTP(w, r)

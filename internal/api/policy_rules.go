@@ -210,7 +210,7 @@ func (s *server) withRule(method, path string, h http.Handler) http.Handler {
 	if kind == "" {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if f := authorize(r, rule, reqctx.From(r.Context()).ProjectID); f != nil {
-				s.writeError(w, r, f)
+				wire.WriteError(w, r, s.log, f)
 				return
 			}
 			h.ServeHTTP(w, r)
@@ -321,7 +321,7 @@ func deferVolumeAction(r *http.Request, action string) {
 // /v3 pipeline has keystonemiddleware in front of its version document (only / is outside
 // it); under noauth it answers anyone, as before.
 func (s *server) versionsV3Handler() http.Handler {
-	h := http.Handler(http.HandlerFunc(s.versionsV3))
+	h := http.Handler(wire.Handle(s.log, s.versionsV3))
 	if s.tokens != nil {
 		h = s.authenticate(h)
 	}

@@ -66,33 +66,28 @@ var poolFilters = []string{"name", "volume_type", "backend"}
 
 // getPools is GET /scheduler-stats/get_pools (admin): the scheduler's pools, their names or,
 // with detail=true, their capabilities too.
-func (s *server) getPools(w http.ResponseWriter, r *http.Request) {
+func (s *server) getPools(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyGetPools); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	detail := false
 	if v, ok := q.Get("detail"); ok {
 		if detail, f = wire.ParseBoolParam("detail", v); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	}
 	args, err := s.poolArgs(ctx, q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	pools, err := s.listPools(ctx, args)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	type poolView struct {
 		Name         string   `json:"name"`
@@ -107,6 +102,7 @@ func (s *server) getPools(w http.ResponseWriter, r *http.Request) {
 		views = append(views, v)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"pools": views})
+	return nil
 }
 
 // poolArgs turns the query of a get_pools request into the scheduler's filters, as Cinder's
@@ -217,17 +213,15 @@ func standardProperties() map[string]any {
 // showCapabilities is GET /capabilities/{hostname} (admin): what a backend (host@backend)
 // offers, for writing volume types. Cinder asks the volume service; Scoria answers from the
 // report the scheduler holds, which is the same data without a round trip to the backend.
-func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
+func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyCapabilities); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	host := mux.Vars(r)["hostname"]
 	services, err := s.store.ListServices(ctx, resource.ServiceFilter{Binary: resource.BinaryVolume})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	known := false
 	for _, svc := range services {
@@ -237,13 +231,11 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !known {
-		s.writeError(w, r, wire.NotFound("Can't find service: %s", host))
-		return
+		return wire.NotFound("Can't find service: %s", host)
 	}
 	pools, err := s.listPools(ctx, capabilityArgs(host))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var mine []message.PoolInfo
 	backends := map[string]bool{}
@@ -260,13 +252,11 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case len(mine) == 0:
-		s.writeError(w, r, &wire.UnavailableError{Reason: fmt.Sprintf(
-			"Backend %s has not reported its capabilities to the scheduler: it is down, disabled or still starting.", host)})
-		return
+		return &wire.UnavailableError{Reason: fmt.Sprintf(
+			"Backend %s has not reported its capabilities to the scheduler: it is down, disabled or still starting.", host)}
 	case len(backendList) > 1:
-		s.writeError(w, r, wire.BadRequest("Host %s has several backends (%s); ask for one of them as host@backend.",
-			host, strings.Join(backendList, ", ")))
-		return
+		return wire.BadRequest("Host %s has several backends (%s); ask for one of them as host@backend.",
+			host, strings.Join(backendList, ", "))
 	}
 	caps := mine[0].Capabilities
 	if caps == nil {
@@ -300,6 +290,7 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	wire.WriteJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // capabilityArgs asks the scheduler for only the pools of host when it names a backend

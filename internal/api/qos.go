@@ -85,20 +85,17 @@ func invalidConsumer() *wire.Fault {
 }
 
 // listQoS is GET /qos-specs.
-func (s *server) listQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) listQoS(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyQoSGetAll); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	filter, f := s.parseQoSListParams(q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var list []*resource.QoSSpecs
 	if filter.Limit > 0 {
@@ -107,8 +104,7 @@ func (s *server) listQoS(w http.ResponseWriter, r *http.Request) {
 			if errors.Is(err, resource.ErrInvalidState) {
 				err = wire.InvalidInput("Invalid sort key")
 			}
-			s.writeError(w, r, qosNotFound(err, filter.Marker))
-			return
+			return qosNotFound(err, filter.Marker)
 		}
 	}
 	out := qosList{QoSSpecs: make([]qosView, 0, len(list))}
@@ -120,6 +116,7 @@ func (s *server) listQoS(w http.ResponseWriter, r *http.Request) {
 		out.Links = newViewer(r).nextLink("qos-specs", q, list[len(list)-1].ID)
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // qosList is the body of GET /qos-specs.
@@ -152,18 +149,17 @@ func (s *server) parseQoSListParams(q wire.Query) (resource.QoSSpecsFilter, *wir
 }
 
 // showQoS is GET /qos-specs/{id}.
-func (s *server) showQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) showQoS(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSGet); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	q, err := s.store.GetQoSSpecs(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
+	return nil
 }
 
 // checkSpecStrings is Cinder's validate_dictionary_string_length on QoS specs: keys of 1 to
@@ -190,35 +186,29 @@ func checkSpecStrings(o *wire.Object) (map[string]string, *wire.Fault) {
 }
 
 // createQoS is POST /qos-specs: {"qos_specs": {"name": …, "consumer": …, key: value…}}.
-func (s *server) createQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) createQoS(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyQoSCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	qosBody, err := wire.ReadMember(r, "qos_specs")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	qs, f := wire.RequireObject("qos_specs", qosBody)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if !qs.Has("name") {
-		s.writeError(w, r, wire.SchemaError("qos_specs", qs, "'name' is a required property"))
-		return
+		return wire.SchemaError("qos_specs", qs, "'name' is a required property")
 	}
 	nv := qs.Vals["name"]
 	if f := wire.CheckType("name", nv, "string"); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	name := strings.TrimSpace(nv.(string))
 	if name == "" || len([]rune(name)) > 255 {
-		s.writeError(w, r, wire.SchemaError("name", nv, "An invalid 'name' value was provided. It must be non-empty and at most 255 characters once leading and trailing whitespace is removed."))
-		return
+		return wire.SchemaError("name", nv, "An invalid 'name' value was provided. It must be non-empty and at most 255 characters once leading and trailing whitespace is removed.")
 	}
 	rest := &wire.Object{Vals: map[string]any{}}
 	for _, k := range qs.Keys {
@@ -229,14 +219,12 @@ func (s *server) createQoS(w http.ResponseWriter, r *http.Request) {
 	}
 	specs, f := checkSpecStrings(rest)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	consumer := resource.QoSConsumerBackEnd
 	if c, ok := specs["consumer"]; ok {
 		if !slices.Contains(resource.QoSConsumers, c) {
-			s.writeError(w, r, invalidConsumer())
-			return
+			return invalidConsumer()
 		}
 		consumer = c
 		delete(specs, "consumer")
@@ -246,44 +234,39 @@ func (s *server) createQoS(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, resource.ErrQoSSpecsExists) {
 			err = wire.New(http.StatusConflict, "QoS Specs %s already exists.", name)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": q.ID, "name": name}).Info("qos specs created")
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
+	return nil
 }
 
 // updateQoS is PUT /qos-specs/{id}: {"qos_specs": {key: value…}} sets keys (and consumer);
 // the answer is the body.
-func (s *server) updateQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateQoS(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	qosBody, err := wire.ReadMember(r, "qos_specs")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	specs, f := checkExtraSpecs("qos_specs", qosBody, false, true)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	consumer := ""
 	if c, ok := specs["consumer"]; ok {
 		if !slices.Contains(resource.QoSConsumers, c) {
-			s.writeError(w, r, invalidConsumer())
-			return
+			return invalidConsumer()
 		}
 		consumer = c
 		delete(specs, "consumer")
 	}
 	if err := s.store.UpdateQoSSpecs(ctx, id, consumer, specs); err != nil {
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	reqctx.Log(ctx, s.log).WithField("qos_specs_id", id).Info("qos specs updated")
 	out := map[string]string{}
@@ -293,15 +276,15 @@ func (s *server) updateQoS(w http.ResponseWriter, r *http.Request) {
 		out[k] = v
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_specs": out})
+	return nil
 }
 
 // deleteQoS is DELETE /qos-specs/{id}[?force=…].
-func (s *server) deleteQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteQoS(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	// oslo's bool_from_string, not strict: anything it does not know is false.
 	force := wire.IsTrue(strings.ToLower(strings.TrimSpace(r.URL.Query().Get("force"))))
@@ -309,45 +292,39 @@ func (s *server) deleteQoS(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, resource.ErrQoSSpecsInUse) {
 			err = wire.BadRequest("Qos specs still in use.")
 		}
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "force": force}).Info("qos specs deleted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // deleteQoSKeys is PUT /qos-specs/{id}/delete_keys: {"keys": [...]}.
-func (s *server) deleteQoSKeys(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteQoSKeys(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	keysBody, err := wire.ReadMember(r, "keys")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	list, ok := keysBody.([]any)
 	if !ok {
-		s.writeError(w, r, wire.CheckType("keys", keysBody, "array"))
-		return
+		return wire.CheckType("keys", keysBody, "array")
 	}
 	keys := make([]string, 0, len(list))
 	for _, v := range list {
 		if f := wire.CheckType("keys", v, "string"); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		k := v.(string)
 		if f := wire.CheckLength("keys", k, 1, 255); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		if slices.Contains(keys, k) {
-			s.writeError(w, r, wire.SchemaError("keys", keysBody, wire.PyRepr(keysBody)+" has non-unique elements"))
-			return
+			return wire.SchemaError("keys", keysBody, wire.PyRepr(keysBody)+" has non-unique elements")
 		}
 		keys = append(keys, k)
 	}
@@ -356,24 +333,22 @@ func (s *server) deleteQoSKeys(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &nf) && nf.Kind == "QoSSpecsKey" {
 			err = wire.BadRequest("QoS spec %s has no spec with key %s.", id, nf.ID)
 		}
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "keys": keys}).Info("qos specs keys deleted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // qosAssociations is GET /qos-specs/{id}/associations.
-func (s *server) qosAssociations(w http.ResponseWriter, r *http.Request) {
+func (s *server) qosAssociations(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSGetAll); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	list, err := s.store.ListQoSAssociations(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	type association struct {
 		Type string `json:"association_type"`
@@ -385,33 +360,32 @@ func (s *server) qosAssociations(w http.ResponseWriter, r *http.Request) {
 		out = append(out, association{Type: "volume_type", Name: a.TypeName, ID: a.TypeID})
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_associations": out})
+	return nil
 }
 
 // associateQoS is GET /qos-specs/{id}/associate?vol_type_id=….
-func (s *server) associateQoS(w http.ResponseWriter, r *http.Request) {
-	s.changeAssociation(w, r, "associate", func(ctx context.Context, id, typeID string) error {
+func (s *server) associateQoS(w http.ResponseWriter, r *http.Request) error {
+	return s.changeAssociation(w, r, "associate", func(ctx context.Context, id, typeID string) error {
 		return s.store.AssociateQoSSpecs(ctx, id, typeID)
 	})
 }
 
 // disassociateQoS is GET /qos-specs/{id}/disassociate?vol_type_id=….
-func (s *server) disassociateQoS(w http.ResponseWriter, r *http.Request) {
-	s.changeAssociation(w, r, "disassociate", func(ctx context.Context, id, typeID string) error {
+func (s *server) disassociateQoS(w http.ResponseWriter, r *http.Request) error {
+	return s.changeAssociation(w, r, "disassociate", func(ctx context.Context, id, typeID string) error {
 		return s.store.DisassociateQoSSpecs(ctx, id, typeID)
 	})
 }
 
-func (s *server) changeAssociation(w http.ResponseWriter, r *http.Request, what string, change func(ctx context.Context, id, typeID string) error) {
+func (s *server) changeAssociation(w http.ResponseWriter, r *http.Request, what string, change func(ctx context.Context, id, typeID string) error) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	typeID := r.URL.Query().Get("vol_type_id")
 	if typeID == "" {
-		s.writeError(w, r, wire.BadRequest("Volume Type id must not be None."))
-		return
+		return wire.BadRequest("Volume Type id must not be None.")
 	}
 	if err := change(ctx, id, typeID); err != nil {
 		var nf *resource.NotFoundError
@@ -426,25 +400,24 @@ func (s *server) changeAssociation(w http.ResponseWriter, r *http.Request, what 
 			}
 			err = wire.BadRequest("Invalid volume type: Type %s is already associated with another qos specs: %s", typeID, other)
 		}
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "volume_type_id": typeID}).Info(fmt.Sprintf("qos specs %sd", what))
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // disassociateAllQoS is GET /qos-specs/{id}/disassociate_all.
-func (s *server) disassociateAllQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) disassociateAllQoS(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if err := s.store.DisassociateAllQoSSpecs(ctx, id); err != nil {
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	reqctx.Log(ctx, s.log).WithField("qos_specs_id", id).Info("qos specs disassociated from all types")
 	wire.WriteAccepted(w)
+	return nil
 }

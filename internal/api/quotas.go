@@ -66,177 +66,158 @@ func authorizeProject(r *http.Request, rule, project string) *wire.Fault {
 }
 
 // showQuotas is GET /os-quota-sets/{project}[?usage=true].
-func (s *server) showQuotas(w http.ResponseWriter, r *http.Request) {
+func (s *server) showQuotas(w http.ResponseWriter, r *http.Request) error {
 	target := mux.Vars(r)["target"]
 	if f := authorizeProject(r, policyQuotaShow, target); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	usage := false
 	if v, ok := r.URL.Query()["usage"]; ok && len(v) > 0 {
 		var f *wire.Fault
 		if usage, f = wire.ParseBoolParam("usage", v[0]); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	}
 	qs, err := s.store.ProjectQuotas(r.Context(), target)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, quotaBody("quota_set", qs, usage, target))
+	return nil
 }
 
 // showDefaultQuotas is GET /os-quota-sets/{project}/defaults.
-func (s *server) showDefaultQuotas(w http.ResponseWriter, r *http.Request) {
+func (s *server) showDefaultQuotas(w http.ResponseWriter, r *http.Request) error {
 	target := mux.Vars(r)["target"]
 	if f := authorizeProject(r, policyQuotaShow, target); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	qs, err := s.store.DefaultQuotas(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, quotaBody("quota_set", qs, false, target))
+	return nil
 }
 
 // updateQuotas is PUT /os-quota-sets/{project} (admin): {"quota_set": {resource: limit}}.
 // It answers the project's limits, without id, as Cinder does.
-func (s *server) updateQuotas(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateQuotas(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	target := mux.Vars(r)["target"]
 	if f := authorizeAdmin(r, policyQuotaUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	set, f := quotaSetBody(body, "quota_set")
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if utf8.RuneCountInString(target) > 255 {
-		s.writeError(w, r, wire.InvalidInput("quota_set_name has more than 255 characters."))
-		return
+		return wire.InvalidInput("quota_set_name has more than 255 characters.")
 	}
 	current, err := s.store.ProjectQuotas(ctx, target)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	limits, f := quotaLimits(set, current, "quota set", nonQuotaKeys)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	qs, err := s.store.UpdateProjectQuotas(ctx, target, limits)
 	if err != nil {
-		s.writeError(w, r, quotaUpdateError(err))
-		return
+		return quotaUpdateError(err)
 	}
 	reqctx.Log(ctx, s.log).WithField("project", target).WithField("limits", limits).Info("project quotas updated")
 	wire.WriteJSON(w, http.StatusOK, quotaBody("quota_set", qs, false, ""))
+	return nil
 }
 
 // deleteQuotas is DELETE /os-quota-sets/{project} (admin): the project has the defaults again.
-func (s *server) deleteQuotas(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteQuotas(w http.ResponseWriter, r *http.Request) error {
 	target := mux.Vars(r)["target"]
 	if f := authorizeAdmin(r, policyQuotaDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if err := s.store.DeleteProjectQuotas(r.Context(), target); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(r.Context(), s.log).WithField("project", target).Info("project quotas reset to defaults")
 	// Cinder's delete returns nothing: 200 with an empty body.
 	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // showQuotaClass is GET /os-quota-class-sets/{class} (admin).
-func (s *server) showQuotaClass(w http.ResponseWriter, r *http.Request) {
+func (s *server) showQuotaClass(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyQuotaClassShow); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	class := mux.Vars(r)["class"]
 	qs, err := s.store.QuotaClass(r.Context(), class)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, quotaBody("quota_class_set", qs, false, class))
+	return nil
 }
 
 // updateQuotaClass is PUT /os-quota-class-sets/{class} (admin): {"quota_class_set": {…}}.
-func (s *server) updateQuotaClass(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateQuotaClass(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyQuotaClassUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	class := mux.Vars(r)["class"]
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	set, f := quotaSetBody(body, "quota_class_set")
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if utf8.RuneCountInString(class) > 255 {
-		s.writeError(w, r, wire.InvalidInput("quota_class_name has more than 255 characters."))
-		return
+		return wire.InvalidInput("quota_class_name has more than 255 characters.")
 	}
 	current, err := s.store.QuotaClass(ctx, class)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	limits, f := quotaLimits(set, current, "quota class set", nil)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	qs, err := s.store.UpdateQuotaClass(ctx, class, limits)
 	if err != nil {
-		s.writeError(w, r, quotaUpdateError(err))
-		return
+		return quotaUpdateError(err)
 	}
 	reqctx.Log(ctx, s.log).WithField("class", class).WithField("limits", limits).Info("quota class updated")
 	wire.WriteJSON(w, http.StatusOK, quotaBody("quota_class_set", qs, false, ""))
+	return nil
 }
 
 // showLimits is GET /limits: the caller's absolute limits and usage; no rate limits. From
 // 3.39 an admin may name another project with ?project_id=.
-func (s *server) showLimits(w http.ResponseWriter, r *http.Request) {
+func (s *server) showLimits(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	project := reqctx.From(ctx).ProjectID
 	if wire.VersionOf(ctx).AtLeast(mvLimitsAdminFilter) {
 		if p := r.URL.Query().Get("project_id"); p != "" && p != project {
 			if f := authorizeProject(r, policyLimitsProject, p); f != nil {
-				s.writeError(w, r, f)
-				return
+				return f
 			}
 			project = p
 		}
 	}
 	qs, err := s.store.ProjectQuotas(ctx, project)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	limit := func(n string) int64 { e, _ := qs.Get(n); return e.Limit }
 	used := func(n string) int64 { e, _ := qs.Get(n); return e.InUse + e.Reserved }
@@ -253,6 +234,7 @@ func (s *server) showLimits(w http.ResponseWriter, r *http.Request) {
 		{"totalBackupGigabytesUsed", used(resource.QuotaBackupGigabytes)},
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"limits": quotaJSON{{"rate", []any{}}, {"absolute", abs}}})
+	return nil
 }
 
 // quotaUsage is one resource of a quota set shown with its usage.

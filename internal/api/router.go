@@ -17,7 +17,7 @@ import (
 )
 
 // route registers a handler for a path under /v3/{project_id} and /v3, for one method.
-type route func(path, method string, h http.HandlerFunc)
+type route func(path, method string, h wire.HandlerFunc)
 
 // handler routes the API. Every resource is served at /v3/{project_id}/… and, as Cinder does
 // since 3.67, at /v3/… (the caller's project then comes from the token alone).
@@ -34,8 +34,8 @@ func (s *server) handler() http.Handler {
 
 	// Routes are registered flat, not as subrouters: gorilla/mux forgets a method mismatch
 	// when a later subrouter's prefix matches, and would answer 404 instead of 405.
-	api := route(func(path, method string, hf http.HandlerFunc) {
-		h := s.withRule(method, path, hf)
+	api := route(func(path, method string, hf wire.HandlerFunc) {
+		h := s.withRule(method, path, wire.Handle(s.log, hf))
 		r.Handle("/v3/{project_id}"+path, s.authenticate(s.checkProject(h))).Methods(method)
 		r.Handle("/v3"+path, s.authenticate(h)).Methods(method)
 	})
@@ -111,11 +111,11 @@ func (s *server) base(next http.Handler) http.Handler {
 		}()
 
 		if vf != nil {
-			s.writeError(rec, r, vf)
+			wire.WriteError(rec, r, s.log, vf)
 			return
 		}
 		if r.ContentLength > wire.MaxBodyBytes {
-			s.writeError(rec, r, wire.New(http.StatusRequestEntityTooLarge, wire.MsgTooLarge))
+			wire.WriteError(rec, r, s.log, wire.New(http.StatusRequestEntityTooLarge, wire.MsgTooLarge))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, wire.MaxBodyBytes)
@@ -206,11 +206,5 @@ func (s *server) methodNotAllowed(router *mux.Router, w http.ResponseWriter, r *
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 	}
-	s.writeError(w, r, wire.New(http.StatusMethodNotAllowed, wire.MsgMethodNotAllowed))
-}
-
-// writeError answers err in Cinder's fault shape. Server errors are logged with the request
-// id, client errors at debug level.
-func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	wire.WriteError(w, r, s.log, err)
+	wire.WriteError(w, r, s.log, wire.New(http.StatusMethodNotAllowed, wire.MsgMethodNotAllowed))
 }

@@ -52,11 +52,10 @@ type serviceView struct {
 
 // listServices is GET /os-services (admin): every service with its heartbeat state,
 // filtered by ?host= (Cinder's host matching) and ?binary=.
-func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
+func (s *server) listServices(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyServicesIndex); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	q := r.URL.Query()
 	var filter resource.ServiceFilter
@@ -65,8 +64,7 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 	}
 	services, err := s.store.ListServices(ctx, filter)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	host := q.Get("host")
 	mv := wire.VersionOf(ctx)
@@ -129,6 +127,7 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 		views = append(views, v)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"services": views})
+	return nil
 }
 
 // backendStatesTimeout bounds how long GET /os-services waits for the scheduler's pools

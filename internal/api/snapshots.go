@@ -159,31 +159,27 @@ func (s *server) getSnapshot(ctx context.Context, id string) (*resource.Snapshot
 
 // createSnapshot is POST /snapshots: Cinder's checks of the volume, then the snapshot row,
 // its quota and the create_snapshot cast to the volume's backend in one transaction.
-func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
 	mv := wire.VersionOf(ctx)
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req, f := parseSnapshotCreate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, err := s.getVolume(ctx, req.volumeID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	force := false
 	if req.force != nil {
 		force = *req.force
 		if mv.AtLeast(mvSnapshotInUse) && !force {
-			s.writeError(w, r, wire.BadRequest(msgSnapshotInUseFlag))
-			return
+			return wire.BadRequest(msgSnapshotInUseFlag)
 		}
 	}
 	valid := []string{resource.StatusAvailable}
@@ -192,15 +188,12 @@ func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case v.Host == "":
-		s.writeError(w, r, wire.BadRequest("Invalid volume: The snapshot cannot be created because volume has not been scheduled to any host."))
-		return
+		return wire.BadRequest("Invalid volume: The snapshot cannot be created because volume has not been scheduled to any host.")
 	case v.Status == resource.StatusMaintenance:
-		s.writeError(w, r, wire.BadRequest("Invalid volume: The snapshot cannot be created when the volume is in maintenance mode."))
-		return
+		return wire.BadRequest("Invalid volume: The snapshot cannot be created when the volume is in maintenance mode.")
 	}
 	if err := s.requireBackendOp(ctx, v.Host, resource.OpSnapshot, "volume", v.ID); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	sn := &resource.Snapshot{
 		ID:        uuid.NewString(),
@@ -220,8 +213,7 @@ func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) {
 	msg, err := message.Outbox(rc, message.VolumeTarget(v.Host), message.CreateSnapshot,
 		message.SnapshotArgs{SnapshotID: sn.ID, VolumeID: v.ID})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	msgs, err := s.store.CreateSnapshot(ctx, sn, valid, msg)
 	if err != nil {
@@ -230,64 +222,60 @@ func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) {
 			err = wire.BadRequest("Invalid volume: Volume %s status must be %s, but current status is: %s.",
 				v.ID, strings.Join(valid, ", "), ise.Status)
 		}
-		s.writeError(w, r, wire.NotFoundAs(err, "Volume", v.ID))
-		return
+		return wire.NotFoundAs(err, "Volume", v.ID)
 	}
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"snapshot_id": sn.ID, "volume_id": v.ID, "force": force}).Info("snapshot create accepted")
 	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, false)})
+	return nil
 }
 
 // showSnapshot is GET /snapshots/{id}.
-func (s *server) showSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) showSnapshot(w http.ResponseWriter, r *http.Request) error {
 	sn, err := s.getSnapshot(r.Context(), mux.Vars(r)["snapshot_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, true)})
+	return nil
 }
 
 // updateSnapshot is PUT /snapshots/{id}: name and description.
-func (s *server) updateSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["snapshot_id"]
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	u, f := parseSnapshotUpdate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getSnapshot(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	sn, err := s.store.UpdateSnapshot(ctx, id, u)
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(err, "Snapshot", id))
-		return
+		return wire.NotFoundAs(err, "Snapshot", id)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, false)})
+	return nil
 }
 
 // deleteSnapshot is DELETE /snapshots/{id}.
-func (s *server) deleteSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	sn, err := s.getSnapshot(ctx, mux.Vars(r)["snapshot_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.deleteSnapshotFrom(ctx, sn, resource.SnapshotDeletableStatuses); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithField("snapshot_id", sn.ID).Info("snapshot delete accepted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // deleteSnapshotFrom moves sn, if its status is one of from, to deleting with a

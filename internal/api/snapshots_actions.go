@@ -27,16 +27,14 @@ func snapshotMetadataFault(err error, id, key string) error {
 
 // snapshotAction is POST /snapshots/{id}/action: os-reset_status and os-force_delete
 // (admin), os-update_snapshot_status.
-func (s *server) snapshotAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) snapshotAction(w http.ResponseWriter, r *http.Request) error {
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	o, ok := body.(*wire.Object)
 	if !ok || len(o.Keys) != 1 {
-		s.writeError(w, r, wire.BadRequest(wire.MsgMalformedBody))
-		return
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
 	name := o.Keys[0]
 	args, _ := o.Get(name)
@@ -56,10 +54,10 @@ func (s *server) snapshotAction(w http.ResponseWriter, r *http.Request) {
 		f = wire.BadRequest("There is no such action: %s", name)
 	}
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // resetSnapshotStatus is os-reset_status: an administrator sets any of Cinder's statuses.
@@ -172,41 +170,35 @@ func (s *server) updateSnapshotStatus(r *http.Request, id string, args any) erro
 // revertVolume is the volume action revert (3.40): roll a volume back to its latest
 // snapshot. Volume → reverting and snapshot → restoring with the revert_to_snapshot cast to
 // the volume's backend, in one transaction.
-func (s *server) revertVolume(w http.ResponseWriter, r *http.Request, volumeID string, args any) {
+func (s *server) revertVolume(w http.ResponseWriter, r *http.Request, volumeID string, args any) error {
 	ctx := r.Context()
 	mv := wire.VersionOf(ctx)
 	if !mv.AtLeast(mvVolumeRevert) {
-		s.writeError(w, r, wire.NotFound("API version %s is not supported on this method.", mv))
-		return
+		return wire.NotFound("API version %s is not supported on this method.", mv)
 	}
 	o, f := wire.RequireObject("revert", args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	snapshotID := ""
 	if v, ok := o.Get("snapshot_id"); ok && v != nil {
 		if snapshotID, ok = v.(string); !ok {
-			s.writeError(w, r, wire.CheckType("snapshot_id", v, "string"))
-			return
+			return wire.CheckType("snapshot_id", v, "string")
 		}
 	}
 	v, err := s.getVolume(ctx, volumeID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.requireBackendOp(ctx, v.Host, resource.OpRevert, "volume", v.ID); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var msgs []resource.OutboxMessage
 	if v.Host != "" { // a volume never placed has no snapshots: the store refuses it
 		msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(v.Host), message.RevertToSnapshot,
 			message.RevertArgs{VolumeID: v.ID, SnapshotID: snapshotID})
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		msgs = append(msgs, msg)
 	}
@@ -223,10 +215,10 @@ func (s *server) revertVolume(w http.ResponseWriter, r *http.Request, volumeID s
 				err = wire.BadRequest("%s", re.Reason)
 			}
 		}
-		s.writeError(w, r, wire.NotFoundAs(err, "Volume", v.ID))
-		return
+		return wire.NotFoundAs(err, "Volume", v.ID)
 	}
 	s.dispatch(ctx, out)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "snapshot_id": snapshotID}).Info("volume revert accepted")
 	wire.WriteAccepted(w)
+	return nil
 }

@@ -175,24 +175,24 @@ type snapshotList struct {
 }
 
 // listSnapshots is GET /snapshots: the summary view of each snapshot.
-func (s *server) listSnapshots(w http.ResponseWriter, r *http.Request) { s.snapshotList(w, r, false) }
-
-// listSnapshotsDetail is GET /snapshots/detail: the detailed view of each snapshot.
-func (s *server) listSnapshotsDetail(w http.ResponseWriter, r *http.Request) {
-	s.snapshotList(w, r, true)
+func (s *server) listSnapshots(w http.ResponseWriter, r *http.Request) error {
+	return s.snapshotList(w, r, false)
 }
 
-func (s *server) snapshotList(w http.ResponseWriter, r *http.Request, detail bool) {
+// listSnapshotsDetail is GET /snapshots/detail: the detailed view of each snapshot.
+func (s *server) listSnapshotsDetail(w http.ResponseWriter, r *http.Request) error {
+	return s.snapshotList(w, r, true)
+}
+
+func (s *server) snapshotList(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	p, f := s.parseSnapshotListParams(r, q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var snaps []*resource.Snapshot
 	if !p.empty && p.filter.Limit > 0 {
@@ -201,8 +201,7 @@ func (s *server) snapshotList(w http.ResponseWriter, r *http.Request, detail boo
 			if errors.Is(err, resource.ErrInvalidState) {
 				err = wire.InvalidInput("Invalid sort key")
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	itemCount := len(snaps)
@@ -212,8 +211,7 @@ func (s *server) snapshotList(w http.ResponseWriter, r *http.Request, detail boo
 		if !p.empty {
 			var err error
 			if total, err = s.store.CountSnapshots(ctx, p.filter); err != nil {
-				s.writeError(w, r, err)
-				return
+				return err
 			}
 		}
 		count, itemCount = some(total), total
@@ -236,4 +234,5 @@ func (s *server) snapshotList(w http.ResponseWriter, r *http.Request, detail boo
 		out.Links = vw.nextLink(collection, q, snaps[len(snaps)-1].ID)
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }

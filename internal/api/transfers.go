@@ -38,13 +38,13 @@ func (s *server) transferRoutes(api route) {
 		collection string
 		from       wire.Version
 	}{{"os-volume-transfer", wire.MinVersion}, {"volume-transfers", mvTransferWithSnapshots}} {
-		gate := func(h http.HandlerFunc) http.HandlerFunc {
-			return func(w http.ResponseWriter, r *http.Request) {
+		gate := func(h wire.HandlerFunc) wire.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) error {
 				if !wire.VersionOf(r.Context()).AtLeast(c.from) {
 					s.unknownPath(w, r)
-					return
+					return nil
 				}
-				h(w, r)
+				return h(w, r)
 			}
 		}
 		col := c.collection
@@ -107,36 +107,32 @@ func callerProject(r *http.Request) string {
 
 // createTransfer is POST /{col}: {"transfer": {"volume_id", "name", "no_snapshots" (3.55)}}.
 // The answer (202) carries the auth key, which is never shown again.
-func (s *server) createTransfer(col string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *server) createTransfer(col string) wire.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
 		body, err := wire.ReadBody(r)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		t, f := parseTransferCreate(body, wire.VersionOf(ctx))
 		if f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		tv, err := s.getVolume(ctx, t.VolumeID)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		if f := transferEncryptionFault(tv); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		if err := s.store.CreateTransfer(ctx, t, callerProject(r)); err != nil {
-			s.writeError(w, r, transferError(err))
-			return
+			return transferError(err)
 		}
 		reqctx.Log(ctx, s.log).WithField("transfer", t.ID).WithField("volume", t.VolumeID).Info("transfer created")
 		v := newViewer(r).transferDetail(col, t)
 		v.AuthKey = t.AuthKey
 		wire.WriteJSON(w, http.StatusAccepted, map[string]any{"transfer": v})
+		return nil
 	}
 }
 
@@ -191,22 +187,19 @@ func parseTransferCreate(body any, mv wire.Version) (*resource.Transfer, *wire.F
 
 // listTransfers is GET /{col} and /{col}/detail: the caller's project's open transfers (an
 // admin's: every project's).
-func (s *server) listTransfers(col string, detail bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *server) listTransfers(col string, detail bool) wire.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		page, f := s.parseTransferPage(r, col)
 		if f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		all, err := s.store.ListTransfers(r.Context(), resource.TransferFilter{ProjectID: callerProject(r)})
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		list, full, err := page.apply(all)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		vw := newViewer(r)
 		out := make([]transferView, 0, len(list))
@@ -223,18 +216,19 @@ func (s *server) listTransfers(col string, detail bool) http.HandlerFunc {
 			body["transfers_links"] = vw.nextLink(col, q, list[len(list)-1].ID)
 		}
 		wire.WriteJSON(w, http.StatusOK, body)
+		return nil
 	}
 }
 
 // showTransfer is GET /{col}/{id}.
-func (s *server) showTransfer(col string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *server) showTransfer(col string) wire.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		t, err := s.getTransfer(r, mux.Vars(r)["transfer_id"])
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		wire.WriteJSON(w, http.StatusOK, map[string]any{"transfer": newViewer(r).transferDetail(col, t)})
+		return nil
 	}
 }
 
@@ -253,45 +247,42 @@ func (s *server) getTransfer(r *http.Request, id string) (*resource.Transfer, er
 }
 
 // deleteTransfer is DELETE /{col}/{id}: the offer is withdrawn, the volume available again.
-func (s *server) deleteTransfer(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteTransfer(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["transfer_id"]
 	if _, err := s.getTransfer(r, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteTransfer(r.Context(), id, callerProject(r)); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(r.Context(), s.log).WithField("transfer", id).Info("transfer deleted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // acceptTransfer is POST /{col}/{id}/accept: {"accept": {"auth_key": "…"}}. The volume moves
 // to the caller's project (202, the transfer's summary); over quota is 413.
-func (s *server) acceptTransfer(col string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *server) acceptTransfer(col string) wire.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
 		id := mux.Vars(r)["transfer_id"]
 		body, err := wire.ReadBody(r)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		key, f := parseTransferAccept(body)
 		if f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		rc := reqctx.From(ctx)
 		t, err := s.store.AcceptTransfer(ctx, id, key, rc.ProjectID, rc.UserID)
 		if err != nil {
-			s.writeError(w, r, transferError(err))
-			return
+			return transferError(err)
 		}
 		reqctx.Log(ctx, s.log).WithField("transfer", id).WithField("volume", t.VolumeID).
 			WithField("from", t.SourceProjectID).WithField("to", rc.ProjectID).Info("transfer accepted")
 		wire.WriteJSON(w, http.StatusAccepted, map[string]any{"transfer": newViewer(r).transferSummary(col, t)})
+		return nil
 	}
 }
 

@@ -211,7 +211,7 @@ func (s *server) defaultTypeFor(ctx context.Context, project string) (*resource.
 }
 
 // listTypes is GET /types.
-func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
+func (s *server) listTypes(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
 	q := r.URL.Query()
@@ -227,19 +227,16 @@ func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
 		case wire.IsFalse(l):
 			public = false
 		default:
-			s.writeError(w, r, wire.BadRequest("Invalid is_public filter [%s]", v))
-			return
+			return wire.BadRequest("Invalid is_public filter [%s]", v)
 		}
 	}
 	if v := q.Get("limit"); q.Has("limit") {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
-			s.writeError(w, r, wire.BadRequest("limit param must be an integer"))
-			return
+			return wire.BadRequest("limit param must be an integer")
 		}
 		if n < 0 {
-			s.writeError(w, r, wire.BadRequest("limit param must be positive"))
-			return
+			return wire.BadRequest("limit param must be positive")
 		}
 		f.Limit = min(n, s.maxLimit)
 	} else {
@@ -247,23 +244,20 @@ func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Marker = q.Get("marker")
 	if fl := parseTypeSort(q, &f); fl != nil {
-		s.writeError(w, r, fl)
-		return
+		return fl
 	}
 	vw := newViewer(r)
 	none, fl := typeListFilters(r, vw, &f)
 	if fl != nil {
-		s.writeError(w, r, fl)
-		return
+		return fl
 	}
 	if none {
 		wire.WriteJSON(w, http.StatusOK, map[string]any{"volume_types": []typeView{}})
-		return
+		return nil
 	}
 	types, err := s.store.ListVolumeTypes(ctx, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]typeView, 0, len(types))
 	for _, t := range types {
@@ -281,6 +275,7 @@ func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
 		body["volume_type_links"] = vw.nextLink("types", params, types[len(types)-1].ID)
 	}
 	wire.WriteJSON(w, http.StatusOK, body)
+	return nil
 }
 
 // parseTypeSort reads sort=key[:dir],… or sort_key/sort_dir (Cinder's get_sort_params); a
@@ -323,7 +318,7 @@ func parseTypeSort(q map[string][]string, f *resource.VolumeTypeFilter) *wire.Fa
 }
 
 // showType is GET /types/{id}; /types/default is the caller's default type.
-func (s *server) showType(w http.ResponseWriter, r *http.Request) {
+func (s *server) showType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
 	id := mux.Vars(r)["type_id"]
@@ -341,39 +336,36 @@ func (s *server) showType(w http.ResponseWriter, r *http.Request) {
 		t, err = s.getType(ctx, id)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"volume_type": showTypeView(newViewer(r), t, id != "default")})
+	return nil
 }
 
 // createType is POST /types (admin).
-func (s *server) createType(w http.ResponseWriter, r *http.Request) {
+func (s *server) createType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyTypeCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	t, f := parseTypeCreate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t.ID = uuid.NewString()
 	if err := s.store.CreateVolumeType(ctx, t); err != nil {
 		if errors.Is(err, resource.ErrVolumeTypeExists) {
 			err = wire.New(http.StatusConflict, "Volume Type %s already exists.", t.Name)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_type_id": t.ID, "name": t.Name}).Info("volume type created")
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"volume_type": manageTypeView(t, newViewer(r).may(ruleTypeAccess))})
+	return nil
 }
 
 // parseTypeCreate checks a create body against Cinder's volume_types.create schema.
@@ -512,33 +504,30 @@ func checkExtraSpecs(field string, v any, allowNull, spaces bool) (map[string]st
 }
 
 // updateType is PUT /types/{id} (admin): name, description, is_public.
-func (s *server) updateType(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyTypeUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	u, f := parseTypeUpdate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.store.UpdateVolumeType(ctx, id, u)
 	if err != nil {
 		if errors.Is(err, resource.ErrVolumeTypeExists) {
 			err = wire.New(http.StatusConflict, "Volume Type %s already exists.", *u.Name)
 		}
-		s.writeError(w, r, wire.NotFoundAs(err, "VolumeType", id))
-		return
+		return wire.NotFoundAs(err, "VolumeType", id)
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", id).Info("volume type updated")
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"volume_type": manageTypeView(t, false)})
+	return nil
 }
 
 // parseTypeUpdate checks an update body against Cinder's volume_types.update schema and the
@@ -598,21 +587,18 @@ func parseTypeUpdate(body any) (resource.VolumeTypeUpdate, *wire.Fault) {
 
 // deleteType is DELETE /types/{id} (admin). A type in use, the configured default type and a
 // project's default type are refused as Cinder refuses them.
-func (s *server) deleteType(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyTypeDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.getType(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if t.Name == s.defaultType || t.ID == s.defaultType {
-		s.writeError(w, r, wire.BadRequest("The volume type %s is a default volume type and cannot be deleted.", t.ID))
-		return
+		return wire.BadRequest("The volume type %s is a default volume type and cannot be deleted.", t.ID)
 	}
 	if err := s.store.DeleteVolumeType(ctx, t.ID); err != nil {
 		switch {
@@ -621,26 +607,24 @@ func (s *server) deleteType(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, resource.ErrVolumeTypeIsDefault):
 			err = wire.BadRequest("The volume type %s is a default volume type and cannot be deleted.", t.ID)
 		}
-		s.writeError(w, r, wire.NotFoundAs(err, "VolumeType", id))
-		return
+		return wire.NotFoundAs(err, "VolumeType", id)
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", t.ID).Info("volume type deleted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // typeAction is POST /types/{id}/action: addProjectAccess, removeProjectAccess (admin).
-func (s *server) typeAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) typeAction(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["type_id"]
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	o, ok := body.(*wire.Object)
 	if !ok || len(o.Keys) != 1 {
-		s.writeError(w, r, wire.BadRequest(wire.MsgMalformedBody))
-		return
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
 	action := o.Keys[0]
 	policy := policyTypeAccessAdd
@@ -649,44 +633,35 @@ func (s *server) typeAction(w http.ResponseWriter, r *http.Request) {
 	case "removeProjectAccess":
 		policy = policyTypeAccessRemove
 	default:
-		s.writeError(w, r, wire.BadRequest("There is no such action: %s", action))
-		return
+		return wire.BadRequest("There is no such action: %s", action)
 	}
 	if f := authorizeAdmin(r, policy); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	args, f := wire.RequireObject(action, o.Vals[action])
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if !args.Has("project") {
-		s.writeError(w, r, wire.SchemaError(action, args, "'project' is a required property"))
-		return
+		return wire.SchemaError(action, args, "'project' is a required property")
 	}
 	if f := wire.CheckAdditional(action, args, "project"); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	pv := args.Vals["project"]
 	if f := wire.CheckType("project", pv, "string"); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	project := pv.(string)
 	if f := wire.CheckLength("project", project, 1, 255); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.store.GetVolumeType(ctx, id)
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(err, "VolumeType", id))
-		return
+		return wire.NotFoundAs(err, "VolumeType", id)
 	}
 	if t.IsPublic {
-		s.writeError(w, r, wire.BadRequest("Invalid volume type: Type access modification is not applicable to public volume type."))
-		return
+		return wire.BadRequest("Invalid volume type: Type access modification is not applicable to public volume type.")
 	}
 	if action == "addProjectAccess" {
 		err = s.store.AddVolumeTypeAccess(ctx, id, project)
@@ -700,34 +675,30 @@ func (s *server) typeAction(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(err, "VolumeType", id))
-		return
+		return wire.NotFoundAs(err, "VolumeType", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_type_id": id, "project": project, "action": action}).Info("volume type access changed")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // listTypeAccess is GET /types/{id}/os-volume-type-access (admin).
-func (s *server) listTypeAccess(w http.ResponseWriter, r *http.Request) {
+func (s *server) listTypeAccess(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyTypeAccessForType); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.getType(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if t.IsPublic {
-		s.writeError(w, r, wire.NotFound("Access list not available for public volume types."))
-		return
+		return wire.NotFound("Access list not available for public volume types.")
 	}
 	projects, err := s.store.ListVolumeTypeAccess(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	type access struct {
 		VolumeTypeID string `json:"volume_type_id"`
@@ -738,4 +709,5 @@ func (s *server) listTypeAccess(w http.ResponseWriter, r *http.Request) {
 		out = append(out, access{VolumeTypeID: id, ProjectID: p})
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"volume_type_access": out})
+	return nil
 }

@@ -88,34 +88,31 @@ func (s *server) typeEncryption(ctx context.Context, typeID string) (*resource.E
 }
 
 // showEncryption is GET /types/{id}/encryption: the encryption's columns, {} without one.
-func (s *server) showEncryption(w http.ResponseWriter, r *http.Request) {
+func (s *server) showEncryption(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyEncryptionGet); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	e, err := s.typeEncryption(r.Context(), mux.Vars(r)["type_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if e == nil {
 		wire.WriteJSON(w, http.StatusOK, map[string]any{})
-		return
+		return nil
 	}
 	wire.WriteJSON(w, http.StatusOK, encryptionSpecs(e))
+	return nil
 }
 
 // showEncryptionItem is GET /types/{id}/encryption/{key}: {key: value}.
-func (s *server) showEncryptionItem(w http.ResponseWriter, r *http.Request) {
+func (s *server) showEncryptionItem(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyEncryptionGet); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	vars := mux.Vars(r)
 	e, err := s.typeEncryption(r.Context(), vars["type_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var specs map[string]any
 	if e != nil {
@@ -123,10 +120,10 @@ func (s *server) showEncryptionItem(w http.ResponseWriter, r *http.Request) {
 	}
 	v, ok := specs[vars["key"]]
 	if !ok {
-		s.writeError(w, r, encryptionNotFound(vars["type_id"]))
-		return
+		return encryptionNotFound(vars["type_id"])
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{vars["key"]: v})
+	return nil
 }
 
 func encryptionNotFound(typeID string) *wire.Fault {
@@ -253,75 +250,68 @@ func encryptionFault(err error, op, typeID string) error {
 }
 
 // createEncryption is POST /types/{id}/encryption (admin).
-func (s *server) createEncryption(w http.ResponseWriter, r *http.Request) {
+func (s *server) createEncryption(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	typeID := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyEncryptionCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, err := wire.ReadMember(r, "encryption")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	b, f := checkEncryption(v, true)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	e := &resource.Encryption{VolumeTypeID: typeID, Provider: *b.u.Provider, ControlLocation: *b.u.ControlLocation,
 		Cipher: b.u.Cipher, KeySize: b.u.KeySize}
 	if err := s.store.CreateVolumeTypeEncryption(ctx, e); err != nil {
-		s.writeError(w, r, encryptionFault(err, "create", typeID))
-		return
+		return encryptionFault(err, "create", typeID)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_type_id": typeID, "encryption_id": e.ID}).Info("volume type encryption created")
 	b.answer["volume_type_id"], b.answer["encryption_id"] = typeID, e.ID
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"encryption": b.answer})
+	return nil
 }
 
 // updateEncryption is PUT /types/{id}/encryption/{encryption_id} (admin); Cinder ignores the
 // encryption id of the path.
-func (s *server) updateEncryption(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateEncryption(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	typeID := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyEncryptionUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, err := wire.ReadMember(r, "encryption")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	b, f := checkEncryption(v, false)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.store.UpdateVolumeTypeEncryption(ctx, typeID, b.u); err != nil {
-		s.writeError(w, r, encryptionFault(err, "update", typeID))
-		return
+		return encryptionFault(err, "update", typeID)
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", typeID).Info("volume type encryption updated")
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"encryption": b.answer})
+	return nil
 }
 
 // deleteEncryption is DELETE /types/{id}/encryption/{encryption_id} (admin): 202.
-func (s *server) deleteEncryption(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteEncryption(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	typeID := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyEncryptionDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if err := s.store.DeleteVolumeTypeEncryption(ctx, typeID); err != nil {
-		s.writeError(w, r, encryptionFault(err, "delete", typeID))
-		return
+		return encryptionFault(err, "delete", typeID)
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", typeID).Info("volume type encryption deleted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // keyManager is the API's key manager: none when Options.KeyManager is nil.
@@ -504,28 +494,27 @@ func (s *server) volumeEncryption(ctx context.Context, id string) (map[string]an
 }
 
 // showVolumeEncryption is GET /volumes/{id}/encryption (volume_encryption_metadata).
-func (s *server) showVolumeEncryption(w http.ResponseWriter, r *http.Request) {
+func (s *server) showVolumeEncryption(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.volumeEncryption(r.Context(), mux.Vars(r)["volume_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, http.StatusOK, m)
+	return nil
 }
 
 // showVolumeEncryptionItem is GET /volumes/{id}/encryption/{key}: the bare value, as Cinder
 // answers it. An unknown key is a 404 (Cinder fails with a 500 there).
-func (s *server) showVolumeEncryptionItem(w http.ResponseWriter, r *http.Request) {
+func (s *server) showVolumeEncryptionItem(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	m, err := s.volumeEncryption(r.Context(), vars["volume_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	v, ok := m[vars["key"]]
 	if !ok {
-		s.writeError(w, r, wire.NotFound("Volume %s has no encryption metadata with key %s.", vars["volume_id"], vars["key"]))
-		return
+		return wire.NotFound("Volume %s has no encryption metadata with key %s.", vars["volume_id"], vars["key"])
 	}
 	wire.WriteJSON(w, http.StatusOK, v)
+	return nil
 }

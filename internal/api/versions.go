@@ -45,6 +45,7 @@ func (s *server) versionsRoot(w http.ResponseWriter, r *http.Request) {
 }
 
 // versionsV3 is GET /v3/: the same document, 200. It needs no token.
-func (s *server) versionsV3(w http.ResponseWriter, r *http.Request) {
+func (s *server) versionsV3(w http.ResponseWriter, r *http.Request) error {
 	wire.WriteJSON(w, http.StatusOK, versionsDocument(r, s.maxVersion))
+	return nil
 }

@@ -163,13 +163,13 @@ func (s *server) volumeView(r *http.Request, v *resource.Volume, withExtensions 
 }
 
 // writeVolume answers one volume's detailed view.
-func (s *server) writeVolume(w http.ResponseWriter, r *http.Request, status int, v *resource.Volume, withExtensions bool) {
+func (s *server) writeVolume(w http.ResponseWriter, r *http.Request, status int, v *resource.Volume, withExtensions bool) error {
 	d, err := s.volumeView(r, v, withExtensions)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	wire.WriteJSON(w, status, map[string]any{"volume": d})
+	return nil
 }
 
 // writeEmpty answers status with an empty body, as Cinder's actions that return nothing.
@@ -276,42 +276,39 @@ func pyTruthy(v any) bool {
 
 // resetVolumeStatus is os-reset_status (admin): set status and/or attach status, whatever
 // they are now.
-func (s *server) resetVolumeStatus(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) resetVolumeStatus(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	reset, f := parseResetStatus(args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if reset.Status != "" || reset.AttachStatus != "" {
 		if err := s.store.ResetVolumeState(ctx, id, reset); err != nil {
-			s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
-			return
+			return wire.NotFoundAs(err, "Volume", id)
 		}
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "status": reset.Status, "attach_status": reset.AttachStatus}).Info("volume state reset")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // forceDeleteVolume is os-force_delete (admin): the delete of DELETE /volumes/{id}?force=true.
-func (s *server) forceDeleteVolume(w http.ResponseWriter, r *http.Request, id string, _ any) {
+func (s *server) forceDeleteVolume(w http.ResponseWriter, r *http.Request, id string, _ any) error {
 	ctx := r.Context()
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.deleteVolumeFrom(ctx, v, forceDeletableStatuses); err != nil {
-		s.writeError(w, r, &wire.ActionError{Action: "force-delete", Err: err})
-		return
+		return &wire.ActionError{Action: "force-delete", Err: err}
 	}
 	s.deleteVolumeKey(r, v)
 	reqctx.Log(ctx, s.log).WithField("volume_id", id).Info("volume force-delete accepted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // schemaBooleans is the enum of Cinder's parameter_types.boolean, in its order.
@@ -358,40 +355,36 @@ func parseFlagAction(action, flag string, args any) (bool, *wire.Fault) {
 }
 
 // setVolumeBootable is os-set_bootable: 200 with no body, as Cinder.
-func (s *server) setVolumeBootable(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) setVolumeBootable(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	bootable, f := parseFlagAction("os-set_bootable", "bootable", args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	err := s.store.SetVolumeBootable(ctx, id, bootable, resource.VolumeStatusRule{Not: updateLockedStatuses})
 	if errors.Is(err, resource.ErrInvalidState) {
 		err = wire.BadRequest("Invalid volume: The volume cannot be updated during maintenance.")
 	}
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	}
 	writeEmpty(w, http.StatusOK)
+	return nil
 }
 
 // updateReadonlyFlag is os-update_readonly_flag: the admin metadata "readonly" becomes
 // "True" or "False"; the volume must be available.
-func (s *server) updateReadonlyFlag(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) updateReadonlyFlag(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	readonly, f := parseFlagAction("os-update_readonly_flag", "readonly", args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	value := "False"
 	if readonly {
@@ -404,10 +397,10 @@ func (s *server) updateReadonlyFlag(w http.ResponseWriter, r *http.Request, id s
 		err = wire.BadRequest("Invalid volume: Volume %s status must be available to update readonly flag, but current status is: %s.", id, ise.Status)
 	}
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	}
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // metadataStateError words a metadata change refused by the volume's status as Cinder does.
@@ -421,70 +414,59 @@ func metadataStateError(err error, verb string) error {
 
 // setImageMetadata is os-set_image_metadata: merge into the volume's image metadata and
 // answer all of it.
-func (s *server) setImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) setImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	const action = "os-set_image_metadata"
 	o, f := wire.RequireObject(action, args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, ok := o.Get("metadata")
 	if !ok {
-		s.writeError(w, r, wire.SchemaError(action, o, "'metadata' is a required property"))
-		return
+		return wire.SchemaError(action, o, "'metadata' is a required property")
 	}
 	md, f := wire.CheckMetadata("metadata", v, false)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if f := wire.CheckAdditional(action, o, "metadata"); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	all, err := s.store.UpdateVolumeMetadata(ctx, resource.GlanceMetadata, id, md, false, resource.VolumeStatusRule{Not: metadataLockedStatuses})
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(metadataStateError(err, "Updating"), "Volume", id))
-		return
+		return wire.NotFoundAs(metadataStateError(err, "Updating"), "Volume", id)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": all})
+	return nil
 }
 
 // unsetImageMetadata is os-unset_image_metadata: remove one key of the image metadata.
-func (s *server) unsetImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) unsetImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	const action = "os-unset_image_metadata"
 	o, f := wire.RequireObject(action, args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, ok := o.Get("key")
 	if !ok {
-		s.writeError(w, r, wire.SchemaError(action, o, "'key' is a required property"))
-		return
+		return wire.SchemaError(action, o, "'key' is a required property")
 	}
 	if f := wire.CheckType("key", v, "string"); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	key := v.(string)
 	if f := wire.CheckLength("key", key, 1, 255); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if f := wire.CheckAdditional(action, o, "key"); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	err := s.store.DeleteVolumeMetadataKey(ctx, resource.GlanceMetadata, id, key, resource.VolumeStatusRule{Not: metadataLockedStatuses})
 	var nf *resource.NotFoundError
@@ -492,25 +474,24 @@ func (s *server) unsetImageMetadata(w http.ResponseWriter, r *http.Request, id s
 		err = wire.NotFound("Glance metadata for volume/snapshot %s cannot be found.", id)
 	}
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(metadataStateError(err, "Deleting"), "Volume", id))
-		return
+		return wire.NotFoundAs(metadataStateError(err, "Deleting"), "Volume", id)
 	}
 	writeEmpty(w, http.StatusOK)
+	return nil
 }
 
 // showImageMetadata is os-show_image_metadata: {"metadata": {...}}. It takes no argument.
-func (s *server) showImageMetadata(w http.ResponseWriter, r *http.Request, id string, _ any) {
+func (s *server) showImageMetadata(w http.ResponseWriter, r *http.Request, id string, _ any) error {
 	ctx := r.Context()
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	md, err := s.store.VolumeMetadata(ctx, resource.GlanceMetadata, id)
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": md})
+	return nil
 }
 
 // resourceFilter is one entry of GET /resource_filters.
@@ -534,10 +515,9 @@ func (s *server) resourceFilters() []resourceFilter {
 }
 
 // listResourceFilters is GET /resource_filters (3.33), optionally ?resource=X.
-func (s *server) listResourceFilters(w http.ResponseWriter, r *http.Request) {
+func (s *server) listResourceFilters(w http.ResponseWriter, r *http.Request) error {
 	if !wire.VersionOf(r.Context()).AtLeast(mvResourceFilters) {
-		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-		return
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	out := []resourceFilter{}
 	want, only := r.URL.Query()["resource"]
@@ -547,4 +527,5 @@ func (s *server) listResourceFilters(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"resource_filters": out})
+	return nil
 }

@@ -15,28 +15,28 @@ import (
 // GET/PUT/DELETE /volumes/{id}/metadata/{key}, as Cinder's volume_metadata controller.
 
 // showVolumeMetadata is GET /volumes/{id}/metadata.
-func (s *server) showVolumeMetadata(w http.ResponseWriter, r *http.Request) {
+func (s *server) showVolumeMetadata(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["volume_id"]
 	md, err := s.userMetadata(r, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if wire.VersionOf(r.Context()).AtLeast(mvETags) {
 		writeMetadataWithETag(w, md)
-		return
+		return nil
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": md})
+	return nil
 }
 
 // createVolumeMetadata is POST /volumes/{id}/metadata: merge.
-func (s *server) createVolumeMetadata(w http.ResponseWriter, r *http.Request) {
-	s.writeVolumeMetadata(w, r, false)
+func (s *server) createVolumeMetadata(w http.ResponseWriter, r *http.Request) error {
+	return s.writeVolumeMetadata(w, r, false)
 }
 
 // replaceVolumeMetadata is PUT /volumes/{id}/metadata: replace all.
-func (s *server) replaceVolumeMetadata(w http.ResponseWriter, r *http.Request) {
-	s.writeVolumeMetadata(w, r, true)
+func (s *server) replaceVolumeMetadata(w http.ResponseWriter, r *http.Request) error {
+	return s.writeVolumeMetadata(w, r, true)
 }
 
 // parseMetadataBody validates {"<member>": metadata or null} as Cinder's volume_metadata
@@ -68,27 +68,27 @@ func parseMetadataBody(r *http.Request, member string) (map[string]string, *wire
 	return md, inner, nil
 }
 
-func (s *server) writeVolumeMetadata(w http.ResponseWriter, r *http.Request, replace bool) {
+func (s *server) writeVolumeMetadata(w http.ResponseWriter, r *http.Request, replace bool) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["volume_id"]
 	md, _, err := parseMetadataBody(r, "metadata")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	if replace && !s.metadataPreconditionOK(w, r, id) {
-		return
+	if replace {
+		if ok, err := s.metadataPreconditionOK(w, r, id); !ok {
+			return err
+		}
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	all, err := s.store.UpdateVolumeMetadata(ctx, resource.UserMetadata, id, md, replace, resource.VolumeStatusRule{Not: metadataLockedStatuses})
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(metadataStateError(err, "Updating"), "Volume", id))
-		return
+		return wire.NotFoundAs(metadataStateError(err, "Updating"), "Volume", id)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": all})
+	return nil
 }
 
 // metadataKeyNotFound is Cinder's VolumeMetadataNotFound.
@@ -97,64 +97,57 @@ func metadataKeyNotFound(id, key string) *wire.Fault {
 }
 
 // showVolumeMetadataItem is GET /volumes/{id}/metadata/{key}.
-func (s *server) showVolumeMetadataItem(w http.ResponseWriter, r *http.Request) {
+func (s *server) showVolumeMetadataItem(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id, key := mux.Vars(r)["volume_id"], mux.Vars(r)["key"]
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	md, err := s.store.VolumeMetadata(ctx, resource.UserMetadata, id)
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	}
 	v, ok := md[key]
 	if !ok {
-		s.writeError(w, r, metadataKeyNotFound(id, key))
-		return
+		return metadataKeyNotFound(id, key)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"meta": map[string]string{key: v}})
+	return nil
 }
 
 // updateVolumeMetadataItem is PUT /volumes/{id}/metadata/{key} with {"meta": {key: value}}.
-func (s *server) updateVolumeMetadataItem(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateVolumeMetadataItem(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id, key := mux.Vars(r)["volume_id"], mux.Vars(r)["key"]
 	md, _, err := parseMetadataBody(r, "meta")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	if !s.metadataPreconditionOK(w, r, id) {
-		return
+	if ok, err := s.metadataPreconditionOK(w, r, id); !ok {
+		return err
 	}
 	if _, ok := md[key]; !ok {
-		s.writeError(w, r, wire.BadRequest("Request body and URI mismatch"))
-		return
+		return wire.BadRequest("Request body and URI mismatch")
 	}
 	if len(md) > 1 {
-		s.writeError(w, r, wire.BadRequest("Request body contains too many items"))
-		return
+		return wire.BadRequest("Request body contains too many items")
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if _, err := s.store.UpdateVolumeMetadata(ctx, resource.UserMetadata, id, md, false, resource.VolumeStatusRule{Not: metadataLockedStatuses}); err != nil {
-		s.writeError(w, r, wire.NotFoundAs(metadataStateError(err, "Updating"), "Volume", id))
-		return
+		return wire.NotFoundAs(metadataStateError(err, "Updating"), "Volume", id)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"meta": md})
+	return nil
 }
 
 // deleteVolumeMetadataItem is DELETE /volumes/{id}/metadata/{key}: 200 with no body.
-func (s *server) deleteVolumeMetadataItem(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteVolumeMetadataItem(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id, key := mux.Vars(r)["volume_id"], mux.Vars(r)["key"]
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	err := s.store.DeleteVolumeMetadataKey(ctx, resource.UserMetadata, id, key, resource.VolumeStatusRule{Not: metadataLockedStatuses})
 	var nf *resource.NotFoundError
@@ -162,8 +155,8 @@ func (s *server) deleteVolumeMetadataItem(w http.ResponseWriter, r *http.Request
 		err = metadataKeyNotFound(id, key)
 	}
 	if err != nil {
-		s.writeError(w, r, wire.NotFoundAs(metadataStateError(err, "Deleting"), "Volume", id))
-		return
+		return wire.NotFoundAs(metadataStateError(err, "Deleting"), "Volume", id)
 	}
 	writeEmpty(w, http.StatusOK)
+	return nil
 }

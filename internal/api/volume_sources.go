@@ -203,17 +203,15 @@ const (
 // extendVolume is os-extend: grow an available volume (or, from 3.42, an in-use one). The
 // status change, the quota, the capacity claim of the growth on the volume's pool and the
 // extend_volume cast to its backend are one transaction.
-func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	newSize, f := parseExtend(args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	inUse := wire.VersionOf(ctx).AtLeast(mvExtendInUse) && v.Status == resource.StatusInUse
 	rule := policyExtend
@@ -221,21 +219,17 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 		rule = policyExtendAttached // Cinder's extend_attached_volume: this rule alone
 	}
 	if f := authorizeIn(ctx, rule, v.ProjectID); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if newSize <= v.Size {
-		s.writeError(w, r, wire.InvalidInput("New size for extend must be greater than current size. (current: %d, extended: %d).", v.Size, newSize))
-		return
+		return wire.InvalidInput("New size for extend must be greater than current size. (current: %d, extended: %d).", v.Size, newSize)
 	}
 	if vt, err := s.store.GetVolumeType(ctx, v.VolumeTypeID); err == nil {
 		if f := provisionSizeFault(vt, newSize); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	} else if !errors.Is(err, resource.ErrNotFound) {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	expected := resource.StatusAvailable
 	if inUse {
@@ -245,28 +239,23 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 		return wire.BadRequest("Invalid volume: Volume %s status must be '{'status': '%s'}' to extend, currently %s.", v.ID, expected, status)
 	}
 	if v.Status != expected {
-		s.writeError(w, r, stateFault(v.Status))
-		return
+		return stateFault(v.Status)
 	}
 	if err := s.requireBackendOp(ctx, v.Host, resource.OpExtend, "volume", v.ID); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	msg, err := message.Outbox(reqctx.From(ctx), message.VolumeTarget(v.Host), message.ExtendVolume,
 		message.ExtendVolumeArgs{VolumeID: v.ID, NewSize: newSize})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	res, msgs, err := s.store.BeginExtend(ctx, v.ID, []string{expected}, v.Size, newSize, msg)
 	var ise *resource.InvalidStateError
 	switch {
 	case errors.As(err, &ise):
-		s.writeError(w, r, stateFault(ise.Status))
-		return
+		return stateFault(ise.Status)
 	case err != nil:
-		s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	case !res.Claimed:
 		// As Cinder, whose scheduler refuses the growth after the 202: the volume keeps its
 		// status and size, nothing is charged or sent, and a user message says why.
@@ -275,17 +264,17 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 			ResourceType: resource.MessageResourceVolume, ResourceUUID: v.ID,
 			ActionID: resource.ActionExtendVolume, DetailID: resource.DetailNoBackendAvailable, Detail: why}
 		if err := s.store.CreateMessage(ctx, um); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size, "new_size": newSize, "reason": why}).
 			Warn("volume extend refused: no room on the volume's pool; user message left")
 		wire.WriteAccepted(w)
-		return
+		return nil
 	}
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size, "new_size": newSize}).Info("volume extend accepted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // noRoomToExtend says why the volume's pool cannot take an extend's growth: the user
@@ -348,70 +337,59 @@ func parseRetype(args any) (retypeRequest, *wire.Fault) {
 // retypeVolume is os-retype: change the type of an available or in-use volume, on the pool
 // it is on. The new type's extra specs must be satisfied by that pool (the scheduler's
 // CapabilitiesFilter); a type that would need a move answers 400.
-func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	req, f := parseRetype(args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.newType == "" {
-		s.writeError(w, r, wire.NotFound("Volume type with name  could not be found."))
-		return
+		return wire.NotFound("Volume type with name  could not be found.")
 	}
 	vt, err := s.resolveVolumeType(ctx, req.newType)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if f := provisionSizeFault(vt, v.Size); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	multiattach := typeIsMultiattach(vt)
 	if multiattach != v.Multiattach {
 		if v.Status != resource.StatusAvailable {
-			s.writeError(w, r, wire.InvalidInput("Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: %s.", v.Status))
-			return
+			return wire.InvalidInput("Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: %s.", v.Status)
 		}
 		// As Cinder's retype: making the volume multiattach needs volume:multiattach, on the
 		// volume (its project).
 		if multiattach {
 			if f := authorizeIn(ctx, policyMultiattach, v.ProjectID); f != nil {
-				s.writeError(w, r, f)
-				return
+				return f
 			}
 		}
 	}
 	from := []string{resource.StatusAvailable, resource.StatusInUse}
 	if !contains(from, v.Status) || vt.ID == v.VolumeTypeID {
-		s.writeError(w, r, wire.BadRequest(msgRetypeState))
-		return
+		return wire.BadRequest(msgRetypeState)
 	}
 	if err := s.retypeEncryptionFault(ctx, v, vt, multiattach, req.policy); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.retypeFits(ctx, v, vt, req.policy); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	err = s.store.Retype(ctx, v.ID, from, v.VolumeTypeID, vt.ID, multiattach)
 	switch {
 	case errors.Is(err, resource.ErrInvalidState):
-		s.writeError(w, r, wire.BadRequest(msgRetypeState))
-		return
+		return wire.BadRequest(msgRetypeState)
 	case err != nil:
-		s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "from_type": v.VolumeTypeID, "to_type": vt.ID}).Info("volume retyped in place")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // retypeFits checks that the volume's pool satisfies the new type's capability extra specs,

@@ -30,39 +30,33 @@ var forceDeletableStatuses = append(slices.Clone(volumeStatuses), resource.Statu
 
 // createVolume is POST /volumes: validate as Cinder does, write the volume and the
 // scheduler's create_volume message in one transaction, hand the message to the bus.
-func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
+func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req, f := parseCreate(body, wire.VersionOf(ctx))
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var vt *resource.VolumeType
 	if req.volumeType != "" || !req.hasSource() { // from a source: the source's type by default
 		if vt, err = s.resolveVolumeType(ctx, req.volumeType); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	src, err := s.lookUpSource(ctx, req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if f := req.unsupportedSource(); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if src != nil {
 		if vt, err = s.fromSource(ctx, req, src, vt); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	if req.groupID == "" {
@@ -71,25 +65,21 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.groupID != "" {
 		if err := s.checkVolumeGroup(ctx, req.groupID, vt); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	if req.size == 0 {
-		s.writeError(w, r, wire.InvalidInput("Volume size 'None' must be an integer and greater than 0"))
-		return
+		return wire.InvalidInput("Volume size 'None' must be an integer and greater than 0")
 	}
 	if f := provisionSizeFault(vt, req.size); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	az := req.availabilityZone
 	if az == "" {
 		az = s.defaultAZ
 	}
 	if !s.knownZone(az) {
-		s.writeError(w, r, wire.BadRequest("Availability zone '%s' is invalid.", az))
-		return
+		return wire.BadRequest("Availability zone '%s' is invalid.", az)
 	}
 	// As Cinder's create flow (ExtractVolumeRequestTask), once the type is known and before
 	// any quota or row: a multiattach volume (its type's extra spec, or the deprecated
@@ -97,8 +87,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	multiattach := req.multiattach || typeIsMultiattach(vt)
 	if multiattach {
 		if f := authorize(r, policyMultiattach, rc.ProjectID); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	}
 
@@ -139,22 +128,20 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		SourceVolID:      v.SourceVolID,
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.newVolumeKey(r, v, vt); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	msgs, err := s.store.CreateVolume(ctx, v, msg)
 	if err != nil {
 		s.forgetVolumeKey(r, v)
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size}).Info("volume create accepted")
 	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
+	return nil
 }
 
 // The extra specs that bound the size of a type's volumes (Cinder's MIN_SIZE_KEY and
@@ -308,47 +295,42 @@ func (s *server) getVolume(ctx context.Context, id string) (*resource.Volume, er
 }
 
 // showVolume is GET /volumes/{id}.
-func (s *server) showVolume(w http.ResponseWriter, r *http.Request) {
+func (s *server) showVolume(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.getVolume(r.Context(), mux.Vars(r)["volume_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	s.writeVolume(w, r, http.StatusOK, v, true)
+	return s.writeVolume(w, r, http.StatusOK, v, true)
 }
 
 // updateVolume is PUT /volumes/{id}: name, description, metadata (which replaces all).
-func (s *server) updateVolume(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateVolume(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["volume_id"]
 	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	u, f := parseUpdate(body, wire.VersionOf(ctx))
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if u.Name != nil || u.Description != nil || u.Metadata != nil {
 		if v, err = s.store.UpdateVolume(ctx, id, u); err != nil {
-			s.writeError(w, r, wire.NotFoundAs(err, "Volume", id))
-			return
+			return wire.NotFoundAs(err, "Volume", id)
 		}
 	}
-	s.writeVolume(w, r, http.StatusOK, v, false)
+	return s.writeVolume(w, r, http.StatusOK, v, false)
 }
 
 // deleteVolume is DELETE /volumes/{id}. A volume no volume service owns yet is deleted here
 // (by a statement that also requires it still has no host); otherwise it goes to "deleting"
 // with a delete_volume message to its service, in one transaction.
-func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["volume_id"]
 	q := r.URL.Query()
@@ -356,40 +338,36 @@ func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
 	if q.Has("cascade") {
 		var f *wire.Fault
 		if cascade, f = wire.ParseBoolParam("cascade", q.Get("cascade")); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	}
 	force := false
 	if wire.VersionOf(ctx).AtLeast(mvDeleteForce) && q.Has("force") {
 		var f *wire.Fault
 		if force, f = wire.ParseBoolParam("force", q.Get("force")); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	}
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	d, action := resource.VolumeDelete{From: resource.DeletableStatuses, Cascade: cascade, SnapshotFrom: resource.SnapshotCascadeStatuses}, "delete"
 	if force {
 		// As Cinder: a forced delete needs volume:force_delete as well (admin_api).
 		if f := authorizeIn(ctx, policyVolumeForceDelete, v.ProjectID); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		// As Cinder: a forced cascade takes the snapshots whatever their status.
 		d, action = resource.VolumeDelete{From: forceDeletableStatuses, Cascade: cascade}, "force-delete"
 	}
 	if err := s.deleteVolumeWith(ctx, v, d); err != nil {
-		s.writeError(w, r, &wire.ActionError{Action: action, Err: err})
-		return
+		return &wire.ActionError{Action: action, Err: err}
 	}
 	s.deleteVolumeKey(r, v)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "force": force, "cascade": cascade}).Info("volume delete accepted")
 	wire.WriteAccepted(w)
+	return nil
 }
 
 // deleteVolumeFrom deletes v if its status is one of from and it has no snapshots.

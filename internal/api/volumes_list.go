@@ -459,22 +459,24 @@ type volumeList struct {
 }
 
 // listVolumes is GET /volumes: id, name and links of each volume.
-func (s *server) listVolumes(w http.ResponseWriter, r *http.Request) { s.list(w, r, false) }
+func (s *server) listVolumes(w http.ResponseWriter, r *http.Request) error {
+	return s.list(w, r, false)
+}
 
 // listVolumesDetail is GET /volumes/detail: the detailed view of each volume.
-func (s *server) listVolumesDetail(w http.ResponseWriter, r *http.Request) { s.list(w, r, true) }
+func (s *server) listVolumesDetail(w http.ResponseWriter, r *http.Request) error {
+	return s.list(w, r, true)
+}
 
-func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	p, f := s.parseListParams(r, q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var vols []*resource.Volume
 	if !p.empty && p.filter.Limit > 0 {
@@ -484,8 +486,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 				// Cinder looks the marker up as a volume.
 				err = &resource.NotFoundError{Kind: "Volume", ID: p.filter.Marker}
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	itemCount := len(vols)
@@ -495,8 +496,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 		if !p.empty {
 			var err error
 			if total, err = s.store.CountVolumesMatching(ctx, p.filter); err != nil {
-				s.writeError(w, r, err)
-				return
+				return err
 			}
 		}
 		count, itemCount = some(total), total
@@ -509,8 +509,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 		collection = "volumes/detail"
 		list, err := s.volumeDetails(ctx, vw, vols, true)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		items = list
 	} else {
@@ -526,6 +525,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 		out.Links = vw.nextLink(collection, q, vols[len(vols)-1].ID)
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 type summaryView struct {
@@ -536,32 +536,28 @@ type summaryView struct {
 
 // summarizeVolumes is GET /volumes/summary (3.12): how many volumes, how many GiB, and (3.36)
 // every metadata value in use per key.
-func (s *server) summarizeVolumes(w http.ResponseWriter, r *http.Request) {
+func (s *server) summarizeVolumes(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	mv := wire.VersionOf(ctx)
 	if !mv.AtLeast(mvVolumeSummary) {
-		s.writeError(w, r, wire.NotFound(wire.MsgResourceNotFound))
-		return
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	// Cinder's summary drops a non-admin's unknown filters at every version.
 	var filter resource.VolumeFilter
 	empty := false
 	keys, vals := filterParams(q, nil)
 	if f := s.applyVolumeFilters(r, &filter, &empty, keys, vals, false); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var vols []*resource.Volume
 	if !empty {
 		var err error
 		if vols, err = s.store.ListVolumes(ctx, filter); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	sum := summaryView{TotalCount: len(vols)}
@@ -581,6 +577,7 @@ func (s *server) summarizeVolumes(w http.ResponseWriter, r *http.Request) {
 		sum.Metadata = some(md)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"volume-summary": sum})
+	return nil
 }
 
 // checkSortParams (used by the messages list) accepts the sort Scoria lists messages in,

@@ -21,11 +21,10 @@ type availabilityZoneView struct {
 // all disabled is listed as not available; Scoria also counts a zone whose services are all
 // down (no heartbeat for service_down_time) as not available, since nothing there can take
 // a volume.
-func (s *server) listAvailabilityZones(w http.ResponseWriter, r *http.Request) {
+func (s *server) listAvailabilityZones(w http.ResponseWriter, r *http.Request) error {
 	services, err := s.store.ListServices(r.Context(), resource.ServiceFilter{Binary: resource.BinaryVolume})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	now := s.now()
 	zones := []availabilityZoneView{}
@@ -45,4 +44,5 @@ func (s *server) listAvailabilityZones(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": zones})
+	return nil
 }

@@ -26,11 +26,13 @@ type Object struct {
 	Vals map[string]any
 }
 
+// Get returns the value of key k and whether the object has it.
 func (o *Object) Get(k string) (any, bool) {
 	v, ok := o.Vals[k]
 	return v, ok
 }
 
+// Has reports whether the object has key k.
 func (o *Object) Has(k string) bool {
 	_, ok := o.Vals[k]
 	return ok
@@ -354,6 +356,7 @@ func pyStr(v any) string {
 	return e.String()
 }
 
+// PyNumber renders a JSON number as Python does: an int exactly, a float as its repr.
 func PyNumber(n json.Number) string {
 	if isJSONInteger(n) {
 		if i, ok := new(big.Int).SetString(string(n), 10); ok {

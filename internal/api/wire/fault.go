@@ -17,6 +17,7 @@ type Fault struct {
 
 func (f *Fault) Error() string { return fmt.Sprintf("%d %s", f.Status, f.Message) }
 
+// New is a fault of status; the message is format, formatted with args when there are any.
 func New(status int, format string, args ...any) *Fault {
 	msg := format
 	if len(args) > 0 {
@@ -25,10 +26,12 @@ func New(status int, format string, args ...any) *Fault {
 	return &Fault{Status: status, Message: msg}
 }
 
+// BadRequest is a 400 badRequest fault.
 func BadRequest(format string, args ...any) *Fault {
 	return New(http.StatusBadRequest, format, args...)
 }
 
+// NotFound is a 404 itemNotFound fault.
 func NotFound(format string, args ...any) *Fault {
 	return New(http.StatusNotFound, format, args...)
 }

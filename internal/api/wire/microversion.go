@@ -27,6 +27,7 @@ var (
 // versionPattern is Cinder's: no leading zeros, a minor part is required.
 var versionPattern = regexp.MustCompile(`^([1-9][0-9]*)\.([1-9][0-9]*|0)$`)
 
+// ParseVersion reads "major.minor" as Cinder does; false when s is malformed.
 func ParseVersion(s string) (Version, bool) {
 	m := versionPattern.FindStringSubmatch(s)
 	if m == nil {
@@ -40,6 +41,7 @@ func ParseVersion(s string) (Version, bool) {
 	return Version{Major: major, Minor: minor}, true
 }
 
+// MustParseVersion is ParseVersion of a constant; it panics when s is malformed.
 func MustParseVersion(s string) Version {
 	v, ok := ParseVersion(s)
 	if !ok {
@@ -94,6 +96,7 @@ func NegotiateVersion(h http.Header, maxVersion Version) (Version, *Fault) {
 
 type versionKey struct{}
 
+// WithVersion returns ctx carrying the request's microversion v.
 func WithVersion(ctx context.Context, v Version) context.Context {
 	return context.WithValue(ctx, versionKey{}, v)
 }

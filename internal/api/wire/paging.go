@@ -42,8 +42,10 @@ func ParseOffset(q Query) (int, *Fault) {
 // QueryParam is one key=value of a query string; the order is kept for "next" links.
 type QueryParam struct{ Key, Value string }
 
+// Query is a parsed query string, in the order its parameters were written.
 type Query []QueryParam
 
+// ParseQuery splits a raw query string into its parameters; a malformed escape is a 400.
 func ParseQuery(raw string) (Query, *Fault) {
 	var q Query
 	for _, part := range strings.Split(raw, "&") {

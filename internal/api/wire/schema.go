@@ -16,7 +16,7 @@ import (
 // the way the jsonschema library does. These checks reproduce the rules and the messages of
 // the schemas Scoria's endpoints use, so that a client sees the same 400 as from Cinder.
 
-// dbMaxInt is Cinder's DB_MAX_INT, the largest size (GiB) a volume may have.
+// DBMaxInt is Cinder's DB_MAX_INT, the largest size (GiB) a volume may have.
 const DBMaxInt = 0x7FFFFFFF
 
 // SchemaError is a jsonschema failure: at a field ("Invalid input for field/attribute …")
@@ -195,6 +195,7 @@ func ParseBoolParam(name, value string) (bool, *Fault) {
 // how the error message spells it.
 var MetadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9_:. /-]{1,255}$`)
 
+// MetadataKeyPatternPy is MetadataKeyPattern as Cinder's messages spell it.
 const MetadataKeyPatternPy = `'^[a-zA-Z0-9-_:. /]{1,255}$'`
 
 // CheckMetadata is Cinder's metadata schema (extra_specs; with allowNull, metadata_allows_null):
