@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -111,8 +112,8 @@ func (s *server) listBackups(w http.ResponseWriter, r *http.Request) error {
 	if mv.AtLeast(mvResourceFilter) && !reqctx.From(ctx).IsAdmin {
 		var invalid []string
 		for _, p := range q {
-			if !containsString(backupListParams, p.Key) && !containsString(backupFilterKeys, p.Key) &&
-				!containsString(invalid, p.Key) && (p.Key != "with_count" || !mv.AtLeast(mvCountInfo)) {
+			if !slices.Contains(backupListParams, p.Key) && !slices.Contains(backupFilterKeys, p.Key) &&
+				!slices.Contains(invalid, p.Key) && (p.Key != "with_count" || !mv.AtLeast(mvCountInfo)) {
 				invalid = append(invalid, p.Key)
 			}
 		}
@@ -315,7 +316,7 @@ func (s *server) listClusters(w http.ResponseWriter, r *http.Request) error {
 	}
 	var invalid []string
 	for _, p := range q {
-		if !containsString(allowed, p.Key) && !containsString(invalid, p.Key) {
+		if !slices.Contains(allowed, p.Key) && !slices.Contains(invalid, p.Key) {
 			invalid = append(invalid, p.Key)
 		}
 	}
@@ -469,7 +470,7 @@ func checkManageableSort(q wire.Query) *wire.Fault {
 	}
 	var badKeys, badDirs []string
 	for _, k := range keys {
-		if !containsString(manageableSortKeys, k) {
+		if !slices.Contains(manageableSortKeys, k) {
 			badKeys = append(badKeys, k)
 		}
 	}
@@ -589,7 +590,7 @@ func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bo
 			continue
 		}
 		sv, isStr := v.(string)
-		if !isStr || k == "binary" && !containsString(logBinaries, sv) {
+		if !isStr || k == "binary" && !slices.Contains(logBinaries, sv) {
 			msg := wire.PyRepr(v) + " is not of type 'string', 'null'"
 			if k == "binary" {
 				msg = wire.PyRepr(v) + " is not one of " + wire.PyReprList(logBinaries)
@@ -672,15 +673,6 @@ func pythonLevelName(l logrus.Level) string {
 		return "ERROR"
 	}
 	return "CRITICAL"
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // gapVolumeActions are the volume actions of missing features: the volume is read (404 when

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,7 +119,7 @@ func parseMessageListParams(q wire.Query, filter *resource.MessageFilter, maxLim
 				filter.Fields = map[string]string{}
 			}
 			filter.Fields[kv.Key] = kv.Value
-		case !contains(unknown, kv.Key):
+		case !slices.Contains(unknown, kv.Key):
 			unknown = append(unknown, kv.Key)
 		}
 	}

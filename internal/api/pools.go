@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -127,7 +128,7 @@ func (s *server) poolArgs(ctx context.Context, q wire.Query) (message.GetPoolsAr
 	}
 	if mv.AtLeast(mvResourceFilter) {
 		for _, k := range keys {
-			if !contains(poolFilters, k) {
+			if !slices.Contains(poolFilters, k) {
 				invalid = append(invalid, k)
 			}
 		}

@@ -231,19 +231,19 @@ func parseResetStatus(args any) (resource.VolumeReset, *wire.Fault) {
 		l := strings.ToLower(sv)
 		switch k {
 		case "status":
-			if !contains(volumeStatuses, l) {
+			if !slices.Contains(volumeStatuses, l) {
 				return out, wire.BadRequest("Volume status: %s is invalid, valid statuses are: %s.", sv, pyTuple(volumeStatuses))
 			}
 			out.Status = l
 		case "attach_status":
-			if !contains(attachStatuses, l) {
+			if !slices.Contains(attachStatuses, l) {
 				return out, wire.BadRequest("Volume attach status: %s is invalid, valid statuses are: %s.", sv, pyList(attachStatuses))
 			}
 			out.AttachStatus = l
 		case "migration_status":
 			// Scoria does not migrate volumes: every migration status is none, and a reset of
 			// it is accepted and has nothing to change.
-			if !contains(migrationStatuses, l) {
+			if !slices.Contains(migrationStatuses, l) {
 				return out, wire.BadRequest("Volume migration status: %s is invalid, valid statuses are: %s.", sv, pyTuple(migrationStatuses))
 			}
 		}

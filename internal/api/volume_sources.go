@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/scoria/scoria/internal/api/wire"
 
@@ -371,7 +372,7 @@ func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string,
 		}
 	}
 	from := []string{resource.StatusAvailable, resource.StatusInUse}
-	if !contains(from, v.Status) || vt.ID == v.VolumeTypeID {
+	if !slices.Contains(from, v.Status) || vt.ID == v.VolumeTypeID {
 		return wire.BadRequest(msgRetypeState)
 	}
 	if err := s.retypeEncryptionFault(ctx, v, vt, multiattach, req.policy); err != nil {

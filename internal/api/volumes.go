@@ -418,12 +418,3 @@ func (s *server) deleteVolumeWith(ctx context.Context, v *resource.Volume, d res
 	s.dispatch(ctx, msgs)
 	return nil
 }
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}

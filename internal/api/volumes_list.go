@@ -146,9 +146,9 @@ func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, e
 		if !rc.IsAdmin {
 			var invalid []string
 			for _, k := range keys {
-				ok := contains(s.volFilters, k)
+				ok := slices.Contains(s.volFilters, k)
 				if mv.AtLeast(mvLikeFilter) {
-					ok = ok || contains(s.volFilters, k+"~")
+					ok = ok || slices.Contains(s.volFilters, k+"~")
 				}
 				if !ok && k != "all_tenants" {
 					invalid = append(invalid, k)
@@ -163,7 +163,7 @@ func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, e
 			if since, ok := filtersSince[k]; ok && !mv.AtLeast(since) {
 				return true
 			}
-			return !rc.IsAdmin && !contains(legacyVolumeFilterKeys, k)
+			return !rc.IsAdmin && !slices.Contains(legacyVolumeFilterKeys, k)
 		})
 	}
 
@@ -368,7 +368,7 @@ func parseTimeFilter(key, v string) ([]resource.TimeFilter, *wire.Fault) {
 		if !found {
 			at = op
 		}
-		if !contains(timeOperators, op) {
+		if !slices.Contains(timeOperators, op) {
 			return nil, wire.BadRequest("Invalid %s operator", op)
 		}
 		t, ok := parseISOTime(at)
@@ -565,7 +565,7 @@ func (s *server) summarizeVolumes(w http.ResponseWriter, r *http.Request) error 
 	for _, v := range vols {
 		sum.TotalSize += v.Size
 		for k, val := range v.Metadata {
-			if !contains(md[k], val) {
+			if !slices.Contains(md[k], val) {
 				md[k] = append(md[k], val)
 			}
 		}
