@@ -11,9 +11,11 @@
 // advertises (backups, clusters, manageable volumes and snapshots, workers cleanup, the
 // image and migration volume actions) are stubs (gaps.go) that answer as Cinder does without
 // them; os-services set-log/get-log (3.32) act on the API's own logger.
-// Its framework parts are here too: the JSON
-// body decoder (bounded depth and echo), schemas, faults in Cinder's format, query parsing and
-// paging. A request the API accepts is written to the database together with the RPC messages
+// Its handlers return their error (wire.HandlerFunc); the framework they share (the JSON
+// body decoder with bounded depth and echo, generic schema checks, faults in Cinder's format
+// and the one error-to-fault mapping, microversion negotiation, query parsing and paging, the
+// adapter that answers a returned error) is the subpackage wire; the table of the microversions
+// at which served endpoints change (microversion.go) and the resource schemas stay here. A request the API accepts is written to the database together with the RPC messages
 // it causes (an outbox), and those messages are handed to the Dispatcher after the commit;
 // pools are asked of the scheduler with a call (Pools). The attachment sweeper settles
 // attachments a crash left half-made. Group snapshots (3.14+, group_snapshots.go) and Cinder

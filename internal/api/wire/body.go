@@ -18,7 +18,7 @@ import (
 
 // Request bodies are decoded into plain values that keep what Cinder's validation messages
 // show: the order of object keys, and whether a number was written as an integer.
-// The values are nil, bool, string, json.Number, []any and *object.
+// The values are nil, bool, string, json.Number, []any and *Object.
 
 // Object is a JSON object that remembers the order of its keys.
 type Object struct {
