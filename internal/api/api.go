@@ -11,9 +11,11 @@
 // advertises (backups, clusters, manageable volumes and snapshots, workers cleanup, the
 // image and migration volume actions) are stubs (gaps.go) that answer as Cinder does without
 // them; os-services set-log/get-log (3.32) act on the API's own logger.
-// Its framework parts are here too: the JSON
-// body decoder (bounded depth and echo), schemas, faults in Cinder's format, query parsing and
-// paging. A request the API accepts is written to the database together with the RPC messages
+// Its handlers return their error (wire.HandlerFunc); the framework they share (the JSON
+// body decoder with bounded depth and echo, generic schema checks, faults in Cinder's format
+// and the one error-to-fault mapping, microversion negotiation, query parsing and paging, the
+// adapter that answers a returned error) is the subpackage wire; the table of the microversions
+// at which served endpoints change (microversion.go) and the resource schemas stay here. A request the API accepts is written to the database together with the RPC messages
 // it causes (an outbox), and those messages are handed to the Dispatcher after the commit;
 // pools are asked of the scheduler with a call (Pools). The attachment sweeper settles
 // attachments a crash left half-made. Group snapshots (3.14+, group_snapshots.go) and Cinder
@@ -27,6 +29,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/sirupsen/logrus"
 
@@ -138,7 +142,7 @@ const (
 
 // server holds the handlers' dependencies.
 type server struct {
-	maxVersion  version
+	maxVersion  wire.Version
 	store       Store
 	dispatcher  Dispatcher
 	pools       Pools
@@ -193,7 +197,7 @@ func New(o Options) (http.Handler, error) {
 		maxLimit:             o.MaxLimit,
 		volFilters:           o.VolumeFilters,
 		now:                  o.Now,
-		maxVersion:           mustParseVersion(MaxVersion),
+		maxVersion:           wire.MustParseVersion(MaxVersion),
 		policy:               o.Policy,
 		serviceRoles:         o.ServiceTokenRoles,
 		serviceRolesRequired: o.ServiceTokenRolesRequired,
@@ -206,8 +210,8 @@ func New(o Options) (http.Handler, error) {
 		s.policy = defaultEnforcer
 	}
 	if o.maxVersion != "" {
-		v, ok := parseVersion(o.maxVersion)
-		if !ok || !gatedVersion.atLeast(v) {
+		v, ok := wire.ParseVersion(o.maxVersion)
+		if !ok || !gatedVersion.AtLeast(v) {
 			return nil, errors.New("api: maxVersion " + o.maxVersion + " is beyond what the handlers implement")
 		}
 		s.maxVersion = v

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
 
@@ -325,16 +327,16 @@ func checkCommonHeaders(t testing.TB, rec *httptest.ResponseRecorder) {
 }
 
 // obj decodes a JSON answer keeping the order of keys.
-func obj(t testing.TB, rec *httptest.ResponseRecorder) *object {
+func obj(t testing.TB, rec *httptest.ResponseRecorder) *wire.Object {
 	t.Helper()
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("Content-Type = %q, want application/json; body %s", ct, rec.Body)
 	}
-	v, err := decodeJSON(rec.Body.Bytes())
+	v, err := wire.DecodeJSON(rec.Body.Bytes())
 	if err != nil {
 		t.Fatalf("decode %q: %v", rec.Body, err)
 	}
-	o, ok := v.(*object)
+	o, ok := v.(*wire.Object)
 	if !ok {
 		t.Fatalf("body %s is not an object", rec.Body)
 	}
@@ -347,15 +349,15 @@ func member(t testing.TB, v any, path ...any) any {
 	for _, p := range path {
 		switch k := p.(type) {
 		case string:
-			o, ok := v.(*object)
-			if !ok || !o.has(k) {
-				t.Fatalf("no member %q in %s", k, pyRepr(v))
+			o, ok := v.(*wire.Object)
+			if !ok || !o.Has(k) {
+				t.Fatalf("no member %q in %s", k, wire.PyRepr(v))
 			}
-			v = o.vals[k]
+			v = o.Vals[k]
 		case int:
 			l, ok := v.([]any)
 			if !ok || k >= len(l) {
-				t.Fatalf("no element %d in %s", k, pyRepr(v))
+				t.Fatalf("no element %d in %s", k, wire.PyRepr(v))
 			}
 			v = l[k]
 		}
@@ -367,18 +369,18 @@ func str(t testing.TB, v any, path ...any) string {
 	t.Helper()
 	s, ok := member(t, v, path...).(string)
 	if !ok {
-		t.Fatalf("%v is %s, not a string", path, pyRepr(member(t, v, path...)))
+		t.Fatalf("%v is %s, not a string", path, wire.PyRepr(member(t, v, path...)))
 	}
 	return s
 }
 
 func keysOf(t testing.TB, v any) []string {
 	t.Helper()
-	o, ok := v.(*object)
+	o, ok := v.(*wire.Object)
 	if !ok {
-		t.Fatalf("%s is not an object", pyRepr(v))
+		t.Fatalf("%s is not an object", wire.PyRepr(v))
 	}
-	return o.keys
+	return o.Keys
 }
 
 func wantStatus(t testing.TB, rec *httptest.ResponseRecorder, status int) {

@@ -30,6 +30,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -42,9 +44,9 @@ import (
 
 // Microversions of attachments.
 var (
-	mvAttachments        = version{3, 27}
-	mvAttachmentComplete = version{3, 44}
-	mvAttachmentMode     = version{3, 54}
+	mvAttachments        = wire.Version{Major: 3, Minor: 27}
+	mvAttachmentComplete = wire.Version{Major: 3, Minor: 44}
+	mvAttachmentMode     = wire.Version{Major: 3, Minor: 54}
 )
 
 // Policy rules of this area, named as in Cinder's policy.
@@ -71,18 +73,17 @@ type attachmentStore interface {
 
 // attachmentRoutes registers this area's routes.
 func (s *server) attachmentRoutes(api route) {
-	gate := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if !versionOf(r.Context()).atLeast(mvAttachments) {
-				s.writeError(w, r, notFound(msgResourceNotFound))
-				return
+	gate := func(h wire.HandlerFunc) wire.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			if !wire.VersionOf(r.Context()).AtLeast(mvAttachments) {
+				return wire.NotFound(wire.MsgResourceNotFound)
 			}
-			h(w, r)
+			return h(w, r)
 		}
 	}
 	api("/attachments", http.MethodPost, gate(s.createAttachment))
-	api("/attachments", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) { s.listAttachments(w, r, false) }))
-	api("/attachments/detail", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) { s.listAttachments(w, r, true) }))
+	api("/attachments", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) error { return s.listAttachments(w, r, false) }))
+	api("/attachments/detail", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) error { return s.listAttachments(w, r, true) }))
 	api("/attachments/{attachment_id}", http.MethodGet, gate(s.showAttachment))
 	api("/attachments/{attachment_id}", http.MethodPut, gate(s.updateAttachment))
 	api("/attachments/{attachment_id}", http.MethodDelete, gate(s.deleteAttachment))
@@ -160,8 +161,8 @@ func (s *server) getAttachment(ctx context.Context, id string) (*resource.Attach
 	return a, nil
 }
 
-func attachmentNotFound(id string) *fault {
-	return notFound("Volume attachment could not be found with filter: attachment_id = %s.", id)
+func attachmentNotFound(id string) *wire.Fault {
+	return wire.NotFound("Volume attachment could not be found with filter: attachment_id = %s.", id)
 }
 
 func attachmentNotFoundAs(err error, id string) error {
@@ -173,13 +174,13 @@ func attachmentNotFoundAs(err error, id string) error {
 }
 
 // parseConnector checks a connector as Cinder's schema does: an object (null for none).
-func parseConnector(v any, present bool) (map[string]any, *fault) {
+func parseConnector(v any, present bool) (map[string]any, *wire.Fault) {
 	if !present || v == nil {
 		return nil, nil
 	}
-	o, ok := v.(*object)
+	o, ok := v.(*wire.Object)
 	if !ok {
-		return nil, badRequest("Invalid input for field/attribute connector. Value: %s. %s is not of type 'object', 'null'", pyRepr(v), pyRepr(v))
+		return nil, wire.BadRequest("Invalid input for field/attribute connector. Value: %s. %s is not of type 'object', 'null'", wire.PyRepr(v), wire.PyRepr(v))
 	}
 	m, _ := plain(o).(map[string]any)
 	if len(m) == 0 {
@@ -191,10 +192,10 @@ func parseConnector(v any, present bool) (map[string]any, *fault) {
 // plain turns a decoded body value into ordinary Go values (maps, slices).
 func plain(v any) any {
 	switch t := v.(type) {
-	case *object:
-		m := make(map[string]any, len(t.keys))
-		for _, k := range t.keys {
-			val, _ := t.get(k)
+	case *wire.Object:
+		m := make(map[string]any, len(t.Keys))
+		for _, k := range t.Keys {
+			val, _ := t.Get(k)
 			m[k] = plain(val)
 		}
 		return m
@@ -219,7 +220,7 @@ func (s *server) accessMode(ctx context.Context, v *resource.Volume, requested s
 	readonly := strings.EqualFold(md["readonly"], "true")
 	switch {
 	case readonly && requested == "rw":
-		return "", badRequest("Invalid attaching mode '%s' for volume %s.", requested, v.ID)
+		return "", wire.BadRequest("Invalid attaching mode '%s' for volume %s.", requested, v.ID)
 	case readonly:
 		return "ro", nil
 	case requested == "":
@@ -236,7 +237,7 @@ func (s *server) connect(ctx context.Context, v *resource.Volume, attachmentID s
 		return driver.ConnectionInfo{}, errNoConnections
 	}
 	if v.Host == "" {
-		return driver.ConnectionInfo{}, badRequest("Invalid volume: Volume %s has no host; it cannot be attached.", v.ID)
+		return driver.ConnectionInfo{}, wire.BadRequest("Invalid volume: Volume %s has no host; it cannot be attached.", v.ID)
 	}
 	reply, err := s.conns.InitializeConnection(ctx, v.Host, rpcapi.ConnectionArgs{
 		VolumeID: v.ID, AttachmentID: attachmentID, Connector: driver.Connector(connector), AccessMode: mode,
@@ -294,11 +295,11 @@ func reserveFault(err error, v *resource.Volume) error {
 	}
 	switch {
 	case ise.Status == resource.StatusAvailable:
-		return badRequest("Invalid volume: Volume %s is not multiattach and already has an attachment.", v.ID)
+		return wire.BadRequest("Invalid volume: Volume %s is not multiattach and already has an attachment.", v.ID)
 	case !v.Multiattach && slices.Contains(resource.AttachableStatuses, ise.Status):
-		return badRequest("Invalid volume: Volume %s is not multiattach and is already %s; it cannot be attached again.", v.ID, ise.Status)
+		return wire.BadRequest("Invalid volume: Volume %s is not multiattach and is already %s; it cannot be attached again.", v.ID, ise.Status)
 	}
-	return badRequest("Invalid volume: Volume %s status must be available or in-use to reserve, but the current status is %s.", v.ID, ise.Status)
+	return wire.BadRequest("Invalid volume: Volume %s status must be available or in-use to reserve, but the current status is %s.", v.ID, ise.Status)
 }
 
 // attachmentStateFault turns an attachment or volume in the wrong status into a 400.
@@ -309,36 +310,36 @@ func attachmentStateFault(err error, what string) error {
 		if ise.Kind == "Volume" {
 			kind = "volume"
 		}
-		return badRequest("Invalid %s: %s %s is in status %s; %s needs %s.", kind, kindName(ise.Kind), ise.ID, ise.Status, what, strings.Join(ise.Want, " or "))
+		return wire.BadRequest("Invalid %s: %s %s is in status %s; %s needs %s.", kind, wire.KindName(ise.Kind), ise.ID, ise.Status, what, strings.Join(ise.Want, " or "))
 	}
 	return err
 }
 
 // attachmentBody reads {"attachment": {…}} and checks its keys against allowed.
-func attachmentBody(r *http.Request, allowed ...string) (*object, *fault) {
-	body, err := readBody(r)
+func attachmentBody(r *http.Request, allowed ...string) (*wire.Object, *wire.Fault) {
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		var f *fault
+		var f *wire.Fault
 		if errors.As(err, &f) {
 			return nil, f
 		}
-		return nil, badRequest(msgMalformedBody)
+		return nil, wire.BadRequest(wire.MsgMalformedBody)
 	}
-	o, ok := body.(*object)
+	o, ok := body.(*wire.Object)
 	if !ok {
-		return nil, badRequest(msgMalformedBody)
+		return nil, wire.BadRequest(wire.MsgMalformedBody)
 	}
-	v, ok := o.get("attachment")
+	v, ok := o.Get("attachment")
 	if !ok {
-		return nil, badRequest("Invalid input for field/attribute attachment. Value: %s. 'attachment' is a required property", pyRepr(body))
+		return nil, wire.BadRequest("Invalid input for field/attribute attachment. Value: %s. 'attachment' is a required property", wire.PyRepr(body))
 	}
-	a, ok := v.(*object)
+	a, ok := v.(*wire.Object)
 	if !ok {
-		return nil, badRequest("Invalid input for field/attribute attachment. Value: %s. %s is not of type 'object'", pyRepr(v), pyRepr(v))
+		return nil, wire.BadRequest("Invalid input for field/attribute attachment. Value: %s. %s is not of type 'object'", wire.PyRepr(v), wire.PyRepr(v))
 	}
-	for _, k := range a.keys {
+	for _, k := range a.Keys {
 		if !slices.Contains(allowed, k) {
-			return nil, badRequest("Additional properties are not allowed ('%s' was unexpected)", k)
+			return nil, wire.BadRequest("Additional properties are not allowed ('%s' was unexpected)", k)
 		}
 	}
 	return a, nil
@@ -354,51 +355,45 @@ var multiattachBusyStatuses = []string{resource.StatusReserved, resource.StatusA
 
 // createAttachment is POST /attachments: reserve the volume for an instance and, with a
 // connector, connect it at once.
-func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
+func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	allowed := []string{"volume_uuid", "instance_uuid", "connector"}
-	if versionOf(ctx).atLeast(mvAttachmentMode) {
+	if wire.VersionOf(ctx).AtLeast(mvAttachmentMode) {
 		allowed = append(allowed, "mode")
 	}
 	body, f := attachmentBody(r, allowed...)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	volID, _ := body.get("volume_uuid")
+	volID, _ := body.Get("volume_uuid")
 	vid, ok := volID.(string)
-	if !ok || !isUUIDLike(vid) {
-		s.writeError(w, r, badRequest("Invalid input for field/attribute volume_uuid. Value: %s. %s is not a 'uuid'", pyRepr(volID), pyRepr(volID)))
-		return
+	if !ok || !wire.IsUUIDLike(vid) {
+		return wire.BadRequest("Invalid input for field/attribute volume_uuid. Value: %s. %s is not a 'uuid'", wire.PyRepr(volID), wire.PyRepr(volID))
 	}
 	inst := ""
-	if iv, ok := body.get("instance_uuid"); ok && iv != nil {
+	if iv, ok := body.Get("instance_uuid"); ok && iv != nil {
 		is, ok := iv.(string)
-		if !ok || !isUUIDLike(is) {
-			s.writeError(w, r, badRequest("Invalid input for field/attribute instance_uuid. Value: %s. %s is not a 'uuid'", pyRepr(iv), pyRepr(iv)))
-			return
+		if !ok || !wire.IsUUIDLike(is) {
+			return wire.BadRequest("Invalid input for field/attribute instance_uuid. Value: %s. %s is not a 'uuid'", wire.PyRepr(iv), wire.PyRepr(iv))
 		}
 		inst = is
 	}
-	cv, hasConn := body.get("connector")
+	cv, hasConn := body.Get("connector")
 	connector, f := parseConnector(cv, hasConn)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	requested := ""
-	if mv, ok := body.get("mode"); ok && mv != nil {
+	if mv, ok := body.Get("mode"); ok && mv != nil {
 		ms, _ := mv.(string)
 		if ms != "rw" && ms != "ro" {
-			s.writeError(w, r, badRequest("Invalid input for field/attribute mode. Value: %s. %s is not one of ['rw', 'ro']", pyRepr(mv), pyRepr(mv)))
-			return
+			return wire.BadRequest("Invalid input for field/attribute mode. Value: %s. %s is not one of ['rw', 'ro']", wire.PyRepr(mv), wire.PyRepr(mv))
 		}
 		requested = ms
 	}
 	v, err := s.getVolume(ctx, vid)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	// As Cinder's _attachment_reserve, before anything else of the reservation: another
 	// attachment of a bootable multiattach volume already in use needs its own rule, on the
@@ -407,14 +402,12 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 	// the rule guards the further attachment alike.
 	if v.Multiattach && v.Bootable && slices.Contains(multiattachBusyStatuses, v.Status) {
 		if f := authorizeIn(ctx, policyMultiattachBootable, v.ProjectID); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	}
 	mode, err := s.accessMode(ctx, v, requested)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	a := &resource.Attachment{
 		ID: uuid.NewString(), VolumeID: v.ID, ProjectID: v.ProjectID, InstanceUUID: inst,
@@ -424,8 +417,7 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 		a.AttachMode = requested
 	}
 	if err := s.store.ReserveAttachment(ctx, a); err != nil {
-		s.writeError(w, r, reserveFault(err, v))
-		return
+		return reserveFault(err, v)
 	}
 	log := reqctx.Log(ctx, s.log).WithFields(logrus.Fields{"volume_id": v.ID, "attachment_id": a.ID})
 	log.Info("attachment reserved")
@@ -434,10 +426,10 @@ func (s *server) createAttachment(w http.ResponseWriter, r *http.Request) {
 		out, err = s.connectAttachment(ctx, v, out, connector, mode)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(out)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(out)})
+	return nil
 }
 
 // connectAttachment connects attachment a of volume v and records it. When the volume
@@ -458,127 +450,112 @@ func (s *server) connectAttachment(ctx context.Context, v *resource.Volume, a *r
 }
 
 // updateAttachment is PUT /attachments/{id}: connect a reserved attachment to its host.
-func (s *server) updateAttachment(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateAttachment(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["attachment_id"]
 	body, f := attachmentBody(r, "connector")
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	cv, hasConn := body.get("connector")
+	cv, hasConn := body.Get("connector")
 	connector, f := parseConnector(cv, hasConn)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if connector == nil {
-		s.writeError(w, r, badRequest("Invalid input for field/attribute connector. 'connector' is a required property"))
-		return
+		return wire.BadRequest("Invalid input for field/attribute connector. 'connector' is a required property")
 	}
 	a, err := s.getAttachment(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !slices.Contains([]string{resource.AttachReserved, resource.AttachAttaching, resource.AttachErrorAttaching}, a.AttachStatus) {
-		s.writeError(w, r, badRequest("Invalid volume attachment: attachment %s is in status %s; only a reserved or attaching attachment can be connected.", id, a.AttachStatus))
-		return
+		return wire.BadRequest("Invalid volume attachment: attachment %s is in status %s; only a reserved or attaching attachment can be connected.", id, a.AttachStatus)
 	}
 	v, err := s.getVolume(ctx, a.VolumeID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	mode, err := s.accessMode(ctx, v, a.AttachMode)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out, err := s.connectAttachment(ctx, v, a, connector, mode)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(out)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(out)})
+	return nil
 }
 
 // attachmentAction is POST /attachments/{id}/action: os-complete (3.44).
-func (s *server) attachmentAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) attachmentAction(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if !versionOf(ctx).atLeast(mvAttachmentComplete) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+	if !wire.VersionOf(ctx).AtLeast(mvAttachmentComplete) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	o, ok := body.(*object)
-	if !ok || len(o.keys) != 1 {
-		s.writeError(w, r, badRequest(msgMalformedBody))
-		return
+	o, ok := body.(*wire.Object)
+	if !ok || len(o.Keys) != 1 {
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
-	if o.keys[0] != "os-complete" {
-		s.writeError(w, r, badRequest("There is no such action: %s", o.keys[0]))
-		return
+	if o.Keys[0] != "os-complete" {
+		return wire.BadRequest("There is no such action: %s", o.Keys[0])
 	}
 	id := mux.Vars(r)["attachment_id"]
 	if _, err := s.getAttachment(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	a, err := s.store.MarkAttached(ctx, id, resource.AttachmentAttach{})
 	if err != nil {
-		s.writeError(w, r, attachmentStateFault(attachmentNotFoundAs(err, id), "os-complete"))
-		return
+		return attachmentStateFault(attachmentNotFoundAs(err, id), "os-complete")
 	}
 	reqctx.Log(ctx, s.log).WithFields(logrus.Fields{"volume_id": a.VolumeID, "attachment_id": id}).Info("attachment complete")
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // showAttachment is GET /attachments/{id}.
-func (s *server) showAttachment(w http.ResponseWriter, r *http.Request) {
+func (s *server) showAttachment(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.getAttachment(r.Context(), mux.Vars(r)["attachment_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(a)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachment": attachmentDetailOf(a)})
+	return nil
 }
 
 // deleteAttachment is DELETE /attachments/{id}: terminate the connection on the volume
 // service (removing the export with the volume's last connection), then delete the
 // attachment; the volume is available when none is left. It answers the volume's remaining
 // attachments.
-func (s *server) deleteAttachment(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteAttachment(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["attachment_id"]
 	a, err := s.getAttachment(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if a.InstanceUUID != "" && a.Connector != nil && !s.mayDeleteInstanceAttachment(ctx) {
-		s.writeError(w, r, newFault(http.StatusConflict,
-			"Detach volume from instance %s using the Compute API", a.InstanceUUID))
-		return
+		return wire.New(http.StatusConflict,
+			"Detach volume from instance %s using the Compute API", a.InstanceUUID)
 	}
 	if err := s.detach(ctx, a, resource.AttachableStatuses); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	rest, err := s.store.VolumesAttachments(ctx, []string{a.VolumeID})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := []attachmentSummary{}
 	for _, x := range rest[a.VolumeID] {
 		out = append(out, attachmentSummaryOf(x))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attachments": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachments": out})
+	return nil
 }
 
 // detach ends attachment a: one that may have a connection is first moved to detaching and
@@ -641,53 +618,49 @@ var attachmentFilterKeys = map[string]string{
 }
 
 // listAttachments is GET /attachments and /attachments/detail.
-func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	rc := reqctx.From(ctx)
 	filter := resource.AttachmentFilter{ProjectID: rc.ProjectID}
-	if limit, f := parseLimit(q, s.maxLimit); f != nil {
-		s.writeError(w, r, f)
-		return
+	if limit, f := wire.ParseLimit(q, s.maxLimit); f != nil {
+		return f
 	} else {
 		filter.Limit = limit
 	}
-	if off, f := parseOffset(q); f != nil {
-		s.writeError(w, r, f)
-		return
+	if off, f := wire.ParseOffset(q); f != nil {
+		return f
 	} else {
 		filter.Offset = off
 	}
 	for _, p := range q {
-		switch p.key {
+		switch p.Key {
 		case "limit", "offset", "sort", "sort_key", "sort_dir":
 		case "marker":
-			filter.Marker = p.value
+			filter.Marker = p.Value
 		case "all_tenants":
-			if rc.IsAdmin && p.value != "0" && !strings.EqualFold(p.value, "false") {
+			if rc.IsAdmin && p.Value != "0" && !strings.EqualFold(p.Value, "false") {
 				filter.ProjectID = ""
 			}
 		case "project_id":
 			if rc.IsAdmin {
-				filter.ProjectID = p.value
+				filter.ProjectID = p.Value
 			}
 		default:
-			col, ok := attachmentFilterKeys[p.key]
+			col, ok := attachmentFilterKeys[p.Key]
 			if !ok {
-				s.writeError(w, r, badRequest("Invalid filter keys: %s", p.key))
-				return
+				return wire.BadRequest("Invalid filter keys: %s", p.Key)
 			}
 			switch col {
 			case "volume_id":
-				filter.VolumeID = p.value
+				filter.VolumeID = p.Value
 			case "instance_uuid":
-				filter.InstanceUUID = p.value
+				filter.InstanceUUID = p.Value
 			case "attach_status":
-				filter.AttachStatus = p.value
+				filter.AttachStatus = p.Value
 			}
 		}
 	}
@@ -698,8 +671,7 @@ func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail 
 		return k, slices.Contains([]string{"id", "created_at", "updated_at", "attach_status", "volume_id", "instance_uuid"}, k)
 	})
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if len(keys) > 0 {
 		filter.SortKey, filter.SortDesc = keys[0].Field, keys[0].Desc
@@ -708,22 +680,22 @@ func (s *server) listAttachments(w http.ResponseWriter, r *http.Request, detail 
 	if err != nil {
 		var nf *resource.NotFoundError
 		if errors.As(err, &nf) && nf.Kind == "Marker" {
-			err = badRequest("Marker %s could not be found.", filter.Marker)
+			err = wire.BadRequest("Marker %s could not be found.", filter.Marker)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if detail {
 		out := make([]attachmentDetail, len(list))
 		for i, a := range list {
 			out[i] = attachmentDetailOf(a)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"attachments": out})
-		return
+		wire.WriteJSON(w, http.StatusOK, map[string]any{"attachments": out})
+		return nil
 	}
 	out := make([]attachmentSummary, len(list))
 	for i, a := range list {
 		out[i] = attachmentSummaryOf(a)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attachments": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"attachments": out})
+	return nil
 }

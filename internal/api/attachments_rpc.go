@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/rpc"
 	"github.com/scoria/scoria/internal/rpcapi"
 )
@@ -52,9 +54,9 @@ func (c *RPCConnections) call(ctx context.Context, host, method string, args, re
 	defer cancel()
 	err := c.Transport.Call(ctx, rpcapi.VolumeTarget(host), method, args, reply)
 	if errors.Is(err, rpc.ErrTimeout) || errors.Is(err, rpc.ErrClosed) || errors.Is(err, context.DeadlineExceeded) {
-		return &unavailableError{
-			reason: fmt.Sprintf("The volume service of %s did not answer %s within %s; check that scoria-volume is running.", rpcapi.BackendHost(host), method, timeout),
-			err:    err,
+		return &wire.UnavailableError{
+			Reason: fmt.Sprintf("The volume service of %s did not answer %s within %s; check that scoria-volume is running.", rpcapi.BackendHost(host), method, timeout),
+			Err:    err,
 		}
 	}
 	if err != nil {
@@ -64,4 +66,4 @@ func (c *RPCConnections) call(ctx context.Context, host, method string, args, re
 }
 
 // errNoConnections answers attach requests of an API built without Options.Connections.
-var errNoConnections = &unavailableError{reason: "This API is not connected to the volume services."}
+var errNoConnections = &wire.UnavailableError{Reason: "This API is not connected to the volume services."}

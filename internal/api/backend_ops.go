@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -51,7 +53,7 @@ func (s *server) requireBackendOp(ctx context.Context, pool, op, kind, id string
 	backend, _, _ := strings.Cut(pool, "#")
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{kind + "_id": id, "pool": pool, "operation": op}).
 		Info("refused: the backend does not support the operation")
-	return badRequest("Invalid %s: the backend %s of %s %s does not support %s.", kind, backend, kind, id, backendOpText[op])
+	return wire.BadRequest("Invalid %s: the backend %s of %s %s does not support %s.", kind, backend, kind, id, backendOpText[op])
 }
 
 // sourceSupported refuses a create from src whose backend is known not to make volumes from

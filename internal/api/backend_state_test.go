@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/resource"
@@ -74,8 +76,8 @@ func TestServicesBackendState(t *testing.T) {
 		wantStatus(t, rec, http.StatusOK)
 		got := map[string]any{}
 		for _, s := range member(t, obj(t, rec), "services").([]any) {
-			if o := s.(*object); o.has("backend_state") {
-				got[str(t, s, "host")] = o.vals["backend_state"]
+			if o := s.(*wire.Object); o.Has("backend_state") {
+				got[str(t, s, "host")] = o.Vals["backend_state"]
 			}
 		}
 		return got
@@ -84,7 +86,7 @@ func TestServicesBackendState(t *testing.T) {
 		t.Helper()
 		for host, w := range want {
 			if g, ok := got[host]; !ok || g != w {
-				t.Errorf("%s backend_state %s, want %s", host, pyRepr(g), pyRepr(w))
+				t.Errorf("%s backend_state %s, want %s", host, wire.PyRepr(g), wire.PyRepr(w))
 			}
 		}
 	}

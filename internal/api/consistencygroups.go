@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/db"
@@ -52,68 +54,63 @@ func (s *server) getCGSnapshot(ctx context.Context, id string) (*resource.GroupS
 
 // createCGSnapshot is POST /cgsnapshots: {"cgsnapshot": {"consistencygroup_id", "name",
 // "description"}}, a group snapshot of that group.
-func (s *server) createCGSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) createCGSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	err := func() error {
-		body, err := readBody(r)
-		if err != nil {
-			return err
-		}
-		top, ok := body.(*object)
-		if !ok {
-			return badRequest(msgMalformedBody)
-		}
-		raw, ok := top.get("cgsnapshot")
-		if !ok {
-			return badRequest("Missing required element 'cgsnapshot' in request body.")
-		}
-		cg, ok := raw.(*object)
-		if !ok {
-			return badRequest(msgMalformedBody)
-		}
-		for _, k := range []string{"name", "description"} {
-			if v, ok := cg.get(k); ok {
-				if f := checkNullableString(k, v, 0, 255); f != nil {
-					return f
-				}
+	body, err := wire.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	top, ok := body.(*wire.Object)
+	if !ok {
+		return wire.BadRequest(wire.MsgMalformedBody)
+	}
+	raw, ok := top.Get("cgsnapshot")
+	if !ok {
+		return wire.BadRequest("Missing required element 'cgsnapshot' in request body.")
+	}
+	cg, ok := raw.(*wire.Object)
+	if !ok {
+		return wire.BadRequest(wire.MsgMalformedBody)
+	}
+	for _, k := range []string{"name", "description"} {
+		if v, ok := cg.Get(k); ok {
+			if f := wire.CheckNullableString(k, v, 0, 255); f != nil {
+				return f
 			}
 		}
-		v, ok := cg.get("consistencygroup_id")
-		if !ok {
-			return badRequest("'consistencygroup_id' must be specified")
-		}
-		groupID, _ := v.(string)
-		var name, description *string
-		if n, ok := cg.get("name"); ok {
-			name = stripped(n)
-		}
-		if d, ok := cg.get("description"); ok {
-			description = stripped(d)
-		}
-		gs, err := s.snapshotGroup(ctx, groupID, name, description, false)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"cgsnapshot": cgsnapshotView{ID: gs.ID, Name: nullable(gs.Name)}})
-		return nil
-	}()
-	if err != nil {
-		s.writeError(w, r, err)
 	}
+	v, ok := cg.Get("consistencygroup_id")
+	if !ok {
+		return wire.BadRequest("'consistencygroup_id' must be specified")
+	}
+	groupID, _ := v.(string)
+	var name, description *string
+	if n, ok := cg.Get("name"); ok {
+		name = wire.Stripped(n)
+	}
+	if d, ok := cg.Get("description"); ok {
+		description = wire.Stripped(d)
+	}
+	gs, err := s.snapshotGroup(ctx, groupID, name, description, false)
+	if err != nil {
+		return err
+	}
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"cgsnapshot": cgsnapshotView{ID: gs.ID, Name: nullable(gs.Name)}})
+	return nil
 }
 
 // showCGSnapshot is GET /cgsnapshots/{id}.
-func (s *server) showCGSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) showCGSnapshot(w http.ResponseWriter, r *http.Request) error {
 	gs, err := s.getCGSnapshot(r.Context(), mux.Vars(r)["cgsnapshot_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cgsnapshot": cgsnapshotDetail(gs)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"cgsnapshot": cgsnapshotDetail(gs)})
+	return nil
 }
 
 // deleteCGSnapshot is DELETE /cgsnapshots/{id}: the group snapshot's delete.
-func (s *server) deleteCGSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteCGSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["cgsnapshot_id"]
 	err := func() error {
@@ -123,44 +120,41 @@ func (s *server) deleteCGSnapshot(w http.ResponseWriter, r *http.Request) {
 		return s.startGroupSnapshotDelete(ctx, id)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithField("group_snapshot_id", id).Info("cgsnapshot delete accepted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
-func (s *server) listCGSnapshots(w http.ResponseWriter, r *http.Request) {
-	s.cgsnapshotList(w, r, false)
+func (s *server) listCGSnapshots(w http.ResponseWriter, r *http.Request) error {
+	return s.cgsnapshotList(w, r, false)
 }
 
-func (s *server) listCGSnapshotsDetail(w http.ResponseWriter, r *http.Request) {
-	s.cgsnapshotList(w, r, true)
+func (s *server) listCGSnapshotsDetail(w http.ResponseWriter, r *http.Request) error {
+	return s.cgsnapshotList(w, r, true)
 }
 
-func (s *server) cgsnapshotList(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) cgsnapshotList(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	filter := db.GroupSnapshotFilter{ProjectID: reqctx.From(ctx).ProjectID, WithCGSnapshots: true}
 	// common.limited: offset and limit (at most the configured maximum).
-	if v, ok := q.get("offset"); ok {
+	if v, ok := q.Get("offset"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			s.writeError(w, r, badRequest("offset param must be an integer"))
-			return
+			return wire.BadRequest("offset param must be an integer")
 		}
 		filter.Offset = n
 	}
 	filter.Limit = s.maxLimit
-	if v, ok := q.get("limit"); ok {
+	if v, ok := q.Get("limit"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			s.writeError(w, r, badRequest("limit param must be an integer"))
-			return
+			return wire.BadRequest("limit param must be an integer")
 		}
 		filter.Limit = min(max(n, 0), s.maxLimit)
 	}
@@ -168,8 +162,7 @@ func (s *server) cgsnapshotList(w http.ResponseWriter, r *http.Request, detail b
 	if filter.Limit > 0 {
 		var err error
 		if list, err = s.store.ListGroupSnapshots(ctx, filter); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	out := make([]cgsnapshotView, len(list))
@@ -180,5 +173,6 @@ func (s *server) cgsnapshotList(w http.ResponseWriter, r *http.Request, detail b
 			out[i] = cgsnapshotView{ID: gs.ID, Name: nullable(gs.Name)}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"cgsnapshots": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"cgsnapshots": out})
+	return nil
 }

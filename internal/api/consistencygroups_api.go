@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/resource"
@@ -18,9 +20,9 @@ import (
 
 // consistencygroupRoutes registers /consistencygroups.
 func (s *server) consistencygroupRoutes(api route) {
-	api("/consistencygroups", http.MethodGet, func(w http.ResponseWriter, r *http.Request) { s.cgList(w, r, false) })
+	api("/consistencygroups", http.MethodGet, func(w http.ResponseWriter, r *http.Request) error { return s.cgList(w, r, false) })
 	api("/consistencygroups", http.MethodPost, s.createCG)
-	api("/consistencygroups/detail", http.MethodGet, func(w http.ResponseWriter, r *http.Request) { s.cgList(w, r, true) })
+	api("/consistencygroups/detail", http.MethodGet, func(w http.ResponseWriter, r *http.Request) error { return s.cgList(w, r, true) })
 	api("/consistencygroups/create_from_src", http.MethodPost, s.createCGFromSource)
 	api("/consistencygroups/{consistencygroup_id}", http.MethodGet, s.showCG)
 	// Cinder's routes mapper serves update and delete on the member too (PUT, as
@@ -58,22 +60,22 @@ func cgDetail(g *resource.Group) cgView {
 
 // cgBody reads the object under key of a CG body (Cinder's loose CG schemas: other keys
 // are allowed) and checks its name and description.
-func cgBody(body any, key string) (*object, *fault) {
-	top, f := requireObject("", body)
+func cgBody(body any, key string) (*wire.Object, *wire.Fault) {
+	top, f := wire.RequireObject("", body)
 	if f != nil {
 		return nil, f
 	}
-	raw, ok := top.get(key)
+	raw, ok := top.Get(key)
 	if !ok {
-		return nil, schemaError("", body, pyStrRepr(key)+" is a required property")
+		return nil, wire.SchemaError("", body, wire.PyStrRepr(key)+" is a required property")
 	}
-	o, f := requireObject(key, raw)
+	o, f := wire.RequireObject(key, raw)
 	if f != nil {
 		return nil, f
 	}
 	for _, k := range []string{"name", "description"} {
-		if v, ok := o.get(k); ok {
-			if f := checkNullableString(k, v, 0, 255); f != nil {
+		if v, ok := o.Get(k); ok {
+			if f := wire.CheckNullableString(k, v, 0, 255); f != nil {
 				return nil, f
 			}
 		}
@@ -83,23 +85,23 @@ func cgBody(body any, key string) (*object, *fault) {
 
 // cgString is an optional string member of a CG body: Cinder's clean_name_and_description
 // strips name and description; a null or absent member is nil.
-func cgString(o *object, key string) (*string, *fault) {
-	v, ok := o.get(key)
+func cgString(o *wire.Object, key string) (*string, *wire.Fault) {
+	v, ok := o.Get(key)
 	if !ok || v == nil {
 		return nil, nil
 	}
-	if f := checkType(key, v, "string"); f != nil {
+	if f := wire.CheckType(key, v, "string"); f != nil {
 		return nil, f
 	}
 	if key == "name" || key == "description" {
-		return stripped(v), nil
+		return wire.Stripped(v), nil
 	}
 	s := v.(string)
 	return &s, nil
 }
 
 // cgNameDescription reads the stripped name and description of a CG body.
-func cgNameDescription(o *object) (name, description *string, f *fault) {
+func cgNameDescription(o *wire.Object) (name, description *string, f *wire.Fault) {
 	if name, f = cgString(o, "name"); f != nil {
 		return nil, nil, f
 	}
@@ -117,10 +119,10 @@ func pyName(name *string) string {
 
 // createCG is POST /consistencygroups: a group of default_cgsnapshot_type with the
 // comma-separated volume_types.
-func (s *server) createCG(w http.ResponseWriter, r *http.Request) {
+func (s *server) createCG(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	g, err := func() (*resource.Group, error) {
-		body, err := readBody(r)
+		body, err := wire.ReadBody(r)
 		if err != nil {
 			return nil, err
 		}
@@ -132,10 +134,10 @@ func (s *server) createCG(w http.ResponseWriter, r *http.Request) {
 		if f != nil {
 			return nil, f
 		}
-		raw, _ := o.get("volume_types")
+		raw, _ := o.Get("volume_types")
 		types, _ := raw.(string)
 		if types == "" {
-			return nil, badRequest("volume_types must be provided to create consistency group %s.", pyName(name))
+			return nil, wire.BadRequest("volume_types must be provided to create consistency group %s.", pyName(name))
 		}
 		az, f := cgString(o, "availability_zone")
 		if f != nil {
@@ -143,7 +145,7 @@ func (s *server) createCG(w http.ResponseWriter, r *http.Request) {
 		}
 		gt, err := s.store.GetGroupTypeByName(ctx, resource.DefaultCGSnapshotTypeName)
 		if errors.Is(err, resource.ErrNotFound) {
-			return nil, badRequest("Group type %s not found. Rerun migration script to create the default cgsnapshot type.", resource.DefaultCGSnapshotTypeName)
+			return nil, wire.BadRequest("Group type %s not found. Rerun migration script to create the default cgsnapshot type.", resource.DefaultCGSnapshotTypeName)
 		}
 		if err != nil {
 			return nil, err
@@ -155,17 +157,17 @@ func (s *server) createCG(w http.ResponseWriter, r *http.Request) {
 		return s.startGroupCreate(ctx, gt, name, description, strings.Split(strings.TrimRight(types, ","), ","), zone)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"consistencygroup": cgSummary(g)})
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"consistencygroup": cgSummary(g)})
+	return nil
 }
 
 // createCGFromSource is POST /consistencygroups/create_from_src: a copy of a CG snapshot
 // (cgsnapshot_id) or of a CG (source_cgid), by the groups' create-from-src.
-func (s *server) createCGFromSource(w http.ResponseWriter, r *http.Request) {
+func (s *server) createCGFromSource(w http.ResponseWriter, r *http.Request) error {
 	g, err := func() (*resource.Group, error) {
-		body, err := readBody(r)
+		body, err := wire.ReadBody(r)
 		if err != nil {
 			return nil, err
 		}
@@ -179,46 +181,46 @@ func (s *server) createCGFromSource(w http.ResponseWriter, r *http.Request) {
 		}
 		// python-cinderclient sends the source it was not given as null.
 		for _, k := range []string{"cgsnapshot_id", "source_cgid"} {
-			if v, ok := o.get(k); ok {
-				if f := checkType(k, v, "string", "null"); f != nil {
+			if v, ok := o.Get(k); ok {
+				if f := wire.CheckType(k, v, "string", "null"); f != nil {
 					return nil, f
 				}
 			}
 		}
-		snap, _ := o.get("cgsnapshot_id")
-		src, _ := o.get("source_cgid")
+		snap, _ := o.Get("cgsnapshot_id")
+		src, _ := o.Get("source_cgid")
 		req.groupSnapshotID, _ = snap.(string)
 		req.sourceGroupID, _ = src.(string)
 		switch {
 		case req.groupSnapshotID == "" && req.sourceGroupID == "":
-			return nil, badRequest("Either 'cgsnapshot_id' or 'source_cgid' must be provided to create consistency group %s from source.", pyName(req.name))
+			return nil, wire.BadRequest("Either 'cgsnapshot_id' or 'source_cgid' must be provided to create consistency group %s from source.", pyName(req.name))
 		case req.groupSnapshotID != "" && req.sourceGroupID != "":
-			return nil, badRequest("Cannot provide both 'cgsnapshot_id' and 'source_cgid' to create consistency group %s from source.", pyName(req.name))
+			return nil, wire.BadRequest("Cannot provide both 'cgsnapshot_id' and 'source_cgid' to create consistency group %s from source.", pyName(req.name))
 		}
 		return s.createGroupFromSource(r, req, true)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"consistencygroup": cgSummary(g)})
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"consistencygroup": cgSummary(g)})
+	return nil
 }
 
 // showCG is GET /consistencygroups/{id}.
-func (s *server) showCG(w http.ResponseWriter, r *http.Request) {
+func (s *server) showCG(w http.ResponseWriter, r *http.Request) error {
 	g, err := s.lookupGroup(r.Context(), mux.Vars(r)["consistencygroup_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"consistencygroup": cgDetail(g)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"consistencygroup": cgDetail(g)})
+	return nil
 }
 
 // updateCG is PUT /consistencygroups/{id}/update: the groups' update with Cinder's CG body.
-func (s *server) updateCG(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateCG(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	err := func() error {
-		body, err := readBody(r)
+		body, err := wire.ReadBody(r)
 		if err != nil {
 			return err
 		}
@@ -242,24 +244,24 @@ func (s *server) updateCG(w http.ResponseWriter, r *http.Request) {
 		}
 		empty := func(p *string) bool { return p == nil || *p == "" }
 		if empty(req.name) && empty(req.description) && empty(req.addVolumes) && empty(req.removeVolumes) {
-			return badRequest("Name, description, add_volumes, and remove_volumes can not be all empty in the request body.")
+			return wire.BadRequest("Name, description, add_volumes, and remove_volumes can not be all empty in the request body.")
 		}
 		return s.applyGroupUpdate(ctx, g, req)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // deleteCG is POST /consistencygroups/{id}/delete: the groups' delete, force deleting the
 // CG's volumes too. The body is optional (null, {} or {"consistencygroup": {"force": b}}).
-func (s *server) deleteCG(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteCG(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["consistencygroup_id"]
 	err := func() error {
-		body, err := readBody(r)
+		body, err := wire.ReadBody(r)
 		if err != nil {
 			return err
 		}
@@ -274,66 +276,63 @@ func (s *server) deleteCG(w http.ResponseWriter, r *http.Request) {
 		return s.startGroupDeleteOf(r, g, force)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // parseCGDelete validates a CG delete body against Cinder's oneOf schema.
-func parseCGDelete(body any) (bool, *fault) {
+func parseCGDelete(body any) (bool, *wire.Fault) {
 	if body == nil {
 		return false, nil
 	}
-	top, ok := body.(*object)
+	top, ok := body.(*wire.Object)
 	if !ok {
-		return false, schemaError("", body, pyRepr(body)+" is not valid under any of the given schemas")
+		return false, wire.SchemaError("", body, wire.PyRepr(body)+" is not valid under any of the given schemas")
 	}
-	raw, ok := top.get("consistencygroup")
+	raw, ok := top.Get("consistencygroup")
 	if !ok {
-		if len(top.keys) == 0 {
+		if len(top.Keys) == 0 {
 			return false, nil
 		}
-		return false, schemaError("", body, pyRepr(body)+" is not valid under any of the given schemas")
+		return false, wire.SchemaError("", body, wire.PyRepr(body)+" is not valid under any of the given schemas")
 	}
-	o, ok := raw.(*object)
+	o, ok := raw.(*wire.Object)
 	if !ok {
-		return false, schemaError("", body, pyRepr(body)+" is not valid under any of the given schemas")
+		return false, wire.SchemaError("", body, wire.PyRepr(body)+" is not valid under any of the given schemas")
 	}
-	v, ok := o.get("force")
+	v, ok := o.Get("force")
 	if !ok {
 		return false, nil
 	}
 	force, f := checkBoolean("force", v)
 	if f != nil {
-		return false, schemaError("", body, pyRepr(body)+" is not valid under any of the given schemas")
+		return false, wire.SchemaError("", body, wire.PyRepr(body)+" is not valid under any of the given schemas")
 	}
 	return force, nil
 }
 
 // cgList is GET /consistencygroups and /detail: the caller's groups of every type (Cinder's
 // group_api.get_all), paged and filtered as group lists are.
-func (s *server) cgList(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) cgList(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	p, f := s.parseGroupListParams(r, q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var groups []*resource.Group
 	if !p.empty && p.filter.Limit > 0 {
 		var err error
 		if groups, err = s.store.ListGroups(ctx, p.filter); err != nil {
 			if errors.Is(err, resource.ErrInvalidState) {
-				err = invalidInput("Invalid sort key")
+				err = wire.InvalidInput("Invalid sort key")
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	out := struct {
@@ -350,5 +349,6 @@ func (s *server) cgList(w http.ResponseWriter, r *http.Request, detail bool) {
 	if n := len(groups); n > 0 && p.filter.Limit <= n {
 		out.Links = newViewer(r).nextLink("consistencygroups", q, groups[n-1].ID)
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -15,7 +17,7 @@ import (
 // names no type (resolveVolumeType), ahead of default_volume_type.
 
 // mvDefaultTypeOverrides is the microversion that brings /default-types.
-var mvDefaultTypeOverrides = version{3, 62}
+var mvDefaultTypeOverrides = wire.Version{Major: 3, Minor: 62}
 
 func (s *server) defaultTypeRoutes(api route) {
 	api("/default-types", http.MethodGet, s.listDefaultTypes)
@@ -32,9 +34,9 @@ type defaultTypeView struct {
 
 // checkDefaultTypes answers what Cinder answers below 3.62 (404) and to non-admins (403).
 // Cinder's target is the project of the URL ("" for the list: the caller's).
-func checkDefaultTypes(r *http.Request, rule, project string) *fault {
-	if v := versionOf(r.Context()); !v.atLeast(mvDefaultTypeOverrides) {
-		return notFound("API version %s is not supported on this method.", v)
+func checkDefaultTypes(r *http.Request, rule, project string) *wire.Fault {
+	if v := wire.VersionOf(r.Context()); !v.AtLeast(mvDefaultTypeOverrides) {
+		return wire.NotFound("API version %s is not supported on this method.", v)
 	}
 	if project == "" {
 		return authorizeAdmin(r, rule)
@@ -43,133 +45,121 @@ func checkDefaultTypes(r *http.Request, rule, project string) *fault {
 }
 
 // setDefaultType is PUT /default-types/{project}: {"default_type": {"volume_type": name or id}}.
-func (s *server) setDefaultType(w http.ResponseWriter, r *http.Request) {
+func (s *server) setDefaultType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	project := mux.Vars(r)["project"]
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if f := checkDefaultTypes(r, policyDefaultSetOrUpdate, project); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	if !o.has("default_type") {
-		s.writeError(w, r, schemaError("", body, "'default_type' is a required property"))
-		return
+	if !o.Has("default_type") {
+		return wire.SchemaError("", body, "'default_type' is a required property")
 	}
-	dt, f := requireObject("default_type", o.vals["default_type"])
+	dt, f := wire.RequireObject("default_type", o.Vals["default_type"])
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	if !dt.has("volume_type") {
-		s.writeError(w, r, schemaError("default_type", dt, "'volume_type' is a required property"))
-		return
+	if !dt.Has("volume_type") {
+		return wire.SchemaError("default_type", dt, "'volume_type' is a required property")
 	}
-	if f := checkAdditional("default_type", dt, "volume_type"); f != nil {
-		s.writeError(w, r, f)
-		return
+	if f := wire.CheckAdditional("default_type", dt, "volume_type"); f != nil {
+		return f
 	}
-	ident, f := checkTypeName("volume_type", dt.vals["volume_type"], 1)
+	ident, f := checkTypeName("volume_type", dt.Vals["volume_type"], 1)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.typeByNameOrID(r, ident)
 	if err != nil {
 		// Cinder answers an unknown type here with 400, in VolumeTypeNotFound's words.
-		var fl *fault
-		if errors.As(err, &fl) && fl.status == http.StatusNotFound {
-			err = badRequest("%s", fl.message)
+		var fl *wire.Fault
+		if errors.As(err, &fl) && fl.Status == http.StatusNotFound {
+			err = wire.BadRequest("%s", fl.Message)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.SetProjectDefaultType(ctx, project, t.ID); err != nil {
-		s.writeError(w, r, notFoundAs(err, "VolumeType", t.ID))
-		return
+		return wire.NotFoundAs(err, "VolumeType", t.ID)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"project": project, "volume_type_id": t.ID}).Info("project default type set")
-	writeJSON(w, http.StatusOK, map[string]any{"default_type": defaultTypeView{ProjectID: project, VolumeTypeID: t.ID}})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"default_type": defaultTypeView{ProjectID: project, VolumeTypeID: t.ID}})
+	return nil
 }
 
 // typeByNameOrID is Cinder's get_by_name_or_id with its not-found messages.
 func (s *server) typeByNameOrID(r *http.Request, ident string) (*resource.VolumeType, error) {
 	ctx := r.Context()
-	if isUUIDLike(ident) {
+	if wire.IsUUIDLike(ident) {
 		if t, err := s.store.GetVolumeType(ctx, ident); !errors.Is(err, resource.ErrNotFound) {
 			return t, err
 		}
 		t, err := s.store.GetVolumeTypeByName(ctx, ident)
 		if errors.Is(err, resource.ErrNotFound) {
-			return nil, notFound("Volume type %s could not be found.", ident)
+			return nil, wire.NotFound("Volume type %s could not be found.", ident)
 		}
 		return t, err
 	}
 	t, err := s.store.GetVolumeTypeByName(ctx, ident)
 	if errors.Is(err, resource.ErrNotFound) {
-		return nil, notFound("Volume type with name %s could not be found.", ident)
+		return nil, wire.NotFound("Volume type with name %s could not be found.", ident)
 	}
 	return t, err
 }
 
 // showDefaultType is GET /default-types/{project}.
-func (s *server) showDefaultType(w http.ResponseWriter, r *http.Request) {
+func (s *server) showDefaultType(w http.ResponseWriter, r *http.Request) error {
 	project := mux.Vars(r)["project"]
 	if f := checkDefaultTypes(r, policyDefaultGet, project); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	d, err := s.store.GetProjectDefaultType(r.Context(), project)
 	if errors.Is(err, resource.ErrNotFound) {
-		err = notFound("Default type for project %s not found.", project)
+		err = wire.NotFound("Default type for project %s not found.", project)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"default_type": defaultTypeView{ProjectID: d.ProjectID, VolumeTypeID: d.VolumeTypeID}})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"default_type": defaultTypeView{ProjectID: d.ProjectID, VolumeTypeID: d.VolumeTypeID}})
+	return nil
 }
 
 // listDefaultTypes is GET /default-types.
-func (s *server) listDefaultTypes(w http.ResponseWriter, r *http.Request) {
+func (s *server) listDefaultTypes(w http.ResponseWriter, r *http.Request) error {
 	if f := checkDefaultTypes(r, policyDefaultGetAll, ""); f != nil {
-		if f.status == http.StatusForbidden {
-			f = newFault(http.StatusForbidden, "You are not authorized to perform this operation.")
+		if f.Status == http.StatusForbidden {
+			f = wire.New(http.StatusForbidden, "You are not authorized to perform this operation.")
 		}
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	list, err := s.store.ListProjectDefaultTypes(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]defaultTypeView, 0, len(list))
 	for _, d := range list {
 		out = append(out, defaultTypeView{ProjectID: d.ProjectID, VolumeTypeID: d.VolumeTypeID})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"default_types": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"default_types": out})
+	return nil
 }
 
 // unsetDefaultType is DELETE /default-types/{project}: 204, whether one was set or not.
-func (s *server) unsetDefaultType(w http.ResponseWriter, r *http.Request) {
+func (s *server) unsetDefaultType(w http.ResponseWriter, r *http.Request) error {
 	project := mux.Vars(r)["project"]
 	if f := checkDefaultTypes(r, policyDefaultUnset, project); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if err := s.store.DeleteProjectDefaultType(r.Context(), project); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(r.Context(), s.log).WithField("project", project).Info("project default type unset")
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+
+	"github.com/scoria/scoria/internal/api/wire"
 )
 
 // GET /extensions lists Cinder's API extensions that Scoria serves, in Cinder's shape, so that
@@ -73,6 +75,7 @@ func (l *extensionLister) served() []extension {
 }
 
 // list is GET /extensions.
-func (l *extensionLister) list(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"extensions": l.served()})
+func (l *extensionLister) list(w http.ResponseWriter, r *http.Request) error {
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"extensions": l.served()})
+	return nil
 }

@@ -62,33 +62,6 @@ func fuzzDo(t *testing.T, e *env, method, path, body string, header map[string]s
 	return rec
 }
 
-func FuzzDecodeJSON(f *testing.F) {
-	for _, s := range []string{`{"volume": {"size": 1}}`, `[1, 2.5e3, "x", null, true]`, `{"a": 1, "a": 2}`, nested(40), `"\ud800"`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		d := &bodyDecoder{ctx: ctx}
-		v, err := d.decode(data)
-		// Each token is read once: a token takes at least a byte, and the end is one more look.
-		if d.tokens > len(data)+1 {
-			t.Fatalf("%d tokens read from %d bytes", d.tokens, len(data))
-		}
-		if err != nil {
-			return
-		}
-		for name, s := range map[string]string{"repr": pyRepr(v), "str": pyStr(v)} {
-			if len(s) > maxEcho+len(echoCut) {
-				t.Fatalf("%s of a decoded value is %d bytes, more than %d", name, len(s), maxEcho+len(echoCut))
-			}
-		}
-		if f := schemaError("field", v, "msg"); f.status != http.StatusBadRequest || len(f.message) > 3*maxEcho {
-			t.Fatalf("schema error %d of %d bytes", f.status, len(f.message))
-		}
-	})
-}
-
 // fuzzVersions are the microversions the fuzz targets of the handler pick from.
 var fuzzVersions = []string{"", "volume 3.0", "volume 3.2", "volume 3.27", "volume 3.31", "volume 3.34", "volume 3.42",
 	"volume 3.45", "volume 3.59", "volume 3.60", "volume 3.66", "volume latest"}

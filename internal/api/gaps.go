@@ -3,8 +3,11 @@ package api
 import (
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -23,14 +26,14 @@ import (
 
 // Microversions of the gap features.
 var (
-	mvManageExisting        = version{3, 8}
-	mvBackupUpdate          = version{3, 9}
-	mvManageExistingCluster = version{3, 17}
-	mvReplicationCluster    = version{3, 26}
-	mvWorkersCleanup        = version{3, 24}
-	mvLogLevel              = version{3, 32}
-	mvReimage               = version{3, 68}
-	mvUploadImageOptions    = version{3, 1}
+	mvManageExisting        = wire.Version{Major: 3, Minor: 8}
+	mvBackupUpdate          = wire.Version{Major: 3, Minor: 9}
+	mvManageExistingCluster = wire.Version{Major: 3, Minor: 17}
+	mvReplicationCluster    = wire.Version{Major: 3, Minor: 26}
+	mvWorkersCleanup        = wire.Version{Major: 3, Minor: 24}
+	mvLogLevel              = wire.Version{Major: 3, Minor: 32}
+	mvReimage               = wire.Version{Major: 3, Minor: 68}
+	mvUploadImageOptions    = wire.Version{Major: 3, Minor: 1}
 )
 
 // gapRoutes registers the stubs of the missing features.
@@ -99,48 +102,44 @@ const (
 // list is Cinder's empty one, with "count" from 3.45 when with_count asks for it. Its query is
 // checked as Cinder checks it: paging, and from 3.31 a non-admin's filters against the
 // backup resource filters (name, status, volume_id).
-func (s *server) listBackups(w http.ResponseWriter, r *http.Request) {
-	q, f := parseQuery(r.URL.RawQuery)
+func (s *server) listBackups(w http.ResponseWriter, r *http.Request) error {
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	ctx := r.Context()
-	mv := versionOf(ctx)
-	if mv.atLeast(mvResourceFilter) && !reqctx.From(ctx).IsAdmin {
+	mv := wire.VersionOf(ctx)
+	if mv.AtLeast(mvResourceFilter) && !reqctx.From(ctx).IsAdmin {
 		var invalid []string
 		for _, p := range q {
-			if !containsString(backupListParams, p.key) && !containsString(backupFilterKeys, p.key) &&
-				!containsString(invalid, p.key) && (p.key != "with_count" || !mv.atLeast(mvCountInfo)) {
-				invalid = append(invalid, p.key)
+			if !slices.Contains(backupListParams, p.Key) && !slices.Contains(backupFilterKeys, p.Key) &&
+				!slices.Contains(invalid, p.Key) && (p.Key != "with_count" || !mv.AtLeast(mvCountInfo)) {
+				invalid = append(invalid, p.Key)
 			}
 		}
 		if len(invalid) > 0 {
 			sort.Strings(invalid)
-			s.writeError(w, r, badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ",")))
-			return
+			return wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
 		}
 	}
-	if _, f := parseLimit(q, s.maxLimit); f != nil {
-		s.writeError(w, r, f)
-		return
+	if _, f := wire.ParseLimit(q, s.maxLimit); f != nil {
+		return f
 	}
-	if _, f := parseOffset(q); f != nil {
-		s.writeError(w, r, f)
-		return
+	if _, f := wire.ParseOffset(q); f != nil {
+		return f
 	}
 	body := map[string]any{"backups": []any{}}
-	if v, ok := q.get("with_count"); ok && mv.atLeast(mvCountInfo) {
-		withCount, f := parseBoolParam("with_count", v)
+	if v, ok := q.Get("with_count"); ok && mv.AtLeast(mvCountInfo) {
+		withCount, f := wire.ParseBoolParam("with_count", v)
 		if f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		if withCount {
 			body["count"] = 0
 		}
 	}
-	writeJSON(w, http.StatusOK, body)
+	wire.WriteJSON(w, http.StatusOK, body)
+	return nil
 }
 
 // backupFilterKeys are the backup list's filters in Cinder's default resource_filters.json;
@@ -152,60 +151,54 @@ var (
 
 // backupNotFound answers a backup that does not exist (all of them, until issue 18):
 // GET and DELETE /backups/{id}.
-func (s *server) backupNotFound(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, notFound("Backup %s could not be found.", mux.Vars(r)["backup_id"]))
+func (s *server) backupNotFound(w http.ResponseWriter, r *http.Request) error {
+	return wire.NotFound("Backup %s could not be found.", mux.Vars(r)["backup_id"])
 }
 
 // updateBackup is PUT /backups/{id} (3.9): the body is checked, then the backup is not found.
-func (s *server) updateBackup(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvBackupUpdate) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+func (s *server) updateBackup(w http.ResponseWriter, r *http.Request) error {
+	if !wire.VersionOf(r.Context()).AtLeast(mvBackupUpdate) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	if _, err := readObjectMember(r, "backup"); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	s.backupNotFound(w, r)
+	return s.backupNotFound(w, r)
 }
 
 // restoreBackup is POST /backups/{id}/restore: the body is checked, then the backup is not found.
-func (s *server) restoreBackup(w http.ResponseWriter, r *http.Request) {
+func (s *server) restoreBackup(w http.ResponseWriter, r *http.Request) error {
 	if _, err := readObjectMember(r, "restore"); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	s.backupNotFound(w, r)
+	return s.backupNotFound(w, r)
 }
 
 // exportBackupRecord is GET /backups/{id}/export_record: admins only, as Cinder decides the
 // rule before reading the backup.
-func (s *server) exportBackupRecord(w http.ResponseWriter, r *http.Request) {
+func (s *server) exportBackupRecord(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyBackupExport); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	s.backupNotFound(w, r)
+	return s.backupNotFound(w, r)
 }
 
 // backupAction is POST /backups/{id}/action: os-reset_status and os-force_delete find no
 // backup; other actions are Cinder's "There is no such action".
-func (s *server) backupAction(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+func (s *server) backupAction(w http.ResponseWriter, r *http.Request) error {
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	o, ok := body.(*object)
-	if !ok || len(o.keys) != 1 {
-		s.writeError(w, r, badRequest(msgMalformedBody))
-		return
+	o, ok := body.(*wire.Object)
+	if !ok || len(o.Keys) != 1 {
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
-	switch name := o.keys[0]; name {
+	switch name := o.Keys[0]; name {
 	case "os-reset_status", "os-force_delete":
-		s.backupNotFound(w, r)
+		return s.backupNotFound(w, r)
 	default:
-		s.writeError(w, r, badRequest("There is no such action: %s", name))
+		return wire.BadRequest("There is no such action: %s", name)
 	}
 }
 
@@ -216,91 +209,80 @@ func (s *server) backupAction(w http.ResponseWriter, r *http.Request) {
 // "Service not found for creating backup."); Scoria has no backup records to fail until issue
 // 18, so it answers at once what Cinder's backups controller answers for a ServiceNotFound:
 // 503 "Service cinder-backup could not be found.".
-func (s *server) createBackup(w http.ResponseWriter, r *http.Request) {
+func (s *server) createBackup(w http.ResponseWriter, r *http.Request) error {
 	v, err := readObjectMember(r, "backup")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	volID, ok := v.get("volume_id")
+	volID, ok := v.Get("volume_id")
 	if !ok {
-		s.writeError(w, r, schemaError("backup", v, "'volume_id' is a required property"))
-		return
+		return wire.SchemaError("backup", v, "'volume_id' is a required property")
 	}
-	if f := checkOptionalUUID("backup/volume_id", volID); f != nil || volID == nil {
+	if f := wire.CheckOptionalUUID("backup/volume_id", volID); f != nil || volID == nil {
 		if f == nil {
-			f = schemaError("backup/volume_id", volID, "None is not valid under any of the given schemas")
+			f = wire.SchemaError("backup/volume_id", volID, "None is not valid under any of the given schemas")
 		}
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	force := false
-	if fv, ok := v.get("force"); ok {
-		var f *fault
-		if force, f = checkOptionalBoolean("backup/force", fv); f != nil {
-			s.writeError(w, r, f)
-			return
+	if fv, ok := v.Get("force"); ok {
+		var f *wire.Fault
+		if force, f = wire.CheckOptionalBoolean("backup/force", fv); f != nil {
+			return f
 		}
 	}
 	ctx := r.Context()
 	vol, err := s.getVolume(ctx, volID.(string))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	snapID, _ := v.get("snapshot_id")
+	snapID, _ := v.Get("snapshot_id")
 	switch {
 	case snapID != nil:
 		// The snapshot's checks need the backup service to matter; none exists.
 	case vol.Status != resource.StatusAvailable && vol.Status != resource.StatusInUse:
-		s.writeError(w, r, badRequest("Invalid volume: Volume to be backed up must be available or in-use, but the current status is \"%s\".", vol.Status))
-		return
+		return wire.BadRequest("Invalid volume: Volume to be backed up must be available or in-use, but the current status is \"%s\".", vol.Status)
 	case vol.Status == resource.StatusInUse && !force:
-		s.writeError(w, r, badRequest("Invalid volume: Backing up an in-use volume must use the force flag."))
-		return
+		return wire.BadRequest("Invalid volume: Backing up an in-use volume must use the force flag.")
 	}
-	s.writeError(w, r, newFault(http.StatusServiceUnavailable, msgBackupServiceNotFound))
+	return wire.New(http.StatusServiceUnavailable, msgBackupServiceNotFound)
 }
 
 // importBackupRecord is POST /backups/import_record: admins only; with the body checked, no
 // backup service can take the record (Cinder's 503 ServiceNotFound, named after the
 // record's backup_service).
-func (s *server) importBackupRecord(w http.ResponseWriter, r *http.Request) {
+func (s *server) importBackupRecord(w http.ResponseWriter, r *http.Request) error {
 	v, err := readObjectMember(r, "backup-record")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var service string
 	for _, k := range []string{"backup_service", "backup_url"} {
-		x, ok := v.get(k)
+		x, ok := v.Get(k)
 		if !ok {
-			s.writeError(w, r, schemaError("backup-record", v, pyStrRepr(k)+" is a required property"))
-			return
+			return wire.SchemaError("backup-record", v, wire.PyStrRepr(k)+" is a required property")
 		}
 		str, ok := x.(string)
 		if !ok {
-			s.writeError(w, r, checkType("backup-record/"+k, x, "string"))
-			return
+			return wire.CheckType("backup-record/"+k, x, "string")
 		}
 		if k == "backup_service" {
 			service = str
 		}
 	}
 	if f := authorizeAdmin(r, policyBackupImport); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	s.writeError(w, r, newFault(http.StatusServiceUnavailable, "Service %s could not be found.", service))
+	return wire.New(http.StatusServiceUnavailable, "Service %s could not be found.", service)
 }
 
 // readObjectMember reads a {"<member>": {…}} body whose member must be an object.
-func readObjectMember(r *http.Request, member string) (*object, error) {
-	v, err := readMember(r, member)
+func readObjectMember(r *http.Request, member string) (*wire.Object, error) {
+	v, err := wire.ReadMember(r, member)
 	if err != nil {
 		return nil, err
 	}
-	o, f := requireObject(member, v)
+	o, f := wire.RequireObject(member, v)
 	if f != nil {
 		return nil, f
 	}
@@ -316,109 +298,95 @@ var (
 
 // listClusters is GET /clusters and /clusters/detail (3.7, issue 19): Scoria's services
 // belong to no cluster (os-services shows "cluster": null), so the list is empty.
-func (s *server) listClusters(w http.ResponseWriter, r *http.Request) {
-	mv := versionOf(r.Context())
-	if !mv.atLeast(mvClusterSupport) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+func (s *server) listClusters(w http.ResponseWriter, r *http.Request) error {
+	mv := wire.VersionOf(r.Context())
+	if !mv.AtLeast(mvClusterSupport) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	if f := authorizeAdmin(r, policyClustersGetAll); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	allowed := clusterListFilters
-	if mv.atLeast(mvReplicationCluster) {
+	if mv.AtLeast(mvReplicationCluster) {
 		allowed = append(append([]string{}, allowed...), clusterReplicationFilters...)
 	}
 	var invalid []string
 	for _, p := range q {
-		if !containsString(allowed, p.key) && !containsString(invalid, p.key) {
-			invalid = append(invalid, p.key)
+		if !slices.Contains(allowed, p.Key) && !slices.Contains(invalid, p.Key) {
+			invalid = append(invalid, p.Key)
 		}
 	}
 	if len(invalid) > 0 {
-		s.writeError(w, r, invalidInput("Invalid filter keys: %s", strings.Join(invalid, ", ")))
-		return
+		return wire.InvalidInput("Invalid filter keys: %s", strings.Join(invalid, ", "))
 	}
 	for _, k := range []string{"disabled", "is_up"} {
-		if v, ok := q.get(k); ok {
-			if _, f := parseBoolParam(k, v); f != nil {
-				s.writeError(w, r, f)
-				return
+		if v, ok := q.Get(k); ok {
+			if _, f := wire.ParseBoolParam(k, v); f != nil {
+				return f
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"clusters": []any{}})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"clusters": []any{}})
+	return nil
 }
 
 // showCluster is GET /clusters/{name} (3.7): no cluster exists.
-func (s *server) showCluster(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvClusterSupport) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+func (s *server) showCluster(w http.ResponseWriter, r *http.Request) error {
+	if !wire.VersionOf(r.Context()).AtLeast(mvClusterSupport) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	if f := authorizeAdmin(r, policyClustersGet); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	s.writeError(w, r, clusterNotFound(cinderVolumeBinaryName, mux.Vars(r)["cluster"]))
+	return clusterNotFound(cinderVolumeBinaryName, mux.Vars(r)["cluster"])
 }
 
 // clusterNotFound is Cinder's ClusterNotFound of a lookup by binary and name, which names the
 // cluster by its filters as Python prints them.
-func clusterNotFound(binary, name string) *fault {
-	return notFound("Cluster {'binary': %s, 'name': %s} could not be found.", pyStrRepr(binary), pyStrRepr(name))
+func clusterNotFound(binary, name string) *wire.Fault {
+	return wire.NotFound("Cluster {'binary': %s, 'name': %s} could not be found.", wire.PyStrRepr(binary), wire.PyStrRepr(name))
 }
 
 // updateCluster is PUT /clusters/enable and /clusters/disable (3.7): the body names a
 // cluster (and optionally its binary), which does not exist.
-func (s *server) updateCluster(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvClusterSupport) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+func (s *server) updateCluster(w http.ResponseWriter, r *http.Request) error {
+	if !wire.VersionOf(r.Context()).AtLeast(mvClusterSupport) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	if f := authorizeAdmin(r, policyClustersUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	action := mux.Vars(r)["cluster"]
 	if action != "enable" && action != "disable" {
-		s.writeError(w, r, notFound("Unknown action"))
-		return
+		return wire.NotFound("Unknown action")
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	name, ok := o.get("name")
+	name, ok := o.Get("name")
 	if !ok {
-		s.writeError(w, r, schemaError("", body, "'name' is a required property"))
-		return
+		return wire.SchemaError("", body, "'name' is a required property")
 	}
-	if f := checkType("name", name, "string"); f != nil {
-		s.writeError(w, r, f)
-		return
+	if f := wire.CheckType("name", name, "string"); f != nil {
+		return f
 	}
 	binary := cinderVolumeBinaryName
-	if b, ok := o.get("binary"); ok {
-		if f := checkType("binary", b, "string"); f != nil {
-			s.writeError(w, r, f)
-			return
+	if b, ok := o.Get("binary"); ok {
+		if f := wire.CheckType("binary", b, "string"); f != nil {
+			return f
 		}
 		binary = b.(string)
 	}
-	s.writeError(w, r, clusterNotFound(binary, name.(string)))
+	return clusterNotFound(binary, name.(string))
 }
 
 // manageableSortKeys are the sort keys Cinder's manageable lists accept (it sorts them itself).
@@ -429,72 +397,63 @@ var manageableSortKeys = []string{"reference", "size"}
 // /os-volume-manage, /os-snapshot-manage. As Cinder, it wants one of host and cluster
 // (cluster from 3.17), checks the sort, and finds the host's volume service; the answer is
 // what Cinder's base driver answers: nothing to manage.
-func (s *server) listManageable(kind string, v3 bool) http.HandlerFunc {
+func (s *server) listManageable(kind string, v3 bool) wire.HandlerFunc {
 	rule, key := policyVolumeListManage, "manageable-volumes"
 	if kind == "snapshot" {
 		rule, key = policySnapshotListManage, "manageable-snapshots"
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
-		mv := versionOf(ctx)
-		if v3 && !mv.atLeast(mvManageExisting) {
-			s.writeError(w, r, notFound(msgResourceNotFound))
-			return
+		mv := wire.VersionOf(ctx)
+		if v3 && !mv.AtLeast(mvManageExisting) {
+			return wire.NotFound(wire.MsgResourceNotFound)
 		}
 		if f := authorizeAdmin(r, rule); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
-		q, f := parseQuery(r.URL.RawQuery)
+		q, f := wire.ParseQuery(r.URL.RawQuery)
 		if f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
-		host, _ := q.get("host")
+		host, _ := q.Get("host")
 		cluster := ""
 		msg := "Host field is missing."
-		if mv.atLeast(mvManageExistingCluster) {
-			cluster, _ = q.get("cluster")
+		if mv.AtLeast(mvManageExistingCluster) {
+			cluster, _ = q.Get("cluster")
 			msg = "One and only one of cluster and host must be set."
 		}
 		if (host == "") == (cluster == "") {
-			s.writeError(w, r, invalidInput("%s", msg))
-			return
+			return wire.InvalidInput("%s", msg)
 		}
-		if _, f := parseLimit(q, s.maxLimit); f != nil {
-			s.writeError(w, r, f)
-			return
+		if _, f := wire.ParseLimit(q, s.maxLimit); f != nil {
+			return f
 		}
-		if _, f := parseOffset(q); f != nil {
-			s.writeError(w, r, f)
-			return
+		if _, f := wire.ParseOffset(q); f != nil {
+			return f
 		}
 		if f := checkManageableSort(q); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		if cluster != "" {
-			s.writeError(w, r, notFound("Service %s could not be found.", cinderVolumeBinaryName))
-			return
+			return wire.NotFound("Service %s could not be found.", cinderVolumeBinaryName)
 		}
 		backend, _, _ := strings.Cut(host, "#")
 		services, err := s.store.ListServices(ctx, resource.ServiceFilter{Binary: resource.BinaryVolume, Host: backend})
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		if len(services) == 0 {
-			s.writeError(w, r, notFound("Service %s could not be found on host %s.", cinderVolumeBinaryName, backend))
-			return
+			return wire.NotFound("Service %s could not be found on host %s.", cinderVolumeBinaryName, backend)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{key: []any{}})
+		wire.WriteJSON(w, http.StatusOK, map[string]any{key: []any{}})
+		return nil
 	}
 }
 
 // checkManageableSort is Cinder's check of a manageable list's sort keys and directions.
-func checkManageableSort(q query) *fault {
+func checkManageableSort(q wire.Query) *wire.Fault {
 	var keys, dirs []string
-	if v, ok := q.get("sort"); ok {
+	if v, ok := q.Get("sort"); ok {
 		for _, part := range strings.Split(v, ",") {
 			k, d, _ := strings.Cut(strings.TrimSpace(part), ":")
 			keys = append(keys, strings.TrimSpace(k))
@@ -503,15 +462,15 @@ func checkManageableSort(q query) *fault {
 			}
 		}
 	}
-	if v, ok := q.get("sort_key"); ok {
+	if v, ok := q.Get("sort_key"); ok {
 		keys = append(keys, v)
 	}
-	if v, ok := q.get("sort_dir"); ok {
+	if v, ok := q.Get("sort_dir"); ok {
 		dirs = append(dirs, v)
 	}
 	var badKeys, badDirs []string
 	for _, k := range keys {
-		if !containsString(manageableSortKeys, k) {
+		if !slices.Contains(manageableSortKeys, k) {
 			badKeys = append(badKeys, k)
 		}
 	}
@@ -522,9 +481,9 @@ func checkManageableSort(q query) *fault {
 	}
 	switch {
 	case len(badKeys) > 0:
-		return badRequest("Invalid sort keys passed: %s", strings.Join(badKeys, ", "))
+		return wire.BadRequest("Invalid sort keys passed: %s", strings.Join(badKeys, ", "))
 	case len(badDirs) > 0:
-		return badRequest("Invalid sort dirs passed: %s", strings.Join(badDirs, ", "))
+		return wire.BadRequest("Invalid sort dirs passed: %s", strings.Join(badDirs, ", "))
 	}
 	return nil
 }
@@ -532,51 +491,44 @@ func checkManageableSort(q query) *fault {
 // manageExisting is POST /manageable_volumes|snapshots (3.8) and /os-volume-manage,
 // /os-snapshot-manage (issue 19): admins only; Scoria cannot take over storage it did not
 // create yet.
-func (s *server) manageExisting(kind string, v3 bool) http.HandlerFunc {
+func (s *server) manageExisting(kind string, v3 bool) wire.HandlerFunc {
 	rule, member, what := policyVolumeManage, "volume", "Managing an existing volume"
 	if kind == "snapshot" {
 		rule, member, what = policySnapshotManage, "snapshot", "Managing an existing snapshot"
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		if v3 && !versionOf(r.Context()).atLeast(mvManageExisting) {
-			s.writeError(w, r, notFound(msgResourceNotFound))
-			return
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if v3 && !wire.VersionOf(r.Context()).AtLeast(mvManageExisting) {
+			return wire.NotFound(wire.MsgResourceNotFound)
 		}
 		if f := authorizeAdmin(r, rule); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		if _, err := readObjectMember(r, member); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
-		s.writeError(w, r, badRequest(msgNotSupportedYet, what))
+		return wire.BadRequest(msgNotSupportedYet, what)
 	}
 }
 
 // cleanupWorkers is POST /workers/cleanup (3.24, issue 19): Scoria's services clean up what a
 // crash left in a transitional status themselves, at start; there is no cleanup to order.
-func (s *server) cleanupWorkers(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvWorkersCleanup) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+func (s *server) cleanupWorkers(w http.ResponseWriter, r *http.Request) error {
+	if !wire.VersionOf(r.Context()).AtLeast(mvWorkersCleanup) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	if f := authorizeAdmin(r, policyWorkersCleanup); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if body != nil {
-		if _, f := requireObject("", body); f != nil {
-			s.writeError(w, r, f)
-			return
+		if _, f := wire.RequireObject("", body); f != nil {
+			return f
 		}
 	}
-	s.writeError(w, r, badRequest(msgNotSupportedYet+" Its services recover their own transitional resources when they start.", "Cleaning up workers (workers/cleanup)"))
+	return wire.BadRequest(msgNotSupportedYet+" Its services recover their own transitional resources when they start.", "Cleaning up workers (workers/cleanup)")
 }
 
 // updateService is PUT /os-services/{action}. set-log and get-log (3.32) are served for the
@@ -585,21 +537,20 @@ func (s *server) cleanupWorkers(w http.ResponseWriter, r *http.Request) {
 // scheduler's and volume services' logger. The levels of the separate scheduler and
 // volume services (over RPC in Cinder) are issue 19, as are enable, disable, freeze, thaw
 // and failover. Other actions are Cinder's "Unknown action".
-func (s *server) updateService(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateService(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyServicesUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	action := mux.Vars(r)["action"]
-	mv := versionOf(r.Context())
+	mv := wire.VersionOf(r.Context())
 	switch {
-	case (action == "set-log" || action == "get-log") && mv.atLeast(mvLogLevel):
-		s.serviceLogLevels(w, r, action == "set-log")
+	case (action == "set-log" || action == "get-log") && mv.AtLeast(mvLogLevel):
+		return s.serviceLogLevels(w, r, action == "set-log")
 	case action == "enable", action == "disable", action == "disable-log-reason", action == "freeze",
-		action == "thaw", action == "failover_host", action == "failover" && mv.atLeast(mvReplicationCluster):
-		s.writeError(w, r, badRequest(msgNotSupportedYet, "os-services "+action))
+		action == "thaw", action == "failover_host", action == "failover" && mv.AtLeast(mvReplicationCluster):
+		return wire.BadRequest(msgNotSupportedYet, "os-services "+action)
 	default:
-		s.writeError(w, r, invalidInput("Unknown action"))
+		return wire.InvalidInput("Unknown action")
 	}
 }
 
@@ -616,39 +567,35 @@ var logLevels = map[string]logrus.Level{
 const apiLoggerName = "scoria.api"
 
 // serviceLogLevels is set-log (set) or get-log on the API's logger.
-func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bool) {
-	body, err := readBody(r)
+func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bool) error {
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	allowed := []string{"binary", "server", "prefix"}
 	if set {
 		allowed = append(allowed, "level")
 	}
-	if f := checkAdditional("", o, allowed...); f != nil {
-		s.writeError(w, r, f)
-		return
+	if f := wire.CheckAdditional("", o, allowed...); f != nil {
+		return f
 	}
 	str := map[string]string{}
 	for _, k := range allowed {
-		v, ok := o.get(k)
+		v, ok := o.Get(k)
 		if !ok || v == nil && k != "binary" {
 			continue
 		}
 		sv, isStr := v.(string)
-		if !isStr || k == "binary" && !containsString(logBinaries, sv) {
-			msg := pyRepr(v) + " is not of type 'string', 'null'"
+		if !isStr || k == "binary" && !slices.Contains(logBinaries, sv) {
+			msg := wire.PyRepr(v) + " is not of type 'string', 'null'"
 			if k == "binary" {
-				msg = pyRepr(v) + " is not one of " + pyReprList(logBinaries)
+				msg = wire.PyRepr(v) + " is not one of " + wire.PyReprList(logBinaries)
 			}
-			s.writeError(w, r, schemaError(k, v, msg))
-			return
+			return wire.SchemaError(k, v, msg)
 		}
 		str[k] = sv
 	}
@@ -656,23 +603,19 @@ func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bo
 	if set {
 		var ok bool
 		if level, ok = logLevels[strings.ToUpper(str["level"])]; !ok {
-			s.writeError(w, r, invalidInput("%s is not a valid log level.", str["level"]))
-			return
+			return wire.InvalidInput("%s is not a valid log level.", str["level"])
 		}
 	}
 	switch str["binary"] {
 	case cinderSchedulerBinaryName, cinderVolumeBinaryName:
-		s.writeError(w, r, badRequest(msgNotSupportedYet, "Log levels of "+str["binary"]+" services"))
-		return
+		return wire.BadRequest(msgNotSupportedYet, "Log levels of "+str["binary"]+" services")
 	case cinderBackupBinaryName:
 		// No backup service runs: nothing to set or show.
-		s.answerLogLevels(w, r, set, nil)
-		return
+		return s.answerLogLevels(w, r, set, nil)
 	}
 	host, _ := os.Hostname()
 	if server := str["server"]; server != "" && server != host {
-		s.answerLogLevels(w, r, set, nil)
-		return
+		return s.answerLogLevels(w, r, set, nil)
 	}
 	lg := s.logger()
 	matches := lg != nil && strings.HasPrefix(apiLoggerName, str["prefix"])
@@ -683,26 +626,26 @@ func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bo
 				Warn("log level set by os-services set-log")
 			lg.SetLevel(level)
 		}
-		s.answerLogLevels(w, r, true, nil)
-		return
+		return s.answerLogLevels(w, r, true, nil)
 	}
 	levels := map[string]string{}
 	if matches {
 		levels[apiLoggerName] = pythonLevelName(lg.GetLevel())
 	}
-	s.answerLogLevels(w, r, false, []map[string]any{{"host": host, "binary": cinderAPIBinaryName, "levels": levels}})
+	return s.answerLogLevels(w, r, false, []map[string]any{{"host": host, "binary": cinderAPIBinaryName, "levels": levels}})
 }
 
 // answerLogLevels answers set-log (202, no body) or get-log ({"log_levels": […]}).
-func (s *server) answerLogLevels(w http.ResponseWriter, r *http.Request, set bool, levels []map[string]any) {
+func (s *server) answerLogLevels(w http.ResponseWriter, r *http.Request, set bool, levels []map[string]any) error {
 	if set {
-		writeAccepted(w)
-		return
+		wire.WriteAccepted(w)
+		return nil
 	}
 	if levels == nil {
 		levels = []map[string]any{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"log_levels": levels})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"log_levels": levels})
+	return nil
 }
 
 // logger is the logrus logger behind the API's log, nil when it has none (a logger that is
@@ -732,15 +675,6 @@ func pythonLevelName(l logrus.Level) string {
 	return "CRITICAL"
 }
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // gapVolumeActions are the volume actions of missing features: the volume is read (404 when
 // the caller cannot see it) and the action's rule decided on it, as Cinder does, then the
 // action answers that Scoria cannot do it yet.
@@ -750,47 +684,43 @@ func (s *server) gapVolumeActions() map[string]volumeAction {
 		"os-volume_upload_image": s.uploadImage,
 		"os-reimage":             s.gapVolumeAction(policyReimage, mvReimage, "Reimaging a volume (os-reimage)"),
 		// Issue 19: migration and manage.
-		"os-migrate_volume":            s.gapVolumeAction(policyMigrateVolume, minVersion, "Migrating a volume (os-migrate_volume)"),
-		"os-migrate_volume_completion": s.gapVolumeAction(policyMigrateCompletion, minVersion, "Completing a volume migration (os-migrate_volume_completion)"),
-		"os-unmanage":                  s.gapVolumeAction(policyVolumeUnmanage, minVersion, "Unmanaging a volume (os-unmanage)"),
+		"os-migrate_volume":            s.gapVolumeAction(policyMigrateVolume, wire.MinVersion, "Migrating a volume (os-migrate_volume)"),
+		"os-migrate_volume_completion": s.gapVolumeAction(policyMigrateCompletion, wire.MinVersion, "Completing a volume migration (os-migrate_volume_completion)"),
+		"os-unmanage":                  s.gapVolumeAction(policyVolumeUnmanage, wire.MinVersion, "Unmanaging a volume (os-unmanage)"),
 	}
 }
 
 // gapVolumeAction is a volume action introduced at since that Scoria does not do yet.
-func (s *server) gapVolumeAction(rule string, since version, what string) volumeAction {
-	return func(w http.ResponseWriter, r *http.Request, id string, _ any) {
-		if !versionOf(r.Context()).atLeast(since) {
-			s.writeError(w, r, notFound(msgResourceNotFound))
-			return
+func (s *server) gapVolumeAction(rule string, since wire.Version, what string) volumeAction {
+	return func(w http.ResponseWriter, r *http.Request, id string, _ any) error {
+		if !wire.VersionOf(r.Context()).AtLeast(since) {
+			return wire.NotFound(wire.MsgResourceNotFound)
 		}
 		deferRule(r, rule)
 		if _, err := s.getVolume(r.Context(), id); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
-		s.writeError(w, r, badRequest(msgNotSupportedYet, what))
+		return wire.BadRequest(msgNotSupportedYet, what)
 	}
 }
 
 // uploadImage is os-volume_upload_image (issue 17): Cinder's upload_image rule on the volume,
 // and from 3.1 upload_public for a public image, then Scoria has no image service to upload to.
-func (s *server) uploadImage(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) uploadImage(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	deferRule(r, policyUploadImage)
 	ctx := r.Context()
 	vol, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	if o, ok := args.(*object); ok && versionOf(ctx).atLeast(mvUploadImageOptions) {
-		vis, _ := o.get("visibility")
-		pub, _ := o.get("os-volume_upload_image:is_public")
+	if o, ok := args.(*wire.Object); ok && wire.VersionOf(ctx).AtLeast(mvUploadImageOptions) {
+		vis, _ := o.Get("visibility")
+		pub, _ := o.Get("os-volume_upload_image:is_public")
 		if vis == "public" || pub == true {
 			if f := authorizeIn(ctx, policyUploadPublic, vol.ProjectID); f != nil {
-				s.writeError(w, r, f)
-				return
+				return f
 			}
 		}
 	}
-	s.writeError(w, r, badRequest(msgNotSupportedYet, "Uploading a volume to an image (os-volume_upload_image)"))
+	return wire.BadRequest(msgNotSupportedYet, "Uploading a volume to an image (os-volume_upload_image)")
 }

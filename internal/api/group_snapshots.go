@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
@@ -39,10 +41,10 @@ type groupSnapshotStore interface {
 
 // Microversions of group snapshots.
 var (
-	mvGroupSnapshots           = version{3, 14}
-	mvGroupSnapshotResetStatus = version{3, 19}
-	mvGroupSnapshotPagination  = version{3, 29}
-	mvGroupSnapshotProjectID   = version{3, 58}
+	mvGroupSnapshots           = wire.Version{Major: 3, Minor: 14}
+	mvGroupSnapshotResetStatus = wire.Version{Major: 3, Minor: 19}
+	mvGroupSnapshotPagination  = wire.Version{Major: 3, Minor: 29}
+	mvGroupSnapshotProjectID   = wire.Version{Major: 3, Minor: 58}
 )
 
 // Policy rules of group snapshots, named as in Cinder (policies/group_snapshots.py,
@@ -64,13 +66,12 @@ var groupSnapshotStatuses = []string{
 
 // groupSnapshotRoutes registers this area's routes.
 func (s *server) groupSnapshotRoutes(api route) {
-	gate := func(mv version, h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if !versionOf(r.Context()).atLeast(mv) {
-				s.writeError(w, r, notFound(msgResourceNotFound))
-				return
+	gate := func(mv wire.Version, h wire.HandlerFunc) wire.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			if !wire.VersionOf(r.Context()).AtLeast(mv) {
+				return wire.NotFound(wire.MsgResourceNotFound)
 			}
-			h(w, r)
+			return h(w, r)
 		}
 	}
 	api("/group_snapshots", http.MethodGet, gate(mvGroupSnapshots, s.listGroupSnapshots))
@@ -111,7 +112,7 @@ func groupSnapshotDetail(ctx context.Context, gs *resource.GroupSnapshot) groupS
 		ID: gs.ID, GroupID: some(gs.GroupID), GroupTypeID: some(gs.GroupTypeID), Status: some(gs.Status),
 		CreatedAt: &created, Name: nullable(gs.Name), Description: some(nullable(gs.Description)),
 	}
-	if versionOf(ctx).atLeast(mvGroupSnapshotProjectID) && allowedIn(ctx, policyGroupSnapshotAttributes, reqctx.From(ctx).ProjectID) {
+	if wire.VersionOf(ctx).AtLeast(mvGroupSnapshotProjectID) && allowedIn(ctx, policyGroupSnapshotAttributes, reqctx.From(ctx).ProjectID) {
 		v.ProjectID = some(gs.ProjectID)
 	}
 	return v
@@ -124,7 +125,7 @@ func (s *server) refuseCGSnapshotType(ctx context.Context, groupTypeID string) e
 		return err
 	}
 	if cg {
-		return badRequest("Group_type %s is reserved for migrating CGs to groups. Migrated group snapshots can only be operated by CG snapshot APIs.", groupTypeID)
+		return wire.BadRequest("Group_type %s is reserved for migrating CGs to groups. Migrated group snapshots can only be operated by CG snapshot APIs.", groupTypeID)
 	}
 	return nil
 }
@@ -132,7 +133,7 @@ func (s *server) refuseCGSnapshotType(ctx context.Context, groupTypeID string) e
 // getGroupSnapshot reads a group snapshot the caller may see; anything else is Cinder's 404.
 func (s *server) getGroupSnapshot(ctx context.Context, id string) (*resource.GroupSnapshot, error) {
 	// Cinder's GroupSnapshotNotFound names the kind in one word.
-	notFoundGS := notFound("GroupSnapshot %s could not be found.", id)
+	notFoundGS := wire.NotFound("GroupSnapshot %s could not be found.", id)
 	gs, err := s.store.GetGroupSnapshot(ctx, id)
 	if errors.Is(err, resource.ErrNotFound) {
 		return nil, notFoundGS
@@ -151,47 +152,47 @@ func (s *server) getGroupSnapshot(ctx context.Context, id string) (*resource.Gro
 
 // parseGroupSnapshotCreate validates a create body against Cinder's group_snapshots create
 // schema.
-func parseGroupSnapshotCreate(body any) (groupID string, name, description *string, f *fault) {
-	top, f := requireObject("", body)
+func parseGroupSnapshotCreate(body any) (groupID string, name, description *string, f *wire.Fault) {
+	top, f := wire.RequireObject("", body)
 	if f != nil {
 		return "", nil, nil, f
 	}
-	raw, ok := top.get("group_snapshot")
+	raw, ok := top.Get("group_snapshot")
 	if !ok {
-		return "", nil, nil, schemaError("", top, "'group_snapshot' is a required property")
+		return "", nil, nil, wire.SchemaError("", top, "'group_snapshot' is a required property")
 	}
-	if f := checkAdditional("", top, "group_snapshot"); f != nil {
+	if f := wire.CheckAdditional("", top, "group_snapshot"); f != nil {
 		return "", nil, nil, f
 	}
-	gs, f := requireObject("group_snapshot", raw)
+	gs, f := wire.RequireObject("group_snapshot", raw)
 	if f != nil {
 		return "", nil, nil, f
 	}
 	for _, k := range []string{"name", "description"} {
-		if v, ok := gs.get(k); ok {
-			if f := checkNullableString(k, v, 0, 255); f != nil {
+		if v, ok := gs.Get(k); ok {
+			if f := wire.CheckNullableString(k, v, 0, 255); f != nil {
 				return "", nil, nil, f
 			}
 		}
 	}
-	v, ok := gs.get("group_id")
+	v, ok := gs.Get("group_id")
 	if !ok {
-		return "", nil, nil, schemaError("group_snapshot", gs, "'group_id' is a required property")
+		return "", nil, nil, wire.SchemaError("group_snapshot", gs, "'group_id' is a required property")
 	}
-	if f := checkType("group_id", v, "string"); f != nil {
+	if f := wire.CheckType("group_id", v, "string"); f != nil {
 		return "", nil, nil, f
 	}
-	if !isUUIDLike(v.(string)) {
-		return "", nil, nil, schemaError("group_id", v, pyRepr(v)+" is not a 'uuid'")
+	if !wire.IsUUIDLike(v.(string)) {
+		return "", nil, nil, wire.SchemaError("group_id", v, wire.PyRepr(v)+" is not a 'uuid'")
 	}
-	if f := checkAdditional("group_snapshot", gs, "group_id", "name", "description"); f != nil {
+	if f := wire.CheckAdditional("group_snapshot", gs, "group_id", "name", "description"); f != nil {
 		return "", nil, nil, f
 	}
-	if n, ok := gs.get("name"); ok {
-		name = stripped(n)
+	if n, ok := gs.Get("name"); ok {
+		name = wire.Stripped(n)
 	}
-	if d, ok := gs.get("description"); ok {
-		description = stripped(d)
+	if d, ok := gs.Get("description"); ok {
+		description = wire.Stripped(d)
 	}
 	return v.(string), name, description, nil
 }
@@ -199,14 +200,12 @@ func parseGroupSnapshotCreate(body any) (groupID string, name, description *stri
 // createGroupSnapshot is POST /group_snapshots: Cinder's checks of the group and of each
 // member volume, then the group snapshot, a snapshot per member, their quota and the
 // create_group_snapshot cast to the group's backend in one transaction.
-func (s *server) createGroupSnapshot(w http.ResponseWriter, r *http.Request) {
-	if err := s.startGroupSnapshot(w, r); err != nil {
-		s.writeError(w, r, err)
-	}
+func (s *server) createGroupSnapshot(w http.ResponseWriter, r *http.Request) error {
+	return s.startGroupSnapshot(w, r)
 }
 
 func (s *server) startGroupSnapshot(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		return err
 	}
@@ -218,7 +217,7 @@ func (s *server) startGroupSnapshot(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"group_snapshot": groupSnapshotCreated{ID: gs.ID, Name: nullable(gs.Name), GroupTypeID: gs.GroupTypeID}})
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"group_snapshot": groupSnapshotCreated{ID: gs.ID, Name: nullable(gs.Name), GroupTypeID: gs.GroupTypeID}})
 	return nil
 }
 
@@ -227,7 +226,7 @@ func (s *server) startGroupSnapshot(w http.ResponseWriter, r *http.Request) erro
 // quota and cast. refuseCG refuses groups of the reserved default_cgsnapshot_type.
 func (s *server) snapshotGroup(ctx context.Context, groupID string, name, description *string, refuseCG bool) (*resource.GroupSnapshot, error) {
 	rc := reqctx.From(ctx)
-	notFoundGroup := notFound("Group %s could not be found.", groupID)
+	notFoundGroup := wire.NotFound("Group %s could not be found.", groupID)
 	g, err := s.store.GetGroup(ctx, groupID)
 	if errors.Is(err, resource.ErrNotFound) {
 		return nil, notFoundGroup
@@ -258,7 +257,7 @@ func (s *server) snapshotGroup(ctx context.Context, groupID string, name, descri
 		}
 	}
 	if g.Host == "" {
-		return nil, badRequest("Invalid group: Group %s has not been placed on a backend yet.", groupID)
+		return nil, wire.BadRequest("Invalid group: Group %s has not been placed on a backend yet.", groupID)
 	}
 	gs := &resource.GroupSnapshot{ID: uuid.NewString(), GroupID: groupID, ProjectID: rc.ProjectID, UserID: rc.UserID}
 	if name != nil {
@@ -276,7 +275,7 @@ func (s *server) snapshotGroup(ctx context.Context, groupID string, name, descri
 		var ise *resource.InvalidStateError
 		if errors.As(err, &ise) {
 			if ise.Kind == "Group" {
-				return nil, badRequest("Invalid group: Group %s has not been placed on a backend yet.", groupID)
+				return nil, wire.BadRequest("Invalid group: Group %s has not been placed on a backend yet.", groupID)
 			}
 			host := "placed" // the store says "unplaced" for a volume without a host
 			if ise.Status == "unplaced" {
@@ -299,38 +298,38 @@ func (s *server) snapshotGroup(ctx context.Context, groupID string, name, descri
 
 // memberRefusal is Cinder's _create_snapshot_in_db_validate of a member volume on host in
 // status; nil when it may be snapshotted.
-func memberRefusal(host, status string) *fault {
+func memberRefusal(host, status string) *wire.Fault {
 	switch {
 	case host == "":
-		return badRequest("Invalid volume: The snapshot cannot be created because volume has not been scheduled to any host.")
+		return wire.BadRequest("Invalid volume: The snapshot cannot be created because volume has not been scheduled to any host.")
 	case status == resource.StatusMaintenance:
-		return badRequest("Invalid volume: The snapshot cannot be created when the volume is in maintenance mode.")
+		return wire.BadRequest("Invalid volume: The snapshot cannot be created when the volume is in maintenance mode.")
 	case status == resource.StatusError:
-		return badRequest("Invalid volume: The snapshot cannot be created when the volume is in error status.")
+		return wire.BadRequest("Invalid volume: The snapshot cannot be created when the volume is in error status.")
 	case strings.HasPrefix(status, "replica_"):
-		return badRequest("Invalid volume: Snapshot of secondary replica is not allowed.")
+		return wire.BadRequest("Invalid volume: Snapshot of secondary replica is not allowed.")
 	}
 	return nil
 }
 
 // showGroupSnapshot is GET /group_snapshots/{id}.
-func (s *server) showGroupSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) showGroupSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	gs, err := s.getGroupSnapshot(ctx, mux.Vars(r)["group_snapshot_id"])
 	if err == nil {
 		err = s.refuseCGSnapshotType(ctx, gs.GroupTypeID)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"group_snapshot": groupSnapshotDetail(ctx, gs)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_snapshot": groupSnapshotDetail(ctx, gs)})
+	return nil
 }
 
 // deleteGroupSnapshot is DELETE /group_snapshots/{id}: available or error, and no group
 // being created from it, to deleting with its members and the delete_group_snapshot cast,
 // in one transaction.
-func (s *server) deleteGroupSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteGroupSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_snapshot_id"]
 	err := func() error {
@@ -344,11 +343,11 @@ func (s *server) deleteGroupSnapshot(w http.ResponseWriter, r *http.Request) {
 		return s.startGroupSnapshotDelete(ctx, id)
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithField("group_snapshot_id", id).Info("group snapshot delete accepted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // startGroupSnapshotDelete is Cinder's delete_group_snapshot of id (group snapshots and
@@ -356,7 +355,7 @@ func (s *server) deleteGroupSnapshot(w http.ResponseWriter, r *http.Request) {
 func (s *server) startGroupSnapshotDelete(ctx context.Context, id string) error {
 	host, err := s.store.GroupSnapshotHost(ctx, id)
 	if errors.Is(err, resource.ErrNotFound) {
-		return notFound("GroupSnapshot %s could not be found.", id)
+		return wire.NotFound("GroupSnapshot %s could not be found.", id)
 	}
 	if err != nil {
 		return err
@@ -367,10 +366,10 @@ func (s *server) startGroupSnapshotDelete(ctx context.Context, id string) error 
 	}
 	msgs, err := s.store.StartGroupSnapshotDelete(ctx, id, msg)
 	if errors.Is(err, resource.ErrInvalidState) {
-		return badRequest("Invalid group snapshot: GroupSnapshot status must be available or error, and no Group can be currently using it as source for its creation.")
+		return wire.BadRequest("Invalid group snapshot: GroupSnapshot status must be available or error, and no Group can be currently using it as source for its creation.")
 	}
 	if errors.Is(err, resource.ErrNotFound) {
-		return notFound("GroupSnapshot %s could not be found.", id)
+		return wire.NotFound("GroupSnapshot %s could not be found.", id)
 	}
 	if err != nil {
 		return err
@@ -380,39 +379,39 @@ func (s *server) startGroupSnapshotDelete(ctx context.Context, id string) error 
 }
 
 // groupSnapshotAction is POST /group_snapshots/{id}/action: reset_status (3.19, admin).
-func (s *server) groupSnapshotAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) groupSnapshotAction(w http.ResponseWriter, r *http.Request) error {
 	err := func() error {
-		body, err := readBody(r)
+		body, err := wire.ReadBody(r)
 		if err != nil {
 			return err
 		}
-		o, ok := body.(*object)
-		if !ok || len(o.keys) != 1 {
-			return badRequest(msgMalformedBody)
+		o, ok := body.(*wire.Object)
+		if !ok || len(o.Keys) != 1 {
+			return wire.BadRequest(wire.MsgMalformedBody)
 		}
-		name := o.keys[0]
+		name := o.Keys[0]
 		if name != "reset_status" {
-			return badRequest("There is no such action: %s", name)
+			return wire.BadRequest("There is no such action: %s", name)
 		}
 		deferRule(r, policyGroupSnapshotResetStatus)
-		args, _ := o.get(name)
-		a, f := requireObject("reset_status", args)
+		args, _ := o.Get(name)
+		a, f := wire.RequireObject("reset_status", args)
 		if f != nil {
 			return f
 		}
-		raw, ok := a.get("status")
+		raw, ok := a.Get("status")
 		if !ok {
-			return schemaError("reset_status", a, "'status' is a required property")
+			return wire.SchemaError("reset_status", a, "'status' is a required property")
 		}
-		if f := checkType("status", raw, "string"); f != nil {
+		if f := wire.CheckType("status", raw, "string"); f != nil {
 			return f
 		}
-		if f := checkAdditional("reset_status", a, "status"); f != nil {
+		if f := wire.CheckAdditional("reset_status", a, "status"); f != nil {
 			return f
 		}
 		status := strings.ToLower(raw.(string))
 		if !slices.Contains(groupSnapshotStatuses, status) {
-			return schemaError("status", raw, pyRepr(raw)+" is not a 'group_snapshot_status'")
+			return wire.SchemaError("status", raw, wire.PyRepr(raw)+" is not a 'group_snapshot_status'")
 		}
 		ctx := r.Context()
 		id := mux.Vars(r)["group_snapshot_id"]
@@ -421,7 +420,7 @@ func (s *server) groupSnapshotAction(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := s.store.ResetGroupSnapshotStatus(ctx, id, status); err != nil {
 			if errors.Is(err, resource.ErrNotFound) {
-				return notFound("GroupSnapshot %s could not be found.", id)
+				return wire.NotFound("GroupSnapshot %s could not be found.", id)
 			}
 			return err
 		}
@@ -429,10 +428,10 @@ func (s *server) groupSnapshotAction(w http.ResponseWriter, r *http.Request) {
 		return nil
 	}()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // groupSnapshotList is the body of a group snapshot list.
@@ -442,78 +441,78 @@ type groupSnapshotList struct {
 }
 
 // listGroupSnapshots is GET /group_snapshots: id and name of each.
-func (s *server) listGroupSnapshots(w http.ResponseWriter, r *http.Request) {
-	s.groupSnapshotList(w, r, false)
+func (s *server) listGroupSnapshots(w http.ResponseWriter, r *http.Request) error {
+	return s.groupSnapshotList(w, r, false)
 }
 
 // listGroupSnapshotsDetail is GET /group_snapshots/detail.
-func (s *server) listGroupSnapshotsDetail(w http.ResponseWriter, r *http.Request) {
-	s.groupSnapshotList(w, r, true)
+func (s *server) listGroupSnapshotsDetail(w http.ResponseWriter, r *http.Request) error {
+	return s.groupSnapshotList(w, r, true)
 }
 
 // parseGroupSnapshotListParams reads a group snapshot list's query as Cinder does: before
 // 3.29 the query is not read at all; from 3.29 filters (name, status, group_id; name~ from
 // 3.34), sort and paging. Filters Scoria cannot apply are refused rather than ignored.
-func (s *server) parseGroupSnapshotListParams(r *http.Request, q query) (f db.GroupSnapshotFilter, empty bool, flt *fault) {
+func (s *server) parseGroupSnapshotListParams(r *http.Request, q wire.Query) (f db.GroupSnapshotFilter, empty bool, flt *wire.Fault) {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
-	mv := versionOf(ctx)
+	mv := wire.VersionOf(ctx)
 	f.ProjectID = rc.ProjectID
-	if !mv.atLeast(mvGroupSnapshotPagination) {
+	if !mv.AtLeast(mvGroupSnapshotPagination) {
 		return f, false, nil
 	}
 	known := map[string]bool{
 		"limit": true, "offset": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true,
 		"all_tenants": true, "project_id": true, "name": true, "status": true, "group_id": true,
-		"name~": mv.atLeast(mvLikeFilter),
+		"name~": mv.AtLeast(mvLikeFilter),
 	}
 	var unknown []string
 	for _, kv := range q {
-		if !known[kv.key] && !slices.Contains(unknown, kv.key) {
-			unknown = append(unknown, kv.key)
+		if !known[kv.Key] && !slices.Contains(unknown, kv.Key) {
+			unknown = append(unknown, kv.Key)
 		}
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return f, false, badRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
+		return f, false, wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
 	}
-	if f.Limit, flt = parseLimit(q, s.maxLimit); flt != nil {
+	if f.Limit, flt = wire.ParseLimit(q, s.maxLimit); flt != nil {
 		return f, false, flt
 	}
-	if f.Offset, flt = parseOffset(q); flt != nil {
+	if f.Offset, flt = wire.ParseOffset(q); flt != nil {
 		return f, false, flt
 	}
 	if f.Sort, flt = parseGroupSnapshotSort(q); flt != nil {
 		return f, false, flt
 	}
-	f.Marker, _ = q.get("marker")
+	f.Marker, _ = q.Get("marker")
 	allTenants := false
-	if v, ok := q.get("all_tenants"); ok {
-		if allTenants, flt = parseBoolParam("all_tenants", v); flt != nil {
+	if v, ok := q.Get("all_tenants"); ok {
+		if allTenants, flt = wire.ParseBoolParam("all_tenants", v); flt != nil {
 			return f, false, flt
 		}
 	}
-	project, hasProject := q.get("project_id")
+	project, hasProject := q.Get("project_id")
 	if allTenants && rc.IsAdmin {
 		f.ProjectID = project
 	} else {
 		empty = hasProject && project != rc.ProjectID
 	}
-	f.Name, _ = q.get("name")
-	f.NameLike, _ = q.get("name~")
-	f.Status, _ = q.get("status")
-	f.GroupID, _ = q.get("group_id")
+	f.Name, _ = q.Get("name")
+	f.NameLike, _ = q.Get("name~")
+	f.Status, _ = q.Get("status")
+	f.GroupID, _ = q.Get("group_id")
 	return f, empty, nil
 }
 
 // parseGroupSnapshotSort reads sort (key:dir,…) or sort_key/sort_dir as Cinder's
 // get_sort_params does.
-func parseGroupSnapshotSort(q query) ([]resource.SnapshotSort, *fault) {
-	spec, hasSort := q.get("sort")
-	key, hasKey := q.get("sort_key")
-	dir, hasDir := q.get("sort_dir")
+func parseGroupSnapshotSort(q wire.Query) ([]resource.SnapshotSort, *wire.Fault) {
+	spec, hasSort := q.Get("sort")
+	key, hasKey := q.Get("sort_key")
+	dir, hasDir := q.Get("sort_dir")
 	if hasSort && spec != "" && ((hasKey && key != "") || (hasDir && dir != "")) {
-		return nil, badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+		return nil, wire.BadRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
 	}
 	var keys, dirs []string
 	if hasSort && spec != "" {
@@ -535,11 +534,11 @@ func parseGroupSnapshotSort(q query) ([]resource.SnapshotSort, *fault) {
 	}
 	for _, d := range dirs {
 		if d != "asc" && d != "desc" {
-			return nil, invalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
+			return nil, wire.InvalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
 		}
 	}
 	if len(dirs) > len(keys) {
-		return nil, invalidInput("Sort direction array size exceeds sort key array size.")
+		return nil, wire.InvalidInput("Sort direction array size exceeds sort key array size.")
 	}
 	defaultDir := "asc"
 	if len(dirs) > 0 {
@@ -548,7 +547,7 @@ func parseGroupSnapshotSort(q query) ([]resource.SnapshotSort, *fault) {
 	out := make([]resource.SnapshotSort, len(keys))
 	for i, k := range keys {
 		if !slices.Contains(db.GroupSnapshotSortKeys, k) {
-			return nil, invalidInput("Invalid sort key")
+			return nil, wire.InvalidInput("Invalid sort key")
 		}
 		d := defaultDir
 		if i < len(dirs) {
@@ -559,27 +558,24 @@ func parseGroupSnapshotSort(q query) ([]resource.SnapshotSort, *fault) {
 	return out, nil
 }
 
-func (s *server) groupSnapshotList(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) groupSnapshotList(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	filter, empty, f := s.parseGroupSnapshotListParams(r, q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	list := []*resource.GroupSnapshot{}
 	if !empty {
 		var err error
 		if list, err = s.store.ListGroupSnapshots(ctx, filter); err != nil {
 			if errors.Is(err, resource.ErrInvalidState) {
-				err = invalidInput("Invalid sort key")
+				err = wire.InvalidInput("Invalid sort key")
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	out := groupSnapshotList{GroupSnapshots: make([]groupSnapshotView, len(list))}
@@ -593,5 +589,6 @@ func (s *server) groupSnapshotList(w http.ResponseWriter, r *http.Request, detai
 	if filter.Limit > 0 && len(list) >= filter.Limit {
 		out.Links = newViewer(r).nextLink("group_snapshots", q, list[len(list)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
@@ -34,7 +36,7 @@ type groupTypeStore interface {
 }
 
 // mvGroupType is the microversion that brought group types.
-var mvGroupType = version{3, 11}
+var mvGroupType = wire.Version{Major: 3, Minor: 11}
 
 // Policy rules of group types (cinder/policies/group_types.py); listing and showing a type
 // have none.
@@ -54,13 +56,12 @@ const (
 // groupTypeRoutes registers this area's routes. Below 3.11 each answers the 404 Cinder's
 // versioned methods answer.
 func (s *server) groupTypeRoutes(api route) {
-	gate := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if !versionOf(r.Context()).atLeast(mvGroupType) {
-				s.writeError(w, r, notFound(msgResourceNotFound))
-				return
+	gate := func(h wire.HandlerFunc) wire.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			if !wire.VersionOf(r.Context()).AtLeast(mvGroupType) {
+				return wire.NotFound(wire.MsgResourceNotFound)
 			}
-			h(w, r)
+			return h(w, r)
 		}
 	}
 	api("/group_types", http.MethodGet, gate(s.listGroupTypes))
@@ -103,7 +104,7 @@ func groupTypeViewOf(ctx context.Context, t *resource.GroupType) groupTypeView {
 func (s *server) getGroupType(ctx context.Context, id string) (*resource.GroupType, error) {
 	t, err := s.store.GetGroupType(ctx, id)
 	if err != nil {
-		return nil, notFoundAs(err, "GroupType", id)
+		return nil, wire.NotFoundAs(err, "GroupType", id)
 	}
 	rc := reqctx.From(ctx)
 	if t.IsPublic || rc.IsAdmin {
@@ -121,26 +122,23 @@ func (s *server) getGroupType(ctx context.Context, id string) (*resource.GroupTy
 
 // listGroupTypes is GET /group_types: public types (and those the caller's project has
 // access to); an admin may ask for is_public=false (private only) or none (all).
-func (s *server) listGroupTypes(w http.ResponseWriter, r *http.Request) {
+func (s *server) listGroupTypes(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
-	q, fl := parseQuery(r.URL.RawQuery)
+	q, fl := wire.ParseQuery(r.URL.RawQuery)
 	if fl != nil {
-		s.writeError(w, r, fl)
-		return
+		return fl
 	}
 	f, fl := parseGroupTypeList(q, rc.IsAdmin, s.maxLimit)
 	if fl != nil {
-		s.writeError(w, r, fl)
-		return
+		return fl
 	}
 	f.AccessProject = rc.ProjectID
 	var types []*resource.GroupType
 	if f.Limit > 0 {
 		var err error
 		if types, err = s.store.ListGroupTypes(ctx, f); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	out := make([]groupTypeView, 0, len(types))
@@ -152,20 +150,21 @@ func (s *server) listGroupTypes(w http.ResponseWriter, r *http.Request) {
 	if len(types) > 0 && f.Limit <= len(types) {
 		body["group_type_links"] = newViewer(r).nextLink("group_types", q, types[len(types)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, body)
+	wire.WriteJSON(w, http.StatusOK, body)
+	return nil
 }
 
 // parseGroupTypeList reads a group type list's query as Cinder's group_types index does:
 // limit, marker, offset, sort (or sort_key/sort_dir) and, for admins, is_public; other
 // parameters are ignored.
-func parseGroupTypeList(q query, admin bool, maxLimit int) (resource.GroupTypeFilter, *fault) {
+func parseGroupTypeList(q wire.Query, admin bool, maxLimit int) (resource.GroupTypeFilter, *wire.Fault) {
 	var f resource.GroupTypeFilter
-	var fl *fault
-	if f.Limit, fl = parseLimit(q, maxLimit); fl != nil {
+	var fl *wire.Fault
+	if f.Limit, fl = wire.ParseLimit(q, maxLimit); fl != nil {
 		return f, fl
 	}
-	f.Marker, _ = q.get("marker")
-	if f.Offset, fl = parseOffset(q); fl != nil {
+	f.Marker, _ = q.Get("marker")
+	if f.Offset, fl = wire.ParseOffset(q); fl != nil {
 		return f, fl
 	}
 	if f.Sort, fl = parseSortSpec(q, func(key string) (string, bool) {
@@ -175,15 +174,15 @@ func parseGroupTypeList(q query, admin bool, maxLimit int) (resource.GroupTypeFi
 	}
 	public := true
 	f.IsPublic = &public
-	if v, ok := q.get("is_public"); ok && admin {
+	if v, ok := q.Get("is_public"); ok && admin {
 		switch l := strings.ToLower(v); {
 		case l == "none":
 			f.IsPublic = nil
-		case slices.Contains(boolTrue, l):
-		case slices.Contains(boolFalse, l):
+		case wire.IsTrue(l):
+		case wire.IsFalse(l):
 			public = false
 		default:
-			return f, badRequest("Invalid is_public filter [%s]", v)
+			return f, wire.BadRequest("Invalid is_public filter [%s]", v)
 		}
 	}
 	return f, nil
@@ -191,7 +190,7 @@ func parseGroupTypeList(q query, admin bool, maxLimit int) (resource.GroupTypeFi
 
 // showGroupType is GET /group_types/{id}; /group_types/default is the type default_group_type
 // names.
-func (s *server) showGroupType(w http.ResponseWriter, r *http.Request) {
+func (s *server) showGroupType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_type_id"]
 	var (
@@ -204,98 +203,95 @@ func (s *server) showGroupType(w http.ResponseWriter, r *http.Request) {
 		t, err = s.getGroupType(ctx, id)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	return nil
 }
 
 // defaultGroupType is the type default_group_type names; none configured, or none of that
 // name, is Cinder's 404.
 func (s *server) defaultGroupType(ctx context.Context) (*resource.GroupType, error) {
 	if s.defaultGroupTypeName == "" {
-		return nil, notFound(msgDefaultGroupTypeAbsent)
+		return nil, wire.NotFound(msgDefaultGroupTypeAbsent)
 	}
 	t, err := s.store.GetGroupTypeByName(ctx, s.defaultGroupTypeName)
 	if errors.Is(err, resource.ErrNotFound) {
 		reqctx.Log(ctx, s.log).WithField("default_group_type", s.defaultGroupTypeName).
 			Warn("default group type not found: check default_group_type")
-		return nil, notFound(msgDefaultGroupTypeAbsent)
+		return nil, wire.NotFound(msgDefaultGroupTypeAbsent)
 	}
 	return t, err
 }
 
 // createGroupType is POST /group_types (admin): 202 with the type.
-func (s *server) createGroupType(w http.ResponseWriter, r *http.Request) {
+func (s *server) createGroupType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	t, f := parseGroupTypeCreate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if f := authorizeAdmin(r, policyGroupTypeCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t.ID = uuid.NewString()
 	if err := s.store.CreateGroupType(ctx, t); err != nil {
 		if errors.Is(err, resource.ErrGroupTypeExists) {
-			err = newFault(http.StatusConflict, "Group Type %s already exists.", t.Name)
+			err = wire.New(http.StatusConflict, "Group Type %s already exists.", t.Name)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": t.ID, "name": t.Name}).Info("group type created")
-	writeJSON(w, http.StatusAccepted, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	return nil
 }
 
 // parseGroupTypeCreate checks a create body against Cinder's group_types.create schema.
-func parseGroupTypeCreate(body any) (*resource.GroupType, *fault) {
-	o, f := requireObject("", body)
+func parseGroupTypeCreate(body any) (*resource.GroupType, *wire.Fault) {
+	o, f := wire.RequireObject("", body)
 	if f != nil {
 		return nil, f
 	}
-	if !o.has("group_type") {
-		return nil, schemaError("", body, "'group_type' is a required property")
+	if !o.Has("group_type") {
+		return nil, wire.SchemaError("", body, "'group_type' is a required property")
 	}
-	if f := checkAdditional("", o, "group_type"); f != nil {
+	if f := wire.CheckAdditional("", o, "group_type"); f != nil {
 		return nil, f
 	}
-	gt, f := requireObject("group_type", o.vals["group_type"])
+	gt, f := wire.RequireObject("group_type", o.Vals["group_type"])
 	if f != nil {
 		return nil, f
 	}
-	if !gt.has("name") {
-		return nil, schemaError("group_type", gt, "'name' is a required property")
+	if !gt.Has("name") {
+		return nil, wire.SchemaError("group_type", gt, "'name' is a required property")
 	}
-	if f := checkAdditional("group_type", gt, "name", "description", "is_public", "group_specs"); f != nil {
+	if f := wire.CheckAdditional("group_type", gt, "name", "description", "is_public", "group_specs"); f != nil {
 		return nil, f
 	}
-	name, f := checkTypeName("name", gt.vals["name"], 1)
+	name, f := checkTypeName("name", gt.Vals["name"], 1)
 	if f != nil {
 		return nil, f
 	}
 	t := &resource.GroupType{Name: name, IsPublic: true, GroupSpecs: map[string]string{}}
-	if v, ok := gt.get("description"); ok {
-		if f := checkNullableString("description", v, 0, 255); f != nil {
+	if v, ok := gt.Get("description"); ok {
+		if f := wire.CheckNullableString("description", v, 0, 255); f != nil {
 			return nil, f
 		}
 		t.Description, _ = v.(string)
 	}
-	if v, ok := gt.get("is_public"); ok {
+	if v, ok := gt.Get("is_public"); ok {
 		b, f := checkBoolean("is_public", v)
 		if f != nil {
 			return nil, f
 		}
 		t.IsPublic = b
 	}
-	if v, ok := gt.get("group_specs"); ok {
-		specs, f := checkMetadata("group_specs", v, true)
+	if v, ok := gt.Get("group_specs"); ok {
+		specs, f := wire.CheckMetadata("group_specs", v, true)
 		if f != nil {
 			return nil, f
 		}
@@ -307,77 +303,74 @@ func parseGroupTypeCreate(body any) (*resource.GroupType, *fault) {
 }
 
 // updateGroupType is PUT /group_types/{id} (admin): name, description, is_public.
-func (s *server) updateGroupType(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateGroupType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_type_id"]
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	u, f := parseGroupTypeUpdate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if f := authorizeAdmin(r, policyGroupTypeUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.store.UpdateGroupType(ctx, id, u)
 	if err != nil {
 		if errors.Is(err, resource.ErrGroupTypeExists) {
-			err = newFault(http.StatusConflict, "Group Type %s already exists.", *u.Name)
+			err = wire.New(http.StatusConflict, "Group Type %s already exists.", *u.Name)
 		}
-		s.writeError(w, r, notFoundAs(err, "GroupType", id))
-		return
+		return wire.NotFoundAs(err, "GroupType", id)
 	}
 	reqctx.Log(ctx, s.log).WithField("group_type_id", id).Info("group type updated")
-	writeJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_type": groupTypeViewOf(ctx, t)})
+	return nil
 }
 
 // parseGroupTypeUpdate checks an update body against Cinder's group_types.update schema and
 // the controller's rules: a name of only white space is refused, an empty one is taken (as
 // Cinder takes it), and one of name, description, is_public must be given.
-func parseGroupTypeUpdate(body any) (resource.GroupTypeUpdate, *fault) {
+func parseGroupTypeUpdate(body any) (resource.GroupTypeUpdate, *wire.Fault) {
 	var u resource.GroupTypeUpdate
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
 		return u, f
 	}
-	if !o.has("group_type") {
-		return u, schemaError("", body, "'group_type' is a required property")
+	if !o.Has("group_type") {
+		return u, wire.SchemaError("", body, "'group_type' is a required property")
 	}
-	if f := checkAdditional("", o, "group_type"); f != nil {
+	if f := wire.CheckAdditional("", o, "group_type"); f != nil {
 		return u, f
 	}
-	gt, f := requireObject("group_type", o.vals["group_type"])
+	gt, f := wire.RequireObject("group_type", o.Vals["group_type"])
 	if f != nil {
 		return u, f
 	}
-	if f := checkAdditional("group_type", gt, "name", "description", "is_public"); f != nil {
+	if f := wire.CheckAdditional("group_type", gt, "name", "description", "is_public"); f != nil {
 		return u, f
 	}
-	if v, ok := gt.get("name"); ok {
-		if f := checkNullableString("name", v, 0, 255); f != nil {
+	if v, ok := gt.Get("name"); ok {
+		if f := wire.CheckNullableString("name", v, 0, 255); f != nil {
 			return u, f
 		}
 		if name, ok := v.(string); ok {
 			if name != "" && strings.TrimSpace(name) == "" {
-				return u, badRequest("Group type name can not be empty.")
+				return u, wire.BadRequest("Group type name can not be empty.")
 			}
 			u.Name = &name
 		}
 	}
-	if v, ok := gt.get("description"); ok {
-		if f := checkNullableString("description", v, 0, 255); f != nil {
+	if v, ok := gt.Get("description"); ok {
+		if f := wire.CheckNullableString("description", v, 0, 255); f != nil {
 			return u, f
 		}
 		if d, ok := v.(string); ok {
 			u.Description = &d
 		}
 	}
-	if v, ok := gt.get("is_public"); ok {
+	if v, ok := gt.Get("is_public"); ok {
 		b, f := checkBoolean("is_public", v)
 		if f != nil {
 			return u, f
@@ -385,187 +378,166 @@ func parseGroupTypeUpdate(body any) (resource.GroupTypeUpdate, *fault) {
 		u.IsPublic = &b
 	}
 	if u.Name == nil && u.Description == nil && u.IsPublic == nil {
-		return u, badRequest("Specify group type name, description or a combination thereof.")
+		return u, wire.BadRequest("Specify group type name, description or a combination thereof.")
 	}
 	return u, nil
 }
 
 // deleteGroupType is DELETE /group_types/{id} (admin); a type a live group has is refused.
-func (s *server) deleteGroupType(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteGroupType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_type_id"]
 	if f := authorizeAdmin(r, policyGroupTypeDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.getGroupType(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteGroupType(ctx, t.ID); err != nil {
 		if errors.Is(err, resource.ErrGroupTypeInUse) {
-			err = badRequest("Target group type is still in use. Group Type %s deletion is not allowed with groups present with the type.", t.ID)
+			err = wire.BadRequest("Target group type is still in use. Group Type %s deletion is not allowed with groups present with the type.", t.ID)
 		}
-		s.writeError(w, r, notFoundAs(err, "GroupType", id))
-		return
+		return wire.NotFoundAs(err, "GroupType", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": t.ID, "name": t.Name}).Info("group type deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // listGroupSpecs is GET /group_types/{id}/group_specs (admin).
-func (s *server) listGroupSpecs(w http.ResponseWriter, r *http.Request) {
+func (s *server) listGroupSpecs(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyGroupSpecGetAll); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.getGroupType(r.Context(), mux.Vars(r)["group_type_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"group_specs": t.GroupSpecs})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"group_specs": t.GroupSpecs})
+	return nil
 }
 
 // showGroupSpec is GET /group_types/{id}/group_specs/{key} (admin).
-func (s *server) showGroupSpec(w http.ResponseWriter, r *http.Request) {
+func (s *server) showGroupSpec(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	if f := authorizeAdmin(r, policyGroupSpecGet); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.getGroupType(r.Context(), vars["group_type_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	key := vars["spec_key"]
 	v, ok := t.GroupSpecs[key]
 	if !ok {
-		s.writeError(w, r, notFound("Group Type %s has no extra spec with key %s.", vars["group_type_id"], key))
-		return
+		return wire.NotFound("Group Type %s has no extra spec with key %s.", vars["group_type_id"], key)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{key: v})
+	wire.WriteJSON(w, http.StatusOK, map[string]string{key: v})
+	return nil
 }
 
 // createGroupSpecs is POST /group_types/{id}/group_specs (admin): sets the given keys, keeps
 // the others, and answers 202 with the body.
-func (s *server) createGroupSpecs(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+func (s *server) createGroupSpecs(w http.ResponseWriter, r *http.Request) error {
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	if !o.has("group_specs") {
-		s.writeError(w, r, schemaError("", body, "'group_specs' is a required property"))
-		return
+	if !o.Has("group_specs") {
+		return wire.SchemaError("", body, "'group_specs' is a required property")
 	}
-	if f := checkAdditional("", o, "group_specs"); f != nil {
-		s.writeError(w, r, f)
-		return
+	if f := wire.CheckAdditional("", o, "group_specs"); f != nil {
+		return f
 	}
-	specs, f := checkExtraSpecs("group_specs", o.vals["group_specs"], false, false)
+	specs, f := checkExtraSpecs("group_specs", o.Vals["group_specs"], false, false)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if f := authorizeAdmin(r, policyGroupSpecCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	answer := map[string]any{"group_specs": specsEcho(o.vals["group_specs"].(*object))}
-	s.setGroupSpecs(w, r, specs, http.StatusAccepted, answer)
+	answer := map[string]any{"group_specs": specsEcho(o.Vals["group_specs"].(*wire.Object))}
+	return s.setGroupSpecs(w, r, specs, http.StatusAccepted, answer)
 }
 
 // updateGroupSpec is PUT /group_types/{id}/group_specs/{key} (admin): the body is
 // {key: value}, answered back.
-func (s *server) updateGroupSpec(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+func (s *server) updateGroupSpec(w http.ResponseWriter, r *http.Request) error {
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	specs, f := checkExtraSpecs("", body, false, false)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	o := body.(*object)
+	o := body.(*wire.Object)
 	switch {
-	case len(o.keys) < 1:
-		s.writeError(w, r, schemaError("", body, pyRepr(body)+" does not have enough properties"))
-		return
-	case len(o.keys) > 1:
-		s.writeError(w, r, schemaError("", body, pyRepr(body)+" has too many properties"))
-		return
+	case len(o.Keys) < 1:
+		return wire.SchemaError("", body, wire.PyRepr(body)+" does not have enough properties")
+	case len(o.Keys) > 1:
+		return wire.SchemaError("", body, wire.PyRepr(body)+" has too many properties")
 	}
 	if f := authorizeAdmin(r, policyGroupSpecUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getGroupType(r.Context(), mux.Vars(r)["group_type_id"]); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if _, ok := specs[mux.Vars(r)["spec_key"]]; !ok {
-		s.writeError(w, r, badRequest("Request body and URI mismatch"))
-		return
+		return wire.BadRequest("Request body and URI mismatch")
 	}
-	s.setGroupSpecs(w, r, specs, http.StatusOK, specsEcho(o))
+	return s.setGroupSpecs(w, r, specs, http.StatusOK, specsEcho(o))
 }
 
 // specsEcho is a specs object as the client sent it (null values stay null), which Cinder
 // answers with.
-func specsEcho(o *object) map[string]any {
-	out := make(map[string]any, len(o.keys))
-	for _, k := range o.keys {
-		out[k] = o.vals[k]
+func specsEcho(o *wire.Object) map[string]any {
+	out := make(map[string]any, len(o.Keys))
+	for _, k := range o.Keys {
+		out[k] = o.Vals[k]
 	}
 	return out
 }
 
-func (s *server) setGroupSpecs(w http.ResponseWriter, r *http.Request, specs map[string]string, status int, answer any) {
+func (s *server) setGroupSpecs(w http.ResponseWriter, r *http.Request, specs map[string]string, status int, answer any) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["group_type_id"]
 	if _, err := s.getGroupType(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.SetGroupTypeSpecs(ctx, id, specs); err != nil {
-		s.writeError(w, r, notFoundAs(err, "GroupType", id))
-		return
+		return wire.NotFoundAs(err, "GroupType", id)
 	}
 	reqctx.Log(ctx, s.log).WithField("group_type_id", id).Info("group type specs set")
-	writeJSON(w, status, answer)
+	wire.WriteJSON(w, status, answer)
+	return nil
 }
 
 // deleteGroupSpec is DELETE /group_types/{id}/group_specs/{key} (admin).
-func (s *server) deleteGroupSpec(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteGroupSpec(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	vars := mux.Vars(r)
 	id, key := vars["group_type_id"], vars["spec_key"]
 	if f := authorizeAdmin(r, policyGroupSpecDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getGroupType(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteGroupTypeSpec(ctx, id, key); err != nil {
 		var nf *resource.NotFoundError
 		if errors.As(err, &nf) && nf.Kind == "GroupTypeSpec" {
-			err = notFound("Group Type %s has no specs with key %s.", id, key)
+			err = wire.NotFound("Group Type %s has no specs with key %s.", id, key)
 		}
-		s.writeError(w, r, notFoundAs(err, "GroupType", id))
-		return
+		return wire.NotFoundAs(err, "GroupType", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_type_id": id, "key": key}).Info("group type spec deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }

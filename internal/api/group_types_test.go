@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/db"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -21,7 +23,7 @@ type gtCase struct {
 	c      call
 	status int
 	fault  string
-	check  func(t *testing.T, o *object)
+	check  func(t *testing.T, o *wire.Object)
 }
 
 func runGroupTypeCases(t *testing.T, e *env, cases []gtCase) {
@@ -36,7 +38,7 @@ func runGroupTypeCases(t *testing.T, e *env, cases []gtCase) {
 				t.Fatalf("%s %s = %d, want %d; body %s", tc.c.method, tc.c.path, rec.Code, tc.status, rec.Body)
 			}
 			if tc.status >= 400 {
-				wantFault(t, rec, tc.status, faultNames[tc.status], tc.fault)
+				wantFault(t, rec, tc.status, wire.FaultName(tc.status), tc.fault)
 				return
 			}
 			if tc.check != nil {
@@ -55,11 +57,11 @@ func (e *env) createGroupType(t testing.TB, body string) string {
 }
 
 // groupTypeNames lists the names of a group_types list answer.
-func groupTypeNames(t *testing.T, o *object) []string {
+func groupTypeNames(t *testing.T, o *wire.Object) []string {
 	t.Helper()
 	l, ok := member(t, o, "group_types").([]any)
 	if !ok {
-		t.Fatalf("group_types is %s", pyRepr(o))
+		t.Fatalf("group_types is %s", wire.PyRepr(o))
 	}
 	out := make([]string, len(l))
 	for i := range l {
@@ -68,8 +70,8 @@ func groupTypeNames(t *testing.T, o *object) []string {
 	return out
 }
 
-func wantNames(want ...string) func(t *testing.T, o *object) {
-	return func(t *testing.T, o *object) {
+func wantNames(want ...string) func(t *testing.T, o *wire.Object) {
+	return func(t *testing.T, o *wire.Object) {
 		t.Helper()
 		if got := groupTypeNames(t, o); !slices.Equal(got, want) {
 			t.Errorf("group types %v, want %v", got, want)
@@ -84,28 +86,28 @@ func TestGroupTypesCreate(t *testing.T) {
 	long := strings.Repeat("n", 256)
 	runGroupTypeCases(t, e, []gtCase{
 		{name: "create", c: post(`{"group_type": {"name": "gold", "description": "fast", "is_public": "true", "group_specs": {"consistent_group_snapshot_enabled": "<is> True", "a b": "c"}}}`),
-			status: 202, check: func(t *testing.T, o *object) {
+			status: 202, check: func(t *testing.T, o *wire.Object) {
 				sameKeys(t, "create", keysOf(t, member(t, o, "group_type")), []string{"id", "name", "description", "is_public", "group_specs"})
 				if str(t, o, "group_type", "name") != "gold" || str(t, o, "group_type", "description") != "fast" ||
 					member(t, o, "group_type", "is_public") != true || str(t, o, "group_type", "group_specs", "a b") != "c" {
-					t.Errorf("created %s", pyRepr(o))
+					t.Errorf("created %s", wire.PyRepr(o))
 				}
 			}},
-		{name: "minimal: description null, specs empty", c: post(`{"group_type": {"name": "plain"}}`), status: 202, check: func(t *testing.T, o *object) {
+		{name: "minimal: description null, specs empty", c: post(`{"group_type": {"name": "plain"}}`), status: 202, check: func(t *testing.T, o *wire.Object) {
 			if member(t, o, "group_type", "description") != nil || len(keysOf(t, member(t, o, "group_type", "group_specs"))) != 0 {
-				t.Errorf("created %s", pyRepr(o))
+				t.Errorf("created %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "null specs", c: post(`{"group_type": {"name": "nullspecs", "group_specs": null, "description": null}}`), status: 202},
-		{name: "private", c: post(`{"group_type": {"name": "priv", "is_public": false}}`), status: 202, check: func(t *testing.T, o *object) {
+		{name: "private", c: post(`{"group_type": {"name": "priv", "is_public": false}}`), status: 202, check: func(t *testing.T, o *wire.Object) {
 			if member(t, o, "group_type", "is_public") != false {
-				t.Errorf("created %s", pyRepr(o))
+				t.Errorf("created %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "duplicate name", c: post(`{"group_type": {"name": "gold"}}`), status: 409, fault: "Group Type gold already exists."},
 		{name: "seeded name taken", c: post(`{"group_type": {"name": "default_cgsnapshot_type"}}`), status: 409, fault: "Group Type default_cgsnapshot_type already exists."},
 		{name: "no body", c: call{method: "POST", path: p}, status: 400, fault: "None is not of type 'object'"},
-		{name: "malformed JSON", c: post(`{"group_type": {"name": "x"`), status: 400, fault: msgMalformedBody},
+		{name: "malformed JSON", c: post(`{"group_type": {"name": "x"`), status: 400, fault: wire.MsgMalformedBody},
 		{name: "not an object", c: post(`[1]`), status: 400, fault: "[1] is not of type 'object'"},
 		{name: "no group_type", c: post(`{"name": "x"}`), status: 400, fault: "'group_type' is a required property"},
 		{name: "group_type not an object", c: post(`{"group_type": "x"}`), status: 400, fault: "Invalid input for field/attribute group_type. Value: x. 'x' is not of type 'object'"},
@@ -122,11 +124,11 @@ func TestGroupTypesCreate(t *testing.T) {
 		{name: "spec value null", c: post(`{"group_type": {"name": "x", "group_specs": {"a": null}}}`), status: 400, fault: "Invalid input for field/attribute a. Value: None. None is not of type 'string'"},
 		{name: "bad spec key", c: post(`{"group_type": {"name": "x", "group_specs": {"a*b": "1"}}}`), status: 400, fault: "Invalid input for field/attribute group_specs. Value: {'a*b': '1'}. 'a*b' does not match any of the regexes: '^[a-zA-Z0-9-_:. /]{1,255}$'"},
 		{name: "specs a list", c: post(`{"group_type": {"name": "x", "group_specs": ["a"]}}`), status: 400, fault: "Invalid input for field/attribute group_specs. Value: ['a']. ['a'] is not of type 'object', 'null'"},
-		{name: "huge body", c: post(`{"group_type": {"name": "x", "description": "` + strings.Repeat("d", maxBodyBytes) + `"}}`), status: 413, fault: msgTooLarge},
+		{name: "huge body", c: post(`{"group_type": {"name": "x", "description": "` + strings.Repeat("d", wire.MaxBodyBytes) + `"}}`), status: 413, fault: wire.MsgTooLarge},
 		{name: "member", c: call{method: "POST", path: "/v3/p2/group_types", token: tokenP2, header: memberP2, body: `{"group_type": {"name": "x"}}`}, status: 403, fault: "Policy doesn't allow group:group_types:create to be performed."},
 		{name: "member with a bad body: the schema first, as Cinder", c: call{method: "POST", path: "/v3/p2/group_types", token: tokenP2, header: memberP2, body: `{"group_type": {}}`}, status: 400,
 			fault: "Invalid input for field/attribute group_type. Value: {}. 'name' is a required property"},
-		{name: "below 3.11", c: call{method: "POST", path: p, version: "volume 3.10", body: `{"group_type": {"name": "y"}}`}, status: 404, fault: msgResourceNotFound},
+		{name: "below 3.11", c: call{method: "POST", path: p, version: "volume 3.10", body: `{"group_type": {"name": "y"}}`}, status: 404, fault: wire.MsgResourceNotFound},
 	})
 	if _, err := e.store.GetGroupTypeByName(context.Background(), "y"); err == nil {
 		t.Error("a create below 3.11 made a group type")
@@ -144,17 +146,17 @@ func TestGroupTypesListShow(t *testing.T) {
 		return call{method: "GET", path: strings.Replace(path, "/"+testProject+"/", "/p2/", 1), token: tokenP2, header: memberP2}
 	}
 	runGroupTypeCases(t, e, []gtCase{
-		{name: "admin list: public, newest first, with specs", c: get(p), status: 200, check: func(t *testing.T, o *object) {
+		{name: "admin list: public, newest first, with specs", c: get(p), status: 200, check: func(t *testing.T, o *wire.Object) {
 			wantNames("silver", "gold", "default_cgsnapshot_type")(t, o)
 			sameKeys(t, "list item", keysOf(t, member(t, o, "group_types", 1)), []string{"id", "name", "description", "is_public", "group_specs"})
 			if str(t, o, "group_types", 1, "group_specs", "k") != "v" || str(t, o, "group_types", 2, "group_specs", "consistent_group_snapshot_enabled") != "<is> True" {
-				t.Errorf("specs: %s", pyRepr(o))
+				t.Errorf("specs: %s", wire.PyRepr(o))
 			}
-			if o.has("group_type_links") {
-				t.Errorf("links on a short page: %s", pyRepr(o))
+			if o.Has("group_type_links") {
+				t.Errorf("links on a short page: %s", wire.PyRepr(o))
 			}
 		}},
-		{name: "member list: no specs", c: asMember(p), status: 200, check: func(t *testing.T, o *object) {
+		{name: "member list: no specs", c: asMember(p), status: 200, check: func(t *testing.T, o *wire.Object) {
 			wantNames("silver", "gold", "default_cgsnapshot_type")(t, o)
 			sameKeys(t, "member list item", keysOf(t, member(t, o, "group_types", 0)), []string{"id", "name", "description", "is_public"})
 		}},
@@ -166,12 +168,12 @@ func TestGroupTypesListShow(t *testing.T) {
 		{name: "unknown filters ignored", c: get(p + "?name=gold&sort=name"), status: 200, check: wantNames("silver", "gold", "default_cgsnapshot_type")},
 		{name: "sort by name asc", c: get(p + "?sort=name:asc"), status: 200, check: wantNames("default_cgsnapshot_type", "gold", "silver")},
 		{name: "sort_key/sort_dir", c: get(p + "?sort_key=name&sort_dir=asc"), status: 200, check: wantNames("default_cgsnapshot_type", "gold", "silver")},
-		{name: "limit links on", c: get(p + "?sort=name:asc&limit=2"), status: 200, check: func(t *testing.T, o *object) {
+		{name: "limit links on", c: get(p + "?sort=name:asc&limit=2"), status: 200, check: func(t *testing.T, o *wire.Object) {
 			wantNames("default_cgsnapshot_type", "gold")(t, o)
 			href := str(t, o, "group_type_links", 0, "href")
 			if str(t, o, "group_type_links", 0, "rel") != "next" || !strings.Contains(href, "/v3/"+testProject+"/group_types?") ||
 				!strings.Contains(href, "marker="+gold) || !strings.Contains(href, "limit=2") {
-				t.Errorf("links: %s", pyRepr(o))
+				t.Errorf("links: %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "marker", c: get(p + "?sort=name:asc&limit=2&marker=" + gold), status: 200, check: wantNames("silver")},
@@ -182,24 +184,24 @@ func TestGroupTypesListShow(t *testing.T) {
 		{name: "negative offset", c: get(p + "?offset=-1"), status: 400, fault: "Invalid input received: offset must be >= 0"},
 		{name: "bad sort key", c: get(p + "?sort=bogus"), status: 400, fault: "Invalid input received: Invalid sort key"},
 		{name: "bad sort dir", c: get(p + "?sort=name:up"), status: 400, fault: "Invalid input received: Unknown sort direction, must be 'desc' or 'asc'."},
-		{name: "below 3.11", c: call{method: "GET", path: p, version: "volume 3.10"}, status: 404, fault: msgResourceNotFound},
-		{name: "no version: 3.0", c: call{method: "GET", path: p, version: "volume 3.0"}, status: 404, fault: msgResourceNotFound},
+		{name: "below 3.11", c: call{method: "GET", path: p, version: "volume 3.10"}, status: 404, fault: wire.MsgResourceNotFound},
+		{name: "no version: 3.0", c: call{method: "GET", path: p, version: "volume 3.0"}, status: 404, fault: wire.MsgResourceNotFound},
 		{name: "without project id", c: get("/v3/group_types?sort=name:asc"), status: 200, check: wantNames("default_cgsnapshot_type", "gold", "silver")},
 
-		{name: "show admin", c: get(p + "/" + gold), status: 200, check: func(t *testing.T, o *object) {
+		{name: "show admin", c: get(p + "/" + gold), status: 200, check: func(t *testing.T, o *wire.Object) {
 			sameKeys(t, "show", keysOf(t, member(t, o, "group_type")), []string{"id", "name", "description", "is_public", "group_specs"})
 		}},
-		{name: "show member", c: asMember(p + "/" + silver), status: 200, check: func(t *testing.T, o *object) {
+		{name: "show member", c: asMember(p + "/" + silver), status: 200, check: func(t *testing.T, o *wire.Object) {
 			sameKeys(t, "member show", keysOf(t, member(t, o, "group_type")), []string{"id", "name", "description", "is_public"})
 			if str(t, o, "group_type", "description") != "d" {
-				t.Errorf("show %s", pyRepr(o))
+				t.Errorf("show %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "show private admin", c: get(p + "/" + priv), status: 200},
 		{name: "show private member", c: asMember(p + "/" + priv), status: 404, fault: "Group type " + priv + " could not be found."},
 		{name: "show unknown", c: get(p + "/nope"), status: 404, fault: "Group type nope could not be found."},
 		{name: "show default unset", c: get(p + "/default"), status: 404, fault: "Default group type can not be found."},
-		{name: "show below 3.11", c: call{method: "GET", path: p + "/" + gold, version: "volume 3.10"}, status: 404, fault: msgResourceNotFound},
+		{name: "show below 3.11", c: call{method: "GET", path: p + "/" + gold, version: "volume 3.10"}, status: 404, fault: wire.MsgResourceNotFound},
 	})
 
 	// Private types the database gives a project access to are that project's to see.
@@ -257,20 +259,20 @@ func TestGroupTypesUpdateDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	runGroupTypeCases(t, e, []gtCase{
-		{name: "description", c: put(gold, `{"group_type": {"description": "new"}}`), status: 200, check: func(t *testing.T, o *object) {
+		{name: "description", c: put(gold, `{"group_type": {"description": "new"}}`), status: 200, check: func(t *testing.T, o *wire.Object) {
 			sameKeys(t, "update", keysOf(t, member(t, o, "group_type")), []string{"id", "name", "description", "is_public", "group_specs"})
 			if str(t, o, "group_type", "description") != "new" || str(t, o, "group_type", "name") != "gold" || str(t, o, "group_type", "group_specs", "k") != "v" {
-				t.Errorf("updated %s", pyRepr(o))
+				t.Errorf("updated %s", wire.PyRepr(o))
 			}
 		}},
-		{name: "name and is_public", c: put(gold, `{"group_type": {"name": "platinum", "is_public": "false"}}`), status: 200, check: func(t *testing.T, o *object) {
+		{name: "name and is_public", c: put(gold, `{"group_type": {"name": "platinum", "is_public": "false"}}`), status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "group_type", "name") != "platinum" || member(t, o, "group_type", "is_public") != false || str(t, o, "group_type", "description") != "new" {
-				t.Errorf("updated %s", pyRepr(o))
+				t.Errorf("updated %s", wire.PyRepr(o))
 			}
 		}},
-		{name: "null name keeps it", c: put(gold, `{"group_type": {"name": null, "is_public": true}}`), status: 200, check: func(t *testing.T, o *object) {
+		{name: "null name keeps it", c: put(gold, `{"group_type": {"name": null, "is_public": true}}`), status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "group_type", "name") != "platinum" {
-				t.Errorf("updated %s", pyRepr(o))
+				t.Errorf("updated %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "name taken", c: put(gold, `{"group_type": {"name": "used"}}`), status: 409, fault: "Group Type used already exists."},
@@ -285,12 +287,12 @@ func TestGroupTypesUpdateDelete(t *testing.T) {
 		{name: "no group_type", c: put(gold, `{}`), status: 400, fault: "'group_type' is a required property"},
 		{name: "unknown", c: put("nope", `{"group_type": {"description": "x"}}`), status: 404, fault: "Group type nope could not be found."},
 		{name: "member", c: call{method: "PUT", path: "/v3/p2/group_types/" + gold, token: tokenP2, header: memberP2, body: `{"group_type": {"description": "x"}}`}, status: 403, fault: "Policy doesn't allow group:group_types:update to be performed."},
-		{name: "below 3.11", c: call{method: "PUT", path: p + "/" + gold, version: "volume 3.10", body: `{"group_type": {"description": "x"}}`}, status: 404, fault: msgResourceNotFound},
+		{name: "below 3.11", c: call{method: "PUT", path: p + "/" + gold, version: "volume 3.10", body: `{"group_type": {"description": "x"}}`}, status: 404, fault: wire.MsgResourceNotFound},
 
 		{name: "delete member", c: call{method: "DELETE", path: "/v3/p2/group_types/" + gold, token: tokenP2, header: memberP2}, status: 403, fault: "Policy doesn't allow group:group_types:delete to be performed."},
 		{name: "delete in use", c: del(used), status: 400, fault: "Target group type is still in use. Group Type " + used + " deletion is not allowed with groups present with the type."},
 		{name: "delete unknown", c: del("nope"), status: 404, fault: "Group type nope could not be found."},
-		{name: "delete below 3.11", c: call{method: "DELETE", path: p + "/" + gold, version: "volume 3.10"}, status: 404, fault: msgResourceNotFound},
+		{name: "delete below 3.11", c: call{method: "DELETE", path: p + "/" + gold, version: "volume 3.10"}, status: 404, fault: wire.MsgResourceNotFound},
 		{name: "delete", c: del(gold), status: 202},
 		{name: "deleted is gone", c: call{method: "GET", path: p + "/" + gold}, status: 404, fault: "Group type " + gold + " could not be found."},
 		{name: "delete again", c: del(gold), status: 404, fault: "Group type " + gold + " could not be found."},
@@ -310,8 +312,8 @@ func TestGroupSpecs(t *testing.T) {
 	asMember := func(method, path, body string) call {
 		return call{method: method, path: strings.Replace(path, "/"+testProject+"/", "/p2/", 1), token: tokenP2, header: memberP2, body: body}
 	}
-	specsAre := func(want map[string]string) func(t *testing.T, o *object) {
-		return func(t *testing.T, o *object) {
+	specsAre := func(want map[string]string) func(t *testing.T, o *wire.Object) {
+		return func(t *testing.T, o *wire.Object) {
 			t.Helper()
 			got := map[string]string{}
 			for _, k := range keysOf(t, member(t, o, "group_specs")) {
@@ -333,21 +335,21 @@ func TestGroupSpecs(t *testing.T) {
 			check: specsAre(map[string]string{"a": "1", "consistent_group_snapshot_enabled": "<is> True"})},
 		{name: "create overwrites, keeps others", c: call{method: "POST", path: p, body: `{"group_specs": {"a": "2"}}`}, status: 202},
 		{name: "index after", c: call{method: "GET", path: p}, status: 200, check: specsAre(map[string]string{"k": "v", "a": "2", "consistent_group_snapshot_enabled": "<is> True"})},
-		{name: "create echoes null", c: call{method: "POST", path: p, body: `{"group_specs": {"n": null}}`}, status: 202, check: func(t *testing.T, o *object) {
-			if v, ok := member(t, o, "group_specs").(*object).get("n"); !ok || v != nil {
-				t.Errorf("echo %s", pyRepr(o))
+		{name: "create echoes null", c: call{method: "POST", path: p, body: `{"group_specs": {"n": null}}`}, status: 202, check: func(t *testing.T, o *wire.Object) {
+			if v, ok := member(t, o, "group_specs").(*wire.Object).Get("n"); !ok || v != nil {
+				t.Errorf("echo %s", wire.PyRepr(o))
 			}
 		}},
-		{name: "show", c: call{method: "GET", path: p + "/a"}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "show", c: call{method: "GET", path: p + "/a"}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			sameKeys(t, "show", keysOf(t, o), []string{"a"})
 			if str(t, o, "a") != "2" {
-				t.Errorf("show %s", pyRepr(o))
+				t.Errorf("show %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "show missing", c: call{method: "GET", path: p + "/zz"}, status: 404, fault: "Group Type " + gold + " has no extra spec with key zz."},
-		{name: "update", c: call{method: "PUT", path: p + "/a", body: `{"a": "3"}`}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "update", c: call{method: "PUT", path: p + "/a", body: `{"a": "3"}`}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "a") != "3" {
-				t.Errorf("update %s", pyRepr(o))
+				t.Errorf("update %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "update creates", c: call{method: "PUT", path: p + "/new", body: `{"new": "x"}`}, status: 200},
@@ -378,7 +380,7 @@ func TestGroupSpecs(t *testing.T) {
 		{name: "member create", c: asMember("POST", p, `{"group_specs": {"a": "1"}}`), status: 403, fault: "Policy doesn't allow group:group_types_specs:create to be performed."},
 		{name: "member update", c: asMember("PUT", p+"/k", `{"k": "1"}`), status: 403, fault: "Policy doesn't allow group:group_types_specs:update to be performed."},
 		{name: "member delete", c: asMember("DELETE", p+"/k", ""), status: 403, fault: "Policy doesn't allow group:group_types_specs:delete to be performed."},
-		{name: "index below 3.11", c: call{method: "GET", path: p, version: "volume 3.10"}, status: 404, fault: msgResourceNotFound},
+		{name: "index below 3.11", c: call{method: "GET", path: p, version: "volume 3.10"}, status: 404, fault: wire.MsgResourceNotFound},
 	})
 	gt, err := e.store.GetGroupType(context.Background(), gold)
 	if err != nil || gt.GroupSpecs["k"] != "v" || gt.GroupSpecs["new"] != "x" {

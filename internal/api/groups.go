@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
@@ -44,10 +46,10 @@ type groupStore interface {
 // 3.14, create-from-src and the group_snapshot_id and source_group_id fields, is
 // mvGroupSnapshots).
 var (
-	mvGroupResetStatus = version{3, 20} // reset_status
-	mvGroupVolumeList  = version{3, 25} // list_volume
-	mvGroupReplication = version{3, 38} // replication actions; replication_status
-	mvGroupProjectID   = version{3, 58} // project_id
+	mvGroupResetStatus = wire.Version{Major: 3, Minor: 20} // reset_status
+	mvGroupVolumeList  = wire.Version{Major: 3, Minor: 25} // list_volume
+	mvGroupReplication = wire.Version{Major: 3, Minor: 38} // replication actions; replication_status
+	mvGroupProjectID   = wire.Version{Major: 3, Minor: 58} // project_id
 )
 
 // Cinder's group policy rules.
@@ -73,18 +75,17 @@ var groupActionRules = map[string]string{
 
 // groupRoutes registers this area's routes; before 3.13 they answer Cinder's 404.
 func (s *server) groupRoutes(api route) {
-	gate := func(h http.HandlerFunc) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if !versionOf(r.Context()).atLeast(mvGroupVolume) {
-				s.writeError(w, r, notFound(msgResourceNotFound))
-				return
+	gate := func(h wire.HandlerFunc) wire.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			if !wire.VersionOf(r.Context()).AtLeast(mvGroupVolume) {
+				return wire.NotFound(wire.MsgResourceNotFound)
 			}
-			h(w, r)
+			return h(w, r)
 		}
 	}
-	api("/groups", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) { s.groupList(w, r, false) }))
+	api("/groups", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) error { return s.groupList(w, r, false) }))
 	api("/groups", http.MethodPost, gate(s.createGroup))
-	api("/groups/detail", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) { s.groupList(w, r, true) }))
+	api("/groups/detail", http.MethodGet, gate(func(w http.ResponseWriter, r *http.Request) error { return s.groupList(w, r, true) }))
 	api("/groups/action", http.MethodPost, gate(s.groupCollectionAction))
 	api("/groups/{group_id}", http.MethodGet, gate(s.showGroup))
 	api("/groups/{group_id}", http.MethodPut, gate(s.updateGroup))
@@ -125,17 +126,17 @@ func (vw viewer) groupDetail(g *resource.Group, volumes []string, showProject bo
 		types = []string{}
 	}
 	d.VolumeTypes = some(types)
-	if vw.mv.atLeast(mvGroupSnapshots) {
+	if vw.mv.AtLeast(mvGroupSnapshots) {
 		d.GroupSnapshotID = some(nullable(g.GroupSnapshotID))
 		d.SourceGroupID = some(nullable(g.SourceGroupID))
 	}
-	if volumes != nil && vw.mv.atLeast(mvGroupVolumeList) {
+	if volumes != nil && vw.mv.AtLeast(mvGroupVolumeList) {
 		d.Volumes = some(volumes)
 	}
-	if vw.mv.atLeast(mvGroupReplication) {
+	if vw.mv.AtLeast(mvGroupReplication) {
 		d.ReplicationStatus = some(nullable(g.ReplicationStatus))
 	}
-	if showProject && vw.mv.atLeast(mvGroupProjectID) {
+	if showProject && vw.mv.AtLeast(mvGroupProjectID) {
 		d.ProjectID = some(g.ProjectID)
 	}
 	return d
@@ -160,7 +161,7 @@ func (s *server) getGroup(ctx context.Context, id string) (*resource.Group, erro
 func (s *server) lookupGroup(ctx context.Context, id string) (*resource.Group, error) {
 	g, err := s.store.GetGroup(ctx, id)
 	if err != nil {
-		return nil, notFoundAs(err, "Group", id)
+		return nil, wire.NotFoundAs(err, "Group", id)
 	}
 	if rc := reqctx.From(ctx); !rc.IsAdmin && g.ProjectID != rc.ProjectID {
 		return nil, &resource.NotFoundError{Kind: "Group", ID: id}
@@ -173,9 +174,9 @@ func (s *server) lookupGroup(ctx context.Context, id string) (*resource.Group, e
 
 // checkDefaultCGSnapshotType refuses the group type Cinder reserves for consistency groups
 // migrated to groups.
-func (s *server) checkDefaultCGSnapshotType(ctx context.Context, groupTypeID string) *fault {
+func (s *server) checkDefaultCGSnapshotType(ctx context.Context, groupTypeID string) *wire.Fault {
 	if s.isDefaultCGSnapshotType(ctx, groupTypeID) {
-		return badRequest("Group_type %s is reserved for migrating CGs to groups. Migrated group can only be operated by CG APIs.", groupTypeID)
+		return wire.BadRequest("Group_type %s is reserved for migrating CGs to groups. Migrated group can only be operated by CG APIs.", groupTypeID)
 	}
 	return nil
 }
@@ -186,29 +187,25 @@ func (s *server) isDefaultCGSnapshotType(ctx context.Context, groupTypeID string
 }
 
 // showGroup is GET /groups/{id}; with list_volume (3.25) it lists the group's volumes.
-func (s *server) showGroup(w http.ResponseWriter, r *http.Request) {
+func (s *server) showGroup(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	listVolumes, f := groupListVolumes(q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	g, err := s.getGroup(ctx, mux.Vars(r)["group_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var vols []string
-	if listVolumes && versionOf(ctx).atLeast(mvGroupVolumeList) {
+	if listVolumes && wire.VersionOf(ctx).AtLeast(mvGroupVolumeList) {
 		ids, err := s.store.GroupVolumeIDs(ctx, []string{g.ID})
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		vols = ids[g.ID]
 		if vols == nil {
@@ -216,34 +213,35 @@ func (s *server) showGroup(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	showProject := allowedIn(ctx, policyGroupAttributes, reqctx.From(ctx).ProjectID)
-	writeJSON(w, http.StatusOK, map[string]any{"group": newViewer(r).groupDetail(g, vols, showProject)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"group": newViewer(r).groupDetail(g, vols, showProject)})
+	return nil
 }
 
 // groupListVolumes reads the list_volume parameter (Cinder's get_bool_param: absent is false).
-func groupListVolumes(q query) (bool, *fault) {
-	v, ok := q.get("list_volume")
+func groupListVolumes(q wire.Query) (bool, *wire.Fault) {
+	v, ok := q.Get("list_volume")
 	if !ok {
 		return false, nil
 	}
-	return parseBoolParam("list_volume", v)
+	return wire.ParseBoolParam("list_volume", v)
 }
 
 // resolveGroupType finds a group type by id or by name, as Cinder's group create does (a
 // UUID that names no type may still be a type's name).
 func (s *server) resolveGroupType(ctx context.Context, ident string) (*resource.GroupType, error) {
-	if isUUIDLike(ident) {
+	if wire.IsUUIDLike(ident) {
 		gt, err := s.store.GetGroupType(ctx, ident)
 		if errors.Is(err, resource.ErrNotFound) {
 			gt, err = s.store.GetGroupTypeByName(ctx, ident)
 		}
 		if errors.Is(err, resource.ErrNotFound) {
-			return nil, notFound("Group type %s could not be found.", ident)
+			return nil, wire.NotFound("Group type %s could not be found.", ident)
 		}
 		return gt, err
 	}
 	gt, err := s.store.GetGroupTypeByName(ctx, ident)
 	if errors.Is(err, resource.ErrNotFound) {
-		return nil, notFound("Group type with name %s could not be found.", ident)
+		return nil, wire.NotFound("Group type with name %s could not be found.", ident)
 	}
 	return gt, err
 }
@@ -252,47 +250,43 @@ func (s *server) resolveGroupType(ctx context.Context, ident string) (*resource.
 // volume_types_get_by_name_or_id (no access check: Cinder elevates for it).
 func (s *server) resolveGroupVolumeType(ctx context.Context, ident string) (*resource.VolumeType, error) {
 	vt, err := s.store.GetVolumeTypeByName(ctx, ident)
-	if errors.Is(err, resource.ErrNotFound) && isUUIDLike(ident) {
+	if errors.Is(err, resource.ErrNotFound) && wire.IsUUIDLike(ident) {
 		vt, err = s.store.GetVolumeType(ctx, ident)
 		if errors.Is(err, resource.ErrNotFound) {
-			return nil, notFound("Volume type %s could not be found.", ident)
+			return nil, wire.NotFound("Volume type %s could not be found.", ident)
 		}
 	}
 	if errors.Is(err, resource.ErrNotFound) {
-		return nil, notFound("Volume type with name %s could not be found.", ident)
+		return nil, wire.NotFound("Volume type with name %s could not be found.", ident)
 	}
 	return vt, err
 }
 
 // createGroup is POST /groups: the group (creating), its quota and the create_group cast
 // to the scheduler, in one transaction.
-func (s *server) createGroup(w http.ResponseWriter, r *http.Request) {
+func (s *server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req, f := parseGroupCreate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	gt, err := s.resolveGroupType(ctx, req.groupType)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if gt.Name == resource.DefaultCGSnapshotTypeName {
-		s.writeError(w, r, s.checkDefaultCGSnapshotType(ctx, gt.ID))
-		return
+		return s.checkDefaultCGSnapshotType(ctx, gt.ID)
 	}
 	g, err := s.startGroupCreate(ctx, gt, req.name, req.description, req.volumeTypes, req.availabilityZone)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"group": groupSummary(g)})
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"group": groupSummary(g)})
+	return nil
 }
 
 // startGroupCreate is Cinder's group_api.create, shared by POST /groups and POST
@@ -314,7 +308,7 @@ func (s *server) startGroupCreate(ctx context.Context, gt *resource.GroupType, n
 		az = s.defaultAZ
 	}
 	if !s.knownZone(az) {
-		return nil, invalidInput("Availability zone '%s' is invalid.", az)
+		return nil, wire.InvalidInput("Availability zone '%s' is invalid.", az)
 	}
 	g := &resource.Group{
 		ID: uuid.NewString(), ProjectID: rc.ProjectID, UserID: rc.UserID, AvailabilityZone: az,
@@ -342,28 +336,25 @@ func (s *server) startGroupCreate(ctx context.Context, gt *resource.GroupType, n
 
 // updateGroup is PUT /groups/{id}: name and description at once; volumes added and removed
 // by the group's backend, the group updating meanwhile.
-func (s *server) updateGroup(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req, f := parseGroupUpdate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	g, err := s.getGroup(ctx, mux.Vars(r)["group_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.applyGroupUpdate(ctx, g, req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // applyGroupUpdate is Cinder's group_api.update.
@@ -383,7 +374,7 @@ func (s *server) applyGroupUpdate(ctx context.Context, g *resource.Group, req *g
 		}
 	}
 	if len(both) > 0 {
-		return badRequest("Invalid volume: UUIDs %s are in both add and remove volume list.", pyList(both))
+		return wire.BadRequest("Invalid volume: UUIDs %s are in both add and remove volume list.", pyList(both))
 	}
 	members, err := s.store.ListGroupVolumes(ctx, g.ID)
 	if err != nil {
@@ -399,11 +390,11 @@ func (s *server) applyGroupUpdate(ctx context.Context, g *resource.Group, req *g
 	}
 	log := reqctx.Log(ctx, s.log).WithField("group_id", g.ID)
 	if name == nil && description == nil && len(addNew) == 0 && len(removeNew) == 0 {
-		return badRequest("Invalid Group: Cannot update group %s because no valid name, description, add_volumes, or remove_volumes were provided.", g.ID)
+		return wire.BadRequest("Invalid Group: Cannot update group %s because no valid name, description, add_volumes, or remove_volumes were provided.", g.ID)
 	}
 	if len(addNew) == 0 && len(removeNew) == 0 {
 		if _, err := s.store.UpdateGroup(ctx, g.ID, name, description); err != nil {
-			return notFoundAs(err, "Group", g.ID)
+			return wire.NotFoundAs(err, "Group", g.ID)
 		}
 		log.Info("group renamed")
 		return nil
@@ -415,10 +406,10 @@ func (s *server) applyGroupUpdate(ctx context.Context, g *resource.Group, req *g
 	}
 	msgs, err := s.store.StartGroupUpdate(ctx, g.ID, name, description, msg)
 	if errors.Is(err, resource.ErrInvalidState) {
-		return badRequest("Invalid Group: Group status must be available.")
+		return wire.BadRequest("Invalid Group: Group status must be available.")
 	}
 	if err != nil {
-		return notFoundAs(err, "Group", g.ID)
+		return wire.NotFoundAs(err, "Group", g.ID)
 	}
 	s.dispatch(ctx, msgs)
 	log.WithFields(map[string]any{"add_volumes": addNew, "remove_volumes": removeNew}).Info("group update accepted")
@@ -445,7 +436,7 @@ func (s *server) validateAddVolumes(ctx context.Context, g *resource.Group, memb
 			continue // already in the group
 		}
 		refuse := func(format string, args ...any) error {
-			return badRequest("Invalid volume: Cannot add volume %s to group %s "+format, append([]any{id, g.ID}, args...)...)
+			return wire.BadRequest("Invalid volume: Cannot add volume %s to group %s "+format, append([]any{id, g.ID}, args...)...)
 		}
 		v, err := s.store.GetVolume(ctx, id)
 		if errors.Is(err, resource.ErrNotFound) || (err == nil && !reqctx.From(ctx).IsAdmin && v.ProjectID != reqctx.From(ctx).ProjectID) {
@@ -466,7 +457,7 @@ func (s *server) validateAddVolumes(ctx context.Context, g *resource.Group, memb
 		case !slices.Contains(resource.GroupAddVolumeStatuses, v.Status):
 			return nil, refuse("because volume is in an invalid state: %s. Valid states are: %s.", v.Status, pyTuple(resource.GroupAddVolumeStatuses))
 		case rpcapi.BackendHost(v.Host) != rpcapi.BackendHost(g.Host) || g.Host == "":
-			return nil, badRequest("Invalid volume: Volume is not local to this node.")
+			return nil, wire.BadRequest("Invalid volume: Volume is not local to this node.")
 		}
 		out = append(out, id)
 	}
@@ -481,36 +472,34 @@ func validateRemoveVolumes(g *resource.Group, members []*resource.Volume, remove
 			continue
 		}
 		if !slices.Contains(resource.GroupRemoveVolumeStatuses, v.Status) {
-			return nil, badRequest("Invalid volume: Cannot remove volume %s from group %s because volume is in an invalid state: %s. Valid states are: %s.",
+			return nil, wire.BadRequest("Invalid volume: Cannot remove volume %s from group %s because volume is in an invalid state: %s. Valid states are: %s.",
 				v.ID, g.ID, v.Status, pyTuple(resource.GroupRemoveVolumeStatuses))
 		}
 		out = append(out, v.ID)
 	}
 	for _, id := range remove {
 		if !slices.Contains(out, id) {
-			return nil, badRequest("Invalid volume: Cannot remove volume %s from group %s because it is not in the group.", id, g.ID)
+			return nil, wire.BadRequest("Invalid volume: Cannot remove volume %s from group %s because it is not in the group.", id, g.ID)
 		}
 	}
 	return out, nil
 }
 
 // groupAction is POST /groups/{id}/action.
-func (s *server) groupAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) groupAction(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	o, ok := body.(*object)
-	if !ok || len(o.keys) != 1 {
-		s.writeError(w, r, badRequest(msgMalformedBody))
-		return
+	o, ok := body.(*wire.Object)
+	if !ok || len(o.Keys) != 1 {
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
-	name := o.keys[0]
-	args, _ := o.get(name)
+	name := o.Keys[0]
+	args, _ := o.Get(name)
 	id := mux.Vars(r)["group_id"]
-	mv := versionOf(ctx)
+	mv := wire.VersionOf(ctx)
 	if rule, ok := groupActionRules[name]; ok {
 		deferRule(r, rule)
 	}
@@ -518,25 +507,25 @@ func (s *server) groupAction(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case name == "delete":
 		err = s.deleteGroup(r, id, args)
-	case name == "reset_status" && mv.atLeast(mvGroupResetStatus):
+	case name == "reset_status" && mv.AtLeast(mvGroupResetStatus):
 		err = s.resetGroupStatus(ctx, id, args)
 	case (name == "enable_replication" || name == "disable_replication" || name == "failover_replication" ||
-		name == "list_replication_targets") && mv.atLeast(mvGroupReplication):
+		name == "list_replication_targets") && mv.AtLeast(mvGroupReplication):
 		res, err = s.groupReplication(ctx, id, name, args)
 	case groupActionRules[name] != "":
-		err = notFound(msgResourceNotFound) // an action of a later microversion
+		err = wire.NotFound(wire.MsgResourceNotFound) // an action of a later microversion
 	default:
-		err = badRequest("There is no such action: %s", name)
+		err = wire.BadRequest("There is no such action: %s", name)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if res != nil {
-		writeJSON(w, http.StatusOK, res)
-		return
+		wire.WriteJSON(w, http.StatusOK, res)
+		return nil
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // deleteGroup is the delete action: Cinder's group_api.delete. Once the delete of a group's
@@ -544,17 +533,17 @@ func (s *server) groupAction(w http.ResponseWriter, r *http.Request) {
 // with the caller's token: the volume service has none).
 func (s *server) deleteGroup(r *http.Request, id string, args any) error {
 	ctx := r.Context()
-	o, f := requireObject("delete", args)
+	o, f := wire.RequireObject("delete", args)
 	if f != nil {
 		return f
 	}
 	deleteVolumes := false
-	if v, ok := o.get("delete-volumes"); ok {
+	if v, ok := o.Get("delete-volumes"); ok {
 		if deleteVolumes, f = checkBoolean("delete-volumes", v); f != nil {
 			return f
 		}
 	}
-	if f := checkAdditional("delete", o, "delete-volumes"); f != nil {
+	if f := wire.CheckAdditional("delete", o, "delete-volumes"); f != nil {
 		return f
 	}
 	g, err := s.getGroup(ctx, id)
@@ -581,7 +570,7 @@ func (s *server) startGroupDeleteOf(r *http.Request, g *resource.Group, deleteVo
 			return groupDeleteFault(err, g.ID)
 		}
 		if g, err = s.store.GetGroup(ctx, id); err != nil { // placed meanwhile
-			return notFoundAs(err, "Group", id)
+			return wire.NotFoundAs(err, "Group", id)
 		}
 	}
 	msg, err := rpcapi.Outbox(reqctx.From(ctx), rpcapi.VolumeTarget(g.Host), rpcapi.DeleteGroup, rpcapi.GroupArgs{GroupID: g.ID})
@@ -610,36 +599,36 @@ func (s *server) startGroupDeleteOf(r *http.Request, g *resource.Group, deleteVo
 func groupDeleteFault(err error, id string) error {
 	var de *resource.GroupDeleteError
 	if errors.As(err, &de) {
-		return badRequest("Invalid Group: %s", de.Reason)
+		return wire.BadRequest("Invalid Group: %s", de.Reason)
 	}
-	return notFoundAs(err, "Group", id)
+	return wire.NotFoundAs(err, "Group", id)
 }
 
 // resetGroupStatus is reset_status (3.20, admin): any of Cinder's group statuses.
 func (s *server) resetGroupStatus(ctx context.Context, id string, args any) error {
-	o, f := requireObject("reset_status", args)
+	o, f := wire.RequireObject("reset_status", args)
 	if f != nil {
 		return f
 	}
-	raw, ok := o.get("status")
+	raw, ok := o.Get("status")
 	if !ok {
-		return schemaError("reset_status", o, "'status' is a required property")
+		return wire.SchemaError("reset_status", o, "'status' is a required property")
 	}
-	if f := checkType("status", raw, "string"); f != nil {
+	if f := wire.CheckType("status", raw, "string"); f != nil {
 		return f
 	}
-	if f := checkAdditional("reset_status", o, "status"); f != nil {
+	if f := wire.CheckAdditional("reset_status", o, "status"); f != nil {
 		return f
 	}
 	status := strings.ToLower(raw.(string))
 	if !slices.Contains(resource.GroupStatuses, status) {
-		return schemaError("status", raw, pyRepr(raw)+" is not a 'group_status'")
+		return wire.SchemaError("status", raw, wire.PyRepr(raw)+" is not a 'group_status'")
 	}
 	if _, err := s.getGroup(ctx, id); err != nil {
 		return err
 	}
 	if err := s.store.ResetGroupStatus(ctx, id, status); err != nil {
-		return notFoundAs(err, "Group", id)
+		return wire.NotFoundAs(err, "Group", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"group_id": id, "status": status}).Info("group status reset")
 	return nil
@@ -648,22 +637,22 @@ func (s *server) resetGroupStatus(ctx context.Context, id string, args any) erro
 // groupReplication answers the replication actions (3.38) as Cinder does for a group whose
 // type is not replication-enabled: Scoria has no replication, so no group is.
 func (s *server) groupReplication(ctx context.Context, id, action string, args any) (any, error) {
-	o, f := requireObject(action, args)
+	o, f := wire.RequireObject(action, args)
 	if f != nil {
 		return nil, f
 	}
 	if action == "failover_replication" {
-		if v, ok := o.get("allow_attached_volume"); ok {
+		if v, ok := o.Get("allow_attached_volume"); ok {
 			if _, f := checkBoolean("allow_attached_volume", v); f != nil {
 				return nil, f
 			}
 		}
-		if v, ok := o.get("secondary_backend_id"); ok {
-			if f := checkType("secondary_backend_id", v, "string", "null"); f != nil {
+		if v, ok := o.Get("secondary_backend_id"); ok {
+			if f := wire.CheckType("secondary_backend_id", v, "string", "null"); f != nil {
 				return nil, f
 			}
 		}
-		if f := checkAdditional(action, o, "allow_attached_volume", "secondary_backend_id"); f != nil {
+		if f := wire.CheckAdditional(action, o, "allow_attached_volume", "secondary_backend_id"); f != nil {
 			return nil, f
 		}
 	}
@@ -676,7 +665,7 @@ func (s *server) groupReplication(ctx context.Context, id, action string, args a
 		return nil, err
 	}
 	if gt == nil || !isTrueSpec(gt.GroupSpecs["group_replication_enabled"]) {
-		return nil, badRequest("Invalid group type: Group %s is not a replication group type.", g.ID)
+		return nil, wire.BadRequest("Invalid group type: Group %s is not a replication group type.", g.ID)
 	}
 	for _, tid := range g.VolumeTypeIDs {
 		vt, err := s.store.GetVolumeType(ctx, tid)
@@ -684,10 +673,10 @@ func (s *server) groupReplication(ctx context.Context, id, action string, args a
 			return nil, err
 		}
 		if vt == nil || !isTrueSpec(vt.ExtraSpecs["replication_enabled"]) {
-			return nil, badRequest("Invalid volume type: Volume type %s does not have 'replication_enabled' spec key set to '<is> True'.", tid)
+			return nil, wire.BadRequest("Invalid volume type: Volume type %s does not have 'replication_enabled' spec key set to '<is> True'.", tid)
 		}
 	}
-	return nil, badRequest("Invalid group type: Group %s: Scoria's backends do not replicate, so group replication is not available.", g.ID)
+	return nil, wire.BadRequest("Invalid group type: Group %s: Scoria's backends do not replicate, so group replication is not available.", g.ID)
 }
 
 // isTrueSpec is Cinder's is_replicated_spec test: "<is> True".
@@ -708,7 +697,7 @@ func (s *server) checkVolumeGroup(ctx context.Context, groupID string, vt *resou
 		if vt != nil {
 			name = vt.Name
 		}
-		return invalidInput("Invalid volume_type provided: %s (requested type must be supported by this group).", name)
+		return wire.InvalidInput("Invalid volume_type provided: %s (requested type must be supported by this group).", name)
 	}
 	return nil
 }

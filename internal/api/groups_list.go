@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -36,32 +38,32 @@ var groupQueryKeys = map[string]bool{"limit": true, "offset": true, "marker": tr
 // parseGroupListParams reads a group list's query as Cinder's _get_groups does: from 3.33 a
 // non-admin may filter by name only (resource_filters' "group"); an admin (or anyone before
 // 3.33) by any column, a filter on something groups do not have matching nothing.
-func (s *server) parseGroupListParams(r *http.Request, q query) (*groupListParams, *fault) {
+func (s *server) parseGroupListParams(r *http.Request, q wire.Query) (*groupListParams, *wire.Fault) {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
-	mv := versionOf(ctx)
+	mv := wire.VersionOf(ctx)
 	p := &groupListParams{}
-	var f *fault
-	if p.filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+	var f *wire.Fault
+	if p.filter.Limit, f = wire.ParseLimit(q, s.maxLimit); f != nil {
 		return nil, f
 	}
-	if p.filter.Offset, f = parseOffset(q); f != nil {
+	if p.filter.Offset, f = wire.ParseOffset(q); f != nil {
 		return nil, f
 	}
 	if p.filter.Sort, f = parseGroupSort(q); f != nil {
 		return nil, f
 	}
-	p.filter.Marker, _ = q.get("marker")
+	p.filter.Marker, _ = q.Get("marker")
 	if p.listVolumes, f = groupListVolumes(q); f != nil {
 		return nil, f
 	}
 	filters := map[string]string{}
 	for _, kv := range q {
-		if !groupQueryKeys[kv.key] {
-			filters[kv.key] = kv.value
+		if !groupQueryKeys[kv.Key] {
+			filters[kv.Key] = kv.Value
 		}
 	}
-	if !rc.IsAdmin && mv.atLeast(mvResourceFilters) {
+	if !rc.IsAdmin && mv.AtLeast(mvResourceFilters) {
 		var invalid []string
 		for k := range filters {
 			if k != "name" && k != "all_tenants" {
@@ -70,14 +72,14 @@ func (s *server) parseGroupListParams(r *http.Request, q query) (*groupListParam
 		}
 		if len(invalid) > 0 {
 			sort.Strings(invalid)
-			return nil, badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
+			return nil, wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
 		}
 	}
 	allTenants := false
 	if v, ok := filters["all_tenants"]; ok {
 		delete(filters, "all_tenants")
 		if rc.IsAdmin {
-			if allTenants, f = parseBoolParam("all_tenants", v); f != nil {
+			if allTenants, f = wire.ParseBoolParam("all_tenants", v); f != nil {
 				return nil, f
 			}
 		}
@@ -108,12 +110,12 @@ func (s *server) parseGroupListParams(r *http.Request, q query) (*groupListParam
 }
 
 // parseGroupSort reads sort (key:dir,…) or sort_key/sort_dir as Cinder's get_sort_params.
-func parseGroupSort(q query) ([]resource.GroupSort, *fault) {
-	spec, hasSort := q.get("sort")
-	key, hasKey := q.get("sort_key")
-	dir, hasDir := q.get("sort_dir")
+func parseGroupSort(q wire.Query) ([]resource.GroupSort, *wire.Fault) {
+	spec, hasSort := q.Get("sort")
+	key, hasKey := q.Get("sort_key")
+	dir, hasDir := q.Get("sort_dir")
 	if hasSort && spec != "" && ((hasKey && key != "") || (hasDir && dir != "")) {
-		return nil, badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+		return nil, wire.BadRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
 	}
 	var keys, dirs []string
 	if hasSort && spec != "" {
@@ -135,11 +137,11 @@ func parseGroupSort(q query) ([]resource.GroupSort, *fault) {
 	}
 	for _, d := range dirs {
 		if d != "asc" && d != "desc" {
-			return nil, invalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
+			return nil, wire.InvalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
 		}
 	}
 	if len(dirs) > len(keys) {
-		return nil, invalidInput("Sort direction array size exceeds sort key array size.")
+		return nil, wire.InvalidInput("Sort direction array size exceeds sort key array size.")
 	}
 	defaultDir := "asc"
 	if len(dirs) > 0 {
@@ -148,7 +150,7 @@ func parseGroupSort(q query) ([]resource.GroupSort, *fault) {
 	out := make([]resource.GroupSort, len(keys))
 	for i, k := range keys {
 		if !slices.Contains(resource.GroupSortKeys, k) {
-			return nil, invalidInput("Invalid sort key")
+			return nil, wire.InvalidInput("Invalid sort key")
 		}
 		d := defaultDir
 		if i < len(dirs) {
@@ -161,27 +163,24 @@ func parseGroupSort(q query) ([]resource.GroupSort, *fault) {
 
 // groupList is GET /groups (summaries) and GET /groups/detail. Groups of the type reserved
 // for migrated consistency groups are left out, as Cinder does.
-func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	p, f := s.parseGroupListParams(r, q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var groups []*resource.Group
 	if !p.empty && p.filter.Limit > 0 {
 		var err error
 		if groups, err = s.store.ListGroups(ctx, p.filter); err != nil {
 			if errors.Is(err, resource.ErrInvalidState) {
-				err = invalidInput("Invalid sort key")
+				err = wire.InvalidInput("Invalid sort key")
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	fetched := len(groups)
@@ -201,15 +200,14 @@ func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) 
 	vw := newViewer(r)
 	out := groupList{Groups: make([]groupView, len(groups))}
 	var vols map[string][]string
-	if detail && p.listVolumes && vw.mv.atLeast(mvGroupVolumeList) && len(groups) > 0 {
+	if detail && p.listVolumes && vw.mv.AtLeast(mvGroupVolumeList) && len(groups) > 0 {
 		ids := make([]string, len(groups))
 		for i, g := range groups {
 			ids[i] = g.ID
 		}
 		var err error
 		if vols, err = s.store.GroupVolumeIDs(ctx, ids); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	showProject := detail && allowedIn(ctx, policyGroupAttributes, reqctx.From(ctx).ProjectID)
@@ -219,7 +217,7 @@ func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) 
 			continue
 		}
 		var v []string
-		if vols != nil || (p.listVolumes && vw.mv.atLeast(mvGroupVolumeList)) {
+		if vols != nil || (p.listVolumes && vw.mv.AtLeast(mvGroupVolumeList)) {
 			v = vols[g.ID]
 			if v == nil {
 				v = []string{}
@@ -230,43 +228,39 @@ func (s *server) groupList(w http.ResponseWriter, r *http.Request, detail bool) 
 	if fetched > 0 && p.filter.Limit <= fetched {
 		out.Links = vw.nextLink("groups", q, last)
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // groupCollectionAction is POST /groups/action: create-from-src (3.14).
-func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) groupCollectionAction(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	o, ok := body.(*object)
-	if !ok || len(o.keys) != 1 {
-		s.writeError(w, r, badRequest(msgMalformedBody))
-		return
+	o, ok := body.(*wire.Object)
+	if !ok || len(o.Keys) != 1 {
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
-	name := o.keys[0]
+	name := o.Keys[0]
 	if name != "create-from-src" {
-		s.writeError(w, r, badRequest("There is no such action: %s", name))
-		return
+		return wire.BadRequest("There is no such action: %s", name)
 	}
-	if !versionOf(ctx).atLeast(mvGroupSnapshots) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+	if !wire.VersionOf(ctx).AtLeast(mvGroupSnapshots) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
-	args, _ := o.get(name)
+	args, _ := o.Get(name)
 	req, f := parseGroupFromSource(args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	g, err := s.createGroupFromSource(r, req, false)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"group": groupSummary(g)})
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"group": groupSummary(g)})
+	return nil
 }
 
 // createGroupFromSource is Cinder's create_from_src: a group of the source's type, zone,
@@ -296,7 +290,7 @@ func (s *server) createGroupFromSource(r *http.Request, req *groupFromSource, cg
 			err = resource.ErrNotFound
 		}
 		if errors.Is(err, resource.ErrNotFound) {
-			return nil, notFound("GroupSnapshot %s could not be found.", req.groupSnapshotID)
+			return nil, wire.NotFound("GroupSnapshot %s could not be found.", req.groupSnapshotID)
 		}
 		if err != nil {
 			return nil, err
@@ -305,14 +299,14 @@ func (s *server) createGroupFromSource(r *http.Request, req *groupFromSource, cg
 			return nil, f
 		}
 		if src, err = s.store.GetGroup(ctx, gs.GroupID); err != nil {
-			return nil, notFound("GroupSnapshot %s could not be found.", req.groupSnapshotID)
+			return nil, wire.NotFound("GroupSnapshot %s could not be found.", req.groupSnapshotID)
 		}
 		if len(snaps) == 0 {
-			return nil, badRequest("Invalid Group: Group snapshot is empty. No group will be created.")
+			return nil, wire.BadRequest("Invalid Group: Group snapshot is empty. No group will be created.")
 		}
 		for _, sn := range snaps {
 			if sn.Status != resource.SnapshotAvailable {
-				return nil, badRequest("Invalid snapshot: Originating snapshot status must be one of 'available' values")
+				return nil, wire.BadRequest("Invalid snapshot: Originating snapshot status must be one of 'available' values")
 			}
 			m := newMember(sn.Size, sn.VolumeTypeID)
 			m.SnapshotID = sn.ID
@@ -332,11 +326,11 @@ func (s *server) createGroupFromSource(r *http.Request, req *groupFromSource, cg
 			return nil, err
 		}
 		if len(vols) == 0 {
-			return nil, badRequest("Invalid Group: Source Group is empty. No group will be created.")
+			return nil, wire.BadRequest("Invalid Group: Source Group is empty. No group will be created.")
 		}
 		for _, v := range vols {
 			if v.Status != resource.StatusAvailable && v.Status != resource.StatusInUse {
-				return nil, badRequest("Invalid volume: Volume %s status must be available or in-use, but current status is: %s.", v.ID, v.Status)
+				return nil, wire.BadRequest("Invalid volume: Volume %s status must be available or in-use, but current status is: %s.", v.ID, v.Status)
 			}
 			m := newMember(v.Size, v.VolumeTypeID)
 			m.SourceVolID = v.ID
@@ -344,7 +338,7 @@ func (s *server) createGroupFromSource(r *http.Request, req *groupFromSource, cg
 		}
 	}
 	if src.Host == "" {
-		return nil, badRequest("Invalid Group: No valid host to create group %s.", src.ID)
+		return nil, wire.BadRequest("Invalid Group: No valid host to create group %s.", src.ID)
 	}
 	g := &resource.Group{
 		ID: uuid.NewString(), ProjectID: rc.ProjectID, UserID: rc.UserID, AvailabilityZone: src.AvailabilityZone,
@@ -412,5 +406,5 @@ func (s *server) refuseGroupNoRoom(ctx context.Context, g *resource.Group, membe
 	} else {
 		log.Warn("group create from source: no room on the source's pool; group and members in error")
 	}
-	return badRequest("Invalid Group: No valid host to create group %s.", g.ID)
+	return wire.BadRequest("Invalid Group: No valid host to create group %s.", g.ID)
 }

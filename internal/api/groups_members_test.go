@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/keymanager"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -171,7 +173,7 @@ func TestGroupMembersGetKeys(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.KeyManager = km })
 	// noauth takes the token as the caller's project: the URL's project is the token.
 	p := "/v3/" + token
-	do := func(method, path, version, body string) *object {
+	do := func(method, path, version, body string) *wire.Object {
 		t.Helper()
 		rec := e.do(call{method: method, path: p + path, version: version, body: body, token: token})
 		if rec.Code != http.StatusAccepted && rec.Code != http.StatusOK {

@@ -3,6 +3,8 @@ package api
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/scoria/scoria/internal/api/wire"
 )
 
 // Cinder's group schemas (cinder/api/schemas/groups.py), checked with jsonschema's wording.
@@ -17,85 +19,85 @@ type groupCreate struct {
 
 // checkFormatString is a string with one of Cinder's length format checkers (group_type,
 // availability_zone): 1 to 255 characters once stripped, else "'v' is not a 'format'".
-func checkFormatString(field, format string, v any) (string, *fault) {
-	if f := checkType(field, v, "string"); f != nil {
+func checkFormatString(field, format string, v any) (string, *wire.Fault) {
+	if f := wire.CheckType(field, v, "string"); f != nil {
 		return "", f
 	}
 	s := strings.TrimSpace(v.(string))
 	if n := utf8.RuneCountInString(s); n < 1 || n > 255 {
-		return "", schemaError(field, v, pyRepr(v)+" is not a "+pyStrRepr(format))
+		return "", wire.SchemaError(field, v, wire.PyRepr(v)+" is not a "+wire.PyStrRepr(format))
 	}
 	return s, nil
 }
 
 // groupMembers validates the members of a group body object o with checks, then
 // additionalProperties.
-func groupMembers(field string, o *object, checks map[string]func(v any) *fault, order []string) *fault {
+func groupMembers(field string, o *wire.Object, checks map[string]func(v any) *wire.Fault, order []string) *wire.Fault {
 	for _, k := range order {
-		if v, ok := o.get(k); ok {
+		if v, ok := o.Get(k); ok {
 			if f := checks[k](v); f != nil {
 				return f
 			}
 		}
 	}
-	return checkAdditional(field, o, order...)
+	return wire.CheckAdditional(field, o, order...)
 }
 
 // parseGroupCreate validates a create body against Cinder's groups create schema.
-func parseGroupCreate(body any) (*groupCreate, *fault) {
-	top, f := requireObject("", body)
+func parseGroupCreate(body any) (*groupCreate, *wire.Fault) {
+	top, f := wire.RequireObject("", body)
 	if f != nil {
 		return nil, f
 	}
-	raw, ok := top.get("group")
+	raw, ok := top.Get("group")
 	if !ok {
-		return nil, schemaError("", body, "'group' is a required property")
+		return nil, wire.SchemaError("", body, "'group' is a required property")
 	}
-	if f := checkAdditional("", top, "group"); f != nil {
+	if f := wire.CheckAdditional("", top, "group"); f != nil {
 		return nil, f
 	}
-	g, f := requireObject("group", raw)
+	g, f := wire.RequireObject("group", raw)
 	if f != nil {
 		return nil, f
 	}
 	req := &groupCreate{}
-	checks := map[string]func(v any) *fault{
-		"description": func(v any) *fault { return checkNullableString("description", v, 0, 255) },
-		"name":        func(v any) *fault { return checkNullableString("name", v, 0, 255) },
-		"group_type": func(v any) *fault {
-			var f *fault
+	checks := map[string]func(v any) *wire.Fault{
+		"description": func(v any) *wire.Fault { return wire.CheckNullableString("description", v, 0, 255) },
+		"name":        func(v any) *wire.Fault { return wire.CheckNullableString("name", v, 0, 255) },
+		"group_type": func(v any) *wire.Fault {
+			var f *wire.Fault
 			req.groupType, f = checkFormatString("group_type", "group_type", v)
 			return f
 		},
-		"volume_types": func(v any) *fault {
-			if f := checkType("volume_types", v, "array"); f != nil {
+		"volume_types": func(v any) *wire.Fault {
+			if f := wire.CheckType("volume_types", v, "array"); f != nil {
 				return f
 			}
 			items := v.([]any)
 			if len(items) == 0 {
-				return schemaError("volume_types", v, "[] is too short")
+				return wire.SchemaError("volume_types", v, "[] is too short")
 			}
 			for _, it := range items {
-				if f := checkType("volume_types", it, "string"); f != nil {
+				if f := wire.CheckType("volume_types", it, "string"); f != nil {
 					return f
 				}
-				if f := checkLength("volume_types", it.(string), 0, 255); f != nil {
+				if f := wire.CheckLength("volume_types", it.(string), 0, 255); f != nil {
 					return f
 				}
 				for _, seen := range req.volumeTypes {
 					if seen == it.(string) {
-						return schemaError("volume_types", v, pyRepr(v)+" has non-unique elements")
+						return wire.SchemaError("volume_types", v, wire.PyRepr(v)+" has non-unique elements")
 					}
 				}
 				req.volumeTypes = append(req.volumeTypes, it.(string))
 			}
 			return nil
 		},
-		"availability_zone": func(v any) *fault {
+		"availability_zone": func(v any) *wire.Fault {
 			if v == nil {
 				return nil
 			}
-			var f *fault
+			var f *wire.Fault
 			req.availabilityZone, f = checkFormatString("availability_zone", "availability_zone", v)
 			return f
 		},
@@ -104,15 +106,15 @@ func parseGroupCreate(body any) (*groupCreate, *fault) {
 		return nil, f
 	}
 	for _, k := range []string{"group_type", "volume_types"} {
-		if !g.has(k) {
-			return nil, schemaError("group", g, pyStrRepr(k)+" is a required property")
+		if !g.Has(k) {
+			return nil, wire.SchemaError("group", g, wire.PyStrRepr(k)+" is a required property")
 		}
 	}
-	if v, ok := g.get("name"); ok {
-		req.name = stripped(v)
+	if v, ok := g.Get("name"); ok {
+		req.name = wire.Stripped(v)
 	}
-	if v, ok := g.get("description"); ok {
-		req.description = stripped(v)
+	if v, ok := g.Get("description"); ok {
+		req.description = wire.Stripped(v)
 	}
 	return req, nil
 }
@@ -124,39 +126,39 @@ type groupUpdate struct {
 }
 
 // parseGroupUpdate validates an update body against Cinder's groups update schema.
-func parseGroupUpdate(body any) (*groupUpdate, *fault) {
-	top, f := requireObject("", body)
+func parseGroupUpdate(body any) (*groupUpdate, *wire.Fault) {
+	top, f := wire.RequireObject("", body)
 	if f != nil {
 		return nil, f
 	}
-	raw, ok := top.get("group")
+	raw, ok := top.Get("group")
 	if !ok {
-		return nil, schemaError("", body, "'group' is a required property")
+		return nil, wire.SchemaError("", body, "'group' is a required property")
 	}
-	if f := checkAdditional("", top, "group"); f != nil {
+	if f := wire.CheckAdditional("", top, "group"); f != nil {
 		return nil, f
 	}
-	g, f := requireObject("group", raw)
+	g, f := wire.RequireObject("group", raw)
 	if f != nil {
 		return nil, f
 	}
 	order := []string{"description", "name", "add_volumes", "remove_volumes"}
-	checks := map[string]func(v any) *fault{}
+	checks := map[string]func(v any) *wire.Fault{}
 	for _, k := range order {
-		checks[k] = func(v any) *fault { return checkNullableString(k, v, 0, 255) }
+		checks[k] = func(v any) *wire.Fault { return wire.CheckNullableString(k, v, 0, 255) }
 	}
 	if f := groupMembers("group", g, checks, order); f != nil {
 		return nil, f
 	}
-	if len(g.keys) == 0 {
-		return nil, schemaError("group", g, pyRepr(g)+" is not valid under any of the given schemas")
+	if len(g.Keys) == 0 {
+		return nil, wire.SchemaError("group", g, wire.PyRepr(g)+" is not valid under any of the given schemas")
 	}
 	req := &groupUpdate{}
 	for k, dst := range map[string]**string{"name": &req.name, "description": &req.description,
 		"add_volumes": &req.addVolumes, "remove_volumes": &req.removeVolumes} {
-		if v, ok := g.get(k); ok {
+		if v, ok := g.Get(k); ok {
 			if k == "name" || k == "description" {
-				*dst = stripped(v)
+				*dst = wire.Stripped(v)
 			} else if s, ok := v.(string); ok {
 				*dst = &s
 			}
@@ -172,27 +174,27 @@ type groupFromSource struct {
 }
 
 // parseGroupFromSource validates the create-from-src member against Cinder's schema.
-func parseGroupFromSource(raw any) (*groupFromSource, *fault) {
-	o, f := requireObject("create-from-src", raw)
+func parseGroupFromSource(raw any) (*groupFromSource, *wire.Fault) {
+	o, f := wire.RequireObject("create-from-src", raw)
 	if f != nil {
 		return nil, f
 	}
 	req := &groupFromSource{}
-	uuidCheck := func(field string, dst *string) func(v any) *fault {
-		return func(v any) *fault {
-			if f := checkType(field, v, "string"); f != nil {
+	uuidCheck := func(field string, dst *string) func(v any) *wire.Fault {
+		return func(v any) *wire.Fault {
+			if f := wire.CheckType(field, v, "string"); f != nil {
 				return f
 			}
-			if !isUUIDLike(v.(string)) {
-				return schemaError(field, v, pyRepr(v)+" is not a 'uuid'")
+			if !wire.IsUUIDLike(v.(string)) {
+				return wire.SchemaError(field, v, wire.PyRepr(v)+" is not a 'uuid'")
 			}
 			*dst = v.(string)
 			return nil
 		}
 	}
-	checks := map[string]func(v any) *fault{
-		"description":       func(v any) *fault { return checkNullableString("description", v, 0, 255) },
-		"name":              func(v any) *fault { return checkNullableString("name", v, 0, 255) },
+	checks := map[string]func(v any) *wire.Fault{
+		"description":       func(v any) *wire.Fault { return wire.CheckNullableString("description", v, 0, 255) },
+		"name":              func(v any) *wire.Fault { return wire.CheckNullableString("name", v, 0, 255) },
 		"source_group_id":   uuidCheck("source_group_id", &req.sourceGroupID),
 		"group_snapshot_id": uuidCheck("group_snapshot_id", &req.groupSnapshotID),
 	}
@@ -200,16 +202,16 @@ func parseGroupFromSource(raw any) (*groupFromSource, *fault) {
 		return nil, f
 	}
 	switch {
-	case o.has("source_group_id") && o.has("group_snapshot_id"):
-		return nil, schemaError("create-from-src", o, pyRepr(o)+" is valid under each of {'required': ['source_group_id']}, {'required': ['group_snapshot_id']}")
-	case !o.has("source_group_id") && !o.has("group_snapshot_id"):
-		return nil, schemaError("create-from-src", o, pyRepr(o)+" is not valid under any of the given schemas")
+	case o.Has("source_group_id") && o.Has("group_snapshot_id"):
+		return nil, wire.SchemaError("create-from-src", o, wire.PyRepr(o)+" is valid under each of {'required': ['source_group_id']}, {'required': ['group_snapshot_id']}")
+	case !o.Has("source_group_id") && !o.Has("group_snapshot_id"):
+		return nil, wire.SchemaError("create-from-src", o, wire.PyRepr(o)+" is not valid under any of the given schemas")
 	}
-	if v, ok := o.get("name"); ok {
-		req.name = stripped(v)
+	if v, ok := o.Get("name"); ok {
+		req.name = wire.Stripped(v)
 	}
-	if v, ok := o.get("description"); ok {
-		req.description = stripped(v)
+	if v, ok := o.Get("description"); ok {
+		req.description = wire.Stripped(v)
 	}
 	return req, nil
 }

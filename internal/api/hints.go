@@ -1,53 +1,55 @@
 package api
 
+import "github.com/scoria/scoria/internal/api/wire"
+
 // parseSchedulerHints validates the OS-SCH-HNT:scheduler_hints member of a create against
 // Cinder's schema (cinder/api/schemas/scheduler_hints.py): an object or null whose
 // local_to_instance is null or a UUID, whose same_host and different_host are a UUID or a
 // list of distinct UUIDs, whose query is a string or an object, and whose other members are
 // free. It returns the hints as plain values for the scheduler, nil when there are none.
-func parseSchedulerHints(v any) (map[string]any, *fault) {
-	if f := checkType(schedulerHintsKey, v, "object", "null"); f != nil {
+func parseSchedulerHints(v any) (map[string]any, *wire.Fault) {
+	if f := wire.CheckType(schedulerHintsKey, v, "object", "null"); f != nil {
 		return nil, f
 	}
-	o, ok := v.(*object)
+	o, ok := v.(*wire.Object)
 	if !ok {
 		return nil, nil
 	}
 	checks := []struct {
 		name  string
-		check func(field string, v any) *fault
+		check func(field string, v any) *wire.Fault
 	}{
-		{"local_to_instance", checkOptionalUUID},
+		{"local_to_instance", wire.CheckOptionalUUID},
 		{"different_host", checkUUIDOrUUIDList},
 		{"same_host", checkUUIDOrUUIDList},
-		{"query", func(field string, v any) *fault { return checkType(field, v, "string", "object") }},
+		{"query", func(field string, v any) *wire.Fault { return wire.CheckType(field, v, "string", "object") }},
 	}
 	for _, c := range checks {
-		if val, ok := o.get(c.name); ok {
+		if val, ok := o.Get(c.name); ok {
 			if f := c.check(c.name, val); f != nil {
 				return nil, f
 			}
 		}
 	}
-	if len(o.keys) == 0 {
+	if len(o.Keys) == 0 {
 		return nil, nil
 	}
 	return plainValue(o).(map[string]any), nil
 }
 
 // checkUUIDOrUUIDList is {'oneOf': [uuid string, array of unique uuid strings]}.
-func checkUUIDOrUUIDList(field string, v any) *fault {
-	bad := schemaError(field, v, pyRepr(v)+" is not valid under any of the given schemas")
+func checkUUIDOrUUIDList(field string, v any) *wire.Fault {
+	bad := wire.SchemaError(field, v, wire.PyRepr(v)+" is not valid under any of the given schemas")
 	switch t := v.(type) {
 	case string:
-		if !isUUIDLike(t) {
+		if !wire.IsUUIDLike(t) {
 			return bad
 		}
 	case []any:
 		seen := make(map[string]bool, len(t))
 		for _, item := range t {
 			s, ok := item.(string)
-			if !ok || !isUUIDLike(s) || seen[s] {
+			if !ok || !wire.IsUUIDLike(s) || seen[s] {
 				return bad
 			}
 			seen[s] = true
@@ -62,10 +64,10 @@ func checkUUIDOrUUIDList(field string, v any) *fault {
 // same JSON: objects become maps, numbers stay json.Number.
 func plainValue(v any) any {
 	switch t := v.(type) {
-	case *object:
-		m := make(map[string]any, len(t.keys))
-		for _, k := range t.keys {
-			m[k] = plainValue(t.vals[k])
+	case *wire.Object:
+		m := make(map[string]any, len(t.Keys))
+		for _, k := range t.Keys {
+			m[k] = plainValue(t.Vals[k])
 		}
 		return m
 	case []any:

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/auth"
 	"github.com/scoria/scoria/internal/reqctx"
 )
@@ -67,14 +69,14 @@ func (s *server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
 	log := reqctx.Log(r.Context(), s.log)
 	if errors.Is(err, auth.ErrUnavailable) {
 		log.WithError(err).Error("token validation failed: identity service unavailable")
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": map[string]any{
+		wire.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"error": map[string]any{
 			"code": http.StatusServiceUnavailable, "title": "Service Unavailable",
 			"message": "The server is currently unavailable. Please try again at a later time."}})
 		return
 	}
 	log.WithError(err).Info("request refused: invalid or missing token")
 	w.Header().Set("WWW-Authenticate", `Keystone uri="`+s.tokens.AuthenticateURI()+`"`)
-	writeJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{
+	wire.WriteJSON(w, http.StatusUnauthorized, map[string]any{"error": map[string]any{
 		"code": http.StatusUnauthorized, "title": "Unauthorized",
 		"message": "The request you have made requires authentication."}})
 }

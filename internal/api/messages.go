@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/gorilla/mux"
 
@@ -68,23 +71,20 @@ var messageFilterKeys = map[string]bool{
 
 // listMessages is GET /messages (3.3): the caller's user messages, newest first; from 3.5
 // paged with limit and marker.
-func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
+func (s *server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	mv := versionOf(ctx)
-	if !mv.atLeast(mvMessages) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+	mv := wire.VersionOf(ctx)
+	if !mv.AtLeast(mvMessages) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	filter := resource.MessageFilter{ProjectID: messageProject(ctx), Limit: s.maxLimit}
-	if mv.atLeast(mvMessagesPagination) { // before 3.5 Cinder ignores the query
+	if mv.AtLeast(mvMessagesPagination) { // before 3.5 Cinder ignores the query
 		if f := parseMessageListParams(q, &filter, s.maxLimit); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	}
 	var msgs []*resource.Message
@@ -94,8 +94,7 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
 			if filter.Marker != "" && errors.Is(err, resource.ErrNotFound) {
 				err = &resource.NotFoundError{Kind: "Message", ID: filter.Marker}
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	vw := newViewer(r)
@@ -106,43 +105,44 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request) {
 	if len(msgs) > 0 && filter.Limit <= len(msgs) {
 		out.Links = vw.nextLink("messages", q, msgs[len(msgs)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func parseMessageListParams(q query, filter *resource.MessageFilter, maxLimit int) *fault {
+func parseMessageListParams(q wire.Query, filter *resource.MessageFilter, maxLimit int) *wire.Fault {
 	var unknown []string
 	for _, kv := range q {
 		switch {
-		case messageListKeys[kv.key]:
-		case messageFilterKeys[kv.key]:
+		case messageListKeys[kv.Key]:
+		case messageFilterKeys[kv.Key]:
 			if filter.Fields == nil {
 				filter.Fields = map[string]string{}
 			}
-			filter.Fields[kv.key] = kv.value
-		case !contains(unknown, kv.key):
-			unknown = append(unknown, kv.key)
+			filter.Fields[kv.Key] = kv.Value
+		case !slices.Contains(unknown, kv.Key):
+			unknown = append(unknown, kv.Key)
 		}
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return badRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
+		return wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
 	}
-	if v, ok := q.get("limit"); ok {
+	if v, ok := q.Get("limit"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
-			return badRequest("limit param must be an integer")
+			return wire.BadRequest("limit param must be an integer")
 		}
 		if n < 0 {
-			return badRequest("limit param must be positive")
+			return wire.BadRequest("limit param must be positive")
 		}
 		filter.Limit = min(n, maxLimit)
 	}
 	if f := checkSortParams(q); f != nil {
 		return f
 	}
-	if m, _ := q.get("marker"); m != "" {
-		if !isUUIDLike(m) {
-			return notFound("Message %s could not be found.", m)
+	if m, _ := q.Get("marker"); m != "" {
+		if !wire.IsUUIDLike(m) {
+			return wire.NotFound("Message %s could not be found.", m)
 		}
 		filter.Marker = m
 	}
@@ -151,7 +151,7 @@ func parseMessageListParams(q query, filter *resource.MessageFilter, maxLimit in
 
 // getMessage reads a message the caller may see; anything else is Cinder's 404.
 func (s *server) getMessage(ctx context.Context, id string) (*resource.Message, error) {
-	if !isUUIDLike(id) {
+	if !wire.IsUUIDLike(id) {
 		return nil, &resource.NotFoundError{Kind: "Message", ID: id}
 	}
 	m, err := s.store.GetMessage(ctx, id, messageProject(ctx))
@@ -165,35 +165,32 @@ func (s *server) getMessage(ctx context.Context, id string) (*resource.Message, 
 }
 
 // showMessage is GET /messages/{id} (3.3).
-func (s *server) showMessage(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvMessages) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+func (s *server) showMessage(w http.ResponseWriter, r *http.Request) error {
+	if !wire.VersionOf(r.Context()).AtLeast(mvMessages) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	m, err := s.getMessage(r.Context(), mux.Vars(r)["message_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": newViewer(r).message(m)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"message": newViewer(r).message(m)})
+	return nil
 }
 
 // deleteMessage is DELETE /messages/{id} (3.3): 204.
-func (s *server) deleteMessage(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteMessage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	if !versionOf(ctx).atLeast(mvMessages) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+	if !wire.VersionOf(ctx).AtLeast(mvMessages) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	id := mux.Vars(r)["message_id"]
 	if _, err := s.getMessage(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteMessage(ctx, id, messageProject(ctx)); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithField("message_id", id).Info("message deleted")
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

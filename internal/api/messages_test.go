@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -64,7 +66,7 @@ func TestMessageShow(t *testing.T) {
 			{method: "GET", path: "/v3/p1/messages"},
 			{method: "DELETE", path: "/v3/p1/messages/" + m.ID, version: "volume 3.0"},
 		} {
-			wantFault(t, e.do(c), http.StatusNotFound, "itemNotFound", msgResourceNotFound)
+			wantFault(t, e.do(c), http.StatusNotFound, "itemNotFound", wire.MsgResourceNotFound)
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {

@@ -1,13 +1,6 @@
 package api
 
-import (
-	"context"
-	"fmt"
-	"net/http"
-	"regexp"
-	"strconv"
-	"strings"
-)
+import "github.com/scoria/scoria/internal/api/wire"
 
 // The microversions this API serves. A client asks for one with
 // "OpenStack-API-Version: volume 3.X" (or the legacy "X-OpenStack-Volume-API-Version: 3.X");
@@ -117,122 +110,28 @@ const (
 	GatedVersion = "3.70"
 )
 
-// Headers a client names its microversion in.
-const (
-	versionHeader       = "OpenStack-API-Version"
-	legacyVersionHeader = "X-OpenStack-Volume-API-Version"
-	serviceType         = "volume"
-)
-
-// version is a microversion, major.minor.
-type version struct{ major, minor int }
-
-var (
-	minVersion   = mustParseVersion(MinVersion)
-	gatedVersion = mustParseVersion(GatedVersion)
-)
+// gatedVersion is GatedVersion parsed.
+var gatedVersion = wire.MustParseVersion(GatedVersion)
 
 // Microversions at which a served endpoint changes.
 var (
-	mvMessages            = version{3, 3}
-	mvMessagesPagination  = version{3, 5}
-	mvClusterSupport      = version{3, 7}
-	mvVolumeSummary       = version{3, 12}
-	mvGroupVolume         = version{3, 13}
-	mvProviderID          = version{3, 21}
-	mvDeleteForce         = version{3, 23}
-	mvPoolFilter          = version{3, 28}
-	mvResourceFilter      = version{3, 31}
-	mvPoolTypeFilter      = version{3, 35}
-	mvSummaryMetadata     = version{3, 36}
-	mvCountInfo           = version{3, 45}
-	mvCreateFromBackup    = version{3, 47}
-	mvSharedTargets       = version{3, 48}
-	mvBackendState        = version{3, 49}
-	mvVolumeSchemaChanges = version{3, 53}
-	mvVolumeClusterName   = version{3, 61}
-	mvVolumeTypeID        = version{3, 63}
-	mvConsumesQuota       = version{3, 65}
+	mvMessages            = wire.Version{Major: 3, Minor: 3}
+	mvMessagesPagination  = wire.Version{Major: 3, Minor: 5}
+	mvClusterSupport      = wire.Version{Major: 3, Minor: 7}
+	mvVolumeSummary       = wire.Version{Major: 3, Minor: 12}
+	mvGroupVolume         = wire.Version{Major: 3, Minor: 13}
+	mvProviderID          = wire.Version{Major: 3, Minor: 21}
+	mvDeleteForce         = wire.Version{Major: 3, Minor: 23}
+	mvPoolFilter          = wire.Version{Major: 3, Minor: 28}
+	mvResourceFilter      = wire.Version{Major: 3, Minor: 31}
+	mvPoolTypeFilter      = wire.Version{Major: 3, Minor: 35}
+	mvSummaryMetadata     = wire.Version{Major: 3, Minor: 36}
+	mvCountInfo           = wire.Version{Major: 3, Minor: 45}
+	mvCreateFromBackup    = wire.Version{Major: 3, Minor: 47}
+	mvSharedTargets       = wire.Version{Major: 3, Minor: 48}
+	mvBackendState        = wire.Version{Major: 3, Minor: 49}
+	mvVolumeSchemaChanges = wire.Version{Major: 3, Minor: 53}
+	mvVolumeClusterName   = wire.Version{Major: 3, Minor: 61}
+	mvVolumeTypeID        = wire.Version{Major: 3, Minor: 63}
+	mvConsumesQuota       = wire.Version{Major: 3, Minor: 65}
 )
-
-// versionPattern is Cinder's: no leading zeros, a minor part is required.
-var versionPattern = regexp.MustCompile(`^([1-9][0-9]*)\.([1-9][0-9]*|0)$`)
-
-func parseVersion(s string) (version, bool) {
-	m := versionPattern.FindStringSubmatch(s)
-	if m == nil {
-		return version{}, false
-	}
-	major, err1 := strconv.Atoi(m[1])
-	minor, err2 := strconv.Atoi(m[2])
-	if err1 != nil || err2 != nil {
-		return version{}, false
-	}
-	return version{major, minor}, true
-}
-
-func mustParseVersion(s string) version {
-	v, ok := parseVersion(s)
-	if !ok {
-		panic("api: bad microversion constant " + s)
-	}
-	return v
-}
-
-func (v version) String() string { return fmt.Sprintf("%d.%d", v.major, v.minor) }
-
-// atLeast reports whether v is o or later.
-func (v version) atLeast(o version) bool {
-	return v.major > o.major || (v.major == o.major && v.minor >= o.minor)
-}
-
-// requestedVersion returns the version string the client asked for, "" when it named none.
-// Several services may share the standard header ("compute 2.1, volume 3.5"); only
-// "volume" counts.
-func requestedVersion(h http.Header) string {
-	for _, line := range h.Values(versionHeader) {
-		for _, item := range strings.Split(line, ",") {
-			fields := strings.Fields(item)
-			if len(fields) == 2 && strings.EqualFold(fields[0], serviceType) {
-				return fields[1]
-			}
-		}
-	}
-	return strings.TrimSpace(h.Get(legacyVersionHeader))
-}
-
-// negotiateVersion picks the microversion of a request. It returns the version to answer
-// with (echoed in the response header even when it is refused, as Cinder does) and a fault
-// when the header is malformed (400) or out of range (406).
-func negotiateVersion(h http.Header, maxVersion version) (version, *fault) {
-	s := requestedVersion(h)
-	switch {
-	case s == "":
-		return minVersion, nil
-	case strings.EqualFold(s, "latest"):
-		return maxVersion, nil
-	}
-	v, ok := parseVersion(s)
-	if !ok {
-		return minVersion, badRequest("API Version String %s is of invalid format. Must be of format MajorNum.MinorNum.", s)
-	}
-	if !v.atLeast(minVersion) || !maxVersion.atLeast(v) {
-		return v, newFault(http.StatusNotAcceptable,
-			"Version %s is not supported by the API. Minimum is %s and maximum is %s.", v, minVersion, maxVersion)
-	}
-	return v, nil
-}
-
-type versionKey struct{}
-
-func withVersion(ctx context.Context, v version) context.Context {
-	return context.WithValue(ctx, versionKey{}, v)
-}
-
-// versionOf returns the microversion of the request ctx belongs to.
-func versionOf(ctx context.Context) version {
-	if v, ok := ctx.Value(versionKey{}).(version); ok {
-		return v
-	}
-	return minVersion
-}

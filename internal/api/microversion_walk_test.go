@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -126,7 +128,7 @@ func TestMicroversionWalk(t *testing.T) {
 		n, _ := strconv.Atoi(m[1])
 		rows[n] = true
 	}
-	maxMinor := mustParseVersion(MaxVersion).minor
+	maxMinor := wire.MustParseVersion(MaxVersion).Minor
 	for minor := 0; minor <= maxMinor; minor++ {
 		if !rows[minor] {
 			t.Errorf("microversion.go's table has no row for 3.%d", minor)

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -63,7 +65,7 @@ func headerOr(r *http.Request, name, def string) string {
 func (s *server) checkProject(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := mux.Vars(r)["project_id"]; p != "" && p != reqctx.From(r.Context()).ProjectID {
-			s.writeError(w, r, badRequest(msgMalformedURL))
+			wire.WriteError(w, r, s.log, wire.BadRequest(wire.MsgMalformedURL))
 			return
 		}
 		next.ServeHTTP(w, r)

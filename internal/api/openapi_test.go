@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/scoria/scoria/internal/api/wire"
 )
 
 // openAPIPath is the API description, relative to this package.
@@ -164,7 +166,7 @@ func probeBody(method string) string {
 func routedOperations(t *testing.T) map[string]bool {
 	t.Helper()
 	ops := map[string]bool{}
-	api := route(func(path, method string, _ http.HandlerFunc) {
+	api := route(func(path, method string, _ wire.HandlerFunc) {
 		ops[method+" /v3/{project_id}"+path] = true
 		ops[method+" /v3"+path] = true
 	})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/policy"
 	"github.com/scoria/scoria/internal/reqctx"
 )
@@ -35,16 +37,16 @@ func credentialsOf(rc reqctx.Context) policy.Credentials {
 
 // authorize decides rule for the caller on a resource of project (Cinder's target
 // project_id): the server's policy (Cinder's defaults and the operator's policy file).
-func authorize(r *http.Request, rule, project string) *fault {
+func authorize(r *http.Request, rule, project string) *wire.Fault {
 	return authorizeIn(r.Context(), rule, project)
 }
 
 // authorizeIn is authorize for a request's context.
-func authorizeIn(ctx context.Context, rule, project string) *fault {
+func authorizeIn(ctx context.Context, rule, project string) *wire.Fault {
 	if allowedIn(ctx, rule, project) {
 		return nil
 	}
-	return newFault(http.StatusForbidden, "Policy doesn't allow %s to be performed.", rule)
+	return wire.New(http.StatusForbidden, "Policy doesn't allow %s to be performed.", rule)
 }
 
 // allowedIn decides rule as authorizeIn does, without the fault: Cinder's
@@ -72,6 +74,6 @@ func mustDefaults() *policy.Enforcer {
 
 // authorizeAdmin decides a rule whose target is the caller's own project, as Cinder's
 // admin APIs do (admin_api by default).
-func authorizeAdmin(r *http.Request, rule string) *fault {
+func authorizeAdmin(r *http.Request, rule string) *wire.Fault {
 	return authorize(r, rule, reqctx.From(r.Context()).ProjectID)
 }

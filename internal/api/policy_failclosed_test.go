@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
@@ -33,21 +35,21 @@ func TestUndecidedRuleFailsClosed(t *testing.T) {
 	}{
 		{"202 without deciding", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Location", "http://example.com/v3/p1/volumes/"+vol)
-			writeAccepted(w)
+			wire.WriteAccepted(w)
 		}, http.StatusForbidden, true},
 		{"200 body without WriteHeader", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("ETag", `"abc"`)
 			_, _ = w.Write([]byte(`{"volume": {"id": "` + vol + `"}}`))
 		}, http.StatusForbidden, true},
 		{"JSON success without deciding", func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusOK, map[string]string{"secret": "data"})
+			wire.WriteJSON(w, http.StatusOK, map[string]string{"secret": "data"})
 		}, http.StatusForbidden, true},
 		{"decided, then 202", func(w http.ResponseWriter, r *http.Request) {
 			decide(r)
-			writeAccepted(w)
+			wire.WriteAccepted(w)
 		}, http.StatusAccepted, false},
 		{"a failure without deciding is answered as written", func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusNotFound, newFault(http.StatusNotFound, "Volume %s could not be found.", vol).body())
+			wire.WriteJSON(w, http.StatusNotFound, wire.New(http.StatusNotFound, "Volume %s could not be found.", vol).Body())
 		}, http.StatusNotFound, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 
@@ -208,7 +210,7 @@ func (s *server) withRule(method, path string, h http.Handler) http.Handler {
 	if kind == "" {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if f := authorize(r, rule, reqctx.From(r.Context()).ProjectID); f != nil {
-				s.writeError(w, r, f)
+				wire.WriteError(w, r, s.log, f)
 				return
 			}
 			h.ServeHTTP(w, r)
@@ -256,8 +258,8 @@ func (g *undecidedGuard) WriteHeader(code int) {
 			for _, k := range []string{"Etag", "Location", "Last-Modified"} {
 				h.Del(k)
 			}
-			writeJSON(g.ResponseWriter, http.StatusForbidden,
-				newFault(http.StatusForbidden, "Policy doesn't allow %s to be performed.", g.p.rule).body())
+			wire.WriteJSON(g.ResponseWriter, http.StatusForbidden,
+				wire.New(http.StatusForbidden, "Policy doesn't allow %s to be performed.", g.p.rule).Body())
 			return
 		}
 	}
@@ -319,7 +321,7 @@ func deferVolumeAction(r *http.Request, action string) {
 // /v3 pipeline has keystonemiddleware in front of its version document (only / is outside
 // it); under noauth it answers anyone, as before.
 func (s *server) versionsV3Handler() http.Handler {
-	h := http.Handler(http.HandlerFunc(s.versionsV3))
+	h := http.Handler(wire.Handle(s.log, s.versionsV3))
 	if s.tokens != nil {
 		h = s.authenticate(h)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/db"
 	"github.com/scoria/scoria/internal/policy"
 	"github.com/scoria/scoria/internal/resource"
@@ -192,7 +194,7 @@ func TestPolicySnapshotViewAttributes(t *testing.T) {
 			wantStatus(t, detail, http.StatusOK)
 			checkKeys(t, "detail", member(t, obj(t, detail), "snapshots", 0), want, notWant)
 			if c.shown && str(t, obj(t, show), "snapshot", keySnapProj) != testProject {
-				t.Errorf("project_id %s", pyRepr(obj(t, show)))
+				t.Errorf("project_id %s", wire.PyRepr(obj(t, show)))
 			}
 		})
 	}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/gorilla/mux"
 
@@ -44,9 +47,9 @@ func (p *RPCPools) GetPools(ctx context.Context, args rpcapi.GetPoolsArgs) ([]rp
 	var pools []rpcapi.PoolInfo
 	err := p.Transport.Call(ctx, rpcapi.SchedulerTarget(), rpcapi.GetPools, args, &pools)
 	if errors.Is(err, rpc.ErrTimeout) || errors.Is(err, rpc.ErrClosed) {
-		return nil, &unavailableError{
-			reason: fmt.Sprintf("No scheduler answered within %s; check that scoria-scheduler is running.", timeout),
-			err:    err,
+		return nil, &wire.UnavailableError{
+			Reason: fmt.Sprintf("No scheduler answered within %s; check that scoria-scheduler is running.", timeout),
+			Err:    err,
 		}
 	}
 	if err != nil {
@@ -55,24 +58,8 @@ func (p *RPCPools) GetPools(ctx context.Context, args rpcapi.GetPoolsArgs) ([]rp
 	return pools, nil
 }
 
-// unavailableError is a service the API depends on that does not answer: a 503 that says
-// which one and what to check.
-type unavailableError struct {
-	reason string
-	err    error
-}
-
-func (e *unavailableError) Error() string {
-	if e.err == nil {
-		return e.reason
-	}
-	return e.reason + ": " + e.err.Error()
-}
-
-func (e *unavailableError) Unwrap() error { return e.err }
-
 // errNoPools answers the pool endpoints of an API built without Options.Pools.
-var errNoPools = &unavailableError{reason: "This API is not connected to a scheduler."}
+var errNoPools = &wire.UnavailableError{Reason: "This API is not connected to a scheduler."}
 
 // poolFilters are the filters a get_pools request may use from mvResourceFilter: Cinder's
 // resource_filters.json entry for "pool", and Scoria's "backend" (host@backend).
@@ -80,33 +67,28 @@ var poolFilters = []string{"name", "volume_type", "backend"}
 
 // getPools is GET /scheduler-stats/get_pools (admin): the scheduler's pools, their names or,
 // with detail=true, their capabilities too.
-func (s *server) getPools(w http.ResponseWriter, r *http.Request) {
+func (s *server) getPools(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyGetPools); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	detail := false
-	if v, ok := q.get("detail"); ok {
-		if detail, f = parseBoolParam("detail", v); f != nil {
-			s.writeError(w, r, f)
-			return
+	if v, ok := q.Get("detail"); ok {
+		if detail, f = wire.ParseBoolParam("detail", v); f != nil {
+			return f
 		}
 	}
 	args, err := s.poolArgs(ctx, q)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	pools, err := s.listPools(ctx, args)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	type poolView struct {
 		Name         string   `json:"name"`
@@ -120,42 +102,43 @@ func (s *server) getPools(w http.ResponseWriter, r *http.Request) {
 		}
 		views = append(views, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"pools": views})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"pools": views})
+	return nil
 }
 
 // poolArgs turns the query of a get_pools request into the scheduler's filters, as Cinder's
 // microversions allow them: none before 3.28, any capability from 3.28, only the known
 // filters from 3.31 (others answer 400), volume_type from 3.35 (resolved here, by name or id).
-func (s *server) poolArgs(ctx context.Context, q query) (rpcapi.GetPoolsArgs, error) {
+func (s *server) poolArgs(ctx context.Context, q wire.Query) (rpcapi.GetPoolsArgs, error) {
 	var args rpcapi.GetPoolsArgs
-	mv := versionOf(ctx)
-	if !mv.atLeast(mvPoolFilter) {
+	mv := wire.VersionOf(ctx)
+	if !mv.AtLeast(mvPoolFilter) {
 		return args, nil
 	}
 	filters := map[string]string{}
 	var keys, invalid []string
 	for _, p := range q {
-		if p.key == "detail" || p.key == "all_tenants" {
+		if p.Key == "detail" || p.Key == "all_tenants" {
 			continue
 		}
-		if _, dup := filters[p.key]; !dup {
-			keys = append(keys, p.key)
+		if _, dup := filters[p.Key]; !dup {
+			keys = append(keys, p.Key)
 		}
-		filters[p.key] = p.value
+		filters[p.Key] = p.Value
 	}
-	if mv.atLeast(mvResourceFilter) {
+	if mv.AtLeast(mvResourceFilter) {
 		for _, k := range keys {
-			if !contains(poolFilters, k) {
+			if !slices.Contains(poolFilters, k) {
 				invalid = append(invalid, k)
 			}
 		}
 		if len(invalid) > 0 {
-			return args, badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
+			return args, wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
 		}
 	}
 	if ident, ok := filters["volume_type"]; ok {
 		delete(filters, "volume_type")
-		if mv.atLeast(mvPoolTypeFilter) && ident != "" {
+		if mv.AtLeast(mvPoolTypeFilter) && ident != "" {
 			vt, err := s.resolveVolumeType(ctx, ident)
 			if err != nil {
 				return args, err
@@ -231,17 +214,15 @@ func standardProperties() map[string]any {
 // showCapabilities is GET /capabilities/{hostname} (admin): what a backend (host@backend)
 // offers, for writing volume types. Cinder asks the volume service; Scoria answers from the
 // report the scheduler holds, which is the same data without a round trip to the backend.
-func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
+func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyCapabilities); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	host := mux.Vars(r)["hostname"]
 	services, err := s.store.ListServices(ctx, resource.ServiceFilter{Binary: resource.BinaryVolume})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	known := false
 	for _, svc := range services {
@@ -251,13 +232,11 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !known {
-		s.writeError(w, r, notFound("Can't find service: %s", host))
-		return
+		return wire.NotFound("Can't find service: %s", host)
 	}
 	pools, err := s.listPools(ctx, capabilityArgs(host))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var mine []rpcapi.PoolInfo
 	backends := map[string]bool{}
@@ -274,13 +253,11 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case len(mine) == 0:
-		s.writeError(w, r, &unavailableError{reason: fmt.Sprintf(
-			"Backend %s has not reported its capabilities to the scheduler: it is down, disabled or still starting.", host)})
-		return
+		return &wire.UnavailableError{Reason: fmt.Sprintf(
+			"Backend %s has not reported its capabilities to the scheduler: it is down, disabled or still starting.", host)}
 	case len(backendList) > 1:
-		s.writeError(w, r, badRequest("Host %s has several backends (%s); ask for one of them as host@backend.",
-			host, strings.Join(backendList, ", ")))
-		return
+		return wire.BadRequest("Host %s has several backends (%s); ask for one of them as host@backend.",
+			host, strings.Join(backendList, ", "))
 	}
 	caps := mine[0].Capabilities
 	if caps == nil {
@@ -313,7 +290,8 @@ func (s *server) showCapabilities(w http.ResponseWriter, r *http.Request) {
 			v.Properties[k] = p
 		}
 	}
-	writeJSON(w, http.StatusOK, v)
+	wire.WriteJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // capabilityArgs asks the scheduler for only the pools of host when it names a backend

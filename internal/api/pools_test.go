@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/backend/localfile"
@@ -383,7 +385,7 @@ func TestPoolsSchedulerUnavailable(t *testing.T) {
 		}
 		e, _ := poolsEnv(t, 5*time.Second, failing, twoBackends[0])
 		rec := e.do(call{method: "GET", path: "/v3/p1/scheduler-stats/get_pools"})
-		wantFault(t, rec, http.StatusInternalServerError, "computeFault", msgServerError)
+		wantFault(t, rec, http.StatusInternalServerError, "computeFault", wire.MsgServerError)
 	})
 	t.Run("not connected", func(t *testing.T) {
 		e := newEnv(t)
@@ -427,7 +429,7 @@ func TestCapabilities(t *testing.T) {
 		want := "{'namespace': 'OS::Storage::Capabilities::host1@lvm', 'vendor_name': 'Open Source', " +
 			"'volume_backend_name': 'lvmbackend', 'pool_name': 'lvm', 'driver_version': '3.0.0', 'storage_protocol': 'iSCSI', " +
 			"'display_name': None, 'description': None, 'visibility': None, 'replication_targets': []"
-		got := pyRepr(body)
+		got := wire.PyRepr(body)
 		if len(got) < len(want) || got[:len(want)] != want {
 			t.Errorf("capabilities\n got: %s\nwant: %s…", got, want)
 		}
@@ -438,7 +440,7 @@ func TestCapabilities(t *testing.T) {
 		gotProps := append([]string(nil), keysOf(t, props)...)
 		sort.Strings(gotProps)
 		sameKeys(t, "properties", gotProps, wantProps)
-		if p := pyRepr(member(t, props, "thin_provisioning")); p != "{'description': 'Sets thin provisioning.', 'title': 'Thin Provisioning', 'type': 'boolean'}" {
+		if p := wire.PyRepr(member(t, props, "thin_provisioning")); p != "{'description': 'Sets thin provisioning.', 'title': 'Thin Provisioning', 'type': 'boolean'}" {
 			t.Errorf("thin_provisioning %s", p)
 		}
 		calls := sched.calls()[before:]
@@ -463,7 +465,7 @@ func TestCapabilities(t *testing.T) {
 		wantStatus(t, rec, http.StatusOK)
 		body := obj(t, rec)
 		if str(t, body, "pool_name") != "b" || str(t, body, "namespace") != "OS::Storage::Capabilities::host2@multi#b" {
-			t.Errorf("capabilities %s", pyRepr(body))
+			t.Errorf("capabilities %s", wire.PyRepr(body))
 		}
 		want := rpcapi.GetPoolsArgs{Filters: map[string]string{"name": "host2@multi#b"}}
 		if calls := sched.calls()[before:]; len(calls) != 1 || !reflect.DeepEqual(calls[0], want) {
@@ -475,8 +477,8 @@ func TestCapabilities(t *testing.T) {
 		wantStatus(t, rec, http.StatusOK)
 		body := obj(t, rec)
 		if member(t, body, "pool_name") != nil || str(t, body, "storage_protocol") != "FC" ||
-			pyRepr(member(t, body, "replication_targets")) != "['t1']" || member(t, body, "vendor_name") != "" { // the backend reported none
-			t.Errorf("capabilities %s", pyRepr(body))
+			wire.PyRepr(member(t, body, "replication_targets")) != "['t1']" || member(t, body, "vendor_name") != "" { // the backend reported none
+			t.Errorf("capabilities %s", wire.PyRepr(body))
 		}
 	})
 	for _, tc := range []struct {
@@ -504,7 +506,7 @@ func TestAdminOnly(t *testing.T) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r = r.WithContext(reqctx.With(r.Context(), reqctx.Context{UserID: "u", ProjectID: "p"}))
 		f := authorizeAdmin(r, rule)
-		if f == nil || f.status != http.StatusForbidden || f.message != "Policy doesn't allow "+rule+" to be performed." {
+		if f == nil || f.Status != http.StatusForbidden || f.Message != "Policy doesn't allow "+rule+" to be performed." {
 			t.Errorf("%s: %v", rule, f)
 		}
 		r = r.WithContext(reqctx.With(r.Context(), reqctx.Context{IsAdmin: true}))

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
@@ -72,41 +74,37 @@ func newQoSView(q *resource.QoSSpecs) qosView {
 func qosNotFound(err error, id string) error {
 	var nf *resource.NotFoundError
 	if errors.As(err, &nf) && nf.Kind == "QoSSpecs" {
-		return notFound("No such QoS spec %s.", id)
+		return wire.NotFound("No such QoS spec %s.", id)
 	}
 	return err
 }
 
 // invalidConsumer is Cinder's InvalidQoSSpecs for a consumer it does not know.
-func invalidConsumer() *fault {
-	return badRequest("Invalid qos specs: Valid consumer of QoS specs are: ['front-end', 'back-end', 'both']")
+func invalidConsumer() *wire.Fault {
+	return wire.BadRequest("Invalid qos specs: Valid consumer of QoS specs are: ['front-end', 'back-end', 'both']")
 }
 
 // listQoS is GET /qos-specs.
-func (s *server) listQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) listQoS(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyQoSGetAll); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	filter, f := s.parseQoSListParams(q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var list []*resource.QoSSpecs
 	if filter.Limit > 0 {
 		var err error
 		if list, err = s.store.ListQoSSpecs(r.Context(), filter); err != nil {
 			if errors.Is(err, resource.ErrInvalidState) {
-				err = invalidInput("Invalid sort key")
+				err = wire.InvalidInput("Invalid sort key")
 			}
-			s.writeError(w, r, qosNotFound(err, filter.Marker))
-			return
+			return qosNotFound(err, filter.Marker)
 		}
 	}
 	out := qosList{QoSSpecs: make([]qosView, 0, len(list))}
@@ -117,7 +115,8 @@ func (s *server) listQoS(w http.ResponseWriter, r *http.Request) {
 	if len(list) > 0 && filter.Limit <= len(list) {
 		out.Links = newViewer(r).nextLink("qos-specs", q, list[len(list)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // qosList is the body of GET /qos-specs.
@@ -129,18 +128,18 @@ type qosList struct {
 // parseQoSListParams reads the paging of a QoS specs list as Cinder's qos_specs_manage
 // index does: limit, marker, offset, and sort (or sort_key/sort_dir) on id, created_at,
 // updated_at. Other parameters are filters Scoria does not apply.
-func (s *server) parseQoSListParams(q query) (resource.QoSSpecsFilter, *fault) {
+func (s *server) parseQoSListParams(q wire.Query) (resource.QoSSpecsFilter, *wire.Fault) {
 	var (
 		filter resource.QoSSpecsFilter
-		f      *fault
+		f      *wire.Fault
 	)
-	if filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+	if filter.Limit, f = wire.ParseLimit(q, s.maxLimit); f != nil {
 		return filter, f
 	}
-	if filter.Offset, f = parseOffset(q); f != nil {
+	if filter.Offset, f = wire.ParseOffset(q); f != nil {
 		return filter, f
 	}
-	filter.Marker, _ = q.get("marker")
+	filter.Marker, _ = q.Get("marker")
 	if filter.Sort, f = parseSortSpec(q, func(k string) (string, bool) {
 		return k, slices.Contains(resource.QoSSpecsSortKeys, k)
 	}); f != nil {
@@ -150,91 +149,82 @@ func (s *server) parseQoSListParams(q query) (resource.QoSSpecsFilter, *fault) {
 }
 
 // showQoS is GET /qos-specs/{id}.
-func (s *server) showQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) showQoS(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSGet); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	q, err := s.store.GetQoSSpecs(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
+	return nil
 }
 
 // checkSpecStrings is Cinder's validate_dictionary_string_length on QoS specs: keys of 1 to
 // 255 characters, string values of at most 255.
-func checkSpecStrings(o *object) (map[string]string, *fault) {
-	out := make(map[string]string, len(o.keys))
-	for _, k := range o.keys {
+func checkSpecStrings(o *wire.Object) (map[string]string, *wire.Fault) {
+	out := make(map[string]string, len(o.Keys))
+	for _, k := range o.Keys {
 		if n := len([]rune(k)); n < 1 || n > 255 {
-			return nil, invalidInput("Key \"%s\" has a length of %d, it must be between 1 and 255.", k, n)
+			return nil, wire.InvalidInput("Key \"%s\" has a length of %d, it must be between 1 and 255.", k, n)
 		}
-		switch v := o.vals[k].(type) {
+		switch v := o.Vals[k].(type) {
 		case nil:
 			out[k] = ""
 		case string:
 			if n := len([]rune(v)); n > 255 {
-				return nil, invalidInput("Value for key \"%s\" has %d characters, more than 255.", k, n)
+				return nil, wire.InvalidInput("Value for key \"%s\" has %d characters, more than 255.", k, n)
 			}
 			out[k] = v
 		default:
-			return nil, invalidInput("Value for key \"%s\" is not a string or unicode", k)
+			return nil, wire.InvalidInput("Value for key \"%s\" is not a string or unicode", k)
 		}
 	}
 	return out, nil
 }
 
 // createQoS is POST /qos-specs: {"qos_specs": {"name": …, "consumer": …, key: value…}}.
-func (s *server) createQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) createQoS(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyQoSCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	qosBody, err := readMember(r, "qos_specs")
+	qosBody, err := wire.ReadMember(r, "qos_specs")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	qs, f := requireObject("qos_specs", qosBody)
+	qs, f := wire.RequireObject("qos_specs", qosBody)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	if !qs.has("name") {
-		s.writeError(w, r, schemaError("qos_specs", qs, "'name' is a required property"))
-		return
+	if !qs.Has("name") {
+		return wire.SchemaError("qos_specs", qs, "'name' is a required property")
 	}
-	nv := qs.vals["name"]
-	if f := checkType("name", nv, "string"); f != nil {
-		s.writeError(w, r, f)
-		return
+	nv := qs.Vals["name"]
+	if f := wire.CheckType("name", nv, "string"); f != nil {
+		return f
 	}
 	name := strings.TrimSpace(nv.(string))
 	if name == "" || len([]rune(name)) > 255 {
-		s.writeError(w, r, schemaError("name", nv, "An invalid 'name' value was provided. It must be non-empty and at most 255 characters once leading and trailing whitespace is removed."))
-		return
+		return wire.SchemaError("name", nv, "An invalid 'name' value was provided. It must be non-empty and at most 255 characters once leading and trailing whitespace is removed.")
 	}
-	rest := &object{vals: map[string]any{}}
-	for _, k := range qs.keys {
+	rest := &wire.Object{Vals: map[string]any{}}
+	for _, k := range qs.Keys {
 		if k != "name" {
-			rest.keys = append(rest.keys, k)
-			rest.vals[k] = qs.vals[k]
+			rest.Keys = append(rest.Keys, k)
+			rest.Vals[k] = qs.Vals[k]
 		}
 	}
 	specs, f := checkSpecStrings(rest)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	consumer := resource.QoSConsumerBackEnd
 	if c, ok := specs["consumer"]; ok {
 		if !slices.Contains(resource.QoSConsumers, c) {
-			s.writeError(w, r, invalidConsumer())
-			return
+			return invalidConsumer()
 		}
 		consumer = c
 		delete(specs, "consumer")
@@ -242,136 +232,123 @@ func (s *server) createQoS(w http.ResponseWriter, r *http.Request) {
 	q := &resource.QoSSpecs{ID: uuid.NewString(), Name: name, Consumer: consumer, Specs: specs}
 	if err := s.store.CreateQoSSpecs(ctx, q); err != nil {
 		if errors.Is(err, resource.ErrQoSSpecsExists) {
-			err = newFault(http.StatusConflict, "QoS Specs %s already exists.", name)
+			err = wire.New(http.StatusConflict, "QoS Specs %s already exists.", name)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": q.ID, "name": name}).Info("qos specs created")
-	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_specs": newQoSView(q), "links": newViewer(r).links("qos-specs", q.ID)})
+	return nil
 }
 
 // updateQoS is PUT /qos-specs/{id}: {"qos_specs": {key: value…}} sets keys (and consumer);
 // the answer is the body.
-func (s *server) updateQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateQoS(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	qosBody, err := readMember(r, "qos_specs")
+	qosBody, err := wire.ReadMember(r, "qos_specs")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	specs, f := checkExtraSpecs("qos_specs", qosBody, false, true)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	consumer := ""
 	if c, ok := specs["consumer"]; ok {
 		if !slices.Contains(resource.QoSConsumers, c) {
-			s.writeError(w, r, invalidConsumer())
-			return
+			return invalidConsumer()
 		}
 		consumer = c
 		delete(specs, "consumer")
 	}
 	if err := s.store.UpdateQoSSpecs(ctx, id, consumer, specs); err != nil {
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	reqctx.Log(ctx, s.log).WithField("qos_specs_id", id).Info("qos specs updated")
 	out := map[string]string{}
-	maps := qosBody.(*object)
-	for _, k := range maps.keys {
-		v, _ := maps.vals[k].(string)
+	maps := qosBody.(*wire.Object)
+	for _, k := range maps.Keys {
+		v, _ := maps.Vals[k].(string)
 		out[k] = v
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"qos_specs": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_specs": out})
+	return nil
 }
 
 // deleteQoS is DELETE /qos-specs/{id}[?force=…].
-func (s *server) deleteQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteQoS(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	// oslo's bool_from_string, not strict: anything it does not know is false.
-	force := slices.Contains(boolTrue, strings.ToLower(strings.TrimSpace(r.URL.Query().Get("force"))))
+	force := wire.IsTrue(strings.ToLower(strings.TrimSpace(r.URL.Query().Get("force"))))
 	if err := s.store.DeleteQoSSpecs(ctx, id, force); err != nil {
 		if errors.Is(err, resource.ErrQoSSpecsInUse) {
-			err = badRequest("Qos specs still in use.")
+			err = wire.BadRequest("Qos specs still in use.")
 		}
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "force": force}).Info("qos specs deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // deleteQoSKeys is PUT /qos-specs/{id}/delete_keys: {"keys": [...]}.
-func (s *server) deleteQoSKeys(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteQoSKeys(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	keysBody, err := readMember(r, "keys")
+	keysBody, err := wire.ReadMember(r, "keys")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	list, ok := keysBody.([]any)
 	if !ok {
-		s.writeError(w, r, checkType("keys", keysBody, "array"))
-		return
+		return wire.CheckType("keys", keysBody, "array")
 	}
 	keys := make([]string, 0, len(list))
 	for _, v := range list {
-		if f := checkType("keys", v, "string"); f != nil {
-			s.writeError(w, r, f)
-			return
+		if f := wire.CheckType("keys", v, "string"); f != nil {
+			return f
 		}
 		k := v.(string)
-		if f := checkLength("keys", k, 1, 255); f != nil {
-			s.writeError(w, r, f)
-			return
+		if f := wire.CheckLength("keys", k, 1, 255); f != nil {
+			return f
 		}
 		if slices.Contains(keys, k) {
-			s.writeError(w, r, schemaError("keys", keysBody, pyRepr(keysBody)+" has non-unique elements"))
-			return
+			return wire.SchemaError("keys", keysBody, wire.PyRepr(keysBody)+" has non-unique elements")
 		}
 		keys = append(keys, k)
 	}
 	if err := s.store.DeleteQoSSpecsKeys(ctx, id, keys); err != nil {
 		var nf *resource.NotFoundError
 		if errors.As(err, &nf) && nf.Kind == "QoSSpecsKey" {
-			err = badRequest("QoS spec %s has no spec with key %s.", id, nf.ID)
+			err = wire.BadRequest("QoS spec %s has no spec with key %s.", id, nf.ID)
 		}
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "keys": keys}).Info("qos specs keys deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // qosAssociations is GET /qos-specs/{id}/associations.
-func (s *server) qosAssociations(w http.ResponseWriter, r *http.Request) {
+func (s *server) qosAssociations(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSGetAll); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	list, err := s.store.ListQoSAssociations(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	type association struct {
 		Type string `json:"association_type"`
@@ -382,67 +359,65 @@ func (s *server) qosAssociations(w http.ResponseWriter, r *http.Request) {
 	for _, a := range list {
 		out = append(out, association{Type: "volume_type", Name: a.TypeName, ID: a.TypeID})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"qos_associations": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"qos_associations": out})
+	return nil
 }
 
 // associateQoS is GET /qos-specs/{id}/associate?vol_type_id=….
-func (s *server) associateQoS(w http.ResponseWriter, r *http.Request) {
-	s.changeAssociation(w, r, "associate", func(ctx context.Context, id, typeID string) error {
+func (s *server) associateQoS(w http.ResponseWriter, r *http.Request) error {
+	return s.changeAssociation(w, r, "associate", func(ctx context.Context, id, typeID string) error {
 		return s.store.AssociateQoSSpecs(ctx, id, typeID)
 	})
 }
 
 // disassociateQoS is GET /qos-specs/{id}/disassociate?vol_type_id=….
-func (s *server) disassociateQoS(w http.ResponseWriter, r *http.Request) {
-	s.changeAssociation(w, r, "disassociate", func(ctx context.Context, id, typeID string) error {
+func (s *server) disassociateQoS(w http.ResponseWriter, r *http.Request) error {
+	return s.changeAssociation(w, r, "disassociate", func(ctx context.Context, id, typeID string) error {
 		return s.store.DisassociateQoSSpecs(ctx, id, typeID)
 	})
 }
 
-func (s *server) changeAssociation(w http.ResponseWriter, r *http.Request, what string, change func(ctx context.Context, id, typeID string) error) {
+func (s *server) changeAssociation(w http.ResponseWriter, r *http.Request, what string, change func(ctx context.Context, id, typeID string) error) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	typeID := r.URL.Query().Get("vol_type_id")
 	if typeID == "" {
-		s.writeError(w, r, badRequest("Volume Type id must not be None."))
-		return
+		return wire.BadRequest("Volume Type id must not be None.")
 	}
 	if err := change(ctx, id, typeID); err != nil {
 		var nf *resource.NotFoundError
 		switch {
 		case errors.As(err, &nf) && nf.Kind == "VolumeType":
-			err = notFound("Volume type %s could not be found.", typeID)
+			err = wire.NotFound("Volume type %s could not be found.", typeID)
 		case errors.Is(err, resource.ErrQoSAssociated):
 			t, gerr := s.store.GetVolumeType(ctx, typeID)
 			other := ""
 			if gerr == nil {
 				other = t.QoSSpecsID
 			}
-			err = badRequest("Invalid volume type: Type %s is already associated with another qos specs: %s", typeID, other)
+			err = wire.BadRequest("Invalid volume type: Type %s is already associated with another qos specs: %s", typeID, other)
 		}
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"qos_specs_id": id, "volume_type_id": typeID}).Info(fmt.Sprintf("qos specs %sd", what))
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // disassociateAllQoS is GET /qos-specs/{id}/disassociate_all.
-func (s *server) disassociateAllQoS(w http.ResponseWriter, r *http.Request) {
+func (s *server) disassociateAllQoS(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["qos_id"]
 	if f := authorizeAdmin(r, policyQoSUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if err := s.store.DisassociateAllQoSSpecs(ctx, id); err != nil {
-		s.writeError(w, r, qosNotFound(err, id))
-		return
+		return qosNotFound(err, id)
 	}
 	reqctx.Log(ctx, s.log).WithField("qos_specs_id", id).Info("qos specs disassociated from all types")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/scoria/scoria/internal/api/wire"
 )
 
 // TestQoSSpecsListPaging: GET /qos-specs pages, sorts and links as every Cinder list
@@ -20,7 +22,7 @@ func TestQoSSpecsListPaging(t *testing.T) {
 	}
 	a, b, c := ids[0], ids[1], ids[2]
 	byID := slices.Sorted(slices.Values(ids))
-	list := func(t *testing.T, path string) ([]string, *object) {
+	list := func(t *testing.T, path string) ([]string, *wire.Object) {
 		t.Helper()
 		rec := e.do(call{method: "GET", path: path})
 		wantStatus(t, rec, http.StatusOK)
@@ -53,8 +55,8 @@ func TestQoSSpecsListPaging(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("qos-specs?%s = %v, want %v", tc.query, got, tc.want)
 			}
-			if body.has("qos_specs_links") != tc.next {
-				t.Errorf("qos_specs_links present %v, want %v: %s", body.has("qos_specs_links"), tc.next, pyRepr(body))
+			if body.Has("qos_specs_links") != tc.next {
+				t.Errorf("qos_specs_links present %v, want %v: %s", body.Has("qos_specs_links"), tc.next, wire.PyRepr(body))
 			}
 		})
 	}
@@ -64,12 +66,12 @@ func TestQoSSpecsListPaging(t *testing.T) {
 		for range 4 {
 			got, body := list(t, path)
 			all = append(all, got...)
-			if !body.has("qos_specs_links") {
+			if !body.Has("qos_specs_links") {
 				break
 			}
 			href := str(t, body, "qos_specs_links", 0, "href")
 			if str(t, body, "qos_specs_links", 0, "rel") != "next" || !strings.HasPrefix(href, "http://"+testHost+"/v3/p1/qos-specs?") {
-				t.Fatalf("next link %s", pyRepr(member(t, body, "qos_specs_links")))
+				t.Fatalf("next link %s", wire.PyRepr(member(t, body, "qos_specs_links")))
 			}
 			path = strings.TrimPrefix(href, "http://"+testHost)
 		}

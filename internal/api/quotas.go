@@ -14,6 +14,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -41,7 +43,7 @@ const (
 )
 
 // mvLimitsAdminFilter lets an admin ask for another project's limits (?project_id=).
-var mvLimitsAdminFilter = version{3, 39}
+var mvLimitsAdminFilter = wire.Version{Major: 3, Minor: 39}
 
 // nonQuotaKeys may appear in a quota set sent to PUT and are ignored (Cinder's NON_QUOTA_KEYS).
 var nonQuotaKeys = []string{"tenant_id", "id"}
@@ -59,182 +61,163 @@ func (s *server) quotaRoutes(api route) {
 
 // authorizeProject lets an admin act on any project and anyone else on their own, as
 // Cinder's admin_or_owner rules do.
-func authorizeProject(r *http.Request, rule, project string) *fault {
+func authorizeProject(r *http.Request, rule, project string) *wire.Fault {
 	return authorize(r, rule, project)
 }
 
 // showQuotas is GET /os-quota-sets/{project}[?usage=true].
-func (s *server) showQuotas(w http.ResponseWriter, r *http.Request) {
+func (s *server) showQuotas(w http.ResponseWriter, r *http.Request) error {
 	target := mux.Vars(r)["target"]
 	if f := authorizeProject(r, policyQuotaShow, target); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	usage := false
 	if v, ok := r.URL.Query()["usage"]; ok && len(v) > 0 {
-		var f *fault
-		if usage, f = parseBoolParam("usage", v[0]); f != nil {
-			s.writeError(w, r, f)
-			return
+		var f *wire.Fault
+		if usage, f = wire.ParseBoolParam("usage", v[0]); f != nil {
+			return f
 		}
 	}
 	qs, err := s.store.ProjectQuotas(r.Context(), target)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, quotaBody("quota_set", qs, usage, target))
+	wire.WriteJSON(w, http.StatusOK, quotaBody("quota_set", qs, usage, target))
+	return nil
 }
 
 // showDefaultQuotas is GET /os-quota-sets/{project}/defaults.
-func (s *server) showDefaultQuotas(w http.ResponseWriter, r *http.Request) {
+func (s *server) showDefaultQuotas(w http.ResponseWriter, r *http.Request) error {
 	target := mux.Vars(r)["target"]
 	if f := authorizeProject(r, policyQuotaShow, target); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	qs, err := s.store.DefaultQuotas(r.Context())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, quotaBody("quota_set", qs, false, target))
+	wire.WriteJSON(w, http.StatusOK, quotaBody("quota_set", qs, false, target))
+	return nil
 }
 
 // updateQuotas is PUT /os-quota-sets/{project} (admin): {"quota_set": {resource: limit}}.
 // It answers the project's limits, without id, as Cinder does.
-func (s *server) updateQuotas(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateQuotas(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	target := mux.Vars(r)["target"]
 	if f := authorizeAdmin(r, policyQuotaUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	set, f := quotaSetBody(body, "quota_set")
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if utf8.RuneCountInString(target) > 255 {
-		s.writeError(w, r, invalidInput("quota_set_name has more than 255 characters."))
-		return
+		return wire.InvalidInput("quota_set_name has more than 255 characters.")
 	}
 	current, err := s.store.ProjectQuotas(ctx, target)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	limits, f := quotaLimits(set, current, "quota set", nonQuotaKeys)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	qs, err := s.store.UpdateProjectQuotas(ctx, target, limits)
 	if err != nil {
-		s.writeError(w, r, quotaUpdateError(err))
-		return
+		return quotaUpdateError(err)
 	}
 	reqctx.Log(ctx, s.log).WithField("project", target).WithField("limits", limits).Info("project quotas updated")
-	writeJSON(w, http.StatusOK, quotaBody("quota_set", qs, false, ""))
+	wire.WriteJSON(w, http.StatusOK, quotaBody("quota_set", qs, false, ""))
+	return nil
 }
 
 // deleteQuotas is DELETE /os-quota-sets/{project} (admin): the project has the defaults again.
-func (s *server) deleteQuotas(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteQuotas(w http.ResponseWriter, r *http.Request) error {
 	target := mux.Vars(r)["target"]
 	if f := authorizeAdmin(r, policyQuotaDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if err := s.store.DeleteProjectQuotas(r.Context(), target); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(r.Context(), s.log).WithField("project", target).Info("project quotas reset to defaults")
 	// Cinder's delete returns nothing: 200 with an empty body.
 	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // showQuotaClass is GET /os-quota-class-sets/{class} (admin).
-func (s *server) showQuotaClass(w http.ResponseWriter, r *http.Request) {
+func (s *server) showQuotaClass(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyQuotaClassShow); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	class := mux.Vars(r)["class"]
 	qs, err := s.store.QuotaClass(r.Context(), class)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, quotaBody("quota_class_set", qs, false, class))
+	wire.WriteJSON(w, http.StatusOK, quotaBody("quota_class_set", qs, false, class))
+	return nil
 }
 
 // updateQuotaClass is PUT /os-quota-class-sets/{class} (admin): {"quota_class_set": {…}}.
-func (s *server) updateQuotaClass(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateQuotaClass(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyQuotaClassUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	class := mux.Vars(r)["class"]
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	set, f := quotaSetBody(body, "quota_class_set")
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if utf8.RuneCountInString(class) > 255 {
-		s.writeError(w, r, invalidInput("quota_class_name has more than 255 characters."))
-		return
+		return wire.InvalidInput("quota_class_name has more than 255 characters.")
 	}
 	current, err := s.store.QuotaClass(ctx, class)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	limits, f := quotaLimits(set, current, "quota class set", nil)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	qs, err := s.store.UpdateQuotaClass(ctx, class, limits)
 	if err != nil {
-		s.writeError(w, r, quotaUpdateError(err))
-		return
+		return quotaUpdateError(err)
 	}
 	reqctx.Log(ctx, s.log).WithField("class", class).WithField("limits", limits).Info("quota class updated")
-	writeJSON(w, http.StatusOK, quotaBody("quota_class_set", qs, false, ""))
+	wire.WriteJSON(w, http.StatusOK, quotaBody("quota_class_set", qs, false, ""))
+	return nil
 }
 
 // showLimits is GET /limits: the caller's absolute limits and usage; no rate limits. From
 // 3.39 an admin may name another project with ?project_id=.
-func (s *server) showLimits(w http.ResponseWriter, r *http.Request) {
+func (s *server) showLimits(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	project := reqctx.From(ctx).ProjectID
-	if versionOf(ctx).atLeast(mvLimitsAdminFilter) {
+	if wire.VersionOf(ctx).AtLeast(mvLimitsAdminFilter) {
 		if p := r.URL.Query().Get("project_id"); p != "" && p != project {
 			if f := authorizeProject(r, policyLimitsProject, p); f != nil {
-				s.writeError(w, r, f)
-				return
+				return f
 			}
 			project = p
 		}
 	}
 	qs, err := s.store.ProjectQuotas(ctx, project)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	limit := func(n string) int64 { e, _ := qs.Get(n); return e.Limit }
 	used := func(n string) int64 { e, _ := qs.Get(n); return e.InUse + e.Reserved }
@@ -250,7 +233,8 @@ func (s *server) showLimits(w http.ResponseWriter, r *http.Request) {
 		{"totalBackupsUsed", used(resource.QuotaBackups)},
 		{"totalBackupGigabytesUsed", used(resource.QuotaBackupGigabytes)},
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"limits": quotaJSON{{"rate", []any{}}, {"absolute", abs}}})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"limits": quotaJSON{{"rate", []any{}}, {"absolute", abs}}})
+	return nil
 }
 
 // quotaUsage is one resource of a quota set shown with its usage.
@@ -312,24 +296,24 @@ func (o quotaJSON) MarshalJSON() ([]byte, error) {
 
 // quotaSetBody checks the shape of a PUT body: {"<key>": {…at least one member…}} and
 // nothing else, as Cinder's update_quota and update_quota_class schemas do.
-func quotaSetBody(body any, key string) (*object, *fault) {
-	top, f := requireObject("", body)
+func quotaSetBody(body any, key string) (*wire.Object, *wire.Fault) {
+	top, f := wire.RequireObject("", body)
 	if f != nil {
 		return nil, f
 	}
-	if f := checkAdditional("", top, key); f != nil {
+	if f := wire.CheckAdditional("", top, key); f != nil {
 		return nil, f
 	}
-	v, ok := top.get(key)
+	v, ok := top.Get(key)
 	if !ok {
-		return nil, schemaError("", top, pyStrRepr(key)+" is a required property")
+		return nil, wire.SchemaError("", top, wire.PyStrRepr(key)+" is a required property")
 	}
-	set, f := requireObject(key, v)
+	set, f := wire.RequireObject(key, v)
 	if f != nil {
 		return nil, f
 	}
-	if len(set.keys) == 0 {
-		return nil, schemaError(key, set, pyRepr(set)+" does not have enough properties")
+	if len(set.Keys) == 0 {
+		return nil, wire.SchemaError(key, set, wire.PyRepr(set)+" does not have enough properties")
 	}
 	return set, nil
 }
@@ -338,10 +322,10 @@ func quotaSetBody(body any, key string) (*object, *fault) {
 // order they were sent: each known resource needs an integer from -1 to 2147483647 (the
 // first that is not answers at once); the unknown keys are then named together. Keys in
 // ignore are skipped.
-func quotaLimits(set *object, current resource.QuotaSet, what string, ignore []string) (map[string]int64, *fault) {
+func quotaLimits(set *wire.Object, current resource.QuotaSet, what string, ignore []string) (map[string]int64, *wire.Fault) {
 	limits := map[string]int64{}
 	var bad []string
-	for _, k := range set.keys {
+	for _, k := range set.Keys {
 		if slices.Contains(ignore, k) {
 			continue
 		}
@@ -349,21 +333,21 @@ func quotaLimits(set *object, current resource.QuotaSet, what string, ignore []s
 			bad = append(bad, k)
 			continue
 		}
-		n, f := quotaInteger(k, set.vals[k])
+		n, f := quotaInteger(k, set.Vals[k])
 		if f != nil {
 			return nil, f
 		}
 		limits[k] = n
 	}
 	if len(bad) > 0 {
-		return nil, invalidInput("Bad key(s) in %s: %s", what, strings.Join(bad, ", "))
+		return nil, wire.InvalidInput("Bad key(s) in %s: %s", what, strings.Join(bad, ", "))
 	}
 	return limits, nil
 }
 
 // quotaInteger is oslo's validate_integer(value, name, -1, MAX_INT): Python's int(str(v)),
 // so an integer or a string of one (surrounding blanks allowed), not 1.0 nor true.
-func quotaInteger(name string, v any) (int64, *fault) {
+func quotaInteger(name string, v any) (int64, *wire.Fault) {
 	var text string
 	switch t := v.(type) {
 	case json.Number:
@@ -373,13 +357,13 @@ func quotaInteger(name string, v any) (int64, *fault) {
 	}
 	n, ok := new(big.Int).SetString(text, 10)
 	if !ok || strings.ContainsAny(text, "eE.") {
-		return 0, badRequest("%s must be an integer", name)
+		return 0, wire.BadRequest("%s must be an integer", name)
 	}
 	switch {
 	case n.Cmp(big.NewInt(-1)) < 0:
-		return 0, badRequest("%s must be >= -1", name)
-	case n.Cmp(big.NewInt(dbMaxInt)) > 0:
-		return 0, badRequest("%s must be <= %d", name, dbMaxInt)
+		return 0, wire.BadRequest("%s must be >= -1", name)
+	case n.Cmp(big.NewInt(wire.DBMaxInt)) > 0:
+		return 0, wire.BadRequest("%s must be <= %d", name, wire.DBMaxInt)
 	}
 	return n.Int64(), nil
 }
@@ -388,12 +372,12 @@ func quotaInteger(name string, v any) (int64, *fault) {
 func quotaUpdateError(err error) error {
 	var below *resource.QuotaBelowUsageError
 	if errors.As(err, &below) {
-		return badRequest("%s", below.Error())
+		return wire.BadRequest("%s", below.Error())
 	}
 	var nf *resource.NotFoundError
 	if errors.As(err, &nf) && nf.Kind == "QuotaResource" {
 		// A volume type deleted between the check and the update.
-		return invalidInput("Bad key(s) in quota set: %s", nf.ID)
+		return wire.InvalidInput("Bad key(s) in quota set: %s", nf.ID)
 	}
 	return err
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -32,7 +34,7 @@ func num(t testing.TB, v any, path ...any) string {
 	t.Helper()
 	n, ok := member(t, v, path...).(json.Number)
 	if !ok {
-		t.Fatalf("%v is %s, not a number", path, pyRepr(member(t, v, path...)))
+		t.Fatalf("%v is %s, not a number", path, wire.PyRepr(member(t, v, path...)))
 	}
 	return n.String()
 }

@@ -1,15 +1,14 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
@@ -18,7 +17,7 @@ import (
 )
 
 // route registers a handler for a path under /v3/{project_id} and /v3, for one method.
-type route func(path, method string, h http.HandlerFunc)
+type route func(path, method string, h wire.HandlerFunc)
 
 // handler routes the API. Every resource is served at /v3/{project_id}/… and, as Cinder does
 // since 3.67, at /v3/… (the caller's project then comes from the token alone).
@@ -35,8 +34,8 @@ func (s *server) handler() http.Handler {
 
 	// Routes are registered flat, not as subrouters: gorilla/mux forgets a method mismatch
 	// when a later subrouter's prefix matches, and would answer 404 instead of 405.
-	api := route(func(path, method string, hf http.HandlerFunc) {
-		h := s.withRule(method, path, hf)
+	api := route(func(path, method string, hf wire.HandlerFunc) {
+		h := s.withRule(method, path, wire.Handle(s.log, hf))
 		r.Handle("/v3/{project_id}"+path, s.authenticate(s.checkProject(h))).Methods(method)
 		r.Handle("/v3"+path, s.authenticate(h)).Methods(method)
 	})
@@ -81,19 +80,19 @@ func (s *server) base(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Openstack-Request-Id", rid)
 		h.Set("X-Compute-Request-Id", rid)
-		mv, vf := negotiateVersion(r.Header, s.maxVersion)
+		mv, vf := wire.NegotiateVersion(r.Header, s.maxVersion)
 		if isVersionDiscovery(r) {
 			// Clients discover the range here while already sending their own maximum
 			// (python-cinderclient sends 3.70): answer the document at the base version
 			// whatever they ask, so a client newer than this server can negotiate down.
-			mv, vf = minVersion, nil
+			mv, vf = wire.MinVersion, nil
 		}
-		h.Set(versionHeader, serviceType+" "+mv.String())
-		h.Set("Vary", versionHeader)
+		h.Set(wire.VersionHeader, wire.ServiceType+" "+mv.String())
+		h.Set("Vary", wire.VersionHeader)
 
 		info := &requestInfo{}
 		ctx := reqctx.With(r.Context(), reqctx.Context{RequestID: rid})
-		ctx = context.WithValue(withVersion(ctx, mv), requestInfoKey{}, info)
+		ctx = context.WithValue(wire.WithVersion(ctx, mv), requestInfoKey{}, info)
 		r = r.WithContext(ctx)
 
 		defer func() {
@@ -105,21 +104,21 @@ func (s *server) base(next http.Handler) http.Handler {
 					"panic": fmt.Sprint(p), "stack": string(debug.Stack()),
 				}).Error("handler panicked")
 				if !rec.wroteHeader {
-					writeJSON(rec, http.StatusInternalServerError, newFault(http.StatusInternalServerError, msgServerError).body())
+					wire.WriteJSON(rec, http.StatusInternalServerError, wire.New(http.StatusInternalServerError, wire.MsgServerError).Body())
 				}
 			}
 			s.accessLog(r, rec, info, mv, time.Since(start))
 		}()
 
 		if vf != nil {
-			s.writeError(rec, r, vf)
+			wire.WriteError(rec, r, s.log, vf)
 			return
 		}
-		if r.ContentLength > maxBodyBytes {
-			s.writeError(rec, r, newFault(http.StatusRequestEntityTooLarge, msgTooLarge))
+		if r.ContentLength > wire.MaxBodyBytes {
+			wire.WriteError(rec, r, s.log, wire.New(http.StatusRequestEntityTooLarge, wire.MsgTooLarge))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, wire.MaxBodyBytes)
 		next.ServeHTTP(rec, r)
 	})
 }
@@ -142,7 +141,7 @@ type requestInfo struct{ user, project string }
 
 type requestInfoKey struct{}
 
-func (s *server) accessLog(r *http.Request, rec *recorder, info *requestInfo, mv version, d time.Duration) {
+func (s *server) accessLog(r *http.Request, rec *recorder, info *requestInfo, mv wire.Version, d time.Duration) {
 	e := s.log.WithFields(logrus.Fields{
 		"method":       r.Method,
 		"path":         r.URL.RequestURI(),
@@ -184,33 +183,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// writeJSON answers v as JSON with an exact Content-Length.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		fmt.Fprintf(&buf, `{"computeFault": {"code": 500, "message": %q}}`, msgServerError)
-	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// writeAccepted answers 202 with an empty body, as Cinder's delete does.
-func writeAccepted(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusAccepted)
-}
-
 // unknownPath answers a path no route serves, in the shape Cinder's router answers it.
 func (s *server) unknownPath(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusNotFound, struct {
+	wire.WriteJSON(w, http.StatusNotFound, struct {
 		Message string `json:"message"`
 		Code    string `json:"code"`
 		Title   string `json:"title"`
@@ -231,5 +206,5 @@ func (s *server) methodNotAllowed(router *mux.Router, w http.ResponseWriter, r *
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 	}
-	s.writeError(w, r, newFault(http.StatusMethodNotAllowed, msgMethodNotAllowed))
+	wire.WriteError(w, r, s.log, wire.New(http.StatusMethodNotAllowed, wire.MsgMethodNotAllowed))
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/outbox"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -57,21 +59,21 @@ func TestVersions(t *testing.T) {
 func TestParseVersion(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		want version
+		want wire.Version
 		ok   bool
 	}{
-		{"3.0", version{3, 0}, true},
-		{"3.70", version{3, 70}, true},
-		{"3.999", version{3, 999}, true},
-		{"10.1", version{10, 1}, true},
-		{"3", version{}, false},
-		{"3.01", version{}, false},
-		{"03.1", version{}, false},
-		{"3.1.1", version{}, false},
-		{"v3.1", version{}, false},
-		{"", version{}, false},
+		{"3.0", wire.Version{Major: 3, Minor: 0}, true},
+		{"3.70", wire.Version{Major: 3, Minor: 70}, true},
+		{"3.999", wire.Version{Major: 3, Minor: 999}, true},
+		{"10.1", wire.Version{Major: 10, Minor: 1}, true},
+		{"3", wire.Version{}, false},
+		{"3.01", wire.Version{}, false},
+		{"03.1", wire.Version{}, false},
+		{"3.1.1", wire.Version{}, false},
+		{"v3.1", wire.Version{}, false},
+		{"", wire.Version{}, false},
 	} {
-		got, ok := parseVersion(tc.in)
+		got, ok := wire.ParseVersion(tc.in)
 		if ok != tc.ok || got != tc.want {
 			t.Errorf("parseVersion(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
@@ -133,7 +135,7 @@ func TestRoutingAndAuth(t *testing.T) {
 	})
 	t.Run("wrong method", func(t *testing.T) {
 		rec := e.do(call{method: "PATCH", path: "/v3/p1/volumes/detail"})
-		wantFault(t, rec, http.StatusMethodNotAllowed, "badMethod", msgMethodNotAllowed)
+		wantFault(t, rec, http.StatusMethodNotAllowed, "badMethod", wire.MsgMethodNotAllowed)
 		if got := rec.Header().Get("Allow"); got == "" {
 			t.Error("no Allow header")
 		}
@@ -165,7 +167,7 @@ func TestRoutingAndAuth(t *testing.T) {
 		}
 	})
 	t.Run("body too large", func(t *testing.T) {
-		big := `{"volume": {"size": 1, "description": "` + string(make([]byte, maxBodyBytes)) + `"}}`
+		big := `{"volume": {"size": 1, "description": "` + string(make([]byte, wire.MaxBodyBytes)) + `"}}`
 		rec := e.do(call{method: "POST", path: "/v3/p1/volumes", body: big})
 		wantFault(t, rec, http.StatusRequestEntityTooLarge, "overLimit", "Request is too large.")
 	})
@@ -211,7 +213,7 @@ func TestServerErrors(t *testing.T) {
 			var e *env
 			e = newEnv(t, func(o *Options) { o.Store = brokenStore{Store: o.Store, panics: tc.panics} })
 			rec := e.do(call{method: "GET", path: "/v3/p1/os-services"})
-			wantFault(t, rec, http.StatusInternalServerError, "computeFault", msgServerError)
+			wantFault(t, rec, http.StatusInternalServerError, "computeFault", wire.MsgServerError)
 			var logged bool
 			for _, entry := range e.logs.AllEntries() {
 				if entry.Level.String() == "error" && entry.Data["request_id"] == rec.Header().Get("X-Openstack-Request-Id") {
@@ -235,8 +237,8 @@ func TestNewKeystoneNeedsTokens(t *testing.T) {
 // refuses anything above it.
 func TestAdvertisedMaxVersion(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.maxVersion = "" })
-	above := mustParseVersion(MaxVersion)
-	above.minor++
+	above := wire.MustParseVersion(MaxVersion)
+	above.Minor++
 	tests := []struct {
 		header string
 		status int

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpcapi"
@@ -50,11 +52,10 @@ type serviceView struct {
 
 // listServices is GET /os-services (admin): every service with its heartbeat state,
 // filtered by ?host= (Cinder's host matching) and ?binary=.
-func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
+func (s *server) listServices(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyServicesIndex); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	q := r.URL.Query()
 	var filter resource.ServiceFilter
@@ -63,11 +64,10 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 	}
 	services, err := s.store.ListServices(ctx, filter)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	host := q.Get("host")
-	mv := versionOf(ctx)
+	mv := wire.VersionOf(ctx)
 	now := s.now()
 	var (
 		states      map[string]string
@@ -99,7 +99,7 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 			v.State = "up"
 		}
 		volume := svc.Binary == resource.BinaryVolume
-		if volume && mv.atLeast(mvBackendState) {
+		if volume && mv.AtLeast(mvBackendState) {
 			if !asked {
 				states, statesKnown = s.backendStates(ctx)
 				asked = true
@@ -116,7 +116,7 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 			}
 			v.BackendState = some(state)
 		}
-		if mv.atLeast(mvClusterSupport) {
+		if mv.AtLeast(mvClusterSupport) {
 			v.Cluster = some[*string](nil)
 		}
 		if volume {
@@ -126,7 +126,8 @@ func (s *server) listServices(w http.ResponseWriter, r *http.Request) {
 		}
 		views = append(views, v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"services": views})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"services": views})
+	return nil
 }
 
 // backendStatesTimeout bounds how long GET /os-services waits for the scheduler's pools

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
 )
@@ -52,9 +54,9 @@ func TestListServices(t *testing.T) {
 		var got []string
 		for _, s := range list {
 			got = append(got, strings.Join([]string{str(t, s, "binary"), str(t, s, "host"), str(t, s, "zone"),
-				str(t, s, "status"), str(t, s, "state"), pyRepr(member(t, s, "disabled_reason"))}, " "))
+				str(t, s, "status"), str(t, s, "state"), wire.PyRepr(member(t, s, "disabled_reason"))}, " "))
 			if !timestampPattern.MatchString(str(t, s, "updated_at")) {
-				t.Errorf("updated_at %s", pyRepr(member(t, s, "updated_at")))
+				t.Errorf("updated_at %s", wire.PyRepr(member(t, s, "updated_at")))
 			}
 		}
 		want := []string{
@@ -67,7 +69,7 @@ func TestListServices(t *testing.T) {
 			t.Errorf("services\n got: %v\nwant: %v", got, want)
 		}
 		if v := list[1]; str(t, v, "replication_status") != "disabled" || member(t, v, "active_backend_id") != nil || member(t, v, "frozen") != false {
-			t.Errorf("volume service %s", pyRepr(v))
+			t.Errorf("volume service %s", wire.PyRepr(v))
 		}
 	})
 	for _, tc := range []struct {
@@ -104,7 +106,7 @@ func TestListServices(t *testing.T) {
 				continue
 			}
 			if got := member(t, list[i], "backend_state"); got != want {
-				t.Errorf("%s backend_state %s, want %s", str(t, list[i], "host"), pyRepr(got), pyRepr(want))
+				t.Errorf("%s backend_state %s, want %s", str(t, list[i], "host"), wire.PyRepr(got), wire.PyRepr(want))
 			}
 		}
 	})

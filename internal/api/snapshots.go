@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
@@ -38,12 +40,12 @@ type snapshotStore interface {
 
 // Microversions at which snapshots change.
 var (
-	mvGroupSnapshotID   = version{3, 14} // detail view: group_snapshot_id
-	mvSnapshotMetaQuery = version{3, 22} // list filter: metadata
-	mvSnapshotSort      = version{3, 30} // sort by name
-	mvVolumeRevert      = version{3, 40} // POST /volumes/{id}/action revert
-	mvSnapshotUserID    = version{3, 41} // detail view: user_id
-	mvSnapshotInUse     = version{3, 66} // in-use volumes without force; force=false refused
+	mvGroupSnapshotID   = wire.Version{Major: 3, Minor: 14} // detail view: group_snapshot_id
+	mvSnapshotMetaQuery = wire.Version{Major: 3, Minor: 22} // list filter: metadata
+	mvSnapshotSort      = wire.Version{Major: 3, Minor: 30} // sort by name
+	mvVolumeRevert      = wire.Version{Major: 3, Minor: 40} // POST /volumes/{id}/action revert
+	mvSnapshotUserID    = wire.Version{Major: 3, Minor: 41} // detail view: user_id
+	mvSnapshotInUse     = wire.Version{Major: 3, Minor: 66} // in-use volumes without force; force=false refused
 )
 
 // Policy rules of the snapshot admin actions, named as in Cinder.
@@ -123,13 +125,13 @@ func snapshotSummary(sn *resource.Snapshot) snapshotView {
 // extended_snapshot_attributes rule allows.
 func (vw viewer) snapshotDetail(sn *resource.Snapshot, withExtensions bool) snapshotView {
 	d := snapshotSummary(sn)
-	if vw.mv.atLeast(mvGroupSnapshotID) {
+	if vw.mv.AtLeast(mvGroupSnapshotID) {
 		d.GroupSnapshotID = some(nullable(sn.GroupSnapshotID))
 	}
-	if vw.mv.atLeast(mvSnapshotUserID) {
+	if vw.mv.AtLeast(mvSnapshotUserID) {
 		d.UserID = some(sn.UserID)
 	}
-	if vw.mv.atLeast(mvConsumesQuota) {
+	if vw.mv.AtLeast(mvConsumesQuota) {
 		d.ConsumesQuota = some(true) // no temporary snapshots
 	}
 	if withExtensions && vw.may(ruleSnapshotAttributes) {
@@ -144,7 +146,7 @@ func (s *server) getSnapshot(ctx context.Context, id string) (*resource.Snapshot
 	notFound := &resource.NotFoundError{Kind: "Snapshot", ID: id}
 	sn, err := s.store.GetSnapshot(ctx, id)
 	if err != nil {
-		return nil, notFoundAs(err, "Snapshot", id)
+		return nil, wire.NotFoundAs(err, "Snapshot", id)
 	}
 	if rc := reqctx.From(ctx); !rc.IsAdmin && sn.ProjectID != rc.ProjectID {
 		return nil, notFound
@@ -157,48 +159,41 @@ func (s *server) getSnapshot(ctx context.Context, id string) (*resource.Snapshot
 
 // createSnapshot is POST /snapshots: Cinder's checks of the volume, then the snapshot row,
 // its quota and the create_snapshot cast to the volume's backend in one transaction.
-func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
-	mv := versionOf(ctx)
-	body, err := readBody(r)
+	mv := wire.VersionOf(ctx)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req, f := parseSnapshotCreate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, err := s.getVolume(ctx, req.volumeID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	force := false
 	if req.force != nil {
 		force = *req.force
-		if mv.atLeast(mvSnapshotInUse) && !force {
-			s.writeError(w, r, badRequest(msgSnapshotInUseFlag))
-			return
+		if mv.AtLeast(mvSnapshotInUse) && !force {
+			return wire.BadRequest(msgSnapshotInUseFlag)
 		}
 	}
 	valid := []string{resource.StatusAvailable}
-	if force || mv.atLeast(mvSnapshotInUse) {
+	if force || mv.AtLeast(mvSnapshotInUse) {
 		valid = append(valid, resource.StatusInUse)
 	}
 	switch {
 	case v.Host == "":
-		s.writeError(w, r, badRequest("Invalid volume: The snapshot cannot be created because volume has not been scheduled to any host."))
-		return
+		return wire.BadRequest("Invalid volume: The snapshot cannot be created because volume has not been scheduled to any host.")
 	case v.Status == resource.StatusMaintenance:
-		s.writeError(w, r, badRequest("Invalid volume: The snapshot cannot be created when the volume is in maintenance mode."))
-		return
+		return wire.BadRequest("Invalid volume: The snapshot cannot be created when the volume is in maintenance mode.")
 	}
 	if err := s.requireBackendOp(ctx, v.Host, resource.OpSnapshot, "volume", v.ID); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	sn := &resource.Snapshot{
 		ID:        uuid.NewString(),
@@ -218,74 +213,69 @@ func (s *server) createSnapshot(w http.ResponseWriter, r *http.Request) {
 	msg, err := rpcapi.Outbox(rc, rpcapi.VolumeTarget(v.Host), rpcapi.CreateSnapshot,
 		rpcapi.SnapshotArgs{SnapshotID: sn.ID, VolumeID: v.ID})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	msgs, err := s.store.CreateSnapshot(ctx, sn, valid, msg)
 	if err != nil {
 		var ise *resource.InvalidStateError
 		if errors.As(err, &ise) {
-			err = badRequest("Invalid volume: Volume %s status must be %s, but current status is: %s.",
+			err = wire.BadRequest("Invalid volume: Volume %s status must be %s, but current status is: %s.",
 				v.ID, strings.Join(valid, ", "), ise.Status)
 		}
-		s.writeError(w, r, notFoundAs(err, "Volume", v.ID))
-		return
+		return wire.NotFoundAs(err, "Volume", v.ID)
 	}
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"snapshot_id": sn.ID, "volume_id": v.ID, "force": force}).Info("snapshot create accepted")
-	writeJSON(w, http.StatusAccepted, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, false)})
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, false)})
+	return nil
 }
 
 // showSnapshot is GET /snapshots/{id}.
-func (s *server) showSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) showSnapshot(w http.ResponseWriter, r *http.Request) error {
 	sn, err := s.getSnapshot(r.Context(), mux.Vars(r)["snapshot_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, true)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, true)})
+	return nil
 }
 
 // updateSnapshot is PUT /snapshots/{id}: name and description.
-func (s *server) updateSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["snapshot_id"]
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	u, f := parseSnapshotUpdate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getSnapshot(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	sn, err := s.store.UpdateSnapshot(ctx, id, u)
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "Snapshot", id))
-		return
+		return wire.NotFoundAs(err, "Snapshot", id)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, false)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"snapshot": newViewer(r).snapshotDetail(sn, false)})
+	return nil
 }
 
 // deleteSnapshot is DELETE /snapshots/{id}.
-func (s *server) deleteSnapshot(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteSnapshot(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	sn, err := s.getSnapshot(ctx, mux.Vars(r)["snapshot_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.deleteSnapshotFrom(ctx, sn, resource.SnapshotDeletableStatuses); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithField("snapshot_id", sn.ID).Info("snapshot delete accepted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // deleteSnapshotFrom moves sn, if its status is one of from, to deleting with a
@@ -296,17 +286,17 @@ func (s *server) deleteSnapshotFrom(ctx context.Context, sn *resource.Snapshot, 
 		var ise *resource.InvalidStateError
 		if errors.As(err, &ise) {
 			if len(from) == len(resource.SnapshotDeletableStatuses) {
-				return badRequest("Invalid snapshot: Snapshot status must be %s and must not be part of a group.", strings.Join(from, " or "))
+				return wire.BadRequest("Invalid snapshot: Snapshot status must be %s and must not be part of a group.", strings.Join(from, " or "))
 			}
-			return badRequest("Invalid snapshot: Snapshot %s is in status %s, which does not allow this operation.", sn.ID, ise.Status)
+			return wire.BadRequest("Invalid snapshot: Snapshot %s is in status %s, which does not allow this operation.", sn.ID, ise.Status)
 		}
-		return notFoundAs(err, "Snapshot", sn.ID)
+		return wire.NotFoundAs(err, "Snapshot", sn.ID)
 	}
 	if sn.GroupSnapshotID != "" { // a member goes with its group snapshot only, as Cinder's
 		if len(from) == len(resource.SnapshotDeletableStatuses) {
-			return badRequest("Invalid snapshot: Snapshot status must be %s and must not be part of a group.", strings.Join(from, " or "))
+			return wire.BadRequest("Invalid snapshot: Snapshot status must be %s and must not be part of a group.", strings.Join(from, " or "))
 		}
-		return badRequest("Invalid snapshot: Snapshot  must not be part of a group.")
+		return wire.BadRequest("Invalid snapshot: Snapshot  must not be part of a group.")
 	}
 	if sn.Host == "" {
 		return refused(s.store.DestroySnapshot(ctx, sn.ID, from))

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -18,26 +20,24 @@ import (
 func snapshotMetadataFault(err error, id, key string) error {
 	var mnf *resource.SnapshotMetadataNotFoundError
 	if errors.As(err, &mnf) {
-		return notFound("Snapshot %s has no metadata with key %s.", id, key)
+		return wire.NotFound("Snapshot %s has no metadata with key %s.", id, key)
 	}
-	return notFoundAs(err, "Snapshot", id)
+	return wire.NotFoundAs(err, "Snapshot", id)
 }
 
 // snapshotAction is POST /snapshots/{id}/action: os-reset_status and os-force_delete
 // (admin), os-update_snapshot_status.
-func (s *server) snapshotAction(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+func (s *server) snapshotAction(w http.ResponseWriter, r *http.Request) error {
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	o, ok := body.(*object)
-	if !ok || len(o.keys) != 1 {
-		s.writeError(w, r, badRequest(msgMalformedBody))
-		return
+	o, ok := body.(*wire.Object)
+	if !ok || len(o.Keys) != 1 {
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
-	name := o.keys[0]
-	args, _ := o.get(name)
+	name := o.Keys[0]
+	args, _ := o.Get(name)
 	id := mux.Vars(r)["snapshot_id"]
 	if rule, ok := snapshotActionRules[name]; ok {
 		deferRule(r, rule)
@@ -51,41 +51,41 @@ func (s *server) snapshotAction(w http.ResponseWriter, r *http.Request) {
 	case "os-update_snapshot_status":
 		f = s.updateSnapshotStatus(r, id, args)
 	default:
-		f = badRequest("There is no such action: %s", name)
+		f = wire.BadRequest("There is no such action: %s", name)
 	}
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // resetSnapshotStatus is os-reset_status: an administrator sets any of Cinder's statuses.
 func (s *server) resetSnapshotStatus(r *http.Request, id string, args any) error {
-	o, f := requireObject("os-reset_status", args)
+	o, f := wire.RequireObject("os-reset_status", args)
 	if f != nil {
 		return f
 	}
-	raw, ok := o.get("status")
+	raw, ok := o.Get("status")
 	if !ok {
-		return schemaError("os-reset_status", o, "'status' is a required property")
+		return wire.SchemaError("os-reset_status", o, "'status' is a required property")
 	}
-	if f := checkType("status", raw, "string"); f != nil {
+	if f := wire.CheckType("status", raw, "string"); f != nil {
 		return f
 	}
-	if f := checkAdditional("os-reset_status", o, "status"); f != nil {
+	if f := wire.CheckAdditional("os-reset_status", o, "status"); f != nil {
 		return f
 	}
 	status := strings.ToLower(raw.(string))
 	if !slices.Contains(resource.SnapshotStatuses, status) {
-		return schemaError("status", raw, pyRepr(raw)+" is not a 'snapshot_status'")
+		return wire.SchemaError("status", raw, wire.PyRepr(raw)+" is not a 'snapshot_status'")
 	}
 	ctx := r.Context()
 	if _, err := s.getSnapshot(ctx, id); err != nil {
 		return err
 	}
 	if err := s.store.ResetSnapshotStatus(ctx, id, status); err != nil {
-		return notFoundAs(err, "Snapshot", id)
+		return wire.NotFoundAs(err, "Snapshot", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"snapshot_id": id, "status": status}).Info("snapshot status reset")
 	return nil
@@ -115,32 +115,32 @@ var snapshotStatusMap = map[string][]string{
 // updateSnapshotStatus is os-update_snapshot_status: status (and progress, "N%") of a
 // snapshot that is being created or deleted, as a driver outside Cinder reports it.
 func (s *server) updateSnapshotStatus(r *http.Request, id string, args any) error {
-	o, f := requireObject("os-update_snapshot_status", args)
+	o, f := wire.RequireObject("os-update_snapshot_status", args)
 	if f != nil {
 		return f
 	}
-	raw, ok := o.get("status")
+	raw, ok := o.Get("status")
 	if !ok {
-		return schemaError("os-update_snapshot_status", o, "'status' is a required property")
+		return wire.SchemaError("os-update_snapshot_status", o, "'status' is a required property")
 	}
-	if f := checkType("status", raw, "string"); f != nil {
+	if f := wire.CheckType("status", raw, "string"); f != nil {
 		return f
 	}
 	progress := ""
-	if p, ok := o.get("progress"); ok && p != nil {
+	if p, ok := o.Get("progress"); ok && p != nil {
 		ps, ok := p.(string)
 		if !ok {
-			return badRequest("progress must be an integer percentage")
+			return wire.BadRequest("progress must be an integer percentage")
 		}
 		if ps != "" {
 			n, err := strconv.Atoi(strings.TrimSuffix(ps, "%"))
 			if err != nil || n < 0 || n > 100 || !strings.HasSuffix(ps, "%") {
-				return badRequest("progress must be an integer percentage")
+				return wire.BadRequest("progress must be an integer percentage")
 			}
 			progress = ps
 		}
 	}
-	if f := checkAdditional("os-update_snapshot_status", o, "status", "progress"); f != nil {
+	if f := wire.CheckAdditional("os-update_snapshot_status", o, "status", "progress"); f != nil {
 		return f
 	}
 	status := raw.(string)
@@ -151,17 +151,17 @@ func (s *server) updateSnapshotStatus(r *http.Request, id string, args any) erro
 	}
 	allowed, ok := snapshotStatusMap[sn.Status]
 	if !ok {
-		return badRequest("Snapshot status %s not allowed for update_snapshot_status", sn.Status)
+		return wire.BadRequest("Snapshot status %s not allowed for update_snapshot_status", sn.Status)
 	}
 	if !slices.Contains(allowed, status) {
-		return badRequest("Provided snapshot status %s not allowed for snapshot with status %s.", status, sn.Status)
+		return wire.BadRequest("Provided snapshot status %s not allowed for snapshot with status %s.", status, sn.Status)
 	}
 	if err := s.store.UpdateSnapshotStatus(ctx, id, sn.Status, status, progress); err != nil {
 		var ise *resource.InvalidStateError
 		if errors.As(err, &ise) { // changed meanwhile
-			return badRequest("Provided snapshot status %s not allowed for snapshot with status %s.", status, ise.Status)
+			return wire.BadRequest("Provided snapshot status %s not allowed for snapshot with status %s.", status, ise.Status)
 		}
-		return notFoundAs(err, "Snapshot", id)
+		return wire.NotFoundAs(err, "Snapshot", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"snapshot_id": id, "status": status, "progress": progress}).Info("snapshot status updated")
 	return nil
@@ -170,41 +170,35 @@ func (s *server) updateSnapshotStatus(r *http.Request, id string, args any) erro
 // revertVolume is the volume action revert (3.40): roll a volume back to its latest
 // snapshot. Volume → reverting and snapshot → restoring with the revert_to_snapshot cast to
 // the volume's backend, in one transaction.
-func (s *server) revertVolume(w http.ResponseWriter, r *http.Request, volumeID string, args any) {
+func (s *server) revertVolume(w http.ResponseWriter, r *http.Request, volumeID string, args any) error {
 	ctx := r.Context()
-	mv := versionOf(ctx)
-	if !mv.atLeast(mvVolumeRevert) {
-		s.writeError(w, r, notFound("API version %s is not supported on this method.", mv))
-		return
+	mv := wire.VersionOf(ctx)
+	if !mv.AtLeast(mvVolumeRevert) {
+		return wire.NotFound("API version %s is not supported on this method.", mv)
 	}
-	o, f := requireObject("revert", args)
+	o, f := wire.RequireObject("revert", args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	snapshotID := ""
-	if v, ok := o.get("snapshot_id"); ok && v != nil {
+	if v, ok := o.Get("snapshot_id"); ok && v != nil {
 		if snapshotID, ok = v.(string); !ok {
-			s.writeError(w, r, checkType("snapshot_id", v, "string"))
-			return
+			return wire.CheckType("snapshot_id", v, "string")
 		}
 	}
 	v, err := s.getVolume(ctx, volumeID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.requireBackendOp(ctx, v.Host, resource.OpRevert, "volume", v.ID); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var msgs []resource.OutboxMessage
 	if v.Host != "" { // a volume never placed has no snapshots: the store refuses it
 		msg, err := rpcapi.Outbox(reqctx.From(ctx), rpcapi.VolumeTarget(v.Host), rpcapi.RevertToSnapshot,
 			rpcapi.RevertArgs{VolumeID: v.ID, SnapshotID: snapshotID})
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		msgs = append(msgs, msg)
 	}
@@ -214,17 +208,17 @@ func (s *server) revertVolume(w http.ResponseWriter, r *http.Request, volumeID s
 		if errors.As(err, &re) {
 			switch re.Kind {
 			case "Volume":
-				err = newFault(http.StatusConflict, "Invalid volume: %s", re.Reason)
+				err = wire.New(http.StatusConflict, "Invalid volume: %s", re.Reason)
 			case "Snapshot":
-				err = newFault(http.StatusConflict, "Invalid snapshot: %s", re.Reason)
+				err = wire.New(http.StatusConflict, "Invalid snapshot: %s", re.Reason)
 			default:
-				err = badRequest("%s", re.Reason)
+				err = wire.BadRequest("%s", re.Reason)
 			}
 		}
-		s.writeError(w, r, notFoundAs(err, "Volume", v.ID))
-		return
+		return wire.NotFoundAs(err, "Volume", v.ID)
 	}
 	s.dispatch(ctx, out)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "snapshot_id": snapshotID}).Info("volume revert accepted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }

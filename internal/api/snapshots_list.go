@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -21,39 +23,39 @@ type snapshotListParams struct {
 // parseSnapshotListParams reads a snapshot list's query as Cinder does. Filters Scoria
 // cannot apply are refused rather than ignored: an ignored filter would list snapshots the
 // client excluded.
-func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotListParams, *fault) {
+func (s *server) parseSnapshotListParams(r *http.Request, q wire.Query) (*snapshotListParams, *wire.Fault) {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
-	mv := versionOf(ctx)
+	mv := wire.VersionOf(ctx)
 	p := &snapshotListParams{}
 
 	known := map[string]bool{
 		"limit": true, "offset": true, "marker": true, "sort": true, "sort_key": true, "sort_dir": true,
 		"all_tenants": true, "project_id": true, "name": true, "display_name": true,
 		"status": true, "volume_id": true, "metadata": true,
-		"with_count": mv.atLeast(mvCountInfo),
+		"with_count": mv.AtLeast(mvCountInfo),
 	}
 	// LIKE filters (3.34) for admins, as Cinder: its default resource_filters.json gives
 	// members none for snapshots.
 	for _, k := range []string{"name~", "display_name~", "description~", "display_description~"} {
-		known[k] = rc.IsAdmin && mv.atLeast(mvLikeFilter)
+		known[k] = rc.IsAdmin && mv.AtLeast(mvLikeFilter)
 	}
 	var unknown []string
 	for _, kv := range q {
-		if !known[kv.key] && !slices.Contains(unknown, kv.key) {
-			unknown = append(unknown, kv.key)
+		if !known[kv.Key] && !slices.Contains(unknown, kv.Key) {
+			unknown = append(unknown, kv.Key)
 		}
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return nil, badRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
+		return nil, wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(unknown, ","))
 	}
 
-	var f *fault
-	if p.filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+	var f *wire.Fault
+	if p.filter.Limit, f = wire.ParseLimit(q, s.maxLimit); f != nil {
 		return nil, f
 	}
-	if p.filter.Offset, f = parseOffset(q); f != nil {
+	if p.filter.Offset, f = wire.ParseOffset(q); f != nil {
 		return nil, f
 	}
 	sorts, f := parseSnapshotSort(q, mv)
@@ -61,47 +63,47 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 		return nil, f
 	}
 	p.filter.Sort = sorts
-	p.filter.Marker, _ = q.get("marker")
+	p.filter.Marker, _ = q.Get("marker")
 
 	allTenants := false
-	if v, ok := q.get("all_tenants"); ok {
-		if allTenants, f = parseBoolParam("all_tenants", v); f != nil {
+	if v, ok := q.Get("all_tenants"); ok {
+		if allTenants, f = wire.ParseBoolParam("all_tenants", v); f != nil {
 			return nil, f
 		}
 	}
-	project, hasProject := q.get("project_id")
+	project, hasProject := q.Get("project_id")
 	if allTenants && rc.IsAdmin {
 		p.filter.ProjectID = project // "" lists every project
 	} else {
 		p.filter.ProjectID = rc.ProjectID
 		p.empty = hasProject && project != rc.ProjectID
 	}
-	if v, ok := q.get("name"); ok {
+	if v, ok := q.Get("name"); ok {
 		p.filter.Name = v
-	} else if v, ok := q.get("display_name"); ok {
+	} else if v, ok := q.Get("display_name"); ok {
 		p.filter.Name = v
 	}
 	for _, k := range []string{"name~", "display_name~"} {
-		if v, ok := q.get(k); ok {
+		if v, ok := q.Get(k); ok {
 			p.filter.NameLike = v
 		}
 	}
 	for _, k := range []string{"description~", "display_description~"} {
-		if v, ok := q.get(k); ok {
+		if v, ok := q.Get(k); ok {
 			p.filter.DescriptionLike = v
 		}
 	}
-	p.filter.Status, _ = q.get("status")
-	p.filter.VolumeID, _ = q.get("volume_id")
-	if v, ok := q.get("metadata"); ok && mv.atLeast(mvSnapshotMetaQuery) {
+	p.filter.Status, _ = q.Get("status")
+	p.filter.VolumeID, _ = q.Get("volume_id")
+	if v, ok := q.Get("metadata"); ok && mv.AtLeast(mvSnapshotMetaQuery) {
 		md, ok := parseDictFilter(v)
 		if !ok {
-			return nil, badRequest("Invalid metadata filter %s: Scoria filters by a dict of string keys and values, such as {'key': 'value'}.", v)
+			return nil, wire.BadRequest("Invalid metadata filter %s: Scoria filters by a dict of string keys and values, such as {'key': 'value'}.", v)
 		}
 		p.filter.Metadata = md
 	}
-	if v, ok := q.get("with_count"); ok {
-		if p.withCount, f = parseBoolParam("with_count", v); f != nil {
+	if v, ok := q.Get("with_count"); ok {
+		if p.withCount, f = wire.ParseBoolParam("with_count", v); f != nil {
 			return nil, f
 		}
 	}
@@ -110,12 +112,12 @@ func (s *server) parseSnapshotListParams(r *http.Request, q query) (*snapshotLis
 
 // parseSnapshotSort reads sort (key:dir,…) or the legacy sort_key/sort_dir as Cinder's
 // get_sort_params and process_sort_params do; "name" sorts by display_name from 3.30.
-func parseSnapshotSort(q query, mv version) ([]resource.SnapshotSort, *fault) {
-	spec, hasSort := q.get("sort")
-	key, hasKey := q.get("sort_key")
-	dir, hasDir := q.get("sort_dir")
+func parseSnapshotSort(q wire.Query, mv wire.Version) ([]resource.SnapshotSort, *wire.Fault) {
+	spec, hasSort := q.Get("sort")
+	key, hasKey := q.Get("sort_key")
+	dir, hasDir := q.Get("sort_dir")
 	if hasSort && spec != "" && ((hasKey && key != "") || (hasDir && dir != "")) {
-		return nil, badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+		return nil, wire.BadRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
 	}
 	var keys, dirs []string
 	if hasSort && spec != "" {
@@ -138,11 +140,11 @@ func parseSnapshotSort(q query, mv version) ([]resource.SnapshotSort, *fault) {
 	}
 	for _, d := range dirs {
 		if d != "asc" && d != "desc" {
-			return nil, invalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
+			return nil, wire.InvalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
 		}
 	}
 	if len(dirs) > len(keys) {
-		return nil, invalidInput("Sort direction array size exceeds sort key array size.")
+		return nil, wire.InvalidInput("Sort direction array size exceeds sort key array size.")
 	}
 	defaultDir := "asc"
 	if len(dirs) > 0 {
@@ -150,11 +152,11 @@ func parseSnapshotSort(q query, mv version) ([]resource.SnapshotSort, *fault) {
 	}
 	out := make([]resource.SnapshotSort, len(keys))
 	for i, k := range keys {
-		if k == "name" && mv.atLeast(mvSnapshotSort) {
+		if k == "name" && mv.AtLeast(mvSnapshotSort) {
 			k = "display_name"
 		}
 		if !slices.Contains(resource.SnapshotSortKeys, k) {
-			return nil, invalidInput("Invalid sort key")
+			return nil, wire.InvalidInput("Invalid sort key")
 		}
 		d := defaultDir
 		if i < len(dirs) {
@@ -173,34 +175,33 @@ type snapshotList struct {
 }
 
 // listSnapshots is GET /snapshots: the summary view of each snapshot.
-func (s *server) listSnapshots(w http.ResponseWriter, r *http.Request) { s.snapshotList(w, r, false) }
-
-// listSnapshotsDetail is GET /snapshots/detail: the detailed view of each snapshot.
-func (s *server) listSnapshotsDetail(w http.ResponseWriter, r *http.Request) {
-	s.snapshotList(w, r, true)
+func (s *server) listSnapshots(w http.ResponseWriter, r *http.Request) error {
+	return s.snapshotList(w, r, false)
 }
 
-func (s *server) snapshotList(w http.ResponseWriter, r *http.Request, detail bool) {
+// listSnapshotsDetail is GET /snapshots/detail: the detailed view of each snapshot.
+func (s *server) listSnapshotsDetail(w http.ResponseWriter, r *http.Request) error {
+	return s.snapshotList(w, r, true)
+}
+
+func (s *server) snapshotList(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	p, f := s.parseSnapshotListParams(r, q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var snaps []*resource.Snapshot
 	if !p.empty && p.filter.Limit > 0 {
 		var err error
 		if snaps, err = s.store.ListSnapshots(ctx, p.filter); err != nil {
 			if errors.Is(err, resource.ErrInvalidState) {
-				err = invalidInput("Invalid sort key")
+				err = wire.InvalidInput("Invalid sort key")
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	itemCount := len(snaps)
@@ -210,8 +211,7 @@ func (s *server) snapshotList(w http.ResponseWriter, r *http.Request, detail boo
 		if !p.empty {
 			var err error
 			if total, err = s.store.CountSnapshots(ctx, p.filter); err != nil {
-				s.writeError(w, r, err)
-				return
+				return err
 			}
 		}
 		count, itemCount = some(total), total
@@ -233,5 +233,6 @@ func (s *server) snapshotList(w http.ResponseWriter, r *http.Request, detail boo
 	if len(snaps) > 0 && p.filter.Limit <= itemCount {
 		out.Links = vw.nextLink(collection, q, snaps[len(snaps)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpcapi"
 )
@@ -199,7 +201,7 @@ func TestShowAndListSnapshots(t *testing.T) {
 		wantStatus(t, e.do(call{method: "GET", path: "/v3/p1/snapshots/" + d}), http.StatusOK)
 	})
 
-	list := func(t *testing.T, path, version string, hdr map[string]string) (ids []string, body *object) {
+	list := func(t *testing.T, path, version string, hdr map[string]string) (ids []string, body *wire.Object) {
 		t.Helper()
 		rec := e.do(call{method: "GET", path: path, version: version, header: hdr})
 		wantStatus(t, rec, http.StatusOK)
@@ -256,15 +258,15 @@ func TestShowAndListSnapshots(t *testing.T) {
 	t.Run("pages and count", func(t *testing.T) {
 		got, body := list(t, "/v3/p1/snapshots/detail?limit=2&with_count=true", "volume 3.45", nil)
 		if len(got) != 2 || member(t, body, "count") != json.Number("3") {
-			t.Fatalf("page %v, body %s", got, pyRepr(body))
+			t.Fatalf("page %v, body %s", got, wire.PyRepr(body))
 		}
 		next := str(t, body, "snapshots_links", 0, "href")
 		if !strings.HasPrefix(next, "http://"+testHost+"/v3/p1/snapshots/detail?") || !strings.Contains(next, "marker="+got[1]) {
 			t.Errorf("next link %s", next)
 		}
 		rest, body := list(t, strings.Replace(next[len("http://"+testHost):], "with_count=true&", "", 1), "volume 3.45", nil)
-		if strings.Join(rest, ",") != a || body.has("snapshots_links") || body.has("count") {
-			t.Errorf("second page %v %s", rest, pyRepr(body))
+		if strings.Join(rest, ",") != a || body.Has("snapshots_links") || body.Has("count") {
+			t.Errorf("second page %v %s", rest, wire.PyRepr(body))
 		}
 	})
 	for _, tt := range []struct {
@@ -443,7 +445,7 @@ func TestSnapshotActions(t *testing.T) {
 		{"reset", `{"os-reset_status": {"status": "ERROR_deleting"}}`, nil, 202, "", "error_deleting"},
 		{"force delete by a member", `{"os-force_delete": {}}`, memberRole, 403, "Policy doesn't allow volume_extension:snapshot_admin_actions:force_delete to be performed.", "error_deleting"},
 		{"unknown action", `{"os-unknown": {}}`, nil, 400, "There is no such action: os-unknown", "error_deleting"},
-		{"two actions", `{"os-reset_status": {"status": "error"}, "os-force_delete": null}`, nil, 400, msgMalformedBody, "error_deleting"},
+		{"two actions", `{"os-reset_status": {"status": "error"}, "os-force_delete": null}`, nil, 400, wire.MsgMalformedBody, "error_deleting"},
 		{"force delete", `{"os-force_delete": null}`, nil, 202, "", "deleting"},
 		{"deleting to error_deleting", `{"os-update_snapshot_status": {"status": "error_deleting"}}`, nil, 202, "", "error_deleting"},
 	}
@@ -472,8 +474,8 @@ func TestDeleteVolumeWithSnapshots(t *testing.T) {
 		vol := e.placedVolume("")
 		sn := e.createSnapshot(vol, "")
 		e.snapStatus(sn, resource.SnapshotAvailable)
-		wantFault(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + vol}), 400, "badRequest", msgDeleteState)
-		wantFault(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + vol + "?force=true", version: "volume 3.23"}), 400, "badRequest", msgForceDeleteState)
+		wantFault(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + vol}), 400, "badRequest", wire.MsgDeleteState)
+		wantFault(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + vol + "?force=true", version: "volume 3.23"}), 400, "badRequest", wire.MsgForceDeleteState)
 		if e.volume(vol).Status != resource.StatusAvailable {
 			t.Errorf("volume moved")
 		}
@@ -495,7 +497,7 @@ func TestDeleteVolumeWithSnapshots(t *testing.T) {
 		vol := e.placedVolume("")
 		a, b := e.createSnapshot(vol, ""), e.createSnapshot(vol, "")
 		e.snapStatus(a, resource.SnapshotAvailable)
-		wantFault(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + vol + "?cascade=true"}), 400, "badRequest", msgDeleteState)
+		wantFault(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + vol + "?cascade=true"}), 400, "badRequest", wire.MsgDeleteState)
 		if e.volume(vol).Status != resource.StatusAvailable || e.snapshot(a).Status != resource.SnapshotAvailable || e.snapshot(b).Status != resource.SnapshotCreating {
 			t.Errorf("a refused cascade changed something")
 		}

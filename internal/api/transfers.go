@@ -8,6 +8,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -25,8 +27,8 @@ type transferStore interface {
 
 // Microversions of transfers.
 var (
-	mvTransferWithSnapshots = version{3, 55} // volume-transfers, no_snapshots
-	mvTransferWithHistory   = version{3, 57} // source/destination project, accepted
+	mvTransferWithSnapshots = wire.Version{Major: 3, Minor: 55} // volume-transfers, no_snapshots
+	mvTransferWithHistory   = wire.Version{Major: 3, Minor: 57} // source/destination project, accepted
 )
 
 // transferRoutes registers this area's routes: the same handlers under the old extension
@@ -34,15 +36,15 @@ var (
 func (s *server) transferRoutes(api route) {
 	for _, c := range []struct {
 		collection string
-		from       version
-	}{{"os-volume-transfer", minVersion}, {"volume-transfers", mvTransferWithSnapshots}} {
-		gate := func(h http.HandlerFunc) http.HandlerFunc {
-			return func(w http.ResponseWriter, r *http.Request) {
-				if !versionOf(r.Context()).atLeast(c.from) {
+		from       wire.Version
+	}{{"os-volume-transfer", wire.MinVersion}, {"volume-transfers", mvTransferWithSnapshots}} {
+		gate := func(h wire.HandlerFunc) wire.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				if !wire.VersionOf(r.Context()).AtLeast(c.from) {
 					s.unknownPath(w, r)
-					return
+					return nil
 				}
-				h(w, r)
+				return h(w, r)
 			}
 		}
 		col := c.collection
@@ -80,11 +82,11 @@ func (vw viewer) transferDetail(col string, t *resource.Transfer) transferView {
 	v := vw.transferSummary(col, t)
 	created := timestamp(t.CreatedAt)
 	v.CreatedAt = &created
-	if vw.mv.atLeast(mvTransferWithSnapshots) {
+	if vw.mv.AtLeast(mvTransferWithSnapshots) {
 		ns := t.NoSnapshots
 		v.NoSnapshots = &ns
 	}
-	if vw.mv.atLeast(mvTransferWithHistory) {
+	if vw.mv.AtLeast(mvTransferWithHistory) {
 		var dest any
 		if t.DestinationProjectID != "" {
 			dest = t.DestinationProjectID
@@ -105,82 +107,78 @@ func callerProject(r *http.Request) string {
 
 // createTransfer is POST /{col}: {"transfer": {"volume_id", "name", "no_snapshots" (3.55)}}.
 // The answer (202) carries the auth key, which is never shown again.
-func (s *server) createTransfer(col string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *server) createTransfer(col string) wire.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
-		body, err := readBody(r)
+		body, err := wire.ReadBody(r)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
-		t, f := parseTransferCreate(body, versionOf(ctx))
+		t, f := parseTransferCreate(body, wire.VersionOf(ctx))
 		if f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		tv, err := s.getVolume(ctx, t.VolumeID)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		if f := transferEncryptionFault(tv); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		if err := s.store.CreateTransfer(ctx, t, callerProject(r)); err != nil {
-			s.writeError(w, r, transferError(err))
-			return
+			return transferError(err)
 		}
 		reqctx.Log(ctx, s.log).WithField("transfer", t.ID).WithField("volume", t.VolumeID).Info("transfer created")
 		v := newViewer(r).transferDetail(col, t)
 		v.AuthKey = t.AuthKey
-		writeJSON(w, http.StatusAccepted, map[string]any{"transfer": v})
+		wire.WriteJSON(w, http.StatusAccepted, map[string]any{"transfer": v})
+		return nil
 	}
 }
 
-func parseTransferCreate(body any, mv version) (*resource.Transfer, *fault) {
-	top, f := requireObject("", body)
+func parseTransferCreate(body any, mv wire.Version) (*resource.Transfer, *wire.Fault) {
+	top, f := wire.RequireObject("", body)
 	if f != nil {
 		return nil, f
 	}
-	if f := checkAdditional("", top, "transfer"); f != nil {
+	if f := wire.CheckAdditional("", top, "transfer"); f != nil {
 		return nil, f
 	}
-	raw, ok := top.get("transfer")
+	raw, ok := top.Get("transfer")
 	if !ok {
-		return nil, schemaError("", top, "'transfer' is a required property")
+		return nil, wire.SchemaError("", top, "'transfer' is a required property")
 	}
-	o, f := requireObject("transfer", raw)
+	o, f := wire.RequireObject("transfer", raw)
 	if f != nil {
 		return nil, f
 	}
 	allowed := []string{"volume_id", "name"}
-	if mv.atLeast(mvTransferWithSnapshots) {
+	if mv.AtLeast(mvTransferWithSnapshots) {
 		allowed = append(allowed, "no_snapshots")
 	}
-	if f := checkAdditional("transfer", o, allowed...); f != nil {
+	if f := wire.CheckAdditional("transfer", o, allowed...); f != nil {
 		return nil, f
 	}
-	vid, ok := o.get("volume_id")
+	vid, ok := o.Get("volume_id")
 	if !ok {
-		return nil, schemaError("transfer", o, "'volume_id' is a required property")
+		return nil, wire.SchemaError("transfer", o, "'volume_id' is a required property")
 	}
-	if s, isStr := vid.(string); !isStr || !isUUIDLike(s) {
-		return nil, schemaError("transfer/volume_id", vid, pyRepr(vid)+" is not a 'uuid'")
+	if s, isStr := vid.(string); !isStr || !wire.IsUUIDLike(s) {
+		return nil, wire.SchemaError("transfer/volume_id", vid, wire.PyRepr(vid)+" is not a 'uuid'")
 	}
 	t := &resource.Transfer{VolumeID: vid.(string)}
-	if name, ok := o.get("name"); ok {
-		if f := checkNullableString("transfer/name", name, 0, 255); f != nil {
+	if name, ok := o.Get("name"); ok {
+		if f := wire.CheckNullableString("transfer/name", name, 0, 255); f != nil {
 			return nil, f
 		}
-		if s := stripped(name); s != nil {
+		if s := wire.Stripped(name); s != nil {
 			t.Name = *s
 		}
 	}
-	if ns, ok := o.get("no_snapshots"); ok {
+	if ns, ok := o.Get("no_snapshots"); ok {
 		b, isBool := ns.(bool)
 		if !isBool {
-			return nil, schemaError("transfer/no_snapshots", ns, pyRepr(ns)+" is not of type 'boolean'")
+			return nil, wire.SchemaError("transfer/no_snapshots", ns, wire.PyRepr(ns)+" is not of type 'boolean'")
 		}
 		t.NoSnapshots = b
 	}
@@ -189,22 +187,19 @@ func parseTransferCreate(body any, mv version) (*resource.Transfer, *fault) {
 
 // listTransfers is GET /{col} and /{col}/detail: the caller's project's open transfers (an
 // admin's: every project's).
-func (s *server) listTransfers(col string, detail bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *server) listTransfers(col string, detail bool) wire.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		page, f := s.parseTransferPage(r, col)
 		if f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		all, err := s.store.ListTransfers(r.Context(), resource.TransferFilter{ProjectID: callerProject(r)})
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		list, full, err := page.apply(all)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		vw := newViewer(r)
 		out := make([]transferView, 0, len(list))
@@ -217,22 +212,23 @@ func (s *server) listTransfers(col string, detail bool) http.HandlerFunc {
 		}
 		body := map[string]any{"transfers": out}
 		if full && len(list) > 0 {
-			q, _ := parseQuery(r.URL.RawQuery)
+			q, _ := wire.ParseQuery(r.URL.RawQuery)
 			body["transfers_links"] = vw.nextLink(col, q, list[len(list)-1].ID)
 		}
-		writeJSON(w, http.StatusOK, body)
+		wire.WriteJSON(w, http.StatusOK, body)
+		return nil
 	}
 }
 
 // showTransfer is GET /{col}/{id}.
-func (s *server) showTransfer(col string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *server) showTransfer(col string) wire.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		t, err := s.getTransfer(r, mux.Vars(r)["transfer_id"])
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"transfer": newViewer(r).transferDetail(col, t)})
+		wire.WriteJSON(w, http.StatusOK, map[string]any{"transfer": newViewer(r).transferDetail(col, t)})
+		return nil
 	}
 }
 
@@ -251,76 +247,73 @@ func (s *server) getTransfer(r *http.Request, id string) (*resource.Transfer, er
 }
 
 // deleteTransfer is DELETE /{col}/{id}: the offer is withdrawn, the volume available again.
-func (s *server) deleteTransfer(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteTransfer(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["transfer_id"]
 	if _, err := s.getTransfer(r, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteTransfer(r.Context(), id, callerProject(r)); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(r.Context(), s.log).WithField("transfer", id).Info("transfer deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // acceptTransfer is POST /{col}/{id}/accept: {"accept": {"auth_key": "…"}}. The volume moves
 // to the caller's project (202, the transfer's summary); over quota is 413.
-func (s *server) acceptTransfer(col string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *server) acceptTransfer(col string) wire.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
 		id := mux.Vars(r)["transfer_id"]
-		body, err := readBody(r)
+		body, err := wire.ReadBody(r)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		key, f := parseTransferAccept(body)
 		if f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		rc := reqctx.From(ctx)
 		t, err := s.store.AcceptTransfer(ctx, id, key, rc.ProjectID, rc.UserID)
 		if err != nil {
-			s.writeError(w, r, transferError(err))
-			return
+			return transferError(err)
 		}
 		reqctx.Log(ctx, s.log).WithField("transfer", id).WithField("volume", t.VolumeID).
 			WithField("from", t.SourceProjectID).WithField("to", rc.ProjectID).Info("transfer accepted")
-		writeJSON(w, http.StatusAccepted, map[string]any{"transfer": newViewer(r).transferSummary(col, t)})
+		wire.WriteJSON(w, http.StatusAccepted, map[string]any{"transfer": newViewer(r).transferSummary(col, t)})
+		return nil
 	}
 }
 
-func parseTransferAccept(body any) (string, *fault) {
-	top, f := requireObject("", body)
+func parseTransferAccept(body any) (string, *wire.Fault) {
+	top, f := wire.RequireObject("", body)
 	if f != nil {
 		return "", f
 	}
-	if f := checkAdditional("", top, "accept"); f != nil {
+	if f := wire.CheckAdditional("", top, "accept"); f != nil {
 		return "", f
 	}
-	raw, ok := top.get("accept")
+	raw, ok := top.Get("accept")
 	if !ok {
-		return "", schemaError("", top, "'accept' is a required property")
+		return "", wire.SchemaError("", top, "'accept' is a required property")
 	}
-	o, f := requireObject("accept", raw)
+	o, f := wire.RequireObject("accept", raw)
 	if f != nil {
 		return "", f
 	}
-	if f := checkAdditional("accept", o, "auth_key"); f != nil {
+	if f := wire.CheckAdditional("accept", o, "auth_key"); f != nil {
 		return "", f
 	}
-	k, ok := o.get("auth_key")
+	k, ok := o.Get("auth_key")
 	if !ok {
-		return "", schemaError("accept", o, "'auth_key' is a required property")
+		return "", wire.SchemaError("accept", o, "'auth_key' is a required property")
 	}
-	if f := checkType("accept/auth_key", k, "string"); f != nil {
+	if f := wire.CheckType("accept/auth_key", k, "string"); f != nil {
 		return "", f
 	}
 	key := k.(string)
-	if f := checkLength("accept/auth_key", key, 1, 255); f != nil {
+	if f := wire.CheckLength("accept/auth_key", key, 1, 255); f != nil {
 		return "", f
 	}
 	return key, nil
@@ -335,13 +328,13 @@ func transferError(err error) error {
 	)
 	switch {
 	case errors.As(err, &iake):
-		return badRequest("%s", iake.Error())
+		return wire.BadRequest("%s", iake.Error())
 	case errors.As(err, &sse):
-		return badRequest("Invalid snapshot: %s", sse.Error())
+		return wire.BadRequest("Invalid snapshot: %s", sse.Error())
 	case errors.As(err, &ise) && ise.Kind == "Volume" && len(ise.Want) == 1 && ise.Want[0] == resource.StatusAwaitingTransfer:
-		return badRequest("Invalid volume: Volume %s is in status %s; a transfer needs it awaiting-transfer.", ise.ID, ise.Status)
+		return wire.BadRequest("Invalid volume: Volume %s is in status %s; a transfer needs it awaiting-transfer.", ise.ID, ise.Status)
 	case errors.As(err, &ise) && ise.Kind == "Volume":
-		return badRequest("Invalid volume: status must be available")
+		return wire.BadRequest("Invalid volume: status must be available")
 	}
 	return err
 }

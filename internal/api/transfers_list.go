@@ -6,12 +6,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
 // mvTransferPagination is 3.59: the volume-transfers list takes limit, marker, offset, sort
 // and filters (display_name, id, source_project_id, destination_project_id).
-var mvTransferPagination = version{3, 59}
+var mvTransferPagination = wire.Version{Major: 3, Minor: 59}
 
 // transferSortColumns are the keys a transfer list may be sorted by, as the columns they name.
 var transferSortColumns = map[string]string{
@@ -33,19 +35,19 @@ type transferPage struct {
 // parseTransferPage reads the list's parameters: from 3.59 on volume-transfers Cinder's
 // pagination, sort and filters; before (and on os-volume-transfer) limit and offset only,
 // oldest first, as Cinder's common.limited does.
-func (s *server) parseTransferPage(r *http.Request, col string) (*transferPage, *fault) {
-	q, f := parseQuery(r.URL.RawQuery)
+func (s *server) parseTransferPage(r *http.Request, col string) (*transferPage, *wire.Fault) {
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
 		return nil, f
 	}
 	p := &transferPage{}
-	if p.limit, f = parseLimit(q, s.maxLimit); f != nil {
+	if p.limit, f = wire.ParseLimit(q, s.maxLimit); f != nil {
 		return nil, f
 	}
-	if p.offset, f = parseOffset(q); f != nil {
+	if p.offset, f = wire.ParseOffset(q); f != nil {
 		return nil, f
 	}
-	if col != "volume-transfers" || !versionOf(r.Context()).atLeast(mvTransferPagination) {
+	if col != "volume-transfers" || !wire.VersionOf(r.Context()).AtLeast(mvTransferPagination) {
 		p.sort = []resource.SortKey{{Field: "created_at"}, {Field: "id"}}
 		return p, nil
 	}
@@ -58,15 +60,15 @@ func (s *server) parseTransferPage(r *http.Request, col string) (*transferPage, 
 	if len(p.sort) == 0 {
 		p.sort = []resource.SortKey{{Field: "created_at", Desc: true}}
 	}
-	p.marker, _ = q.get("marker")
+	p.marker, _ = q.Get("marker")
 	p.filters = map[string]string{}
 	for _, kv := range q {
-		switch kv.key {
+		switch kv.Key {
 		case "limit", "offset", "marker", "sort", "sort_key", "sort_dir", "all_tenants":
 		case "name", "display_name", "id", "source_project_id", "destination_project_id":
-			p.filters[transferSortColumns[kv.key]] = kv.value
+			p.filters[transferSortColumns[kv.Key]] = kv.Value
 		case "name~", "display_name~":
-			p.likeName = kv.value
+			p.likeName = kv.Value
 		default:
 			p.empty = true // Cinder filters by a column transfers do not have: nothing matches
 		}

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/scoria/scoria/internal/api/wire"
 )
 
 func TestTransferListPagination(t *testing.T) {
@@ -20,9 +22,9 @@ func TestTransferListPagination(t *testing.T) {
 	names := func(rec *httptest.ResponseRecorder) []string {
 		t.Helper()
 		var out []string
-		list := obj(t, rec).vals["transfers"].([]any)
+		list := obj(t, rec).Vals["transfers"].([]any)
 		for _, item := range list {
-			out = append(out, item.(*object).vals["name"].(string))
+			out = append(out, item.(*wire.Object).Vals["name"].(string))
 		}
 		return out
 	}
@@ -50,7 +52,7 @@ func TestTransferListPagination(t *testing.T) {
 			if got := names(rec); strings.Join(got, ",") != strings.Join(tt.want, ",") {
 				t.Errorf("names %v, want %v", got, tt.want)
 			}
-			_, hasNext := obj(t, rec).vals["transfers_links"]
+			_, hasNext := obj(t, rec).Vals["transfers_links"]
 			if hasNext != tt.wantNext {
 				t.Errorf("transfers_links present = %v, want %v: %s", hasNext, tt.wantNext, rec.Body)
 			}

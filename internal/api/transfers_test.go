@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -40,7 +42,7 @@ func TestTransferLifecycle(t *testing.T) {
 
 			rec = e.do(call{method: "GET", path: base + "/" + id, version: col.version})
 			wantStatus(t, rec, http.StatusOK)
-			if _, has := obj(t, rec).vals["transfer"].(*object).vals["auth_key"]; has {
+			if _, has := obj(t, rec).Vals["transfer"].(*wire.Object).Vals["auth_key"]; has {
 				t.Errorf("show reveals the auth key: %s", rec.Body)
 			}
 			rec = e.do(call{method: "GET", path: base, version: col.version})

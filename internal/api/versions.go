@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/scoria/scoria/internal/api/wire"
+)
 
 // versionsUpdated is the "updated" date Cinder gives its v3.0 API at microversion 3.70.
 const versionsUpdated = "2022-08-31T00:00:00Z"
@@ -20,7 +24,7 @@ type mediaType struct {
 	Type string `json:"type"`
 }
 
-func versionsDocument(r *http.Request, maxVersion version) any {
+func versionsDocument(r *http.Request, maxVersion wire.Version) any {
 	return map[string][]versionView{"versions": {{
 		ID:         "v3.0",
 		Status:     "CURRENT",
@@ -37,10 +41,11 @@ func versionsDocument(r *http.Request, maxVersion version) any {
 
 // versionsRoot is GET /: the API versions, 300 Multiple Choices as Cinder answers.
 func (s *server) versionsRoot(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusMultipleChoices, versionsDocument(r, s.maxVersion))
+	wire.WriteJSON(w, http.StatusMultipleChoices, versionsDocument(r, s.maxVersion))
 }
 
 // versionsV3 is GET /v3/: the same document, 200. It needs no token.
-func (s *server) versionsV3(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, versionsDocument(r, s.maxVersion))
+func (s *server) versionsV3(w http.ResponseWriter, r *http.Request) error {
+	wire.WriteJSON(w, http.StatusOK, versionsDocument(r, s.maxVersion))
+	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -116,7 +118,7 @@ type attachmentView struct {
 type viewer struct {
 	base    string // scheme://host as the client sees it
 	project string // the caller's project: Cinder builds links with it
-	mv      version
+	mv      wire.Version
 	admin   bool       // Cinder's context.is_admin: migration_status, provider_id, cluster_name
 	rules   *viewRules // nil: every view rule is decided as is_admin
 }
@@ -124,7 +126,7 @@ type viewer struct {
 func newViewer(r *http.Request) viewer {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
-	return viewer{base: baseURL(r), project: rc.ProjectID, mv: versionOf(ctx), admin: rc.IsAdmin,
+	return viewer{base: baseURL(r), project: rc.ProjectID, mv: wire.VersionOf(ctx), admin: rc.IsAdmin,
 		rules: &viewRules{ctx: ctx, project: rc.ProjectID}}
 }
 
@@ -218,11 +220,11 @@ func (vw viewer) links(collection, id string) []link {
 
 // nextLink is the "next" link of a full page: the same query with marker (moved to the end,
 // as webob's MultiDict puts it) set to the last volume of the page.
-func (vw viewer) nextLink(collection string, query []queryParam, last string) []link {
+func (vw viewer) nextLink(collection string, query []wire.QueryParam, last string) []link {
 	vals := make([]string, 0, len(query)+1)
 	for _, p := range query {
-		if p.key != "marker" {
-			vals = append(vals, url.QueryEscape(p.key)+"="+url.QueryEscape(p.value))
+		if p.Key != "marker" {
+			vals = append(vals, url.QueryEscape(p.Key)+"="+url.QueryEscape(p.Value))
 		}
 	}
 	vals = append(vals, "marker="+url.QueryEscape(last))
@@ -279,29 +281,29 @@ func (vw viewer) detail(v *resource.Volume, withExtensions bool) volumeDetail {
 	if vw.admin {
 		d.MigrationStatus = some[*string](nil)
 	}
-	if vw.mv.atLeast(mvGroupVolume) {
+	if vw.mv.AtLeast(mvGroupVolume) {
 		d.GroupID = some(nullable(v.GroupID))
 	}
-	if vw.admin && vw.mv.atLeast(mvProviderID) {
+	if vw.admin && vw.mv.AtLeast(mvProviderID) {
 		d.ProviderID = some(nullable(v.Provider.ID))
 	}
-	if vw.mv.atLeast(mvSharedTargets) {
+	if vw.mv.AtLeast(mvSharedTargets) {
 		// Scoria does not track whether a backend shares targets between volumes; true is
 		// Cinder's default and the safe answer (os-brick then serialises attachments).
 		shared := true
 		d.SharedTargets = some(&shared)
 		d.ServiceUUID = some[*string](nil)
 	}
-	if vw.admin && vw.mv.atLeast(mvVolumeClusterName) {
+	if vw.admin && vw.mv.AtLeast(mvVolumeClusterName) {
 		d.ClusterName = some[*string](nil)
 	}
-	if vw.mv.atLeast(mvVolumeTypeID) {
+	if vw.mv.AtLeast(mvVolumeTypeID) {
 		d.VolumeTypeID = some(nullable(v.VolumeTypeID))
 	}
-	if vw.mv.atLeast(mvConsumesQuota) {
+	if vw.mv.AtLeast(mvConsumesQuota) {
 		d.ConsumesQuota = some(true)
 	}
-	if v.EncryptionKeyID != "" && vw.mv.atLeast(mvEncryptionKeyID) {
+	if v.EncryptionKeyID != "" && vw.mv.AtLeast(mvEncryptionKeyID) {
 		d.EncryptionKeyID = some(v.EncryptionKeyID)
 	}
 	if withExtensions {

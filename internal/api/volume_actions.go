@@ -4,6 +4,8 @@ import (
 	"maps"
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 )
 
@@ -11,7 +13,7 @@ import (
 // URL; args is the value under the action's name, as readBody decodes it: *object, nil
 // (python-cinderclient sends {"os-reserve": null}), a string (gophercloud sends "" or {}
 // for actions without arguments), or anything else a client sent, which the action checks.
-type volumeAction func(w http.ResponseWriter, r *http.Request, id string, args any)
+type volumeAction func(w http.ResponseWriter, r *http.Request, id string, args any) error
 
 // volumeActions is every action this API serves, by name; each area contributes its own.
 func (s *server) volumeActions() map[string]volumeAction {
@@ -31,24 +33,21 @@ func (s *server) volumeActions() map[string]volumeAction {
 // volumeAction is POST /volumes/{id}/action: a body of exactly one key, the action's name, as
 // Cinder's action_peek demands; an action it does not know is Cinder's 400 "There is no such
 // action".
-func (s *server) volumeAction(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+func (s *server) volumeAction(w http.ResponseWriter, r *http.Request) error {
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	o, ok := body.(*object)
-	if !ok || len(o.keys) != 1 {
-		s.writeError(w, r, badRequest(msgMalformedBody))
-		return
+	o, ok := body.(*wire.Object)
+	if !ok || len(o.Keys) != 1 {
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
-	name := o.keys[0]
+	name := o.Keys[0]
 	action, ok := s.actions[name]
 	if !ok {
-		s.writeError(w, r, badRequest("There is no such action: %s", name))
-		return
+		return wire.BadRequest("There is no such action: %s", name)
 	}
 	deferVolumeAction(r, name)
-	args, _ := o.get(name)
-	action(w, r, mux.Vars(r)["volume_id"], args)
+	args, _ := o.Get(name)
+	return action(w, r, mux.Vars(r)["volume_id"], args)
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/backend/localfile"
@@ -107,7 +109,7 @@ func TestVolumeAdminAndFlagActions(t *testing.T) {
 				t.Errorf("readonly %s, want %s", got, tc.want)
 			}
 			// Not among the user metadata of GET …/metadata.
-			if obj(t, e.do(call{method: "GET", path: "/v3/p1/volumes/" + avail + "/metadata"})).vals["metadata"].(*object).has("readonly") {
+			if obj(t, e.do(call{method: "GET", path: "/v3/p1/volumes/" + avail + "/metadata"})).Vals["metadata"].(*wire.Object).Has("readonly") {
 				t.Error("readonly listed as user metadata")
 			}
 		}
@@ -124,7 +126,7 @@ func TestVolumeAdminAndFlagActions(t *testing.T) {
 		}
 		detail := obj(t, e.do(call{method: "GET", path: "/v3/p1/volumes/detail"}))
 		for _, v := range member(t, detail, "volumes").([]any) {
-			if !v.(*object).has("volume_image_metadata") {
+			if !v.(*wire.Object).Has("volume_image_metadata") {
 				t.Errorf("volume %s of the detail list has no volume_image_metadata", str(t, v, "id"))
 			}
 		}
@@ -133,7 +135,7 @@ func TestVolumeAdminAndFlagActions(t *testing.T) {
 		if keys := keysOf(t, member(t, obj(t, rec), "metadata")); len(keys) != 1 || keys[0] != "os_distro" {
 			t.Errorf("image metadata keys %v", keys)
 		}
-		if obj(t, e.do(call{method: "GET", path: "/v3/p1/volumes/" + creating})).vals["volume"].(*object).has("volume_image_metadata") {
+		if obj(t, e.do(call{method: "GET", path: "/v3/p1/volumes/" + creating})).Vals["volume"].(*wire.Object).Has("volume_image_metadata") {
 			t.Error("a volume without image metadata shows volume_image_metadata")
 		}
 	})
@@ -148,9 +150,9 @@ func TestVolumeMetadataEndpoints(t *testing.T) {
 	base := "/v3/p1/volumes/" + id + "/metadata"
 	metadata := func(t *testing.T) map[string]string {
 		md := map[string]string{}
-		o := member(t, obj(t, e.do(call{method: "GET", path: base})), "metadata").(*object)
-		for _, k := range o.keys {
-			md[k] = o.vals[k].(string)
+		o := member(t, obj(t, e.do(call{method: "GET", path: base})), "metadata").(*wire.Object)
+		for _, k := range o.Keys {
+			md[k] = o.Vals[k].(string)
 		}
 		return md
 	}
@@ -319,7 +321,7 @@ func TestForceDeleteWhateverStatus(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := len(e.disp.got())
-				wantFault(t, e.action(tc.id, `{"os-force_delete": {}}`, nil), 400, "badRequest", msgForceDeleteState)
+				wantFault(t, e.action(tc.id, `{"os-force_delete": {}}`, nil), 400, "badRequest", wire.MsgForceDeleteState)
 				if got := e.volume(tc.id).Status; got != tc.status || len(e.disp.got()) != before {
 					t.Errorf("status %s and %d messages after a refused force delete, want %s and none", got, len(e.disp.got())-before, tc.status)
 				}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/scoria/scoria/internal/api/wire"
 )
 
 func TestVolumeActionDispatch(t *testing.T) {
@@ -16,11 +18,11 @@ func TestVolumeActionDispatch(t *testing.T) {
 		wantMsg    string
 	}{
 		{"unknown action", `{"os-no-such-thing": null}`, http.StatusBadRequest, "There is no such action: os-no-such-thing"},
-		{"two actions", `{"os-a": null, "os-b": null}`, http.StatusBadRequest, msgMalformedBody},
-		{"no action", `{}`, http.StatusBadRequest, msgMalformedBody},
-		{"not an object", `["os-extend"]`, http.StatusBadRequest, msgMalformedBody},
-		{"empty body", ``, http.StatusBadRequest, msgMalformedBody},
-		{"broken json", `{"os-extend": `, http.StatusBadRequest, msgMalformedBody},
+		{"two actions", `{"os-a": null, "os-b": null}`, http.StatusBadRequest, wire.MsgMalformedBody},
+		{"no action", `{}`, http.StatusBadRequest, wire.MsgMalformedBody},
+		{"not an object", `["os-extend"]`, http.StatusBadRequest, wire.MsgMalformedBody},
+		{"empty body", ``, http.StatusBadRequest, wire.MsgMalformedBody},
+		{"broken json", `{"os-extend": `, http.StatusBadRequest, wire.MsgMalformedBody},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -161,13 +163,13 @@ func (s *server) volumeView(r *http.Request, v *resource.Volume, withExtensions 
 }
 
 // writeVolume answers one volume's detailed view.
-func (s *server) writeVolume(w http.ResponseWriter, r *http.Request, status int, v *resource.Volume, withExtensions bool) {
+func (s *server) writeVolume(w http.ResponseWriter, r *http.Request, status int, v *resource.Volume, withExtensions bool) error {
 	d, err := s.volumeView(r, v, withExtensions)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, status, map[string]any{"volume": d})
+	wire.WriteJSON(w, status, map[string]any{"volume": d})
+	return nil
 }
 
 // writeEmpty answers status with an empty body, as Cinder's actions that return nothing.
@@ -196,30 +198,30 @@ func pyList(names []string) string  { return "[" + pyStrings(names) + "]" }
 func pyStrings(names []string) string {
 	parts := make([]string, len(names))
 	for i, n := range names {
-		parts[i] = pyStrRepr(n)
+		parts[i] = wire.PyStrRepr(n)
 	}
 	return strings.Join(parts, ", ")
 }
 
 // parseResetStatus validates os-reset_status's argument as Cinder's reset schema and its
 // format checkers do.
-func parseResetStatus(args any) (resource.VolumeReset, *fault) {
+func parseResetStatus(args any) (resource.VolumeReset, *wire.Fault) {
 	var out resource.VolumeReset
 	const field = "os-reset_status"
-	o, f := requireObject(field, args)
+	o, f := wire.RequireObject(field, args)
 	if f != nil {
 		return out, f
 	}
-	truthy := func(k string) bool { return pyTruthy(o.vals[k]) }
+	truthy := func(k string) bool { return pyTruthy(o.Vals[k]) }
 	if !truthy("status") && !truthy("attach_status") && !truthy("migration_status") {
-		return out, badRequest("Must specify 'status', 'attach_status' or 'migration_status' for update.")
+		return out, wire.BadRequest("Must specify 'status', 'attach_status' or 'migration_status' for update.")
 	}
 	for _, k := range []string{"status", "attach_status", "migration_status"} {
-		v, ok := o.get(k)
+		v, ok := o.Get(k)
 		if !ok {
 			continue
 		}
-		if f := checkType(k, v, "string", "null"); f != nil {
+		if f := wire.CheckType(k, v, "string", "null"); f != nil {
 			return out, f
 		}
 		sv, _ := v.(string)
@@ -229,24 +231,24 @@ func parseResetStatus(args any) (resource.VolumeReset, *fault) {
 		l := strings.ToLower(sv)
 		switch k {
 		case "status":
-			if !contains(volumeStatuses, l) {
-				return out, badRequest("Volume status: %s is invalid, valid statuses are: %s.", sv, pyTuple(volumeStatuses))
+			if !slices.Contains(volumeStatuses, l) {
+				return out, wire.BadRequest("Volume status: %s is invalid, valid statuses are: %s.", sv, pyTuple(volumeStatuses))
 			}
 			out.Status = l
 		case "attach_status":
-			if !contains(attachStatuses, l) {
-				return out, badRequest("Volume attach status: %s is invalid, valid statuses are: %s.", sv, pyList(attachStatuses))
+			if !slices.Contains(attachStatuses, l) {
+				return out, wire.BadRequest("Volume attach status: %s is invalid, valid statuses are: %s.", sv, pyList(attachStatuses))
 			}
 			out.AttachStatus = l
 		case "migration_status":
 			// Scoria does not migrate volumes: every migration status is none, and a reset of
 			// it is accepted and has nothing to change.
-			if !contains(migrationStatuses, l) {
-				return out, badRequest("Volume migration status: %s is invalid, valid statuses are: %s.", sv, pyTuple(migrationStatuses))
+			if !slices.Contains(migrationStatuses, l) {
+				return out, wire.BadRequest("Volume migration status: %s is invalid, valid statuses are: %s.", sv, pyTuple(migrationStatuses))
 			}
 		}
 	}
-	if f := checkAdditional(field, o, "status", "attach_status", "migration_status"); f != nil {
+	if f := wire.CheckAdditional(field, o, "status", "attach_status", "migration_status"); f != nil {
 		return out, f
 	}
 	return out, nil
@@ -266,50 +268,47 @@ func pyTruthy(v any) bool {
 		return err != nil || f != 0
 	case []any:
 		return len(t) > 0
-	case *object:
-		return len(t.keys) > 0
+	case *wire.Object:
+		return len(t.Keys) > 0
 	}
 	return true
 }
 
 // resetVolumeStatus is os-reset_status (admin): set status and/or attach status, whatever
 // they are now.
-func (s *server) resetVolumeStatus(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) resetVolumeStatus(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	reset, f := parseResetStatus(args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if reset.Status != "" || reset.AttachStatus != "" {
 		if err := s.store.ResetVolumeState(ctx, id, reset); err != nil {
-			s.writeError(w, r, notFoundAs(err, "Volume", id))
-			return
+			return wire.NotFoundAs(err, "Volume", id)
 		}
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "status": reset.Status, "attach_status": reset.AttachStatus}).Info("volume state reset")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // forceDeleteVolume is os-force_delete (admin): the delete of DELETE /volumes/{id}?force=true.
-func (s *server) forceDeleteVolume(w http.ResponseWriter, r *http.Request, id string, _ any) {
+func (s *server) forceDeleteVolume(w http.ResponseWriter, r *http.Request, id string, _ any) error {
 	ctx := r.Context()
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.deleteVolumeFrom(ctx, v, forceDeletableStatuses); err != nil {
-		s.writeError(w, r, &actionError{action: "force-delete", err: err})
-		return
+		return &wire.ActionError{Action: "force-delete", Err: err}
 	}
 	s.deleteVolumeKey(r, v)
 	reqctx.Log(ctx, s.log).WithField("volume_id", id).Info("volume force-delete accepted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // schemaBooleans is the enum of Cinder's parameter_types.boolean, in its order.
@@ -318,13 +317,13 @@ var schemaBooleans = []any{true, "True", "TRUE", "true", "1", "ON", "On", "on", 
 
 // parseFlagAction validates {"<action>": {"<flag>": boolean}} as Cinder's set_bootable and
 // volume_readonly_update schemas do, and returns the flag.
-func parseFlagAction(action, flag string, args any) (bool, *fault) {
-	o, f := requireObject(action, args)
+func parseFlagAction(action, flag string, args any) (bool, *wire.Fault) {
+	o, f := wire.RequireObject(action, args)
 	if f != nil {
 		return false, f
 	}
-	if v, ok := o.get(flag); ok {
-		if f := checkType(flag, v, "boolean", "string"); f != nil {
+	if v, ok := o.Get(flag); ok {
+		if f := wire.CheckType(flag, v, "boolean", "string"); f != nil {
 			return false, f
 		}
 		found := false
@@ -336,60 +335,56 @@ func parseFlagAction(action, flag string, args any) (bool, *fault) {
 		if !found {
 			parts := make([]string, len(schemaBooleans))
 			for i, b := range schemaBooleans {
-				parts[i] = pyRepr(b)
+				parts[i] = wire.PyRepr(b)
 			}
-			return false, schemaError(flag, v, pyRepr(v)+" is not one of ["+strings.Join(parts, ", ")+"]")
+			return false, wire.SchemaError(flag, v, wire.PyRepr(v)+" is not one of ["+strings.Join(parts, ", ")+"]")
 		}
 	} else {
-		return false, schemaError(action, o, pyStrRepr(flag)+" is a required property")
+		return false, wire.SchemaError(action, o, wire.PyStrRepr(flag)+" is a required property")
 	}
-	if f := checkAdditional(action, o, flag); f != nil {
+	if f := wire.CheckAdditional(action, o, flag); f != nil {
 		return false, f
 	}
-	switch v := o.vals[flag].(type) {
+	switch v := o.Vals[flag].(type) {
 	case bool:
 		return v, nil
 	case string:
-		return contains(boolTrue, strings.ToLower(v)), nil
+		return wire.IsTrue(strings.ToLower(v)), nil
 	}
 	return false, nil
 }
 
 // setVolumeBootable is os-set_bootable: 200 with no body, as Cinder.
-func (s *server) setVolumeBootable(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) setVolumeBootable(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	bootable, f := parseFlagAction("os-set_bootable", "bootable", args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	err := s.store.SetVolumeBootable(ctx, id, bootable, resource.VolumeStatusRule{Not: updateLockedStatuses})
 	if errors.Is(err, resource.ErrInvalidState) {
-		err = badRequest("Invalid volume: The volume cannot be updated during maintenance.")
+		err = wire.BadRequest("Invalid volume: The volume cannot be updated during maintenance.")
 	}
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	}
 	writeEmpty(w, http.StatusOK)
+	return nil
 }
 
 // updateReadonlyFlag is os-update_readonly_flag: the admin metadata "readonly" becomes
 // "True" or "False"; the volume must be available.
-func (s *server) updateReadonlyFlag(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) updateReadonlyFlag(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	readonly, f := parseFlagAction("os-update_readonly_flag", "readonly", args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	value := "False"
 	if readonly {
@@ -399,116 +394,104 @@ func (s *server) updateReadonlyFlag(w http.ResponseWriter, r *http.Request, id s
 		resource.VolumeStatusRule{Only: []string{resource.StatusAvailable}})
 	var ise *resource.InvalidStateError
 	if errors.As(err, &ise) {
-		err = badRequest("Invalid volume: Volume %s status must be available to update readonly flag, but current status is: %s.", id, ise.Status)
+		err = wire.BadRequest("Invalid volume: Volume %s status must be available to update readonly flag, but current status is: %s.", id, ise.Status)
 	}
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	}
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // metadataStateError words a metadata change refused by the volume's status as Cinder does.
 func metadataStateError(err error, verb string) error {
 	var ise *resource.InvalidStateError
 	if errors.As(err, &ise) {
-		return badRequest("Invalid volume: %s volume metadata is not allowed for volumes in %s status.", verb, ise.Status)
+		return wire.BadRequest("Invalid volume: %s volume metadata is not allowed for volumes in %s status.", verb, ise.Status)
 	}
 	return err
 }
 
 // setImageMetadata is os-set_image_metadata: merge into the volume's image metadata and
 // answer all of it.
-func (s *server) setImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) setImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	const action = "os-set_image_metadata"
-	o, f := requireObject(action, args)
+	o, f := wire.RequireObject(action, args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	v, ok := o.get("metadata")
+	v, ok := o.Get("metadata")
 	if !ok {
-		s.writeError(w, r, schemaError(action, o, "'metadata' is a required property"))
-		return
+		return wire.SchemaError(action, o, "'metadata' is a required property")
 	}
-	md, f := checkMetadata("metadata", v, false)
+	md, f := wire.CheckMetadata("metadata", v, false)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	if f := checkAdditional(action, o, "metadata"); f != nil {
-		s.writeError(w, r, f)
-		return
+	if f := wire.CheckAdditional(action, o, "metadata"); f != nil {
+		return f
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	all, err := s.store.UpdateVolumeMetadata(ctx, resource.GlanceMetadata, id, md, false, resource.VolumeStatusRule{Not: metadataLockedStatuses})
 	if err != nil {
-		s.writeError(w, r, notFoundAs(metadataStateError(err, "Updating"), "Volume", id))
-		return
+		return wire.NotFoundAs(metadataStateError(err, "Updating"), "Volume", id)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"metadata": all})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": all})
+	return nil
 }
 
 // unsetImageMetadata is os-unset_image_metadata: remove one key of the image metadata.
-func (s *server) unsetImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) unsetImageMetadata(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	const action = "os-unset_image_metadata"
-	o, f := requireObject(action, args)
+	o, f := wire.RequireObject(action, args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	v, ok := o.get("key")
+	v, ok := o.Get("key")
 	if !ok {
-		s.writeError(w, r, schemaError(action, o, "'key' is a required property"))
-		return
+		return wire.SchemaError(action, o, "'key' is a required property")
 	}
-	if f := checkType("key", v, "string"); f != nil {
-		s.writeError(w, r, f)
-		return
+	if f := wire.CheckType("key", v, "string"); f != nil {
+		return f
 	}
 	key := v.(string)
-	if f := checkLength("key", key, 1, 255); f != nil {
-		s.writeError(w, r, f)
-		return
+	if f := wire.CheckLength("key", key, 1, 255); f != nil {
+		return f
 	}
-	if f := checkAdditional(action, o, "key"); f != nil {
-		s.writeError(w, r, f)
-		return
+	if f := wire.CheckAdditional(action, o, "key"); f != nil {
+		return f
 	}
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	err := s.store.DeleteVolumeMetadataKey(ctx, resource.GlanceMetadata, id, key, resource.VolumeStatusRule{Not: metadataLockedStatuses})
 	var nf *resource.NotFoundError
 	if errors.As(err, &nf) && nf.Kind == "MetadataKey" {
-		err = notFound("Glance metadata for volume/snapshot %s cannot be found.", id)
+		err = wire.NotFound("Glance metadata for volume/snapshot %s cannot be found.", id)
 	}
 	if err != nil {
-		s.writeError(w, r, notFoundAs(metadataStateError(err, "Deleting"), "Volume", id))
-		return
+		return wire.NotFoundAs(metadataStateError(err, "Deleting"), "Volume", id)
 	}
 	writeEmpty(w, http.StatusOK)
+	return nil
 }
 
 // showImageMetadata is os-show_image_metadata: {"metadata": {...}}. It takes no argument.
-func (s *server) showImageMetadata(w http.ResponseWriter, r *http.Request, id string, _ any) {
+func (s *server) showImageMetadata(w http.ResponseWriter, r *http.Request, id string, _ any) error {
 	ctx := r.Context()
 	if _, err := s.getVolume(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	md, err := s.store.VolumeMetadata(ctx, resource.GlanceMetadata, id)
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"metadata": md})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"metadata": md})
+	return nil
 }
 
 // resourceFilter is one entry of GET /resource_filters.
@@ -532,10 +515,9 @@ func (s *server) resourceFilters() []resourceFilter {
 }
 
 // listResourceFilters is GET /resource_filters (3.33), optionally ?resource=X.
-func (s *server) listResourceFilters(w http.ResponseWriter, r *http.Request) {
-	if !versionOf(r.Context()).atLeast(mvResourceFilters) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+func (s *server) listResourceFilters(w http.ResponseWriter, r *http.Request) error {
+	if !wire.VersionOf(r.Context()).AtLeast(mvResourceFilters) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
 	out := []resourceFilter{}
 	want, only := r.URL.Query()["resource"]
@@ -544,5 +526,6 @@ func (s *server) listResourceFilters(w http.ResponseWriter, r *http.Request) {
 			out = append(out, rf)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"resource_filters": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"resource_filters": out})
+	return nil
 }

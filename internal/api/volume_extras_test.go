@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -103,7 +105,7 @@ func TestVolumeListFilters(t *testing.T) {
 	t.Run("count with a filter", func(t *testing.T) {
 		body := obj(t, e.do(call{method: "GET", path: "/v3/p1/volumes/detail?name=alpha&with_count=1", version: "volume 3.45"}))
 		if got := member(t, body, "count"); got != json.Number("1") {
-			t.Errorf("count %s", pyRepr(got))
+			t.Errorf("count %s", wire.PyRepr(got))
 		}
 	})
 	t.Run("paging through a sorted list", func(t *testing.T) {
@@ -114,7 +116,7 @@ func TestVolumeListFilters(t *testing.T) {
 			for _, v := range member(t, body, "volumes").([]any) {
 				got = append(got, str(t, v, "id"))
 			}
-			if !body.has("volumes_links") {
+			if !body.Has("volumes_links") {
 				break
 			}
 			next, _ := url.Parse(str(t, body, "volumes_links", 0, "href"))
@@ -151,7 +153,7 @@ func TestVolumeListFilters(t *testing.T) {
 	t.Run("summary with a filter", func(t *testing.T) {
 		body := obj(t, e.do(call{method: "GET", path: "/v3/p1/volumes/summary?name=alpha&all_tenants=1", version: "volume 3.12"}))
 		if got := member(t, body, "volume-summary", "total_count"); got != json.Number("2") {
-			t.Errorf("total_count %s", pyRepr(got))
+			t.Errorf("total_count %s", wire.PyRepr(got))
 		}
 	})
 }
@@ -161,7 +163,7 @@ func TestResourceFilters(t *testing.T) {
 	body := obj(t, e.do(call{method: "GET", path: "/v3/p1/resource_filters?resource=volume", version: "volume 3.33"}))
 	got := member(t, body, "resource_filters").([]any)
 	if len(got) != 1 || str(t, got[0], "resource") != "volume" {
-		t.Fatalf("resource_filters %s", pyRepr(got))
+		t.Fatalf("resource_filters %s", wire.PyRepr(got))
 	}
 	var filters []string
 	for _, f := range member(t, got[0], "filters").([]any) {
@@ -179,14 +181,14 @@ func TestResourceFilters(t *testing.T) {
 		t.Errorf("resources %v", resources)
 	}
 	body = obj(t, e.do(call{method: "GET", path: "/v3/p1/resource_filters?resource=message", version: "volume 3.33"}))
-	if got := pyRepr(member(t, body, "resource_filters", 0, "filters")); got != "['event_id', 'message_level', 'request_id', 'resource_type', 'resource_uuid']" {
+	if got := wire.PyRepr(member(t, body, "resource_filters", 0, "filters")); got != "['event_id', 'message_level', 'request_id', 'resource_type', 'resource_uuid']" {
 		t.Errorf("message filters %s", got)
 	}
 	body = obj(t, e.do(call{method: "GET", path: "/v3/p1/resource_filters?resource=nothing", version: "volume 3.33"}))
 	if n := len(member(t, body, "resource_filters").([]any)); n != 0 {
 		t.Errorf("%d resources for an unknown one", n)
 	}
-	wantFault(t, e.do(call{method: "GET", path: "/v3/p1/resource_filters", version: "volume 3.32"}), 404, "itemNotFound", msgResourceNotFound)
+	wantFault(t, e.do(call{method: "GET", path: "/v3/p1/resource_filters", version: "volume 3.32"}), 404, "itemNotFound", wire.MsgResourceNotFound)
 }
 
 // TestVolumeLikeFilterForMembers: a member may use name~ (3.34) when the volume entry of
@@ -233,7 +235,7 @@ func TestVolumeLikeFilterForMembers(t *testing.T) {
 		})
 	}
 	body := obj(t, configured.do(call{method: "GET", path: "/v3/p1/resource_filters?resource=volume", version: "volume 3.33"}))
-	if got := pyRepr(member(t, body, "resource_filters", 0, "filters")); got != "['name~', 'status']" {
+	if got := wire.PyRepr(member(t, body, "resource_filters", 0, "filters")); got != "['name~', 'status']" {
 		t.Errorf("published volume filters %s, want the configured ones", got)
 	}
 }

@@ -16,11 +16,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
 // mvETags is Cinder's ETAGS microversion.
-var mvETags = version{3, 15}
+var mvETags = wire.Version{Major: 3, Minor: 15}
 
 // metadataBody is the JSON body of GET /volumes/{id}/metadata as Cinder writes it
 // (jsonutils.dumps: ", " and ": " separators, non-ASCII as \u escapes); keys are sorted so the
@@ -113,26 +115,25 @@ func ifMatchTags(h http.Header) (tags []string, any bool) {
 }
 
 // metadataPreconditionOK checks the If-Match of a metadata update from 3.15 against the
-// volume's current metadata. It writes the answer and returns false when the update must not
-// proceed: 412 with an empty body, or the error of reading the volume.
-func (s *server) metadataPreconditionOK(w http.ResponseWriter, r *http.Request, id string) bool {
-	if !versionOf(r.Context()).atLeast(mvETags) {
-		return true
+// volume's current metadata. It returns false when the update must not proceed: after
+// answering 412 with an empty body (and a nil error), or with the error of reading the volume.
+func (s *server) metadataPreconditionOK(w http.ResponseWriter, r *http.Request, id string) (bool, error) {
+	if !wire.VersionOf(r.Context()).AtLeast(mvETags) {
+		return true, nil
 	}
 	tags, any := ifMatchTags(r.Header)
 	if any {
-		return true
+		return true, nil
 	}
 	md, err := s.userMetadata(r, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return false
+		return false, err
 	}
 	if !slices.Contains(tags, metadataETag(metadataBody(md))) {
 		writeEmpty(w, http.StatusPreconditionFailed)
-		return false
+		return false, nil
 	}
-	return true
+	return true, nil
 }
 
 // userMetadata reads the user metadata of volume id as the caller may see it.
@@ -143,7 +144,7 @@ func (s *server) userMetadata(r *http.Request, id string) (map[string]string, er
 	}
 	md, err := s.store.VolumeMetadata(ctx, resource.UserMetadata, id)
 	if err != nil {
-		return nil, notFoundAs(err, "Volume", id)
+		return nil, wire.NotFoundAs(err, "Volume", id)
 	}
 	return md, nil
 }

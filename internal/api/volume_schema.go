@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/scoria/scoria/internal/api/wire"
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -22,21 +23,21 @@ const schedulerHintsKey = "OS-SCH-HNT:scheduler_hints"
 
 // parseCreate validates a create body against Cinder's create schema of microversion mv
 // (create, create_volume_v313, _v347, _v353), in the order jsonschema reports the errors.
-func parseCreate(body any, mv version) (*createRequest, *fault) {
-	top, f := requireObject("", body)
+func parseCreate(body any, mv wire.Version) (*createRequest, *wire.Fault) {
+	top, f := wire.RequireObject("", body)
 	if f != nil {
 		return nil, f
 	}
 	req := &createRequest{}
 	// Cinder's scheduler hints extension validates its member before the volume controller
 	// validates the rest.
-	if hints, ok := top.get(schedulerHintsKey); ok {
+	if hints, ok := top.Get(schedulerHintsKey); ok {
 		if req.schedulerHints, f = parseSchedulerHints(hints); f != nil {
 			return nil, f
 		}
 	}
-	if raw, ok := top.get("volume"); ok {
-		vol, f := requireObject("volume", raw)
+	if raw, ok := top.Get("volume"); ok {
+		vol, f := wire.RequireObject("volume", raw)
 		if f != nil {
 			return nil, f
 		}
@@ -44,34 +45,34 @@ func parseCreate(body any, mv version) (*createRequest, *fault) {
 			return nil, f
 		}
 	}
-	if !top.has("volume") {
-		return nil, schemaError("", top, "'volume' is a required property")
+	if !top.Has("volume") {
+		return nil, wire.SchemaError("", top, "'volume' is a required property")
 	}
-	if f := checkAdditional("", top, "volume", schedulerHintsKey); f != nil {
+	if f := wire.CheckAdditional("", top, "volume", schedulerHintsKey); f != nil {
 		return nil, f
 	}
 	return req, nil
 }
 
-func (req *createRequest) parseVolume(vol *object, mv version) *fault {
+func (req *createRequest) parseVolume(vol *wire.Object, mv wire.Version) *wire.Fault {
 	// Properties in the order of Cinder's schema, which is the order errors are found in.
 	type prop struct {
 		name  string
-		check func(v any) *fault
+		check func(v any) *wire.Fault
 	}
-	var f *fault
-	str := func(dst *string, field string, minLen, maxLen int) func(any) *fault {
-		return func(v any) *fault {
-			if f := checkNullableString(field, v, minLen, maxLen); f != nil {
+	var f *wire.Fault
+	str := func(dst *string, field string, minLen, maxLen int) func(any) *wire.Fault {
+		return func(v any) *wire.Fault {
+			if f := wire.CheckNullableString(field, v, minLen, maxLen); f != nil {
 				return f
 			}
 			*dst, _ = v.(string)
 			return nil
 		}
 	}
-	uuidRef := func(dst *string, field string) func(any) *fault {
-		return func(v any) *fault {
-			if f := checkOptionalUUID(field, v); f != nil {
+	uuidRef := func(dst *string, field string) func(any) *wire.Fault {
+		return func(v any) *wire.Fault {
+			if f := wire.CheckOptionalUUID(field, v); f != nil {
 				return f
 			}
 			*dst, _ = v.(string)
@@ -80,110 +81,101 @@ func (req *createRequest) parseVolume(vol *object, mv version) *fault {
 	}
 	var imageID string
 	props := []prop{
-		{"name", func(v any) *fault { return checkNameLike("name", "name", v) }},
-		{"description", func(v any) *fault { return checkNameLike("description", "description", v) }},
-		{"display_name", func(v any) *fault { return checkNameLike("display_name", "name", v) }},
-		{"display_description", func(v any) *fault { return checkNameLike("display_description", "description", v) }},
+		{"name", func(v any) *wire.Fault { return wire.CheckNameLike("name", "name", v) }},
+		{"description", func(v any) *wire.Fault { return wire.CheckNameLike("description", "description", v) }},
+		{"display_name", func(v any) *wire.Fault { return wire.CheckNameLike("display_name", "name", v) }},
+		{"display_description", func(v any) *wire.Fault { return wire.CheckNameLike("display_description", "description", v) }},
 		{"volume_type", str(&req.volumeType, "volume_type", 0, 255)},
-		{"metadata", func(v any) *fault { req.metadata, f = checkMetadata("metadata", v, true); return f }},
+		{"metadata", func(v any) *wire.Fault { req.metadata, f = wire.CheckMetadata("metadata", v, true); return f }},
 		{"snapshot_id", uuidRef(&req.snapshotID, "snapshot_id")},
 		{"source_volid", uuidRef(&req.sourceVolID, "source_volid")},
 		{"consistencygroup_id", uuidRef(&req.consistencyGroupID, "consistencygroup_id")},
-		{"size", func(v any) *fault { req.size, f = checkSize("size", v); return f }},
+		{"size", func(v any) *wire.Fault { req.size, f = wire.CheckSize("size", v); return f }},
 		{"availability_zone", str(&req.availabilityZone, "availability_zone", 1, 255)},
-		{"multiattach", func(v any) *fault { req.multiattach, f = checkOptionalBoolean("multiattach", v); return f }},
+		{"multiattach", func(v any) *wire.Fault { req.multiattach, f = wire.CheckOptionalBoolean("multiattach", v); return f }},
 		{"image_id", str(&imageID, "image_id", 0, 255)},
 		{"imageRef", str(&req.imageRef, "imageRef", 0, 255)},
 	}
-	if mv.atLeast(mvGroupVolume) {
+	if mv.AtLeast(mvGroupVolume) {
 		props = append(props, prop{"group_id", str(&req.groupID, "group_id", 0, 255)})
 	}
-	if mv.atLeast(mvCreateFromBackup) {
+	if mv.AtLeast(mvCreateFromBackup) {
 		props = append(props, prop{"backup_id", uuidRef(&req.backupID, "backup_id")})
 	}
 	allowed := make([]string, len(props))
 	for i, p := range props {
 		allowed[i] = p.name
-		if v, ok := vol.get(p.name); ok {
+		if v, ok := vol.Get(p.name); ok {
 			if f := p.check(v); f != nil {
 				return f
 			}
 		}
 	}
-	if mv.atLeast(mvVolumeSchemaChanges) {
-		if f := checkAdditional("volume", vol, allowed...); f != nil {
+	if mv.AtLeast(mvVolumeSchemaChanges) {
+		if f := wire.CheckAdditional("volume", vol, allowed...); f != nil {
 			return f
 		}
 	}
 
 	// As Cinder's controller: strip, then "name" wins over "display_name" and "image_id"
 	// over "imageRef".
-	req.name = pick(vol, "name", "display_name")
-	req.description = pick(vol, "description", "display_description")
-	if vol.has("image_id") {
+	req.name = wire.Pick(vol, "name", "display_name")
+	req.description = wire.Pick(vol, "description", "display_description")
+	if vol.Has("image_id") {
 		req.imageRef = imageID
 	}
 	return nil
 }
 
-// pick returns the stripped value of key, or of legacy when key is absent.
-func pick(o *object, key, legacy string) *string {
-	if v, ok := o.get(key); ok {
-		return stripped(v)
-	}
-	v, _ := o.get(legacy)
-	return stripped(v)
-}
-
 // parseUpdate validates a PUT /volumes/{id} body against Cinder's update schema of
 // microversion mv (update, update_volume_v353).
-func parseUpdate(body any, mv version) (resource.VolumeUpdate, *fault) {
+func parseUpdate(body any, mv wire.Version) (resource.VolumeUpdate, *wire.Fault) {
 	var u resource.VolumeUpdate
-	top, f := requireObject("", body)
+	top, f := wire.RequireObject("", body)
 	if f != nil {
 		return u, f
 	}
-	if raw, ok := top.get("volume"); ok {
-		vol, f := requireObject("volume", raw)
+	if raw, ok := top.Get("volume"); ok {
+		vol, f := wire.RequireObject("volume", raw)
 		if f != nil {
 			return u, f
 		}
 		checks := []struct {
 			name  string
-			check func(v any) *fault
+			check func(v any) *wire.Fault
 		}{
-			{"name", func(v any) *fault { return checkNameLike("name", "name", v) }},
-			{"description", func(v any) *fault { return checkNameLike("description", "description", v) }},
-			{"display_name", func(v any) *fault { return checkNameLike("display_name", "name", v) }},
-			{"display_description", func(v any) *fault { return checkNameLike("display_description", "description", v) }},
-			{"metadata", func(v any) *fault { u.Metadata, f = checkMetadata("metadata", v, false); return f }},
+			{"name", func(v any) *wire.Fault { return wire.CheckNameLike("name", "name", v) }},
+			{"description", func(v any) *wire.Fault { return wire.CheckNameLike("description", "description", v) }},
+			{"display_name", func(v any) *wire.Fault { return wire.CheckNameLike("display_name", "name", v) }},
+			{"display_description", func(v any) *wire.Fault { return wire.CheckNameLike("display_description", "description", v) }},
+			{"metadata", func(v any) *wire.Fault { u.Metadata, f = wire.CheckMetadata("metadata", v, false); return f }},
 		}
 		allowed := make([]string, len(checks))
 		for i, c := range checks {
 			allowed[i] = c.name
-			if v, ok := vol.get(c.name); ok {
+			if v, ok := vol.Get(c.name); ok {
 				if f := c.check(v); f != nil {
 					return u, f
 				}
 			}
 		}
-		if f := checkAdditional("volume", vol, allowed...); f != nil {
+		if f := wire.CheckAdditional("volume", vol, allowed...); f != nil {
 			return u, f
 		}
-		if mv.atLeast(mvVolumeSchemaChanges) && len(vol.keys) == 0 {
-			return u, schemaError("volume", vol, pyRepr(vol)+" is not valid under any of the given schemas")
+		if mv.AtLeast(mvVolumeSchemaChanges) && len(vol.Keys) == 0 {
+			return u, wire.SchemaError("volume", vol, wire.PyRepr(vol)+" is not valid under any of the given schemas")
 		}
-		if vol.has("name") || vol.has("display_name") {
-			u.Name = orEmpty(pick(vol, "name", "display_name"))
+		if vol.Has("name") || vol.Has("display_name") {
+			u.Name = orEmpty(wire.Pick(vol, "name", "display_name"))
 		}
-		if vol.has("description") || vol.has("display_description") {
-			u.Description = orEmpty(pick(vol, "description", "display_description"))
+		if vol.Has("description") || vol.Has("display_description") {
+			u.Description = orEmpty(wire.Pick(vol, "description", "display_description"))
 		}
 	}
-	if !top.has("volume") {
-		return u, schemaError("", top, "'volume' is a required property")
+	if !top.Has("volume") {
+		return u, wire.SchemaError("", top, "'volume' is a required property")
 	}
-	if f := checkAdditional("", top, "volume"); f != nil {
+	if f := wire.CheckAdditional("", top, "volume"); f != nil {
 		return u, f
 	}
 	return u, nil

@@ -15,6 +15,9 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
+
+	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/scoria/scoria/internal/capability"
 	"github.com/scoria/scoria/internal/reqctx"
@@ -34,7 +37,7 @@ type volumeSourceStore interface {
 }
 
 // mvExtendInUse is the microversion from which an in-use volume may be extended.
-var mvExtendInUse = mustParseVersion("3.42")
+var mvExtendInUse = wire.MustParseVersion("3.42")
 
 // Cinder's answers of this area.
 const (
@@ -66,7 +69,7 @@ func (s *server) lookUpSource(ctx context.Context, req *createRequest) (*sourceO
 			err = &resource.NotFoundError{Kind: "Snapshot", ID: req.snapshotID}
 		}
 		if err != nil {
-			return nil, notFoundAs(err, "Snapshot", req.snapshotID)
+			return nil, wire.NotFoundAs(err, "Snapshot", req.snapshotID)
 		}
 		src.snapshot = sn
 	}
@@ -91,9 +94,9 @@ func (s *server) fromSource(ctx context.Context, req *createRequest, src *source
 	sn, sv := src.snapshot, src.volume
 	switch {
 	case sn != nil && sn.Status != resource.SnapshotAvailable:
-		return nil, badRequest(msgSnapshotNotAvailable)
+		return nil, wire.BadRequest(msgSnapshotNotAvailable)
 	case sn == nil && sv.Status != resource.StatusAvailable && sv.Status != resource.StatusInUse:
-		return nil, badRequest(msgSourceNotUsable)
+		return nil, wire.BadRequest(msgSourceNotUsable)
 	}
 	if err := s.sourceSupported(ctx, src); err != nil {
 		return nil, err
@@ -109,9 +112,9 @@ func (s *server) fromSource(ctx context.Context, req *createRequest, src *source
 	}
 	if req.size < srcSize {
 		if sn != nil {
-			return nil, invalidInput("Volume size '%d'GB cannot be smaller than the snapshot size %dGB. They must be >= original snapshot size.", req.size, srcSize)
+			return nil, wire.InvalidInput("Volume size '%d'GB cannot be smaller than the snapshot size %dGB. They must be >= original snapshot size.", req.size, srcSize)
 		}
-		return nil, invalidInput("Volume size '%d'GB cannot be smaller than original volume size  %dGB. They must be >= original volume size.", req.size, srcSize)
+		return nil, wire.InvalidInput("Volume size '%d'GB cannot be smaller than original volume size  %dGB. They must be >= original volume size.", req.size, srcSize)
 	}
 	srcAZ := ""
 	if sv != nil {
@@ -125,24 +128,24 @@ func (s *server) fromSource(ctx context.Context, req *createRequest, src *source
 		az = s.defaultAZ
 	}
 	if !s.knownZone(az) {
-		return nil, badRequest("Availability zone '%s' is invalid.", az)
+		return nil, wire.BadRequest("Availability zone '%s' is invalid.", az)
 	}
 	if srcAZ != "" && srcAZ != az {
 		what := "source volume"
 		if sn != nil {
 			what = "snapshot"
 		}
-		return nil, invalidInput("Volume must be in the same availability zone as the %s", what)
+		return nil, wire.InvalidInput("Volume must be in the same availability zone as the %s", what)
 	}
 	srcType, err := s.store.GetVolumeType(ctx, srcTypeID)
 	if vt == nil {
 		if err != nil {
-			return nil, notFoundAs(err, "VolumeType", srcTypeID)
+			return nil, wire.NotFoundAs(err, "VolumeType", srcTypeID)
 		}
 		return srcType, nil
 	}
 	if err == nil && vt.ID != srcType.ID && !s.retypePossible(ctx, srcType, vt) {
-		return nil, invalidInput("Invalid volume_type provided: %s (requested type is not compatible; recommend omitting the type argument).", vt.ID)
+		return nil, wire.InvalidInput("Invalid volume_type provided: %s (requested type is not compatible; recommend omitting the type argument).", vt.ID)
 	}
 	return vt, nil
 }
@@ -169,24 +172,24 @@ func (s *server) sourceVolumeActions() map[string]volumeAction {
 
 // parseExtend validates the argument of os-extend against Cinder's schema (extend):
 // {"new_size": volume_size}, nothing else.
-func parseExtend(args any) (int, *fault) {
-	o, f := requireObject("os-extend", args)
+func parseExtend(args any) (int, *wire.Fault) {
+	o, f := wire.RequireObject("os-extend", args)
 	if f != nil {
 		return 0, f
 	}
 	size := 0
-	if v, ok := o.get("new_size"); ok {
-		if f := checkType("new_size", v, "integer", "string"); f != nil {
+	if v, ok := o.Get("new_size"); ok {
+		if f := wire.CheckType("new_size", v, "integer", "string"); f != nil {
 			return 0, f
 		}
-		if size, f = checkSize("new_size", v); f != nil {
+		if size, f = wire.CheckSize("new_size", v); f != nil {
 			return 0, f
 		}
 	}
-	if !o.has("new_size") {
-		return 0, schemaError("os-extend", o, "'new_size' is a required property")
+	if !o.Has("new_size") {
+		return 0, wire.SchemaError("os-extend", o, "'new_size' is a required property")
 	}
-	if f := checkAdditional("os-extend", o, "new_size"); f != nil {
+	if f := wire.CheckAdditional("os-extend", o, "new_size"); f != nil {
 		return 0, f
 	}
 	return size, nil
@@ -201,70 +204,59 @@ const (
 // extendVolume is os-extend: grow an available volume (or, from 3.42, an in-use one). The
 // status change, the quota, the capacity claim of the growth on the volume's pool and the
 // extend_volume cast to its backend are one transaction.
-func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	newSize, f := parseExtend(args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	inUse := versionOf(ctx).atLeast(mvExtendInUse) && v.Status == resource.StatusInUse
+	inUse := wire.VersionOf(ctx).AtLeast(mvExtendInUse) && v.Status == resource.StatusInUse
 	rule := policyExtend
 	if inUse {
 		rule = policyExtendAttached // Cinder's extend_attached_volume: this rule alone
 	}
 	if f := authorizeIn(ctx, rule, v.ProjectID); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if newSize <= v.Size {
-		s.writeError(w, r, invalidInput("New size for extend must be greater than current size. (current: %d, extended: %d).", v.Size, newSize))
-		return
+		return wire.InvalidInput("New size for extend must be greater than current size. (current: %d, extended: %d).", v.Size, newSize)
 	}
 	if vt, err := s.store.GetVolumeType(ctx, v.VolumeTypeID); err == nil {
 		if f := provisionSizeFault(vt, newSize); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	} else if !errors.Is(err, resource.ErrNotFound) {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	expected := resource.StatusAvailable
 	if inUse {
 		expected = resource.StatusInUse
 	}
-	stateFault := func(status string) *fault {
-		return badRequest("Invalid volume: Volume %s status must be '{'status': '%s'}' to extend, currently %s.", v.ID, expected, status)
+	stateFault := func(status string) *wire.Fault {
+		return wire.BadRequest("Invalid volume: Volume %s status must be '{'status': '%s'}' to extend, currently %s.", v.ID, expected, status)
 	}
 	if v.Status != expected {
-		s.writeError(w, r, stateFault(v.Status))
-		return
+		return stateFault(v.Status)
 	}
 	if err := s.requireBackendOp(ctx, v.Host, resource.OpExtend, "volume", v.ID); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	msg, err := rpcapi.Outbox(reqctx.From(ctx), rpcapi.VolumeTarget(v.Host), rpcapi.ExtendVolume,
 		rpcapi.ExtendVolumeArgs{VolumeID: v.ID, NewSize: newSize})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	res, msgs, err := s.store.BeginExtend(ctx, v.ID, []string{expected}, v.Size, newSize, msg)
 	var ise *resource.InvalidStateError
 	switch {
 	case errors.As(err, &ise):
-		s.writeError(w, r, stateFault(ise.Status))
-		return
+		return stateFault(ise.Status)
 	case err != nil:
-		s.writeError(w, r, notFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	case !res.Claimed:
 		// As Cinder, whose scheduler refuses the growth after the 202: the volume keeps its
 		// status and size, nothing is charged or sent, and a user message says why.
@@ -273,17 +265,17 @@ func (s *server) extendVolume(w http.ResponseWriter, r *http.Request, id string,
 			ResourceType: resource.MessageResourceVolume, ResourceUUID: v.ID,
 			ActionID: resource.ActionExtendVolume, DetailID: resource.DetailNoBackendAvailable, Detail: why}
 		if err := s.store.CreateMessage(ctx, um); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size, "new_size": newSize, "reason": why}).
 			Warn("volume extend refused: no room on the volume's pool; user message left")
-		writeAccepted(w)
-		return
+		wire.WriteAccepted(w)
+		return nil
 	}
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size, "new_size": newSize}).Info("volume extend accepted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // noRoomToExtend says why the volume's pool cannot take an extend's growth: the user
@@ -313,31 +305,31 @@ type retypeRequest struct {
 
 // parseRetype validates the argument of os-retype against Cinder's schema (retype):
 // new_type a string, migration_policy one of on-demand, never.
-func parseRetype(args any) (retypeRequest, *fault) {
+func parseRetype(args any) (retypeRequest, *wire.Fault) {
 	req := retypeRequest{policy: "never"}
-	o, f := requireObject("os-retype", args)
+	o, f := wire.RequireObject("os-retype", args)
 	if f != nil {
 		return req, f
 	}
-	if v, ok := o.get("new_type"); ok {
-		if f := checkType("new_type", v, "string"); f != nil {
+	if v, ok := o.Get("new_type"); ok {
+		if f := wire.CheckType("new_type", v, "string"); f != nil {
 			return req, f
 		}
 		req.newType = v.(string)
 	}
-	if v, ok := o.get("migration_policy"); ok {
-		if f := checkType("migration_policy", v, "string", "null"); f != nil {
+	if v, ok := o.Get("migration_policy"); ok {
+		if f := wire.CheckType("migration_policy", v, "string", "null"); f != nil {
 			return req, f
 		}
 		if s, _ := v.(string); s != "on-demand" && s != "never" {
-			return req, schemaError("migration_policy", v, pyRepr(v)+" is not one of ['on-demand', 'never']")
+			return req, wire.SchemaError("migration_policy", v, wire.PyRepr(v)+" is not one of ['on-demand', 'never']")
 		}
 		req.policy = v.(string)
 	}
-	if !o.has("new_type") {
-		return req, schemaError("os-retype", o, "'new_type' is a required property")
+	if !o.Has("new_type") {
+		return req, wire.SchemaError("os-retype", o, "'new_type' is a required property")
 	}
-	if f := checkAdditional("os-retype", o, "new_type", "migration_policy"); f != nil {
+	if f := wire.CheckAdditional("os-retype", o, "new_type", "migration_policy"); f != nil {
 		return req, f
 	}
 	return req, nil
@@ -346,70 +338,59 @@ func parseRetype(args any) (retypeRequest, *fault) {
 // retypeVolume is os-retype: change the type of an available or in-use volume, on the pool
 // it is on. The new type's extra specs must be satisfied by that pool (the scheduler's
 // CapabilitiesFilter); a type that would need a move answers 400.
-func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string, args any) {
+func (s *server) retypeVolume(w http.ResponseWriter, r *http.Request, id string, args any) error {
 	ctx := r.Context()
 	req, f := parseRetype(args)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.newType == "" {
-		s.writeError(w, r, notFound("Volume type with name  could not be found."))
-		return
+		return wire.NotFound("Volume type with name  could not be found.")
 	}
 	vt, err := s.resolveVolumeType(ctx, req.newType)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if f := provisionSizeFault(vt, v.Size); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	multiattach := typeIsMultiattach(vt)
 	if multiattach != v.Multiattach {
 		if v.Status != resource.StatusAvailable {
-			s.writeError(w, r, invalidInput("Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: %s.", v.Status))
-			return
+			return wire.InvalidInput("Invalid volume_type passed, retypes affecting multiattach are only allowed on available volumes, the specified volume however currently has a status of: %s.", v.Status)
 		}
 		// As Cinder's retype: making the volume multiattach needs volume:multiattach, on the
 		// volume (its project).
 		if multiattach {
 			if f := authorizeIn(ctx, policyMultiattach, v.ProjectID); f != nil {
-				s.writeError(w, r, f)
-				return
+				return f
 			}
 		}
 	}
 	from := []string{resource.StatusAvailable, resource.StatusInUse}
-	if !contains(from, v.Status) || vt.ID == v.VolumeTypeID {
-		s.writeError(w, r, badRequest(msgRetypeState))
-		return
+	if !slices.Contains(from, v.Status) || vt.ID == v.VolumeTypeID {
+		return wire.BadRequest(msgRetypeState)
 	}
 	if err := s.retypeEncryptionFault(ctx, v, vt, multiattach, req.policy); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.retypeFits(ctx, v, vt, req.policy); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	err = s.store.Retype(ctx, v.ID, from, v.VolumeTypeID, vt.ID, multiattach)
 	switch {
 	case errors.Is(err, resource.ErrInvalidState):
-		s.writeError(w, r, badRequest(msgRetypeState))
-		return
+		return wire.BadRequest(msgRetypeState)
 	case err != nil:
-		s.writeError(w, r, notFoundAs(err, "Volume", id))
-		return
+		return wire.NotFoundAs(err, "Volume", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "from_type": v.VolumeTypeID, "to_type": vt.ID}).Info("volume retyped in place")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // retypeFits checks that the volume's pool satisfies the new type's capability extra specs,
@@ -427,10 +408,10 @@ func (s *server) retypeFits(ctx context.Context, v *resource.Volume, vt *resourc
 		return err
 	}
 	if len(pools) == 0 {
-		return badRequest("Invalid volume: pool %s of volume %s is not up, so type %s cannot be checked against it; try again once its backend is up.", v.Host, v.ID, vt.Name)
+		return wire.BadRequest("Invalid volume: pool %s of volume %s is not up, so type %s cannot be checked against it; try again once its backend is up.", v.Host, v.ID, vt.Name)
 	}
 	if capability.BackendDown(pools[0].Capabilities) {
-		return badRequest("Invalid volume: the backend %s of volume %s reports that it cannot reach its storage (backend_state down), so type %s cannot be checked against it; try again once it is up.",
+		return wire.BadRequest("Invalid volume: the backend %s of volume %s reports that it cannot reach its storage (backend_state down), so type %s cannot be checked against it; try again once it is up.",
 			rpcapi.BackendHost(v.Host), v.ID, vt.Name)
 	}
 	ok, why := capability.Fit(pools[0].Capabilities, vt.ExtraSpecs)
@@ -438,7 +419,7 @@ func (s *server) retypeFits(ctx context.Context, v *resource.Volume, vt *resourc
 		return nil
 	}
 	if policy == "on-demand" {
-		return badRequest("Retyping volume %s to type %s needs a move to another backend (its pool %s %s); Scoria does not migrate volumes yet.", v.ID, vt.Name, v.Host, why)
+		return wire.BadRequest("Retyping volume %s to type %s needs a move to another backend (its pool %s %s); Scoria does not migrate volumes yet.", v.ID, vt.Name, v.Host, why)
 	}
-	return badRequest("No valid backend was found. Cannot place volume %s on %s: the pool %s of type %s, and the migration policy is never.", v.ID, v.Host, why, vt.Name)
+	return wire.BadRequest("No valid backend was found. Cannot place volume %s on %s: the pool %s of type %s, and the migration policy is never.", v.ID, v.Host, why, vt.Name)
 }

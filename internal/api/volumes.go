@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
@@ -28,39 +30,33 @@ var forceDeletableStatuses = append(slices.Clone(volumeStatuses), resource.Statu
 
 // createVolume is POST /volumes: validate as Cinder does, write the volume and the
 // scheduler's create_volume message in one transaction, hand the message to the bus.
-func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
+func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	req, f := parseCreate(body, versionOf(ctx))
+	req, f := parseCreate(body, wire.VersionOf(ctx))
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var vt *resource.VolumeType
 	if req.volumeType != "" || !req.hasSource() { // from a source: the source's type by default
 		if vt, err = s.resolveVolumeType(ctx, req.volumeType); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	src, err := s.lookUpSource(ctx, req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if f := req.unsupportedSource(); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if src != nil {
 		if vt, err = s.fromSource(ctx, req, src, vt); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	if req.groupID == "" {
@@ -69,25 +65,21 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.groupID != "" {
 		if err := s.checkVolumeGroup(ctx, req.groupID, vt); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	if req.size == 0 {
-		s.writeError(w, r, invalidInput("Volume size 'None' must be an integer and greater than 0"))
-		return
+		return wire.InvalidInput("Volume size 'None' must be an integer and greater than 0")
 	}
 	if f := provisionSizeFault(vt, req.size); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	az := req.availabilityZone
 	if az == "" {
 		az = s.defaultAZ
 	}
 	if !s.knownZone(az) {
-		s.writeError(w, r, badRequest("Availability zone '%s' is invalid.", az))
-		return
+		return wire.BadRequest("Availability zone '%s' is invalid.", az)
 	}
 	// As Cinder's create flow (ExtractVolumeRequestTask), once the type is known and before
 	// any quota or row: a multiattach volume (its type's extra spec, or the deprecated
@@ -95,8 +87,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 	multiattach := req.multiattach || typeIsMultiattach(vt)
 	if multiattach {
 		if f := authorize(r, policyMultiattach, rc.ProjectID); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 	}
 
@@ -137,22 +128,20 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) {
 		SourceVolID:      v.SourceVolID,
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.newVolumeKey(r, v, vt); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	msgs, err := s.store.CreateVolume(ctx, v, msg)
 	if err != nil {
 		s.forgetVolumeKey(r, v)
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.dispatch(ctx, msgs)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size}).Info("volume create accepted")
-	writeJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
+	return nil
 }
 
 // The extra specs that bound the size of a type's volumes (Cinder's MIN_SIZE_KEY and
@@ -166,18 +155,18 @@ const (
 // smaller than its provisioning:min_vol_size nor bigger than its provisioning:max_vol_size
 // (create, extend, retype). A bound that is not an integer is a 400 naming it (Cinder fails
 // with a 500 there).
-func provisionSizeFault(vt *resource.VolumeType, size int) *fault {
+func provisionSizeFault(vt *resource.VolumeType, size int) *wire.Fault {
 	if vt == nil {
 		return nil
 	}
-	bound := func(key string) (int, bool, *fault) {
+	bound := func(key string) (int, bool, *wire.Fault) {
 		raw, ok := vt.ExtraSpecs[key]
 		if !ok || raw == "" {
 			return 0, false, nil
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(raw))
 		if err != nil {
-			return 0, false, invalidInput("Volume type '%s' has %s '%s', which is not an integer.", vt.Name, key, raw)
+			return 0, false, wire.InvalidInput("Volume type '%s' has %s '%s', which is not an integer.", vt.Name, key, raw)
 		}
 		return n, true, nil
 	}
@@ -186,14 +175,14 @@ func provisionSizeFault(vt *resource.VolumeType, size int) *fault {
 		return f
 	}
 	if hasMin && size < minSize {
-		return invalidInput("Specified volume size of '%d' is less than the minimum required size of '%s' for volume type '%s'.", size, vt.ExtraSpecs[specMinSize], vt.Name)
+		return wire.InvalidInput("Specified volume size of '%d' is less than the minimum required size of '%s' for volume type '%s'.", size, vt.ExtraSpecs[specMinSize], vt.Name)
 	}
 	maxSize, hasMax, f := bound(specMaxSize)
 	if f != nil {
 		return f
 	}
 	if hasMax && size > maxSize {
-		return invalidInput("Specified volume size of '%d' is greater than the maximum allowable size of '%s' for volume type '%s'.", size, vt.ExtraSpecs[specMaxSize], vt.Name)
+		return wire.InvalidInput("Specified volume size of '%d' is greater than the maximum allowable size of '%s' for volume type '%s'.", size, vt.ExtraSpecs[specMaxSize], vt.Name)
 	}
 	return nil
 }
@@ -206,7 +195,7 @@ func typeIsMultiattach(vt *resource.VolumeType) bool {
 
 // unsupportedSource refuses more than one source, as Cinder does, and, clearly, the sources
 // Scoria cannot create a volume from yet.
-func (req *createRequest) unsupportedSource() *fault {
+func (req *createRequest) unsupportedSource() *wire.Fault {
 	n := 0
 	for _, id := range []string{req.snapshotID, req.sourceVolID, req.imageRef, req.backupID} {
 		if id != "" {
@@ -215,11 +204,11 @@ func (req *createRequest) unsupportedSource() *fault {
 	}
 	switch {
 	case n > 1:
-		return invalidInput(msgExclusiveSources)
+		return wire.InvalidInput(msgExclusiveSources)
 	case req.imageRef != "":
-		return badRequest("Creating a volume from an image (imageRef) is not supported by Scoria yet.")
+		return wire.BadRequest("Creating a volume from an image (imageRef) is not supported by Scoria yet.")
 	case req.backupID != "":
-		return badRequest("Creating a volume from a backup (backup_id) is not supported by Scoria yet.")
+		return wire.BadRequest("Creating a volume from a backup (backup_id) is not supported by Scoria yet.")
 	}
 	return nil
 }
@@ -235,29 +224,29 @@ func (s *server) resolveVolumeType(ctx context.Context, ident string) (*resource
 		vt  *resource.VolumeType
 		err error
 	)
-	if isUUIDLike(ident) {
+	if wire.IsUUIDLike(ident) {
 		vt, err = s.store.GetVolumeType(ctx, ident)
 		if errors.Is(err, resource.ErrNotFound) {
 			// A type may be named like a UUID.
 			vt, err = s.store.GetVolumeTypeByName(ctx, ident)
 		}
 		if errors.Is(err, resource.ErrNotFound) {
-			return nil, notFound("Volume type %s could not be found.", ident)
+			return nil, wire.NotFound("Volume type %s could not be found.", ident)
 		}
 	} else {
 		vt, err = s.store.GetVolumeTypeByName(ctx, ident)
 		if errors.Is(err, resource.ErrNotFound) {
-			return nil, notFound("Volume type with name %s could not be found.", ident)
+			return nil, wire.NotFound("Volume type with name %s could not be found.", ident)
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if err := s.checkTypeAccess(ctx, vt); errors.Is(err, resource.ErrNotFound) {
-		if isUUIDLike(ident) {
-			return nil, notFound("Volume type %s could not be found.", ident)
+		if wire.IsUUIDLike(ident) {
+			return nil, wire.NotFound("Volume type %s could not be found.", ident)
 		}
-		return nil, notFound("Volume type with name %s could not be found.", ident)
+		return nil, wire.NotFound("Volume type with name %s could not be found.", ident)
 	} else if err != nil {
 		return nil, err
 	}
@@ -289,12 +278,12 @@ func (s *server) dispatch(ctx context.Context, msgs []resource.OutboxMessage) {
 // getVolume reads a volume the caller may see; anything else is Cinder's 404.
 func (s *server) getVolume(ctx context.Context, id string) (*resource.Volume, error) {
 	notFound := &resource.NotFoundError{Kind: "Volume", ID: id}
-	if !isUUIDLike(id) {
+	if !wire.IsUUIDLike(id) {
 		return nil, notFound
 	}
 	v, err := s.store.GetVolumeForView(ctx, id)
 	if err != nil {
-		return nil, notFoundAs(err, "Volume", id)
+		return nil, wire.NotFoundAs(err, "Volume", id)
 	}
 	if rc := reqctx.From(ctx); !rc.IsAdmin && v.ProjectID != rc.ProjectID {
 		return nil, notFound
@@ -306,88 +295,79 @@ func (s *server) getVolume(ctx context.Context, id string) (*resource.Volume, er
 }
 
 // showVolume is GET /volumes/{id}.
-func (s *server) showVolume(w http.ResponseWriter, r *http.Request) {
+func (s *server) showVolume(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.getVolume(r.Context(), mux.Vars(r)["volume_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	s.writeVolume(w, r, http.StatusOK, v, true)
+	return s.writeVolume(w, r, http.StatusOK, v, true)
 }
 
 // updateVolume is PUT /volumes/{id}: name, description, metadata (which replaces all).
-func (s *server) updateVolume(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateVolume(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["volume_id"]
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	u, f := parseUpdate(body, versionOf(ctx))
+	u, f := parseUpdate(body, wire.VersionOf(ctx))
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if u.Name != nil || u.Description != nil || u.Metadata != nil {
 		if v, err = s.store.UpdateVolume(ctx, id, u); err != nil {
-			s.writeError(w, r, notFoundAs(err, "Volume", id))
-			return
+			return wire.NotFoundAs(err, "Volume", id)
 		}
 	}
-	s.writeVolume(w, r, http.StatusOK, v, false)
+	return s.writeVolume(w, r, http.StatusOK, v, false)
 }
 
 // deleteVolume is DELETE /volumes/{id}. A volume no volume service owns yet is deleted here
 // (by a statement that also requires it still has no host); otherwise it goes to "deleting"
 // with a delete_volume message to its service, in one transaction.
-func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteVolume(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["volume_id"]
 	q := r.URL.Query()
 	cascade := false
 	if q.Has("cascade") {
-		var f *fault
-		if cascade, f = parseBoolParam("cascade", q.Get("cascade")); f != nil {
-			s.writeError(w, r, f)
-			return
+		var f *wire.Fault
+		if cascade, f = wire.ParseBoolParam("cascade", q.Get("cascade")); f != nil {
+			return f
 		}
 	}
 	force := false
-	if versionOf(ctx).atLeast(mvDeleteForce) && q.Has("force") {
-		var f *fault
-		if force, f = parseBoolParam("force", q.Get("force")); f != nil {
-			s.writeError(w, r, f)
-			return
+	if wire.VersionOf(ctx).AtLeast(mvDeleteForce) && q.Has("force") {
+		var f *wire.Fault
+		if force, f = wire.ParseBoolParam("force", q.Get("force")); f != nil {
+			return f
 		}
 	}
 	v, err := s.getVolume(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	d, action := resource.VolumeDelete{From: resource.DeletableStatuses, Cascade: cascade, SnapshotFrom: resource.SnapshotCascadeStatuses}, "delete"
 	if force {
 		// As Cinder: a forced delete needs volume:force_delete as well (admin_api).
 		if f := authorizeIn(ctx, policyVolumeForceDelete, v.ProjectID); f != nil {
-			s.writeError(w, r, f)
-			return
+			return f
 		}
 		// As Cinder: a forced cascade takes the snapshots whatever their status.
 		d, action = resource.VolumeDelete{From: forceDeletableStatuses, Cascade: cascade}, "force-delete"
 	}
 	if err := s.deleteVolumeWith(ctx, v, d); err != nil {
-		s.writeError(w, r, &actionError{action: action, err: err})
-		return
+		return &wire.ActionError{Action: action, Err: err}
 	}
 	s.deleteVolumeKey(r, v)
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": id, "force": force, "cascade": cascade}).Info("volume delete accepted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // deleteVolumeFrom deletes v if its status is one of from and it has no snapshots.
@@ -413,12 +393,12 @@ func (s *server) deleteVolumeWith(ctx context.Context, v *resource.Volume, d res
 		// host, so that no crash can leave it half deleted.
 		err := s.store.DestroyUnplacedVolume(ctx, v.ID, from)
 		if err == nil || !errors.Is(err, resource.ErrInvalidState) {
-			return notFoundAs(err, "Volume", v.ID)
+			return wire.NotFoundAs(err, "Volume", v.ID)
 		}
 		// Placed meanwhile (or its status changed): read it again; a placed volume is
 		// deleted by its volume service like any other.
 		if v, err = s.store.GetVolume(ctx, id); err != nil {
-			return notFoundAs(err, "Volume", id)
+			return wire.NotFoundAs(err, "Volume", id)
 		}
 		if v.Host == "" {
 			return &resource.InvalidStateError{Kind: "volume", ID: v.ID, Status: v.Status, Want: from}
@@ -433,17 +413,8 @@ func (s *server) deleteVolumeWith(ctx context.Context, v *resource.Volume, d res
 	}
 	msgs, err := s.store.StartVolumeDelete(ctx, d, msg)
 	if err != nil {
-		return notFoundAs(err, "Volume", v.ID)
+		return wire.NotFoundAs(err, "Volume", v.ID)
 	}
 	s.dispatch(ctx, msgs)
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

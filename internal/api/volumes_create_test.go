@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
@@ -67,19 +69,19 @@ func TestCreateVolume(t *testing.T) {
 	}
 	for k, w := range want {
 		if got := member(t, v, k); got != w {
-			t.Errorf("%s = %s, want %s", k, pyRepr(got), pyRepr(w))
+			t.Errorf("%s = %s, want %s", k, wire.PyRepr(got), wire.PyRepr(w))
 		}
 	}
-	if got := pyRepr(member(t, v, "metadata")); got != "{'k1': 'v1'}" {
+	if got := wire.PyRepr(member(t, v, "metadata")); got != "{'k1': 'v1'}" {
 		t.Errorf("metadata = %s", got)
 	}
-	if got := pyRepr(member(t, v, "attachments")); got != "[]" {
+	if got := wire.PyRepr(member(t, v, "attachments")); got != "[]" {
 		t.Errorf("attachments = %s", got)
 	}
 	if got := str(t, v, "created_at"); !timestampPattern.MatchString(got) {
 		t.Errorf("created_at = %q", got)
 	}
-	links := pyRepr(member(t, v, "links"))
+	links := wire.PyRepr(member(t, v, "links"))
 	wantLinks := "[{'rel': 'self', 'href': 'http://example.com/v3/p1/volumes/" + id + "'}, " +
 		"{'rel': 'bookmark', 'href': 'http://example.com/p1/volumes/" + id + "'}]"
 	if links != wantLinks {
@@ -143,11 +145,11 @@ func TestCreateVolumeVariants(t *testing.T) {
 					t.Errorf("zone %q", stored.AvailabilityZone)
 				}
 				if str(t, v, "volume_type") != resource.DefaultVolumeTypeName || str(t, v, "volume_type_id") != stored.VolumeTypeID {
-					t.Errorf("type %s / %s", pyRepr(member(t, v, "volume_type")), pyRepr(member(t, v, "volume_type_id")))
+					t.Errorf("type %s / %s", wire.PyRepr(member(t, v, "volume_type")), wire.PyRepr(member(t, v, "volume_type_id")))
 				}
 				if member(t, v, "description") != nil || member(t, v, "shared_targets") != true || member(t, v, "consumes_quota") != true ||
 					member(t, v, "group_id") != nil || member(t, v, "service_uuid") != nil || member(t, v, "cluster_name") != nil {
-					t.Errorf("3.70 members %s", pyRepr(v))
+					t.Errorf("3.70 members %s", wire.PyRepr(v))
 				}
 			}},
 		{"3.27", "volume 3.27", `{"volume": {"size": 1}}`, concat(createKeys30, keys327), nil},
@@ -166,7 +168,7 @@ func TestCreateVolumeVariants(t *testing.T) {
 		{"type by id", "", `{"volume": {"size": 1, "volume_type": "` + sampleTypeID + `"}}`, createKeys30,
 			func(t *testing.T, v any, stored *resource.Volume) {
 				if str(t, v, "volume_type") != "sample-type" {
-					t.Errorf("volume_type %s", pyRepr(member(t, v, "volume_type")))
+					t.Errorf("volume_type %s", wire.PyRepr(member(t, v, "volume_type")))
 				}
 			}},
 		{"type named like a uuid", "", `{"volume": {"size": 1, "volume_type": "11111111-2222-3333-4444-555555555555"}}`, createKeys30,

@@ -4,48 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 )
-
-// queryParam is one key=value of a query string; the order is kept for "next" links.
-type queryParam struct{ key, value string }
-
-type query []queryParam
-
-func parseQuery(raw string) (query, *fault) {
-	var q query
-	for _, part := range strings.Split(raw, "&") {
-		if part == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(part, "=")
-		key, err1 := url.QueryUnescape(k)
-		val, err2 := url.QueryUnescape(v)
-		if err1 != nil || err2 != nil {
-			return nil, badRequest("Invalid query string %q.", raw)
-		}
-		q = append(q, queryParam{key, val})
-	}
-	return q, nil
-}
-
-// get returns the last value of key, as webob does.
-func (q query) get(key string) (string, bool) {
-	for i := len(q) - 1; i >= 0; i-- {
-		if q[i].key == key {
-			return q[i].value, true
-		}
-	}
-	return "", false
-}
 
 // listParams is what a GET /volumes or /volumes/detail asks for.
 type listParams struct {
@@ -56,12 +25,12 @@ type listParams struct {
 
 // Microversions of the volume list's filters.
 var (
-	mvListBootable       = version{3, 2}
-	mvListGlanceMetadata = version{3, 4}
-	mvListGroup          = version{3, 10}
-	mvResourceFilters    = version{3, 33}
-	mvLikeFilter         = version{3, 34}
-	mvTimeComparison     = version{3, 60}
+	mvListBootable       = wire.Version{Major: 3, Minor: 2}
+	mvListGlanceMetadata = wire.Version{Major: 3, Minor: 4}
+	mvListGroup          = wire.Version{Major: 3, Minor: 10}
+	mvResourceFilters    = wire.Version{Major: 3, Minor: 33}
+	mvLikeFilter         = wire.Version{Major: 3, Minor: 34}
+	mvTimeComparison     = wire.Version{Major: 3, Minor: 60}
 )
 
 // volumeFilterKeys is the default table of the volume list's filters (Cinder's default
@@ -78,7 +47,7 @@ var legacyVolumeFilterKeys = []string{"name", "status", "metadata", "availabilit
 
 // filtersSince are filters that, before 3.31, are dropped below the microversion that added
 // them (Cinder's MV_ADDED_FILTERS).
-var filtersSince = map[string]version{
+var filtersSince = map[string]wire.Version{
 	"glance_metadata": mvListGlanceMetadata,
 	"group_id":        mvListGroup,
 	"created_at":      mvTimeComparison,
@@ -113,32 +82,32 @@ var nullFields = map[string]bool{
 var listKeys = map[string]bool{"limit": true, "marker": true, "offset": true, "sort": true, "sort_key": true, "sort_dir": true}
 
 // filterParams returns the filters of q (the last value of each key), in order.
-func filterParams(q query, skip map[string]bool) ([]string, map[string]string) {
+func filterParams(q wire.Query, skip map[string]bool) ([]string, map[string]string) {
 	var keys []string
 	vals := map[string]string{}
 	for _, kv := range q {
-		if skip[kv.key] {
+		if skip[kv.Key] {
 			continue
 		}
-		if _, seen := vals[kv.key]; !seen {
-			keys = append(keys, kv.key)
+		if _, seen := vals[kv.Key]; !seen {
+			keys = append(keys, kv.Key)
 		}
-		vals[kv.key] = kv.value
+		vals[kv.Key] = kv.Value
 	}
 	return keys, vals
 }
 
 // parseListParams reads a volume list's query as Cinder's VolumeController._get_volumes does.
-func (s *server) parseListParams(r *http.Request, q query) (*listParams, *fault) {
+func (s *server) parseListParams(r *http.Request, q wire.Query) (*listParams, *wire.Fault) {
 	ctx := r.Context()
-	mv := versionOf(ctx)
+	mv := wire.VersionOf(ctx)
 	p := &listParams{}
 
-	var f *fault
-	if p.filter.Limit, f = parseLimit(q, s.maxLimit); f != nil {
+	var f *wire.Fault
+	if p.filter.Limit, f = wire.ParseLimit(q, s.maxLimit); f != nil {
 		return nil, f
 	}
-	if p.filter.Offset, f = parseOffset(q); f != nil {
+	if p.filter.Offset, f = wire.ParseOffset(q); f != nil {
 		return nil, f
 	}
 	sortKeys, f := parseSortParams(q)
@@ -146,17 +115,17 @@ func (s *server) parseListParams(r *http.Request, q query) (*listParams, *fault)
 		return nil, f
 	}
 	p.filter.Sort = sortKeys
-	if m, ok := q.get("marker"); ok {
-		if !isUUIDLike(m) {
-			return nil, notFound("Volume %s could not be found.", m)
+	if m, ok := q.Get("marker"); ok {
+		if !wire.IsUUIDLike(m) {
+			return nil, wire.NotFound("Volume %s could not be found.", m)
 		}
 		p.filter.Marker = m
 	}
 
 	keys, vals := filterParams(q, listKeys)
-	if _, ok := vals["with_count"]; ok && mv.atLeast(mvCountInfo) {
-		var f *fault
-		if p.withCount, f = parseBoolParam("with_count", vals["with_count"]); f != nil {
+	if _, ok := vals["with_count"]; ok && mv.AtLeast(mvCountInfo) {
+		var f *wire.Fault
+		if p.withCount, f = wire.ParseBoolParam("with_count", vals["with_count"]); f != nil {
 			return nil, f
 		}
 		delete(vals, "with_count")
@@ -171,41 +140,41 @@ func (s *server) parseListParams(r *http.Request, q query) (*listParams, *fault)
 // applyVolumeFilters turns the filters of a volume query into f (or empty, when no volume can
 // match). general is the generalized filtering of lists from 3.31 (resource filters): a
 // non-admin's unknown filter is then a 400 rather than dropped.
-func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, empty *bool, keys []string, vals map[string]string, general bool) *fault {
+func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, empty *bool, keys []string, vals map[string]string, general bool) *wire.Fault {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
-	mv := versionOf(ctx)
-	general = general && mv.atLeast(mvResourceFilter)
+	mv := wire.VersionOf(ctx)
+	general = general && mv.AtLeast(mvResourceFilter)
 
 	if general {
 		if !rc.IsAdmin {
 			var invalid []string
 			for _, k := range keys {
-				ok := contains(s.volFilters, k)
-				if mv.atLeast(mvLikeFilter) {
-					ok = ok || contains(s.volFilters, k+"~")
+				ok := slices.Contains(s.volFilters, k)
+				if mv.AtLeast(mvLikeFilter) {
+					ok = ok || slices.Contains(s.volFilters, k+"~")
 				}
 				if !ok && k != "all_tenants" {
 					invalid = append(invalid, k)
 				}
 			}
 			if len(invalid) > 0 {
-				return badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
+				return wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
 			}
 		}
 	} else {
 		keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool {
-			if since, ok := filtersSince[k]; ok && !mv.atLeast(since) {
+			if since, ok := filtersSince[k]; ok && !mv.AtLeast(since) {
 				return true
 			}
-			return !rc.IsAdmin && !contains(legacyVolumeFilterKeys, k)
+			return !rc.IsAdmin && !slices.Contains(legacyVolumeFilterKeys, k)
 		})
 	}
 
 	allTenants := false
 	if v, ok := vals["all_tenants"]; ok && rc.IsAdmin {
-		var fault *fault
-		if allTenants, fault = parseBoolParam("all_tenants", v); fault != nil {
+		var fault *wire.Fault
+		if allTenants, fault = wire.ParseBoolParam("all_tenants", v); fault != nil {
 			return fault
 		}
 	}
@@ -224,7 +193,7 @@ func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, e
 		case "description":
 			setEqual(f, "display_description", v)
 		case "bootable", "multiattach":
-			b, fault := parseBoolFilter(k, v, mv.atLeast(mvListBootable))
+			b, fault := parseBoolFilter(k, v, mv.AtLeast(mvListBootable))
 			if fault != nil {
 				return fault
 			}
@@ -248,7 +217,7 @@ func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, e
 		case "volume_type":
 			f.VolumeType = v
 		case "consumes_quota", "use_quota":
-			b, fault := parseBoolParam(k, v)
+			b, fault := wire.ParseBoolParam(k, v)
 			if fault != nil {
 				return fault
 			}
@@ -262,7 +231,7 @@ func (s *server) applyVolumeFilters(r *http.Request, f *resource.VolumeFilter, e
 		default:
 			switch {
 			case strings.HasSuffix(k, "~"):
-				if !mv.atLeast(mvLikeFilter) {
+				if !mv.AtLeast(mvLikeFilter) {
 					*empty = true
 					continue
 				}
@@ -307,16 +276,16 @@ func likeField(k string) string {
 
 // parseBoolFilter reads a boolean filter: strictly from 3.2 (Cinder's InvalidInput
 // otherwise), before that anything but a spelling of false is true.
-func parseBoolFilter(key, v string, strict bool) (bool, *fault) {
+func parseBoolFilter(key, v string, strict bool) (bool, *wire.Fault) {
 	if strict {
 		l := strings.ToLower(strings.TrimSpace(v))
 		switch {
-		case contains(boolTrue, l):
+		case wire.IsTrue(l):
 			return true, nil
-		case contains(boolFalse, l):
+		case wire.IsFalse(l):
 			return false, nil
 		}
-		return false, invalidInput("'%s = %s'", key, v)
+		return false, wire.InvalidInput("'%s = %s'", key, v)
 	}
 	switch v {
 	case "False", "false", "FALSE":
@@ -396,19 +365,19 @@ var timeOperators = []string{"gt", "gte", "eq", "neq", "lt", "lte"}
 
 // parseTimeFilter reads created_at/updated_at: "op:time[,op:time…]", as Cinder's
 // _handle_time_comparison_filters does.
-func parseTimeFilter(key, v string) ([]resource.TimeFilter, *fault) {
+func parseTimeFilter(key, v string) ([]resource.TimeFilter, *wire.Fault) {
 	var out []resource.TimeFilter
 	for _, unit := range strings.Split(v, ",") {
 		op, at, found := strings.Cut(unit, ":")
 		if !found {
 			at = op
 		}
-		if !contains(timeOperators, op) {
-			return nil, badRequest("Invalid %s operator", op)
+		if !slices.Contains(timeOperators, op) {
+			return nil, wire.BadRequest("Invalid %s operator", op)
 		}
 		t, ok := parseISOTime(at)
 		if !ok {
-			return nil, badRequest("Invalid %s value", at)
+			return nil, wire.BadRequest("Invalid %s value", at)
 		}
 		out = append(out, resource.TimeFilter{Field: key, Op: op, At: t})
 	}
@@ -430,7 +399,7 @@ var sortFields = map[string]string{"name": "display_name", "description": "displ
 
 // parseSortParams reads sort=key[:dir],… or the deprecated sort_key/sort_dir, as Cinder's
 // get_sort_params and process_sort_params do.
-func parseSortParams(q query) ([]resource.SortKey, *fault) {
+func parseSortParams(q wire.Query) ([]resource.SortKey, *wire.Fault) {
 	return parseSortSpec(q, func(field string) (string, bool) {
 		if c, ok := sortFields[field]; ok {
 			field = c
@@ -442,12 +411,12 @@ func parseSortParams(q query) ([]resource.SortKey, *fault) {
 // parseSortSpec reads sort (key:dir,…) or the legacy sort_key/sort_dir, as Cinder's
 // get_sort_params does; column maps a requested key to the column it sorts by, or says it is
 // not a sort key. No sort parameter gives nil keys.
-func parseSortSpec(q query, column func(key string) (string, bool)) ([]resource.SortKey, *fault) {
-	sortSpec, hasSort := q.get("sort")
-	key, hasKey := q.get("sort_key")
-	dir, hasDir := q.get("sort_dir")
+func parseSortSpec(q wire.Query, column func(key string) (string, bool)) ([]resource.SortKey, *wire.Fault) {
+	sortSpec, hasSort := q.Get("sort")
+	key, hasKey := q.Get("sort_key")
+	dir, hasDir := q.Get("sort_dir")
 	if hasSort && (hasKey || hasDir) {
-		return nil, badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+		return nil, wire.BadRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
 	}
 	var pairs [][2]string
 	switch {
@@ -473,13 +442,13 @@ func parseSortSpec(q query, column func(key string) (string, bool)) ([]resource.
 	var keys []resource.SortKey
 	for _, kd := range pairs {
 		if kd[1] != "asc" && kd[1] != "desc" {
-			return nil, invalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
+			return nil, wire.InvalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
 		}
 	}
 	for _, kd := range pairs {
 		field, ok := column(kd[0])
 		if !ok {
-			return nil, invalidInput("Invalid sort key")
+			return nil, wire.InvalidInput("Invalid sort key")
 		}
 		keys = append(keys, resource.SortKey{Field: field, Desc: kd[1] == "desc"})
 	}
@@ -494,22 +463,24 @@ type volumeList struct {
 }
 
 // listVolumes is GET /volumes: id, name and links of each volume.
-func (s *server) listVolumes(w http.ResponseWriter, r *http.Request) { s.list(w, r, false) }
+func (s *server) listVolumes(w http.ResponseWriter, r *http.Request) error {
+	return s.list(w, r, false)
+}
 
 // listVolumesDetail is GET /volumes/detail: the detailed view of each volume.
-func (s *server) listVolumesDetail(w http.ResponseWriter, r *http.Request) { s.list(w, r, true) }
+func (s *server) listVolumesDetail(w http.ResponseWriter, r *http.Request) error {
+	return s.list(w, r, true)
+}
 
-func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
+func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) error {
 	ctx := r.Context()
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	p, f := s.parseListParams(r, q)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var vols []*resource.Volume
 	if !p.empty && p.filter.Limit > 0 {
@@ -519,8 +490,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 				// Cinder looks the marker up as a volume.
 				err = &resource.NotFoundError{Kind: "Volume", ID: p.filter.Marker}
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	itemCount := len(vols)
@@ -530,8 +500,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 		if !p.empty {
 			var err error
 			if total, err = s.store.CountVolumesMatching(ctx, p.filter); err != nil {
-				s.writeError(w, r, err)
-				return
+				return err
 			}
 		}
 		count, itemCount = some(total), total
@@ -544,8 +513,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 		collection = "volumes/detail"
 		list, err := s.volumeDetails(ctx, vw, vols, true)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		items = list
 	} else {
@@ -560,7 +528,8 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, detail bool) {
 	if len(vols) > 0 && p.filter.Limit <= itemCount {
 		out.Links = vw.nextLink(collection, q, vols[len(vols)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 type summaryView struct {
@@ -571,32 +540,28 @@ type summaryView struct {
 
 // summarizeVolumes is GET /volumes/summary (3.12): how many volumes, how many GiB, and (3.36)
 // every metadata value in use per key.
-func (s *server) summarizeVolumes(w http.ResponseWriter, r *http.Request) {
+func (s *server) summarizeVolumes(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	mv := versionOf(ctx)
-	if !mv.atLeast(mvVolumeSummary) {
-		s.writeError(w, r, notFound(msgResourceNotFound))
-		return
+	mv := wire.VersionOf(ctx)
+	if !mv.AtLeast(mvVolumeSummary) {
+		return wire.NotFound(wire.MsgResourceNotFound)
 	}
-	q, f := parseQuery(r.URL.RawQuery)
+	q, f := wire.ParseQuery(r.URL.RawQuery)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	// Cinder's summary drops a non-admin's unknown filters at every version.
 	var filter resource.VolumeFilter
 	empty := false
 	keys, vals := filterParams(q, nil)
 	if f := s.applyVolumeFilters(r, &filter, &empty, keys, vals, false); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	var vols []*resource.Volume
 	if !empty {
 		var err error
 		if vols, err = s.store.ListVolumes(ctx, filter); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	sum := summaryView{TotalCount: len(vols)}
@@ -604,28 +569,29 @@ func (s *server) summarizeVolumes(w http.ResponseWriter, r *http.Request) {
 	for _, v := range vols {
 		sum.TotalSize += v.Size
 		for k, val := range v.Metadata {
-			if !contains(md[k], val) {
+			if !slices.Contains(md[k], val) {
 				md[k] = append(md[k], val)
 			}
 		}
 	}
-	if mv.atLeast(mvSummaryMetadata) {
+	if mv.AtLeast(mvSummaryMetadata) {
 		for _, vals := range md {
 			sort.Strings(vals)
 		}
 		sum.Metadata = some(md)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"volume-summary": sum})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"volume-summary": sum})
+	return nil
 }
 
 // checkSortParams (used by the messages list) accepts the sort Scoria lists messages in,
 // newest first (Cinder's default order), however it is spelled, and refuses any other.
-func checkSortParams(q query) *fault {
-	sortSpec, hasSort := q.get("sort")
-	key, hasKey := q.get("sort_key")
-	dir, hasDir := q.get("sort_dir")
+func checkSortParams(q wire.Query) *wire.Fault {
+	sortSpec, hasSort := q.Get("sort")
+	key, hasKey := q.Get("sort_key")
+	dir, hasDir := q.Get("sort_dir")
 	if hasSort && (hasKey || hasDir) {
-		return badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+		return wire.BadRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
 	}
 	// Effective "key:dir" pairs, with Cinder's defaults (created_at, desc) filled in.
 	var orders []string
@@ -642,7 +608,7 @@ func checkSortParams(q query) *fault {
 	}
 	spec := strings.Join(orders, ",")
 	if spec != "created_at:desc" && spec != "created_at:desc,id:desc" {
-		return badRequest("Sorting volumes by %s is not supported by Scoria yet; volumes are listed newest first (sort=created_at:desc).", spec)
+		return wire.BadRequest("Sorting volumes by %s is not supported by Scoria yet; volumes are listed newest first (sort=created_at:desc).", spec)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -57,13 +58,13 @@ func TestVolumeProviderData(t *testing.T) {
 			rec := e.do(call{method: "GET", path: "/v3/p1/volumes/" + tc.id, version: tc.ver})
 			wantStatus(t, rec, http.StatusOK)
 			v := obj(t, rec)
-			vol := member(t, v, "volume").(*object)
-			got, has := vol.get("provider_id")
+			vol := member(t, v, "volume").(*wire.Object)
+			got, has := vol.Get("provider_id")
 			if has != tc.present || (has && got != tc.want) {
 				t.Errorf("provider_id %v (present %v), want %v (present %v)", got, has, tc.want, tc.present)
 			}
 			for _, k := range []string{"provider_location", "provider_auth"} {
-				if vol.has(k) {
+				if vol.Has(k) {
 					t.Errorf("%s shown", k)
 				}
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpc"
 	"github.com/scoria/scoria/internal/rpcapi"
@@ -33,7 +35,7 @@ func TestShowVolume(t *testing.T) {
 			sameKeys(t, "show", keysOf(t, v), tc.keys)
 			if str(t, v, "status") != "available" || str(t, v, "os-vol-host-attr:host") != "host1@lvm#pool" ||
 				str(t, v, "os-vol-tenant-attr:tenant_id") != testProject || member(t, v, "os-vol-mig-status-attr:migstat") != nil {
-				t.Errorf("show %s", pyRepr(v))
+				t.Errorf("show %s", wire.PyRepr(v))
 			}
 			if ts := str(t, v, "updated_at"); !timestampPattern.MatchString(ts) {
 				t.Errorf("updated_at %q", ts)
@@ -44,7 +46,7 @@ func TestShowVolume(t *testing.T) {
 		id := e.createVolume(`{"volume": {"size": 1}}`, "")
 		rec := e.do(call{method: "GET", path: "/v3/p1/volumes/" + id})
 		if h := member(t, obj(t, rec), "volume", "os-vol-host-attr:host"); h != nil {
-			t.Errorf("host %s", pyRepr(h))
+			t.Errorf("host %s", wire.PyRepr(h))
 		}
 	})
 	t.Run("an admin sees another project's volume", func(t *testing.T) {
@@ -82,7 +84,7 @@ func TestListVolumes(t *testing.T) {
 	other := e.createVolume(`{"volume": {"size": 2, "name": "a"}}`, "u2:p2")
 	e.place(ids[0], "host1@lvm#pool", resource.StatusAvailable)
 
-	names := func(t *testing.T, body *object) []string {
+	names := func(t *testing.T, body *wire.Object) []string {
 		var out []string
 		for _, v := range member(t, body, "volumes").([]any) {
 			out = append(out, str(t, v, "id"))
@@ -121,8 +123,8 @@ func TestListVolumes(t *testing.T) {
 			if got := names(t, body); strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("listed %v, want %v", got, tc.want)
 			}
-			if body.has("volumes_links") != tc.links {
-				t.Errorf("volumes_links present %v, want %v: %s", body.has("volumes_links"), tc.links, rec.Body)
+			if body.Has("volumes_links") != tc.links {
+				t.Errorf("volumes_links present %v, want %v: %s", body.Has("volumes_links"), tc.links, rec.Body)
 			}
 		})
 	}
@@ -151,14 +153,14 @@ func TestListVolumes(t *testing.T) {
 		e2.createVolume(`{"volume": {"size": 1}}`, "")
 		e2.createVolume(`{"volume": {"size": 1}}`, "")
 		body := obj(t, e2.do(call{method: "GET", path: "/v3/p1/volumes?limit=50"}))
-		if n := len(member(t, body, "volumes").([]any)); n != 2 || !body.has("volumes_links") {
-			t.Errorf("%d volumes, links %v", n, body.has("volumes_links"))
+		if n := len(member(t, body, "volumes").([]any)); n != 2 || !body.Has("volumes_links") {
+			t.Errorf("%d volumes, links %v", n, body.Has("volumes_links"))
 		}
 	})
 	t.Run("with_count", func(t *testing.T) {
 		body := obj(t, e.do(call{method: "GET", path: "/v3/p1/volumes?limit=1&with_count=true", version: "volume 3.45"}))
 		if got := member(t, body, "count"); got != json.Number("3") {
-			t.Errorf("count %s", pyRepr(got))
+			t.Errorf("count %s", wire.PyRepr(got))
 		}
 		sameKeys(t, "list with count", keysOf(t, body), []string{"volumes", "volumes_links", "count"})
 	})
@@ -208,10 +210,10 @@ func TestVolumeSummary(t *testing.T) {
 			wantStatus(t, rec, http.StatusOK)
 			var v any = obj(t, rec)
 			if tc.ver == "volume 3.36" { // map order is not JSON order; compare sorted
-				md := member(t, v, "volume-summary", "metadata").(*object)
+				md := member(t, v, "volume-summary", "metadata").(*wire.Object)
 				sortKeys(md)
 			}
-			if got := pyRepr(v); got != tc.want {
+			if got := wire.PyRepr(v); got != tc.want {
 				t.Errorf("summary\n got: %s\nwant: %s", got, tc.want)
 			}
 		})
@@ -221,11 +223,11 @@ func TestVolumeSummary(t *testing.T) {
 	})
 }
 
-func sortKeys(o *object) {
-	for i := range o.keys {
-		for j := i + 1; j < len(o.keys); j++ {
-			if o.keys[j] < o.keys[i] {
-				o.keys[i], o.keys[j] = o.keys[j], o.keys[i]
+func sortKeys(o *wire.Object) {
+	for i := range o.Keys {
+		for j := i + 1; j < len(o.Keys); j++ {
+			if o.Keys[j] < o.Keys[i] {
+				o.Keys[i], o.Keys[j] = o.Keys[j], o.Keys[i]
 			}
 		}
 	}
@@ -234,7 +236,7 @@ func sortKeys(o *object) {
 func TestUpdateVolume(t *testing.T) {
 	e := newEnv(t)
 	id := e.createVolume(`{"volume": {"size": 1, "name": "n0", "description": "d0", "metadata": {"a": "1"}}}`, "")
-	put := func(body, version string) *object {
+	put := func(body, version string) *wire.Object {
 		t.Helper()
 		rec := e.do(call{method: "PUT", path: "/v3/p1/volumes/" + id, body: body, version: version})
 		wantStatus(t, rec, http.StatusOK)
@@ -245,11 +247,11 @@ func TestUpdateVolume(t *testing.T) {
 		body := put(`{"volume": {"name": " n1 ", "description": "d1", "metadata": {"b": "2"}}}`, "")
 		v := member(t, body, "volume")
 		sameKeys(t, "update", keysOf(t, v), createKeys30)
-		if str(t, v, "name") != "n1" || str(t, v, "description") != "d1" || pyRepr(member(t, v, "metadata")) != "{'b': '2'}" {
-			t.Errorf("answer %s", pyRepr(v))
+		if str(t, v, "name") != "n1" || str(t, v, "description") != "d1" || wire.PyRepr(member(t, v, "metadata")) != "{'b': '2'}" {
+			t.Errorf("answer %s", wire.PyRepr(v))
 		}
 		if !timestampPattern.MatchString(str(t, v, "updated_at")) {
-			t.Errorf("updated_at %s", pyRepr(member(t, v, "updated_at")))
+			t.Errorf("updated_at %s", wire.PyRepr(member(t, v, "updated_at")))
 		}
 		stored := e.volume(id)
 		if stored.Name != "n1" || stored.Description != "d1" || len(stored.Metadata) != 1 || stored.Metadata["b"] != "2" {
@@ -264,8 +266,8 @@ func TestUpdateVolume(t *testing.T) {
 	})
 	t.Run("metadata cleared", func(t *testing.T) {
 		v := member(t, put(`{"volume": {"metadata": {}}}`, "volume 3.53"), "volume")
-		if pyRepr(member(t, v, "metadata")) != "{}" || len(e.volume(id).Metadata) != 0 {
-			t.Errorf("metadata %s", pyRepr(member(t, v, "metadata")))
+		if wire.PyRepr(member(t, v, "metadata")) != "{}" || len(e.volume(id).Metadata) != 0 {
+			t.Errorf("metadata %s", wire.PyRepr(member(t, v, "metadata")))
 		}
 	})
 	t.Run("nothing to change before 3.53", func(t *testing.T) {
@@ -328,7 +330,7 @@ func TestDeleteVolume(t *testing.T) {
 		}
 		// Deleting again finds it deleting: refused, nothing sent.
 		rec = e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + id})
-		wantFault(t, rec, http.StatusBadRequest, "badRequest", msgDeleteState)
+		wantFault(t, rec, http.StatusBadRequest, "badRequest", wire.MsgDeleteState)
 		if n := len(e.disp.got()) - before; n != 1 {
 			t.Errorf("dispatched %d messages in all, want 1", n)
 		}
@@ -366,12 +368,12 @@ func TestDeleteVolume(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantFault(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + id + "?force=true", version: "volume 3.23"}),
-			http.StatusBadRequest, "badRequest", msgForceDeleteState)
+			http.StatusBadRequest, "badRequest", wire.MsgForceDeleteState)
 	})
 	t.Run("force is ignored before 3.23", func(t *testing.T) {
 		id := e.createVolume(`{"volume": {"size": 1}}`, "")
 		wantFault(t, e.do(call{method: "DELETE", path: "/v3/p1/volumes/" + id + "?force=true", version: "volume 3.22"}),
-			http.StatusBadRequest, "badRequest", msgDeleteState)
+			http.StatusBadRequest, "badRequest", wire.MsgDeleteState)
 	})
 	t.Run("force, not yet scheduled", func(t *testing.T) {
 		id := e.createVolume(`{"volume": {"size": 1}}`, "")

@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -19,11 +21,10 @@ type availabilityZoneView struct {
 // all disabled is listed as not available; Scoria also counts a zone whose services are all
 // down (no heartbeat for service_down_time) as not available, since nothing there can take
 // a volume.
-func (s *server) listAvailabilityZones(w http.ResponseWriter, r *http.Request) {
+func (s *server) listAvailabilityZones(w http.ResponseWriter, r *http.Request) error {
 	services, err := s.store.ListServices(r.Context(), resource.ServiceFilter{Binary: resource.BinaryVolume})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	now := s.now()
 	zones := []availabilityZoneView{}
@@ -42,5 +43,6 @@ func (s *server) listAvailabilityZones(w http.ResponseWriter, r *http.Request) {
 			zones[i].ZoneState.Available = true
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": zones})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"availabilityZoneInfo": zones})
+	return nil
 }

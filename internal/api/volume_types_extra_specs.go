@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -17,30 +19,29 @@ import (
 // changing is for admins, and refused while volumes use the type.
 
 // listExtraSpecs is GET /types/{id}/extra_specs.
-func (s *server) listExtraSpecs(w http.ResponseWriter, r *http.Request) {
+func (s *server) listExtraSpecs(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.getType(r.Context(), mux.Vars(r)["type_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"extra_specs": visibleSpecs(newViewer(r).may(ruleTypeSensitiveSpecs), t.ExtraSpecs)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"extra_specs": visibleSpecs(newViewer(r).may(ruleTypeSensitiveSpecs), t.ExtraSpecs)})
+	return nil
 }
 
 // showExtraSpec is GET /types/{id}/extra_specs/{key}.
-func (s *server) showExtraSpec(w http.ResponseWriter, r *http.Request) {
+func (s *server) showExtraSpec(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	t, err := s.getType(r.Context(), vars["type_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	key := vars["key"]
 	v, ok := visibleSpecs(newViewer(r).may(ruleTypeSensitiveSpecs), t.ExtraSpecs)[key]
 	if !ok {
-		s.writeError(w, r, notFound("Volume Type %s has no extra specs with key %s.", t.ID, key))
-		return
+		return wire.NotFound("Volume Type %s has no extra specs with key %s.", t.ID, key)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{key: v})
+	wire.WriteJSON(w, http.StatusOK, map[string]string{key: v})
+	return nil
 }
 
 // allowSpecChange refuses, as Cinder does, to change the extra specs of a type in use; a
@@ -54,13 +55,13 @@ func (s *server) allowSpecChange(ctx context.Context, id string) error {
 		return err
 	}
 	if inUse {
-		return badRequest("Volume Type is currently in use.")
+		return wire.BadRequest("Volume Type is currently in use.")
 	}
 	return nil
 }
 
 // checkCacheable is Cinder's rule that a type cannot be both cacheable and multiattach.
-func checkCacheable(current, specs map[string]string) *fault {
+func checkCacheable(current, specs map[string]string) *wire.Fault {
 	const yes = "<is> True"
 	merged := map[string]string{"multiattach": current["multiattach"], "cacheable": current["cacheable"]}
 	for _, k := range []string{"multiattach", "cacheable"} {
@@ -71,114 +72,99 @@ func checkCacheable(current, specs map[string]string) *fault {
 	_, setM := specs["multiattach"]
 	_, setC := specs["cacheable"]
 	if (setM || setC) && merged["multiattach"] == yes && merged["cacheable"] == yes {
-		return badRequest("cacheable cannot be set with multiattach.")
+		return wire.BadRequest("cacheable cannot be set with multiattach.")
 	}
 	return nil
 }
 
 // createExtraSpecs is POST /types/{id}/extra_specs (admin): sets the given keys, keeps others.
-func (s *server) createExtraSpecs(w http.ResponseWriter, r *http.Request) {
+func (s *server) createExtraSpecs(w http.ResponseWriter, r *http.Request) error {
 
 	id := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyExtraSpecsCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	specsBody, err := readMember(r, "extra_specs")
+	specsBody, err := wire.ReadMember(r, "extra_specs")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	specs, f := checkExtraSpecs("extra_specs", specsBody, false, false)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	s.setExtraSpecs(w, r, id, specs, map[string]any{"extra_specs": specs})
+	return s.setExtraSpecs(w, r, id, specs, map[string]any{"extra_specs": specs})
 }
 
 // updateExtraSpec is PUT /types/{id}/extra_specs/{key} (admin): the body is {key: value}.
-func (s *server) updateExtraSpec(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateExtraSpec(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	if f := authorizeAdmin(r, policyExtraSpecsUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	specs, f := checkExtraSpecs("", body, false, false)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	switch o := body.(*object); {
-	case len(o.keys) < 1:
-		s.writeError(w, r, schemaError("", body, pyRepr(body)+" does not have enough properties"))
-		return
-	case len(o.keys) > 1:
-		s.writeError(w, r, schemaError("", body, pyRepr(body)+" has too many properties"))
-		return
+	switch o := body.(*wire.Object); {
+	case len(o.Keys) < 1:
+		return wire.SchemaError("", body, wire.PyRepr(body)+" does not have enough properties")
+	case len(o.Keys) > 1:
+		return wire.SchemaError("", body, wire.PyRepr(body)+" has too many properties")
 	}
 	key := vars["key"]
 	if _, ok := specs[key]; !ok {
-		s.writeError(w, r, badRequest("Request body and URI mismatch"))
-		return
+		return wire.BadRequest("Request body and URI mismatch")
 	}
-	s.setExtraSpecs(w, r, vars["type_id"], specs, specs)
+	return s.setExtraSpecs(w, r, vars["type_id"], specs, specs)
 }
 
-func (s *server) setExtraSpecs(w http.ResponseWriter, r *http.Request, id string, specs map[string]string, answer any) {
+func (s *server) setExtraSpecs(w http.ResponseWriter, r *http.Request, id string, specs map[string]string, answer any) error {
 	ctx := r.Context()
 	if err := s.allowSpecChange(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	t, err := s.store.GetVolumeType(ctx, id)
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "VolumeType", id))
-		return
+		return wire.NotFoundAs(err, "VolumeType", id)
 	}
 	if f := checkCacheable(t.ExtraSpecs, specs); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if err := s.store.SetVolumeTypeExtraSpecs(ctx, id, specs); err != nil {
-		s.writeError(w, r, notFoundAs(err, "VolumeType", id))
-		return
+		return wire.NotFoundAs(err, "VolumeType", id)
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", id).Info("volume type extra specs set")
-	writeJSON(w, http.StatusOK, answer)
+	wire.WriteJSON(w, http.StatusOK, answer)
+	return nil
 }
 
 // deleteExtraSpec is DELETE /types/{id}/extra_specs/{key} (admin).
-func (s *server) deleteExtraSpec(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteExtraSpec(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	vars := mux.Vars(r)
 	id, key := vars["type_id"], vars["key"]
 	if _, err := s.getType(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if f := authorizeAdmin(r, policyExtraSpecsDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if err := s.allowSpecChange(ctx, id); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteVolumeTypeExtraSpec(ctx, id, key); err != nil {
 		if isNotFound(err) {
-			err = notFound("Volume Type %s has no extra specs with key %s.", id, key)
+			err = wire.NotFound("Volume Type %s has no extra specs with key %s.", id, key)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_type_id": id, "key": key}).Info("volume type extra spec deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 func isNotFound(err error) bool {

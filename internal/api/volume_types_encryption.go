@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/gorilla/mux"
 
 	"github.com/scoria/scoria/internal/keymanager"
@@ -44,7 +46,7 @@ const (
 )
 
 // mvEncryptionKeyID is 3.64: a volume's detailed view shows encryption_key_id.
-var mvEncryptionKeyID = version{3, 64}
+var mvEncryptionKeyID = wire.Version{Major: 3, Minor: 64}
 
 // encryptionRoutes registers this area's routes.
 func (s *server) encryptionRoutes(api route) {
@@ -86,34 +88,31 @@ func (s *server) typeEncryption(ctx context.Context, typeID string) (*resource.E
 }
 
 // showEncryption is GET /types/{id}/encryption: the encryption's columns, {} without one.
-func (s *server) showEncryption(w http.ResponseWriter, r *http.Request) {
+func (s *server) showEncryption(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyEncryptionGet); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	e, err := s.typeEncryption(r.Context(), mux.Vars(r)["type_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if e == nil {
-		writeJSON(w, http.StatusOK, map[string]any{})
-		return
+		wire.WriteJSON(w, http.StatusOK, map[string]any{})
+		return nil
 	}
-	writeJSON(w, http.StatusOK, encryptionSpecs(e))
+	wire.WriteJSON(w, http.StatusOK, encryptionSpecs(e))
+	return nil
 }
 
 // showEncryptionItem is GET /types/{id}/encryption/{key}: {key: value}.
-func (s *server) showEncryptionItem(w http.ResponseWriter, r *http.Request) {
+func (s *server) showEncryptionItem(w http.ResponseWriter, r *http.Request) error {
 	if f := authorizeAdmin(r, policyEncryptionGet); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	vars := mux.Vars(r)
 	e, err := s.typeEncryption(r.Context(), vars["type_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var specs map[string]any
 	if e != nil {
@@ -121,14 +120,14 @@ func (s *server) showEncryptionItem(w http.ResponseWriter, r *http.Request) {
 	}
 	v, ok := specs[vars["key"]]
 	if !ok {
-		s.writeError(w, r, encryptionNotFound(vars["type_id"]))
-		return
+		return encryptionNotFound(vars["type_id"])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{vars["key"]: v})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{vars["key"]: v})
+	return nil
 }
 
-func encryptionNotFound(typeID string) *fault {
-	return notFound("Volume type encryption for type %s does not exist.", typeID)
+func encryptionNotFound(typeID string) *wire.Fault {
+	return wire.NotFound("Volume type encryption for type %s does not exist.", typeID)
 }
 
 // encryptionBody is a checked create or update body: the fields given, and the body to
@@ -143,16 +142,16 @@ var canonicalInt = regexp.MustCompile(`^(0|-?[1-9][0-9]*)$`)
 
 // checkEncryption checks the "encryption" member of a create (required true) or update body
 // as Cinder's schema does, in its order: the properties, then the required ones.
-func checkEncryption(v any, required bool) (*encryptionBody, *fault) {
-	o, f := requireObject("encryption", v)
+func checkEncryption(v any, required bool) (*encryptionBody, *wire.Fault) {
+	o, f := wire.RequireObject("encryption", v)
 	if f != nil {
 		return nil, f
 	}
 	b := &encryptionBody{answer: map[string]any{}}
-	for _, k := range o.keys {
-		b.answer[k] = o.vals[k]
+	for _, k := range o.Keys {
+		b.answer[k] = o.Vals[k]
 	}
-	if ks, ok := o.get("key_size"); ok {
+	if ks, ok := o.Get("key_size"); ok {
 		n, f := checkKeySize(ks)
 		if f != nil {
 			return nil, f
@@ -160,25 +159,25 @@ func checkEncryption(v any, required bool) (*encryptionBody, *fault) {
 		b.u.SetKeySize, b.u.KeySize = true, n
 		b.answer["key_size"] = n
 	}
-	if p, ok := o.get("provider"); ok {
-		if f := checkType("provider", p, "string"); f != nil {
+	if p, ok := o.Get("provider"); ok {
+		if f := wire.CheckType("provider", p, "string"); f != nil {
 			return nil, f
 		}
 		s := p.(string)
-		if f := checkLength("provider", s, 0, 255); f != nil {
+		if f := wire.CheckLength("provider", s, 0, 255); f != nil {
 			return nil, f
 		}
 		b.u.Provider = &s
 	}
-	if cl, ok := o.get("control_location"); ok {
+	if cl, ok := o.Get("control_location"); ok {
 		s, isStr := cl.(string)
 		if !isStr || (s != "front-end" && s != "back-end") {
-			return nil, schemaError("control_location", cl, pyRepr(cl)+" is not one of ['front-end', 'back-end']")
+			return nil, wire.SchemaError("control_location", cl, wire.PyRepr(cl)+" is not one of ['front-end', 'back-end']")
 		}
 		b.u.ControlLocation = &s
 	}
-	if c, ok := o.get("cipher"); ok {
-		if f := checkNullableString("cipher", c, 0, 255); f != nil {
+	if c, ok := o.Get("cipher"); ok {
+		if f := wire.CheckNullableString("cipher", c, 0, 255); f != nil {
 			return nil, f
 		}
 		b.u.SetCipher = true
@@ -188,8 +187,8 @@ func checkEncryption(v any, required bool) (*encryptionBody, *fault) {
 	}
 	if required {
 		for _, k := range []string{"provider", "control_location"} {
-			if !o.has(k) {
-				return nil, schemaError("encryption", o, pyStrRepr(k)+" is a required property")
+			if !o.Has(k) {
+				return nil, wire.SchemaError("encryption", o, wire.PyStrRepr(k)+" is a required property")
 			}
 		}
 	}
@@ -199,8 +198,8 @@ func checkEncryption(v any, required bool) (*encryptionBody, *fault) {
 // checkKeySize is Cinder's key_size: an integer, a string of one, or null; at least 0 and at
 // most DB_MAX_INT (digit strings too); a string must be exactly an integer's digits. It
 // returns nil for null.
-func checkKeySize(v any) (*int, *fault) {
-	if f := checkType("key_size", v, "string", "integer", "null"); f != nil {
+func checkKeySize(v any) (*int, *wire.Fault) {
+	if f := wire.CheckType("key_size", v, "string", "integer", "null"); f != nil {
 		return nil, f
 	}
 	var text string
@@ -216,13 +215,13 @@ func checkKeySize(v any) (*int, *fault) {
 	if f, err := strconv.ParseFloat(text, 64); err == nil {
 		switch {
 		case f < 0:
-			return nil, schemaError("key_size", v, pyNumberText(text)+" is less than the minimum of 0")
-		case f > dbMaxInt:
-			return nil, schemaError("key_size", v, pyNumberText(text)+" is greater than the maximum of 2147483647")
+			return nil, wire.SchemaError("key_size", v, pyNumberText(text)+" is less than the minimum of 0")
+		case f > wire.DBMaxInt:
+			return nil, wire.SchemaError("key_size", v, pyNumberText(text)+" is greater than the maximum of 2147483647")
 		}
 	}
 	if !canonicalInt.MatchString(text) {
-		return nil, invalidInput("key_size must be an integer.")
+		return nil, wire.InvalidInput("key_size must be an integer.")
 	}
 	n, _ := strconv.Atoi(text)
 	return &n, nil
@@ -233,7 +232,7 @@ func pyNumberText(text string) string {
 	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
 		return strconv.FormatInt(n, 10)
 	}
-	return pyNumber(json.Number(text))
+	return wire.PyNumber(json.Number(text))
 }
 
 // encryptionFault maps the store's refusals to Cinder's answers; op is "create", "update"
@@ -241,85 +240,78 @@ func pyNumberText(text string) string {
 func encryptionFault(err error, op, typeID string) error {
 	switch {
 	case errors.Is(err, resource.ErrVolumeTypeInUse):
-		return badRequest("Cannot %s encryption specs. Volume type in use.", op)
+		return wire.BadRequest("Cannot %s encryption specs. Volume type in use.", op)
 	case errors.Is(err, resource.ErrEncryptionExists):
-		return badRequest("Volume type encryption for type %s already exists.", typeID)
+		return wire.BadRequest("Volume type encryption for type %s already exists.", typeID)
 	case errors.Is(err, resource.ErrEncryptionNotFound):
 		return encryptionNotFound(typeID)
 	}
-	return notFoundAs(err, "VolumeType", typeID)
+	return wire.NotFoundAs(err, "VolumeType", typeID)
 }
 
 // createEncryption is POST /types/{id}/encryption (admin).
-func (s *server) createEncryption(w http.ResponseWriter, r *http.Request) {
+func (s *server) createEncryption(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	typeID := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyEncryptionCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	v, err := readMember(r, "encryption")
+	v, err := wire.ReadMember(r, "encryption")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	b, f := checkEncryption(v, true)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	e := &resource.Encryption{VolumeTypeID: typeID, Provider: *b.u.Provider, ControlLocation: *b.u.ControlLocation,
 		Cipher: b.u.Cipher, KeySize: b.u.KeySize}
 	if err := s.store.CreateVolumeTypeEncryption(ctx, e); err != nil {
-		s.writeError(w, r, encryptionFault(err, "create", typeID))
-		return
+		return encryptionFault(err, "create", typeID)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_type_id": typeID, "encryption_id": e.ID}).Info("volume type encryption created")
 	b.answer["volume_type_id"], b.answer["encryption_id"] = typeID, e.ID
-	writeJSON(w, http.StatusOK, map[string]any{"encryption": b.answer})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"encryption": b.answer})
+	return nil
 }
 
 // updateEncryption is PUT /types/{id}/encryption/{encryption_id} (admin); Cinder ignores the
 // encryption id of the path.
-func (s *server) updateEncryption(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateEncryption(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	typeID := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyEncryptionUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	v, err := readMember(r, "encryption")
+	v, err := wire.ReadMember(r, "encryption")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	b, f := checkEncryption(v, false)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if _, err := s.store.UpdateVolumeTypeEncryption(ctx, typeID, b.u); err != nil {
-		s.writeError(w, r, encryptionFault(err, "update", typeID))
-		return
+		return encryptionFault(err, "update", typeID)
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", typeID).Info("volume type encryption updated")
-	writeJSON(w, http.StatusOK, map[string]any{"encryption": b.answer})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"encryption": b.answer})
+	return nil
 }
 
 // deleteEncryption is DELETE /types/{id}/encryption/{encryption_id} (admin): 202.
-func (s *server) deleteEncryption(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteEncryption(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	typeID := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyEncryptionDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	if err := s.store.DeleteVolumeTypeEncryption(ctx, typeID); err != nil {
-		s.writeError(w, r, encryptionFault(err, "delete", typeID))
-		return
+		return encryptionFault(err, "delete", typeID)
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", typeID).Info("volume type encryption deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // keyManager is the API's key manager: none when Options.KeyManager is nil.
@@ -353,7 +345,7 @@ func (s *server) newVolumeKey(r *http.Request, v *resource.Volume, vt *resource.
 	case v.SourceVolID != "":
 		src, err := s.store.GetVolume(ctx, v.SourceVolID)
 		if err != nil {
-			return notFoundAs(err, "Volume", v.SourceVolID)
+			return wire.NotFoundAs(err, "Volume", v.SourceVolID)
 		}
 		source = src.EncryptionKeyID
 	}
@@ -365,7 +357,7 @@ func (s *server) newVolumeKey(r *http.Request, v *resource.Volume, vt *resource.
 		log = log.WithField("source_key_id", source)
 	} else {
 		if enc.Cipher == nil || *enc.Cipher == "" {
-			return badRequest("Invalid encryption spec")
+			return wire.BadRequest("Invalid encryption spec")
 		}
 		algorithm, _, _ := strings.Cut(*enc.Cipher, "-")
 		bits := 0
@@ -376,7 +368,7 @@ func (s *server) newVolumeKey(r *http.Request, v *resource.Volume, vt *resource.
 	}
 	if err != nil {
 		log.WithError(err).Error("key manager error")
-		return badRequest("Key manager error")
+		return wire.BadRequest("Key manager error")
 	}
 	v.EncryptionKeyID = id
 	log.WithField("encryption_key_id", id).Info("volume encryption key made")
@@ -458,27 +450,27 @@ func (s *server) encryptionChanged(ctx context.Context, a, b string) bool {
 func (s *server) retypeEncryptionFault(ctx context.Context, v *resource.Volume, vt *resource.VolumeType, multiattach bool, policy string) error {
 	if multiattach {
 		if _, err := s.store.GetVolumeTypeEncryption(ctx, vt.ID); err == nil {
-			return invalidInput("Retype requested both encryption and multi-attach, which is not supported.")
+			return wire.InvalidInput("Retype requested both encryption and multi-attach, which is not supported.")
 		}
 	}
 	if !s.encryptionChanged(ctx, v.VolumeTypeID, vt.ID) {
 		return nil
 	}
 	if policy == "on-demand" {
-		return badRequest("Retyping volume %s to type %s changes its encryption, which needs a migration; Scoria does not migrate volumes yet.", v.ID, vt.Name)
+		return wire.BadRequest("Retyping volume %s to type %s changes its encryption, which needs a migration; Scoria does not migrate volumes yet.", v.ID, vt.Name)
 	}
-	return badRequest("Retype requires migration but is not allowed.")
+	return wire.BadRequest("Retype requires migration but is not allowed.")
 }
 
 // transferEncryptionFault refuses to offer an encrypted volume for transfer: Cinder before
 // 3.70 refuses it so; from 3.70 Cinder moves the key to the new owner, which Scoria does not
 // do yet, so it refuses at every version rather than hand over a volume whose key the new
 // owner cannot read.
-func transferEncryptionFault(v *resource.Volume) *fault {
+func transferEncryptionFault(v *resource.Volume) *wire.Fault {
 	if v.EncryptionKeyID == "" {
 		return nil
 	}
-	return badRequest("Invalid volume: transferring encrypted volume is not supported")
+	return wire.BadRequest("Invalid volume: transferring encrypted volume is not supported")
 }
 
 // volumeEncryption is Cinder's volume_encryption_metadata_get: the volume's key id (null
@@ -502,28 +494,27 @@ func (s *server) volumeEncryption(ctx context.Context, id string) (map[string]an
 }
 
 // showVolumeEncryption is GET /volumes/{id}/encryption (volume_encryption_metadata).
-func (s *server) showVolumeEncryption(w http.ResponseWriter, r *http.Request) {
+func (s *server) showVolumeEncryption(w http.ResponseWriter, r *http.Request) error {
 	m, err := s.volumeEncryption(r.Context(), mux.Vars(r)["volume_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, m)
+	wire.WriteJSON(w, http.StatusOK, m)
+	return nil
 }
 
 // showVolumeEncryptionItem is GET /volumes/{id}/encryption/{key}: the bare value, as Cinder
 // answers it. An unknown key is a 404 (Cinder fails with a 500 there).
-func (s *server) showVolumeEncryptionItem(w http.ResponseWriter, r *http.Request) {
+func (s *server) showVolumeEncryptionItem(w http.ResponseWriter, r *http.Request) error {
 	vars := mux.Vars(r)
 	m, err := s.volumeEncryption(r.Context(), vars["volume_id"])
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	v, ok := m[vars["key"]]
 	if !ok {
-		s.writeError(w, r, notFound("Volume %s has no encryption metadata with key %s.", vars["volume_id"], vars["key"]))
-		return
+		return wire.NotFound("Volume %s has no encryption metadata with key %s.", vars["volume_id"], vars["key"])
 	}
-	writeJSON(w, http.StatusOK, v)
+	wire.WriteJSON(w, http.StatusOK, v)
+	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
@@ -19,9 +21,9 @@ func TestVolumeTypeEncryptionCRUD(t *testing.T) {
 	var encID string
 	runSteps(t, e, []step{
 		// Horizon's probe: no microversion, a type without encryption.
-		{name: "show none", c: call{method: "GET", path: p}, status: 200, check: func(t *testing.T, o *object) {
-			if len(o.keys) != 0 {
-				t.Fatalf("show without encryption: keys %v, want {}", o.keys)
+		{name: "show none", c: call{method: "GET", path: p}, status: 200, check: func(t *testing.T, o *wire.Object) {
+			if len(o.Keys) != 0 {
+				t.Fatalf("show without encryption: keys %v, want {}", o.Keys)
 			}
 		}},
 		{name: "show item none", c: call{method: "GET", path: p + "/provider"}, status: 404,
@@ -29,11 +31,11 @@ func TestVolumeTypeEncryptionCRUD(t *testing.T) {
 		{name: "show missing type", c: call{method: "GET", path: "/v3/" + testProject + "/types/nope/encryption"}, status: 404,
 			fault: "Volume type nope could not be found."},
 		{name: "create", c: call{method: "POST", path: p, body: `{"encryption": {"key_size": "256", "provider": "luks", "control_location": "front-end", "cipher": "aes-xts-plain64"}}`},
-			status: 200, check: func(t *testing.T, o *object) {
+			status: 200, check: func(t *testing.T, o *wire.Object) {
 				enc := member(t, o, "encryption")
 				sameKeys(t, "created", encKeys(t, enc), []string{"cipher", "control_location", "encryption_id", "key_size", "provider", "volume_type_id"})
 				if member(t, enc, "key_size") != json.Number("256") || str(t, enc, "volume_type_id") != typeID {
-					t.Fatalf("created %s", pyRepr(enc))
+					t.Fatalf("created %s", wire.PyRepr(enc))
 				}
 				encID = str(t, enc, "encryption_id")
 			}},
@@ -41,34 +43,34 @@ func TestVolumeTypeEncryptionCRUD(t *testing.T) {
 			status: 400, fault: "Volume type encryption for type " + typeID + " already exists."},
 		{name: "create for missing type", c: call{method: "POST", path: "/v3/" + testProject + "/types/nope/encryption", body: `{"encryption": {"provider": "luks", "control_location": "front-end"}}`},
 			status: 404, fault: "Volume type nope could not be found."},
-		{name: "show", c: call{method: "GET", path: p}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "show", c: call{method: "GET", path: p}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			sameKeys(t, "show", encKeys(t, o), []string{"cipher", "control_location", "created_at", "deleted", "deleted_at",
 				"encryption_id", "key_size", "provider", "updated_at", "volume_type_id"})
 			if str(t, o, "encryption_id") != encID || str(t, o, "cipher") != "aes-xts-plain64" || member(t, o, "deleted") != false {
-				t.Fatalf("show %s", pyRepr(o))
+				t.Fatalf("show %s", wire.PyRepr(o))
 			}
 		}},
-		{name: "show item", c: call{method: "GET", path: p + "/cipher"}, status: 200, check: func(t *testing.T, o *object) {
-			if len(o.keys) != 1 || str(t, o, "cipher") != "aes-xts-plain64" {
-				t.Fatalf("show item %s", pyRepr(o))
+		{name: "show item", c: call{method: "GET", path: p + "/cipher"}, status: 200, check: func(t *testing.T, o *wire.Object) {
+			if len(o.Keys) != 1 || str(t, o, "cipher") != "aes-xts-plain64" {
+				t.Fatalf("show item %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "show unknown item", c: call{method: "GET", path: p + "/colour"}, status: 404,
 			fault: "Volume type encryption for type " + typeID + " does not exist."},
 		{name: "update", c: call{method: "PUT", path: p + "/whatever", body: `{"encryption": {"key_size": 512, "cipher": null}}`},
-			status: 200, check: func(t *testing.T, o *object) {
+			status: 200, check: func(t *testing.T, o *wire.Object) {
 				sameKeys(t, "updated", encKeys(t, member(t, o, "encryption")), []string{"cipher", "key_size"})
 			}},
-		{name: "show updated", c: call{method: "GET", path: p}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "show updated", c: call{method: "GET", path: p}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if member(t, o, "key_size") != json.Number("512") || member(t, o, "cipher") != nil || member(t, o, "updated_at") == nil ||
 				str(t, o, "provider") != "luks" {
-				t.Fatalf("after update %s", pyRepr(o))
+				t.Fatalf("after update %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "delete", c: call{method: "DELETE", path: p + "/ignored-by-cinder"}, status: 202},
-		{name: "show deleted", c: call{method: "GET", path: p}, status: 200, check: func(t *testing.T, o *object) {
-			if len(o.keys) != 0 {
-				t.Fatalf("after delete %s, want {}", pyRepr(o))
+		{name: "show deleted", c: call{method: "GET", path: p}, status: 200, check: func(t *testing.T, o *wire.Object) {
+			if len(o.Keys) != 0 {
+				t.Fatalf("after delete %s, want {}", wire.PyRepr(o))
 			}
 		}},
 		{name: "delete again", c: call{method: "DELETE", path: p + "/ignored-by-cinder"}, status: 404,
@@ -164,7 +166,7 @@ func TestVolumeTypeEncryptionInUse(t *testing.T) {
 		if member(t, vol, "encrypted") != true {
 			t.Errorf("%s: encrypted = %v, want true", c.version, member(t, vol, "encrypted"))
 		}
-		if has := vol.(*object).has("encryption_key_id"); has != c.withKey {
+		if has := vol.(*wire.Object).Has("encryption_key_id"); has != c.withKey {
 			t.Errorf("%s: encryption_key_id shown %v, want %v", c.version, has, c.withKey)
 		}
 	}

@@ -1,4 +1,4 @@
-package api
+package wire
 
 import (
 	"bytes"
@@ -18,26 +18,28 @@ import (
 
 // Request bodies are decoded into plain values that keep what Cinder's validation messages
 // show: the order of object keys, and whether a number was written as an integer.
-// The values are nil, bool, string, json.Number, []any and *object.
+// The values are nil, bool, string, json.Number, []any and *Object.
 
-// object is a JSON object that remembers the order of its keys.
-type object struct {
-	keys []string
-	vals map[string]any
+// Object is a JSON object that remembers the order of its keys.
+type Object struct {
+	Keys []string
+	Vals map[string]any
 }
 
-func (o *object) get(k string) (any, bool) {
-	v, ok := o.vals[k]
+// Get returns the value of key k and whether the object has it.
+func (o *Object) Get(k string) (any, bool) {
+	v, ok := o.Vals[k]
 	return v, ok
 }
 
-func (o *object) has(k string) bool {
-	_, ok := o.vals[k]
+// Has reports whether the object has key k.
+func (o *Object) Has(k string) bool {
+	_, ok := o.Vals[k]
 	return ok
 }
 
-// maxBodyBytes bounds a request body; a larger one is answered 413.
-const maxBodyBytes = 1 << 20
+// MaxBodyBytes bounds a request body; a larger one is answered 413.
+const MaxBodyBytes = 1 << 20
 
 // maxBodyDepth bounds how deeply arrays and objects of a body may nest. Cinder's deepest
 // bodies (an attachment with its connector, scheduler hints) need a handful; a deeper body is
@@ -51,10 +53,10 @@ const ctxCheckTokens = 512
 // errTooDeep is a body nested deeper than maxBodyDepth.
 var errTooDeep = fmt.Errorf("JSON nested deeper than %d levels", maxBodyDepth)
 
-// readBody reads and decodes a JSON request body. An empty body decodes to nil, as Cinder
+// ReadBody reads and decodes a JSON request body. An empty body decodes to nil, as Cinder
 // treats it (its schemas then say "None is not of type 'object'"). It stops with the
 // context's error when the request's context ends (the client went away).
-func readBody(r *http.Request) (any, error) {
+func ReadBody(r *http.Request) (any, error) {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -64,7 +66,7 @@ func readBody(r *http.Request) (any, error) {
 		if cerr := r.Context().Err(); cerr != nil {
 			return nil, cerr
 		}
-		return nil, badRequest(msgMalformedBody)
+		return nil, BadRequest(MsgMalformedBody)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
@@ -74,15 +76,15 @@ func readBody(r *http.Request) (any, error) {
 	case err == nil:
 		return v, nil
 	case errors.Is(err, errTooDeep):
-		return nil, badRequest("%s: %v", msgMalformedBody, err)
+		return nil, BadRequest("%s: %v", MsgMalformedBody, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return nil, err
 	}
-	return nil, badRequest(msgMalformedBody)
+	return nil, BadRequest(MsgMalformedBody)
 }
 
-// decodeJSON decodes one JSON value, as decodeJSONContext without a context.
-func decodeJSON(data []byte) (any, error) {
+// DecodeJSON decodes one JSON value, as decodeJSONContext without a context.
+func DecodeJSON(data []byte) (any, error) {
 	return decodeJSONContext(context.Background(), data)
 }
 
@@ -139,7 +141,7 @@ func (d *bodyDecoder) value(depth int) (any, error) {
 	}
 	switch t {
 	case '{':
-		o := &object{vals: map[string]any{}}
+		o := &Object{Vals: map[string]any{}}
 		for d.dec.More() {
 			kt, err := d.token()
 			if err != nil {
@@ -153,10 +155,10 @@ func (d *bodyDecoder) value(depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if _, dup := o.vals[k]; !dup {
-				o.keys = append(o.keys, k)
+			if _, dup := o.Vals[k]; !dup {
+				o.Keys = append(o.Keys, k)
 			}
-			o.vals[k] = v
+			o.Vals[k] = v
 		}
 		if _, err := d.token(); err != nil { // '}'
 			return nil, err
@@ -189,8 +191,8 @@ func isJSONInteger(n json.Number) bool {
 // offending value, and a body of a megabyte must not come back twice, or be rendered whole
 // before being cut. A longer rendering ends with echoCut.
 const (
-	maxEcho = 512
-	echoCut = "..."
+	MaxEcho = 512
+	EchoCut = "..."
 )
 
 // echo builds error text in one buffer, cutting each quoted value at maxEcho bytes: the
@@ -206,7 +208,7 @@ func (e *echo) text(s string) { e.b.WriteString(s) }
 
 // bounded appends what write renders, cut at maxEcho bytes.
 func (e *echo) bounded(write func(*echo)) {
-	e.stop, e.cut = e.b.Len()+maxEcho, false
+	e.stop, e.cut = e.b.Len()+MaxEcho, false
 	write(e)
 	e.stop, e.cut = 0, false
 }
@@ -227,7 +229,7 @@ func (e *echo) put(s string) {
 		room--
 	}
 	e.b.WriteString(s[:room])
-	e.b.WriteString(echoCut)
+	e.b.WriteString(EchoCut)
 	e.cut = true
 }
 
@@ -240,7 +242,7 @@ func (e *echo) putRune(r rune) {
 		e.b.WriteRune(r)
 		return
 	}
-	e.b.WriteString(echoCut)
+	e.b.WriteString(EchoCut)
 	e.cut = true
 }
 
@@ -256,7 +258,7 @@ func (e *echo) repr(v any) {
 			e.put("False")
 		}
 	case json.Number:
-		e.put(pyNumber(t))
+		e.put(PyNumber(t))
 	case string:
 		e.strRepr(t)
 	case []any:
@@ -271,9 +273,9 @@ func (e *echo) repr(v any) {
 			e.repr(x)
 		}
 		e.put("]")
-	case *object:
+	case *Object:
 		e.put("{")
-		for i, k := range t.keys {
+		for i, k := range t.Keys {
 			if e.cut {
 				return
 			}
@@ -282,7 +284,7 @@ func (e *echo) repr(v any) {
 			}
 			e.strRepr(k)
 			e.put(": ")
-			e.repr(t.vals[k])
+			e.repr(t.Vals[k])
 		}
 		e.put("}")
 	default:
@@ -338,9 +340,9 @@ func (e *echo) str(v any) {
 	e.repr(v)
 }
 
-// pyRepr renders v as Python's repr() does, which is how Cinder's validation messages quote
+// PyRepr renders v as Python's repr() does, which is how Cinder's validation messages quote
 // values; cut at maxEcho bytes.
-func pyRepr(v any) string {
+func PyRepr(v any) string {
 	var e echo
 	e.bounded(func(e *echo) { e.repr(v) })
 	return e.String()
@@ -354,7 +356,8 @@ func pyStr(v any) string {
 	return e.String()
 }
 
-func pyNumber(n json.Number) string {
+// PyNumber renders a JSON number as Python does: an int exactly, a float as its repr.
+func PyNumber(n json.Number) string {
 	if isJSONInteger(n) {
 		if i, ok := new(big.Int).SetString(string(n), 10); ok {
 			return i.String()
@@ -391,8 +394,8 @@ func pyFloat(f float64) string {
 	return s
 }
 
-// pyStrRepr quotes s as Python's repr of a str does, cut at maxEcho bytes.
-func pyStrRepr(s string) string {
+// PyStrRepr quotes s as Python's repr of a str does, cut at maxEcho bytes.
+func PyStrRepr(s string) string {
 	var e echo
 	e.bounded(func(e *echo) { e.strRepr(s) })
 	return e.String()
@@ -403,9 +406,9 @@ func hex(v, width int) string {
 	return strings.Repeat("0", max(0, width-len(s))) + s
 }
 
-// pyReprList joins reprs of names, sorted, as jsonschema lists unexpected properties; the
+// PyReprList joins reprs of names, sorted, as jsonschema lists unexpected properties; the
 // list is cut at maxEcho bytes.
-func pyReprList(names []string) string {
+func PyReprList(names []string) string {
 	sorted := append([]string(nil), names...)
 	sort.Strings(sorted)
 	var e echo

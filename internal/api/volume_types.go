@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
@@ -163,7 +165,7 @@ func manageTypeView(t *resource.VolumeType, withAccess bool) typeManageView {
 func (s *server) getType(ctx context.Context, id string) (*resource.VolumeType, error) {
 	t, err := s.store.GetVolumeType(ctx, id)
 	if err != nil {
-		return nil, notFoundAs(err, "VolumeType", id)
+		return nil, wire.NotFoundAs(err, "VolumeType", id)
 	}
 	if err := s.checkTypeAccess(ctx, t); err != nil {
 		return nil, err
@@ -202,14 +204,14 @@ func (s *server) defaultTypeFor(ctx context.Context, project string) (*resource.
 	}
 	t, err := s.store.GetVolumeTypeByName(ctx, s.defaultType)
 	if errors.Is(err, resource.ErrNotFound) {
-		return nil, newFault(http.StatusInternalServerError,
+		return nil, wire.New(http.StatusInternalServerError,
 			"The request cannot be fulfilled as the default volume type %s cannot be found.", s.defaultType)
 	}
 	return t, err
 }
 
 // listTypes is GET /types.
-func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
+func (s *server) listTypes(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
 	q := r.URL.Query()
@@ -221,23 +223,20 @@ func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
 		switch l := strings.ToLower(v); {
 		case l == "none":
 			f.IsPublic = nil
-		case slices.Contains(boolTrue, l):
-		case slices.Contains(boolFalse, l):
+		case wire.IsTrue(l):
+		case wire.IsFalse(l):
 			public = false
 		default:
-			s.writeError(w, r, badRequest("Invalid is_public filter [%s]", v))
-			return
+			return wire.BadRequest("Invalid is_public filter [%s]", v)
 		}
 	}
 	if v := q.Get("limit"); q.Has("limit") {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
-			s.writeError(w, r, badRequest("limit param must be an integer"))
-			return
+			return wire.BadRequest("limit param must be an integer")
 		}
 		if n < 0 {
-			s.writeError(w, r, badRequest("limit param must be positive"))
-			return
+			return wire.BadRequest("limit param must be positive")
 		}
 		f.Limit = min(n, s.maxLimit)
 	} else {
@@ -245,23 +244,20 @@ func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Marker = q.Get("marker")
 	if fl := parseTypeSort(q, &f); fl != nil {
-		s.writeError(w, r, fl)
-		return
+		return fl
 	}
 	vw := newViewer(r)
 	none, fl := typeListFilters(r, vw, &f)
 	if fl != nil {
-		s.writeError(w, r, fl)
-		return
+		return fl
 	}
 	if none {
-		writeJSON(w, http.StatusOK, map[string]any{"volume_types": []typeView{}})
-		return
+		wire.WriteJSON(w, http.StatusOK, map[string]any{"volume_types": []typeView{}})
+		return nil
 	}
 	types, err := s.store.ListVolumeTypes(ctx, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]typeView, 0, len(types))
 	for _, t := range types {
@@ -269,21 +265,22 @@ func (s *server) listTypes(w http.ResponseWriter, r *http.Request) {
 	}
 	body := map[string]any{"volume_types": out}
 	if len(types) > 0 && len(types) == f.Limit && q.Has("limit") {
-		var params []queryParam
+		var params []wire.QueryParam
 		for k, vs := range q {
 			for _, v := range vs {
-				params = append(params, queryParam{key: k, value: v})
+				params = append(params, wire.QueryParam{Key: k, Value: v})
 			}
 		}
-		slices.SortFunc(params, func(a, b queryParam) int { return strings.Compare(a.key, b.key) })
+		slices.SortFunc(params, func(a, b wire.QueryParam) int { return strings.Compare(a.Key, b.Key) })
 		body["volume_type_links"] = vw.nextLink("types", params, types[len(types)-1].ID)
 	}
-	writeJSON(w, http.StatusOK, body)
+	wire.WriteJSON(w, http.StatusOK, body)
+	return nil
 }
 
 // parseTypeSort reads sort=key[:dir],… or sort_key/sort_dir (Cinder's get_sort_params); a
 // type list sorts by its first key, then by id.
-func parseTypeSort(q map[string][]string, f *resource.VolumeTypeFilter) *fault {
+func parseTypeSort(q map[string][]string, f *resource.VolumeTypeFilter) *wire.Fault {
 	get := func(k string) (string, bool) {
 		v, ok := q[k]
 		if !ok || len(v) == 0 {
@@ -295,7 +292,7 @@ func parseTypeSort(q map[string][]string, f *resource.VolumeTypeFilter) *fault {
 	key, hasKey := get("sort_key")
 	dir, hasDir := get("sort_dir")
 	if hasSort && (hasKey || hasDir) {
-		return badRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+		return wire.BadRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
 	}
 	if hasSort {
 		first := strings.TrimSpace(strings.Split(sortSpec, ",")[0])
@@ -304,7 +301,7 @@ func parseTypeSort(q map[string][]string, f *resource.VolumeTypeFilter) *fault {
 	key, dir = strings.TrimSpace(key), strings.ToLower(strings.TrimSpace(dir))
 	if key != "" {
 		if !slices.Contains(resource.VolumeTypeSortKeys, key) {
-			return invalidInput("Invalid sort key")
+			return wire.InvalidInput("Invalid sort key")
 		}
 		f.SortKey = key
 	}
@@ -315,13 +312,13 @@ func parseTypeSort(q map[string][]string, f *resource.VolumeTypeFilter) *fault {
 	case "desc":
 		f.SortDesc = true
 	default:
-		return invalidInput("Unknown sort direction, must be 'desc' or 'asc'")
+		return wire.InvalidInput("Unknown sort direction, must be 'desc' or 'asc'")
 	}
 	return nil
 }
 
 // showType is GET /types/{id}; /types/default is the caller's default type.
-func (s *server) showType(w http.ResponseWriter, r *http.Request) {
+func (s *server) showType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rc := reqctx.From(ctx)
 	id := mux.Vars(r)["type_id"]
@@ -331,83 +328,80 @@ func (s *server) showType(w http.ResponseWriter, r *http.Request) {
 	)
 	if id == "default" {
 		t, err = s.defaultTypeFor(ctx, rc.ProjectID)
-		var f *fault
-		if errors.As(err, &f) && f.status == http.StatusInternalServerError {
-			err = notFound("Default volume type can not be found.")
+		var f *wire.Fault
+		if errors.As(err, &f) && f.Status == http.StatusInternalServerError {
+			err = wire.NotFound("Default volume type can not be found.")
 		}
 	} else {
 		t, err = s.getType(ctx, id)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"volume_type": showTypeView(newViewer(r), t, id != "default")})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"volume_type": showTypeView(newViewer(r), t, id != "default")})
+	return nil
 }
 
 // createType is POST /types (admin).
-func (s *server) createType(w http.ResponseWriter, r *http.Request) {
+func (s *server) createType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if f := authorizeAdmin(r, policyTypeCreate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	t, f := parseTypeCreate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t.ID = uuid.NewString()
 	if err := s.store.CreateVolumeType(ctx, t); err != nil {
 		if errors.Is(err, resource.ErrVolumeTypeExists) {
-			err = newFault(http.StatusConflict, "Volume Type %s already exists.", t.Name)
+			err = wire.New(http.StatusConflict, "Volume Type %s already exists.", t.Name)
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_type_id": t.ID, "name": t.Name}).Info("volume type created")
-	writeJSON(w, http.StatusOK, map[string]any{"volume_type": manageTypeView(t, newViewer(r).may(ruleTypeAccess))})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"volume_type": manageTypeView(t, newViewer(r).may(ruleTypeAccess))})
+	return nil
 }
 
 // parseTypeCreate checks a create body against Cinder's volume_types.create schema.
-func parseTypeCreate(body any) (*resource.VolumeType, *fault) {
-	o, f := requireObject("", body)
+func parseTypeCreate(body any) (*resource.VolumeType, *wire.Fault) {
+	o, f := wire.RequireObject("", body)
 	if f != nil {
 		return nil, f
 	}
-	if !o.has("volume_type") {
-		return nil, schemaError("", body, "'volume_type' is a required property")
+	if !o.Has("volume_type") {
+		return nil, wire.SchemaError("", body, "'volume_type' is a required property")
 	}
-	if f := checkAdditional("", o, "volume_type"); f != nil {
+	if f := wire.CheckAdditional("", o, "volume_type"); f != nil {
 		return nil, f
 	}
-	vt, f := requireObject("volume_type", o.vals["volume_type"])
+	vt, f := wire.RequireObject("volume_type", o.Vals["volume_type"])
 	if f != nil {
 		return nil, f
 	}
-	if !vt.has("name") {
-		return nil, schemaError("volume_type", vt, "'name' is a required property")
+	if !vt.Has("name") {
+		return nil, wire.SchemaError("volume_type", vt, "'name' is a required property")
 	}
-	if f := checkAdditional("volume_type", vt, "name", "description", "extra_specs", "os-volume-type-access:is_public"); f != nil {
+	if f := wire.CheckAdditional("volume_type", vt, "name", "description", "extra_specs", "os-volume-type-access:is_public"); f != nil {
 		return nil, f
 	}
-	name, f := checkTypeName("name", vt.vals["name"], 1)
+	name, f := checkTypeName("name", vt.Vals["name"], 1)
 	if f != nil {
 		return nil, f
 	}
 	t := &resource.VolumeType{Name: name, IsPublic: true, ExtraSpecs: map[string]string{}}
-	if v, ok := vt.get("description"); ok {
-		if f := checkNullableString("description", v, 0, 255); f != nil {
+	if v, ok := vt.Get("description"); ok {
+		if f := wire.CheckNullableString("description", v, 0, 255); f != nil {
 			return nil, f
 		}
 		t.Description, _ = v.(string)
 	}
-	if v, ok := vt.get("extra_specs"); ok {
+	if v, ok := vt.Get("extra_specs"); ok {
 		specs, f := checkExtraSpecs("extra_specs", v, true, true)
 		if f != nil {
 			return nil, f
@@ -416,7 +410,7 @@ func parseTypeCreate(body any) (*resource.VolumeType, *fault) {
 			t.ExtraSpecs = specs
 		}
 	}
-	if v, ok := vt.get("os-volume-type-access:is_public"); ok {
+	if v, ok := vt.Get("os-volume-type-access:is_public"); ok {
 		b, f := checkBoolean("os-volume-type-access:is_public", v)
 		if f != nil {
 			return nil, f
@@ -429,72 +423,72 @@ func parseTypeCreate(body any) (*resource.VolumeType, *fault) {
 // checkTypeName is parameter_types.name (minLen 1) or name_allow_zero_min_length (0): a
 // string of at most 255 characters that, when not empty, is not only white space and has
 // none around it.
-func checkTypeName(field string, v any, minLen int) (string, *fault) {
-	if f := checkType(field, v, "string"); f != nil {
+func checkTypeName(field string, v any, minLen int) (string, *wire.Fault) {
+	if f := wire.CheckType(field, v, "string"); f != nil {
 		return "", f
 	}
 	s := v.(string)
-	if f := checkLength(field, s, minLen, 255); f != nil {
+	if f := wire.CheckLength(field, s, minLen, 255); f != nil {
 		return "", f
 	}
 	if s != "" && (strings.TrimSpace(s) == "" || strings.TrimSpace(s) != s) {
-		return "", schemaError(field, s, "An invalid 'name' value was provided. The name must be: 1) Contains at least one non-whitespace character and 2) The name can not have leading and trailing whitespace.")
+		return "", wire.SchemaError(field, s, "An invalid 'name' value was provided. The name must be: 1) Contains at least one non-whitespace character and 2) The name can not have leading and trailing whitespace.")
 	}
 	return s, nil
 }
 
 // checkBoolean is parameter_types.boolean: a JSON boolean or one of its strings.
-func checkBoolean(field string, v any) (bool, *fault) {
+func checkBoolean(field string, v any) (bool, *wire.Fault) {
 	switch t := v.(type) {
 	case bool:
 		return t, nil
 	case string:
-		if b, ok := schemaBoolStrings[t]; ok {
+		if b, ok := wire.SchemaBool(t); ok {
 			return b, nil
 		}
 	}
-	return false, schemaError(field, v, pyRepr(v)+" is not one of [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't', False, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f']")
+	return false, wire.SchemaError(field, v, wire.PyRepr(v)+" is not one of [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', 'y', 't', False, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no', 'n', 'f']")
 }
 
 // extraSpecKeyPattern is the key pattern of Cinder's extra specs schemas; without spaces for
 // the extra_specs API (extra_specs_with_no_spaces_key).
 var (
-	extraSpecKeyPattern        = metadataKeyPattern
+	extraSpecKeyPattern        = wire.MetadataKeyPattern
 	extraSpecKeyNoSpacePattern = regexp.MustCompile(`^[a-zA-Z0-9_:./-]{1,255}$`)
 )
 
 // checkExtraSpecs is Cinder's extra_specs_with_null (spaces allowed in keys, null values
 // allowed) or extra_specs_with_no_spaces_key: an object of keys matching the pattern whose
 // values are strings of at most 255 characters or null (stored as "").
-func checkExtraSpecs(field string, v any, allowNull, spaces bool) (map[string]string, *fault) {
+func checkExtraSpecs(field string, v any, allowNull, spaces bool) (map[string]string, *wire.Fault) {
 	types := []string{"object"}
 	if allowNull {
 		types = append(types, "null")
 	}
-	if f := checkType(field, v, types...); f != nil {
+	if f := wire.CheckType(field, v, types...); f != nil {
 		return nil, f
 	}
-	o, ok := v.(*object)
+	o, ok := v.(*wire.Object)
 	if !ok {
 		return nil, nil
 	}
-	pattern, patternPy := extraSpecKeyPattern, metadataKeyPatternPy
+	pattern, patternPy := extraSpecKeyPattern, wire.MetadataKeyPatternPy
 	if !spaces {
 		pattern, patternPy = extraSpecKeyNoSpacePattern, `'^[a-zA-Z0-9-_:.]{1,255}$'`
 	}
-	specs := make(map[string]string, len(o.keys))
+	specs := make(map[string]string, len(o.Keys))
 	var bad []string
-	for _, k := range o.keys {
+	for _, k := range o.Keys {
 		if !pattern.MatchString(k) {
 			bad = append(bad, k)
 			continue
 		}
-		val := o.vals[k]
-		if f := checkType(k, val, "string", "null"); f != nil {
+		val := o.Vals[k]
+		if f := wire.CheckType(k, val, "string", "null"); f != nil {
 			return nil, f
 		}
 		s, _ := val.(string)
-		if f := checkLength(k, s, 0, 255); f != nil {
+		if f := wire.CheckLength(k, s, 0, 255); f != nil {
 			return nil, f
 		}
 		specs[k] = s
@@ -504,84 +498,81 @@ func checkExtraSpecs(field string, v any, allowNull, spaces bool) (map[string]st
 		if len(bad) > 1 {
 			verb = "do"
 		}
-		return nil, schemaError(field, v, pyReprList(bad)+" "+verb+" not match any of the regexes: "+patternPy)
+		return nil, wire.SchemaError(field, v, wire.PyReprList(bad)+" "+verb+" not match any of the regexes: "+patternPy)
 	}
 	return specs, nil
 }
 
 // updateType is PUT /types/{id} (admin): name, description, is_public.
-func (s *server) updateType(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyTypeUpdate); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	u, f := parseTypeUpdate(body)
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.store.UpdateVolumeType(ctx, id, u)
 	if err != nil {
 		if errors.Is(err, resource.ErrVolumeTypeExists) {
-			err = newFault(http.StatusConflict, "Volume Type %s already exists.", *u.Name)
+			err = wire.New(http.StatusConflict, "Volume Type %s already exists.", *u.Name)
 		}
-		s.writeError(w, r, notFoundAs(err, "VolumeType", id))
-		return
+		return wire.NotFoundAs(err, "VolumeType", id)
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", id).Info("volume type updated")
-	writeJSON(w, http.StatusOK, map[string]any{"volume_type": manageTypeView(t, false)})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"volume_type": manageTypeView(t, false)})
+	return nil
 }
 
 // parseTypeUpdate checks an update body against Cinder's volume_types.update schema and the
 // controller's own rules; a null name or description keeps what the type has.
-func parseTypeUpdate(body any) (resource.VolumeTypeUpdate, *fault) {
+func parseTypeUpdate(body any) (resource.VolumeTypeUpdate, *wire.Fault) {
 	var u resource.VolumeTypeUpdate
-	o, f := requireObject("", body)
+	o, f := wire.RequireObject("", body)
 	if f != nil {
 		return u, f
 	}
-	if !o.has("volume_type") {
-		return u, schemaError("", body, "'volume_type' is a required property")
+	if !o.Has("volume_type") {
+		return u, wire.SchemaError("", body, "'volume_type' is a required property")
 	}
-	if f := checkAdditional("", o, "volume_type"); f != nil {
+	if f := wire.CheckAdditional("", o, "volume_type"); f != nil {
 		return u, f
 	}
-	vt, f := requireObject("volume_type", o.vals["volume_type"])
+	vt, f := wire.RequireObject("volume_type", o.Vals["volume_type"])
 	if f != nil {
 		return u, f
 	}
-	if f := checkAdditional("volume_type", vt, "name", "description", "is_public"); f != nil {
+	if f := wire.CheckAdditional("volume_type", vt, "name", "description", "is_public"); f != nil {
 		return u, f
 	}
 	// parameter_types.update_name: a string of 1 to 255 characters, or null to keep the name
 	// (what `cinder type-update --description` and `openstack volume type set` send).
-	if v, ok := vt.get("name"); ok {
-		if f := checkNullableString("name", v, 1, 255); f != nil {
+	if v, ok := vt.Get("name"); ok {
+		if f := wire.CheckNullableString("name", v, 1, 255); f != nil {
 			return u, f
 		}
 		if name, ok := v.(string); ok {
 			if strings.TrimSpace(name) == "" {
-				return u, badRequest("Volume type name can not be empty.")
+				return u, wire.BadRequest("Volume type name can not be empty.")
 			}
 			u.Name = &name
 		}
 	}
-	if v, ok := vt.get("description"); ok {
-		if f := checkNullableString("description", v, 0, 255); f != nil {
+	if v, ok := vt.Get("description"); ok {
+		if f := wire.CheckNullableString("description", v, 0, 255); f != nil {
 			return u, f
 		}
 		if d, ok := v.(string); ok {
 			u.Description = &d
 		}
 	}
-	if v, ok := vt.get("is_public"); ok {
+	if v, ok := vt.Get("is_public"); ok {
 		b, f := checkBoolean("is_public", v)
 		if f != nil {
 			return u, f
@@ -589,143 +580,125 @@ func parseTypeUpdate(body any) (resource.VolumeTypeUpdate, *fault) {
 		u.IsPublic = &b
 	}
 	if u.Name == nil && u.Description == nil && u.IsPublic == nil {
-		return u, badRequest("Specify volume type name, description, is_public or a combination thereof.")
+		return u, wire.BadRequest("Specify volume type name, description, is_public or a combination thereof.")
 	}
 	return u, nil
 }
 
 // deleteType is DELETE /types/{id} (admin). A type in use, the configured default type and a
 // project's default type are refused as Cinder refuses them.
-func (s *server) deleteType(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteType(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyTypeDelete); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.getType(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if t.Name == s.defaultType || t.ID == s.defaultType {
-		s.writeError(w, r, badRequest("The volume type %s is a default volume type and cannot be deleted.", t.ID))
-		return
+		return wire.BadRequest("The volume type %s is a default volume type and cannot be deleted.", t.ID)
 	}
 	if err := s.store.DeleteVolumeType(ctx, t.ID); err != nil {
 		switch {
 		case errors.Is(err, resource.ErrVolumeTypeInUse):
-			err = badRequest("Target volume type is still in use.")
+			err = wire.BadRequest("Target volume type is still in use.")
 		case errors.Is(err, resource.ErrVolumeTypeIsDefault):
-			err = badRequest("The volume type %s is a default volume type and cannot be deleted.", t.ID)
+			err = wire.BadRequest("The volume type %s is a default volume type and cannot be deleted.", t.ID)
 		}
-		s.writeError(w, r, notFoundAs(err, "VolumeType", id))
-		return
+		return wire.NotFoundAs(err, "VolumeType", id)
 	}
 	reqctx.Log(ctx, s.log).WithField("volume_type_id", t.ID).Info("volume type deleted")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // typeAction is POST /types/{id}/action: addProjectAccess, removeProjectAccess (admin).
-func (s *server) typeAction(w http.ResponseWriter, r *http.Request) {
+func (s *server) typeAction(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["type_id"]
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	o, ok := body.(*object)
-	if !ok || len(o.keys) != 1 {
-		s.writeError(w, r, badRequest(msgMalformedBody))
-		return
+	o, ok := body.(*wire.Object)
+	if !ok || len(o.Keys) != 1 {
+		return wire.BadRequest(wire.MsgMalformedBody)
 	}
-	action := o.keys[0]
+	action := o.Keys[0]
 	policy := policyTypeAccessAdd
 	switch action {
 	case "addProjectAccess":
 	case "removeProjectAccess":
 		policy = policyTypeAccessRemove
 	default:
-		s.writeError(w, r, badRequest("There is no such action: %s", action))
-		return
+		return wire.BadRequest("There is no such action: %s", action)
 	}
 	if f := authorizeAdmin(r, policy); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	args, f := requireObject(action, o.vals[action])
+	args, f := wire.RequireObject(action, o.Vals[action])
 	if f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
-	if !args.has("project") {
-		s.writeError(w, r, schemaError(action, args, "'project' is a required property"))
-		return
+	if !args.Has("project") {
+		return wire.SchemaError(action, args, "'project' is a required property")
 	}
-	if f := checkAdditional(action, args, "project"); f != nil {
-		s.writeError(w, r, f)
-		return
+	if f := wire.CheckAdditional(action, args, "project"); f != nil {
+		return f
 	}
-	pv := args.vals["project"]
-	if f := checkType("project", pv, "string"); f != nil {
-		s.writeError(w, r, f)
-		return
+	pv := args.Vals["project"]
+	if f := wire.CheckType("project", pv, "string"); f != nil {
+		return f
 	}
 	project := pv.(string)
-	if f := checkLength("project", project, 1, 255); f != nil {
-		s.writeError(w, r, f)
-		return
+	if f := wire.CheckLength("project", project, 1, 255); f != nil {
+		return f
 	}
 	t, err := s.store.GetVolumeType(ctx, id)
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "VolumeType", id))
-		return
+		return wire.NotFoundAs(err, "VolumeType", id)
 	}
 	if t.IsPublic {
-		s.writeError(w, r, badRequest("Invalid volume type: Type access modification is not applicable to public volume type."))
-		return
+		return wire.BadRequest("Invalid volume type: Type access modification is not applicable to public volume type.")
 	}
 	if action == "addProjectAccess" {
 		err = s.store.AddVolumeTypeAccess(ctx, id, project)
 		if errors.Is(err, resource.ErrAccessExists) {
-			err = newFault(http.StatusConflict, "Volume type access for %s / %s combination already exists.", id, project)
+			err = wire.New(http.StatusConflict, "Volume type access for %s / %s combination already exists.", id, project)
 		}
 	} else {
 		err = s.store.RemoveVolumeTypeAccess(ctx, id, project)
 		if errors.Is(err, resource.ErrNotFound) {
-			err = notFound("Volume type access not found for %s / %s combination.", id, project)
+			err = wire.NotFound("Volume type access not found for %s / %s combination.", id, project)
 		}
 	}
 	if err != nil {
-		s.writeError(w, r, notFoundAs(err, "VolumeType", id))
-		return
+		return wire.NotFoundAs(err, "VolumeType", id)
 	}
 	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_type_id": id, "project": project, "action": action}).Info("volume type access changed")
-	writeAccepted(w)
+	wire.WriteAccepted(w)
+	return nil
 }
 
 // listTypeAccess is GET /types/{id}/os-volume-type-access (admin).
-func (s *server) listTypeAccess(w http.ResponseWriter, r *http.Request) {
+func (s *server) listTypeAccess(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["type_id"]
 	if f := authorizeAdmin(r, policyTypeAccessForType); f != nil {
-		s.writeError(w, r, f)
-		return
+		return f
 	}
 	t, err := s.getType(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if t.IsPublic {
-		s.writeError(w, r, notFound("Access list not available for public volume types."))
-		return
+		return wire.NotFound("Access list not available for public volume types.")
 	}
 	projects, err := s.store.ListVolumeTypeAccess(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	type access struct {
 		VolumeTypeID string `json:"volume_type_id"`
@@ -735,5 +708,6 @@ func (s *server) listTypeAccess(w http.ResponseWriter, r *http.Request) {
 	for _, p := range projects {
 		out = append(out, access{VolumeTypeID: id, ProjectID: p})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"volume_type_access": out})
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"volume_type_access": out})
+	return nil
 }

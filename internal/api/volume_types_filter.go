@@ -13,11 +13,13 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/wire"
+
 	"github.com/scoria/scoria/internal/resource"
 )
 
 // mvTypeFilter is Cinder's SUPPORT_VOLUME_TYPE_FILTER.
-var mvTypeFilter = version{3, 52}
+var mvTypeFilter = wire.Version{Major: 3, Minor: 52}
 
 // typeFilterKeys are the type filters a non-admin may use (Cinder's resource_filters.json).
 var typeFilterKeys = []string{"is_public", "extra_specs"}
@@ -47,24 +49,24 @@ func queryKeys(raw string) []string {
 // filtered on an extra spec they may not see (volume_extension:types_extra_specs:read_sensitive
 // decides, as in Cinder): the list is then empty. Which filters a caller may use is decided
 // by is_admin, as Cinder's controller does.
-func typeListFilters(r *http.Request, vw viewer, f *resource.VolumeTypeFilter) (none bool, fl *fault) {
+func typeListFilters(r *http.Request, vw viewer, f *resource.VolumeTypeFilter) (none bool, fl *wire.Fault) {
 	q := r.URL.Query()
 	admin := vw.admin
-	if versionOf(r.Context()).atLeast(mvTypeFilter) {
+	if wire.VersionOf(r.Context()).AtLeast(mvTypeFilter) {
 		var invalid []string
 		for _, k := range queryKeys(r.URL.RawQuery) {
 			if slices.Contains(typeListParams, k) {
 				continue
 			}
 			if !isASCII(k) {
-				return false, badRequest("Filter keys can only contain ASCII characters.")
+				return false, wire.BadRequest("Filter keys can only contain ASCII characters.")
 			}
 			if !admin && !slices.Contains(typeFilterKeys, k) && k != "all_tenants" {
 				invalid = append(invalid, k)
 			}
 		}
 		if len(invalid) > 0 {
-			return false, badRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
+			return false, wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
 		}
 	} else if !admin {
 		return false, nil // Cinder drops every non-admin filter but is_public, which it overrides
@@ -76,7 +78,7 @@ func typeListFilters(r *http.Request, vw viewer, f *resource.VolumeTypeFilter) (
 	raw := vs[len(vs)-1]
 	specs, ok := parseDictFilter(raw)
 	if !ok {
-		return false, badRequest("Invalid extra_specs filter [%s]: it must be a dict of strings.", raw)
+		return false, wire.BadRequest("Invalid extra_specs filter [%s]: it must be a dict of strings.", raw)
 	}
 	if !vw.may(ruleTypeSensitiveSpecs) {
 		for k := range specs {

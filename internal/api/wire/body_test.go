@@ -1,10 +1,9 @@
-package api
+package wire
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -29,12 +28,12 @@ func TestPyRepr(t *testing.T) {
 		{`{"b": 1, "a": {"c": []}}`, `{'b': 1, 'a': {'c': []}}`, `{'b': 1, 'a': {'c': []}}`},
 		{`{"a": 1, "a": 2}`, `{'a': 2}`, `{'a': 2}`},
 	} {
-		v, err := decodeJSON([]byte(tc.json))
+		v, err := DecodeJSON([]byte(tc.json))
 		if err != nil {
 			t.Errorf("decode %s: %v", tc.json, err)
 			continue
 		}
-		if got := pyRepr(v); got != tc.repr {
+		if got := PyRepr(v); got != tc.repr {
 			t.Errorf("repr(%s) = %s, want %s", tc.json, got, tc.repr)
 		}
 		if got := pyStr(v); got != tc.str {
@@ -42,20 +41,10 @@ func TestPyRepr(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`{`, `{"a": 1} 2`, `NaN`, `{1: 2}`, `[1,]`} {
-		if _, err := decodeJSON([]byte(bad)); err == nil {
+		if _, err := DecodeJSON([]byte(bad)); err == nil {
 			t.Errorf("decoded %s", bad)
 		}
 	}
-}
-
-// nested is a body whose volume metadata is n arrays inside each other.
-func nested(n int) string {
-	return `{"volume": {"size": 1, "metadata": ` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}}`
-}
-
-// nestedOfSize is nested, as deep as fits in size bytes.
-func nestedOfSize(size int) string {
-	return nested((size - len(nested(0))) / 2)
 }
 
 func TestDecodeDepth(t *testing.T) {
@@ -69,11 +58,11 @@ func TestDecodeDepth(t *testing.T) {
 		{"volume at the limit", nested(maxBodyDepth - 2), false},
 		{"one level more", nested(maxBodyDepth - 1), true},
 		{"objects", deepObject, true},
-		{"a megabyte of brackets", nestedOfSize(maxBodyBytes), true},
+		{"a megabyte of brackets", nestedOfSize(MaxBodyBytes), true},
 		{"unclosed", strings.Repeat("[", 100000), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := decodeJSON([]byte(tc.body))
+			_, err := DecodeJSON([]byte(tc.body))
 			if got := errors.Is(err, errTooDeep); got != tc.deep {
 				t.Fatalf("decode: %v; refused for depth: %v, want %v", err, got, tc.deep)
 			}
@@ -88,9 +77,9 @@ func TestDecodeDepth(t *testing.T) {
 // length would (before the cap, each level was a list: hundreds of thousands of allocations
 // for a megabyte).
 func TestDecodeNestedWorkBounded(t *testing.T) {
-	body := []byte(nestedOfSize(maxBodyBytes))
+	body := []byte(nestedOfSize(MaxBodyBytes))
 	allocs := testing.AllocsPerRun(3, func() {
-		if _, err := decodeJSON(body); err == nil {
+		if _, err := DecodeJSON(body); err == nil {
 			t.Fatal("a megabyte of nesting decoded")
 		}
 	})
@@ -114,9 +103,9 @@ func TestDecodeStopsWhenContextEnds(t *testing.T) {
 // TestEchoBounded: error messages quote a value, a string or a key list cut at maxEcho
 // bytes, at a character boundary, with echoCut after the cut.
 func TestEchoBounded(t *testing.T) {
-	long := strings.Repeat("é", maxBodyBytes/2)
+	long := strings.Repeat("é", MaxBodyBytes/2)
 	wide := "[" + strings.Repeat(`"abc", `, 100000) + `"abc"]`
-	wideValue, err := decodeJSON([]byte(wide))
+	wideValue, err := DecodeJSON([]byte(wide))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,72 +116,35 @@ func TestEchoBounded(t *testing.T) {
 	for _, tc := range []struct {
 		name, got, prefix string
 	}{
-		{"repr of a long string", pyRepr(long), "'éé"},
+		{"repr of a long string", PyRepr(long), "'éé"},
 		{"str of a long string", pyStr(long), "éé"},
-		{"str repr", pyStrRepr(long), "'éé"},
-		{"repr of a wide list", pyRepr(wideValue), "['abc', 'abc'"},
-		{"key list", pyReprList(keys), "'key-000000', 'key-000001'"},
+		{"str repr", PyStrRepr(long), "'éé"},
+		{"repr of a wide list", PyRepr(wideValue), "['abc', 'abc'"},
+		{"key list", PyReprList(keys), "'key-000000', 'key-000001'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if len(tc.got) > maxEcho+len(echoCut) {
-				t.Errorf("%d bytes, want at most %d", len(tc.got), maxEcho+len(echoCut))
+			if len(tc.got) > MaxEcho+len(EchoCut) {
+				t.Errorf("%d bytes, want at most %d", len(tc.got), MaxEcho+len(EchoCut))
 			}
-			if !strings.HasPrefix(tc.got, tc.prefix) || !strings.HasSuffix(tc.got, echoCut) {
-				t.Errorf("got %.40q…%q, want %q… ending %q", tc.got, tc.got[max(0, len(tc.got)-10):], tc.prefix, echoCut)
+			if !strings.HasPrefix(tc.got, tc.prefix) || !strings.HasSuffix(tc.got, EchoCut) {
+				t.Errorf("got %.40q…%q, want %q… ending %q", tc.got, tc.got[max(0, len(tc.got)-10):], tc.prefix, EchoCut)
 			}
 			if !utf8.ValidString(tc.got) {
 				t.Errorf("cut inside a character: %q", tc.got[len(tc.got)-10:])
 			}
 		})
 	}
-	if got := pyRepr("short"); got != "'short'" {
+	if got := PyRepr("short"); got != "'short'" {
 		t.Errorf("repr of a short string = %s, not cut", got)
 	}
 }
 
-// TestBadBodiesAnsweredBriefly: through the handler, a deep body is a 400 naming the limit,
-// and a huge invalid value is quoted cut, not whole (twice) as before.
-func TestBadBodiesAnsweredBriefly(t *testing.T) {
-	e := newEnv(t)
-	for _, tc := range []struct {
-		name, body, message string
-	}{
-		{"deep", nestedOfSize(maxBodyBytes - 100), "Malformed request body: JSON nested deeper than 32 levels"},
-		{"long metadata value", `{"volume": {"size": 1, "metadata": {"k": "` + strings.Repeat("v", 300000) + `"}}}`,
-			"Invalid input for field/attribute k. Value: " + strings.Repeat("v", maxEcho) + echoCut + ". '" + strings.Repeat("v", maxEcho-1) + echoCut + " is too long"},
-		{"long bad key", `{"volume": {"size": 1, "metadata": {"` + strings.Repeat("!", 300000) + `": "v"}}}`, ""},
-		{"wide list", `{"volume": {"size": 1, "metadata": [` + strings.Repeat(`1, `, 300000) + `1]}}`, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rec := e.do(call{method: "POST", path: "/v3/p1/volumes", body: tc.body})
-			wantStatus(t, rec, http.StatusBadRequest)
-			if rec.Body.Len() > 4*maxEcho {
-				t.Errorf("answer of %d bytes to a body of %d, want at most %d", rec.Body.Len(), len(tc.body), 4*maxEcho)
-			}
-			if tc.message != "" {
-				wantFault(t, rec, http.StatusBadRequest, "badRequest", tc.message)
-			}
-		})
-	}
-	if n := len(e.volumes()); n != 0 {
-		t.Errorf("%d volumes after bad bodies, want none", n)
-	}
+// nested is a body whose volume metadata is n arrays inside each other.
+func nested(n int) string {
+	return `{"volume": {"size": 1, "metadata": ` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}}`
 }
 
-// BenchmarkDecodeNested reads nested bodies of growing size through the create handler: the
-// time per body must grow no faster than its size (before the depth cap, 40 KB took a
-// second and 200 KB thirty).
-func BenchmarkDecodeNested(b *testing.B) {
-	e := newEnv(b)
-	for _, size := range []int{40 << 10, 200 << 10, maxBodyBytes - 100} {
-		body := nestedOfSize(size)
-		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			for i := 0; i < b.N; i++ {
-				if rec := e.do(call{method: "POST", path: "/v3/p1/volumes", body: body}); rec.Code != http.StatusBadRequest {
-					b.Fatalf("status %d", rec.Code)
-				}
-			}
-		})
-	}
+// nestedOfSize is nested, as deep as fits in size bytes.
+func nestedOfSize(size int) string {
+	return nested((size - len(nested(0))) / 2)
 }

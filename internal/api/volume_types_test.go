@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/scoria/scoria/internal/api/wire"
 )
 
 // Non-admin callers: project p2 and p3 with the member role, and the reader role Keystone
@@ -23,8 +25,8 @@ type step struct {
 	c       call
 	status  int
 	fault   string // the fault message, when status is an error
-	check   func(t *testing.T, o *object)
-	capture func(o *object) // remembers ids for later steps
+	check   func(t *testing.T, o *wire.Object)
+	capture func(o *wire.Object) // remembers ids for later steps
 }
 
 func runSteps(t *testing.T, e *env, steps []step) {
@@ -58,12 +60,12 @@ func TestVolumeTypesCRUD(t *testing.T) {
 	p := "/v3/" + testProject
 	runSteps(t, e, []step{
 		{name: "create", c: call{method: "POST", path: p + "/types", body: `{"volume_type": {"name": "gold", "description": "fast", "os-volume-type-access:is_public": true, "extra_specs": {"volume_backend_name": "b1", "multiattach": "<is> True"}}}`},
-			status: 200, check: func(t *testing.T, o *object) {
+			status: 200, check: func(t *testing.T, o *wire.Object) {
 				sameKeys(t, "create", keysOf(t, member(t, o, "volume_type")), []string{"id", "name", "is_public", "extra_specs", "description", "os-volume-type-access:is_public"})
 				if str(t, o, "volume_type", "extra_specs", "volume_backend_name") != "b1" {
-					t.Errorf("extra specs not kept: %v", pyRepr(o))
+					t.Errorf("extra specs not kept: %v", wire.PyRepr(o))
 				}
-			}, capture: func(o *object) { id = str(t, o, "volume_type", "id") }},
+			}, capture: func(o *wire.Object) { id = str(t, o, "volume_type", "id") }},
 		{name: "duplicate name", c: call{method: "POST", path: p + "/types", body: `{"volume_type": {"name": "gold"}}`}, status: 409, fault: "Volume Type gold already exists."},
 		{name: "no name", c: call{method: "POST", path: p + "/types", body: `{"volume_type": {}}`}, status: 400, fault: "'name' is a required property"},
 		{name: "extra property", c: call{method: "POST", path: p + "/types", body: `{"volume_type": {"name": "x", "foo": 1}}`}, status: 400, fault: "Additional properties are not allowed"},
@@ -72,22 +74,22 @@ func TestVolumeTypesCRUD(t *testing.T) {
 		{name: "member create", c: call{method: "POST", path: "/v3/p2/types", token: tokenP2, header: memberP2, body: `{"volume_type": {"name": "x"}}`}, status: 403, fault: "volume_extension:type_create"},
 	})
 	runSteps(t, e, []step{
-		{name: "show admin", c: call{method: "GET", path: p + "/types/" + id}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "show admin", c: call{method: "GET", path: p + "/types/" + id}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			sameKeys(t, "show", keysOf(t, member(t, o, "volume_type")), []string{"id", "name", "is_public", "description", "extra_specs", "qos_specs_id", "os-volume-type-access:is_public"})
 		}},
-		{name: "show member sees user-visible specs only", c: call{method: "GET", path: "/v3/p2/types/" + id, token: tokenP2, header: memberP2}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "show member sees user-visible specs only", c: call{method: "GET", path: "/v3/p2/types/" + id, token: tokenP2, header: memberP2}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			sameKeys(t, "member show", keysOf(t, member(t, o, "volume_type")), []string{"id", "name", "is_public", "description", "extra_specs", "os-volume-type-access:is_public"})
 			sameKeys(t, "member specs", keysOf(t, member(t, o, "volume_type", "extra_specs")), []string{"multiattach"})
 		}},
 		{name: "show unknown", c: call{method: "GET", path: p + "/types/00000000-0000-0000-0000-000000000000"}, status: 404, fault: "Volume type 00000000-0000-0000-0000-000000000000 could not be found."},
-		{name: "show default", c: call{method: "GET", path: p + "/types/default"}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "show default", c: call{method: "GET", path: p + "/types/default"}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "volume_type", "name") != "__DEFAULT__" {
-				t.Errorf("default type %s", pyRepr(o))
+				t.Errorf("default type %s", wire.PyRepr(o))
 			}
 		}},
-		{name: "update", c: call{method: "PUT", path: p + "/types/" + id, body: `{"volume_type": {"name": "platinum", "description": "faster"}}`}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "update", c: call{method: "PUT", path: p + "/types/" + id, body: `{"volume_type": {"name": "platinum", "description": "faster"}}`}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "volume_type", "name") != "platinum" || str(t, o, "volume_type", "description") != "faster" {
-				t.Errorf("update answer %s", pyRepr(o))
+				t.Errorf("update answer %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "update to taken name", c: call{method: "PUT", path: p + "/types/" + id, body: `{"volume_type": {"name": "__DEFAULT__"}}`}, status: 409},
@@ -196,9 +198,9 @@ func TestPrivateTypeAccess(t *testing.T) {
 		{name: "add unknown type", c: call{method: "POST", path: p + "/types/00000000-0000-0000-0000-000000000000/action", body: `{"addProjectAccess": {"project": "p2"}}`}, status: 404},
 		{name: "add without project", c: call{method: "POST", path: act, body: `{"addProjectAccess": {}}`}, status: 400},
 		{name: "unknown action", c: call{method: "POST", path: act, body: `{"frobnicate": {}}`}, status: 400, fault: "There is no such action: frobnicate"},
-		{name: "access list", c: call{method: "GET", path: p + "/types/" + id + "/os-volume-type-access"}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "access list", c: call{method: "GET", path: p + "/types/" + id + "/os-volume-type-access"}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "volume_type_access", 0, "project_id") != "p2" || str(t, o, "volume_type_access", 0, "volume_type_id") != id {
-				t.Errorf("access list %s", pyRepr(o))
+				t.Errorf("access list %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "access list public", c: call{method: "GET", path: p + "/types/" + open + "/os-volume-type-access"}, status: 404, fault: "Access list not available for public volume types."},
@@ -218,7 +220,7 @@ func TestExtraSpecs(t *testing.T) {
 	id := typeID(t, e, "t")
 	es := p + "/types/" + id + "/extra_specs"
 	runSteps(t, e, []step{
-		{name: "set", c: call{method: "POST", path: es, body: `{"extra_specs": {"volume_backend_name": "b1", "multiattach": "<is> True"}}`}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "set", c: call{method: "POST", path: es, body: `{"extra_specs": {"volume_backend_name": "b1", "multiattach": "<is> True"}}`}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			sameKeys(t, "set answer", keysOf(t, member(t, o, "extra_specs")), []string{"multiattach", "volume_backend_name"})
 		}},
 		{name: "set missing body key", c: call{method: "POST", path: es, body: `{"specs": {}}`}, status: 400},
@@ -227,15 +229,15 @@ func TestExtraSpecs(t *testing.T) {
 		{name: "cacheable with multiattach", c: call{method: "POST", path: es, body: `{"extra_specs": {"cacheable": "<is> True"}}`}, status: 400, fault: "cacheable cannot be set with multiattach."},
 		{name: "member set", c: call{method: "POST", path: "/v3/p2/types/" + id + "/extra_specs", token: tokenP2, header: memberP2, body: `{"extra_specs": {"a": "1"}}`}, status: 403},
 		{name: "unknown type", c: call{method: "POST", path: p + "/types/00000000-0000-0000-0000-000000000000/extra_specs", body: `{"extra_specs": {"a": "1"}}`}, status: 404},
-		{name: "list", c: call{method: "GET", path: es}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "list", c: call{method: "GET", path: es}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			sameKeys(t, "list", keysOf(t, member(t, o, "extra_specs")), []string{"multiattach", "volume_backend_name"})
 		}},
-		{name: "member list", c: call{method: "GET", path: "/v3/p2/types/" + id + "/extra_specs", token: tokenP2, header: memberP2}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "member list", c: call{method: "GET", path: "/v3/p2/types/" + id + "/extra_specs", token: tokenP2, header: memberP2}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			sameKeys(t, "member list", keysOf(t, member(t, o, "extra_specs")), []string{"multiattach"})
 		}},
-		{name: "show", c: call{method: "GET", path: es + "/volume_backend_name"}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "show", c: call{method: "GET", path: es + "/volume_backend_name"}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "volume_backend_name") != "b1" {
-				t.Errorf("show %s", pyRepr(o))
+				t.Errorf("show %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "member show sensitive", c: call{method: "GET", path: "/v3/p2/types/" + id + "/extra_specs/volume_backend_name", token: tokenP2, header: memberP2}, status: 404},
@@ -264,9 +266,9 @@ func TestDefaultTypes(t *testing.T) {
 	runSteps(t, e, []step{
 		{name: "before 3.62", c: call{method: "GET", path: p + "/default-types", version: "volume 3.61"}, status: 404, fault: "API version 3.61 is not supported on this method."},
 		{name: "get unset", c: call{method: "GET", path: p + "/default-types/p2", version: mv}, status: 404, fault: "Default type for project p2 not found."},
-		{name: "set by name", c: call{method: "PUT", path: p + "/default-types/p2", version: mv, body: `{"default_type": {"volume_type": "pdef"}}`}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "set by name", c: call{method: "PUT", path: p + "/default-types/p2", version: mv, body: `{"default_type": {"volume_type": "pdef"}}`}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "default_type", "project_id") != "p2" || str(t, o, "default_type", "volume_type_id") != id {
-				t.Errorf("set answer %s", pyRepr(o))
+				t.Errorf("set answer %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "set unknown type", c: call{method: "PUT", path: p + "/default-types/p2", version: mv, body: `{"default_type": {"volume_type": "nope"}}`}, status: 400, fault: "Volume type with name nope could not be found."},
@@ -274,15 +276,15 @@ func TestDefaultTypes(t *testing.T) {
 		{name: "member set", c: call{method: "PUT", path: "/v3/p2/default-types/p2", token: tokenP2, header: memberP2, version: mv, body: `{"default_type": {"volume_type": "pdef"}}`}, status: 403},
 		{name: "member list", c: call{method: "GET", path: "/v3/p2/default-types", token: tokenP2, header: memberP2, version: mv}, status: 403},
 		{name: "get", c: call{method: "GET", path: p + "/default-types/p2", version: mv}, status: 200},
-		{name: "list", c: call{method: "GET", path: p + "/default-types", version: mv}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "list", c: call{method: "GET", path: p + "/default-types", version: mv}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if n := len(member(t, o, "default_types").([]any)); n != 1 {
-				t.Errorf("list %s", pyRepr(o))
+				t.Errorf("list %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "type in use as default", c: call{method: "DELETE", path: p + "/types/" + id}, status: 400, fault: "is a default volume type and cannot be deleted."},
-		{name: "p2 default shows", c: call{method: "GET", path: "/v3/p2/types/default", token: tokenP2, header: memberP2}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "p2 default shows", c: call{method: "GET", path: "/v3/p2/types/default", token: tokenP2, header: memberP2}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "volume_type", "name") != "pdef" {
-				t.Errorf("p2 default %s", pyRepr(o))
+				t.Errorf("p2 default %s", wire.PyRepr(o))
 			}
 		}},
 	})
@@ -321,19 +323,19 @@ func TestQoSSpecs(t *testing.T) {
 	tid, t2 := typeID(t, e, "t"), typeID(t, e, "t2")
 	var id, other string
 	runSteps(t, e, []step{
-		{name: "create", c: call{method: "POST", path: p + "/qos-specs", body: `{"qos_specs": {"name": "q1", "consumer": "front-end", "total_iops_sec": "100"}}`}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "create", c: call{method: "POST", path: p + "/qos-specs", body: `{"qos_specs": {"name": "q1", "consumer": "front-end", "total_iops_sec": "100"}}`}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "qos_specs", "consumer") != "front-end" || str(t, o, "qos_specs", "specs", "total_iops_sec") != "100" {
-				t.Errorf("create %s", pyRepr(o))
+				t.Errorf("create %s", wire.PyRepr(o))
 			}
 			if _, ok := member(t, o, "links").([]any); !ok {
-				t.Errorf("no links: %s", pyRepr(o))
+				t.Errorf("no links: %s", wire.PyRepr(o))
 			}
-		}, capture: func(o *object) { id = str(t, o, "qos_specs", "id") }},
-		{name: "create default consumer", c: call{method: "POST", path: p + "/qos-specs", body: `{"qos_specs": {"name": "q2"}}`}, status: 200, check: func(t *testing.T, o *object) {
+		}, capture: func(o *wire.Object) { id = str(t, o, "qos_specs", "id") }},
+		{name: "create default consumer", c: call{method: "POST", path: p + "/qos-specs", body: `{"qos_specs": {"name": "q2"}}`}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "qos_specs", "consumer") != "back-end" {
-				t.Errorf("consumer %s", pyRepr(o))
+				t.Errorf("consumer %s", wire.PyRepr(o))
 			}
-		}, capture: func(o *object) { other = str(t, o, "qos_specs", "id") }},
+		}, capture: func(o *wire.Object) { other = str(t, o, "qos_specs", "id") }},
 		{name: "create duplicate", c: call{method: "POST", path: p + "/qos-specs", body: `{"qos_specs": {"name": "q1"}}`}, status: 409, fault: "QoS Specs q1 already exists."},
 		{name: "create bad consumer", c: call{method: "POST", path: p + "/qos-specs", body: `{"qos_specs": {"name": "q3", "consumer": "middle"}}`}, status: 400, fault: "Valid consumer of QoS specs are"},
 		{name: "create no name", c: call{method: "POST", path: p + "/qos-specs", body: `{"qos_specs": {}}`}, status: 400},
@@ -342,18 +344,18 @@ func TestQoSSpecs(t *testing.T) {
 		{name: "member list", c: call{method: "GET", path: "/v3/p2/qos-specs", token: tokenP2, header: memberP2}, status: 403},
 	})
 	runSteps(t, e, []step{
-		{name: "list", c: call{method: "GET", path: p + "/qos-specs"}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "list", c: call{method: "GET", path: p + "/qos-specs"}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if n := len(member(t, o, "qos_specs").([]any)); n != 2 {
-				t.Errorf("list %s", pyRepr(o))
+				t.Errorf("list %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "show unknown", c: call{method: "GET", path: p + "/qos-specs/nope"}, status: 404, fault: "No such QoS spec nope."},
 		{name: "update", c: call{method: "PUT", path: p + "/qos-specs/" + id, body: `{"qos_specs": {"read_iops_sec": "50", "consumer": "both"}}`}, status: 200},
 		{name: "update bad consumer", c: call{method: "PUT", path: p + "/qos-specs/" + id, body: `{"qos_specs": {"consumer": "x"}}`}, status: 400},
 		{name: "update unknown", c: call{method: "PUT", path: p + "/qos-specs/nope", body: `{"qos_specs": {"a": "1"}}`}, status: 404},
-		{name: "show", c: call{method: "GET", path: p + "/qos-specs/" + id}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "show", c: call{method: "GET", path: p + "/qos-specs/" + id}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "qos_specs", "consumer") != "both" || str(t, o, "qos_specs", "specs", "read_iops_sec") != "50" {
-				t.Errorf("show %s", pyRepr(o))
+				t.Errorf("show %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "delete keys", c: call{method: "PUT", path: p + "/qos-specs/" + id + "/delete_keys", body: `{"keys": ["read_iops_sec"]}`}, status: 202},
@@ -365,14 +367,14 @@ func TestQoSSpecs(t *testing.T) {
 		{name: "associate again", c: call{method: "GET", path: p + "/qos-specs/" + id + "/associate?vol_type_id=" + tid}, status: 202},
 		{name: "associate t2", c: call{method: "GET", path: p + "/qos-specs/" + id + "/associate?vol_type_id=" + t2}, status: 202},
 		{name: "associate other", c: call{method: "GET", path: p + "/qos-specs/" + other + "/associate?vol_type_id=" + tid}, status: 400, fault: "is already associated with another qos specs: " + id},
-		{name: "associations", c: call{method: "GET", path: p + "/qos-specs/" + id + "/associations"}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "associations", c: call{method: "GET", path: p + "/qos-specs/" + id + "/associations"}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "qos_associations", 0, "association_type") != "volume_type" || str(t, o, "qos_associations", 0, "id") != tid {
-				t.Errorf("associations %s", pyRepr(o))
+				t.Errorf("associations %s", wire.PyRepr(o))
 			}
 		}},
-		{name: "type shows qos", c: call{method: "GET", path: p + "/types/" + tid}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "type shows qos", c: call{method: "GET", path: p + "/types/" + tid}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if str(t, o, "volume_type", "qos_specs_id") != id {
-				t.Errorf("type %s", pyRepr(o))
+				t.Errorf("type %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "delete in use", c: call{method: "DELETE", path: p + "/qos-specs/" + id}, status: 400, fault: "Qos specs still in use."},
@@ -392,9 +394,9 @@ func TestQoSSpecs(t *testing.T) {
 		{name: "associate again", c: call{method: "GET", path: p + "/qos-specs/" + id + "/associate?vol_type_id=" + tid}, status: 202},
 		{name: "force delete", c: call{method: "DELETE", path: p + "/qos-specs/" + id + "?force=True"}, status: 202},
 		{name: "gone", c: call{method: "GET", path: p + "/qos-specs/" + id}, status: 404},
-		{name: "type without qos", c: call{method: "GET", path: p + "/types/" + tid}, status: 200, check: func(t *testing.T, o *object) {
+		{name: "type without qos", c: call{method: "GET", path: p + "/types/" + tid}, status: 200, check: func(t *testing.T, o *wire.Object) {
 			if member(t, o, "volume_type", "qos_specs_id") != nil {
-				t.Errorf("type %s", pyRepr(o))
+				t.Errorf("type %s", wire.PyRepr(o))
 			}
 		}},
 		{name: "delete unknown", c: call{method: "DELETE", path: p + "/qos-specs/" + id}, status: 404},
