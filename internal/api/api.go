@@ -39,29 +39,13 @@ import (
 	"github.com/scoria/scoria/internal/resource"
 )
 
-// Store is what the API needs of the database.
+// Store is what the API needs of the database: the union of what each area declares it
+// needs, in the area's own file (volumeStore in volumes.go, snapshotStore in snapshots.go, …).
+// *db.Store satisfies it.
 type Store interface {
-	CreateVolume(ctx context.Context, v *resource.Volume, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
-	GetVolume(ctx context.Context, id string) (*resource.Volume, error)
-	GetVolumeForView(ctx context.Context, id string) (*resource.Volume, error)
-	ListVolumes(ctx context.Context, f resource.VolumeFilter) ([]*resource.Volume, error)
-	UpdateVolume(ctx context.Context, id string, u resource.VolumeUpdate) (*resource.Volume, error)
-	TransitionVolume(ctx context.Context, id string, from []string, ch resource.VolumeChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
-	DestroyVolume(ctx context.Context, id string, from []string) error
-	// DestroyUnplacedVolume is DestroyVolume only while the volume still has no host.
-	DestroyUnplacedVolume(ctx context.Context, id string, from []string) error
-	GetVolumeType(ctx context.Context, id string) (*resource.VolumeType, error)
-	GetVolumeTypeByName(ctx context.Context, name string) (*resource.VolumeType, error)
-	ListServices(ctx context.Context, f resource.ServiceFilter) ([]*resource.Service, error)
-	// Messages; projectID "" is any project.
-	ListMessages(ctx context.Context, f resource.MessageFilter) ([]*resource.Message, error)
-	GetMessage(ctx context.Context, id, projectID string) (*resource.Message, error)
-	DeleteMessage(ctx context.Context, id, projectID string) error
-	// CreateMessage leaves a user message (a refusal the API answers as Cinder does later,
-	// after its 202).
-	CreateMessage(ctx context.Context, m *resource.Message) error
-
-	// What each area needs besides (see the area's file).
+	volumeStore
+	messageStore
+	serviceStore
 	typeStore
 	snapshotStore
 	quotaStore

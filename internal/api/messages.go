@@ -17,6 +17,17 @@ import (
 	"github.com/scoria/scoria/internal/resource"
 )
 
+// messageStore is what the user-message endpoints need of the database; projectID "" is
+// any project.
+type messageStore interface {
+	ListMessages(ctx context.Context, f resource.MessageFilter) ([]*resource.Message, error)
+	GetMessage(ctx context.Context, id, projectID string) (*resource.Message, error)
+	DeleteMessage(ctx context.Context, id, projectID string) error
+	// CreateMessage leaves a user message (a refusal the API answers as Cinder does later,
+	// after its 202).
+	CreateMessage(ctx context.Context, m *resource.Message) error
+}
+
 // messageView is Cinder's view of a user message (cinder/api/v3/views/messages.py).
 type messageView struct {
 	ID              string      `json:"id"`

@@ -13,6 +13,11 @@ import (
 	"github.com/scoria/scoria/internal/rpcapi"
 )
 
+// serviceStore is what the service endpoints need of the database.
+type serviceStore interface {
+	ListServices(ctx context.Context, f resource.ServiceFilter) ([]*resource.Service, error)
+}
+
 // Scoria's binaries are shown under Cinder's names, so that `cinder service-list` and tools
 // filtering on binary=cinder-volume keep working.
 const (

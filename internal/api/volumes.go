@@ -18,6 +18,21 @@ import (
 	"github.com/scoria/scoria/internal/rpcapi"
 )
 
+// volumeStore is what the volume endpoints need of the database.
+type volumeStore interface {
+	CreateVolume(ctx context.Context, v *resource.Volume, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	GetVolume(ctx context.Context, id string) (*resource.Volume, error)
+	GetVolumeForView(ctx context.Context, id string) (*resource.Volume, error)
+	ListVolumes(ctx context.Context, f resource.VolumeFilter) ([]*resource.Volume, error)
+	UpdateVolume(ctx context.Context, id string, u resource.VolumeUpdate) (*resource.Volume, error)
+	TransitionVolume(ctx context.Context, id string, from []string, ch resource.VolumeChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error)
+	DestroyVolume(ctx context.Context, id string, from []string) error
+	// DestroyUnplacedVolume is DestroyVolume only while the volume still has no host.
+	DestroyUnplacedVolume(ctx context.Context, id string, from []string) error
+	GetVolumeType(ctx context.Context, id string) (*resource.VolumeType, error)
+	GetVolumeTypeByName(ctx context.Context, name string) (*resource.VolumeType, error)
+}
+
 // policyMultiattach is Cinder's rule of making a volume multiattach: creating one (of a
 // multiattach type or with the request's flag) and retyping one to a multiattach type.
 const policyMultiattach = "volume:multiattach"
