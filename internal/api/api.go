@@ -4,23 +4,27 @@
 // It serves the versions documents, volumes (create, show, list, update, delete, summary,
 // metadata, actions), snapshots, attachments (and the legacy attach actions), volume types
 // with extra specs, access, defaults and encryption (encrypted volumes' keys from the key
-// manager), group types with group specs (3.11), generic volume groups (3.13+), QoS specs, quota sets and classes, limits,
-// transfers, user messages (3.3), os-services, os-availability-zone, extensions and
-// scheduler-stats/get_pools and capabilities, with noauth or Keystone authentication, Cinder's
-// policy rules and microversions up to MaxVersion. The features Scoria does not have yet but
-// advertises (backups, clusters, manageable volumes and snapshots, workers cleanup, the
-// image and migration volume actions) are stubs (gaps.go) that answer as Cinder does without
-// them; os-services set-log/get-log (3.32) act on the API's own logger.
-// Its handlers return their error (wire.HandlerFunc); the framework they share (the JSON
-// body decoder with bounded depth and echo, generic schema checks, faults in Cinder's format
-// and the one error-to-fault mapping, microversion negotiation, query parsing and paging, the
-// adapter that answers a returned error) is the subpackage wire; the table of the microversions
-// at which served endpoints change (microversion.go) and the resource schemas stay here. A request the API accepts is written to the database together with the RPC messages
-// it causes (an outbox), and those messages are handed to the Dispatcher after the commit;
-// pools are asked of the scheduler with a call (Pools). The attachment sweeper settles
-// attachments a crash left half-made. Group snapshots (3.14+, group_snapshots.go) and Cinder
-// Zed's deprecated cgsnapshots and consistencygroups on top of group snapshots and groups
-// (consistencygroups.go, consistencygroups_api.go) are served too.
+// manager; volume_types*.go), group types with group specs (3.11), generic volume groups
+// (3.13+), group snapshots (3.14+) and Cinder Zed's deprecated consistencygroups and
+// cgsnapshots on top of them, QoS specs, quota sets and classes, limits, transfers, user
+// messages (3.3), os-services, os-availability-zone, extensions, and scheduler-stats/get_pools
+// and capabilities, with noauth or Keystone authentication, Cinder's policy rules and
+// microversions up to MaxVersion. The features Scoria does not have yet but advertises
+// (backups, clusters, manageable volumes and snapshots, workers cleanup, the image and
+// migration volume actions) are stubs (gaps.go) that answer as Cinder does without them;
+// os-services set-log/get-log (3.32) act on the API's own logger.
+//
+// Handlers return their error (wire.HandlerFunc) and never write a fault themselves: the
+// framework they share — the JSON body decoder with bounded depth and echo, generic schema
+// checks, faults in Cinder's format and the one error-to-fault mapping, microversion
+// negotiation, query parsing and paging, and the adapter that answers a returned error — is
+// the subpackage wire. The table of the microversions at which served endpoints change
+// (microversion.go), the resource schemas and the views stay here. Each area declares what it
+// needs of the database in its own file (volumeStore, snapshotStore, quotaStore, …); Store is
+// their union. A request the API accepts is written to the database together with the RPC
+// messages it causes (an outbox), and those messages are handed to the Dispatcher after the
+// commit; pools are asked of the scheduler with a call (Pools). The attachment sweeper
+// settles attachments a crash left half-made.
 package api
 
 import (
