@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scoria/scoria/internal/resource"
 )
@@ -28,6 +29,26 @@ func (e *env) setPoolOperations(ops []string) {
 
 // dbState is what a refused request must not change: every row of the volumes, snapshots,
 // outbox, quota usage and pools tables that the operations touch.
+// outboxDrained waits (at most 10 s) until the outbox relay has deleted every row it
+// delivered.
+func (e *env) outboxDrained() {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := e.raw.QueryRow("SELECT COUNT(*) FROM outbox").Scan(&n); err != nil {
+			e.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d outbox rows still there after 10 s", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (e *env) dbState() string {
 	e.t.Helper()
 	var b strings.Builder
@@ -124,7 +145,12 @@ func TestBackendOperations(t *testing.T) {
 					e := sourcesEnv(t)
 					e.setPoolOperations(tc.ops)
 					req, want := o.prepare(e)
-					before, sent := e.dbState(), len(e.disp.got())
+					// The set-up's own messages are delivered, and their outbox rows deleted
+					// by the relay, before the state is taken: that deletion is not the
+					// refused request's doing.
+					sent := len(e.disp.got())
+					e.outboxDrained()
+					before := e.dbState()
 					rec := e.do(req)
 					if !tc.refused {
 						wantStatus(t, rec, http.StatusAccepted)
