@@ -49,11 +49,7 @@ func New(b *config.Backend, statePath string) (driver.Driver, error) {
 		}
 		return nil, &config.Error{File: b.File, Section: b.Name, Key: "volume_driver", Reason: reason}
 	}
-	d, err := r.New(b.Section(statePath))
-	if ce, ok := err.(*driver.ConfigError); ok { // as every other configuration error
-		return nil, &config.Error{File: ce.File, Section: ce.Section, Key: ce.Key, Reason: ce.Reason}
-	}
-	return d, err
+	return r.New(b.Section(statePath)) // a *driver.ConfigError is a *config.Error
 }
 
 // known lists every volume_driver value Scoria knows, sorted: registered names and aliases,

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/scoria/scoria/pkg/driver"
 )
 
 // Config is the configuration of one process, loaded once in main and passed down.
@@ -81,33 +83,11 @@ type Database struct {
 	Connection string
 }
 
-// Error is a configuration problem a person can fix: which file, section and key, and why.
-type Error struct {
-	File    string // a file, several joined by ", ", or "$SCORIA_…" for the environment
-	Section string
-	Key     string
-	Reason  string
-}
-
-// Error reads like `/etc/scoria/scoria.conf: [lvm] volume_clear: "foo" is not one of zero, none`.
-func (e *Error) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		b.WriteString(": ")
-	}
-	if e.Section != "" {
-		b.WriteString("[" + e.Section + "]")
-		if e.Key != "" {
-			b.WriteString(" " + e.Key)
-		}
-		b.WriteString(": ")
-	} else if e.Key != "" {
-		b.WriteString(e.Key + ": ")
-	}
-	b.WriteString(e.Reason)
-	return b.String()
-}
+// Error is a configuration problem a person can fix: which file (several joined by ", ", or
+// "$SCORIA_…" for the environment), section and key, and why. It reads like
+// `/etc/scoria/scoria.conf: [lvm] volume_clear: "foo" is not one of zero, none`. It is the
+// driver kit's ConfigError, so that a driver's own option errors and the service's read alike.
+type Error = driver.ConfigError
 
 // Load reads files in order (a later file wins per key), applies the overrides of environ
 // (os.Environ() form; SCORIA_<SECTION>__<KEY>=value) and checks every option Scoria

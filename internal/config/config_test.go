@@ -454,7 +454,7 @@ func TestErrorString(t *testing.T) {
 		e    Error
 		want string
 	}{
-		{Error{"/etc/scoria/scoria.conf", "lvm", "volume_clear", `"foo" is not one of zero, none`},
+		{Error{File: "/etc/scoria/scoria.conf", Section: "lvm", Key: "volume_clear", Reason: `"foo" is not one of zero, none`},
 			`/etc/scoria/scoria.conf: [lvm] volume_clear: "foo" is not one of zero, none`},
 		{Error{File: "/a.conf", Reason: "no such file"}, "/a.conf: no such file"},
 		{Error{Section: "database", Key: "connection", Reason: "required"}, "[database] connection: required"},
