@@ -19,9 +19,12 @@
 // checks, faults in Cinder's format and the one error-to-fault mapping, microversion
 // negotiation, query parsing and paging, and the adapter that answers a returned error — is
 // the subpackage wire. The table of the microversions at which served endpoints change
-// (microversion.go), the resource schemas and the views stay here. Each area declares what it
-// needs of the database in its own file (volumeStore, snapshotStore, quotaStore, …); Store is
-// their union. A request the API accepts is written to the database together with the RPC
+// (microversion.go), the resource schemas and the views stay here. Self-contained areas are
+// subpackages whose handlers the router here registers: messages (user messages). What they
+// share with the handlers here is in the subpackages view (timestamps, optional members,
+// null strings, links) and authz (the request's policy decisions, pending object rules).
+// Each area declares what it needs of the database in its own file (volumeStore,
+// snapshotStore, quotaStore, messages.Store, …); Store is their union. A request the API accepts is written to the database together with the RPC
 // messages it causes (an outbox), and those messages are handed to the Dispatcher after the
 // commit; pools are asked of the scheduler with a call (Pools). The attachment sweeper
 // settles attachments a crash left half-made.
@@ -34,6 +37,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/authz"
+	"github.com/scoria/scoria/internal/api/messages"
 	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/sirupsen/logrus"
@@ -48,7 +53,7 @@ import (
 // *db.Store satisfies it.
 type Store interface {
 	volumeStore
-	messageStore
+	messages.Store
 	serviceStore
 	typeStore
 	snapshotStore
@@ -195,7 +200,7 @@ func New(o Options) (http.Handler, error) {
 		s.tokens = o.Tokens
 	}
 	if s.policy == nil {
-		s.policy = defaultEnforcer
+		s.policy = authz.Defaults()
 	}
 	if o.maxVersion != "" {
 		v, ok := wire.ParseVersion(o.maxVersion)

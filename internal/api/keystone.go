@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/authz"
 	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/scoria/scoria/internal/auth"
@@ -32,7 +33,7 @@ func (s *server) keystoneAuth(next http.Handler) http.Handler {
 		rc := reqctx.From(ctx)
 		rc.UserID, rc.ProjectID, rc.Roles = id.UserID, id.ProjectID, id.Roles
 		rc.UserDomainID, rc.ProjectDomainID = id.UserDomainID, id.ProjectDomainID
-		rc.IsAdmin = s.policy.IsAdmin(credentialsOf(rc))
+		rc.IsAdmin = s.policy.IsAdmin(authz.Credentials(rc))
 		if st := r.Header.Get("X-Service-Token"); st != "" {
 			sid, err := s.tokens.Validate(ctx, st)
 			if err != nil {
@@ -84,7 +85,7 @@ func (s *server) authFailed(w http.ResponseWriter, r *http.Request, err error) {
 // withPolicy puts the server's policy enforcer in the request's context for authorize.
 func (s *server) withPolicy(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), enforcerKey{}, s.policy)))
+		next.ServeHTTP(w, r.WithContext(authz.WithEnforcer(r.Context(), s.policy)))
 	})
 }
 

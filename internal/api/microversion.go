@@ -115,8 +115,6 @@ var gatedVersion = wire.MustParseVersion(GatedVersion)
 
 // Microversions at which a served endpoint changes.
 var (
-	mvMessages            = wire.Version{Major: 3, Minor: 3}
-	mvMessagesPagination  = wire.Version{Major: 3, Minor: 5}
 	mvClusterSupport      = wire.Version{Major: 3, Minor: 7}
 	mvVolumeSummary       = wire.Version{Major: 3, Minor: 12}
 	mvGroupVolume         = wire.Version{Major: 3, Minor: 13}

@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/authz"
 	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/gorilla/mux"
 	"github.com/sirupsen/logrus"
 
 	"github.com/scoria/scoria/internal/reqctx"
-	"github.com/scoria/scoria/internal/resource"
 )
 
 // endpointRules names Cinder's policy rule of each per-project endpoint, by method and
@@ -178,15 +178,7 @@ var volumeGetRoutes = map[string]bool{"POST /snapshots": true, "POST /backups": 
 // the endpoint acts on (its target_obj), once loaded. A caller who may not see the object
 // gets 404 first; the rule is then decided on the object's project_id, so that a reader or
 // a policy file testing project_id alone gets the answer Cinder gives.
-type pendingRule struct {
-	rule    string
-	gate    string // a rule decided first, whose denial is the object's 404 (volume:get)
-	kind    string // the object's kind (Volume, Snapshot, …)
-	id      string // the object's id; "" for the first object of kind the handler loads
-	decided bool
-}
-
-type pendingKey struct{}
+type pendingRule = authz.Pending
 
 // withRule decides the endpoint's policy rule. Lists, creates of unowned objects and types
 // are decided before the handler runs, on the caller's project (Cinder's default target);
@@ -217,15 +209,15 @@ func (s *server) withRule(method, path string, h http.Handler) http.Handler {
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := &pendingRule{rule: rule, kind: kind}
+		p := &pendingRule{Rule: rule, Kind: kind}
 		if id != "" {
-			p.id = mux.Vars(r)[id]
+			p.ID = mux.Vars(r)[id]
 		}
 		if volumeGetRoutes[method+" "+path] || id == "volume_id" {
-			p.gate = policyVolumeGet
+			p.Gate = policyVolumeGet
 		}
 		g := &undecidedGuard{ResponseWriter: w, s: s, r: r, p: p, route: method + " " + path}
-		h.ServeHTTP(g, r.WithContext(context.WithValue(r.Context(), pendingKey{}, p)))
+		h.ServeHTTP(g, r.WithContext(authz.WithPending(r.Context(), p)))
 	})
 }
 
@@ -250,16 +242,16 @@ func (g *undecidedGuard) WriteHeader(code int) {
 	}
 	if !g.wrote {
 		g.wrote = true
-		if code < http.StatusBadRequest && g.p.rule != "" && !g.p.decided {
+		if code < http.StatusBadRequest && g.p.Rule != "" && !g.p.Decided {
 			g.denied = true
-			reqctx.Log(g.r.Context(), g.s.log).WithFields(logrus.Fields{"rule": g.p.rule, "route": g.route, "status": code}).
+			reqctx.Log(g.r.Context(), g.s.log).WithFields(logrus.Fields{"rule": g.p.Rule, "route": g.route, "status": code}).
 				Error("policy rule never decided: the handler did not load its object through its getter; answered 403")
 			h := g.ResponseWriter.Header()
 			for _, k := range []string{"Etag", "Location", "Last-Modified"} {
 				h.Del(k)
 			}
 			wire.WriteJSON(g.ResponseWriter, http.StatusForbidden,
-				wire.New(http.StatusForbidden, "Policy doesn't allow %s to be performed.", g.p.rule).Body())
+				wire.New(http.StatusForbidden, "Policy doesn't allow %s to be performed.", g.p.Rule).Body())
 			return
 		}
 	}
@@ -283,29 +275,15 @@ func (g *undecidedGuard) Unwrap() http.ResponseWriter { return g.ResponseWriter 
 const policyVolumeGet = "volume:get"
 
 // decideOn decides the request's pending rule when the object just loaded (kind, id, of
-// project) is the one the endpoint acts on; anything else passes.
+// project) is the one the endpoint acts on; anything else passes (authz.DecideOn).
 func decideOn(ctx context.Context, kind, id, project string) error {
-	p, _ := ctx.Value(pendingKey{}).(*pendingRule)
-	if p == nil || p.decided || p.kind != kind || (p.id != "" && p.id != id) {
-		return nil
-	}
-	p.decided = true
-	if p.gate != "" && authorizeIn(ctx, p.gate, project) != nil {
-		return &resource.NotFoundError{Kind: kind, ID: id}
-	}
-	if p.rule == "" {
-		return nil
-	}
-	if f := authorizeIn(ctx, p.rule, project); f != nil {
-		return f
-	}
-	return nil
+	return authz.DecideOn(ctx, kind, id, project)
 }
 
 // deferRule sets the rule a volume action leaves pending on its volume.
 func deferRule(r *http.Request, rule string) {
-	if p, _ := r.Context().Value(pendingKey{}).(*pendingRule); p != nil && !p.decided {
-		p.rule = rule
+	if p := authz.PendingOf(r.Context()); p != nil && !p.Decided {
+		p.Rule = rule
 	}
 }
 

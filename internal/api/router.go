@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/messages"
 	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/gorilla/mux"
@@ -46,9 +47,10 @@ func (s *server) handler() http.Handler {
 	api("/volumes/{volume_id}", http.MethodGet, s.showVolume)
 	api("/volumes/{volume_id}", http.MethodPut, s.updateVolume)
 	api("/volumes/{volume_id}", http.MethodDelete, s.deleteVolume)
-	api("/messages", http.MethodGet, s.listMessages)
-	api("/messages/{message_id}", http.MethodGet, s.showMessage)
-	api("/messages/{message_id}", http.MethodDelete, s.deleteMessage)
+	msgs := messages.New(s.store, s.log, s.maxLimit)
+	api("/messages", http.MethodGet, msgs.List)
+	api("/messages/{message_id}", http.MethodGet, msgs.Show)
+	api("/messages/{message_id}", http.MethodDelete, msgs.Delete)
 	api("/os-services", http.MethodGet, s.listServices)
 	api("/os-availability-zone", http.MethodGet, s.listAvailabilityZones)
 	api("/scheduler-stats/get_pools", http.MethodGet, s.getPools)

@@ -2,53 +2,33 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/scoria/scoria/internal/api/view"
 	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 )
 
-// timestamp renders as Cinder does: UTC, microseconds, no zone ("2026-11-21T18:02:27.000000").
-type timestamp time.Time
+// The views' shared parts are the subpackage view's, under the names the views here use.
+type (
+	timestamp  = view.Timestamp
+	opt[T any] = view.Opt[T]
+	link       = view.Link
+)
 
-const timestampLayout = "2006-01-02T15:04:05.000000"
+const timestampLayout = view.TimestampLayout
 
-func (t timestamp) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Time(t).UTC().Format(timestampLayout) + `"`), nil
-}
+func timestampPtr(t *time.Time) *timestamp { return view.TimestampPtr(t) }
 
-func timestampPtr(t *time.Time) *timestamp {
-	if t == nil || t.IsZero() {
-		return nil
-	}
-	ts := timestamp(*t)
-	return &ts
-}
+func some[T any](v T) opt[T] { return view.Some(v) }
 
-// opt is a member that a microversion or the caller's role adds to a view: absent unless
-// set, and then rendered even when its value is null.
-type opt[T any] struct {
-	set bool
-	v   T
-}
+func nullable(s string) *string { return view.Nullable(s) }
 
-func some[T any](v T) opt[T] { return opt[T]{set: true, v: v} }
-
-func (o opt[T]) IsZero() bool                 { return !o.set }
-func (o opt[T]) MarshalJSON() ([]byte, error) { return json.Marshal(o.v) }
-
-type link struct {
-	Rel  string `json:"rel"`
-	Type string `json:"type,omitempty"`
-	Href string `json:"href"`
-}
+func baseURL(r *http.Request) string { return view.BaseURL(r) }
 
 // volumeSummary is an entry of GET /volumes.
 type volumeSummary struct {
@@ -192,51 +172,14 @@ func (vr *viewRules) may(rule viewRule) bool {
 	return vr.allowed&bit != 0
 }
 
-// baseURL is scheme://host of the request, as a proxy in front of Scoria says it was called.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")[0]); p == "http" || p == "https" {
-		scheme = p
-	}
-	host := r.Host
-	if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
-		parts := strings.Split(fh, ",")
-		if h := strings.TrimSpace(parts[len(parts)-1]); h != "" {
-			host = h
-		}
-	}
-	return scheme + "://" + host
-}
-
 func (vw viewer) links(collection, id string) []link {
-	return []link{
-		{Rel: "self", Href: vw.base + "/v3/" + vw.project + "/" + collection + "/" + id},
-		{Rel: "bookmark", Href: vw.base + "/" + vw.project + "/" + collection + "/" + id},
-	}
+	return view.Linker{Base: vw.base, Project: vw.project}.Links(collection, id)
 }
 
 // nextLink is the "next" link of a full page: the same query with marker (moved to the end,
-// as webob's MultiDict puts it) set to the last volume of the page.
+// as webob's MultiDict puts it) set to the last item of the page.
 func (vw viewer) nextLink(collection string, query []wire.QueryParam, last string) []link {
-	vals := make([]string, 0, len(query)+1)
-	for _, p := range query {
-		if p.Key != "marker" {
-			vals = append(vals, url.QueryEscape(p.Key)+"="+url.QueryEscape(p.Value))
-		}
-	}
-	vals = append(vals, "marker="+url.QueryEscape(last))
-	href := vw.base + "/v3/" + vw.project + "/" + collection + "?" + strings.Join(vals, "&")
-	return []link{{Rel: "next", Href: href}}
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
+	return view.Linker{Base: vw.base, Project: vw.project}.Next(collection, query, last)
 }
 
 func (vw viewer) summary(v *resource.Volume) volumeSummary {

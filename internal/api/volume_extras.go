@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scoria/scoria/internal/api/messages"
 	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/scoria/scoria/internal/reqctx"
@@ -501,13 +502,13 @@ type resourceFilter struct {
 }
 
 // resourceFilters are the filters Scoria's lists accept from every caller, by resource: the
-// volume list's table (s.volFilters), the snapshots', the messages' (messageFilterKeys),
+// volume list's table (s.volFilters), the snapshots', the messages' (messages.FilterKeys),
 // the pools' (3.28/3.35), the volume types' (3.52) and the transfers' (3.59).
 func (s *server) resourceFilters() []resourceFilter {
 	return []resourceFilter{
 		{Resource: "volume", Filters: s.volFilters},
 		{Resource: "snapshot", Filters: []string{"name", "status", "volume_id", "metadata"}},
-		{Resource: "message", Filters: slices.Sorted(maps.Keys(messageFilterKeys))},
+		{Resource: "message", Filters: messages.FilterKeys()},
 		{Resource: "pool", Filters: []string{"name", "volume_type"}},
 		{Resource: "volume_type", Filters: []string{"is_public", "extra_specs"}},
 		{Resource: "transfer", Filters: []string{"name", "id", "source_project_id", "destination_project_id"}},

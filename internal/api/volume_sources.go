@@ -34,6 +34,9 @@ type volumeSourceStore interface {
 	// Retype changes the volume's type (and multiattach) with the per-type quota, in one
 	// transaction.
 	Retype(ctx context.Context, id string, from []string, fromTypeID, newTypeID string, multiattach bool) error
+	// CreateMessage leaves a user message (a refusal the API answers as Cinder does later,
+	// after its 202).
+	CreateMessage(ctx context.Context, m *resource.Message) error
 }
 
 // mvExtendInUse is the microversion from which an in-use volume may be extended.
