@@ -20,16 +20,17 @@
 // negotiation, query parsing and paging, and the adapter that answers a returned error — is
 // the subpackage wire. The table of the microversions at which served endpoints change
 // (microversion.go), the resource schemas and the views stay here. Self-contained areas are
-// subpackages whose handlers the router here registers: messages (user messages) and quotas
+// subpackages whose handlers the router here registers: messages (user messages), quotas
 // (quota sets, quota classes, limits; creates still charge quotas in their own transactions
-// through the store). What they share with the handlers here is in the subpackages view
+// through the store) and transfers (volume transfers, which read their volume through the
+// volume getter here). What they share with the handlers here is in the subpackages view
 // (timestamps, optional members, null strings, links) and authz (the request's policy
 // decisions, pending object rules). Each area declares what it needs of the database in its
-// own file or package (volumeStore, snapshotStore, messages.Store, quotas.Store, …); Store is
-// their union. A request the API accepts is written to the database together with the RPC
-// messages it causes (an outbox), and those messages are handed to the Dispatcher after the
-// commit; pools are asked of the scheduler with a call (Pools). The attachment sweeper settles
-// attachments a crash left half-made.
+// own file or package (volumeStore, snapshotStore, messages.Store, quotas.Store,
+// transfers.Store, …); Store is their union. A request the API accepts is written to the
+// database together with the RPC messages it causes (an outbox), and those messages are handed
+// to the Dispatcher after the commit; pools are asked of the scheduler with a call (Pools).
+// The attachment sweeper settles attachments a crash left half-made.
 package api
 
 import (
@@ -42,6 +43,7 @@ import (
 	"github.com/scoria/scoria/internal/api/authz"
 	"github.com/scoria/scoria/internal/api/messages"
 	"github.com/scoria/scoria/internal/api/quotas"
+	"github.com/scoria/scoria/internal/api/transfers"
 	"github.com/scoria/scoria/internal/api/wire"
 
 	"github.com/sirupsen/logrus"
@@ -61,7 +63,7 @@ type Store interface {
 	typeStore
 	snapshotStore
 	quotas.Store
-	transferStore
+	transfers.Store
 	volumeExtraStore
 	volumeSourceStore
 	attachmentStore

@@ -462,17 +462,6 @@ func (s *server) retypeEncryptionFault(ctx context.Context, v *resource.Volume, 
 	return wire.BadRequest("Retype requires migration but is not allowed.")
 }
 
-// transferEncryptionFault refuses to offer an encrypted volume for transfer: Cinder before
-// 3.70 refuses it so; from 3.70 Cinder moves the key to the new owner, which Scoria does not
-// do yet, so it refuses at every version rather than hand over a volume whose key the new
-// owner cannot read.
-func transferEncryptionFault(v *resource.Volume) *wire.Fault {
-	if v.EncryptionKeyID == "" {
-		return nil
-	}
-	return wire.BadRequest("Invalid volume: transferring encrypted volume is not supported")
-}
-
 // volumeEncryption is Cinder's volume_encryption_metadata_get: the volume's key id (null
 // when not encrypted) and, when its type has an encryption, that encryption's provider,
 // cipher, key_size and control_location (what Nova's encryptors need to attach it).

@@ -16,6 +16,7 @@
 //   - microversions: Version, ParseVersion, NegotiateVersion of a request's headers, and
 //     WithVersion/VersionOf to carry it in a context (the table of which feature arrives at
 //     which version stays with the handlers);
-//   - query strings and paging: Query, ParseQuery, ParseBoolParam, ParseLimit, ParseOffset;
+//   - query strings and paging: Query, ParseQuery, ParseBoolParam, ParseLimit, ParseOffset,
+//     ParseSort;
 //   - responses: WriteJSON and WriteAccepted.
 package wire

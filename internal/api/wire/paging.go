@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/scoria/scoria/internal/resource"
 )
 
 // ParseLimit reads the limit parameter as Cinder's get_pagination_params does; the page is
@@ -71,4 +73,51 @@ func (q Query) Get(key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// ParseSort reads sort (key:dir,…) or the legacy sort_key/sort_dir, as Cinder's
+// get_sort_params does; column maps a requested key to the column it sorts by, or says it is
+// not a sort key. No sort parameter gives nil keys.
+func ParseSort(q Query, column func(key string) (string, bool)) ([]resource.SortKey, *Fault) {
+	sortSpec, hasSort := q.Get("sort")
+	key, hasKey := q.Get("sort_key")
+	dir, hasDir := q.Get("sort_dir")
+	if hasSort && (hasKey || hasDir) {
+		return nil, BadRequest("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.")
+	}
+	var pairs [][2]string
+	switch {
+	case hasSort:
+		for _, item := range strings.Split(strings.TrimSpace(sortSpec), ",") {
+			k, d, _ := strings.Cut(item, ":")
+			if d == "" {
+				d = "desc"
+			}
+			pairs = append(pairs, [2]string{strings.TrimSpace(k), strings.TrimSpace(d)})
+		}
+	case hasKey || hasDir:
+		if !hasKey {
+			key = "created_at"
+		}
+		if !hasDir {
+			dir = "desc"
+		}
+		pairs = [][2]string{{strings.TrimSpace(key), strings.TrimSpace(dir)}}
+	default:
+		return nil, nil
+	}
+	var keys []resource.SortKey
+	for _, kd := range pairs {
+		if kd[1] != "asc" && kd[1] != "desc" {
+			return nil, InvalidInput("Unknown sort direction, must be 'desc' or 'asc'.")
+		}
+	}
+	for _, kd := range pairs {
+		field, ok := column(kd[0])
+		if !ok {
+			return nil, InvalidInput("Invalid sort key")
+		}
+		keys = append(keys, resource.SortKey{Field: field, Desc: kd[1] == "desc"})
+	}
+	return keys, nil
 }
