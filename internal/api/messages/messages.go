@@ -258,7 +258,7 @@ func checkSortParams(q wire.Query) *wire.Fault {
 	}
 	spec := strings.Join(orders, ",")
 	if spec != "created_at:desc" && spec != "created_at:desc,id:desc" {
-		return wire.BadRequest("Sorting volumes by %s is not supported by Scoria yet; volumes are listed newest first (sort=created_at:desc).", spec)
+		return wire.BadRequest("Sorting messages by %s is not supported by Scoria yet; messages are listed newest first (sort=created_at:desc).", spec)
 	}
 	return nil
 }

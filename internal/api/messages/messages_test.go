@@ -34,7 +34,7 @@ func TestParseMessageListParams(t *testing.T) {
 		{name: "sort newest first", query: "sort=created_at:desc", wantLimit: maxLimit},
 		{name: "sort key and dir", query: "sort_key=created_at&sort_dir=DESC", wantLimit: maxLimit},
 		{name: "sort other", query: "sort=created_at:asc",
-			wantFault: "Sorting volumes by created_at:asc is not supported by Scoria yet; volumes are listed newest first (sort=created_at:desc)."},
+			wantFault: "Sorting messages by created_at:asc is not supported by Scoria yet; messages are listed newest first (sort=created_at:desc)."},
 		{name: "sort with sort_key", query: "sort=created_at&sort_key=id",
 			wantFault: "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter."},
 	}
