@@ -1,0 +1,104 @@
+package nfs
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Mounter makes a share's exported directory reachable at a mount point. In production it is
+// SystemMounter (the kernel's NFS client through mount(8)); tests on a machine without an NFS
+// client substitute a mount this machine allows, and everything after the mount runs the
+// driver's real code on plain paths.
+type Mounter interface {
+	// Mount mounts share at mountPoint; a share already mounted there is reused.
+	Mount(ctx context.Context, share Share, mountPoint string) error
+}
+
+// Runner runs one command and returns its combined output.
+type Runner func(ctx context.Context, name string, args ...string) ([]byte, error)
+
+// SystemMounter mounts shares with `mount -t nfs`, as os-brick's RemoteFsClient does: the
+// mount options are the share line's own, else the backend's nfs_mount_options (as -o);
+// Attempts (nfs_mount_attempts, at least 1) tries, Wait apart.
+type SystemMounter struct {
+	Run          Runner
+	MountOptions string // nfs_mount_options, without "-o"
+	Attempts     int
+	Wait         time.Duration
+	// Mounts is the mount table read to find a share already mounted: /proc/mounts when nil.
+	Mounts func() (io.ReadCloser, error)
+}
+
+// Command returns the mount command for share at mountPoint.
+func (m *SystemMounter) Command(share Share, mountPoint string) []string {
+	cmd := []string{"mount", "-t", "nfs"}
+	switch {
+	case share.Options != "":
+		cmd = append(cmd, strings.Fields(share.Options)...)
+	case strings.TrimSpace(m.MountOptions) != "":
+		cmd = append(cmd, "-o", strings.TrimSpace(m.MountOptions))
+	}
+	return append(cmd, share.Address, mountPoint)
+}
+
+// Mount mounts share unless the mount table shows it mounted at mountPoint already; it makes
+// mountPoint first. Each failed attempt's output is kept: the error names them all.
+func (m *SystemMounter) Mount(ctx context.Context, share Share, mountPoint string) error {
+	mounted, err := m.mounted(share, mountPoint)
+	if err != nil {
+		return err
+	}
+	if mounted {
+		return nil
+	}
+	if err := os.MkdirAll(mountPoint, 0o750); err != nil {
+		return fmt.Errorf("mount point of %s: %w", share.Address, err)
+	}
+	cmd := m.Command(share, mountPoint)
+	attempts := max(m.Attempts, 1)
+	var last error
+	for i := 1; i <= attempts; i++ {
+		out, err := m.Run(ctx, cmd[0], cmd[1:]...)
+		if err == nil {
+			return nil
+		}
+		last = fmt.Errorf("%s (attempt %d of %d): %w: %s", strings.Join(cmd, " "), i, attempts, err, strings.TrimSpace(string(out)))
+		if i < attempts {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("mount %s: %w (after: %v)", share.Address, ctx.Err(), last)
+			case <-time.After(m.Wait):
+			}
+		}
+	}
+	return last
+}
+
+// mounted reports whether the mount table has share mounted at mountPoint.
+func (m *SystemMounter) mounted(share Share, mountPoint string) (bool, error) {
+	open := m.Mounts
+	if open == nil {
+		open = func() (io.ReadCloser, error) { return os.Open("/proc/mounts") }
+	}
+	f, err := open()
+	if err != nil {
+		return false, fmt.Errorf("read the mount table: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		// device mountpoint type …; /proc/mounts writes a space in a path as \040.
+		if len(fields) >= 3 && strings.HasPrefix(fields[2], "nfs") &&
+			strings.ReplaceAll(fields[0], `\040`, " ") == share.Address &&
+			strings.ReplaceAll(fields[1], `\040`, " ") == mountPoint {
+			return true, nil
+		}
+	}
+	return false, sc.Err()
+}
