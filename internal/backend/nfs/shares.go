@@ -5,7 +5,8 @@
 // under nfs_mount_point_base; and the mount behind a small interface (Mounter):
 // SystemMounter runs `mount -t nfs` as os-brick does (share or nfs_mount_options, an
 // already-mounted share reused, nfs_mount_attempts tries), and tests on a machine without a
-// kernel NFS client substitute a mount it allows. The driver itself is not registered yet: a cinder.conf naming
+// kernel NFS client substitute a mount it allows; and a mounted share's capacity measured as
+// Cinder measures it (MeasureCapacity). The driver itself is not registered yet: a cinder.conf naming
 // cinder.volume.drivers.nfs.NfsDriver still stops the service with "not part of this Scoria
 // release yet".
 package nfs
