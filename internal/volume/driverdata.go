@@ -32,7 +32,7 @@ type driverDataStore interface {
 // data from its row, its type's extra specs (read now; nil without a type) and its metadata.
 func (m *Manager) driverVolume(ctx context.Context, v *resource.Volume) (driver.Volume, error) {
 	dv := driver.Volume{ID: v.ID, Name: driver.StorageName(v.ID), SizeGiB: v.Size, Pool: rpcapi.PoolName(v.Host),
-		Metadata: v.Metadata, Data: driverData(v.Provider)}
+		Metadata: v.Metadata, Data: driverData(v.Provider), Attached: v.AttachStatus == resource.AttachAttached}
 	if v.VolumeTypeID != "" {
 		specs, err := m.Store.VolumeTypeExtraSpecs(ctx, v.VolumeTypeID)
 		if err != nil {
@@ -59,7 +59,7 @@ func (m *Manager) snapshotVolume(ctx context.Context, sn *resource.Snapshot) (dr
 	if err != nil {
 		return driver.Volume{}, err
 	}
-	dv.ExtraSpecs, dv.Metadata, dv.Data = full.ExtraSpecs, full.Metadata, full.Data
+	dv.ExtraSpecs, dv.Metadata, dv.Data, dv.Attached = full.ExtraSpecs, full.Metadata, full.Data, full.Attached
 	return dv, nil
 }
 

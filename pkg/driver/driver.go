@@ -38,6 +38,10 @@ type Volume struct {
 	Metadata map[string]string
 	// Data is what the driver returned when it made the volume (zero before that).
 	Data Data
+	// Attached is whether the volume is attached to a host now (attach_status "attached"): a
+	// driver whose files a hypervisor writes directly, such as NFS, refuses what it cannot
+	// do safely under a running guest.
+	Attached bool
 }
 
 // Data is a driver's own data about one of its volumes or snapshots, which the volume service

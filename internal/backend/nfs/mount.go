@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +18,9 @@ import (
 type Mounter interface {
 	// Mount mounts share at mountPoint; a share already mounted there is reused.
 	Mount(ctx context.Context, share Share, mountPoint string) error
+	// Check reports whether share, mounted at mountPoint, answers now: nil when it does, else
+	// why not (not mounted, the server gone). It returns when ctx ends, whatever the server.
+	Check(ctx context.Context, share Share, mountPoint string) error
 }
 
 // Runner runs one command and returns its combined output.
@@ -101,4 +105,36 @@ func (m *SystemMounter) mounted(share Share, mountPoint string) (bool, error) {
 		}
 	}
 	return false, sc.Err()
+}
+
+// Check reports whether the mount table shows share mounted at mountPoint and the mounted file
+// system answers statfs before ctx ends (a hard NFS mount whose server is gone blocks: the
+// call is left behind in its goroutine and the share reported down).
+func (m *SystemMounter) Check(ctx context.Context, share Share, mountPoint string) error {
+	mounted, err := m.mounted(share, mountPoint)
+	if err != nil {
+		return err
+	}
+	if !mounted {
+		return fmt.Errorf("%s is not mounted at %s", share.Address, mountPoint)
+	}
+	return statfsWithin(ctx, mountPoint)
+}
+
+// statfsWithin runs statfs on path, giving up when ctx ends.
+func statfsWithin(ctx context.Context, path string) error {
+	done := make(chan error, 1)
+	go func() {
+		var st syscall.Statfs_t
+		done <- syscall.Statfs(path, &st)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("statfs %s: %w", path, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("statfs %s: no answer: %w", path, ctx.Err())
+	}
 }
