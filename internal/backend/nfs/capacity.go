@@ -24,11 +24,12 @@ func MeasureCapacity(mountPoint string) (Capacity, error) {
 		return Capacity{}, fmt.Errorf("statfs %s: %w", mountPoint, err)
 	}
 	c := Capacity{Total: uint64(st.Frsize) * st.Blocks, Available: uint64(st.Frsize) * st.Bavail}
-	err := filepath.WalkDir(mountPoint, func(path string, d fs.DirEntry, err error) error {
+	root := strings.TrimSuffix(mountPoint, "/") + "/" // "/": a mount point that is a link is walked
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if path != mountPoint && strings.Contains(d.Name(), "snapshot") {
+		if path != root && strings.Contains(d.Name(), "snapshot") {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}

@@ -409,6 +409,7 @@ var requiredKeys = map[string][][]string{
 	"rbd":   {{"name"}, {"hosts"}, {"ports"}, {"auth_enabled"}, {"auth_username"}, {"volume_id"}},
 	"iscsi": {{"target_portal", "target_portals"}, {"target_iqn", "target_iqns"}, {"target_lun", "target_luns"}, {"volume_id"}},
 	"local": {{"device_path"}},
+	"nfs":   {{"export"}, {"name"}, {"format"}},
 }
 
 // testConnection: an Attacher's connection info has the protocol's keys and terminating it
