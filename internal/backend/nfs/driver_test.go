@@ -153,7 +153,7 @@ func parseHexdump(out []byte) ([]byte, error) {
 // shares, for every volume format.
 func TestConformance(t *testing.T) {
 	for _, c := range []struct {
-		name                      string
+		name                     string
 		qcow2, snapshots, sparse bool
 	}{
 		{"raw-sparse-snapshots", false, true, true},
