@@ -1,5 +1,5 @@
 // Package backend turns a backend section of the configuration into a storage driver through
-// the driver registry of pkg/driver. It links Scoria's drivers in (localfile, lvm, rbd: each
+// the driver registry of pkg/driver. It links Scoria's drivers in (localfile, lvm, nfs, rbd: each
 // registers itself with its Cinder class-path aliases and options) and knows the drivers this
 // release names but does not provide yet.
 package backend
@@ -15,15 +15,14 @@ import (
 	// Scoria's drivers, which register themselves.
 	_ "github.com/scoria/scoria/internal/backend/localfile"
 	_ "github.com/scoria/scoria/internal/backend/lvm"
+	_ "github.com/scoria/scoria/internal/backend/nfs"
 	_ "github.com/scoria/scoria/internal/backend/rbd"
 )
 
 // planned are drivers Scoria names but this release does not provide yet, by the
 // volume_driver values that select them.
 var planned = map[string]string{
-	"nfs":                                 "the NFS driver",
-	"cinder.volume.drivers.nfs.NfsDriver": "the NFS driver",
-	"sheepdog":                            "the Sheepdog driver",
+	"sheepdog": "the Sheepdog driver",
 	"cinder.volume.drivers.sheepdog.SheepdogDriver": "the Sheepdog driver",
 }
 

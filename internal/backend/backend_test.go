@@ -13,8 +13,6 @@ import (
 func TestVolumeDriverErrors(t *testing.T) {
 	tests := []struct{ value, want string }{
 		{"", "volume_driver is required"},
-		{"cinder.volume.drivers.nfs.NfsDriver", "the NFS driver (cinder.volume.drivers.nfs.NfsDriver) is not part of this Scoria release yet"},
-		{"nfs", "the NFS driver (nfs) is not part of this Scoria release yet"},
 		{"cinder.volume.drivers.sheepdog.SheepdogDriver", "the Sheepdog driver (cinder.volume.drivers.sheepdog.SheepdogDriver) is not part of this Scoria release yet"},
 		{"sheepdog", "the Sheepdog driver (sheepdog) is not part of this Scoria release yet"},
 		{"cinder.volume.drivers.lvm.Other", `unknown driver "cinder.volume.drivers.lvm.Other" (known: acme, cinder.volume.drivers.acme.AcmeDriver, ` +
@@ -36,7 +34,7 @@ func TestVolumeDriverErrors(t *testing.T) {
 func TestResolve(t *testing.T) {
 	for value, want := range map[string]string{
 		"localfile": "localfile", "file": "localfile", "scoria.localfile": "localfile", " lvm ": "lvm",
-		"cinder.volume.drivers.lvm.LVMISCSIDriver": "lvm", "cinder.volume.drivers.rbd.RBDDriver": "rbd", "nfs": "", "x": "",
+		"cinder.volume.drivers.lvm.LVMISCSIDriver": "lvm", "cinder.volume.drivers.rbd.RBDDriver": "rbd", "nfs": "nfs", "cinder.volume.drivers.nfs.NfsDriver": "nfs", "sheepdog": "", "x": "",
 	} {
 		if got, ok := Resolve(value); got != want || ok != (want != "") {
 			t.Errorf("Resolve(%q) = %q, %v; want %q", value, got, ok, want)

@@ -12,6 +12,7 @@ import (
 	// The sample shows the options of Scoria's drivers, which register themselves.
 	_ "github.com/scoria/scoria/internal/backend/localfile"
 	_ "github.com/scoria/scoria/internal/backend/lvm"
+	_ "github.com/scoria/scoria/internal/backend/nfs"
 	_ "github.com/scoria/scoria/internal/backend/rbd"
 )
 
