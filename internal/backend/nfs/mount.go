@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -137,4 +138,18 @@ func statfsWithin(ctx context.Context, path string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("statfs %s: no answer: %w", path, ctx.Err())
 	}
+}
+
+// Installed reports whether mount.nfs, which `mount -t nfs` runs, is installed, as Cinder's
+// do_setup checks (its PATH, then /sbin and /usr/sbin, where it lives for root).
+func (m *SystemMounter) Installed() error {
+	if _, err := exec.LookPath("mount.nfs"); err == nil {
+		return nil
+	}
+	for _, dir := range []string{"/sbin", "/usr/sbin"} {
+		if _, err := os.Stat(dir + "/mount.nfs"); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("mount.nfs is not installed (Debian: nfs-common): the NFS driver mounts its shares with it")
 }

@@ -94,3 +94,27 @@ func TestSystemMounterCancelled(t *testing.T) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
 }
+
+// TestSystemMounterCheck: a share is up when the mount table has it at its mount point and
+// the mounted file system answers statfs; the answer says why not otherwise.
+func TestSystemMounterCheck(t *testing.T) {
+	share := Share{Address: "127.0.0.1:/export1"}
+	dir := t.TempDir()
+	gone := filepath.Join(dir, "gone")
+	tests := []struct {
+		name, table, mountPoint, wantErrIn string
+	}{
+		{"mounted and answering", "127.0.0.1:/export1 " + dir + " nfs4 rw 0 0\n", dir, ""},
+		{"not in the mount table", "127.0.0.1:/export2 " + dir + " nfs rw 0 0\n", dir, "is not mounted at"},
+		{"mounted but not answering", "127.0.0.1:/export1 " + gone + " nfs rw 0 0\n", gone, "statfs " + gone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &SystemMounter{Mounts: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(tt.table)), nil }}
+			err := m.Check(context.Background(), share, tt.mountPoint)
+			if (err == nil) != (tt.wantErrIn == "") || err != nil && !strings.Contains(err.Error(), tt.wantErrIn) {
+				t.Errorf("Check = %v, want an error containing %q", err, tt.wantErrIn)
+			}
+		})
+	}
+}

@@ -1,14 +1,3 @@
-// Package nfs will hold the NFS volume driver (Cinder's NfsDriver: volumes as files on NFS
-// shares). It holds so far the share configuration as Cinder reads it: the shares file of
-// nfs_shares_config (one "host:/export [mount options]" per line), or nas_host with
-// nas_share_path, and the mount point Cinder (os-brick's RemoteFsClient) gives each share
-// under nfs_mount_point_base; and the mount behind a small interface (Mounter):
-// SystemMounter runs `mount -t nfs` as os-brick does (share or nfs_mount_options, an
-// already-mounted share reused, nfs_mount_attempts tries), and tests on a machine without a
-// kernel NFS client substitute a mount it allows; and a mounted share's capacity measured as
-// Cinder measures it (MeasureCapacity). The driver itself is not registered yet: a cinder.conf naming
-// cinder.volume.drivers.nfs.NfsDriver still stops the service with "not part of this Scoria
-// release yet".
 package nfs
 
 import (
