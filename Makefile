@@ -26,7 +26,7 @@ run: build
 	./$(BIN)/scoria --data-dir $(DATA)
 
 ## test: set up what the tests need (deploy/test-env.sh: Debian packages, MariaDB, RabbitMQ,
-## Keystone, a single-node Ceph, tgtd; idempotent), then formatting, vet, and the whole suite
+## Keystone, a single-node Ceph, tgtd, an NFS server; idempotent), then formatting, vet, and the whole suite
 ## with the race detector. The second make reads the Makefile again, so that the RBD driver's
 ## build tags see the librbd that the set-up may just have installed. Integration tests find
 ## their services through SCORIA_TEST_* variables (local defaults; Ceph's from its env file)

@@ -2,7 +2,9 @@
 # test-env-down.sh: stop what deploy/test-env.sh started, by the PIDs it recorded — never by
 # name, and nothing that was already running when it ran: MariaDB, RabbitMQ and tgtd from
 # $SCORIA_TEST_STATE [/tmp/scoria-test-env], Keystone's and Barbican's uwsgi from their
-# /run/scoria-*-uwsgi.pid, Ceph with deploy/ceph/ceph-down.sh (its data stays in $CEPH_DIR).
+# /run/scoria-*-uwsgi.pid, Ceph with deploy/ceph/ceph-down.sh (its data stays in $CEPH_DIR),
+# the NFS server with deploy/nfs/nfs-down.sh (ganesha and rpcbind by the PIDs in $NFS_DIR/run;
+# the exported directories stay).
 # Every wait is bounded (30 s per daemon, then SIGKILL). Packages stay installed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +27,7 @@ stop() {
   rm -f "$2"
 }
 
+deploy/nfs/nfs-down.sh
 deploy/ceph/ceph-down.sh
 stop Barbican /run/scoria-barbican-uwsgi.pid
 stop "Keystone (short tokens)" /run/scoria-keystone-short-uwsgi.pid

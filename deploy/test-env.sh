@@ -14,6 +14,10 @@
 #   Ceph             single node in $CEPH_DIR [/tmp/scoria-ceph]: deploy/ceph/ceph-up.sh; its env
 #                    file ($CEPH_DIR/env) tells the tests where it is
 #   tgtd             127.0.0.1:3260
+#   NFS server       nfs-ganesha (NFSv3) + rpcbind on 127.0.0.1 exporting /export1 and /export2
+#                    from $NFS_DIR [/tmp/scoria-nfs]: deploy/nfs/nfs-up.sh (installs nfs-ganesha,
+#                    nfs-ganesha-vfs, rpcbind, libnfs-utils); its env file ($NFS_DIR/env) tells
+#                    the tests where it is
 #
 # Without root (and without password-less sudo) nothing is installed: the script names the
 # packages it could not install, starts what it can, and the tests of what is missing skip
@@ -21,7 +25,8 @@
 # script ends with a summary and, under CI=true, fails when any step failed.
 #
 # What it starts it records: PIDs in $SCORIA_TEST_STATE [/tmp/scoria-test-env] (MariaDB,
-# RabbitMQ, tgtd), /run/scoria-*-uwsgi.pid (Keystone, Barbican), $CEPH_DIR/run (Ceph);
+# RabbitMQ, tgtd), /run/scoria-*-uwsgi.pid (Keystone, Barbican), $CEPH_DIR/run (Ceph),
+# $NFS_DIR/run (ganesha, rpcbind);
 # deploy/test-env-down.sh (`make test-env-down`) stops exactly those, and nothing it found
 # already running.
 #
@@ -127,6 +132,9 @@ up_or() {
 horizon_ready() { command -v chromedriver >/dev/null && python3 -c 'import selenium, openstack_dashboard' 2>/dev/null; }
 ceph_ready() { [ -r "$CEPH_DIR/env" ] && [ -r /usr/include/rados/librados.h ]; }
 CEPH_DIR=${CEPH_DIR:-/tmp/scoria-ceph}
+NFS_DIR=${NFS_DIR:-/tmp/scoria-nfs}
+export NFS_DIR
+nfs_ready() { [ -r "$NFS_DIR/env" ] && timeout 5 rpcinfo -t 127.0.0.1 nfs 3 >/dev/null 2>&1 && command -v nfs-ls >/dev/null; }
 
 step "Debian packages" install_base
 step MariaDB mariadb_up
@@ -145,6 +153,10 @@ step Horizon up_or Horizon horizon_ready -- timeout 1500 deploy/horizon/horizon-
 # librados-dev/librbd-dev, so the test run that follows builds the RBD driver in.
 step Ceph up_or Ceph ceph_ready -- env CEPH_UP_TIMEOUT="${CEPH_UP_TIMEOUT:-300}" deploy/ceph/ceph-up.sh >/dev/null
 step tgtd tgtd_up
+# NFS: a real NFSv3 server (user-space nfs-ganesha, rpcbind kept on loopback) for the NFS
+# driver's tests, which reach its exports through a bind mount (this kernel has no NFS client)
+# and ask the server itself (internal/nfsjudge) what it holds; one already up is reused.
+step "NFS server" up_or "NFS server" nfs_ready -- timeout 900 deploy/nfs/nfs-up.sh
 
 if [ ${#failed[@]} -gt 0 ]; then
   log "not set up: ${failed[*]} — their tests skip, or fail under CI=true"

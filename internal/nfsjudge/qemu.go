@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -60,12 +59,19 @@ func QemuImgInfo(ctx context.Context, url string) (format string, virtualSize in
 // QemuIOWrite writes data at off into the image at the nfs:// URL, read as format (raw,
 // qcow2), with qemu-io: what a guest writing through qemu's nfs:// driver would write.
 func QemuIOWrite(ctx context.Context, url, format string, data []byte, off int64) error {
-	src := filepath.Join(os.TempDir(), fmt.Sprintf("nfsjudge-%d-%d", os.Getpid(), time.Now().UnixNano()))
-	if err := os.WriteFile(src, data, 0o600); err != nil {
+	f, err := os.CreateTemp("", "nfsjudge-write-*")
+	if err != nil {
 		return fmt.Errorf("qemu-io write source: %w", err)
 	}
-	defer os.Remove(src)
-	_, err := run(ctx, "qemu-io", "-f", format, "-c", fmt.Sprintf("write -s %s %d %d", src, off, len(data)), url)
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("qemu-io write source: %w", err)
+	}
+	_, err = run(ctx, "qemu-io", "-f", format, "-c", fmt.Sprintf("write -s %s %d %d", f.Name(), off, len(data)), url)
 	return err
 }
 
