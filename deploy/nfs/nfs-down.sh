@@ -12,7 +12,11 @@ stop() {
     kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
   fi
   rm -f "$DIR/run/$1.pid"
+  stopped=$1
 }
+stopped=
 stop ganesha
+stopped=
 stop rpcbind
-rm -f /run/rpcbind.sock /run/rpcbind.lock
+# Only the rpcbind started here leaves its socket and lock to remove; another one keeps them.
+if [ "$stopped" = rpcbind ]; then rm -f /run/rpcbind.sock /run/rpcbind.lock; fi
