@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -334,7 +335,8 @@ func TestEligible(t *testing.T) {
 // flakyMounter is linkMounter whose shares can be made not to answer.
 type flakyMounter struct {
 	linkMounter
-	gone map[string]bool
+	gone   map[string]bool
+	mounts int
 }
 
 func (m *flakyMounter) Check(ctx context.Context, s Share, mp string) error {
@@ -345,6 +347,7 @@ func (m *flakyMounter) Check(ctx context.Context, s Share, mp string) error {
 }
 
 func (m *flakyMounter) Mount(ctx context.Context, s Share, mp string) error {
+	m.mounts++
 	if m.gone[s.Address] {
 		return errors.New("mount: connection refused")
 	}
@@ -394,7 +397,17 @@ func TestPoolDownAndBack(t *testing.T) {
 	if _, err := d.Create(ctx, driver.Volume{ID: uuid.NewString(), SizeGiB: 1, Pool: first}); !errors.Is(err, driver.ErrUnavailable) {
 		t.Errorf("create on the pool that is down: %v, want ErrUnavailable", err)
 	}
+	m.mounts = 0
+	for range 3 {
+		if _, err := d.Create(ctx, driver.Volume{ID: uuid.NewString(), SizeGiB: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.mounts != 0 {
+		t.Errorf("%d mounts of the share that is down within the remount interval, want none", m.mounts)
+	}
 	m.gone[first] = false
+	d.RemountInterval = time.Nanosecond
 	if p := state()[first]; p.Extra["backend_state"] != "up" || !p.TotalCapacityGB.Known() {
 		t.Errorf("pool %s after the share came back: %+v, want up", first, p)
 	}

@@ -49,12 +49,16 @@ type Driver struct {
 	OverSub           string // max_over_subscription_ratio: a number or "auto"
 	// CheckTimeout bounds how long a share may take to answer a check; 0 is 10 s.
 	CheckTimeout time.Duration
+	// RemountInterval is how long a share found down is taken as down before it is mounted
+	// again, so that calls do not each wait for a dead server; 0 is 5 s.
+	RemountInterval time.Duration
 
-	mu    sync.Mutex
-	up    map[string]bool  // share address → mounted and answering at the last check
-	down  map[string]error // share address → why it is down
-	perm  os.FileMode      // volume files' mode, once the security options are settled
-	locks sync.Map         // volume id → *sync.Mutex (Cinder's nfs-<volume id> lock)
+	mu     sync.Mutex
+	up     map[string]bool      // share address → mounted and answering at the last check
+	down   map[string]error     // share address → why it is down
+	downAt map[string]time.Time // share address → when it was found down
+	perm   os.FileMode          // volume files' mode, once the security options are settled
+	locks  sync.Map             // volume id → *sync.Mutex (Cinder's nfs-<volume id> lock)
 }
 
 var (
@@ -133,6 +137,9 @@ func (d *Driver) ensureMounted(ctx context.Context, s Share) error {
 	if d.isUp(s) {
 		return nil
 	}
+	if err := d.recentFailure(s); err != nil {
+		return err
+	}
 	mctx, cancel := context.WithTimeout(ctx, 3*d.checkTimeout())
 	defer cancel()
 	mp := d.mountPoint(s)
@@ -149,11 +156,31 @@ func (d *Driver) ensureMounted(ctx context.Context, s Share) error {
 	return nil
 }
 
+// defaultRemountInterval is RemountInterval's default.
+const defaultRemountInterval = 5 * time.Second
+
+// recentFailure returns why s is down when a mount of it failed less than remountInterval ago.
+func (d *Driver) recentFailure(s Share) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	interval := d.RemountInterval
+	if interval == 0 {
+		interval = defaultRemountInterval
+	}
+	if err := d.down[s.Address]; err != nil && time.Since(d.downAt[s.Address]) < interval {
+		return err
+	}
+	return nil
+}
+
 func (d *Driver) setDown(s Share, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.up == nil {
-		d.up, d.down = map[string]bool{}, map[string]error{}
+		d.up, d.down, d.downAt = map[string]bool{}, map[string]error{}, map[string]time.Time{}
+	}
+	if err != nil {
+		d.downAt[s.Address] = time.Now()
 	}
 	d.up[s.Address] = err == nil
 	if err == nil {
