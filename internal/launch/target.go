@@ -14,10 +14,12 @@ import (
 
 // targetHelper returns the target helper that exports the volumes of backend b (its
 // target_helper), or nil when they are not exported through one: a driver whose volumes are
-// not local devices, target_helper = none, or the local-file backend without target_helper
+// neither local devices nor in a store the target daemon reaches (driver.TargetBacked),
+// target_helper = none, or the local-file backend without target_helper
 // in its section (its volumes then attach as local files of this host).
 func targetHelper(b *config.Backend, drv driver.Driver, log logrus.FieldLogger) (volume.Exporter, error) {
-	if _, ok := drv.(driver.LocalDevice); !ok {
+	_, local := drv.(driver.LocalDevice)
+	if _, backed := drv.(driver.TargetBacked); !local && !backed {
 		return nil, nil
 	}
 	if name, _ := backend.Resolve(b.VolumeDriver); name == "localfile" && !b.Has("target_helper") {

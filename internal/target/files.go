@@ -13,7 +13,8 @@ import (
 // targetSpec is one volume's target as its persistent file records it.
 type targetSpec struct {
 	IQN            string
-	Backing        string // the volume's device or file
+	Backing        string // the volume's device or file, or the store's path for BSType
+	BSType         string // tgt's --bstype ("sheepdog"); "": tgt's default (rdwr)
 	User, Password string // incoming CHAP account; "" without CHAP
 	WriteCache     bool
 }
@@ -37,6 +38,9 @@ func (t *TGT) writeFile(s *targetSpec) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by scoria-volume: the iSCSI target of a volume, restored after a tgtd restart.\n")
 	fmt.Fprintf(&b, "<target %s>\n", s.IQN)
+	if s.BSType != "" {
+		fmt.Fprintf(&b, "    bs-type %s\n", s.BSType)
+	}
 	fmt.Fprintf(&b, "    backing-store %s\n", s.Backing)
 	b.WriteString("    driver iscsi\n")
 	if s.User != "" {
@@ -83,6 +87,8 @@ func (t *TGT) readFile(iqn string) (*targetSpec, error) {
 			s.IQN = strings.TrimSuffix(f[1], ">")
 		case f[0] == "backing-store" && len(f) == 2:
 			s.Backing = f[1]
+		case f[0] == "bs-type" && len(f) == 2:
+			s.BSType = f[1]
 		case f[0] == "incominguser" && len(f) == 3:
 			s.User, s.Password = f[1], f[2]
 		case f[0] == "write-cache" && len(f) == 2:
@@ -100,6 +106,7 @@ type liveTarget struct {
 	TID      int
 	IQN      string
 	Backing  map[int]string // LUN → backing store path
+	BSType   map[int]string // LUN → backing store type ("rdwr", "sheepdog", …)
 	Accounts []string
 }
 
@@ -128,7 +135,7 @@ func parseShow(out string) ([]liveTarget, error) {
 			if !found || err != nil {
 				return nil, fmt.Errorf("tgtadm show: unexpected line %q", line)
 			}
-			targets = append(targets, liveTarget{TID: tid, IQN: strings.TrimSpace(iqn), Backing: map[int]string{}})
+			targets = append(targets, liveTarget{TID: tid, IQN: strings.TrimSpace(iqn), Backing: map[int]string{}, BSType: map[int]string{}})
 			cur, lun, section = &targets[len(targets)-1], -1, ""
 			continue
 		}
@@ -150,6 +157,8 @@ func parseShow(out string) ([]liveTarget, error) {
 				lun = n
 			} else if v, ok := strings.CutPrefix(trimmed, "Backing store path: "); ok && lun >= 0 {
 				cur.Backing[lun] = v
+			} else if v, ok := strings.CutPrefix(trimmed, "Backing store type: "); ok && lun >= 0 {
+				cur.BSType[lun] = v
 			}
 		case "Account information":
 			cur.Accounts = append(cur.Accounts, strings.TrimSuffix(trimmed, " (outgoing)"))

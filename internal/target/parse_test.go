@@ -31,6 +31,10 @@ Target 12: iqn.2010-10.org.openstack:volume-b
     LUN information:
         LUN: 0
             Backing store path: None
+        LUN: 1
+            Type: disk
+            Backing store type: sheepdog
+            Backing store path: tcp:127.0.0.1:7000:volume-b
     Account information:
     ACL information:
         ALL
@@ -43,7 +47,8 @@ func TestParseShow(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].TID != 1 || got[0].IQN != "iqn.2010-10.org.openstack:volume-a" || got[0].Backing[1] != "/srv/volume-a" ||
 		len(got[0].Accounts) != 2 || got[0].Accounts[0] != "user1" || got[0].Accounts[1] != "out1" ||
-		got[1].TID != 12 || len(got[1].Accounts) != 0 || got[1].Backing[1] != "" {
+		got[0].BSType[1] != "rdwr" || got[1].TID != 12 || len(got[1].Accounts) != 0 ||
+		got[1].Backing[1] != "tcp:127.0.0.1:7000:volume-b" || got[1].BSType[1] != "sheepdog" {
 		t.Errorf("parseShow = %+v", got)
 	}
 	for _, bad := range []string{"Target x: iqn\n", "Target 1 iqn\n", "Target 1: i\n    LUN information:\n        LUN: z\n"} {
@@ -61,6 +66,7 @@ func TestPersistentFile(t *testing.T) {
 	for _, s := range []targetSpec{
 		{IQN: "iqn.x:volume-1", Backing: "/dev/vg/volume-1", User: "u", Password: "p", WriteCache: true},
 		{IQN: "iqn.x:volume-2", Backing: "/srv/volume-2"},
+		{IQN: "iqn.x:volume-3", Backing: "tcp:127.0.0.1:7000:volume-3", BSType: "sheepdog", User: "u", Password: "p"},
 	} {
 		if err := tg.writeFile(&s); err != nil {
 			t.Fatal(err)
@@ -70,7 +76,7 @@ func TestPersistentFile(t *testing.T) {
 			t.Errorf("read back %+v, %v; want %+v", got, err, s)
 		}
 	}
-	if _, err := tg.readFile("iqn.x:volume-3"); !os.IsNotExist(err) {
+	if _, err := tg.readFile("iqn.x:volume-9"); !os.IsNotExist(err) {
 		t.Errorf("missing file: %v", err)
 	}
 	if err := os.WriteFile(tg.filePath("iqn.x:volume-4"), []byte("<target iqn.x:volume-5>\n"), 0o600); err != nil {

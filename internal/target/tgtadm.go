@@ -154,10 +154,10 @@ func storageName(v driver.Volume) string {
 // Export creates v's target (idempotent: an existing one is kept, a damaged one re-made) and
 // returns os-brick's iSCSI connection info. The CHAP credentials of an exported volume are
 // those of its persistent target file, so a re-export answers the same.
-func (t *TGT) Export(ctx context.Context, v driver.Volume, devicePath string, c driver.Connector, accessMode string) (driver.ConnectionInfo, error) {
+func (t *TGT) Export(ctx context.Context, v driver.Volume, backing driver.BackingStore, c driver.Connector, accessMode string) (driver.ConnectionInfo, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	spec, err := t.specFor(v, devicePath)
+	spec, err := t.specFor(v, backing)
 	if err != nil {
 		return driver.ConnectionInfo{}, err
 	}
@@ -174,13 +174,13 @@ func (t *TGT) Export(ctx context.Context, v driver.Volume, devicePath string, c 
 
 // specFor is the target of v: the one of its persistent file when it has one (keeping its
 // credentials), else a new one.
-func (t *TGT) specFor(v driver.Volume, devicePath string) (*targetSpec, error) {
+func (t *TGT) specFor(v driver.Volume, backing driver.BackingStore) (*targetSpec, error) {
 	iqn := t.IQN(v)
 	old, err := t.readFile(iqn)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	spec := &targetSpec{IQN: iqn, Backing: devicePath, WriteCache: t.WriteCache}
+	spec := &targetSpec{IQN: iqn, Backing: backing.Path, BSType: backing.Type, WriteCache: t.WriteCache}
 	if t.UseCHAP {
 		switch {
 		case old != nil && old.User != "":
@@ -236,7 +236,7 @@ func (t *TGT) ensure(ctx context.Context, s *targetSpec) error {
 		if live.IQN != s.IQN {
 			continue
 		}
-		if live.Backing[LUN] == s.Backing && (s.User == "" && len(live.Accounts) == 0 || s.User != "" && contains(live.Accounts, s.User)) {
+		if live.Backing[LUN] == s.Backing && sameStoreType(live.BSType[LUN], s.BSType) && (s.User == "" && len(live.Accounts) == 0 || s.User != "" && contains(live.Accounts, s.User)) {
 			return nil
 		}
 		t.log().WithField("target", s.IQN).Warn("target differs from its persistent file; re-creating it")
@@ -274,7 +274,11 @@ func (t *TGT) create(ctx context.Context, s *targetSpec, tid int) error {
 
 func (t *TGT) configure(ctx context.Context, s *targetSpec, tid int) error {
 	id := fmt.Sprint(tid)
-	if _, err := t.run(ctx, "--mode", "logicalunit", "--op", "new", "--tid", id, "--lun", fmt.Sprint(LUN), "--backing-store", s.Backing); err != nil {
+	lun := []string{"--mode", "logicalunit", "--op", "new", "--tid", id, "--lun", fmt.Sprint(LUN)}
+	if s.BSType != "" {
+		lun = append(lun, "--bstype", s.BSType)
+	}
+	if _, err := t.run(ctx, append(lun, "--backing-store", s.Backing)...); err != nil {
 		return err
 	}
 	if !s.WriteCache {
@@ -306,6 +310,15 @@ func (t *TGT) configure(ctx context.Context, s *targetSpec, tid int) error {
 	}
 	_, err := t.run(ctx, "--mode", "account", "--op", "bind", "--tid", id, "--user", s.User)
 	return err
+}
+
+// sameStoreType reports whether tgtd's backing store type live is the one wanted ("" is
+// tgt's default, which it shows as rdwr).
+func sameStoreType(live, want string) bool {
+	if want == "" {
+		return live == "" || live == "rdwr"
+	}
+	return live == want
 }
 
 // writeCacheOff is the caching mode page (8) with the write cache disabled, as tgt-admin

@@ -165,7 +165,7 @@ func TestExportWithRealTGTD(t *testing.T) {
 			tg := d.helper(t, tc.chap)
 			id := "11111111-2222-3333-4444-" + map[bool]string{true: "000000000001", false: "000000000002"}[tc.chap]
 			v, path := volumeFile(t, id, 1)
-			info, err := tg.Export(ctx, v, path, driver.Connector{"initiator": "iqn.1993-08.org.debian:01:test"}, "rw")
+			info, err := tg.Export(ctx, v, driver.BackingStore{Path: path}, driver.Connector{"initiator": "iqn.1993-08.org.debian:01:test"}, "rw")
 			if err != nil {
 				t.Fatalf("Export: %v", err)
 			}
@@ -189,7 +189,7 @@ func TestExportWithRealTGTD(t *testing.T) {
 			}
 
 			// idempotent: a second export answers the same
-			again, err := tg.Export(ctx, v, path, nil, "rw")
+			again, err := tg.Export(ctx, v, driver.BackingStore{Path: path}, nil, "rw")
 			if err != nil {
 				t.Fatalf("second Export: %v", err)
 			}
@@ -269,7 +269,7 @@ func TestTargetsComeBackAfterTGTDRestart(t *testing.T) {
 	infos := map[string]driver.ConnectionInfo{}
 	for _, id := range ids {
 		v, path := volumeFile(t, id, 1)
-		info, err := tg.Export(ctx, v, path, nil, "rw")
+		info, err := tg.Export(ctx, v, driver.BackingStore{Path: path}, nil, "rw")
 		if err != nil {
 			t.Fatalf("Export %s: %v", id, err)
 		}
@@ -279,7 +279,7 @@ func TestTargetsComeBackAfterTGTDRestart(t *testing.T) {
 	if err := tg.Setup(ctx); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Setup with tgtd down = %v, want ErrUnavailable", err)
 	}
-	if _, err := tg.Export(ctx, driver.Volume{ID: "x"}, "/nonexistent", nil, "rw"); !errors.Is(err, ErrUnavailable) {
+	if _, err := tg.Export(ctx, driver.Volume{ID: "x"}, driver.BackingStore{Path: "/nonexistent"}, nil, "rw"); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Export with tgtd down = %v, want ErrUnavailable", err)
 	}
 	d.start()
@@ -323,7 +323,7 @@ func TestConfiguredCHAPAndWriteCache(t *testing.T) {
 	var infos []driver.ConnectionInfo
 	for _, id := range []string{"bbbbbbbb-0000-0000-0000-000000000001", "bbbbbbbb-0000-0000-0000-000000000002"} {
 		v, path := volumeFile(t, id, 1)
-		info, err := tg.Export(ctx, v, path, nil, "ro")
+		info, err := tg.Export(ctx, v, driver.BackingStore{Path: path}, nil, "ro")
 		if err != nil {
 			t.Fatalf("Export: %v", err)
 		}

@@ -15,9 +15,9 @@ import (
 // Exporter exports a backend's local devices to hosts: a target helper such as tgtadm
 // (internal/target). Both methods must be idempotent.
 type Exporter interface {
-	// Export makes v (held at devicePath) reachable by the connector's host with accessMode
+	// Export makes v (held in backing) reachable by the connector's host with accessMode
 	// ("rw" or "ro") and returns the connection info.
-	Export(ctx context.Context, v driver.Volume, devicePath string, c driver.Connector, accessMode string) (driver.ConnectionInfo, error)
+	Export(ctx context.Context, v driver.Volume, backing driver.BackingStore, c driver.Connector, accessMode string) (driver.ConnectionInfo, error)
 	// Unexport removes v's export; one that does not exist is not an error.
 	Unexport(ctx context.Context, v driver.Volume) error
 }
@@ -46,10 +46,11 @@ func (m *Manager) InitializeConnection(ctx context.Context, a rpcapi.ConnectionA
 	}
 	ld, isLocal := m.Driver.(driver.LocalDevice)
 	at, isAttacher := m.Driver.(driver.Attacher)
+	backing, exportable := backingStore(m.Driver, dv)
 	var info driver.ConnectionInfo
 	switch {
-	case isLocal && m.Target != nil:
-		info, err = m.Target.Export(ctx, dv, ld.DevicePath(dv), a.Connector, mode)
+	case exportable && m.Target != nil:
+		info, err = m.Target.Export(ctx, dv, backing, a.Connector, mode)
 	case isAttacher:
 		info, err = at.InitializeConnection(ctx, dv, a.Connector)
 	case isLocal:
@@ -84,9 +85,9 @@ func (m *Manager) TerminateConnection(ctx context.Context, a rpcapi.ConnectionAr
 	if err != nil {
 		return fmt.Errorf("terminate connection of volume %s: %w", a.VolumeID, err)
 	}
-	_, isLocal := m.Driver.(driver.LocalDevice)
+	_, exportable := backingStore(m.Driver, dv)
 	switch at, isAttacher := m.Driver.(driver.Attacher); {
-	case isLocal && m.Target != nil:
+	case exportable && m.Target != nil:
 		if a.RemoveExport {
 			err = m.Target.Unexport(ctx, dv)
 		}

@@ -31,8 +31,20 @@ func (m *Manager) exporting() (Exporter, bool) {
 	if m.Target == nil {
 		return nil, false
 	}
-	_, isLocal := m.Driver.(driver.LocalDevice)
-	return m.Target, isLocal
+	_, exportable := backingStore(m.Driver, driver.Volume{})
+	return m.Target, exportable
+}
+
+// backingStore is what a target helper exports volume v of d from: its local device, or the
+// backing store of a driver.TargetBacked backend; false when d's volumes are neither.
+func backingStore(d driver.Driver, v driver.Volume) (driver.BackingStore, bool) {
+	if tb, ok := d.(driver.TargetBacked); ok {
+		return tb.BackingStore(v), true
+	}
+	if ld, ok := d.(driver.LocalDevice); ok {
+		return driver.BackingStore{Path: ld.DevicePath(v)}, true
+	}
+	return driver.BackingStore{}, false
 }
 
 // setupBackend is what must work before the backend serves: its driver, and its target

@@ -14,6 +14,7 @@ import (
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpcapi"
 	"github.com/scoria/scoria/internal/target"
+	"github.com/scoria/scoria/pkg/driver"
 )
 
 // systemTGT is the real tgtadm helper on the machine's tgtd (127.0.0.1:3260, which .ci/run
@@ -52,7 +53,7 @@ func TestTargetsAtStartAndDelete(t *testing.T) {
 		if _, err := f.drv.Create(ctx, dv); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tg.Export(ctx, dv, f.drv.DevicePath(dv), nil, "rw"); err != nil {
+		if _, err := tg.Export(ctx, dv, driver.BackingStore{Path: f.drv.DevicePath(dv)}, nil, "rw"); err != nil {
 			t.Fatalf("Export: %v", err)
 		}
 		t.Cleanup(func() { _ = tg.Unexport(ctx, dv) })

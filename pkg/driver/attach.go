@@ -30,3 +30,19 @@ type LocalDevice interface {
 	// DevicePath is the block device or file that holds v.
 	DevicePath(v Volume) string
 }
+
+// BackingStore is what a target helper exports a volume from: a local block device or file
+// (Type "", tgt's default store), or a store of the backend's own kind that the target daemon
+// reaches itself, named by tgt's --bstype (Type "sheepdog", Path "tcp:<addr>:<port>:<vdi>").
+type BackingStore struct {
+	Type string
+	Path string
+}
+
+// TargetBacked is a backend whose volumes the target helper exports from a backing store the
+// target daemon reaches itself (tgt's --bstype), such as Sheepdog's VDIs through tgt's
+// sheepdog store: the volume service exports them over iSCSI (with CHAP) as it exports local
+// devices.
+type TargetBacked interface {
+	BackingStore(v Volume) BackingStore
+}
