@@ -166,11 +166,22 @@ func (s *Server) lookup(name, tag string, snapid uint32) (vid, nextSnap, free ui
 func nameTag(p []byte) (name, tag string, ok bool) {
 	switch len(p) {
 	case MaxVDILen:
-		return cString(p), "", true
+		return vdiName(p), "", true
 	case MaxVDILen + MaxTagLen:
-		return cString(p[:MaxVDILen]), cString(p[MaxVDILen:]), true
+		return vdiName(p[:MaxVDILen]), cString(p[MaxVDILen:]), true
 	}
 	return "", "", false
+}
+
+// vdiName reads a name field. A sheep keeps at most 255 bytes (pstrcpy into name[256]); a
+// 256-byte name without NUL is undefined in sheep (strlen runs past the field), so the
+// simulator cuts it to 255 bytes everywhere (create, lookup, delete) to stay consistent.
+func vdiName(p []byte) string {
+	n := cString(p)
+	if len(n) > MaxVDILen-1 {
+		n = n[:MaxVDILen-1]
+	}
+	return n
 }
 
 func (s *Server) getVDIInfo(req *request, rsp *response) uint32 {
@@ -197,11 +208,7 @@ func (s *Server) newVDI(req *request, rsp *response) uint32 {
 		s.logf("sheep simulator: hyper volumes (store_policy %d, B-tree inodes) are not simulated", req.storePolicy())
 		return ResInvalidParms
 	}
-	// pstrcpy into name[256]: at most 255 bytes are kept.
-	name := cString(req.payload)
-	if len(name) > MaxVDILen-1 {
-		name = name[:MaxVDILen-1]
-	}
+	name := vdiName(req.payload)
 	copies := req.copies()
 	if copies == 0 {
 		copies = s.nrCopies
@@ -215,7 +222,7 @@ func (s *Server) newVDI(req *request, rsp *response) uint32 {
 	now := uint64(time.Now().Unix())<<32 | uint64(time.Now().Nanosecond())
 	base := req.baseVDIID()
 
-	vid, nextSnap, free, res := s.lookup(cString(req.payload), "", 0)
+	vid, nextSnap, free, res := s.lookup(name, "", 0)
 	if req.snapID() != 0 {
 		// vdi_snapshot: the working VDI must exist; it becomes the snapshot.
 		if res != ResSuccess {
