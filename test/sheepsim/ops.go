@@ -24,6 +24,12 @@ var known = map[uint8]bool{
 func (s *Server) dispatch(req *request) (*response, uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	rsp, epoch := s.run(req)
+	s.answers[rsp.result()]++
+	return rsp, epoch
+}
+
+func (s *Server) run(req *request) (*response, uint32) {
 	rsp := &response{}
 	s.counts[req.opcode]++
 	if f := s.faults[req.opcode]; f != nil && f.left > 0 {

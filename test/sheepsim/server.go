@@ -86,6 +86,7 @@ type Server struct {
 	objects   map[uint64][]byte
 	faults    map[uint8]*fault
 	counts    map[uint8]int
+	answers   map[uint32]int
 
 	netMu  sync.Mutex
 	ln     net.Listener
@@ -202,6 +203,7 @@ func (s *Server) wipe() {
 	}
 	if s.counts == nil {
 		s.counts = map[uint8]int{}
+		s.answers = map[uint32]int{}
 	}
 }
 
@@ -229,6 +231,14 @@ func (s *Server) Requests(opcode uint8) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts[opcode]
+}
+
+// Answers is how many replies carried this result code (e.g. ResReadOnly: how often a
+// client wrote to a snapshot's object and had to reload the inode).
+func (s *Server) Answers(result uint32) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.answers[result]
 }
 
 // VDIs lists every inode the simulator holds (working VDIs, snapshots, tombstones), by VID.
