@@ -139,6 +139,13 @@ func TestTGTDSheepdogBackingStore(t *testing.T) {
 	tgtadm(t, "--mode", "account", "--op", "new", "--user", user, "--password", pass)
 	tgtadm(t, "--mode", "account", "--op", "bind", "--tid", fmt.Sprint(tid), "--user", user)
 
+	// LUN 2: a second VDI for a bulk round trip of random data.
+	const bulk = 16 << 20
+	bulkName := vdiName + "-bulk"
+	bulkVID := c.create(bulkName, bulk)
+	tgtadm(t, "--mode", "logicalunit", "--op", "new", "--tid", fmt.Sprint(tid), "--lun", "2",
+		"--bstype", "sheepdog", "--backing-store", fmt.Sprintf("tcp:127.0.0.1:%d:%s", srv.Port(), bulkName))
+
 	show := tgtadm(t, "--mode", "target", "--op", "show")
 	if !strings.Contains(show, fmt.Sprintf("tcp:127.0.0.1:%d:%s", srv.Port(), vdiName)) || !strings.Contains(show, "Backing store type: sheepdog") {
 		t.Fatalf("tgtadm show does not list the sheepdog LUN: %s", show)
@@ -184,6 +191,41 @@ func TestTGTDSheepdogBackingStore(t *testing.T) {
 
 	t.Run("read back through iSCSI", func(t *testing.T) {
 		qemuIO(t, url, fmt.Sprintf("read -P 0xa1 %d 8192", off), "read -P 0 0 4096", fmt.Sprintf("read -P 0 %d 4096", 32<<20))
+	})
+
+	t.Run("16 MiB of random data round-trip", func(t *testing.T) {
+		requireTool(t, "qemu-img")
+		data := make([]byte, bulk)
+		rand.New(rand.NewSource(time.Now().UnixNano())).Read(data)
+		dir := t.TempDir()
+		in, back := dir+"/in.raw", dir+"/back.raw"
+		if err := os.WriteFile(in, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		lun2 := strings.TrimSuffix(url, "/1") + "/2"
+		if out, err := exec.Command("qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", in, lun2).CombinedOutput(); err != nil {
+			t.Fatalf("qemu-img convert into the LUN: %v: %s", err, out)
+		}
+		got, err := srv.ReadVDI(bulkVID, 0, bulk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatal("the simulator's objects do not hold the bytes written through tgtd")
+		}
+		if n := len(srv.Objects(bulkVID)); n != bulk/(4<<20) {
+			t.Fatalf("%d objects, want %d", n, bulk/(4<<20))
+		}
+		if out, err := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "raw", lun2, back).CombinedOutput(); err != nil {
+			t.Fatalf("qemu-img convert out of the LUN: %v: %s", err, out)
+		}
+		rb, err := os.ReadFile(back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(rb, data) {
+			t.Fatal("the bytes read back through iSCSI differ")
+		}
 	})
 
 	t.Run("snapshot while exported: tgtd reloads and writes copy-on-write", func(t *testing.T) {
