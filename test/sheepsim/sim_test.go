@@ -437,3 +437,62 @@ func TestInodeLayout(t *testing.T) {
 		t.Fatalf("vdi_size after resize %d", got)
 	}
 }
+
+// Many clients at once (tgtd opens one connection per I/O thread): every create gets its own
+// VID and every write lands.
+func TestConcurrentClients(t *testing.T) {
+	srv, _ := startSim(t, Options{})
+	const n = 16
+	vids := make([]uint32, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := dial(t, srv.Addr())
+			vids[i] = c.create(fmt.Sprintf("conc-%d", i), 8<<20)
+			c.write(vids[i], uint64(i)*512, []byte(fmt.Sprintf("client %2d", i)))
+		}(i)
+	}
+	wg.Wait()
+	seen := map[uint32]bool{}
+	for i, vid := range vids {
+		if seen[vid] {
+			t.Fatalf("VID %x given twice", vid)
+		}
+		seen[vid] = true
+		got, err := srv.ReadVDI(vid, uint64(i)*512, 9)
+		if err != nil || string(got) != fmt.Sprintf("client %2d", i) {
+			t.Fatalf("VDI %d reads %q (%v)", i, got, err)
+		}
+	}
+}
+
+// Two names whose hash is the same slot: the second takes the next free bit, and both are
+// found (lookup scans from the hash to the first free bit).
+func TestHashCollisionProbing(t *testing.T) {
+	_, c := startSim(t, Options{})
+	a := "volume-abc"
+	want := HashVDI(a)
+	var b string
+	for i := 0; i < 1<<26 && b == ""; i++ {
+		if n := fmt.Sprintf("x%d", i); HashVDI(n) == want {
+			b = n
+		}
+	}
+	if b == "" {
+		t.Fatal("no name colliding with volume-abc among x0…x67108863")
+	}
+	va, vb := c.create(a, gib), c.create(b, gib)
+	if va != want || vb != want+1 {
+		t.Fatalf("VIDs %x and %x, want %x and %x", va, vb, want, want+1)
+	}
+	for _, tt := range []struct {
+		name string
+		vid  uint32
+	}{{a, va}, {b, vb}} {
+		if p := c.lookup(tt.name, "", 0); p.result != 0 || p.vid != tt.vid {
+			t.Fatalf("lookup %s: %#x/%x, want 0/%x", tt.name, p.result, p.vid, tt.vid)
+		}
+	}
+}
