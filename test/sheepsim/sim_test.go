@@ -472,17 +472,21 @@ func TestConcurrentClients(t *testing.T) {
 // found (lookup scans from the hash to the first free bit).
 func TestHashCollisionProbing(t *testing.T) {
 	_, c := startSim(t, Options{})
-	a := "volume-abc"
-	want := HashVDI(a)
-	var b string
-	for i := 0; i < 1<<26 && b == ""; i++ {
-		if n := fmt.Sprintf("x%d", i); HashVDI(n) == want {
-			b = n
+	// A birthday search: among ~2^12 names two share a 24-bit slot.
+	byHash := map[uint32]string{}
+	var a, b string
+	for i := 0; i < 1<<20 && b == ""; i++ {
+		n := fmt.Sprintf("vol-%d", i)
+		h := HashVDI(n)
+		if prev, ok := byHash[h]; ok {
+			a, b = prev, n
 		}
+		byHash[h] = n
 	}
 	if b == "" {
-		t.Fatal("no name colliding with volume-abc among x0…x67108863")
+		t.Fatal("no two names vol-0…vol-1048575 share a hash slot")
 	}
+	want := HashVDI(a)
 	va, vb := c.create(a, gib), c.create(b, gib)
 	if va != want || vb != want+1 {
 		t.Fatalf("VIDs %x and %x, want %x and %x", va, vb, want, want+1)
