@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,25 +117,6 @@ func (c *Client) getConn(ctx context.Context) (net.Conn, error) {
 	return conn, nil
 }
 
-// alive tells whether an idle connection is still open: sheep sends nothing
-// unasked, so a read that would block means open, EOF or data means not
-// (a sheep that restarted closed it).
-func alive(conn net.Conn) bool {
-	var one [1]byte
-	if err := conn.SetReadDeadline(time.Now()); err != nil {
-		return false
-	}
-	n, err := conn.Read(one[:])
-	if n > 0 {
-		return false
-	}
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		return false
-	}
-	return conn.SetReadDeadline(time.Time{}) == nil
-}
-
 func (c *Client) putConn(conn net.Conn) {
 	c.mu.Lock()
 	if !c.closed && len(c.idle) < c.opts.MaxIdle {
@@ -178,10 +160,23 @@ func (c *Client) call(ctx context.Context, op string, req *Request, payload, rbu
 	if err != nil {
 		return Reply{}, 0, fmt.Errorf("sheep %s: %w", op, err)
 	}
+	// A cancelled context interrupts blocked I/O by moving the deadline.
+	// If that ran at all, the connection's deadline is no longer ours: the
+	// reply stands, the connection is not reused.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	rsp, n, err := c.exchange(ctx, conn, req, hdr[:], payload, rbuf)
+	if !stop() && err == nil {
+		_ = conn.Close()
+		return rsp, n, resultErr(op, rsp.Result)
+	}
 	if err != nil {
 		_ = conn.Close()
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		ctxErr := ctx.Err()
+		if d, ok := ctx.Deadline(); ok && ctxErr == nil && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
+			// The connection's deadline was the context's and fired first.
+			ctxErr = context.DeadlineExceeded
+		}
+		if ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w (%w)", err, ctxErr)
 		}
 		return Reply{}, 0, fmt.Errorf("sheep %s at %s: %w", op, c.addr, err)
@@ -198,10 +193,6 @@ func (c *Client) exchange(ctx context.Context, conn net.Conn, req *Request, hdr,
 	if err := conn.SetDeadline(deadline); err != nil {
 		return Reply{}, 0, fmt.Errorf("%w: set deadline: %v", ErrUnreachable, err)
 	}
-	// A cancelled context interrupts blocked I/O by moving the deadline.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
 	bufs := net.Buffers{hdr}
 	if len(payload) > 0 {
 		bufs = append(bufs, payload)
@@ -255,7 +246,7 @@ func (c *Client) exchange(ctx context.Context, conn net.Conn, req *Request, hdr,
 func ioErr(what string, err error) error {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%w: %s: timed out: %v", ErrUnreachable, what, err)
+		return fmt.Errorf("%w: %s: timed out: %w", ErrUnreachable, what, err)
 	}
-	return fmt.Errorf("%w: %s: %v", ErrUnreachable, what, err)
+	return fmt.Errorf("%w: %s: %w", ErrUnreachable, what, err)
 }

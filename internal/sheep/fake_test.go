@@ -50,6 +50,7 @@ type fakeSheep struct {
 	mu     sync.Mutex
 	script []step
 	nconn  int
+	ended  int // connections whose handler returned
 	conns  []net.Conn
 	// serve, when set, answers every request instead of the script.
 	serve step
@@ -80,6 +81,13 @@ func newFake(t *testing.T, script ...step) *fakeSheep {
 		}
 	})
 	return f
+}
+
+// setServe makes s answer every request instead of the script.
+func (f *fakeSheep) setServe(s step) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.serve = s
 }
 
 func (f *fakeSheep) addr() string { return f.ln.Addr().String() }
@@ -130,9 +138,20 @@ func (f *fakeSheep) next() step {
 	return s
 }
 
+func (f *fakeSheep) endedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ended
+}
+
 func (f *fakeSheep) handle(c net.Conn, n int) {
 	defer f.wg.Done()
-	defer c.Close()
+	defer func() {
+		_ = c.Close()
+		f.mu.Lock()
+		f.ended++
+		f.mu.Unlock()
+	}()
 	for {
 		var r rawReq
 		r.conn = n
