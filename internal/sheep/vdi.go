@@ -29,8 +29,9 @@ type VDI struct {
 	Hyper bool
 }
 
-// IsClone is dog's "c": a working VDI made from a snapshot.
-func (v VDI) IsClone() bool { return !v.Snapshot && v.ParentID != 0 && v.SnapID <= 1 }
+// IsClone is dog's "c": a working VDI with snap_id 1 and a parent, made
+// from a snapshot and not snapshotted since.
+func (v VDI) IsClone() bool { return !v.Snapshot && v.ParentID != 0 && v.SnapID == 1 }
 
 // Cluster is the cluster status as STAT_CLUSTER reports it.
 type Cluster struct {

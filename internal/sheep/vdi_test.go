@@ -489,6 +489,33 @@ func TestDelete(t *testing.T) {
 	}
 }
 
+// TestDeleteLargeIndex: the data_vdi_id table of a 4 TiB VDI (2^20
+// entries, 4 MiB) is read in 1 MiB pieces, and only the set entry is zeroed.
+func TestDeleteLargeIndex(t *testing.T) {
+	big := working
+	big.size = MaxVDISize
+	ids := make([]uint32, dataIndexChunk)
+	script := []step{expectGetVDIInfo("volume-abc", "", 0, resp{vid: big.vid}), expectReadInode(big)}
+	for k := uint32(0); k < 4; k++ {
+		chunk := ids
+		if k == 3 {
+			chunk = append([]uint32(nil), ids...)
+			chunk[7] = 0x10
+		}
+		script = append(script, expectReadIndex(big.vid, k*dataIndexChunk, chunk...))
+	}
+	script = append(script,
+		expectInodeWrite(big.vid, 1, InodeHeaderSize+4*(3*dataIndexChunk+7), make([]byte, 4)),
+		func(t *testing.T, r rawReq) resp {
+			hdr(0x02, 0x17, 0x01, 512).check(t, r)
+			return resp{}
+		})
+	f := newFake(t, script...)
+	if err := testClient(t, f, Options{}).Delete(ctx, "volume-abc", ""); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+}
+
 func bitmapWith(vids ...uint32) []byte {
 	b := make([]byte, VDIBitmapSize)
 	for _, v := range vids {
