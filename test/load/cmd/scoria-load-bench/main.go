@@ -10,6 +10,14 @@
 // and delete phases:
 //
 //	go run ./test/load/cmd/scoria-load-bench -attach -n 100 -c 10 -gets -1
+//
+// With -backend nfs, each volume process serves an [nfs] section (volume_driver = nfs,
+// snapshots on) on the machine's test NFS server (deploy/nfs/nfs-up.sh; its shares from
+// $NFS_DIR/env or SCORIA_TEST_NFS_SHARES/SCORIA_TEST_NFS_EXPORTS), in a mount namespace of its
+// own. -clones and -snapshots add the copy phases (a clone, then a snapshot, of every
+// available volume, and their deletes) between the GET and delete phases, on any backend:
+//
+//	go run ./test/load/cmd/scoria-load-bench -backend nfs -clones -snapshots -n 200
 package main
 
 import (
@@ -18,9 +26,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/scoria/scoria/test/blockstorage"
 	"github.com/scoria/scoria/test/cluster"
 	"github.com/scoria/scoria/test/load"
 )
@@ -46,18 +56,37 @@ func main() {
 	debug := flag.Bool("debug", false, "debug logging in the services")
 	maxTime := flag.Duration("max-time", 30*time.Minute, "stop the create and GET phases after this long")
 	flag.BoolVar(&cfg.Attach, "attach", false, "export through tgtd (tgtadm, CHAP) and run the attach and detach phases")
+	backend := flag.String("backend", backendLocal, "backend of the volume processes: localfile, or nfs (the test NFS server of deploy/nfs/nfs-up.sh; needs root)")
+	var copies load.Copies
+	flag.BoolVar(&copies.Clones, "clones", false, "clone every available volume, then delete the clones (between the GET and delete phases)")
+	flag.BoolVar(&copies.Snapshots, "snapshots", false, "snapshot every available volume, then delete the snapshots (between the GET and delete phases)")
 	flag.Parse()
 
-	if err := run(cfg, *volumes, *binDir, *keep, *debug, *maxTime); err != nil {
+	if err := run(cfg, copies, *backend, *volumes, *binDir, *keep, *debug, *maxTime); err != nil {
 		fmt.Fprintf(os.Stderr, "scoria-load-bench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime time.Duration) error {
+// createPhase is the name load gives its create phase.
+const createPhase = "create→available"
+
+// The values of -backend.
+const (
+	backendLocal = "localfile"
+	backendNFS   = "nfs"
+)
+
+func run(cfg load.Config, copies load.Copies, backend string, volumes int, binDir string, keep, debug bool, maxTime time.Duration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	switch {
+	case backend != backendLocal && backend != backendNFS:
+		return fmt.Errorf("-backend %q is neither %s nor %s", backend, backendLocal, backendNFS)
+	case backend == backendNFS && cfg.Attach:
+		return fmt.Errorf("-attach exports through tgtd, which only -backend %s does", backendLocal)
+	}
 
 	servers := cluster.ServersFromEnv()
 	if err := servers.Check(ctx); err != nil {
@@ -83,6 +112,20 @@ func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime 
 	opts := cluster.Options{
 		BinDir: binDir, Servers: servers, Name: "scoria_bench", VolumeHosts: hosts, Debug: debug,
 		ReportInterval: 10, ServiceDownTime: 60, PeriodicInterval: 60, KeepDir: keep, Logf: logf,
+	}
+	var nfs *nfsBackend
+	if backend == backendNFS {
+		b, err := newNFSBackend(ctx)
+		if err != nil {
+			return err
+		}
+		nfs = b
+		defer nfs.close()
+		if opts.BinDir, err = nfs.wrapBinaries(binDir); err != nil {
+			return err
+		}
+		opts.Volumes = nfs.volumes(hosts)
+		logf("volume processes on the NFS shares %s, each in a private mount namespace", strings.Join(nfs.env.Shares, ", "))
 	}
 	var tgt *tgtExport
 	if cfg.Attach {
@@ -111,17 +154,44 @@ func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime 
 	}
 	use := newUsage(c.DB(), services, tgt != nil)
 	cfg.Hook = use.hook
+	var placed *placement
+	if nfs != nil {
+		// After the create phase (its usage measured first), the NFS side is asked where
+		// the volumes are: outside the phases' wall times.
+		cl := blockstorage.New(c.Endpoint(), c.Project)
+		cfg.Hook = func(phase string, end bool) {
+			use.hook(phase, end)
+			if end && phase == createPhase {
+				p := nfs.check(ctx, cl)
+				placed = &p
+			}
+		}
+	}
 	lctx, cancel := context.WithTimeout(ctx, maxTime)
 	defer cancel()
-	res, err := load.Run(lctx, cfg)
+	var res *load.Result
+	var cres *load.CopyResult
+	if copies.Clones || copies.Snapshots {
+		res, cres, err = load.RunCopies(lctx, cfg, copies)
+	} else {
+		res, err = load.Run(lctx, cfg)
+	}
 	if res != nil {
-		export := ""
+		export := "localfile"
 		if tgt != nil {
-			export = ", exported by tgtd with CHAP"
+			export += ", exported by tgtd with CHAP"
 		}
-		fmt.Printf("\nScoria split services on MariaDB + RabbitMQ: 1 scoria-api, 1 scoria-scheduler, %d scoria-volume (localfile%s), debug=%v\n", volumes, export, debug)
+		if nfs != nil {
+			export = nfs.describe()
+		}
+		fmt.Printf("\nScoria split services on MariaDB + RabbitMQ: 1 scoria-api, 1 scoria-scheduler, %d scoria-volume (%s), debug=%v\n", volumes, export, debug)
 		res.WriteTable(os.Stdout)
-		use.write(os.Stdout, res)
+		phases := res.Phases()
+		if cres != nil {
+			cres.WriteTable(os.Stdout, res.Config)
+			phases = append(phases, cres.Phases()...)
+		}
+		use.write(os.Stdout, phases)
 		fmt.Println()
 		verdict := func(got, want float64) string {
 			if got >= want {
@@ -142,6 +212,24 @@ func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime 
 			}
 		}
 	}
+	if placed != nil {
+		fmt.Printf("\nvolumes per share after the create phase (host's pool, file volume-<id> in the exported directory):")
+		for _, s := range nfs.env.Shares {
+			fmt.Printf(" %s %d", s, placed.perShare[s])
+		}
+		fmt.Println()
+		if placed.err != nil && err == nil {
+			err = fmt.Errorf("the volumes are not where the NFS driver puts them: %w", placed.err)
+		}
+	}
+	if nfs != nil {
+		if left := nfs.leftMounts(); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "mounts of the volume processes are visible outside their namespaces: %s\n", strings.Join(left, ", "))
+			if err == nil {
+				err = fmt.Errorf("%d NFS mounts leaked into the bench's mount namespace", len(left))
+			}
+		}
+	}
 	if cerr := c.CheckProcesses(); cerr != nil {
 		fmt.Fprintf(os.Stderr, "a service died during the run:\n%v\n", cerr)
 	}
@@ -151,7 +239,11 @@ func run(cfg load.Config, volumes int, binDir string, keep, debug bool, maxTime 
 	if err != nil {
 		return err
 	}
-	if n := res.Errors(); n > 0 {
+	n := res.Errors()
+	if cres != nil {
+		n += cres.Errors()
+	}
+	if n > 0 {
 		fmt.Fprintf(os.Stderr, "logs of the services:\n%s", c.LogTails(20))
 		return fmt.Errorf("%d operations failed", n)
 	}

@@ -178,10 +178,10 @@ func (u *usage) hook(phase string, end bool) {
 	u.phases = append(u.phases, p)
 }
 
-// write prints the usage of each phase of res.
-func (u *usage) write(w io.Writer, res *load.Result) {
+// write prints the usage of each phase, of those of phases (which count the operations).
+func (u *usage) write(w io.Writer, phases []load.Phase) {
 	ops := map[string]int{}
-	for _, p := range res.Phases() {
+	for _, p := range phases {
 		ops[p.Name] = p.OK + p.Errors
 	}
 	fmt.Fprintf(w, "\nwhere the time went: CPU seconds per phase (%% of the machine's %d cores over the phase's wall time)\n", cores())
