@@ -1,7 +1,6 @@
 // Package backend turns a backend section of the configuration into a storage driver through
-// the driver registry of pkg/driver. It links Scoria's drivers in (localfile, lvm, nfs, rbd: each
-// registers itself with its Cinder class-path aliases and options) and knows the drivers this
-// release names but does not provide yet.
+// the driver registry of pkg/driver. It links Scoria's drivers in (localfile, lvm, nfs, rbd,
+// sheepdog: each registers itself with its Cinder class-path aliases and options).
 package backend
 
 import (
@@ -17,14 +16,8 @@ import (
 	_ "github.com/scoria/scoria/internal/backend/lvm"
 	_ "github.com/scoria/scoria/internal/backend/nfs"
 	_ "github.com/scoria/scoria/internal/backend/rbd"
+	_ "github.com/scoria/scoria/internal/backend/sheepdog"
 )
-
-// planned are drivers Scoria names but this release does not provide yet, by the
-// volume_driver values that select them.
-var planned = map[string]string{
-	"sheepdog": "the Sheepdog driver",
-	"cinder.volume.drivers.sheepdog.SheepdogDriver": "the Sheepdog driver",
-}
 
 // Resolve returns the registered driver name a volume_driver value selects.
 func Resolve(volumeDriver string) (string, bool) {
@@ -40,27 +33,20 @@ func New(b *config.Backend, statePath string) (driver.Driver, error) {
 	r, ok := driver.Lookup(value)
 	if !ok {
 		reason := fmt.Sprintf("unknown driver %q (known: %s)", b.VolumeDriver, strings.Join(known(), ", "))
-		switch {
-		case b.VolumeDriver == "":
+		if b.VolumeDriver == "" {
 			reason = "volume_driver is required"
-		case planned[value] != "":
-			reason = fmt.Sprintf("%s (%s) is not part of this Scoria release yet", planned[value], b.VolumeDriver)
 		}
 		return nil, &config.Error{File: b.File, Section: b.Name, Key: "volume_driver", Reason: reason}
 	}
 	return r.New(b.Section(statePath)) // a *driver.ConfigError is a *config.Error
 }
 
-// known lists every volume_driver value Scoria knows, sorted: registered names and aliases,
-// and the planned drivers'.
+// known lists every volume_driver value Scoria knows, sorted: registered names and aliases.
 func known() []string {
 	var out []string
 	for _, r := range driver.Registered() {
 		out = append(out, r.Name)
 		out = append(out, r.Aliases...)
-	}
-	for v := range planned {
-		out = append(out, v)
 	}
 	sort.Strings(out)
 	return out

@@ -13,8 +13,6 @@ import (
 func TestVolumeDriverErrors(t *testing.T) {
 	tests := []struct{ value, want string }{
 		{"", "volume_driver is required"},
-		{"cinder.volume.drivers.sheepdog.SheepdogDriver", "the Sheepdog driver (cinder.volume.drivers.sheepdog.SheepdogDriver) is not part of this Scoria release yet"},
-		{"sheepdog", "the Sheepdog driver (sheepdog) is not part of this Scoria release yet"},
 		{"cinder.volume.drivers.lvm.Other", `unknown driver "cinder.volume.drivers.lvm.Other" (known: acme, cinder.volume.drivers.acme.AcmeDriver, ` +
 			"cinder.volume.drivers.lvm.LVMISCSIDriver, cinder.volume.drivers.lvm.LVMVolumeDriver, cinder.volume.drivers.nfs.NfsDriver, " +
 			"cinder.volume.drivers.rbd.RBDDriver, cinder.volume.drivers.sheepdog.SheepdogDriver, file, localfile, lvm, nfs, rbd, " +
@@ -34,7 +32,7 @@ func TestVolumeDriverErrors(t *testing.T) {
 func TestResolve(t *testing.T) {
 	for value, want := range map[string]string{
 		"localfile": "localfile", "file": "localfile", "scoria.localfile": "localfile", " lvm ": "lvm",
-		"cinder.volume.drivers.lvm.LVMISCSIDriver": "lvm", "cinder.volume.drivers.rbd.RBDDriver": "rbd", "nfs": "nfs", "cinder.volume.drivers.nfs.NfsDriver": "nfs", "sheepdog": "", "x": "",
+		"cinder.volume.drivers.lvm.LVMISCSIDriver": "lvm", "cinder.volume.drivers.rbd.RBDDriver": "rbd", "nfs": "nfs", "cinder.volume.drivers.nfs.NfsDriver": "nfs", "sheepdog": "sheepdog", "cinder.volume.drivers.sheepdog.SheepdogDriver": "sheepdog", "x": "",
 	} {
 		if got, ok := Resolve(value); got != want || ok != (want != "") {
 			t.Errorf("Resolve(%q) = %q, %v; want %q", value, got, ok, want)

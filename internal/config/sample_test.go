@@ -14,6 +14,7 @@ import (
 	_ "github.com/scoria/scoria/internal/backend/lvm"
 	_ "github.com/scoria/scoria/internal/backend/nfs"
 	_ "github.com/scoria/scoria/internal/backend/rbd"
+	_ "github.com/scoria/scoria/internal/backend/sheepdog"
 )
 
 var update = flag.Bool("update", false, "rewrite etc/scoria.conf.sample from the option tables")

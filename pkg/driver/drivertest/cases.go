@@ -417,10 +417,19 @@ var requiredKeys = map[string][][]string{
 func (r *runner) testConnection(t *testing.T) {
 	at, isAttacher := r.d.(driver.Attacher)
 	ld, isLocal := r.d.(driver.LocalDevice)
-	if !isAttacher && !isLocal {
-		t.Skip("the driver implements neither driver.Attacher nor driver.LocalDevice")
+	tb, isBacked := r.d.(driver.TargetBacked)
+	if !isAttacher && !isLocal && !isBacked {
+		t.Skip("the driver implements none of driver.Attacher, driver.LocalDevice, driver.TargetBacked")
 	}
 	v := r.create(t, 1)
+	if isBacked {
+		t.Run("TargetBacked", func(t *testing.T) {
+			b := tb.BackingStore(v)
+			if b.Type == "" || b.Path == "" || !strings.Contains(b.Path, v.Name) {
+				t.Errorf("BackingStore %+v: want a store type and a path naming %s", b, v.Name)
+			}
+		})
+	}
 	if isLocal {
 		t.Run("LocalDevice", func(t *testing.T) {
 			p := ld.DevicePath(v)
