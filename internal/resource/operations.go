@@ -23,7 +23,9 @@ const CapSupportedOperations = "supported_operations"
 // service reports for any driver whose stats fail after a good report. No volume is placed
 // on, or grown in, a pool that is down (PoolCapacity.Down).
 const (
-	CapBackendState  = "backend_state"
-	BackendStateUp   = "up"
-	BackendStateDown = "down"
+	CapBackendState = "backend_state"
+	// CapBackendStateReason says why a backend (or pool) reports backend_state "down" (Scoria's).
+	CapBackendStateReason = "backend_state_reason"
+	BackendStateUp        = "up"
+	BackendStateDown      = "down"
 )

@@ -318,7 +318,7 @@ func (m *Manager) report(ctx context.Context) {
 		return
 	case err != nil:
 		log.WithError(err).Error("could not read backend capacity; reporting the backend down with unknown capacity")
-		stats, m.statsDown = downStats(*m.lastGood), true
+		stats, m.statsDown = downStats(*m.lastGood, err), true
 	default:
 		stats = m.Reconciler.withFindings(withOperations(stats, m.Driver))
 		good := stats
@@ -345,22 +345,26 @@ func (m *Manager) report(ctx context.Context) {
 // report with every pool's total and free capacity unknown and backend_state "down" (on
 // every pool: a pool's own backend_state, as the RBD driver sets it, wins over the
 // backend's). It shares no map with last.
-func downStats(last driver.Stats) driver.Stats {
+func downStats(last driver.Stats, why error) driver.Stats {
 	st := last
-	st.Extra = withBackendState(last.Extra)
+	st.Extra = withBackendState(last.Extra, why)
 	st.Pools = make([]driver.Pool, len(last.Pools))
 	for i, p := range last.Pools {
 		p.TotalCapacityGB, p.FreeCapacityGB = driver.Unknown, driver.Unknown
-		p.Extra = withBackendState(p.Extra)
+		p.Extra = withBackendState(p.Extra, why)
 		st.Pools[i] = p
 	}
 	return st
 }
 
-// withBackendState is a copy of extra with backend_state "down".
-func withBackendState(extra map[string]any) map[string]any {
-	out := make(map[string]any, len(extra)+1)
+// withBackendState is a copy of extra with backend_state "down" and, in
+// backend_state_reason, why (what get_pools?detail=true shows beside it).
+func withBackendState(extra map[string]any, why error) map[string]any {
+	out := make(map[string]any, len(extra)+2)
 	maps.Copy(out, extra)
 	out[resource.CapBackendState] = resource.BackendStateDown
+	if why != nil {
+		out[resource.CapBackendStateReason] = why.Error()
+	}
 	return out
 }

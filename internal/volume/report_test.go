@@ -3,6 +3,7 @@ package volume
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -142,7 +143,7 @@ func TestDownStats(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before, _ := json.Marshal(tc.last)
-			got := downStats(tc.last)
+			got := downStats(tc.last, errors.New("sheep at 127.0.0.1:7000: unreachable"))
 			if after, _ := json.Marshal(tc.last); string(after) != string(before) {
 				t.Errorf("last good report changed:\n%s\n%s", before, after)
 			}
@@ -151,11 +152,11 @@ func TestDownStats(t *testing.T) {
 			}
 			for i, p := range got.Pools {
 				if p.Name != tc.last.Pools[i].Name || !p.TotalCapacityGB.IsUnknown() || !p.FreeCapacityGB.IsUnknown() ||
-					p.Extra[resource.CapBackendState] != resource.BackendStateDown {
+					p.Extra[resource.CapBackendState] != resource.BackendStateDown || p.Extra[resource.CapBackendStateReason] != "sheep at 127.0.0.1:7000: unreachable" {
 					t.Errorf("pool %d: %+v", i, p)
 				}
 				for k, v := range tc.last.Pools[i].Extra {
-					if k != resource.CapBackendState && p.Extra[k] != v {
+					if k != resource.CapBackendState && k != resource.CapBackendStateReason && p.Extra[k] != v {
 						t.Errorf("pool %d lost %s=%v", i, k, v)
 					}
 				}
