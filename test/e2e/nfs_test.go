@@ -201,6 +201,7 @@ func nfsPools(t *testing.T, s nfsSetup) (map[string]map[string]string, string) {
 // The last step stops the server under the running service (and always starts it again).
 func TestNFSCinderCLI(t *testing.T) {
 	s := requireNFSCluster(t)
+	nfsCleanup(t, s, s.c.Client())
 	cli := s.cli
 	ctx := ctxT(t, 10*time.Minute)
 	var vols []string              // volume ids, in creation order
