@@ -15,6 +15,10 @@ type VolumeSpec struct {
 	Zone     string            // storage_availability_zone of the process, so of its backends ["" keeps nova]
 	Backends []BackendSpec     // enabled_backends, in order [one BackendName section]
 	Extra    map[string]string // more [DEFAULT] options of this process only (they win over Options.Extra)
+	// Wrap is prepended to the process's command line at every start and restart, e.g.
+	// {"unshare", "-m", "--propagation", "private", "--"} for a private mount namespace whose
+	// mounts die with the process (the NFS driver's bind-mount TEST STAND-IN); empty: none.
+	Wrap []string
 }
 
 // BackendSpec is one backend section of a volume process.
@@ -81,6 +85,10 @@ func (c *Cluster) addVolumeOptions(host string, opts map[string]string) {
 	}
 	for k, v := range spec.Extra {
 		opts[k] = v
+	}
+	// Called for every volume process before it first starts: its command wrapper too.
+	if p, ok := c.procs[VolumeProcess(host)]; ok {
+		p.Wrap = spec.Wrap
 	}
 }
 

@@ -20,6 +20,9 @@ type Process struct {
 	LogPath string
 	// Args go before --config-file (the all-in-one's --data-dir).
 	Args []string
+	// Wrap is a command line the binary runs under, at every start and restart (e.g. unshare -m
+	// --propagation private, so that mounts the process makes die with it); empty: none.
+	Wrap []string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -43,7 +46,9 @@ func (p *Process) start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.Binary, append(append([]string(nil), p.Args...), "--config-file", p.Config)...)
+	argv := append(append(append([]string(nil), p.Wrap...), p.Binary), p.Args...)
+	argv = append(argv, "--config-file", p.Config)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = cleanEnv()
 	// The processes die with the test binary even when it is killed.
