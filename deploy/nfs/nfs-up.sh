@@ -50,31 +50,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 mkdir -p "$DIR"/{export1,export2,recov,log,run}
-if alive "$DIR/run/ganesha.pid" && answers; then
-  write_env
-  log "already up in $DIR"
-  exit 0
-fi
-
-# rpcbind, loopback only. A system rpcbind that already answers on 111 is used as it is.
-if ! timeout 5 rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
-  printf '%s\n' 'tcp tpi_cots_ord v inet tcp - -' 'local tpi_cots_ord - loopback - - -' \
-    'unix tpi_cots_ord - loopback - - -' >"$DIR/netconfig"
-  rm -f /run/rpcbind.sock /run/rpcbind.lock
-  log "starting rpcbind on 127.0.0.1:111"
-  setsid unshare -m --propagation private sh -c \
-    "mount --bind '$DIR/netconfig' /etc/netconfig && exec systemd-socket-activate -l /run/rpcbind.sock -l 127.0.0.1:111 rpcbind -f" \
-    >"$DIR/log/rpcbind.log" 2>&1 </dev/null &
-  echo $! >"$DIR/run/rpcbind.pid"
-  for _ in $(seq 1 50); do timeout 2 rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
-  timeout 5 rpcinfo -p 127.0.0.1 >/dev/null 2>&1 || die "rpcbind does not answer on 127.0.0.1:111 (see $DIR/log/rpcbind.log)"
-fi
 
 export_block() { # id name
   cat <<BLOCK
 EXPORT {
   Export_Id = $1; Path = $DIR/$2; Pseudo = /$2; Protocols = 3, 4; Transports = TCP;
   Access_Type = RW; Squash = No_Root_Squash; SecType = sys; FSAL { Name = VFS; }
+  # No attribute cache: the tests change the exported files behind the server's back (through
+  # the bind-mount stand-in), and the server must answer what the directory holds now.
+  Attr_Expiration_Time = 0;
   CLIENT { Clients = 127.0.0.1; Access_Type = RW; }
 }
 BLOCK
@@ -91,9 +75,36 @@ LOG { Default_Log_Level = EVENT; }
 CONF
   export_block 1 export1
   export_block 2 export2
-} >"$DIR/ganesha.conf"
+} >"$DIR/ganesha.conf.new"
+# Up with this very configuration: nothing to do. Up with another one: restarted below.
+if alive "$DIR/run/ganesha.pid" && answers && cmp -s "$DIR/ganesha.conf.new" "$DIR/ganesha.conf"; then
+  rm -f "$DIR/ganesha.conf.new"
+  write_env
+  log "already up in $DIR"
+  exit 0
+fi
+mv "$DIR/ganesha.conf.new" "$DIR/ganesha.conf"
 
-if alive "$DIR/run/ganesha.pid"; then kill -TERM "$(cat "$DIR/run/ganesha.pid")" 2>/dev/null || true; sleep 0.5; fi
+# rpcbind, loopback only. A system rpcbind that already answers on 111 is used as it is.
+if ! timeout 5 rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
+  printf '%s\n' 'tcp tpi_cots_ord v inet tcp - -' 'local tpi_cots_ord - loopback - - -' \
+    'unix tpi_cots_ord - loopback - - -' >"$DIR/netconfig"
+  rm -f /run/rpcbind.sock /run/rpcbind.lock
+  log "starting rpcbind on 127.0.0.1:111"
+  setsid unshare -m --propagation private sh -c \
+    "mount --bind '$DIR/netconfig' /etc/netconfig && exec systemd-socket-activate -l /run/rpcbind.sock -l 127.0.0.1:111 rpcbind -f" \
+    >"$DIR/log/rpcbind.log" 2>&1 </dev/null &
+  echo $! >"$DIR/run/rpcbind.pid"
+  for _ in $(seq 1 50); do timeout 2 rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
+  timeout 5 rpcinfo -p 127.0.0.1 >/dev/null 2>&1 || die "rpcbind does not answer on 127.0.0.1:111 (see $DIR/log/rpcbind.log)"
+fi
+
+if alive "$DIR/run/ganesha.pid"; then # another configuration: stop it, give it 10 s
+  old=$(cat "$DIR/run/ganesha.pid")
+  kill -TERM "$old" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$old" 2>/dev/null || true
+fi
 log "starting ganesha"
 # ganesha logs two harmless CRIT lines at every start (no dbus, no Kerberos principal).
 setsid ganesha.nfsd -F -f "$DIR/ganesha.conf" -L "$DIR/log/ganesha.log" -p "$DIR/run/ganesha.pid" -N NIV_EVENT \

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // The formats of volume files.
@@ -26,9 +27,13 @@ type ImageInfo struct {
 	BackingFmt  string `json:"backing-filename-format"`
 }
 
-// execRunner runs a command on this host.
+// execRunner runs a command on this host. The command dies with the service (Pdeathsig): a
+// qemu-img commit left running by a killed service would race the one its restart runs to
+// resume the same snapshot delete.
 func execRunner(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return exec.CommandContext(ctx, name, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd.CombinedOutput()
 }
 
 // qemuImg runs qemu-img with args, its output in the error when it fails.
