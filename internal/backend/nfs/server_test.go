@@ -656,3 +656,35 @@ func TestServerShareDown(t *testing.T) {
 		})
 	}
 }
+
+// TestMeasureCapacityWhileFilesVanish: the share's files change while its capacity is
+// measured — another backend's driver on the same share, or this one's own concurrent
+// creates renaming volume-<id>.partial into place. A file that vanishes between the directory
+// read and its lstat must not fail the measure (which reports the share down and makes it
+// ineligible for every create); the real server's tests saw exactly that under load.
+func TestMeasureCapacityWhileFilesVanish(t *testing.T) {
+	dir := t.TempDir()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p := filepath.Join(dir, fmt.Sprintf("volume-%d%s", i%64, tmpSuffix))
+			if err := os.WriteFile(p, nil, 0o600); err == nil {
+				os.Remove(p)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	deadline := time.Now().Add(2 * time.Second)
+	for n := 0; time.Now().Before(deadline); n++ {
+		if _, err := MeasureCapacity(dir); err != nil {
+			t.Fatalf("measure %d while files come and go: %v", n, err)
+		}
+	}
+}
