@@ -1,6 +1,7 @@
 package nfs
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -27,6 +28,9 @@ func MeasureCapacity(mountPoint string) (Capacity, error) {
 	root := strings.TrimSuffix(mountPoint, "/") + "/" // "/": a mount point that is a link is walked
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
+			if path != root && errors.Is(err, fs.ErrNotExist) {
+				return nil // removed or renamed (a .partial into place) while walking
+			}
 			return err
 		}
 		if path != root && strings.Contains(d.Name(), "snapshot") {
@@ -36,6 +40,9 @@ func MeasureCapacity(mountPoint string) (Capacity, error) {
 			return nil
 		}
 		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed or renamed since the directory was read
+		}
 		if err != nil {
 			return err
 		}
