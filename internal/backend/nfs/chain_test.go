@@ -406,9 +406,15 @@ func TestPoolDownAndBack(t *testing.T) {
 	if m.mounts != 0 {
 		t.Errorf("%d mounts of the share that is down within the remount interval, want none", m.mounts)
 	}
+	// Back: reports more frequent than the remount interval (as a volume service's) bring it
+	// up once the interval has passed since the last try.
 	m.gone[first] = false
-	d.RemountInterval = time.Nanosecond
-	if p := state()[first]; p.Extra["backend_state"] != "up" || !p.TotalCapacityGB.Known() {
-		t.Errorf("pool %s after the share came back: %+v, want up", first, p)
+	d.RemountInterval = 50 * time.Millisecond
+	deadline := time.Now().Add(2 * time.Second)
+	for p := state()[first]; p.Extra["backend_state"] != "up" || !p.TotalCapacityGB.Known(); p = state()[first] {
+		if time.Now().After(deadline) {
+			t.Fatalf("pool %s 2 s after the share came back, reported every 10 ms: %+v, want up", first, p)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -53,12 +53,12 @@ type Driver struct {
 	// again, so that calls do not each wait for a dead server; 0 is 5 s.
 	RemountInterval time.Duration
 
-	mu     sync.Mutex
-	up     map[string]bool      // share address → mounted and answering at the last check
-	down   map[string]error     // share address → why it is down
-	downAt map[string]time.Time // share address → when it was found down
-	perm   os.FileMode          // volume files' mode, once the security options are settled
-	locks  sync.Map             // volume id → *sync.Mutex (Cinder's nfs-<volume id> lock)
+	mu    sync.Mutex
+	up    map[string]bool      // share address → mounted and answering at the last check
+	down  map[string]error     // share address → why it is down
+	tried map[string]time.Time // share address → when it was last mounted (or tried)
+	perm  os.FileMode          // volume files' mode, once the security options are settled
+	locks sync.Map             // volume id → *sync.Mutex (Cinder's nfs-<volume id> lock)
 }
 
 var (
@@ -140,6 +140,12 @@ func (d *Driver) ensureMounted(ctx context.Context, s Share) error {
 	if err := d.recentFailure(s); err != nil {
 		return err
 	}
+	d.mu.Lock()
+	if d.tried == nil {
+		d.tried = map[string]time.Time{}
+	}
+	d.tried[s.Address] = time.Now()
+	d.mu.Unlock()
 	mctx, cancel := context.WithTimeout(ctx, 3*d.checkTimeout())
 	defer cancel()
 	mp := d.mountPoint(s)
@@ -159,7 +165,8 @@ func (d *Driver) ensureMounted(ctx context.Context, s Share) error {
 // defaultRemountInterval is RemountInterval's default.
 const defaultRemountInterval = 5 * time.Second
 
-// recentFailure returns why s is down when a mount of it failed less than remountInterval ago.
+// recentFailure returns why s is down when a mount of it was tried less than RemountInterval
+// ago.
 func (d *Driver) recentFailure(s Share) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -167,7 +174,7 @@ func (d *Driver) recentFailure(s Share) error {
 	if interval == 0 {
 		interval = defaultRemountInterval
 	}
-	if err := d.down[s.Address]; err != nil && time.Since(d.downAt[s.Address]) < interval {
+	if err := d.down[s.Address]; err != nil && time.Since(d.tried[s.Address]) < interval {
 		return err
 	}
 	return nil
@@ -177,10 +184,7 @@ func (d *Driver) setDown(s Share, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.up == nil {
-		d.up, d.down, d.downAt = map[string]bool{}, map[string]error{}, map[string]time.Time{}
-	}
-	if err != nil {
-		d.downAt[s.Address] = time.Now()
+		d.up, d.down = map[string]bool{}, map[string]error{}
 	}
 	d.up[s.Address] = err == nil
 	if err == nil {
