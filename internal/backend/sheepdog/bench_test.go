@@ -225,7 +225,10 @@ func BenchmarkSheepdog(b *testing.B) {
 			name: "from-snapshot",
 			driver: func(n *benchVolumes) benchOp {
 				return benchOp{
-					op:   func(ctx context.Context, i int) error { _, err := d.CreateVolumeFromSnapshot(ctx, n.vol(i), base); return err },
+					op: func(ctx context.Context, i int) error {
+						_, err := d.CreateVolumeFromSnapshot(ctx, n.vol(i), base)
+						return err
+					},
 					undo: func(ctx context.Context, i int) error { return d.Delete(ctx, n.vol(i)) },
 				}
 			},
