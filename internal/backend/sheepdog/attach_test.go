@@ -282,3 +282,56 @@ func TestAttachThroughTGTD(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentSnapshotAndClone: the volume service runs requests concurrently, so a user's
+// snapshot and a clone (whose temporary snapshot is a snapshot of the same VDI) can meet on
+// one VDI. A snapshot is two requests (the tag written into the working inode, then NEW_VDI
+// turning that VID into the snapshot), so two at once on one name must not interleave: the
+// second tag would overwrite the first, the clone's cleanup would then delete the user's
+// snapshot, and a VID would be left as an untagged snapshot. Each round checks that the
+// snapshot's tag exists, the clone exists, and no temporary snapshot or untagged VDI is
+// left. (It lives here for want of a file of its own; it is not about attaching.)
+func TestConcurrentSnapshotAndClone(t *testing.T) {
+	sim := simulator(t, false)
+	d := fromSim(t, sim)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src := driver.Volume{ID: uuid.NewString(), SizeGiB: 1}
+	src.Name = driver.StorageName(src.ID)
+	if _, err := d.Create(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 20 {
+		snap := driver.Snapshot{ID: uuid.NewString(), VolumeID: src.ID, SizeGiB: 1}
+		clone := driver.Volume{ID: uuid.NewString(), SizeGiB: 1}
+		errs := make(chan error, 2)
+		go func() { _, err := d.CreateSnapshot(ctx, snap, src); errs <- err }()
+		go func() { _, err := d.CreateClonedVolume(ctx, clone, src); errs <- err }()
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if ok, err := d.SnapshotExists(ctx, snap); err != nil || !ok {
+			t.Fatalf("round %d: the snapshot's VDI is gone (%v, %v) after a clone of the same volume ran beside it", round, ok, err)
+		}
+		if ok, err := d.Exists(ctx, clone); err != nil || !ok {
+			t.Fatalf("round %d: the clone does not exist (%v, %v)", round, ok, err)
+		}
+		working := 0
+		for _, v := range sim.VDIs() {
+			switch {
+			case v.Deleted || v.Name != src.Name:
+			case strings.HasPrefix(v.Tag, "tmp-snap-"):
+				t.Fatalf("round %d: temporary snapshot %s@%s left", round, v.Name, v.Tag)
+			case !v.Snapshot:
+				working++
+			case v.Tag == "":
+				t.Fatalf("round %d: VID %x of %s is a snapshot without a tag", round, v.VID, v.Name)
+			}
+		}
+		if working != 1 {
+			t.Fatalf("round %d: %d working VDIs named %s, want 1", round, working, src.Name)
+		}
+	}
+}
