@@ -435,8 +435,7 @@ func TestSheepdogKilledDuringCloneAndSnapshot(t *testing.T) {
 	if err != nil {
 		t.Errorf("the sheep cluster does not match the rows: %v (live VDIs %v)", err, liveVDIs(sim))
 	}
-	checkUsageMatchesRows(t, ctx, cl, vols)
-	checkSnapshotUsage(t, ctx, cl, snaps)
+	checkSheepUsage(t, ctx, cl, vols, snaps)
 
 	// everything can be deleted, and then nothing is left
 	for _, s := range snaps {
@@ -570,25 +569,39 @@ func sheepOrphans(sim *sheepsim.Server, vols []blockstorage.Volume, snaps []snap
 	return problems
 }
 
-// checkSnapshotUsage checks the snapshots quota usage of cl's project against its rows.
-func checkSnapshotUsage(t *testing.T, ctx context.Context, cl *blockstorage.Client, snaps []snapshotRow) {
+// checkSheepUsage checks the quota usage of cl's project against its rows: volumes, snapshots,
+// and gigabytes = the volumes' sizes plus the snapshots' (Cinder counts snapshots in
+// gigabytes unless no_snapshot_gb_quota), nothing left reserved.
+func checkSheepUsage(t *testing.T, ctx context.Context, cl *blockstorage.Client, vols []blockstorage.Volume, snaps []snapshotRow) {
 	t.Helper()
+	want := map[string]int{"volumes": 0, "snapshots": len(snaps), "gigabytes": 0}
+	for _, v := range vols {
+		want["volumes"]++
+		want["gigabytes"] += v.Size
+	}
+	for _, s := range snaps {
+		want["gigabytes"] += s.Size
+	}
 	resp, err := cl.Do(ctx, http.MethodGet, "/os-quota-sets/"+cl.Project+"?usage=true", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var qs struct {
-		QuotaSet struct {
-			Snapshots struct {
-				InUse    int `json:"in_use"`
-				Reserved int `json:"reserved"`
-			} `json:"snapshots"`
-		} `json:"quota_set"`
+		QuotaSet map[string]json.RawMessage `json:"quota_set"`
 	}
 	if err := json.Unmarshal(resp.Body, &qs); err != nil {
 		t.Fatal(err)
 	}
-	if u := qs.QuotaSet.Snapshots; u.InUse != len(snaps) || u.Reserved != 0 {
-		t.Errorf("project %s: snapshots quota in use %d (reserved %d), its rows %d", cl.Project, u.InUse, u.Reserved, len(snaps))
+	for key, n := range want {
+		var u struct {
+			InUse    int `json:"in_use"`
+			Reserved int `json:"reserved"`
+		}
+		if err := json.Unmarshal(qs.QuotaSet[key], &u); err != nil {
+			t.Fatalf("quota %s: %v: %s", key, err, resp.Body)
+		}
+		if u.InUse != n || u.Reserved != 0 {
+			t.Errorf("project %s: quota %s in use %d (reserved %d), the rows hold %d", cl.Project, key, u.InUse, u.Reserved, n)
+		}
 	}
 }
