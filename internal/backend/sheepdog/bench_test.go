@@ -1,6 +1,7 @@
 package sheepdog
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strconv"
@@ -82,14 +83,30 @@ func reportLatencies(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(pct(0.99), "p99-µs")
 }
 
-// benchVolumes names the volumes of one benchmark run (fresh ids, so runs do not collide).
-type benchVolumes struct{ ids []string }
+// benchVolumes names the volumes of one benchmark run (fresh ids, so runs do not collide):
+// the i-th volume made, the i-th source and the i-th source's snapshot.
+type benchVolumes struct{ ids, srcs, snaps []string }
+
+func idAt(ids *[]string, i int) string {
+	for len(*ids) <= i {
+		*ids = append(*ids, uuid.NewString())
+	}
+	return (*ids)[i]
+}
 
 func (n *benchVolumes) vol(i int) driver.Volume {
-	for len(n.ids) <= i {
-		n.ids = append(n.ids, uuid.NewString())
-	}
-	return driver.Volume{ID: n.ids[i], Name: driver.StorageName(n.ids[i]), SizeGiB: 1}
+	id := idAt(&n.ids, i)
+	return driver.Volume{ID: id, Name: driver.StorageName(id), SizeGiB: 1}
+}
+
+func (n *benchVolumes) src(i int) driver.Volume {
+	id := idAt(&n.srcs, i)
+	return driver.Volume{ID: id, Name: driver.StorageName(id), SizeGiB: 1}
+}
+
+func (n *benchVolumes) snap(i int) driver.Snapshot {
+	id := idAt(&n.snaps, i)
+	return driver.Snapshot{ID: id, Name: driver.SnapshotStorageName(id), VolumeID: n.src(i).ID, SizeGiB: 1}
 }
 
 func BenchmarkSheepdog(b *testing.B) {
@@ -98,20 +115,30 @@ func BenchmarkSheepdog(b *testing.B) {
 	raw := sheep.New(sim.Addr(), sheep.Options{})
 	b.Cleanup(func() { raw.Close() })
 	size := uint64(driver.GiB)
-	ctx := context.Background()
+	data := bytes.Repeat([]byte{0x5a}, 8<<20)
 
-	// the source of the snapshot and clone benchmarks, with data in two objects
-	src := driver.Volume{ID: uuid.NewString(), SizeGiB: 1}
-	src.Name = driver.StorageName(src.ID)
-	if _, err := d.Create(ctx, src); err != nil {
-		b.Fatal(err)
+	// Sheep never reuses a VID and finds a VDI by scanning the VIDs from its name's hash, so
+	// thousands of snapshots of one VDI would make every later lookup of it slow, on real
+	// sheep as on the simulator. Each iteration of the snapshot and clone benchmarks takes a
+	// fresh source VDI (1 GiB, 8 MiB written: two objects), made and removed untimed.
+	newSource := func(ctx context.Context, n *benchVolumes, i int) error {
+		if _, err := d.Create(ctx, n.src(i)); err != nil {
+			return err
+		}
+		return raw.WriteAt(ctx, n.src(i).Name, data, 0)
 	}
-	if err := raw.WriteAt(ctx, src.Name, make([]byte, 8<<20), 0); err != nil {
-		b.Fatal(err)
+	newSourceWithSnapshot := func(ctx context.Context, n *benchVolumes, i int) error {
+		if err := newSource(ctx, n, i); err != nil {
+			return err
+		}
+		_, err := d.CreateSnapshot(ctx, n.snap(i), n.src(i))
+		return err
 	}
-	base := driver.Snapshot{ID: uuid.NewString(), VolumeID: src.ID, SizeGiB: 1}
-	if _, err := d.CreateSnapshot(ctx, base, src); err != nil {
-		b.Fatal(err)
+	dropSource := func(ctx context.Context, n *benchVolumes, i int) error {
+		if err := d.DeleteSnapshot(ctx, n.snap(i), n.src(i)); err != nil {
+			return err
+		}
+		return d.Delete(ctx, n.src(i))
 	}
 
 	cases := []struct {
@@ -153,22 +180,22 @@ func BenchmarkSheepdog(b *testing.B) {
 			name: "snapshot-create",
 			driver: func(n *benchVolumes) benchOp {
 				return benchOp{
+					prepare: func(ctx context.Context, i int) error { return newSource(ctx, n, i) },
 					op: func(ctx context.Context, i int) error {
-						_, err := d.CreateSnapshot(ctx, driver.Snapshot{ID: n.vol(i).ID, VolumeID: src.ID}, src)
+						_, err := d.CreateSnapshot(ctx, n.snap(i), n.src(i))
 						return err
 					},
-					undo: func(ctx context.Context, i int) error {
-						return d.DeleteSnapshot(ctx, driver.Snapshot{ID: n.vol(i).ID, VolumeID: src.ID}, src)
-					},
+					undo: func(ctx context.Context, i int) error { return dropSource(ctx, n, i) },
 				}
 			},
 			protocol: func(n *benchVolumes) benchOp {
 				return benchOp{
+					prepare: func(ctx context.Context, i int) error { return newSource(ctx, n, i) },
 					op: func(ctx context.Context, i int) error {
-						_, err := raw.Snapshot(ctx, src.Name, "snapshot-"+n.vol(i).ID)
+						_, err := raw.Snapshot(ctx, n.src(i).Name, snapshotTag(n.snap(i)))
 						return err
 					},
-					undo: func(ctx context.Context, i int) error { return raw.Delete(ctx, src.Name, "snapshot-"+n.vol(i).ID) },
+					undo: func(ctx context.Context, i int) error { return dropSource(ctx, n, i) },
 				}
 			},
 		},
@@ -176,22 +203,16 @@ func BenchmarkSheepdog(b *testing.B) {
 			name: "snapshot-delete",
 			driver: func(n *benchVolumes) benchOp {
 				return benchOp{
-					prepare: func(ctx context.Context, i int) error {
-						_, err := d.CreateSnapshot(ctx, driver.Snapshot{ID: n.vol(i).ID, VolumeID: src.ID}, src)
-						return err
-					},
-					op: func(ctx context.Context, i int) error {
-						return d.DeleteSnapshot(ctx, driver.Snapshot{ID: n.vol(i).ID, VolumeID: src.ID}, src)
-					},
+					prepare: func(ctx context.Context, i int) error { return newSourceWithSnapshot(ctx, n, i) },
+					op:      func(ctx context.Context, i int) error { return d.DeleteSnapshot(ctx, n.snap(i), n.src(i)) },
+					undo:    func(ctx context.Context, i int) error { return d.Delete(ctx, n.src(i)) },
 				}
 			},
 			protocol: func(n *benchVolumes) benchOp {
 				return benchOp{
-					prepare: func(ctx context.Context, i int) error {
-						_, err := raw.Snapshot(ctx, src.Name, "snapshot-"+n.vol(i).ID)
-						return err
-					},
-					op: func(ctx context.Context, i int) error { return raw.Delete(ctx, src.Name, "snapshot-"+n.vol(i).ID) },
+					prepare: func(ctx context.Context, i int) error { return newSourceWithSnapshot(ctx, n, i) },
+					op:      func(ctx context.Context, i int) error { return raw.Delete(ctx, n.src(i).Name, snapshotTag(n.snap(i))) },
+					undo:    func(ctx context.Context, i int) error { return d.Delete(ctx, n.src(i)) },
 				}
 			},
 		},
@@ -201,23 +222,38 @@ func BenchmarkSheepdog(b *testing.B) {
 			name: "clone",
 			driver: func(n *benchVolumes) benchOp {
 				return benchOp{
-					op:   func(ctx context.Context, i int) error { _, err := d.CreateClonedVolume(ctx, n.vol(i), src); return err },
-					undo: func(ctx context.Context, i int) error { return d.Delete(ctx, n.vol(i)) },
+					prepare: func(ctx context.Context, i int) error { return newSource(ctx, n, i) },
+					op: func(ctx context.Context, i int) error {
+						_, err := d.CreateClonedVolume(ctx, n.vol(i), n.src(i))
+						return err
+					},
+					undo: func(ctx context.Context, i int) error {
+						if err := d.Delete(ctx, n.vol(i)); err != nil {
+							return err
+						}
+						return dropSource(ctx, n, i)
+					},
 				}
 			},
 			protocol: func(n *benchVolumes) benchOp {
 				return benchOp{
+					prepare: func(ctx context.Context, i int) error { return newSource(ctx, n, i) },
 					op: func(ctx context.Context, i int) error {
-						tag := tempTag(src, n.vol(i).ID)
-						if _, err := raw.Snapshot(ctx, src.Name, tag); err != nil {
+						src, tag := n.src(i).Name, tempTag(n.src(i), n.vol(i).ID)
+						if _, err := raw.Snapshot(ctx, src, tag); err != nil {
 							return err
 						}
-						if _, err := raw.Clone(ctx, src.Name, tag, n.vol(i).Name); err != nil {
+						if _, err := raw.Clone(ctx, src, tag, n.vol(i).Name); err != nil {
 							return err
 						}
-						return raw.Delete(ctx, src.Name, tag)
+						return raw.Delete(ctx, src, tag)
 					},
-					undo: func(ctx context.Context, i int) error { return raw.Delete(ctx, n.vol(i).Name, "") },
+					undo: func(ctx context.Context, i int) error {
+						if err := raw.Delete(ctx, n.vol(i).Name, ""); err != nil {
+							return err
+						}
+						return dropSource(ctx, n, i)
+					},
 				}
 			},
 		},
@@ -225,20 +261,32 @@ func BenchmarkSheepdog(b *testing.B) {
 			name: "from-snapshot",
 			driver: func(n *benchVolumes) benchOp {
 				return benchOp{
+					prepare: func(ctx context.Context, i int) error { return newSourceWithSnapshot(ctx, n, i) },
 					op: func(ctx context.Context, i int) error {
-						_, err := d.CreateVolumeFromSnapshot(ctx, n.vol(i), base)
+						_, err := d.CreateVolumeFromSnapshot(ctx, n.vol(i), n.snap(i))
 						return err
 					},
-					undo: func(ctx context.Context, i int) error { return d.Delete(ctx, n.vol(i)) },
+					undo: func(ctx context.Context, i int) error {
+						if err := d.Delete(ctx, n.vol(i)); err != nil {
+							return err
+						}
+						return dropSource(ctx, n, i)
+					},
 				}
 			},
 			protocol: func(n *benchVolumes) benchOp {
 				return benchOp{
+					prepare: func(ctx context.Context, i int) error { return newSourceWithSnapshot(ctx, n, i) },
 					op: func(ctx context.Context, i int) error {
-						_, err := raw.Clone(ctx, src.Name, snapshotTag(base), n.vol(i).Name)
+						_, err := raw.Clone(ctx, n.src(i).Name, snapshotTag(n.snap(i)), n.vol(i).Name)
 						return err
 					},
-					undo: func(ctx context.Context, i int) error { return raw.Delete(ctx, n.vol(i).Name, "") },
+					undo: func(ctx context.Context, i int) error {
+						if err := raw.Delete(ctx, n.vol(i).Name, ""); err != nil {
+							return err
+						}
+						return dropSource(ctx, n, i)
+					},
 				}
 			},
 		},
@@ -248,14 +296,8 @@ func BenchmarkSheepdog(b *testing.B) {
 		b.Run(tc.name+"/protocol", func(b *testing.B) { runOp(b, tc.protocol(&benchVolumes{})) })
 	}
 
-	// nothing of the benchmarks is left but the source and its snapshot
-	if err := d.DeleteSnapshot(ctx, base, src); err != nil {
-		b.Fatal(err)
-	}
-	if err := d.Delete(ctx, src); err != nil {
-		b.Fatal(err)
-	}
-	left, err := raw.List(ctx)
+	// nothing of the benchmarks is left
+	left, err := raw.List(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
