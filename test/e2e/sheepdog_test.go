@@ -224,7 +224,7 @@ func TestSheepdogCinderCLI(t *testing.T) {
 		attID, info := sheepAttachCLI(t, cli, v1)
 		user, password := info["auth_username"], info["auth_password"]
 		if info["auth_method"] != "CHAP" || user == "" || password == "" || info["target_iqn"] != prefix+"volume-"+v1 ||
-			info["target_portal"] != "127.0.0.1:3260" || info["driver_volume_type"] != "iscsi" && info["driver_volume_type"] != "" {
+			info["target_portal"] != "127.0.0.1:3260" || info["target_lun"] != "1" {
 			t.Fatalf("connection info %v", info)
 		}
 		if !strings.Contains(tgtTargets(t), fmt.Sprintf("tcp:127.0.0.1:%d:volume-%s", sim.Port(), v1)) {
