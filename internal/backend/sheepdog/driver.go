@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/scoria/scoria/internal/sheep"
 	"github.com/scoria/scoria/pkg/driver"
@@ -22,6 +23,21 @@ type Driver struct {
 	Client      *sheep.Client
 	Reserved    int    // reserved_percentage
 	OverSub     string // max_over_subscription_ratio
+
+	// vdiLocks holds a *sync.Mutex per VDI name. A snapshot is two requests (the tag written
+	// into the working inode, then NEW_VDI), so two at once on one VDI (a user's snapshot and
+	// a clone's temporary one, which the volume service runs concurrently) would interleave:
+	// the second tag overwrites the first and the clone's cleanup deletes the user's snapshot.
+	// Everything that snapshots or replaces a working VDI holds its name's lock.
+	vdiLocks sync.Map
+}
+
+// lockVDI takes the lock of VDI name and returns its release.
+func (d *Driver) lockVDI(name string) func() {
+	m, _ := d.vdiLocks.LoadOrStore(name, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
 }
 
 var (
@@ -172,6 +188,7 @@ func round2(f float64) float64 { return math.Floor(f*100) / 100 }
 // CreateSnapshot snapshots the volume's VDI under the tag snapshot-<id> (the working VDI gets
 // a new VID; the old one is the snapshot). A tag that exists is a snapshot taken already.
 func (d *Driver) CreateSnapshot(ctx context.Context, s driver.Snapshot, v driver.Volume) (driver.Data, error) {
+	defer d.lockVDI(driver.StorageName(s.VolumeID))()
 	_, err := d.Client.Snapshot(ctx, driver.StorageName(s.VolumeID), snapshotTag(s))
 	if errors.Is(err, sheep.ErrTagExists) {
 		return driver.Data{}, nil
@@ -223,6 +240,7 @@ func (d *Driver) CreateVolumeFromSnapshot(ctx context.Context, v driver.Volume, 
 // snapshot removed (the clone keeps the objects it shares). Each step can be repeated: a clone
 // that exists already only has the temporary snapshot removed.
 func (d *Driver) CreateClonedVolume(ctx context.Context, v, src driver.Volume) (driver.Data, error) {
+	defer d.lockVDI(name(src))()
 	tag := tempTag(src, v.ID)
 	if _, err := d.Client.Lookup(ctx, name(v), ""); err == nil {
 		err = d.Client.Delete(ctx, name(src), tag)
@@ -253,6 +271,7 @@ func (d *Driver) ExtendVolume(ctx context.Context, v driver.Volume, newSizeGiB i
 // size. Repeated after a crash between the two, it finds the working VDI gone and clones.
 func (d *Driver) RevertToSnapshot(ctx context.Context, v driver.Volume, s driver.Snapshot) error {
 	n, tag := name(v), snapshotTag(s)
+	defer d.lockVDI(n)()
 	if _, err := d.Client.Lookup(ctx, n, tag); err != nil {
 		return wrap(err, "revert volume %s to snapshot %s", v.ID, s.ID)
 	}
