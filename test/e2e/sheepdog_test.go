@@ -416,7 +416,7 @@ func TestSheepdogKilledDuringCloneAndSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 		vols := waitSettled(t, ctx, c.Client(), c.CheckProcesses, 120*time.Second)
-		snaps := waitSnapshotsSettled(t, ctx, cl)
+		snaps := waitSheepSnapshotsSettled(t, ctx, cl)
 		t.Logf("round %d (kill %s after the requests): volumes %s, snapshots %s", round, pause, statusCounts(vols), snapshotCounts(snaps))
 		if !slices.ContainsFunc(vols, func(v blockstorage.Volume) bool { return v.ID == src.ID && v.Status == "available" }) {
 			t.Fatalf("the source volume is not available after round %d", round)
@@ -424,7 +424,7 @@ func TestSheepdogKilledDuringCloneAndSnapshot(t *testing.T) {
 	}
 
 	vols := waitSettled(t, ctx, c.Client(), c.CheckProcesses, 120*time.Second)
-	snaps := waitSnapshotsSettled(t, ctx, cl)
+	snaps := waitSheepSnapshotsSettled(t, ctx, cl)
 	// the storage must end as the rows say; the reconciler may need a pass to remove what a
 	// crash left, so this waits a while and then names what is wrong
 	var problems []string
@@ -489,8 +489,8 @@ func snapshotCounts(snaps []snapshotRow) string {
 	return strings.Join(parts, " ")
 }
 
-// waitSnapshotsSettled waits until no snapshot of cl's project is creating or deleting.
-func waitSnapshotsSettled(t *testing.T, ctx context.Context, cl *blockstorage.Client) []snapshotRow {
+// waitSheepSnapshotsSettled waits until no snapshot of cl's project is creating or deleting.
+func waitSheepSnapshotsSettled(t *testing.T, ctx context.Context, cl *blockstorage.Client) []snapshotRow {
 	t.Helper()
 	var snaps []snapshotRow
 	err := cluster.Poll(ctx, 120*time.Second, 250*time.Millisecond, func() (bool, string, error) {
