@@ -256,6 +256,11 @@ func (c *Client) Snapshot(ctx context.Context, name, tag string) (VDI, error) {
 	if err != nil {
 		return VDI{}, fmt.Errorf("snapshot %s: %w", name, err)
 	}
+	if got := snap.VDI(); got.Tag != tag {
+		// Another client (a second process, an operator's dog) snapshotted the same VDI between
+		// our tag write and NEW_VDI: the snapshot made carries its tag, not ours.
+		return VDI{}, fmt.Errorf("snapshot %s: the snapshot made is tagged %q, not %q: another client snapshotted the VDI at the same time", name, got.Tag, tag)
+	}
 	return snap.VDI(), nil
 }
 
