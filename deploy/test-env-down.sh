@@ -4,7 +4,8 @@
 # $SCORIA_TEST_STATE [/tmp/scoria-test-env], Keystone's and Barbican's uwsgi from their
 # /run/scoria-*-uwsgi.pid, Ceph with deploy/ceph/ceph-down.sh (its data stays in $CEPH_DIR),
 # the NFS server with deploy/nfs/nfs-down.sh (ganesha and rpcbind by the PIDs in $NFS_DIR/run;
-# the exported directories stay).
+# the exported directories stay), Glance with deploy/glance/glance-down.sh (by the PID in
+# $GLANCE_DIR/run).
 # Every wait is bounded (30 s per daemon, then SIGKILL). Packages stay installed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,7 @@ stop() {
 }
 
 deploy/nfs/nfs-down.sh
+deploy/glance/glance-down.sh
 deploy/ceph/ceph-down.sh
 stop Barbican /run/scoria-barbican-uwsgi.pid
 stop "Keystone (short tokens)" /run/scoria-keystone-short-uwsgi.pid

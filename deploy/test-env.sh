@@ -18,6 +18,9 @@
 #                    from $NFS_DIR [/tmp/scoria-nfs]: deploy/nfs/nfs-up.sh (installs nfs-ganesha,
 #                    nfs-ganesha-vfs, rpcbind, libnfs-utils); its env file ($NFS_DIR/env) tells
 #                    the tests where it is
+#   Glance           glance-api (Zed) on 127.0.0.1:9292 with a file store and an rbd store on the
+#                    test Ceph, on that Keystone and MariaDB: deploy/glance/glance-up.sh; its env
+#                    file ($GLANCE_DIR/env [/tmp/scoria-glance/env]) tells the tests where it is
 #
 # Without root (and without password-less sudo) nothing is installed: the script names the
 # packages it could not install, starts what it can, and the tests of what is missing skip
@@ -26,7 +29,7 @@
 #
 # What it starts it records: PIDs in $SCORIA_TEST_STATE [/tmp/scoria-test-env] (MariaDB,
 # RabbitMQ, tgtd), /run/scoria-*-uwsgi.pid (Keystone, Barbican), $CEPH_DIR/run (Ceph),
-# $NFS_DIR/run (ganesha, rpcbind);
+# $NFS_DIR/run (ganesha, rpcbind), $GLANCE_DIR/run (glance-api);
 # deploy/test-env-down.sh (`make test-env-down`) stops exactly those, and nothing it found
 # already running.
 #
@@ -157,6 +160,10 @@ step tgtd tgtd_up
 # driver's tests, which reach its exports through a bind mount (this kernel has no NFS client)
 # and ask the server itself (internal/nfsjudge) what it holds; one already up is reused.
 step "NFS server" up_or "NFS server" nfs_ready -- timeout 900 deploy/nfs/nfs-up.sh
+# Glance: a real Image API v2 for the image tests (internal/glance), with a file store and an
+# rbd store on the Ceph above; needs Keystone, MariaDB and Ceph; one already up is reused.
+glance_ready() { [ -r "${GLANCE_DIR:-/tmp/scoria-glance}/env" ] && curl -fsS -m 5 -o /dev/null http://127.0.0.1:9292/versions; }
+step Glance up_or Glance glance_ready -- timeout 1200 deploy/glance/glance-up.sh
 
 if [ ${#failed[@]} -gt 0 ]; then
   log "not set up: ${failed[*]} — their tests skip, or fail under CI=true"
