@@ -45,6 +45,9 @@ func (m linkMounter) Check(_ context.Context, s Share, mp string) error {
 func localDriver(t *testing.T, qcow2, snapshots, sparse bool) (*Driver, map[string]string) {
 	t.Helper()
 	if _, err := exec.LookPath("qemu-img"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("qemu-img is needed under CI=true (Debian: qemu-utils)")
+		}
 		t.Skip("qemu-img is not installed (Debian: qemu-utils)")
 	}
 	root := t.TempDir()

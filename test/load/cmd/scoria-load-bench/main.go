@@ -121,9 +121,6 @@ func run(cfg load.Config, copies load.Copies, backend string, volumes int, binDi
 		}
 		nfs = b
 		defer nfs.close()
-		if opts.BinDir, err = nfs.wrapBinaries(binDir); err != nil {
-			return err
-		}
 		opts.Volumes = nfs.volumes(hosts)
 		logf("volume processes on the NFS shares %s, each in a private mount namespace", strings.Join(nfs.env.Shares, ", "))
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -68,7 +67,8 @@ func newNFSBackend(ctx context.Context) (*nfsBackend, error) {
 func (b *nfsBackend) volumes(hosts []string) []cluster.VolumeSpec {
 	specs := make([]cluster.VolumeSpec, len(hosts))
 	for i, h := range hosts {
-		specs[i] = cluster.VolumeSpec{Host: h, Backends: []cluster.BackendSpec{{Name: nfsSection, Options: map[string]string{
+		// In a mount namespace of its own: the stand-in's bind mounts die with the process.
+		specs[i] = cluster.VolumeSpec{Host: h, Wrap: cluster.PrivateMountNamespace, Backends: []cluster.BackendSpec{{Name: nfsSection, Options: map[string]string{
 			"volume_driver":              "nfs",
 			"nfs_shares_config":          b.shares,
 			"nfs_mount_point_base":       filepath.Join(b.mounts, h),
@@ -78,45 +78,6 @@ func (b *nfsBackend) volumes(hosts []string) []cluster.VolumeSpec {
 		}}}}
 	}
 	return specs
-}
-
-// wrapBinaries returns a directory with every binary of binDir, scoria-volume wrapped by a
-// script that execs it under `unshare -m --propagation private`: its bind mounts live in a
-// mount namespace of its own and die with it. unshare execs without forking, so the process
-// cluster started (and the bench measures) is scoria-volume itself.
-//
-// TODO: use cluster.VolumeSpec.Wrap once it lands (branch wip/h3) instead of this directory.
-func (b *nfsBackend) wrapBinaries(binDir string) (string, error) {
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		return "", fmt.Errorf("-backend nfs runs scoria-volume in a private mount namespace: %w", err)
-	}
-	out := filepath.Join(b.dir, "bin")
-	if err := os.Mkdir(out, 0o755); err != nil {
-		return "", fmt.Errorf("wrap the binaries: %w", err)
-	}
-	entries, err := os.ReadDir(binDir)
-	if err != nil {
-		return "", fmt.Errorf("wrap the binaries: %w", err)
-	}
-	for _, e := range entries {
-		src, err := filepath.Abs(filepath.Join(binDir, e.Name()))
-		if err != nil {
-			return "", fmt.Errorf("wrap the binaries: %w", err)
-		}
-		dst := filepath.Join(out, e.Name())
-		if e.Name() == cluster.BinVolume {
-			script := fmt.Sprintf("#!/bin/sh\n# scoria-load-bench -backend nfs: bind mounts in a mount namespace of this process only\nexec %s -m --propagation private %s \"$@\"\n", unshare, src)
-			if err := os.WriteFile(dst, []byte(script), 0o755); err != nil {
-				return "", fmt.Errorf("wrap %s: %w", e.Name(), err)
-			}
-			continue
-		}
-		if err := os.Symlink(src, dst); err != nil {
-			return "", fmt.Errorf("wrap the binaries: %w", err)
-		}
-	}
-	return out, nil
 }
 
 // leftMounts lists the mounts of this (the bench's) mount namespace under the run's mount
