@@ -125,6 +125,13 @@ type Options struct {
 	Now func() time.Time
 	// KeyManager holds encrypted volumes' keys (nil: none, and such volumes are refused).
 	KeyManager keymanager.Manager
+	// Images is the Image service (Glance): volumes made from images and uploaded to them
+	// (nil: such requests answer 400). ImageServiceToken, when set, gives a service user's
+	// token for calls made without a user token (auth_strategy noauth).
+	Images            ImageService
+	ImageServiceToken func(ctx context.Context) (string, error)
+	// GlanceCoreProperties is glance_core_properties (nil: Cinder's default).
+	GlanceCoreProperties []string
 
 	// maxVersion, when set (tests only), advertises a higher microversion than MaxVersion, up
 	// to GatedVersion, so the version-gated behaviour prepared for later releases is tested.

@@ -34,6 +34,7 @@ func (s *server) keystoneAuth(next http.Handler) http.Handler {
 		rc.UserID, rc.ProjectID, rc.Roles = id.UserID, id.ProjectID, id.Roles
 		rc.UserDomainID, rc.ProjectDomainID = id.UserDomainID, id.ProjectDomainID
 		rc.IsAdmin = s.policy.IsAdmin(authz.Credentials(rc))
+		rc.AuthToken = r.Header.Get("X-Auth-Token")
 		if st := r.Header.Get("X-Service-Token"); st != "" {
 			sid, err := s.tokens.Validate(ctx, st)
 			if err != nil {

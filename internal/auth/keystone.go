@@ -367,3 +367,10 @@ func (k *Keystone) login(ctx context.Context) (string, time.Time, error) {
 	}
 	return tok, b.Token.ExpiresAt, nil
 }
+
+// ServiceToken returns a token of the configured service user (logging in when it has none
+// or it is about to expire): what a service sends where it holds no user token, such as a
+// volume service reaching Glance after a restart.
+func (k *Keystone) ServiceToken(ctx context.Context) (string, error) {
+	return k.serviceToken(ctx, false)
+}

@@ -35,6 +35,11 @@ type Backend struct {
 	CHAPPassword    string // chap_password: "" generates one per volume
 	ISCSIWriteCache string // iscsi_write_cache: "on" or "off"
 
+	// The image-volume cache (Cinder's options of the backend's section).
+	ImageVolumeCacheEnabled   bool // image_volume_cache_enabled, default false
+	ImageVolumeCacheMaxSizeGB int  // image_volume_cache_max_size_gb, default 0: no bound
+	ImageVolumeCacheMaxCount  int  // image_volume_cache_max_count, default 0: no bound
+
 	section string            // the section name as written, for messages
 	values  map[string]string // every key written in the section, expanded
 	origins map[string]string // key → file or environment variable

@@ -31,6 +31,12 @@ type Config struct {
 	KeyManager KeyManager
 	Barbican   Barbican
 
+	// Images is the [DEFAULT] options of images and Glance, Glance [glance] and ServiceUser
+	// [service_user] (images.go).
+	Images      Images
+	Glance      Glance
+	ServiceUser ServiceUser
+
 	values map[string]string // sectionID+sep+key → value (resolved for the options Scoria reads)
 }
 
@@ -154,6 +160,9 @@ func (l *loader) build(c *Config) {
 	apply(l, c, sectionID(policySection), policyOptions, &c.OsloPolicy)
 	apply(l, c, sectionID(keyManagerSection), keyManagerOptions, &c.KeyManager)
 	apply(l, c, sectionID(barbicanSection), barbicanOptions, &c.Barbican)
+	apply(l, c, sectionID(defaultSection), imageOptions, &c.Images)
+	apply(l, c, sectionID(glanceSection), glanceOptions, &c.Glance)
+	apply(l, c, sectionID(serviceUserSection), serviceUserOptions, &c.ServiceUser)
 	l.buildBackends(c)
 	c.Ignored = l.ignored()
 }
@@ -204,7 +213,9 @@ func (l *loader) defaultOf(id, key string) (string, bool) {
 	var ok bool
 	switch id {
 	case sectionID(defaultSection):
-		d, ok = lookupDefault(defaultOptions, key)
+		if d, ok = lookupDefault(defaultOptions, key); !ok {
+			d, ok = lookupDefault(imageOptions, key)
+		}
 	case sectionID(databaseSection):
 		d, ok = lookupDefault(databaseOptions, key)
 	case sectionID(keystoneSection):
@@ -215,6 +226,10 @@ func (l *loader) defaultOf(id, key string) (string, bool) {
 		d, ok = lookupDefault(keyManagerOptions, key)
 	case sectionID(barbicanSection):
 		d, ok = lookupDefault(barbicanOptions, key)
+	case sectionID(glanceSection):
+		d, ok = lookupDefault(glanceOptions, key)
+	case sectionID(serviceUserSection):
+		d, ok = lookupDefault(serviceUserOptions, key)
 	default:
 		name, enabled := l.backends[id]
 		if !enabled {
@@ -322,7 +337,8 @@ func declared(id, key string) bool {
 	switch id {
 	case sectionID(defaultSection):
 		_, ok := lookupDefault(defaultOptions, key)
-		return ok
+		_, image := lookupDefault(imageOptions, key)
+		return ok || image
 	case sectionID(databaseSection):
 		_, ok := lookupDefault(databaseOptions, key)
 		return ok
@@ -337,6 +353,12 @@ func declared(id, key string) bool {
 		return ok
 	case sectionID(barbicanSection):
 		_, ok := lookupDefault(barbicanOptions, key)
+		return ok
+	case sectionID(glanceSection):
+		_, ok := lookupDefault(glanceOptions, key)
+		return ok
+	case sectionID(serviceUserSection):
+		_, ok := lookupDefault(serviceUserOptions, key)
 		return ok
 	}
 	return false

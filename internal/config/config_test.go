@@ -345,7 +345,8 @@ func TestBadValues(t *testing.T) {
 		{"bad reference in a backend option", withBackend("volume_backend_name = $nope"),
 			`{file}: [b] volume_backend_name: "$nope" refers to $nope, which is not set in [b] or [DEFAULT] (write $$ for a literal $)`},
 		{"bad reference", "[DEFAULT]\nstate_path = $nope/x",
-			`{file}: [DEFAULT] state_path: "$nope/x" refers to $nope, which is not set in [DEFAULT] (write $$ for a literal $)`},
+			"{file}: [DEFAULT] state_path: \"$nope/x\" refers to $nope, which is not set in [DEFAULT] (write $$ for a literal $)\n" +
+				"[DEFAULT] image_conversion_dir: \"$state_path/conversion\" refers to $nope (through $state_path), which is not set in [DEFAULT] (write $$ for a literal $)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -705,8 +706,12 @@ func TestDevstackCinderConf(t *testing.T) {
 	if c.KeyManager.Backend != "cinder.keymgr.conf_key_mgr.ConfKeyManager" {
 		t.Errorf("key_manager backend = %q", c.KeyManager.Backend)
 	}
-	if len(c.Ignored) != 23 {
-		t.Errorf("%d ignored options, want 23:\n%s", len(c.Ignored), strings.Join(c.Ignored, "\n"))
+	// glance_api_servers is read (images), and a URL with a path is kept as written.
+	if !slices.Equal(c.Images.GlanceAPIServers, []string{"http://10.0.0.10/image"}) {
+		t.Errorf("glance_api_servers = %q", c.Images.GlanceAPIServers)
+	}
+	if len(c.Ignored) != 22 {
+		t.Errorf("%d ignored options, want 22:\n%s", len(c.Ignored), strings.Join(c.Ignored, "\n"))
 	}
 	for _, want := range []string{"DEFAULT/rootwrap_config (" + p + ")", "keystone_authtoken/memcached_servers (" + p + ")", "coordination/backend_url (" + p + ")"} {
 		if !slices.Contains(c.Ignored, want) {

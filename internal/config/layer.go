@@ -322,6 +322,8 @@ func overrideFromEnv(v *viper.Viper, st *store, origin map[string]string, enviro
 	candidates[sectionID(policySection)] = policySection
 	candidates[sectionID(keyManagerSection)] = keyManagerSection
 	candidates[sectionID(barbicanSection)] = barbicanSection
+	candidates[sectionID(glanceSection)] = glanceSection
+	candidates[sectionID(serviceUserSection)] = serviceUserSection
 	for _, name := range splitList(v.GetString(sectionID(defaultSection) + sep + "enabled_backends")) {
 		if _, ok := candidates[sectionID(name)]; !ok {
 			candidates[sectionID(name)] = name

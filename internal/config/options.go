@@ -76,6 +76,9 @@ var backendOptions = []opt[Backend]{
 	{"use_chap_auth", "false", "Require CHAP authentication of the hosts that log in to a target", boolean(func(b *Backend) *bool { return &b.UseCHAPAuth })},
 	{"chap_username", "", "CHAP user name of every target; empty: one generated per volume", str(func(b *Backend) *string { return &b.CHAPUsername })},
 	{"chap_password", "", "CHAP password of every target; empty: one generated per volume", str(func(b *Backend) *string { return &b.CHAPPassword })},
+	{"image_volume_cache_enabled", "false", "Keep a volume of each image a volume was made from on this backend (owned by the internal tenant) and clone it for the next volumes of that image", boolean(func(b *Backend) *bool { return &b.ImageVolumeCacheEnabled })},
+	{"image_volume_cache_max_size_gb", "0", "Most GiB the image-volume cache of this backend holds (least recently used volumes go first); 0: no bound", integer(0, noMax, func(b *Backend) *int { return &b.ImageVolumeCacheMaxSizeGB })},
+	{"image_volume_cache_max_count", "0", "Most volumes the image-volume cache of this backend holds; 0: no bound", integer(0, noMax, func(b *Backend) *int { return &b.ImageVolumeCacheMaxCount })},
 	{"iscsi_write_cache", "on", "Write cache of the targets' logical units: on or off", oneOf(func(b *Backend) *string { return &b.ISCSIWriteCache }, "on", "off")},
 }
 
@@ -102,11 +105,14 @@ const (
 func Options() []Option {
 	var out []Option
 	out = appendOptions(out, defaultSection, defaultOptions)
+	out = appendOptions(out, defaultSection, imageOptions)
 	out = appendOptions(out, databaseSection, databaseOptions)
 	out = appendOptions(out, keystoneSection, keystoneOptions)
 	out = appendOptions(out, policySection, policyOptions)
 	out = appendOptions(out, keyManagerSection, keyManagerOptions)
 	out = appendOptions(out, barbicanSection, barbicanOptions)
+	out = appendOptions(out, glanceSection, glanceOptions)
+	out = appendOptions(out, serviceUserSection, serviceUserOptions)
 	return appendOptions(out, BackendSection, backendOptions)
 }
 

@@ -242,3 +242,27 @@ func (s *Store) ResetVolumeState(ctx context.Context, id string, r resource.Volu
 	}
 	return nil
 }
+
+// changeVolumeMetadata applies the metadata parts of a status change of volume id: its image
+// metadata replaced (ch.ImageMetadata non-nil) and keys of its admin metadata set or removed.
+func changeVolumeMetadata(ctx context.Context, q querier, id string, ch resource.VolumeChange, now time.Time) error {
+	if ch.ImageMetadata != nil {
+		if _, err := q.ExecContext(ctx, "DELETE FROM volume_glance_metadata WHERE volume_id = ?", id); err != nil {
+			return err
+		}
+		if err := writeMetadata(ctx, q, "volume_glance_metadata", id, ch.ImageMetadata, now); err != nil {
+			return err
+		}
+	}
+	set := map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(ch.AdminMetadata)) {
+		if v := ch.AdminMetadata[k]; v != nil {
+			set[k] = *v
+			continue
+		}
+		if _, err := q.ExecContext(ctx, "DELETE FROM volume_admin_metadata WHERE volume_id = ? AND `key` = ?", id, k); err != nil {
+			return err
+		}
+	}
+	return writeMetadata(ctx, q, "volume_admin_metadata", id, set, now)
+}

@@ -210,6 +210,9 @@ func (s *Store) CreateVolume(ctx context.Context, v *resource.Volume, msgs ...re
 		if err := insertMetadata(ctx, tx, v.ID, v.Metadata, now); err != nil {
 			return err
 		}
+		if err := writeMetadata(ctx, tx, "volume_glance_metadata", v.ID, v.ImageMetadata, now); err != nil {
+			return err
+		}
 		if err := setVolumeEncryptionKey(ctx, tx, v); err != nil {
 			return err
 		}
@@ -327,6 +330,9 @@ func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, 
 		if ch.Provider != nil {
 			query, args = query+", "+providerSet, append(args, providerArgs(*ch.Provider)...)
 		}
+		if ch.Bootable != nil {
+			query, args = query+", bootable = ?", append(args, *ch.Bootable)
+		}
 		if release {
 			query += ", claimed_gb = 0"
 		}
@@ -348,6 +354,9 @@ func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, 
 				return err
 			}
 		}
+		if err := changeVolumeMetadata(ctx, q, id, ch, now); err != nil {
+			return err
+		}
 		var err error
 		out, err = insertOutbox(ctx, q, now, msgs)
 		return err
@@ -366,7 +375,7 @@ func (s *Store) TransitionVolume(ctx context.Context, id string, from []string, 
 			}
 			return releaseClaim(ctx, tx, host, claim)
 		})
-	case len(msgs) == 0 && ch.Message == nil:
+	case len(msgs) == 0 && ch.Message == nil && ch.ImageMetadata == nil && len(ch.AdminMetadata) == 0:
 		err = transition(s.db, false) // one statement needs no transaction
 	default:
 		err = s.inTx(ctx, func(tx *sql.Tx) error { return transition(tx, false) })

@@ -102,6 +102,14 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 	if err != nil {
 		return err
 	}
+	images, err := e.glanceClient()
+	if err != nil {
+		return err
+	}
+	svcToken, err := e.serviceToken()
+	if err != nil {
+		return err
+	}
 	for res := range d.ResourceQueryFilters {
 		if res != "volume" {
 			e.Log.WithFields(logrus.Fields{"option": "resource_query_filters_file", "resource": res}).
@@ -127,6 +135,9 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 		MaxLimit:                  d.OsapiMaxLimit,
 		VolumeFilters:             d.ResourceQueryFilters["volume"],
 		KeyManager:                e.keyManager(),
+		Images:                    images,
+		ImageServiceToken:         svcToken,
+		GlanceCoreProperties:      e.Cfg.Images.GlanceCoreProperties,
 	})
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)
@@ -314,6 +325,14 @@ func (e *Env) RunVolume(ctx context.Context) error {
 		return errors.New("no backend to serve: set enabled_backends in [DEFAULT] and a section for each")
 	}
 	managers := make([]*volume.Manager, 0, len(e.Cfg.Backends))
+	images, err := e.glanceClient()
+	if err != nil {
+		return err
+	}
+	svcToken, err := e.serviceToken()
+	if err != nil {
+		return err
+	}
 	for _, b := range e.Cfg.Backends {
 		drv, err := backend.New(b, d.StatePath)
 		if err != nil {
@@ -341,7 +360,7 @@ func (e *Env) RunVolume(ctx context.Context) error {
 		managers = append(managers, &volume.Manager{
 			Host: host, Zone: b.BackendAvailabilityZone, Driver: drv, Store: e.Store, Transport: e.Transport,
 			FilterFunction: b.FilterFunction, GoodnessFunction: b.GoodnessFunction,
-			Log: log, ReportInterval: d.PeriodicInterval, Target: tgt,
+			Log: log, ReportInterval: d.PeriodicInterval, Target: tgt, Images: e.volumeImages(images, svcToken, b),
 			Reconciler: &volume.Reconciler{Host: host, Driver: drv, Store: e.Store, Log: log, Interval: d.StorageReconcileInterval},
 			Ready: func(ctx context.Context) {
 				if err := hb.Register(ctx); err != nil {

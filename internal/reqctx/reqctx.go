@@ -22,6 +22,10 @@ type Context struct {
 	UserDomainID    string   `json:"user_domain_id,omitempty"`
 	ProjectDomainID string   `json:"project_domain_id,omitempty"`
 	ServiceRoles    []string `json:"service_roles,omitempty"`
+	// AuthToken is the caller's Keystone token (auth_strategy keystone), carried as Cinder's
+	// context carries auth_token, so that a volume service reaches Glance as the user. It is
+	// never logged.
+	AuthToken string `json:"auth_token,omitempty"`
 }
 
 type key struct{}

@@ -30,6 +30,11 @@ const (
 	StatusMaintenance      = "maintenance"
 	StatusAwaitingTransfer = "awaiting-transfer"
 	StatusDeleted          = "deleted"
+	// StatusDownloading is a volume whose storage is being written from a Glance image
+	// (create from an image, os-reimage); StatusUploading one being copied to an image
+	// (os-volume_upload_image), which goes back to available or in-use after.
+	StatusDownloading = "downloading"
+	StatusUploading   = "uploading"
 )
 
 // Attach statuses.
@@ -64,11 +69,15 @@ type Volume struct {
 	GroupID          string // the generic group it belongs to, "" if none
 	EncryptionKeyID  string // its key in the key manager when its type is encrypted, "" if none
 	// Provider is what its backend's driver returned when it made the volume (zero before).
-	Provider  ProviderData
-	Metadata  map[string]string
-	CreatedAt time.Time
-	UpdatedAt *time.Time
-	DeletedAt *time.Time
+	Provider ProviderData
+	Metadata map[string]string
+	// ImageMetadata, on a create from an image, is the image's properties as the volume's
+	// image metadata (volume_glance_metadata, shown as volume_image_metadata): CreateVolume
+	// writes it with the row. Reads leave it nil (VolumeMetadata reads it).
+	ImageMetadata map[string]string
+	CreatedAt     time.Time
+	UpdatedAt     *time.Time
+	DeletedAt     *time.Time
 	// View is what the volume's detailed view shows beside its row, read in the same
 	// statement by reads that serve that view (GetVolumeForView); nil when not read.
 	View *VolumeViewData
@@ -212,6 +221,15 @@ type VolumeChange struct {
 	// Provider, when non-nil, sets the volume's provider data too, all three columns (the
 	// create that made the storage: what the driver returned, zero fields as NULL).
 	Provider *ProviderData
+	// Bootable, when non-nil, sets the volume's bootable flag too.
+	Bootable *bool
+	// ImageMetadata, when non-nil, replaces the volume's image metadata (volume_glance_metadata)
+	// in the same transaction: a re-image that finished.
+	ImageMetadata map[string]string
+	// AdminMetadata sets (non-nil value) or removes (nil value) keys of the volume's admin
+	// metadata in the same transaction, e.g. the Glance image an upload writes, so that a
+	// recovery finds it.
+	AdminMetadata map[string]*string
 }
 
 // ProviderData is a driver's own data about one of its volumes or snapshots, kept with the

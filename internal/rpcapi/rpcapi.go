@@ -66,11 +66,14 @@ type CreateVolumeArgs struct {
 	SchedulerHints map[string]any `json:"scheduler_hints,omitempty"`
 	// SnapshotID and SourceVolID name what the volume is made from (create from a snapshot, a
 	// clone); the scheduler then places it on the backend that holds the source.
-	SnapshotID  string   `json:"snapshot_id,omitempty"`
-	SourceVolID string   `json:"source_volid,omitempty"`
-	Attempts    int      `json:"attempts"`              // placements made so far
-	TriedHosts  []string `json:"tried_hosts,omitempty"` // pools that failed
-	LastError   string   `json:"last_error,omitempty"`
+	SnapshotID  string `json:"snapshot_id,omitempty"`
+	SourceVolID string `json:"source_volid,omitempty"`
+	// ImageID names the Glance image a volume is made from (create from an image); its
+	// properties are the volume's image metadata, written with the row.
+	ImageID    string   `json:"image_id,omitempty"`
+	Attempts   int      `json:"attempts"`              // placements made so far
+	TriedHosts []string `json:"tried_hosts,omitempty"` // pools that failed
+	LastError  string   `json:"last_error,omitempty"`
 }
 
 // DeleteVolumeArgs names the volume to delete.

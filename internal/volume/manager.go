@@ -63,6 +63,9 @@ type Manager struct {
 	// Reconciler, when set, compares the backend with the database once the service is
 	// ready and then every Reconciler.Interval, reporting what differs (reconcile.go).
 	Reconciler *Reconciler
+	// Images, when set, lets the backend make volumes from Glance images and upload volumes
+	// to them (images.go).
+	Images *Images
 
 	reportMu sync.Mutex
 	// lastGood is the last report the driver's Stats made (nil until one works): what a

@@ -2,7 +2,8 @@
 // backend. A storage vendor implements Driver (and any optional capability interfaces) in its
 // own module; Scoria's volume service calls it and never needs to know what is underneath.
 // Optional capabilities (snapshots, clones, extend, revert, consistent group snapshots;
-// attach exports; groups) are interfaces of their own; Object describes a driver's storage
+// attach exports; groups; images: ImageCopier, ImageCloner in images.go) are interfaces of
+// their own; Object describes a driver's storage
 // objects to the reconciler, which compares them with the database. A driver's package
 // registers it (Register, RegisterAlias) with its declared options (Option); the host builds
 // it from a backend section (Section, New) through the Options accessor (register.go,
