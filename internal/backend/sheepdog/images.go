@@ -43,6 +43,14 @@ func (d *Driver) CopyImageToVolume(ctx context.Context, v driver.Volume, src dri
 	}
 	raw := src.Path
 	if src.Format != "raw" {
+		// Refused before a conversion that would fill the disk for nothing.
+		info, err := qemuimg.Inspect(ctx, src.Path, src.Format)
+		if err != nil {
+			return fmt.Errorf("copy image to volume %s: %w", v.ID, err)
+		}
+		if info.VirtualSize > int64(vdi.Size) {
+			return fmt.Errorf("copy image to volume %s: the image's virtual size %d bytes exceeds the volume's %d", v.ID, info.VirtualSize, vdi.Size)
+		}
 		tmp, err := tempBeside(src.Path, n)
 		if err != nil {
 			return fmt.Errorf("copy image to volume %s: %w", v.ID, err)
