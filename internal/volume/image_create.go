@@ -71,7 +71,8 @@ func (m *Manager) makeFromImage(ctx context.Context, log logrus.FieldLogger, v *
 		if c, ok := m.Driver.(driver.ImageCloner); ok {
 			d, ok, err := c.CloneImage(ctx, *dv, driverImage(img))
 			if err != nil {
-				return p, false, failImage(resource.DetailDriverFailedCreate, err, "The backend could not clone image %s.", img.ID)
+				// A clone that failed half way may have left storage: removed with the failure.
+				return p, true, failImage(resource.DetailDriverFailedCreate, err, "The backend could not clone image %s.", img.ID)
 			}
 			if ok {
 				p, err = providerData(d)
