@@ -164,7 +164,7 @@ func (d *Driver) CloneImage(ctx context.Context, v driver.Volume, img driver.Ima
 		switch parent, exists, err := parentOf(s, dst); {
 		case err != nil:
 			return err
-		case exists && parent == src.loc:
+		case exists && parent.String() == src.loc.String():
 			return nil // made by an earlier call
 		case exists:
 			log.Infof("rbd: image not cloned: %s exists and is not a clone of %s", dst, src.loc)
