@@ -272,11 +272,14 @@ func allocated(img *rbd.Image, size uint64) ([]extent, error) {
 		return nil, nil
 	}
 	var out []extent
+	var mu sync.Mutex // librbd may call back from its own threads
 	err := img.DiffIterate(rbd.DiffIterateConfig{
 		Offset: 0, Length: size, IncludeParent: rbd.IncludeParent, WholeObject: rbd.EnableWholeObject,
 		Callback: func(off, n uint64, exists int, _ interface{}) int {
 			if exists != 0 {
+				mu.Lock()
 				out = append(out, extent{off, n})
+				mu.Unlock()
 			}
 			return 0
 		},
@@ -537,6 +540,7 @@ func (d *Driver) CopyVolumeToImage(ctx context.Context, v driver.Volume, dst dri
 		return nil
 	}
 	if err := qemuimg.Convert(ctx, driver.ImageFile{Path: tmp, Format: "raw"}, dst, qemuimg.Options{}); err != nil {
+		os.Remove(dst.Path) // half written
 		return fmt.Errorf("convert %s to %s: %w", name, dst.Format, err)
 	}
 	return nil
