@@ -135,8 +135,8 @@ func openSource(s *session, loc rbdLocation) (*cloneSource, error) {
 // image in this cluster (Cinder's clone_image), grown to v.SizeGiB, and flattened when
 // rbd_flatten_volume_from_snapshot is set or rbd_max_clone_depth is 0. It returns ok false,
 // having made nothing, for an image that is not raw or has no location in this cluster that
-// this user can read (the test and Cinder's docs give rbd_user `profile rbd-read-only` on
-// Glance's pool): the volume service downloads it then. A volume-<id> that already is a clone
+// this user can read (Cinder's docs give rbd_user `profile rbd-read-only pool=images`, as
+// deploy/ceph/ceph-up.sh does): the volume service downloads it then. A volume-<id> that already is a clone
 // of that snapshot (a redelivered call) is finished; one that is something else is left alone
 // with ok false. Why an image is not cloned is logged, one line.
 func (d *Driver) CloneImage(ctx context.Context, v driver.Volume, img driver.Image) (driver.Data, bool, error) {
