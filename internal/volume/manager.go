@@ -40,6 +40,7 @@ type Store interface {
 	groupStore
 	groupSnapshotStore
 	driverDataStore
+	imageCacheStore
 }
 
 // Manager serves one backend.
