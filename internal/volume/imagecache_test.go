@@ -564,3 +564,58 @@ func TestImageCacheVolumeRecovered(t *testing.T) {
 		t.Fatalf("create after recovery: hit %v, err %v; want a hit", hit, err)
 	}
 }
+
+// Creates of one image at once, each caching its downloaded volume: one cache volume, and no
+// storage but the volumes' and its.
+func TestImageCacheConcurrentCreates(t *testing.T) {
+	f := newFixture(t)
+	cacheOn(f)
+	ctx := context.Background()
+	img := &glance.Image{ID: uuid.NewString(), UpdatedAt: time.Now().UTC()}
+	const n = 4
+	vols := make([]*resource.Volume, n)
+	dvs := make([]driver.Volume, n)
+	for i := range vols {
+		vols[i] = f.volume(resource.StatusCreating, host+"#file", 1)
+		dvs[i], _ = f.m.driverVolume(ctx, vols[i])
+		if _, err := f.m.create(ctx, dvs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	for i := range vols {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			f.m.cacheImageVolume(ctx, f.m.Log, vols[i], dvs[i], img)
+		}()
+	}
+	for range vols {
+		<-done
+	}
+	vs, err := f.store.ListVolumesByHost(ctx, host, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cached []string
+	for _, v := range vs {
+		if v.ProjectID == internalProject {
+			cached = append(cached, v.ID)
+		}
+	}
+	if len(cached) != 1 || f.status(cached[0]) != resource.StatusAvailable {
+		t.Fatalf("cache volumes %v, want one, available", cached)
+	}
+	files, err := os.ReadDir(f.drv.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var volumeFiles int
+	for _, e := range files {
+		if strings.HasPrefix(e.Name(), "volume-") {
+			volumeFiles++
+		}
+	}
+	if volumeFiles != n+1 {
+		t.Fatalf("%d volume files, want %d (the volumes and one cache volume)", volumeFiles, n+1)
+	}
+}
