@@ -109,6 +109,14 @@ func (s *Store) CreateImageCacheVolume(ctx context.Context, v *resource.Volume, 
 		if err := s.insertVolume(ctx, tx, v, now); err != nil {
 			return err
 		}
+		// Its size is claimed on its pool as any volume's, so the pool's allocated capacity
+		// counts it and its delete gives it back.
+		if err := claimOnPool(ctx, tx, v); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE volumes SET claimed_gb = ? WHERE id = ?", v.Size, v.ID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO image_volume_cache_entries
 			(host, image_id, image_updated_at, volume_id, size, last_used) VALUES (?, ?, ?, ?, ?, ?)`,
 			e.Host, e.ImageID, dbTime(e.ImageUpdatedAt), e.VolumeID, e.Size, dbTime(now))

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,10 +25,21 @@ func cacheVolume(imageID string, size int) *resource.Volume {
 	})
 }
 
+// cachePool reports cacheHost's pool (once): a cache volume's size is claimed on it.
+func cachePool(t testing.TB, s *Store) {
+	t.Helper()
+	if _, err := s.GetPool(context.Background(), cacheHost); err == nil {
+		return
+	}
+	mustUpsert(t, s, resource.PoolCapacity{Name: cacheHost, Backend: strings.Split(cacheHost, "#")[0], TotalGB: ptr(1000.0), Ratio: 1,
+		ReportedAt: time.Now().UTC().Truncate(time.Microsecond)})
+}
+
 // mustCache makes a cache volume of imageID and its entry.
 func mustCache(t testing.TB, s *Store, imageID string, size int, updated time.Time) (*resource.Volume, *resource.ImageCacheEntry) {
 	t.Helper()
 	v := cacheVolume(imageID, size)
+	cachePool(t, s)
 	e := &resource.ImageCacheEntry{ImageID: imageID, ImageUpdatedAt: updated}
 	if err := s.CreateImageCacheVolume(context.Background(), v, e); err != nil {
 		t.Fatal(err)
@@ -150,11 +162,16 @@ func TestCreateImageCacheVolumeRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, func(err error) bool { var oq *resource.OverQuotaError; return errors.As(err, &oq) }},
+		{"no room on its pool", func(t *testing.T, s *Store, img string) {
+			mustUpsert(t, s, resource.PoolCapacity{Name: cacheHost, Backend: strings.Split(cacheHost, "#")[0], TotalGB: ptr(1.0), Ratio: 1,
+				ReportedAt: time.Now().UTC().Truncate(time.Microsecond)})
+		}, func(err error) bool { return errors.Is(err, errNoRoom) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachDialect(t, func(t *testing.T, s *Store) {
 				img := uuid.NewString()
+				cachePool(t, s)
 				tc.setup(t, s, img)
 				volumesBefore, entriesBefore := countRows(t, s, "volumes"), countRows(t, s, "image_volume_cache_entries")
 				gbBefore := inUse(t, s, cacheProject, resource.QuotaGigabytes)
@@ -177,6 +194,7 @@ func TestCreateImageCacheVolumeRefused(t *testing.T) {
 func TestCreateImageCacheVolumeConcurrent(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *Store) {
 		img := uuid.NewString()
+		cachePool(t, s)
 		const n = 8
 		var (
 			wg   sync.WaitGroup

@@ -163,7 +163,18 @@ func newCacheFixture(t *testing.T, mod func(*ImageCacheOptions)) *cacheFixture {
 		mod(&opts)
 	}
 	f.m.Images = &Images{Glance: g, ConversionDir: t.TempDir(), Cache: opts}
+	reportCachePool(t, f)
 	return &cacheFixture{fixture: f, glance: g, auth: a}
+}
+
+// reportCachePool reports the fixture's pool: a cache volume's size is claimed on it.
+func reportCachePool(t *testing.T, f *fixture) {
+	t.Helper()
+	total := 1000.0
+	if err := f.store.UpsertPool(context.Background(), resource.PoolCapacity{Name: host + "#file", Backend: host, TotalGB: &total,
+		Ratio: 1, ReportedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // createFromImage makes a volume of size GiB of img through the create-from-image flow
@@ -400,6 +411,7 @@ func equalInts(a, b []int) bool {
 func handCached(t *testing.T, f *fixture, img *glance.Image, size int, status string) *resource.Volume {
 	t.Helper()
 	ctx := context.Background()
+	reportCachePool(t, f)
 	cv := &resource.Volume{ID: uuid.NewString(), ProjectID: internalProject, UserID: internalUser, Name: "image-" + img.ID,
 		Size: size, Host: host + "#file", AvailabilityZone: "nova", Metadata: map[string]string{}}
 	if err := f.store.CreateImageCacheVolume(ctx, cv, &resource.ImageCacheEntry{ImageID: img.ID, ImageUpdatedAt: img.UpdatedAt}); err != nil {
@@ -528,6 +540,7 @@ func TestImageCacheVolumeRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What cacheImageVolume writes before the storage.
+	reportCachePool(t, f)
 	cv := &resource.Volume{ID: uuid.NewString(), ProjectID: internalProject, UserID: internalUser, Name: "image-" + img.ID,
 		Size: 1, Host: src.Host, AvailabilityZone: "nova", SourceVolID: src.ID, Metadata: map[string]string{}}
 	if err := f.store.CreateImageCacheVolume(ctx, cv, &resource.ImageCacheEntry{ImageID: img.ID, ImageUpdatedAt: img.UpdatedAt}); err != nil {
@@ -556,6 +569,7 @@ func TestImageCacheVolumeRecovered(t *testing.T) {
 func TestImageCacheConcurrentCreates(t *testing.T) {
 	f := newFixture(t)
 	cacheOn(f)
+	reportCachePool(t, f)
 	ctx := context.Background()
 	img := &glance.Image{ID: uuid.NewString(), UpdatedAt: time.Now().UTC()}
 	const n = 4
