@@ -88,7 +88,11 @@ func parseUploadImage(args any, mv wire.Version) (uploadRequest, *wire.Fault) {
 		}
 		s := v.(string)
 		if !slices.Contains(values, s) {
-			return "", wire.SchemaError(field, v, wire.PyRepr(v)+" is not one of "+wire.PyReprList(values))
+			quoted := make([]string, len(values))
+			for i, x := range values {
+				quoted[i] = wire.PyStrRepr(x)
+			}
+			return "", wire.SchemaError(field, v, wire.PyRepr(v)+" is not one of ["+strings.Join(quoted, ", ")+"]")
 		}
 		return s, nil
 	}
