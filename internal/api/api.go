@@ -10,8 +10,8 @@
 // messages (3.3), os-services, os-availability-zone, extensions, and scheduler-stats/get_pools
 // and capabilities, with noauth or Keystone authentication, Cinder's policy rules and
 // microversions up to MaxVersion. The features Scoria does not have yet but advertises
-// (backups, clusters, manageable volumes and snapshots, workers cleanup, the image and
-// migration volume actions) are stubs (gaps.go) that answer as Cinder does without them;
+// (backups, clusters, manageable volumes and snapshots, workers cleanup, the migration
+// volume actions) are stubs (gaps.go) that answer as Cinder does without them;
 // os-services set-log/get-log (3.32) act on the API's own logger.
 //
 // Handlers return their error (wire.HandlerFunc) and never write a fault themselves: the

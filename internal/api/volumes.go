@@ -238,7 +238,8 @@ func typeIsMultiattach(vt *resource.VolumeType) bool {
 	return strings.EqualFold(strings.Join(strings.Fields(vt.ExtraSpecs["multiattach"]), " "), "<is> true")
 }
 
-// unsupportedSource refuses more than one source, as Cinder does, and, clearly, the sources
+// unsupportedSource refuses more than one source (snapshot, source volume, image, backup), as
+// Cinder does, and, clearly, the sources
 // Scoria cannot create a volume from yet.
 func (req *createRequest) unsupportedSource() *wire.Fault {
 	n := 0
