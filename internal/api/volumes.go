@@ -239,8 +239,7 @@ func typeIsMultiattach(vt *resource.VolumeType) bool {
 }
 
 // unsupportedSource refuses more than one source (snapshot, source volume, image, backup), as
-// Cinder does, and, clearly, the sources
-// Scoria cannot create a volume from yet.
+// Cinder does, and, clearly, the sources Scoria cannot create a volume from yet.
 func (req *createRequest) unsupportedSource() *wire.Fault {
 	n := 0
 	for _, id := range []string{req.snapshotID, req.sourceVolID, req.backupID} {
