@@ -29,7 +29,7 @@ import (
 // Keystone's demo user alice (demo-a), on the localfile driver and a real database. Without
 // them the tests skip, or fail under CI=true.
 
-func missingService(t *testing.T, msg string) {
+func missingService(t testing.TB, msg string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatal("CI=true, and " + msg)
@@ -38,7 +38,7 @@ func missingService(t *testing.T, msg string) {
 }
 
 // testGlanceURL returns the test Glance's URL, checking that it answers.
-func testGlanceURL(t *testing.T) string {
+func testGlanceURL(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("GLANCE_DIR")
 	if dir == "" {
@@ -69,7 +69,7 @@ func testGlanceURL(t *testing.T) string {
 }
 
 // demoToken logs the test Keystone's alice in to demo-a.
-func demoToken(t *testing.T) string {
+func demoToken(t testing.TB) string {
 	t.Helper()
 	ks := os.Getenv("SCORIA_KEYSTONE_URL")
 	if ks == "" {
@@ -91,7 +91,7 @@ func demoToken(t *testing.T) string {
 	return resp.Header.Get("X-Subject-Token")
 }
 
-func needQemuImg(t *testing.T) {
+func needQemuImg(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"qemu-img", "qemu-io"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -100,7 +100,7 @@ func needQemuImg(t *testing.T) {
 	}
 }
 
-func run(t *testing.T, args ...string) string {
+func run(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
@@ -117,7 +117,7 @@ type imageEnv struct {
 	ctx    context.Context // carries alice's token, as an RPC message does
 }
 
-func newImageEnv(t *testing.T, timeout time.Duration) *imageEnv {
+func newImageEnv(t testing.TB, timeout time.Duration) *imageEnv {
 	t.Helper()
 	needQemuImg(t)
 	u := testGlanceURL(t)
@@ -155,7 +155,7 @@ func patternImage(t *testing.T, format string, writes ...string) string {
 }
 
 // upload makes an image of the file at path in Glance (deleted at the end of the test).
-func (e *imageEnv) upload(t *testing.T, path, diskFormat string, props map[string]string) *glance.Image {
+func (e *imageEnv) upload(t testing.TB, path, diskFormat string, props map[string]string) *glance.Image {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -23,7 +23,7 @@ import (
 const host = "node1@file"
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	store *db.Store
 	drv   *localfile.Driver
 	bus   *rpc.Local
@@ -33,7 +33,7 @@ type fixture struct {
 	dbPath string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
