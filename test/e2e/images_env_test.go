@@ -69,6 +69,14 @@ func startImageEnv(t *testing.T, glanceServer string, more func(*cluster.Options
 	return e
 }
 
+// with is the env for subtest t: its failures end t, not the parent.
+func (e *imageEnv) with(t *testing.T) *imageEnv {
+	c := *e
+	c.t = t
+	c.glance.t = t
+	return &c
+}
+
 // cli runs a python OpenStack CLI (cinder, openstack or glance) as u with a password: Scoria
 // through the catalog of the env's region, Glance at its own URL.
 func (e *imageEnv) cli(tool string, u ksUser, args ...string) (string, error) {

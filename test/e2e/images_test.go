@@ -30,7 +30,8 @@ var imageProps = map[string]any{"hw_disk_bus": "scsi", "os_distro": "cirros"}
 // back byte for byte and with the volume's image properties.
 func TestImagesCinderCLI(t *testing.T) {
 	requireServers(t)
-	e := startImageEnv(t, "", nil)
+	e0 := startImageEnv(t, "", nil)
+	e := e0
 	files := makeImageFiles(t, false)
 	tag := randomTag(t)
 	qcowID := e.glance.image("e2e-qcow2-"+tag, "qcow2", files.qcow2, "file", imageProps)
@@ -42,6 +43,7 @@ func TestImagesCinderCLI(t *testing.T) {
 	// and the image's bytes in its file.
 	checkFromImage := func(t *testing.T, id, imageID string) {
 		t.Helper()
+		e := e0.with(t)
 		v := e.volume(id)
 		img := e.glance.show(imageID)
 		if v.Bootable != "true" {
@@ -62,6 +64,7 @@ func TestImagesCinderCLI(t *testing.T) {
 	}
 
 	t.Run("cinder create --image", func(t *testing.T) {
+		e := e0.with(t)
 		for _, imageID := range []string{qcowID, rawID} {
 			format := imageFile[imageID].format
 			out := e.must("cinder", "create", "--image", imageID, "--name", "from-"+format, "1")
@@ -82,6 +85,7 @@ func TestImagesCinderCLI(t *testing.T) {
 	})
 
 	t.Run("refused images", func(t *testing.T) {
+		e := e0.with(t)
 		minDisk := e.glance.image("e2e-min-disk-"+tag, "raw", files.raw, "file", map[string]any{"min_disk": 2})
 		inactive := e.glance.image("e2e-deactivated-"+tag, "raw", files.raw, "file", nil)
 		e.must("glance", "image-deactivate", inactive)
@@ -124,6 +128,7 @@ func TestImagesCinderCLI(t *testing.T) {
 	})
 
 	t.Run("virtual size above the volume size", func(t *testing.T) {
+		e := e0.with(t)
 		// A 2 GiB (virtual) qcow2 of a few KiB passes the API's checks (its file fits in 1 GB,
 		// as in Cinder); the volume service refuses it: error, with a user message.
 		huge := filepath.Join(files.dir, "huge.qcow2")
@@ -147,6 +152,7 @@ func TestImagesCinderCLI(t *testing.T) {
 	})
 
 	t.Run("cinder upload-to-image", func(t *testing.T) {
+		e := e0.with(t)
 		if len(made) < 2 {
 			t.Skip("needs the volumes of cinder create --image")
 		}
@@ -192,6 +198,7 @@ func TestImagesCinderCLI(t *testing.T) {
 	})
 
 	t.Run("openstack volume create --image", func(t *testing.T) {
+		e := e0.with(t)
 		raw := e.must("openstack", "volume", "create", "--image", qcowID, "--size", "1", "-f", "json", "os-from-image")
 		var created struct{ ID string }
 		if err := json.Unmarshal([]byte(raw), &created); err != nil || created.ID == "" {
@@ -214,6 +221,7 @@ func TestImagesCinderCLI(t *testing.T) {
 	})
 
 	t.Run("gophercloud", func(t *testing.T) {
+		e := e0.with(t)
 		ctx := ctxT(t, 5*time.Minute)
 		provider, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: keystoneURL,
 			Username: ksAlice.name, Password: ksAlice.password, DomainName: "Default", TenantName: ksAlice.project})
