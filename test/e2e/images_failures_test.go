@@ -30,6 +30,7 @@ func TestImagesGlanceFailures(t *testing.T) {
 
 	t.Run("Glance gone mid-download", func(t *testing.T) {
 		e := e0.with(t)
+		defer proxy.Restore()
 		defer proxy.rate.Store(0)
 		proxy.rate.Store(8 << 20) // 64 MiB: about 8 s
 		from := proxy.down.Load()

@@ -465,9 +465,15 @@ func (p *glanceProxy) Cut() {
 	p.conns = map[net.Conn]struct{}{}
 }
 
-// Restore listens again on the same address (Glance back).
+// Restore listens again on the same address (Glance back); it does nothing when listening.
 func (p *glanceProxy) Restore() {
 	p.t.Helper()
+	p.mu.Lock()
+	listening := p.ln != nil
+	p.mu.Unlock()
+	if listening {
+		return
+	}
 	var ln net.Listener
 	var err error
 	for i := 0; i < 50; i++ {
@@ -491,5 +497,44 @@ func waitBytes(t *testing.T, what string, counter *atomic.Int64, from, n int64, 
 			t.Fatalf("%s: only %d bytes through the Glance proxy in %s, waited for %d", what, counter.Load()-from, timeout, n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestGlanceProxy checks the proxy the failure tests rely on, against the real Glance: it
+// carries requests, counts image downloads, throttles, refuses connections once cut and
+// carries them again once restored.
+func TestGlanceProxy(t *testing.T) {
+	requireKeystone(t)
+	settings := glanceSettings(t)
+	token, _ := ksLogin(t, ksAlice)
+	real := glanceAPI{t: t, url: settings["SCORIA_TEST_GLANCE_URL"], token: token}
+	files := makeImageFiles(t, false)
+	id := real.image("e2e-proxy-"+randomTag(t), "raw", files.raw, "file", nil)
+
+	p := startGlanceProxy(t, real.url)
+	via := glanceAPI{t: t, url: p.URL(), token: token}
+	p.rate.Store(8 << 20)
+	start := time.Now()
+	got := filepath.Join(t.TempDir(), "got")
+	via.download(id, got)
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("16 MiB at 8 MiB/s took %s", d)
+	}
+	p.rate.Store(0)
+	via.download(id, got)
+	qemuCompare(t, "downloaded through the proxy", files.raw, "raw", got, "raw")
+	if n := p.Downloads(id); n != 2 {
+		t.Errorf("proxy counted %d downloads of %s, want 2", n, id)
+	}
+	if p.down.Load() < 32<<20 || p.up.Load() == 0 {
+		t.Errorf("proxy counters: down %d up %d", p.down.Load(), p.up.Load())
+	}
+	p.Cut()
+	if _, err := http.Get(p.URL() + "/versions"); err == nil {
+		t.Error("the cut proxy still accepts connections")
+	}
+	p.Restore()
+	if img := via.show(id); img.str("id") != id {
+		t.Errorf("show through the restored proxy: %v", img)
 	}
 }
