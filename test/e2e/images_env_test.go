@@ -208,6 +208,35 @@ func (e *imageEnv) createFromImage(name, imageID string) string {
 	return out.Volume.ID
 }
 
+// blankVolumeWith creates a 1 GiB volume of alice's and writes the bytes of the file at
+// path at its start, straight into the local-file backend's file.
+func (e *imageEnv) blankVolumeWith(name, path string) string {
+	e.t.Helper()
+	var out struct{ Volume aliceVolume }
+	code, raw := e.api(e.aliceToken, e.aliceProject, "POST", "/volumes", map[string]any{"volume": map[string]any{
+		"name": name, "size": 1}}, &out)
+	if code != http.StatusAccepted {
+		e.t.Fatalf("create %s: %d %s", name, code, raw)
+	}
+	e.waitStatus(out.Volume.ID, 2*time.Minute, "available")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f, err := os.OpenFile(e.volumeFile(out.Volume.ID), os.O_WRONLY, 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		f.Close()
+		e.t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out.Volume.ID
+}
+
 // uploadToImage sends alice's os-volume_upload_image and returns the new image's id (deleted
 // from Glance when t ends).
 func (e *imageEnv) uploadToImage(volumeID, imageName, diskFormat string) string {
