@@ -18,7 +18,7 @@ import (
 //
 // What a kernel without device-mapper cannot do, and the suite therefore skips there: no
 // logical volume is ever activated, so there is no device node (Connection), no data to
-// read or write (the data checks), and no LVM snapshot (Snapshot, VolumeFromSnapshot, Revert,
+// read or write (the data checks, Image), and no LVM snapshot (Snapshot, VolumeFromSnapshot, Revert,
 // and Clone, which copies through a snapshot); lvm itself refuses these, as
 // TestRealSnapshot shows. Everything on the metadata — create, delete, extend, Exists, the
 // capacity report, the typed errors of missing sources, concurrent creates and deletes —
@@ -55,6 +55,7 @@ func TestConformance(t *testing.T) {
 					drivertest.TestRevert:             why + ", and lvm refuses snapshots",
 					drivertest.TestClone:              why + ", and a thick clone copies through a snapshot",
 					drivertest.TestConnection:         why + ": no device node",
+					drivertest.TestImage:              why + ": no device node to convert an image into",
 				}
 			}
 			drivertest.Run(t, s)

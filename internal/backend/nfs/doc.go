@@ -15,6 +15,7 @@
 // share does not answer; clones, volumes from snapshots and extends (copies.go); Cinder's qcow2
 // snapshot chain with its .info file, delete by commit/rebase resumable after a crash, and
 // revert to the latest snapshot (snapshots.go, chain.go); the nfs connection info os-brick's
-// RemoteFS connector reads and the inventory the reconciler lists (connection.go); qemu-img
-// (image.go).
+// RemoteFS connector reads and the inventory the reconciler lists (connection.go); Glance
+// images written into a volume's file in its format and volumes read out as images
+// (images.go, driver.ImageCopier); qemu-img (image.go).
 package nfs

@@ -8,5 +8,7 @@
 // it, the snapshot removed, as Cinder did), revert, capacity from the cluster, the cluster's
 // status as the backend's; volumes are attached over iSCSI by the target helper through tgt's
 // sheepdog backing store (driver.TargetBacked), since hypervisors can no longer open sheepdog:
-// URLs; and the inventory the reconciler lists (inventory.go).
+// URLs; images written into VDIs and read out of them through the sheep protocol, converted
+// by qemu-img in temporary raw files (images.go, driver.ImageCopier); and the inventory the
+// reconciler lists (inventory.go).
 package sheepdog

@@ -1,8 +1,8 @@
 // Package drivertest is the conformance suite of Scoria's storage drivers (package driver):
 // Run drives a driver against its real backend through every interface it implements —
-// Driver, the optional capabilities, Attacher or LocalDevice — and checks what the backend
-// really holds through a Probe the driver's test supplies (DeviceProbe for a driver whose
-// volumes are local files or block devices). FromSection builds the driver under test through
+// Driver, the optional capabilities, Attacher or LocalDevice, ImageCopier (with qemu-img) —
+// and checks what the backend really holds through a Probe the driver's test supplies
+// (DeviceProbe for a driver whose volumes are local files or block devices). FromSection builds the driver under test through
 // the registry from a backend section, as cinder.conf does. A backend is done when it passes.
 // The package imports only the standard library and pkg/driver, so a driver outside this
 // module runs it as Scoria's own drivers do.
@@ -39,6 +39,7 @@ const (
 	TestConcurrent         = "Concurrent"
 	TestConnection         = "Connection"
 	TestDriverData         = "DriverData"
+	TestImage              = "Image"
 )
 
 // CapacityKind is how a driver reports its pools' total and free capacity.
@@ -161,6 +162,7 @@ func Run(t *testing.T, s Suite) {
 		{TestConcurrent, r.testConcurrent},
 		{TestConnection, r.testConnection},
 		{TestDriverData, r.testDriverData},
+		{TestImage, r.testImage},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if why, ok := s.Skip[c.name]; ok {
