@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # ceph-up.sh: a single-node Ceph (Pacific) cluster on 127.0.0.1 for Scoria's RBD tests and for
 # developers: 1 mon, 1 mgr, 1 memstore OSD, cephx on, pool `volumes`, and a `client.cinder` key
-# with the rbd profile caps a real Cinder rbd_user has. Everything (conf, keyrings, data, logs,
+# with the caps a real Cinder rbd_user has: `profile rbd` on its pool, and `profile rbd-read-only`
+# on Glance's pool `images` (made by deploy/glance/glance-up.sh), so that volumes can be
+# copy-on-write clones of Glance's images. The caps are set on every run: a cluster made by an
+# older version of this script gets them too. Everything (conf, keyrings, data, logs,
 # sockets, PIDs) lives in one directory; nothing is written to /etc/ceph or /var/lib/ceph.
 #
 #   deploy/ceph/ceph-up.sh            # install the packages if missing, bring the cluster up
@@ -16,6 +19,7 @@
 #   CEPH_DIR         the cluster's directory [/tmp/scoria-ceph]
 #   CEPH_MON_PORT    the mon's msgr2 port [3300];  CEPH_MON_PORT_V1 its v1 port [6789]
 #   CEPH_POOL        the pool made for volumes [volumes]
+#   CEPH_IMAGES_POOL Glance's pool, which client.cinder may read [images]
 #   CEPH_FRESH=1     stop and wipe the cluster in DIR first
 #   CEPH_INSTALL=0   never run apt-get (fail when the packages are missing)
 #   CEPH_UP_TIMEOUT  seconds the whole bring-up may take [240]
@@ -30,6 +34,7 @@ DIR=${CEPH_DIR:-/tmp/scoria-ceph}
 MON_PORT=${CEPH_MON_PORT:-3300}
 MON_PORT_V1=${CEPH_MON_PORT_V1:-6789}
 POOL=${CEPH_POOL:-volumes}
+IMAGES_POOL=${CEPH_IMAGES_POOL:-images}
 TIMEOUT=${CEPH_UP_TIMEOUT:-240}
 PKGS=(ceph-mon ceph-osd ceph-mgr ceph-common librados-dev librbd-dev)
 unset CEPH_KEYRING CEPH_ARGS
@@ -101,6 +106,15 @@ pg = s["pgmap"]
 states = {x["state_name"]: x["count"] for x in pg.get("pgs_by_state", [])}
 ok = ok and pg["num_pgs"] > 0 and states.get("active+clean", 0) == pg["num_pgs"]
 sys.exit(0 if ok else 1)' "$s"
+}
+
+# grant_cinder_caps: Cinder's documented caps for its rbd_user (idempotent; a pool named in a
+# cap need not exist yet).
+grant_cinder_caps() {
+  local out
+  out=$(ceph_admin auth caps client.cinder mon 'profile rbd' \
+    osd "profile rbd pool=$POOL, profile rbd-read-only pool=$IMAGES_POOL" mgr "profile rbd pool=$POOL" 2>&1) ||
+    { log "auth caps client.cinder: $out"; return 1; }
 }
 
 osd_up() { ceph_admin osd stat --format json 2>/dev/null | grep -q '"num_up_osds":1'; }
@@ -222,6 +236,7 @@ make_cluster() {
   timeout 60 rbd --conf "$DIR/ceph.conf" --name client.admin --keyring "$DIR/ceph.client.admin.keyring" pool init "$POOL"
   ceph_admin auth get-or-create client.cinder mon 'profile rbd' osd "profile rbd pool=$POOL" \
     mgr "profile rbd pool=$POOL" -o "$DIR/ceph.client.cinder.keyring"
+  grant_cinder_caps
   touch "$DIR/made"
 }
 
@@ -234,6 +249,7 @@ if [ "${CEPH_FRESH:-0}" = 1 ] && [ -d "$DIR" ]; then
 fi
 
 if [ -f "$DIR/made" ] && alive mon.a && alive mgr.x && alive osd.0 && probe >/dev/null 2>&1; then
+  grant_cinder_caps || die "cannot set the caps of client.cinder"
   log "already up in $DIR"
   print_env
   exit 0
@@ -262,5 +278,6 @@ fi
 
 wait_for "HEALTH_OK, mgr available, PGs active+clean" "$(left)" healthy
 wait_for "I/O probe on pool $POOL" "$(left)" probe
+grant_cinder_caps || die "cannot set the caps of client.cinder"
 log "up in $((SECONDS - START))s: $DIR"
 print_env

@@ -8,7 +8,9 @@
 # (root without a password on 127.0.0.1:3306, database "glance"); two stores (multi-store):
 #   file  a directory of its own, $GLANCE_DIR/images (the default store)
 #   ceph  RBD pool `images` on the test Ceph cluster of deploy/ceph/ceph-up.sh ($CEPH_DIR), with
-#         a client.glance key of its own (`profile rbd pool=images`)
+#         a client.glance key of its own (`profile rbd pool=images`); Cinder's client.cinder may
+#         read the pool (`profile rbd-read-only pool=images`, granted by deploy/ceph/ceph-up.sh) to
+#         clone volumes from its images
 # with show_multiple_locations and show_image_direct_url on (the locations and direct_url,
 # rbd://fsid/pool/image/snap, that Cinder's RBD clone path reads); validates tokens on the test
 # Keystone with a service user `glance` (project service, role admin); Glance's new policy

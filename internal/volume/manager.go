@@ -40,6 +40,7 @@ type Store interface {
 	groupStore
 	groupSnapshotStore
 	driverDataStore
+	imageStore
 }
 
 // Manager serves one backend.
@@ -123,6 +124,17 @@ func (m *Manager) CreateVolume(ctx context.Context, args rpcapi.CreateVolumeArgs
 	}
 	if v.SnapshotID != "" || v.SourceVolID != "" { // made from a snapshot or a clone
 		return m.createFromSource(ctx, log, v)
+	}
+	if args.ImageID != "" { // made from a Glance image (image_create.go)
+		if err := m.createFromImage(ctx, log, v, args.ImageID); errors.Is(err, errBackendCreate) {
+			log.WithError(err).Error("create failed on the backend; handing the volume back to the scheduler")
+			args.TriedHosts = append(args.TriedHosts, v.Host)
+			args.LastError = err.Error()
+			return m.Transport.Cast(ctx, rpcapi.SchedulerTarget(), rpcapi.CreateVolume, args)
+		} else if err != nil {
+			return err
+		}
+		return nil
 	}
 	start := time.Now()
 	dv, err := m.driverVolume(ctx, v)
@@ -225,10 +237,14 @@ func (m *Manager) DeleteVolume(ctx context.Context, id string) error {
 // becomes available, or error when that fails; a volume in deleting is deleted again (its
 // snapshots first); an extend or a revert is finished, or failed; then the group snapshots
 // (recoverGroupSnapshots), the snapshots (see recoverSnapshots) and the groups
-// (recoverGroups).
+// (recoverGroups). A volume being made from an image (in creating or downloading, marked so)
+// is made again; a re-image left in downloading goes to error; an upload left in uploading
+// is ended, its unfinished image deleted; leftover temporary image files are removed
+// (image_create.go, image_upload.go).
 func (m *Manager) Recover(ctx context.Context) error {
+	m.cleanTempImages(m.Log.WithField("host", m.Host))
 	vols, err := m.Store.ListVolumesByHost(ctx, m.Host, []string{resource.StatusCreating, resource.StatusDeleting,
-		resource.StatusExtending, resource.StatusReverting})
+		resource.StatusExtending, resource.StatusReverting, resource.StatusDownloading, resource.StatusUploading})
 	if err != nil {
 		return fmt.Errorf("list volumes in flight: %w", err)
 	}
@@ -239,6 +255,16 @@ func (m *Manager) Recover(ctx context.Context) error {
 		case resource.StatusCreating:
 			if v.SnapshotID != "" || v.SourceVolID != "" {
 				if err := m.createFromSource(rctx, log, v); err != nil {
+					return err
+				}
+				continue
+			}
+			imageID, _, err := m.imageOfVolume(rctx, v)
+			if err != nil {
+				return err
+			}
+			if imageID != "" {
+				if err := m.recoverDownloading(rctx, log, v); err != nil {
 					return err
 				}
 				continue
@@ -271,6 +297,14 @@ func (m *Manager) Recover(ctx context.Context) error {
 			}
 		case resource.StatusReverting:
 			if err := m.recoverRevert(rctx, log, v); err != nil {
+				return err
+			}
+		case resource.StatusDownloading:
+			if err := m.recoverDownloading(rctx, log, v); err != nil {
+				return err
+			}
+		case resource.StatusUploading:
+			if err := m.recoverUploading(rctx, log, v); err != nil {
 				return err
 			}
 		}

@@ -26,6 +26,9 @@ func (m *Manager) Routes() *rpc.Router {
 	})
 	rpc.OnCast(r, rpcapi.ExtendVolume, m.ExtendVolume)
 	rpc.OnCast(r, rpcapi.RevertToSnapshot, m.RevertToSnapshot)
+	// images (image_upload.go, image_reimage.go)
+	rpc.OnCast(r, rpcapi.CopyVolumeToImage, m.CopyVolumeToImage)
+	rpc.OnCast(r, rpcapi.ReimageVolume, m.Reimage)
 	rpc.OnCast(r, rpcapi.PublishCapabilities, func(ctx context.Context, _ json.RawMessage) error {
 		m.report(ctx)
 		return nil
