@@ -10,8 +10,8 @@
 // messages (3.3), os-services, os-availability-zone, extensions, and scheduler-stats/get_pools
 // and capabilities, with noauth or Keystone authentication, Cinder's policy rules and
 // microversions up to MaxVersion. The features Scoria does not have yet but advertises
-// (backups, clusters, manageable volumes and snapshots, workers cleanup, the image and
-// migration volume actions) are stubs (gaps.go) that answer as Cinder does without them;
+// (backups, clusters, manageable volumes and snapshots, workers cleanup, the migration
+// volume actions) are stubs (gaps.go) that answer as Cinder does without them;
 // os-services set-log/get-log (3.32) act on the API's own logger.
 //
 // Handlers return their error (wire.HandlerFunc) and never write a fault themselves: the
@@ -132,6 +132,9 @@ type Options struct {
 	ImageServiceToken func(ctx context.Context) (string, error)
 	// GlanceCoreProperties is glance_core_properties (nil: Cinder's default).
 	GlanceCoreProperties []string
+	// EnableForceUpload is enable_force_upload: os-volume_upload_image may take an in-use
+	// volume when the request says force (false: force is ignored, as Cinder's default).
+	EnableForceUpload bool
 
 	// maxVersion, when set (tests only), advertises a higher microversion than MaxVersion, up
 	// to GatedVersion, so the version-gated behaviour prepared for later releases is tested.
@@ -169,6 +172,8 @@ type server struct {
 
 	defaultGroupTypeName string // default_group_type; "" for none
 	keys                 keymanager.Manager
+
+	images images // the Image service and its options (images.go)
 }
 
 // New returns the Block Storage API handler.
@@ -207,6 +212,8 @@ func New(o Options) (http.Handler, error) {
 		serviceRoles:         o.ServiceTokenRoles,
 		serviceRolesRequired: o.ServiceTokenRolesRequired,
 		keys:                 o.KeyManager,
+		images: images{service: o.Images, serviceToken: o.ImageServiceToken, coreProperties: o.GlanceCoreProperties,
+			forceUpload: o.EnableForceUpload},
 	}
 	if o.AuthStrategy == "keystone" {
 		s.tokens = o.Tokens

@@ -32,8 +32,6 @@ var (
 	mvReplicationCluster    = wire.Version{Major: 3, Minor: 26}
 	mvWorkersCleanup        = wire.Version{Major: 3, Minor: 24}
 	mvLogLevel              = wire.Version{Major: 3, Minor: 32}
-	mvReimage               = wire.Version{Major: 3, Minor: 68}
-	mvUploadImageOptions    = wire.Version{Major: 3, Minor: 1}
 )
 
 // gapRoutes registers the stubs of the missing features.
@@ -84,12 +82,9 @@ const (
 	policySnapshotManage      = "snapshot_extension:snapshot_manage"
 	policyWorkersCleanup      = "workers:cleanup"
 	policyServicesUpdate      = "volume_extension:services:update"
-	policyUploadPublic        = "volume_extension:volume_actions:upload_public"
-	policyUploadImage         = "volume_extension:volume_actions:upload_image"
 	policyMigrateVolume       = "volume_extension:volume_admin_actions:migrate_volume"
 	policyMigrateCompletion   = "volume_extension:volume_admin_actions:migrate_volume_completion"
 	policyVolumeUnmanage      = "volume_extension:volume_unmanage"
-	policyReimage             = "volume:reimage"
 	msgBackupServiceNotFound  = "Service cinder-backup could not be found."
 	msgNotSupportedYet        = "%s is not supported by Scoria yet."
 	cinderBackupBinaryName    = "cinder-backup"
@@ -680,9 +675,6 @@ func pythonLevelName(l logrus.Level) string {
 // action answers that Scoria cannot do it yet.
 func (s *server) gapVolumeActions() map[string]volumeAction {
 	return map[string]volumeAction{
-		// Issue 17: images.
-		"os-volume_upload_image": s.uploadImage,
-		"os-reimage":             s.gapVolumeAction(policyReimage, mvReimage, "Reimaging a volume (os-reimage)"),
 		// Issue 19: migration and manage.
 		"os-migrate_volume":            s.gapVolumeAction(policyMigrateVolume, wire.MinVersion, "Migrating a volume (os-migrate_volume)"),
 		"os-migrate_volume_completion": s.gapVolumeAction(policyMigrateCompletion, wire.MinVersion, "Completing a volume migration (os-migrate_volume_completion)"),
@@ -702,25 +694,4 @@ func (s *server) gapVolumeAction(rule string, since wire.Version, what string) v
 		}
 		return wire.BadRequest(msgNotSupportedYet, what)
 	}
-}
-
-// uploadImage is os-volume_upload_image (issue 17): Cinder's upload_image rule on the volume,
-// and from 3.1 upload_public for a public image, then Scoria has no image service to upload to.
-func (s *server) uploadImage(w http.ResponseWriter, r *http.Request, id string, args any) error {
-	deferRule(r, policyUploadImage)
-	ctx := r.Context()
-	vol, err := s.getVolume(ctx, id)
-	if err != nil {
-		return err
-	}
-	if o, ok := args.(*wire.Object); ok && wire.VersionOf(ctx).AtLeast(mvUploadImageOptions) {
-		vis, _ := o.Get("visibility")
-		pub, _ := o.Get("os-volume_upload_image:is_public")
-		if vis == "public" || pub == true {
-			if f := authorizeIn(ctx, policyUploadPublic, vol.ProjectID); f != nil {
-				return f
-			}
-		}
-	}
-	return wire.BadRequest(msgNotSupportedYet, "Uploading a volume to an image (os-volume_upload_image)")
 }

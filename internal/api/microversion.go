@@ -16,9 +16,10 @@ import "github.com/scoria/scoria/internal/api/wire"
 // replaces it. Each step:
 //
 //	3.0   base API                                               served; its backups, os-volume-manage,
-//	                                                             os-snapshot-manage and image/migration volume
-//	                                                             actions are stubs (issues 17, 18, 19)
-//	3.1   os-volume_upload_image: visibility, protected          stub (issue 17): 400 not supported yet
+//	                                                             os-snapshot-manage and migration volume
+//	                                                             actions are stubs (issues 18, 19); imageRef takes
+//	                                                             image ids (not names); os-volume_upload_image served
+//	3.1   os-volume_upload_image: visibility, protected          served (upload_public for public)
 //	3.2   strict "bootable" list filter                          served (lenient before 3.2, as Cinder)
 //	3.3   GET/DELETE /messages (user messages)                   served
 //	3.4   "glance_metadata" list filter                          served (image metadata: os-set_image_metadata)
@@ -72,7 +73,7 @@ import "github.com/scoria/scoria/internal/api/wire"
 //	3.43  backup metadata                                        stub (issue 18): create 503 (no cinder-backup service)
 //	3.44  attachment complete (os-complete)                      served
 //	3.45  ?with_count=true → "count"                             served (volumes, snapshots)
-//	3.46  create from a Nova image of size 0                     a imageRef answers 400 not supported yet (issue 17)
+//	3.46  create from a Nova image of size 0                     served: made from its boot volume snapshot
 //	3.47  create accepts backup_id                               a backup_id answers 400 not supported yet (issue 18)
 //	3.48  volume "shared_targets", "service_uuid"                true (Cinder's default, makes os-brick lock), null
 //	3.49  os-services: volume "backend_state"                    the scheduler's pools' backend_state ("down" when the
@@ -97,7 +98,8 @@ import "github.com/scoria/scoria/internal/api/wire"
 //	3.65  volume "consumes_quota"; filter of that name           true; filter served (every volume consumes quota)
 //	3.66  snapshot of an in-use volume without force             served
 //	3.67  URLs without a project id                              served (at every version, as in Cinder)
-//	3.68  reimage                                                stub (issue 17): os-reimage 400 not supported yet (404 before)
+//	3.68  reimage                                                served (a Nova snapshot image or an encrypted volume:
+//	                                                             400 not supported yet)
 //	3.69  "shared_targets" may be null                           never null (always true)
 //	3.70  transfer of encrypted volumes                          gap: an encrypted volume's transfer is refused at
 //	                                                             every version, as Cinder before 3.70 (key hand-over

@@ -24,6 +24,7 @@ func (s *server) volumeActions() map[string]volumeAction {
 		s.extraVolumeActions(),
 		s.attachVolumeActions(),
 		s.gapVolumeActions(),
+		s.imageActions(),
 	} {
 		maps.Copy(all, part)
 	}

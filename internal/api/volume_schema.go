@@ -15,8 +15,10 @@ type createRequest struct {
 	multiattach       bool
 	schedulerHints    map[string]any // OS-SCH-HNT:scheduler_hints; nil when none
 
-	// Sources Scoria cannot create from yet; non-empty when the client asked for one.
+	// What the volume is made from or joins; non-empty when the client asked for one.
 	snapshotID, sourceVolID, consistencyGroupID, imageRef, groupID, backupID string
+	// imageGiven: the body names an image (imageRef or image_id, a string, even empty).
+	imageGiven bool
 }
 
 const schedulerHintsKey = "OS-SCH-HNT:scheduler_hints"
@@ -124,6 +126,11 @@ func (req *createRequest) parseVolume(vol *wire.Object, mv wire.Version) *wire.F
 	if vol.Has("image_id") {
 		req.imageRef = imageID
 	}
+	ref, _ := vol.Get("imageRef")
+	if vol.Has("image_id") {
+		ref, _ = vol.Get("image_id")
+	}
+	_, req.imageGiven = ref.(string)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
+	"github.com/scoria/scoria/internal/glance"
 	"github.com/scoria/scoria/internal/reqctx"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/internal/rpcapi"
@@ -57,7 +58,8 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 		return f
 	}
 	var vt *resource.VolumeType
-	if req.volumeType != "" || !req.hasSource() { // from a source: the source's type by default
+	// From a source: the source's type by default; from an image: the image's.
+	if req.volumeType != "" || !req.hasSource() && !req.imageGiven {
 		if vt, err = s.resolveVolumeType(ctx, req.volumeType); err != nil {
 			return err
 		}
@@ -69,8 +71,17 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 	if f := req.unsupportedSource(); f != nil {
 		return f
 	}
+	img, src, err := s.imageOfCreate(ctx, req, src)
+	if err != nil {
+		return err
+	}
 	if src != nil {
 		if vt, err = s.fromSource(ctx, req, src, vt); err != nil {
+			return err
+		}
+	}
+	if img != nil && vt == nil {
+		if vt, err = s.imageVolumeType(ctx, img); err != nil {
 			return err
 		}
 	}
@@ -85,6 +96,14 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.size == 0 {
 		return wire.InvalidInput("Volume size 'None' must be an integer and greater than 0")
+	}
+	if img != nil {
+		if f := checkImageForVolume(img, req.size); f != nil {
+			return f
+		}
+		if err := s.refuseEncryptedImage(ctx, vt); err != nil {
+			return err
+		}
 	}
 	if f := provisionSizeFault(vt, req.size); f != nil {
 		return f
@@ -132,6 +151,12 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 	if v.Metadata == nil {
 		v.Metadata = map[string]string{}
 	}
+	imageID := ""
+	if img != nil {
+		// Cinder's volume_glance_metadata, written with the row; bootable stays false until
+		// the volume service has written the image.
+		v.ImageMetadata, imageID = glance.VolumeImageMetadata(img), img.ID
+	}
 	msg, err := rpcapi.Outbox(rc, rpcapi.SchedulerTarget(), rpcapi.CreateVolume, rpcapi.CreateVolumeArgs{
 		VolumeID:         v.ID,
 		Size:             v.Size,
@@ -141,6 +166,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 		SchedulerHints:   req.schedulerHints,
 		SnapshotID:       v.SnapshotID,
 		SourceVolID:      v.SourceVolID,
+		ImageID:          imageID,
 	})
 	if err != nil {
 		return err
@@ -154,7 +180,11 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.dispatch(ctx, msgs)
-	reqctx.Log(ctx, s.log).WithFields(map[string]any{"volume_id": v.ID, "size": v.Size}).Info("volume create accepted")
+	fields := map[string]any{"volume_id": v.ID, "size": v.Size}
+	if imageID != "" {
+		fields["image_id"] = imageID
+	}
+	reqctx.Log(ctx, s.log).WithFields(fields).Info("volume create accepted")
 	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
 	return nil
 }
@@ -208,20 +238,21 @@ func typeIsMultiattach(vt *resource.VolumeType) bool {
 	return strings.EqualFold(strings.Join(strings.Fields(vt.ExtraSpecs["multiattach"]), " "), "<is> true")
 }
 
-// unsupportedSource refuses more than one source, as Cinder does, and, clearly, the sources
-// Scoria cannot create a volume from yet.
+// unsupportedSource refuses more than one source (snapshot, source volume, image, backup), as
+// Cinder does, and, clearly, the sources Scoria cannot create a volume from yet.
 func (req *createRequest) unsupportedSource() *wire.Fault {
 	n := 0
-	for _, id := range []string{req.snapshotID, req.sourceVolID, req.imageRef, req.backupID} {
+	for _, id := range []string{req.snapshotID, req.sourceVolID, req.backupID} {
 		if id != "" {
 			n++
 		}
 	}
+	if req.imageGiven {
+		n++
+	}
 	switch {
 	case n > 1:
 		return wire.InvalidInput(msgExclusiveSources)
-	case req.imageRef != "":
-		return wire.BadRequest("Creating a volume from an image (imageRef) is not supported by Scoria yet.")
 	case req.backupID != "":
 		return wire.BadRequest("Creating a volume from a backup (backup_id) is not supported by Scoria yet.")
 	}

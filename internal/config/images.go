@@ -18,6 +18,7 @@ type Images struct {
 	ImageConversionDisable  bool          // image_conversion_disable: refuse images that need converting
 	InternalTenantProjectID string        // cinder_internal_tenant_project_id: owner of image-volume cache volumes
 	InternalTenantUserID    string        // cinder_internal_tenant_user_id
+	EnableForceUpload       bool          // enable_force_upload: os-volume_upload_image of an in-use volume with force
 }
 
 // Glance is the [glance] section.
@@ -57,6 +58,7 @@ var imageOptions = []opt[Images]{
 	{"image_conversion_disable", "false", "Refuse to create volumes from images whose disk_format is not the backend's own (raw), and to upload in another format", boolean(func(i *Images) *bool { return &i.ImageConversionDisable })},
 	{"cinder_internal_tenant_project_id", "", "Project that owns internal volumes, such as the image-volume cache's", str(func(i *Images) *string { return &i.InternalTenantProjectID })},
 	{"cinder_internal_tenant_user_id", "", "User that owns internal volumes, such as the image-volume cache's", str(func(i *Images) *string { return &i.InternalTenantUserID })},
+	{"enable_force_upload", "false", "Let os-volume_upload_image upload an in-use volume when the request says force (otherwise force is ignored)", boolean(func(i *Images) *bool { return &i.EnableForceUpload })},
 }
 
 var glanceOptions = []opt[Glance]{

@@ -182,8 +182,8 @@ func (s *Store) writeGroup(ctx context.Context, g *resource.Group, members []*re
 		}
 		if claim {
 			for _, v := range members {
-				if err := claimGroupMember(ctx, tx, v); err != nil {
-					return err
+				if err := claimOnPool(ctx, tx, v); err != nil {
+					return fmt.Errorf("%w: %w", resource.ErrGroupNoRoom, err)
 				}
 			}
 		}
@@ -227,10 +227,10 @@ func (s *Store) insertGroupMember(ctx context.Context, tx *sql.Tx, v *resource.V
 	return err
 }
 
-// claimGroupMember claims member v's size on its pool (its host) as ClaimPlacement does: a
-// thick request when its type asks for provisioning:type=thick. No room is errNoRoom wrapped
-// in resource.ErrGroupNoRoom.
-func claimGroupMember(ctx context.Context, tx *sql.Tx, v *resource.Volume) error {
+// claimOnPool claims volume v's size on its pool (its host) as ClaimPlacement does, for a
+// volume written with its host (a group's member, an image-volume cache volume): a thick
+// request when its type asks for provisioning:type=thick. No room is errNoRoom.
+func claimOnPool(ctx context.Context, tx *sql.Tx, v *resource.Volume) error {
 	if v.Host == "" {
 		return nil
 	}
@@ -252,7 +252,7 @@ func claimGroupMember(ctx context.Context, tx *sql.Tx, v *resource.Volume) error
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return fmt.Errorf("claim %d GiB of %s for volume %s: %w: %w", v.Size, v.Host, v.ID, resource.ErrGroupNoRoom, errNoRoom)
+		return fmt.Errorf("claim %d GiB of %s for volume %s: %w", v.Size, v.Host, v.ID, errNoRoom)
 	}
 	return nil
 }

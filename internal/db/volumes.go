@@ -185,37 +185,10 @@ func (s *Store) CreateVolume(ctx context.Context, v *resource.Volume, msgs ...re
 	}
 	var out []resource.OutboxMessage
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.chargeQuota(ctx, tx, quotaChange{ProjectID: v.ProjectID, VolumeTypeName: v.VolumeTypeName,
-			VolumeTypeID: v.VolumeTypeID, Volumes: 1, Gigabytes: v.Size, VolumeSize: v.Size}); err != nil {
+		if err := s.insertVolume(ctx, tx, v, now); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO volumes (id, project_id, user_id, display_name,
-			display_description, size, status, attach_status, availability_zone, host, volume_type_id,
-			bootable, multiattach, created_at, updated_at, snapshot_id, source_volid, group_id, deleted)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-			v.ID, v.ProjectID, v.UserID, nullString(v.Name),
-			nullString(v.Description), v.Size, v.Status, v.AttachStatus, nullString(v.AvailabilityZone),
-			nullString(v.Host), nullString(v.VolumeTypeID),
-			v.Bootable, v.Multiattach, dbTime(v.CreatedAt), dbTimePtr(v.UpdatedAt),
-			nullString(v.SnapshotID), nullString(v.SourceVolID), nullString(v.GroupID))
-		switch {
-		case err == nil:
-		case isDuplicate(err):
-			return fmt.Errorf("id in use: %w", resource.ErrConflict)
-		case isForeignKey(err):
-			return &resource.NotFoundError{Kind: "VolumeType", ID: v.VolumeTypeID}
-		default:
-			return err
-		}
-		if err := insertMetadata(ctx, tx, v.ID, v.Metadata, now); err != nil {
-			return err
-		}
-		if err := writeMetadata(ctx, tx, "volume_glance_metadata", v.ID, v.ImageMetadata, now); err != nil {
-			return err
-		}
-		if err := setVolumeEncryptionKey(ctx, tx, v); err != nil {
-			return err
-		}
+		var err error
 		out, err = insertOutbox(ctx, tx, now, msgs)
 		return err
 	})
@@ -223,6 +196,40 @@ func (s *Store) CreateVolume(ctx context.Context, v *resource.Volume, msgs ...re
 		return nil, fmt.Errorf("create volume %s: %w", v.ID, err)
 	}
 	return out, nil
+}
+
+// insertVolume charges v to its project's quota and inserts it with its metadata, image
+// metadata and encryption key in tx (CreateVolume, with its defaults filled in).
+func (s *Store) insertVolume(ctx context.Context, tx *sql.Tx, v *resource.Volume, now time.Time) error {
+	if err := s.chargeQuota(ctx, tx, quotaChange{ProjectID: v.ProjectID, VolumeTypeName: v.VolumeTypeName,
+		VolumeTypeID: v.VolumeTypeID, Volumes: 1, Gigabytes: v.Size, VolumeSize: v.Size}); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO volumes (id, project_id, user_id, display_name,
+		display_description, size, status, attach_status, availability_zone, host, volume_type_id,
+		bootable, multiattach, created_at, updated_at, snapshot_id, source_volid, group_id, deleted)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+		v.ID, v.ProjectID, v.UserID, nullString(v.Name),
+		nullString(v.Description), v.Size, v.Status, v.AttachStatus, nullString(v.AvailabilityZone),
+		nullString(v.Host), nullString(v.VolumeTypeID),
+		v.Bootable, v.Multiattach, dbTime(v.CreatedAt), dbTimePtr(v.UpdatedAt),
+		nullString(v.SnapshotID), nullString(v.SourceVolID), nullString(v.GroupID))
+	switch {
+	case err == nil:
+	case isDuplicate(err):
+		return fmt.Errorf("id in use: %w", resource.ErrConflict)
+	case isForeignKey(err):
+		return &resource.NotFoundError{Kind: "VolumeType", ID: v.VolumeTypeID}
+	default:
+		return err
+	}
+	if err := insertMetadata(ctx, tx, v.ID, v.Metadata, now); err != nil {
+		return err
+	}
+	if err := writeMetadata(ctx, tx, "volume_glance_metadata", v.ID, v.ImageMetadata, now); err != nil {
+		return err
+	}
+	return setVolumeEncryptionKey(ctx, tx, v)
 }
 
 // GetVolume returns the volume id with its metadata and type name. A missing or deleted volume
@@ -419,6 +426,9 @@ func (s *Store) destroyVolume(ctx context.Context, id string, from []string, unp
 			return err
 		}
 		if err := s.giveBackVolume(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := deleteImageCacheEntry(ctx, tx, id); err != nil { // a cache volume leaves the cache
 			return err
 		}
 		return releaseClaim(ctx, tx, host, claim)

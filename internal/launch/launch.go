@@ -138,6 +138,7 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 		Images:                    images,
 		ImageServiceToken:         svcToken,
 		GlanceCoreProperties:      e.Cfg.Images.GlanceCoreProperties,
+		EnableForceUpload:         e.Cfg.Images.EnableForceUpload,
 	})
 	if err != nil {
 		return fmt.Errorf("build API: %w", err)

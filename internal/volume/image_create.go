@@ -8,6 +8,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/scoria/scoria/internal/glance"
 	"github.com/scoria/scoria/internal/resource"
 	"github.com/scoria/scoria/pkg/driver"
 )
@@ -89,6 +90,17 @@ func (m *Manager) makeFromImage(ctx context.Context, log logrus.FieldLogger, v *
 			return p, true, nil
 		}
 	}
+	// As Cinder, a volume that will seed the image-volume cache is made at the image's size
+	// and grown after it is cached, so that the cache's clone serves every later volume at
+	// least as large as the image. A recovery (downloading) grows it too: the storage a
+	// crash left may have that smaller size.
+	ext, canGrow := m.Driver.(driver.Extender)
+	seed := false
+	if _, _, cache := m.imageCache(log); cache && canGrow && v.Status == resource.StatusCreating {
+		if s := imageSizeGiB(img); s > 0 && s < dv.SizeGiB {
+			dv.SizeGiB, seed = s, true
+		}
+	}
 	d, err := m.Driver.Create(ctx, *dv)
 	if err != nil {
 		return p, false, fmt.Errorf("%w: %w", errBackendCreate, err)
@@ -120,7 +132,15 @@ func (m *Manager) makeFromImage(ctx context.Context, log logrus.FieldLogger, v *
 		return p, true, err
 	}
 	log.WithField("format", src.Format).Info("image written into the volume")
-	m.cacheImageVolume(ctx, log, v, *dv, img)
+	seedVol := *v
+	seedVol.Size = dv.SizeGiB
+	m.cacheImageVolume(ctx, log, &seedVol, *dv, img)
+	if canGrow && (seed || v.Status == resource.StatusDownloading) && dv.SizeGiB <= v.Size {
+		if err := ext.ExtendVolume(ctx, *dv, v.Size); err != nil {
+			return p, true, failImage(resource.DetailDriverFailedExtend, err, "The volume made from image %s could not be grown to %dGB.", img.ID, v.Size)
+		}
+		dv.SizeGiB = v.Size
+	}
 	return p, true, nil
 }
 
@@ -230,4 +250,20 @@ func (m *Manager) recoverDownloading(ctx context.Context, log logrus.FieldLogger
 		return fmt.Errorf("set volume %s to error: %w", v.ID, err)
 	}
 	return nil
+}
+
+// imageSizeGiB is the smallest volume that holds img: its virtual size (the size of a raw
+// image) in whole GiB, at least its min_disk and 1; 0 when Glance does not know it.
+func imageSizeGiB(img *glance.Image) int {
+	b := int64(-1)
+	switch {
+	case img.VirtualSize != nil:
+		b = *img.VirtualSize
+	case img.Size != nil && img.DiskFormat == "raw":
+		b = *img.Size
+	}
+	if b < 0 {
+		return 0
+	}
+	return max(int((b+driver.GiB-1)/driver.GiB), img.MinDisk, 1)
 }

@@ -41,6 +41,7 @@ type Store interface {
 	groupSnapshotStore
 	driverDataStore
 	imageStore
+	imageCacheStore
 }
 
 // Manager serves one backend.
@@ -74,6 +75,9 @@ type Manager struct {
 	lastGood *driver.Stats
 	// statsDown is whether the last report was such a down report.
 	statsDown bool
+
+	// noInternalTenant logs once that the image-volume cache is on without an internal tenant.
+	noInternalTenant sync.Once
 
 	// locks serialises the create and the delete of each volume.
 	locks volumeLocks
