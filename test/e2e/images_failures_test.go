@@ -66,6 +66,9 @@ func TestImagesGlanceFailures(t *testing.T) {
 		from := proxy.down.Load()
 		id := e.createFromImage("kill-download-"+tag, bigID)
 		waitBytes(t, "download of "+id, &proxy.down, from, 16<<20, time.Minute)
+		if s := e.volume(id).Status; s != "downloading" {
+			t.Errorf("volume %s mid-download: status %q, want downloading", id, s)
+		}
 		if err := e.c.Kill(node); err != nil {
 			t.Fatal(err)
 		}

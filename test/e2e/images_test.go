@@ -151,11 +151,13 @@ func TestImagesCinderCLI(t *testing.T) {
 			if !strings.Contains(out, "HTTP 400") || !strings.Contains(out, "virtual size") {
 				t.Errorf("cinder create of a 1 GB volume from a 2 GiB image: %v", err)
 			}
+			t.Logf("refused by the API: %s", strings.TrimSpace(out))
 			return
 		}
 		id := parseProperties(out)["id"]
 		made = append(made, id)
 		e.waitStatus(id, 2*time.Minute, "error")
+		e.checkNoLeftovers(made[:len(made)-1]...)
 		if msgs := e.userMessages(id); len(msgs) == 0 {
 			t.Errorf("volume %s in error without a user message", id)
 		} else {
