@@ -31,11 +31,6 @@ const (
 	policyReimageReserved = "volume:reimage_reserved"
 )
 
-// UploadImageIDKey is the admin metadata key that holds the Glance image a volume in
-// uploading is being written to, set in the transaction that starts the upload, so that the
-// volume service (and its recovery after a restart) finds the image.
-const UploadImageIDKey = "scoria_upload_image_id"
-
 // Cinder's lists of os-volume_upload_image: the disk formats its schema accepts and the
 // visibilities from 3.1.
 var (
@@ -240,7 +235,7 @@ func (s *server) uploadImage(w http.ResponseWriter, r *http.Request, id string, 
 	}
 	imageID := img.ID
 	msgs, err := s.store.TransitionVolume(ctx, vol.ID, []string{vol.Status}, resource.VolumeChange{
-		Status: resource.StatusUploading, AdminMetadata: map[string]*string{UploadImageIDKey: &imageID},
+		Status: resource.StatusUploading, AdminMetadata: map[string]*string{resource.AdminKeyUploadImage: &imageID},
 	}, msg)
 	if err != nil {
 		var ise *resource.InvalidStateError

@@ -158,7 +158,7 @@ func TestImagesRealGlance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if am[UploadImageIDKey] != imageID {
+		if am[resource.AdminKeyUploadImage] != imageID {
 			t.Errorf("admin metadata %v", am)
 		}
 		msgs := messagesOf(e, rpcapi.CopyVolumeToImage)

@@ -386,8 +386,8 @@ func TestUploadImage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if am[UploadImageIDKey] != imageID {
-			t.Errorf("admin metadata %v, want %s = %s", am, UploadImageIDKey, imageID)
+		if am[resource.AdminKeyUploadImage] != imageID {
+			t.Errorf("admin metadata %v, want %s = %s", am, resource.AdminKeyUploadImage, imageID)
 		}
 		msgs := messagesOf(e, rpcapi.CopyVolumeToImage)
 		if len(msgs) != 1 || msgs[0].Server != attachHost+"#file" && msgs[0].Server != attachHost {

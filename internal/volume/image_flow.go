@@ -27,9 +27,8 @@ import (
 // Admin metadata keys the image flows keep with a volume so that a recovery after a crash
 // knows what was in flight.
 const (
-	// UploadImageIDKey is the Glance image an os-volume_upload_image writes (set by the API
-	// with the move to uploading, removed by the update that ends the upload).
-	UploadImageIDKey = "scoria_upload_image_id"
+	// UploadImageIDKey is the Glance image an os-volume_upload_image writes.
+	UploadImageIDKey = resource.AdminKeyUploadImage
 	// createFromImageKey marks a volume in downloading that is being created from an image
 	// (its value is the image id), as against one being re-imaged: a recovery creates the
 	// first again and fails the second, whose old data is already partly overwritten.
