@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -188,7 +190,10 @@ func (m *Manager) cleanTempImages(log logrus.FieldLogger) {
 // download writes image img's data into the file path (streamed: memory stays bounded). A
 // full filesystem is Cinder's ImageTooBig.
 func (m *Manager) download(ctx context.Context, a glance.Auth, img *glance.Image, path string) (int64, error) {
-	body, err := m.Images.Glance.Download(ctx, a, img.ID)
+	body, err := m.openDirect(ctx, img)
+	if body == nil {
+		body, err = m.Images.Glance.Download(ctx, a, img.ID)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -213,6 +218,35 @@ func (m *Manager) download(ctx context.Context, a glance.Auth, img *glance.Image
 		return n, fmt.Errorf("download image %s: %w", img.ID, err)
 	}
 	return n, nil
+}
+
+// openDirect opens img's data where a location of a scheme allowed_direct_url_schemes names
+// lets the volume service read it itself, as Cinder's download does: file:// locations
+// (Glance's file store on a filesystem this host shares). nil, with nothing to report, when
+// none can be read: the caller downloads through Glance.
+func (m *Manager) openDirect(ctx context.Context, img *glance.Image) (io.ReadCloser, error) {
+	if !slices.Contains(m.Images.AllowedDirectURLSchemes, "file") {
+		return nil, nil
+	}
+	urls := []string{img.DirectURL}
+	for _, l := range img.Locations {
+		urls = append(urls, l.URL)
+	}
+	log := reqctx.Log(ctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "image_id": img.ID})
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "file" || u.Path == "" {
+			continue
+		}
+		f, err := os.Open(u.Path)
+		if err != nil {
+			log.WithError(err).Info("image location not readable here; downloading through Glance")
+			continue
+		}
+		log.WithField("path", u.Path).Info("image read from its file location (allowed_direct_url_schemes)")
+		return f, nil
+	}
+	return nil, nil
 }
 
 // checkImage refuses, as Cinder, an image a volume of sizeGiB cannot be made from: not

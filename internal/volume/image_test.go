@@ -699,3 +699,39 @@ func TestRecoverImageFlows(t *testing.T) {
 		t.Fatal("another backend's temporary file was removed")
 	}
 }
+
+// TestCreateFromImageDirectFile: with allowed_direct_url_schemes = file, an image whose
+// location is a file this host can read (the test Glance's file store) is read from there,
+// not downloaded through Glance (a download counted by a wrapper of the real client), and
+// the volume has its bytes; a location that cannot be read falls back to the download.
+func TestCreateFromImageDirectFile(t *testing.T) {
+	e := newImageEnv(t, 30*time.Second)
+	counter := &countingGlance{Glance: e.glance}
+	e.m.Images.Glance = counter
+	e.m.Images.AllowedDirectURLSchemes = []string{"file"}
+	path := testImage(t, "qcow2")
+	img := e.upload(t, path, "qcow2", nil)
+	if !strings.HasPrefix(img.DirectURL, "file://") {
+		t.Fatalf("the test Glance shows direct_url %q, want a file:// location (show_image_direct_url, file store)", img.DirectURL)
+	}
+	v := e.imageVolume(resource.StatusCreating, 1, img)
+	if err := e.m.CreateVolume(e.ctx, rpcapi.CreateVolumeArgs{VolumeID: v.ID, Size: 1, ImageID: img.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.row(v.ID); got.Status != resource.StatusAvailable {
+		t.Fatalf("status %s (%+v)", got.Status, e.lastMessage(v.ID))
+	}
+	if n := counter.downloads.Load(); n != 0 {
+		t.Fatalf("%d downloads through Glance, want 0 (read from %s)", n, img.DirectURL)
+	}
+	if same, out := sameDisk(t, path, "qcow2", e.volumePath(v.ID), "raw"); !same {
+		t.Fatalf("volume differs from the image: %s", out)
+	}
+	// A location this host cannot read: downloaded through Glance.
+	moved := *img
+	moved.DirectURL, moved.Locations = "file:///nonexistent/"+img.ID, nil
+	rc, err := e.m.openDirect(e.ctx, &moved)
+	if rc != nil || err != nil {
+		t.Fatalf("openDirect of an unreadable location = %v, %v; want nil, nil (download instead)", rc, err)
+	}
+}
