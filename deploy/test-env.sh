@@ -3,7 +3,7 @@
 # that `make test` on a fresh Debian 12 machine (as root) is the whole set-up. Run by `make
 # test` before the tests; safe to run again (what is installed and answering is left alone).
 #
-#   Debian packages  python3-cinderclient python3-openstackclient mariadb-server
+#   Debian packages  python3-cinderclient python3-openstackclient python3-glanceclient mariadb-server
 #                    rabbitmq-server lvm2 tgt libiscsi-bin qemu-utils qemu-block-extra
 #                    (Keystone's and Ceph's are installed by their own scripts below)
 #   MariaDB          127.0.0.1:3306, root without a password; max_connections 1000
@@ -56,7 +56,7 @@ step() {
   fi
 }
 
-need_pkgs=(python3-cinderclient python3-openstackclient mariadb-server rabbitmq-server lvm2
+need_pkgs=(python3-cinderclient python3-openstackclient python3-glanceclient mariadb-server rabbitmq-server lvm2
   tgt libiscsi-bin qemu-utils qemu-block-extra)
 install_base() {
   local missing=() p
