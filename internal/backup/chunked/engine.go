@@ -403,12 +403,16 @@ func (e *Engine) readJSON(ctx context.Context, ref Ref, name string, v any) erro
 
 // Delete removes every object of the backup: the metadata first (so a delete that
 // dies midway leaves a backup that is not complete), then the rest, temporary leftovers
-// included. Absent objects, or an absent backup, are fine.
+// included. Absent objects, or an absent backup, are fine. A backup with no container
+// or no prefix never stored anything (it failed before Cinder's _prepare_backup named
+// them): there is nothing to delete, as Cinder's delete_backup; an empty prefix must not
+// list the whole container.
 func (e *Engine) Delete(ctx context.Context, ref Ref) error {
-	if err := ref.validate(); err != nil {
-		return err
-	}
 	log := e.log.WithFields(logrus.Fields{"container": ref.Container, "prefix": ref.Prefix})
+	if ref.Container == "" || ref.Prefix == "" {
+		log.Debug("backup has no container or prefix: no objects to delete")
+		return nil
+	}
 	if err := e.store.Delete(ctx, ref.Container, MetadataName(ref.Prefix)); err != nil {
 		return fmt.Errorf("deleting %s from container %s: %w", MetadataName(ref.Prefix), ref.Container, err)
 	}

@@ -190,7 +190,7 @@ func TestSparseVolume(t *testing.T) {
 
 	t.Run("new volume stays sparse", func(t *testing.T) {
 		out := volumeFile(t, int64(len(vol)), nil)
-		if err := f.engine.Restore(context.Background(), []chunked.Ref{d.Ref}, out, chunked.RestoreOptions{VolumeIsNew: true}); err != nil {
+		if _, err := f.engine.Restore(context.Background(), []chunked.Ref{d.Ref}, out, chunked.RestoreOptions{VolumeIsNew: true}); err != nil {
 			t.Fatal(err)
 		}
 		assertFile(t, out.Name(), vol)
@@ -204,7 +204,7 @@ func TestSparseVolume(t *testing.T) {
 	})
 	t.Run("existing volume gets its zeros", func(t *testing.T) {
 		out := volumeFile(t, int64(len(vol)), bytes.Repeat([]byte{0xAB}, len(vol)))
-		if err := f.engine.Restore(context.Background(), []chunked.Ref{d.Ref}, out, chunked.RestoreOptions{}); err != nil {
+		if _, err := f.engine.Restore(context.Background(), []chunked.Ref{d.Ref}, out, chunked.RestoreOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		assertFile(t, out.Name(), vol)

@@ -154,7 +154,7 @@ func volumeFile(t *testing.T, size int64, fill []byte) *os.File {
 func restoreBytes(t *testing.T, e *chunked.Engine, chain []chunked.Ref, size int64) []byte {
 	t.Helper()
 	f := volumeFile(t, size, nil)
-	if err := e.Restore(context.Background(), chain, f, chunked.RestoreOptions{VolumeIsNew: true}); err != nil {
+	if _, err := e.Restore(context.Background(), chain, f, chunked.RestoreOptions{VolumeIsNew: true}); err != nil {
 		t.Fatalf("Restore: %v", err)
 	}
 	got, err := os.ReadFile(f.Name())

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/scoria/scoria/internal/backup/chunked"
@@ -57,6 +60,12 @@ func TestIncrementalChain(t *testing.T) {
 		t.Errorf("an incremental of an unchanged volume stored %d objects", len(res3.Metadata.Objects))
 	}
 
+	// Restore answers the chain's metadata, full first, for the caller's volume_meta.
+	mds, err := f.engine.Restore(context.Background(), []chunked.Ref{full.Ref, inc1.Ref}, volumeFile(t, size, nil), chunked.RestoreOptions{})
+	if err != nil || len(mds) != 2 || mds[0].BackupID != "backup-full" || mds[1].BackupID != "backup-inc1" {
+		t.Fatalf("Restore answered %v, %v", mds, err)
+	}
+
 	chains := []struct {
 		name  string
 		chain []chunked.Ref
@@ -74,7 +83,7 @@ func TestIncrementalChain(t *testing.T) {
 			}
 			// Onto an existing volume full of other bytes as well.
 			out := volumeFile(t, size, randomBytes(99, size))
-			if err := f.engine.Restore(context.Background(), tc.chain, out, chunked.RestoreOptions{}); err != nil {
+			if _, err := f.engine.Restore(context.Background(), tc.chain, out, chunked.RestoreOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			assertFile(t, out.Name(), tc.want)
@@ -103,7 +112,7 @@ func TestIncrementalChain(t *testing.T) {
 	for _, tc := range bad {
 		t.Run("refused "+tc.name, func(t *testing.T) {
 			out := volumeFile(t, size, nil)
-			err := f.engine.Restore(context.Background(), tc.chain, out, chunked.RestoreOptions{VolumeIsNew: true})
+			_, err := f.engine.Restore(context.Background(), tc.chain, out, chunked.RestoreOptions{VolumeIsNew: true})
 			if !errors.Is(err, chunked.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Restore = %v, want ErrInvalid with %q", err, tc.want)
 			}
@@ -123,8 +132,8 @@ func assertObjects(t *testing.T, got []chunked.ObjectEntry, want []chunked.Objec
 		if got[i].Offset != w.Offset || got[i].Length != w.Length {
 			t.Errorf("object %d (%s): offset %d length %d, want %d and %d", i+1, got[i].Name, got[i].Offset, got[i].Length, w.Offset, w.Length)
 		}
-		if want := chunked.ObjectName(strings.TrimSuffix(got[i].Name, got[i].Name[len(got[i].Name)-6:]), i+1); got[i].Name != want {
-			t.Errorf("object %d is named %s, want %s", i+1, got[i].Name, want)
+		if suffix := fmt.Sprintf("-%05d", i+1); !strings.HasSuffix(got[i].Name, suffix) {
+			t.Errorf("object %d is named %s, want a name ending %s", i+1, got[i].Name, suffix)
 		}
 	}
 }
@@ -168,4 +177,65 @@ func TestIncrementalRefused(t *testing.T) {
 			}
 		}
 	})
+}
+
+// One engine serves concurrent backups and restores (the race detector watches).
+func TestConcurrentBackups(t *testing.T) {
+	f := newFixture(t, smallOptions("zstd"))
+	const n = 6
+	vols := make([][]byte, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		vols[i] = append(textBytes(testChunk), randomBytes(uint64(100+i), 2*testChunk+i)...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := describe(fmt.Sprint("par", i), nil)
+			if _, err := f.engine.Backup(context.Background(), bytes.NewReader(vols[i]), int64(len(vols[i])), d); err != nil {
+				errs <- err
+				return
+			}
+			out := volumeFile(t, int64(len(vols[i])), nil)
+			if _, err := f.engine.Restore(context.Background(), []chunked.Ref{d.Ref}, out, chunked.RestoreOptions{VolumeIsNew: true}); err != nil {
+				errs <- err
+				return
+			}
+			got, err := os.ReadFile(out.Name())
+			if err == nil && !bytes.Equal(got, vols[i]) {
+				err = fmt.Errorf("backup %d restored different bytes", i)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// A restore whose context ends stops at the next object.
+func TestRestoreCancelled(t *testing.T) {
+	f := newFixture(t, smallOptions("none"))
+	vol := randomBytes(21, 4*testChunk)
+	d := describe("r", nil)
+	mustBackup(t, f.engine, vol, d)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls int
+	_, err := f.engine.Restore(ctx, []chunked.Ref{d.Ref}, volumeFile(t, int64(len(vol)), nil), chunked.RestoreOptions{
+		Progress: func(done, total int64) {
+			calls++
+			if total != int64(len(vol)) {
+				t.Errorf("total %d, want %d", total, len(vol))
+			}
+			cancel()
+		},
+	})
+	if !errors.Is(err, context.Canceled) || calls != 1 {
+		t.Fatalf("Restore = %v after %d objects, want context.Canceled after 1", err, calls)
+	}
 }

@@ -37,16 +37,19 @@ type layer struct {
 // those its metadata lists. Then the full backup is applied, and each incremental on
 // top; every object's length and md5 are checked before it is written. If w has a Sync
 // method it is called after each object, as Cinder fsyncs.
-func (e *Engine) Restore(ctx context.Context, chain []Ref, w io.WriterAt, ro RestoreOptions) error {
+//
+// It answers the chain's metadata, full backup first, so that the caller restores each
+// one's volume_meta in order, as Cinder's restore does after each layer.
+func (e *Engine) Restore(ctx context.Context, chain []Ref, w io.WriterAt, ro RestoreOptions) ([]*Metadata, error) {
 	if len(chain) == 0 {
-		return fmt.Errorf("%w: no backup to restore", ErrInvalid)
+		return nil, fmt.Errorf("%w: no backup to restore", ErrInvalid)
 	}
 	if w == nil {
-		return fmt.Errorf("%w: no volume to write", ErrInvalid)
+		return nil, fmt.Errorf("%w: no volume to write", ErrInvalid)
 	}
 	layers, total, err := e.verifyChain(ctx, chain)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	asked := layers[len(layers)-1].md.BackupID
 	log := e.log.WithFields(logrus.Fields{"backup_id": asked, "chain": len(layers), "volume_is_new": ro.VolumeIsNew})
@@ -63,21 +66,21 @@ func (e *Engine) Restore(ctx context.Context, chain []Ref, w io.WriterAt, ro Res
 		skipZeros := ro.VolumeIsNew && i == 0
 		for _, obj := range l.md.Objects {
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("restore of backup %s cancelled at object %s: %w", asked, obj.Name, err)
+				return nil, fmt.Errorf("restore of backup %s cancelled at object %s: %w", asked, obj.Name, err)
 			}
 			if int64(cap(buf)) < obj.Length {
 				buf = make([]byte, obj.Length)
 			}
 			data := buf[:obj.Length]
 			if err := e.readObject(ctx, dec, l.ref, obj, data); err != nil {
-				return fmt.Errorf("restoring backup %s (layer %d of %d, backup %s): %w", asked, i+1, len(layers), l.md.BackupID, err)
+				return nil, fmt.Errorf("restoring backup %s (layer %d of %d, backup %s): %w", asked, i+1, len(layers), l.md.BackupID, err)
 			}
 			if err := writeVolume(w, data, obj.Offset, skipZeros); err != nil {
-				return fmt.Errorf("writing object %s at volume offset %d: %w", obj.Name, obj.Offset, err)
+				return nil, fmt.Errorf("writing object %s at volume offset %d: %w", obj.Name, obj.Offset, err)
 			}
 			if syncer != nil {
 				if err := syncer.Sync(); err != nil {
-					return fmt.Errorf("syncing the volume after object %s: %w", obj.Name, err)
+					return nil, fmt.Errorf("syncing the volume after object %s: %w", obj.Name, err)
 				}
 			}
 			done += obj.Length
@@ -87,7 +90,11 @@ func (e *Engine) Restore(ctx context.Context, chain []Ref, w io.WriterAt, ro Res
 		}
 	}
 	log.Info("restore finished")
-	return nil
+	mds := make([]*Metadata, len(layers))
+	for i, l := range layers {
+		mds[i] = l.md
+	}
+	return mds, nil
 }
 
 // verifyChain reads and checks every metadata of the chain and answers them with the

@@ -47,7 +47,7 @@ func TestInterruptedBackup(t *testing.T) {
 	if _, err := f.engine.ReadMetadata(bg, d.Ref); !errors.Is(err, chunked.ErrIncomplete) {
 		t.Errorf("ReadMetadata = %v, want ErrIncomplete", err)
 	}
-	if err := f.engine.Restore(bg, []chunked.Ref{d.Ref}, volumeFile(t, int64(len(vol)), nil), chunked.RestoreOptions{}); !errors.Is(err, chunked.ErrIncomplete) {
+	if _, err := f.engine.Restore(bg, []chunked.Ref{d.Ref}, volumeFile(t, int64(len(vol)), nil), chunked.RestoreOptions{}); !errors.Is(err, chunked.ErrIncomplete) {
 		t.Errorf("Restore = %v, want ErrIncomplete", err)
 	}
 	if _, err := f.engine.Backup(bg, bytes.NewReader(vol), int64(len(vol)), describe("child", &d.Ref)); !errors.Is(err, chunked.ErrIncomplete) {
@@ -162,7 +162,7 @@ func TestCorruptBackup(t *testing.T) {
 			d := describe("x", nil)
 			mustBackup(t, f.engine, vol, d)
 			tc.damage(t, filepath.Join(f.root, d.Container), d)
-			err := f.engine.Restore(context.Background(), []chunked.Ref{d.Ref}, volumeFile(t, int64(len(vol)), nil), chunked.RestoreOptions{})
+			_, err := f.engine.Restore(context.Background(), []chunked.Ref{d.Ref}, volumeFile(t, int64(len(vol)), nil), chunked.RestoreOptions{})
 			if !errors.Is(err, chunked.ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Restore = %v, want ErrCorrupt with %q", err, tc.want)
 			}
@@ -220,8 +220,19 @@ func TestDelete(t *testing.T) {
 	if _, err := f.engine.ReadMetadata(ctx, other.Ref); err != nil {
 		t.Errorf("the other backup: %v", err)
 	}
-	if err := e.Delete(ctx, chunked.Ref{Container: "c/1"}); !errors.Is(err, chunked.ErrInvalid) {
-		t.Errorf("Delete without prefix = %v, want ErrInvalid", err)
+	// No prefix (a backup that failed before naming its objects): nothing is deleted,
+	// not the whole container.
+	deleted = nil
+	for _, ref := range []chunked.Ref{{Container: "c/1"}, {Prefix: other.Prefix}} {
+		if err := e.Delete(ctx, ref); err != nil {
+			t.Errorf("Delete %+v: %v", ref, err)
+		}
+	}
+	if len(deleted) != 0 {
+		t.Errorf("Delete without container or prefix deleted %v", deleted)
+	}
+	if _, err := f.engine.ReadMetadata(ctx, other.Ref); err != nil {
+		t.Errorf("the other backup after prefix-less deletes: %v", err)
 	}
 }
 
