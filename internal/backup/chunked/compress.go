@@ -61,6 +61,9 @@ type compressor struct {
 	buf       bytes.Buffer
 	zbuf      []byte
 	zstd      *zstd.Encoder
+	// zlib and bzip2 are reused from chunk to chunk (Reset), not made anew.
+	zlib  *zlib.Writer
+	bzip2 *dsbzip2.Writer
 }
 
 func newCompressor(canonical string) (*compressor, error) {
@@ -94,18 +97,24 @@ func (c *compressor) compress(data []byte) (out []byte, ok bool, err error) {
 	switch c.canonical {
 	case AlgorithmZlib:
 		// Level 6, Python's zlib.compress default; zlib framing as Python writes it.
-		zw, zerr := zlib.NewWriterLevel(w, 6)
-		if zerr != nil {
-			return nil, false, fmt.Errorf("zlib writer: %w", zerr)
+		if c.zlib == nil {
+			if c.zlib, err = zlib.NewWriterLevel(w, 6); err != nil {
+				return nil, false, fmt.Errorf("zlib writer: %w", err)
+			}
+		} else {
+			c.zlib.Reset(w)
 		}
-		err = writeAndClose(zw, data)
+		err = writeAndClose(c.zlib, data)
 	case AlgorithmBZ2:
 		// Level 9, Python's bz2.compress default.
-		bw, berr := dsbzip2.NewWriter(w, &dsbzip2.WriterConfig{Level: 9})
-		if berr != nil {
-			return nil, false, fmt.Errorf("bzip2 writer: %w", berr)
+		if c.bzip2 == nil {
+			if c.bzip2, err = dsbzip2.NewWriter(w, &dsbzip2.WriterConfig{Level: 9}); err != nil {
+				return nil, false, fmt.Errorf("bzip2 writer: %w", err)
+			}
+		} else if err = c.bzip2.Reset(w); err != nil {
+			return nil, false, fmt.Errorf("bzip2 writer: %w", err)
 		}
-		err = writeAndClose(bw, data)
+		err = writeAndClose(c.bzip2, data)
 	case AlgorithmZstd:
 		out := c.zstd.EncodeAll(data, c.zbuf[:0])
 		c.zbuf = out
