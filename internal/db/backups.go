@@ -801,3 +801,112 @@ func (s *Store) UpdateBackup(ctx context.Context, id string, u resource.BackupUp
 	}
 	return out, nil
 }
+
+// ImportBackup starts the import of a backup record (import_record), as Cinder's API does:
+// the row of rec.ID, creating, of volume resource.ImportVolumeID, of rec.ProjectID and
+// rec.UserID, charged to the project's quota (backups +1, backup_gigabytes + rec.Size), and
+// msgs, in one transaction. A soft-deleted backup of that id is replaced (Cinder revives
+// it); a live one is refused with a *resource.BackupRefusedError ("Backup already exists in
+// database."). The backup service then calls FinishBackupImport, or FailBackup.
+func (s *Store) ImportBackup(ctx context.Context, rec *resource.Backup, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
+	if rec.ID == "" || rec.ProjectID == "" {
+		return nil, errors.New("import backup: the record's id and the project are required")
+	}
+	if rec.Size < 0 {
+		return nil, fmt.Errorf("import backup %s: size %d: %w", rec.ID, rec.Size, resource.ErrInvalidState)
+	}
+	now := s.now()
+	var out []resource.OutboxMessage
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var deleted int
+		err := tx.QueryRowContext(ctx, "SELECT deleted FROM backups WHERE id = ?"+s.forUpdate(), rec.ID).Scan(&deleted)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case deleted == 0:
+			return &resource.BackupRefusedError{Kind: "Backup", Reason: "Backup already exists in database."}
+		default:
+			if _, err := tx.ExecContext(ctx, "DELETE FROM backups WHERE id = ?", rec.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.chargeQuota(ctx, tx, quotaChange{ProjectID: rec.ProjectID, Backups: 1, BackupGigabytes: rec.Size}); err != nil {
+			return err
+		}
+		// Backups imported before it may name it their parent: they count from the start.
+		var children int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM backups WHERE parent_id = ? AND deleted = 0", rec.ID).Scan(&children); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO backups (id, volume_id, user_id, project_id, status, size,
+			num_dependent_backups, object_count, created_at, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, 0)`,
+			rec.ID, resource.ImportVolumeID, nullString(rec.UserID), rec.ProjectID, resource.BackupCreating, rec.Size,
+			children, dbTime(now)); err != nil {
+			return err
+		}
+		out, err = insertOutbox(ctx, tx, now, msgs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("import backup %s: %w", rec.ID, err)
+	}
+	rec.VolumeID, rec.Status, rec.CreatedAt, rec.Metadata = resource.ImportVolumeID, resource.BackupCreating, now, map[string]string{}
+	return out, nil
+}
+
+// FinishBackupImport ends the import of backup id (creating → available) with the fields of
+// the record its driver decoded, as Cinder's manager writes them: volume, name,
+// description, container, size, service metadata, object count, parent, snapshot, data
+// timestamp, availability zone, host, service and encryption key. In the same transaction
+// a size other than the one ImportBackup charged is charged or given back, the backup counts
+// the live backups that name it their parent (imported before it), and it counts itself
+// among its parent's dependents when its parent is live. Errors are those of
+// TransitionBackup.
+func (s *Store) FinishBackupImport(ctx context.Context, id string, rec resource.Backup) error {
+	if rec.Size < 0 {
+		return fmt.Errorf("finish import of backup %s: size %d: %w", id, rec.Size, resource.ErrInvalidState)
+	}
+	now := s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		b, err := s.lockBackup(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if rec.ParentID == id {
+			return &resource.BackupRefusedError{Kind: "Backup", Reason: "A backup cannot be its own parent."}
+		}
+		var children int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM backups WHERE parent_id = ? AND deleted = 0", id).Scan(&children); err != nil {
+			return err
+		}
+		volumeID := rec.VolumeID
+		if volumeID == "" {
+			volumeID = resource.ImportVolumeID
+		}
+		if err := s.conditionalBackup(ctx, tx, id, []string{resource.BackupCreating}, `UPDATE backups SET status = ?, volume_id = ?,
+			display_name = ?, display_description = ?, container = ?, size = ?, service_metadata = ?, object_count = ?,
+			parent_id = ?, snapshot_id = ?, data_timestamp = ?, availability_zone = ?, host = ?, service = ?,
+			encryption_key_id = ?, num_dependent_backups = ?, updated_at = ? WHERE id = ? AND deleted = 0 AND status = ?`,
+			resource.BackupAvailable, volumeID, nullString(rec.Name), nullString(rec.Description), nullString(rec.Container),
+			rec.Size, nullString(rec.ServiceMetadata), rec.ObjectCount, nullString(rec.ParentID), nullString(rec.SnapshotID),
+			dbTimePtr(rec.DataTimestamp), nullString(rec.AvailabilityZone), nullString(rec.Host), nullString(rec.Service),
+			nullString(rec.EncryptionKeyID), children, dbTime(now), id, resource.BackupCreating); err != nil {
+			return err
+		}
+		if rec.ParentID != "" {
+			if _, err := tx.ExecContext(ctx, "UPDATE backups SET num_dependent_backups = num_dependent_backups + 1, updated_at = ? WHERE id = ? AND deleted = 0",
+				dbTime(now), rec.ParentID); err != nil {
+				return err
+			}
+		}
+		if d := rec.Size - b.size; d != 0 {
+			return s.chargeQuota(ctx, tx, quotaChange{ProjectID: b.projectID, BackupGigabytes: d})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finish import of backup %s: %w", id, err)
+	}
+	return nil
+}

@@ -840,3 +840,70 @@ func TestBackupQuotaErrorWording(t *testing.T) {
 		}
 	}
 }
+
+func TestBackupImport(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const p = "p1"
+		f := newBackupFixture(t, s, p)
+		full := f.backup("full", resource.BackupAvailable, false, map[string]string{"k": "v"})
+		incr := f.backup("incr", resource.BackupAvailable, true, nil)
+		var refused *resource.BackupRefusedError
+
+		// A live backup cannot be imported over.
+		if _, err := s.ImportBackup(ctx, &resource.Backup{ID: full.ID, ProjectID: p, Size: 2}); !errors.As(err, &refused) ||
+			refused.Reason != "Backup already exists in database." {
+			t.Fatalf("import of a live backup: %v", err)
+		}
+		// Delete both, then import them back: the child first, as a record may come in any order.
+		for _, id := range []string{incr.ID, full.ID} {
+			if _, err := s.StartBackupDelete(ctx, resource.BackupDelete{BackupID: id, From: resource.BackupDeletableStatuses}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DestroyBackup(ctx, id, []string{resource.BackupDeleting}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkBackupUsage(t, s, p)
+		for _, rec := range []*resource.Backup{incr, full} {
+			imp := &resource.Backup{ID: rec.ID, ProjectID: p, UserID: "importer", Size: 1} // a record that says 1, then 2
+			if _, err := s.ImportBackup(ctx, imp, backupCast(rec.ID)); err != nil {
+				t.Fatal(err)
+			}
+			got := mustGetBackup(t, s, rec.ID)
+			if got.Status != resource.BackupCreating || got.VolumeID != resource.ImportVolumeID || got.UserID != "importer" || len(got.Metadata) != 0 {
+				t.Errorf("imported row = %+v", got)
+			}
+			checkBackupUsage(t, s, p)
+			r := *rec
+			r.Host, r.Service = "bk9", "posix"
+			if err := s.FinishBackupImport(ctx, rec.ID, r); err != nil {
+				t.Fatal(err)
+			}
+			got = mustGetBackup(t, s, rec.ID)
+			if got.Status != resource.BackupAvailable || got.VolumeID != f.vol.ID || got.ParentID != rec.ParentID || got.Size != 2 ||
+				got.Host != "bk9" || got.Name != rec.Name || got.Container != "c" || !got.DataTimestamp.Equal(*rec.DataTimestamp) {
+				t.Errorf("imported backup = %+v, want as %+v", got, rec)
+			}
+			checkBackupUsage(t, s, p)
+			if err := s.FinishBackupImport(ctx, rec.ID, r); !errors.Is(err, resource.ErrInvalidState) {
+				t.Errorf("second finish: %v", err)
+			}
+		}
+		if got := mustGetBackup(t, s, full.ID); got.NumDependentBackups != 1 {
+			t.Errorf("imported parent counts %d dependents, want 1", got.NumDependentBackups)
+		}
+		if _, err := s.StartBackupDelete(ctx, resource.BackupDelete{BackupID: full.ID, From: resource.BackupDeletableStatuses}); !errors.As(err, &refused) {
+			t.Errorf("delete of an imported parent: %v", err)
+		}
+		// Over quota: nothing written.
+		setQuota(t, s, p, resource.QuotaBackupGigabytes, 4)
+		if _, err := s.ImportBackup(ctx, &resource.Backup{ID: "11111111-1111-1111-1111-111111111111", ProjectID: p, Size: 1}); err == nil {
+			t.Error("import over quota accepted")
+		}
+		if _, err := s.GetBackup(ctx, "11111111-1111-1111-1111-111111111111"); !errors.Is(err, resource.ErrNotFound) {
+			t.Errorf("refused import left a row: %v", err)
+		}
+		checkBackupUsage(t, s, p)
+	})
+}
