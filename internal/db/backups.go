@@ -192,9 +192,10 @@ func (s *Store) CreateBackup(ctx context.Context, b *resource.Backup, opts resou
 	}
 	b.Status = resource.BackupCreating
 	now := s.now()
+	host := b.Host
 	var out []resource.OutboxMessage
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		b.ParentID, b.DataTimestamp = "", nil // a deadlock's retry starts again
+		b.ParentID, b.DataTimestamp, b.Host = "", nil, host // a deadlock's retry starts again
 		status, size, err := s.lockVolumeStatus(ctx, tx, b.VolumeID)
 		if err != nil {
 			return err
@@ -374,6 +375,7 @@ func backupSet(ch resource.BackupChange, now time.Time) (string, []any) {
 	str("service_metadata", ch.ServiceMetadata)
 	str("temp_volume_id", ch.TempVolumeID)
 	str("temp_snapshot_id", ch.TempSnapshotID)
+	str("encryption_key_id", ch.EncryptionKeyID)
 	if ch.Size != nil {
 		set, args = set+", size = ?", append(args, *ch.Size)
 	}

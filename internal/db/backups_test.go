@@ -664,9 +664,13 @@ func TestBackupListUpdateAndHost(t *testing.T) {
 
 		// A service's recovery: its incomplete backups.
 		e := g.backup("e", resource.BackupCreating, false, nil)
-		host := "bk1"
-		if _, err := s.TransitionBackup(ctx, e.ID, []string{resource.BackupCreating}, resource.BackupChange{Status: resource.BackupCreating, Host: &host}); err != nil {
+		host, key, tmp := "bk1", "key-1", "tmp-vol"
+		if _, err := s.TransitionBackup(ctx, e.ID, []string{resource.BackupCreating}, resource.BackupChange{Status: resource.BackupCreating,
+			Host: &host, EncryptionKeyID: &key, TempVolumeID: &tmp}); err != nil {
 			t.Fatal(err)
+		}
+		if got := mustGetBackup(t, s, e.ID); got.Host != host || got.EncryptionKeyID != key || got.TempVolumeID != tmp || got.Status != resource.BackupCreating {
+			t.Errorf("after transition: %+v", got)
 		}
 		incomplete := slices.DeleteFunc(slices.Clone(resource.BackupStatuses), func(st string) bool { return st == resource.BackupAvailable })
 		got, err := s.ListBackupsByHost(ctx, "bk1", incomplete)
@@ -737,6 +741,8 @@ func TestBackupConcurrentParentDeleteAndChildCreate(t *testing.T) {
 		ctx := context.Background()
 		const rounds = 8
 		setQuota(t, s, "p1", resource.QuotaBackups, 2*rounds)
+		outcomes := map[string]int{}
+		defer func() { t.Logf("outcomes of %d rounds: %v", rounds, outcomes) }()
 		for i := range rounds {
 			f := newBackupFixture(t, s, "p1")
 			parent := f.backup("parent", resource.BackupAvailable, false, nil)
@@ -758,10 +764,12 @@ func TestBackupConcurrentParentDeleteAndChildCreate(t *testing.T) {
 			var refused *resource.BackupRefusedError
 			switch {
 			case delErr == nil && errors.As(createErr, &refused) && refused.Reason == "No backups available to do an incremental backup.":
+				outcomes["delete won"]++
 				if st, _ := volumeStatuses(t, s, f.vol.ID); st != resource.StatusAvailable {
 					t.Errorf("round %d: refused child left the volume %s", i, st)
 				}
 			case createErr == nil && errors.As(delErr, &refused) && refused.Reason == "Incremental backups exist for this backup.":
+				outcomes["create won"]++
 				if got := mustGetBackup(t, s, child.ID); got.ParentID != parent.ID {
 					t.Errorf("round %d: child's parent %q", i, got.ParentID)
 				}

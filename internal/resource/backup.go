@@ -110,6 +110,9 @@ type BackupChange struct {
 	ObjectCount     *int
 	TempVolumeID    *string
 	TempSnapshotID  *string
+	// EncryptionKeyID is the backup's own copy of its encrypted volume's key, which the
+	// backup service makes when it starts (as Cinder's manager clones it).
+	EncryptionKeyID *string
 	// Message, when non-nil, is a user message written in the same transaction if, and
 	// only if, the change wins.
 	Message *Message
