@@ -395,8 +395,10 @@ func truncateUTF8(s string, n int) string {
 
 // TransitionBackup moves backup id from one of the statuses from to ch.Status, setting the
 // fields ch sets, with one conditional UPDATE, and writes ch.Message and msgs in the same
-// transaction if, and only if, it won. A backup in another status is a
-// *resource.InvalidStateError, a missing one a *resource.NotFoundError.
+// transaction if, and only if, it won. It leaves the backup's volume and snapshot alone: a
+// create ends with FinishBackup or FailBackup, a restore with FinishRestore or FailRestore.
+// A backup in another status is a *resource.InvalidStateError, a missing one a
+// *resource.NotFoundError.
 func (s *Store) TransitionBackup(ctx context.Context, id string, from []string, ch resource.BackupChange, msgs ...resource.OutboxMessage) ([]resource.OutboxMessage, error) {
 	if len(from) == 0 || ch.Status == "" {
 		return nil, fmt.Errorf("transition backup %s: no status to move from or to", id)
