@@ -505,11 +505,11 @@ func (s *Store) giveBackSource(ctx context.Context, tx *sql.Tx, id, volumeID, sn
 		if others > 0 {
 			return nil
 		}
-		// A volume without a previous status (an admin reset it to backing-up) goes to
-		// available, as the only status a backup starts from without force.
-		_, err := tx.ExecContext(ctx, `UPDATE volumes SET status = COALESCE(previous_status, ?), previous_status = ?, updated_at = ?
-			WHERE id = ? AND deleted = 0 AND status = ?`,
-			resource.StatusAvailable, previous, dbTime(now), volumeID, resource.StatusBackingUp)
+		// A volume whose previous status is not one a backup starts from (an admin reset it
+		// to backing-up) goes to available, the one a backup starts from without force.
+		_, err := tx.ExecContext(ctx, `UPDATE volumes SET status = CASE WHEN previous_status IN (?, ?) THEN previous_status ELSE ? END,
+			previous_status = ?, updated_at = ? WHERE id = ? AND deleted = 0 AND status = ?`,
+			resource.StatusAvailable, resource.StatusInUse, resource.StatusAvailable, previous, dbTime(now), volumeID, resource.StatusBackingUp)
 		return err
 	}
 	if err := s.lockRow(ctx, tx, "snapshots", snapshotID); err != nil {

@@ -731,6 +731,17 @@ func TestBackupEndGivesBackOwnSourceOnly(t *testing.T) {
 		if st, _ := volumeStatuses(t, s, f.vol.ID); st != resource.StatusAvailable {
 			t.Errorf("volume = %s", st)
 		}
+		// A previous status no backup starts from (left by an admin's resets) is not restored.
+		third := f.backup("third", resource.BackupCreating, false, nil)
+		if _, err := s.db.Exec("UPDATE volumes SET previous_status = ? WHERE id = ?", resource.PreviousStatusErrorBackingUp, f.vol.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishBackup(ctx, third.ID, resource.BackupChange{}); err != nil {
+			t.Fatal(err)
+		}
+		if st, prev := volumeStatuses(t, s, f.vol.ID); st != resource.StatusAvailable || prev != resource.StatusBackingUp {
+			t.Errorf("volume = %s (previous %s), want available (previous backing-up)", st, prev)
+		}
 	})
 }
 
