@@ -606,6 +606,8 @@ func TestBackupListUpdateAndHost(t *testing.T) {
 			{"marker", resource.BackupFilter{ProjectID: "p1", Sort: []resource.SortKey{{Field: "display_name"}}, Marker: c.ID}, []string{a.ID, b.ID}},
 			{"marker, offset", resource.BackupFilter{ProjectID: "p1", Marker: c.ID, Offset: 1}, []string{a.ID}},
 			{"offset without limit", resource.BackupFilter{Offset: 3}, []string{a.ID}},
+			{"sort by data_timestamp, marker", resource.BackupFilter{ProjectID: "p1", Sort: []resource.SortKey{{Field: "data_timestamp"}}, Marker: a.ID}, []string{b.ID, c.ID}},
+			{"sort by status then name", resource.BackupFilter{Sort: []resource.SortKey{{Field: "status", Desc: true}, {Field: "display_name"}}}, []string{b.ID, c.ID, d.ID, a.ID}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
