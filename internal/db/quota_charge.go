@@ -26,6 +26,8 @@ type quotaChange struct {
 	Volumes, Snapshots, Gigabytes int
 	// Groups is the change of generic groups (not per type).
 	Groups int
+	// Backups and BackupGigabytes are the change of backups and their size (not per type).
+	Backups, BackupGigabytes int
 	// VolumeSize, when > 0, is checked against per_volume_gigabytes.
 	VolumeSize int
 }
@@ -42,6 +44,8 @@ func (c quotaChange) deltas() map[string]int64 {
 	add(resource.QuotaSnapshots, c.Snapshots)
 	add(resource.QuotaGigabytes, c.Gigabytes)
 	add(resource.QuotaGroups, c.Groups)
+	add(resource.QuotaBackups, c.Backups)
+	add(resource.QuotaBackupGigabytes, c.BackupGigabytes)
 	if c.VolumeTypeName != "" {
 		per := resource.PerTypeResources(c.VolumeTypeName)
 		add(per[0], c.Volumes)

@@ -87,6 +87,10 @@ func (e *OverQuotaError) Error() string {
 	case e.Resource == QuotaPerVolumeGigabytes:
 		// VolumeSizeExceedsLimit
 		return fmt.Sprintf("Requested volume size %dG is larger than maximum allowed limit %dG.", e.Requested, e.Limit)
+	case e.Resource == QuotaBackupGigabytes:
+		// VolumeBackupSizeExceedsAvailableQuota
+		return fmt.Sprintf("Requested backup exceeds allowed Backup gigabytes quota. Requested %dG, quota is %dG and %dG has been consumed.",
+			e.Requested, e.Limit, e.InUse)
 	case strings.HasPrefix(e.Resource, "gigabytes"):
 		// VolumeSizeExceedsAvailableQuota
 		return fmt.Sprintf("Requested volume or snapshot exceeds allowed %s quota. Requested %dG, quota is %dG and %dG has been consumed.",
