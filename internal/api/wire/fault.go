@@ -108,10 +108,15 @@ func ToFault(err error) *Fault {
 		mbe *http.MaxBytesError
 		ue  *UnavailableError
 		oq  *resource.OverQuotaError
+		br  *resource.BackupRefusedError
 	)
 	switch {
 	case errors.As(err, &f):
 		return f
+	case errors.As(err, &br):
+		// A backup operation refused for the state of its backup, volume or snapshot, in
+		// Cinder's words ("Invalid backup: …", "Invalid volume: …").
+		return BadRequest("%s", br.Error())
 	case errors.As(err, &ue):
 		return New(http.StatusServiceUnavailable, "%s", ue.Reason)
 	case errors.As(err, &oq):
