@@ -7,6 +7,10 @@
 // transfers, user messages, services, the scheduler's pools and capacity claims, and the RPC
 // outbox; and the schema migrations of both dialects. Group snapshots (group_snapshots.go)
 // are written with a snapshot row per member, their quota and their cast in one transaction.
+// The image-volume cache's entries (imagecache.go) are written with their cache volume, its
+// quota and its pool claim in one transaction. Backups (backups*.go: rows, metadata, quota,
+// the volume's backing-up / restoring-backup moves, incremental chains) are the store of the
+// backup service to come (issue 18).
 //
 // Every status change is one conditional UPDATE whose affected-row count decides who won, so
 // processes need no locks of their own. Times are stored in UTC with microsecond precision and

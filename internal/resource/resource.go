@@ -1,7 +1,7 @@
 // Package resource holds Scoria's domain objects — volumes, services, volume types, group
 // types (with their list filter and update), outbox messages, the driver's provider data of
-// volumes and snapshots — with their status names and the sentinel errors every layer maps
-// to API faults.
+// volumes and snapshots, image-volume cache entries, backups (backup.go) — with their status
+// names and the sentinel errors every layer maps to API faults.
 package resource
 
 import (
