@@ -117,6 +117,13 @@ func (s *Store) CreateImageCacheVolume(ctx context.Context, v *resource.Volume, 
 		if _, err := tx.ExecContext(ctx, "UPDATE volumes SET claimed_gb = ? WHERE id = ?", v.Size, v.ID); err != nil {
 			return err
 		}
+		// The entry of a cache volume that was deleted stays until here (a volume's delete
+		// does not look for entries: that would cost every delete a statement; lookups join
+		// live volumes only, so such an entry is never used): it gives way to the new one.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM image_volume_cache_entries WHERE host = ? AND image_id = ?
+			AND volume_id IN (SELECT id FROM volumes WHERE deleted = 1)`, e.Host, e.ImageID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO image_volume_cache_entries
 			(host, image_id, image_updated_at, volume_id, size, last_used) VALUES (?, ?, ?, ?, ?, ?)`,
 			e.Host, e.ImageID, dbTime(e.ImageUpdatedAt), e.VolumeID, e.Size, dbTime(now))
@@ -136,10 +143,3 @@ func (s *Store) CreateImageCacheVolume(ctx context.Context, v *resource.Volume, 
 	return nil
 }
 
-// deleteImageCacheEntry removes the entry of volume id, if any, in the caller's transaction.
-func deleteImageCacheEntry(ctx context.Context, q querier, volumeID string) error {
-	if _, err := q.ExecContext(ctx, "DELETE FROM image_volume_cache_entries WHERE volume_id = ?", volumeID); err != nil {
-		return fmt.Errorf("remove the image cache entry of volume %s: %w", volumeID, err)
-	}
-	return nil
-}

@@ -95,7 +95,8 @@ func TestImageCacheEntryLifecycle(t *testing.T) {
 		if got, _ := s.ImageCacheEntry(ctx, cacheHost, img); got == nil || got.VolumeStatus != resource.StatusAvailable {
 			t.Fatalf("entry after available = %+v", got)
 		}
-		// Deleting the volume removes its entry and gives its quota back.
+		// Deleting the volume makes its entry unusable and gives its quota back; the image
+		// can be cached again (the stale entry gives way).
 		if _, err := s.TransitionVolume(ctx, v.ID, []string{resource.StatusAvailable}, resource.VolumeChange{Status: resource.StatusDeleting}); err != nil {
 			t.Fatal(err)
 		}
@@ -105,13 +106,19 @@ func TestImageCacheEntryLifecycle(t *testing.T) {
 		if got, err := s.ImageCacheEntry(ctx, cacheHost, img); err != nil || got != nil {
 			t.Fatalf("entry after its volume was deleted = %+v, %v", got, err)
 		}
-		if n := countRows(t, s, "image_volume_cache_entries"); n != 0 {
-			t.Fatalf("%d entry rows left", n)
+		if list, err := s.ImageCacheEntries(ctx, cacheHost); err != nil || len(list) != 0 {
+			t.Fatalf("entries after the delete = %+v, %v", list, err)
 		}
 		if n := inUse(t, s, cacheProject, resource.QuotaVolumes); n != 0 {
 			t.Fatalf("internal project uses %d volumes after the delete", n)
 		}
-		mustCache(t, s, img, 2, updated) // the image can be cached again
+		again, _ := mustCache(t, s, img, 2, updated)
+		if got, err := s.ImageCacheEntry(ctx, cacheHost, img); err != nil || got == nil || got.VolumeID != again.ID {
+			t.Fatalf("entry after caching again = %+v, %v; want volume %s", got, err, again.ID)
+		}
+		if n := countRows(t, s, "image_volume_cache_entries"); n != 1 {
+			t.Fatalf("%d entry rows, want 1 (the stale one gave way)", n)
+		}
 	})
 }
 

@@ -428,9 +428,6 @@ func (s *Store) destroyVolume(ctx context.Context, id string, from []string, unp
 		if err := s.giveBackVolume(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := deleteImageCacheEntry(ctx, tx, id); err != nil { // a cache volume leaves the cache
-			return err
-		}
 		return releaseClaim(ctx, tx, host, claim)
 	})
 	if err != nil {
