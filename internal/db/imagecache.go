@@ -142,4 +142,3 @@ func (s *Store) CreateImageCacheVolume(ctx context.Context, v *resource.Volume, 
 	e.VolumeStatus = v.Status
 	return nil
 }
-
