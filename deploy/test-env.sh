@@ -4,7 +4,7 @@
 # test` before the tests; safe to run again (what is installed and answering is left alone).
 #
 #   Debian packages  python3-cinderclient python3-openstackclient python3-glanceclient mariadb-server
-#                    rabbitmq-server lvm2 tgt libiscsi-bin qemu-utils qemu-block-extra
+#                    rabbitmq-server lvm2 tgt libiscsi-bin qemu-utils qemu-block-extra zstd
 #                    (Keystone's and Ceph's are installed by their own scripts below)
 #   MariaDB          127.0.0.1:3306, root without a password; max_connections 1000
 #   RabbitMQ         127.0.0.1:5672, guest/guest, rabbitmqctl answering
@@ -57,7 +57,7 @@ step() {
 }
 
 need_pkgs=(python3-cinderclient python3-openstackclient python3-glanceclient mariadb-server rabbitmq-server lvm2
-  tgt libiscsi-bin qemu-utils qemu-block-extra)
+  tgt libiscsi-bin qemu-utils qemu-block-extra zstd)
 install_base() {
   local missing=() p
   for p in "${need_pkgs[@]}"; do
