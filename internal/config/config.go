@@ -37,6 +37,9 @@ type Config struct {
 	Glance      Glance
 	ServiceUser ServiceUser
 
+	// Backups is the [DEFAULT] options of scoria-backup and its drivers (backups.go).
+	Backups Backups
+
 	values map[string]string // sectionID+sep+key → value (resolved for the options Scoria reads)
 }
 
@@ -163,6 +166,7 @@ func (l *loader) build(c *Config) {
 	apply(l, c, sectionID(defaultSection), imageOptions, &c.Images)
 	apply(l, c, sectionID(glanceSection), glanceOptions, &c.Glance)
 	apply(l, c, sectionID(serviceUserSection), serviceUserOptions, &c.ServiceUser)
+	apply(l, c, sectionID(defaultSection), backupOptions, &c.Backups)
 	l.buildBackends(c)
 	c.Ignored = l.ignored()
 }

@@ -30,7 +30,7 @@ import (
 const backupColumns = `b.id, b.volume_id, b.user_id, b.project_id, b.host, b.availability_zone, b.display_name,
 	b.display_description, b.container, b.status, b.fail_reason, b.service_metadata, b.service, b.size,
 	b.object_count, b.parent_id, b.temp_volume_id, b.temp_snapshot_id, b.num_dependent_backups, b.snapshot_id,
-	b.data_timestamp, b.restore_volume_id, b.encryption_key_id, b.created_at, b.updated_at, b.deleted_at`
+	b.data_timestamp, b.restore_volume_id, b.encryption_key_id, b.created_at, b.updated_at, b.deleted_at, b.progress`
 
 // maxFailReason is the length of Cinder's fail_reason column, to which it cuts reasons.
 const maxFailReason = 255
@@ -44,7 +44,7 @@ func scanBackup(sc scanner) (*resource.Backup, error) {
 	)
 	if err := sc.Scan(&b.ID, &b.VolumeID, &user, &b.ProjectID, &host, &az, &name, &desc, &container, &b.Status,
 		&fail, &smeta, &svc, &b.Size, &b.ObjectCount, &parent, &tempVol, &tempSnap, &b.NumDependentBackups, &snap,
-		&dataTS, &restore, &key, &created, &updated, &deleted); err != nil {
+		&dataTS, &restore, &key, &created, &updated, &deleted, &b.Progress); err != nil {
 		return nil, err
 	}
 	b.UserID, b.Host, b.AvailabilityZone, b.Name, b.Description = user.String, host.String, az.String, name.String, desc.String

@@ -78,9 +78,12 @@ type Backup struct {
 	// EncryptionKeyID is the backup's own copy of an encrypted volume's key, "" if none.
 	EncryptionKeyID string
 	Metadata        map[string]string
-	CreatedAt       time.Time
-	UpdatedAt       *time.Time
-	DeletedAt       *time.Time
+	// Progress is the percent (0–100) of the volume the running backup or restore of this
+	// backup has read or written: Scoria's own column, shown on request only.
+	Progress  int
+	CreatedAt time.Time
+	UpdatedAt *time.Time
+	DeletedAt *time.Time
 }
 
 // IsIncremental reports whether b is based on another backup.

@@ -94,12 +94,13 @@ type VolumeViewData struct {
 const (
 	BinaryScheduler = "scoria-scheduler"
 	BinaryVolume    = "scoria-volume"
+	BinaryBackup    = "scoria-backup"
 )
 
 // Service is one registered service: a scheduler, or one backend of a volume daemon.
 type Service struct {
 	ID               int64
-	Binary           string // scoria-scheduler, scoria-volume (cinder-* names are shown to clients)
+	Binary           string // scoria-scheduler, scoria-volume, scoria-backup (cinder-* names are shown to clients)
 	Host             string // host, or host@backend for volume services
 	Topic            string
 	AvailabilityZone string

@@ -18,6 +18,7 @@ import (
 const (
 	TopicScheduler = "scoria-scheduler"
 	TopicVolume    = "scoria-volume"
+	TopicBackup    = "scoria-backup"
 )
 
 // Target addresses a message: every server of Topic shares one queue; Server, when set,

@@ -70,7 +70,11 @@ type CreateVolumeArgs struct {
 	SourceVolID string `json:"source_volid,omitempty"`
 	// ImageID names the Glance image a volume is made from (create from an image); its
 	// properties are the volume's image metadata, written with the row.
-	ImageID    string   `json:"image_id,omitempty"`
+	ImageID string `json:"image_id,omitempty"`
+	// BackupID names the backup a volume is made from (3.47): the volume service makes the
+	// raw volume, leaves it creating, moves the backup to restoring on an available backup
+	// service and casts restore_backup with VolumeIsNew, as Cinder's _create_from_backup.
+	BackupID   string   `json:"backup_id,omitempty"`
 	Attempts   int      `json:"attempts"`              // placements made so far
 	TriedHosts []string `json:"tried_hosts,omitempty"` // pools that failed
 	LastError  string   `json:"last_error,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -49,6 +50,8 @@ func (m *Manager) InitializeConnection(ctx context.Context, a rpcapi.ConnectionA
 	backing, exportable := backingStore(m.Driver, dv)
 	var info driver.ConnectionInfo
 	switch {
+	case isLocal && m.localAttach(a.Connector):
+		info = driver.ConnectionInfo{DriverVolumeType: "local", Data: map[string]any{"device_path": ld.DevicePath(dv)}}
 	case exportable && m.Target != nil:
 		info, err = m.Target.Export(ctx, dv, backing, a.Connector, mode)
 	case isAttacher:
@@ -100,4 +103,15 @@ func (m *Manager) TerminateConnection(ctx context.Context, a rpcapi.ConnectionAr
 	}
 	log.WithField("remove_export", a.RemoveExport).Info("connection terminated")
 	return nil
+}
+
+// localAttach reports whether connector c asks a local attach (rpcapi.ConnectorLocalAttach,
+// which only Scoria's backup service sends) from this volume service's own host: its local
+// devices are then opened directly, as os-brick's local connector does, rather than
+// exported over iSCSI to the same host.
+func (m *Manager) localAttach(c driver.Connector) bool {
+	asked, _ := c[rpcapi.ConnectorLocalAttach].(bool)
+	host, _ := c["host"].(string)
+	own, _, _ := strings.Cut(m.Host, "@")
+	return asked && host != "" && host == own
 }
