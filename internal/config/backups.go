@@ -32,6 +32,12 @@ type Backups struct {
 	MountOptions   string // backup_mount_options
 	MountPointBase string // backup_mount_point_base
 	MountAttempts  int    // backup_mount_attempts
+	// TestNFSExports is scoria_test_nfs_exports in [DEFAULT]: the TEST STAND-IN for the
+	// kernel NFS client (a machine without one), as the NFS volume driver's option of the
+	// same name: "host:/export=/exported/dir" items; the backup service then reaches these
+	// shares (backup_share, and NFS volumes it backs up) by bind mounts of the directories
+	// the NFS server exports, after asking the server. Never set in production.
+	TestNFSExports []string
 
 	// ceph.
 	CephConf          string // backup_ceph_conf
@@ -68,6 +74,7 @@ var backupOptions = []opt[Backups]{
 	{"backup_mount_options", "", "Mount options of backup_share (as mount -o)", str(func(b *Backups) *string { return &b.MountOptions })},
 	{"backup_mount_point_base", "$state_path/backup_mount", "Directory under which backup_share is mounted", nonEmpty(func(b *Backups) *string { return &b.MountPointBase })},
 	{"backup_mount_attempts", "3", "Times the mount of backup_share is tried", integer(1, noMax, func(b *Backups) *int { return &b.MountAttempts })},
+	{"scoria_test_nfs_exports", "", "TEST STAND-IN only, for a machine without a kernel NFS client: host:/export=/exported/dir items; the backup service reaches these shares by bind mounts", list(func(b *Backups) *[]string { return &b.TestNFSExports })},
 	{"backup_ceph_conf", "/etc/ceph/ceph.conf", "Ceph configuration file of the backup cluster", nonEmpty(func(b *Backups) *string { return &b.CephConf })},
 	{"backup_ceph_user", "cinder", "Ceph user the ceph driver connects as", nonEmpty(func(b *Backups) *string { return &b.CephUser })},
 	{"backup_ceph_pool", "backups", "Ceph pool of the backup images", nonEmpty(func(b *Backups) *string { return &b.CephPool })},
