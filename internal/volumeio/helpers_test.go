@@ -100,4 +100,3 @@ func mustEqual(t *testing.T, what string, got, want []byte) {
 		t.Fatalf("%s: %d bytes differ from the %d expected, first at %d", what, len(got), len(want), i)
 	}
 }
-
