@@ -195,3 +195,42 @@ func qcow2Chain(t *testing.T, dir string) ([]byte, string) {
 	run(t, "qemu-img", "compare", "-f", "raw", "-F", "qcow2", staged, overlay)
 	return content, overlay
 }
+
+// TestQCOW2WriteBackFails removes the volume file under an open read-write device: Close
+// fails (the writes did not reach the volume), says so again when called again, from
+// several goroutines, and leaves no scratch file.
+func TestQCOW2WriteBackFails(t *testing.T) {
+	need(t, "qemu-img")
+	m := &dirMounter{dir: t.TempDir()}
+	a, scratch, _ := newTestAttacher(t, m)
+	path := filepath.Join(m.dir, "volume-2")
+	run(t, "qemu-img", "create", "-f", "qcow2", path, "1M")
+	d, err := a.Open(context.Background(), nfsInfo("volume-2", "qcow2"), ReadWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.WriteAt([]byte("data"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = d.Close()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "write back") {
+			t.Errorf("Close answered %v, want the failed write back", err)
+		}
+	}
+	if left := scratchLeft(t, scratch); len(left) != 0 {
+		t.Errorf("scratch files left: %v", left)
+	}
+}

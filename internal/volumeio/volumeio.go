@@ -11,7 +11,10 @@
 //     go-ceph; only in builds with the ceph tag), "nfs" (the file on a share mounted through
 //     a ShareMounter; raw files directly, qcow2 through a raw copy in ScratchDir) and "iscsi"
 //     (through qemu-img's libiscsi driver and a raw copy in ScratchDir, as this host may have
-//     no kernel iSCSI initiator).
+//     no kernel iSCSI initiator); New and Options (ScratchDir, the ShareMounter, ceph.conf);
+//     RemoveStale, which removes the scratch files of a process that died;
+//   - the readers of each type's connection info (os-brick's formats) and the funnel through
+//     which qemu-img runs, CHAP secrets passed through a pipe, never on its command line.
 package volumeio
 
 import (
