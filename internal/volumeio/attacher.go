@@ -88,6 +88,9 @@ func (a *Attacher) Open(ctx context.Context, info driver.ConnectionInfo, mode Mo
 		log.WithError(err).Error("could not open the volume")
 		return nil, fmt.Errorf("open a %q volume %s: %w", info.DriverVolumeType, mode, err)
 	}
+	if fd, ok := dev.(*fileDevice); ok {
+		fd.log = log
+	}
 	log.WithField("size", dev.Size()).Info("volume opened")
 	return dev, nil
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/sirupsen/logrus"
 )
 
 // errReadOnly is the error of a write to a device opened ReadOnly.
@@ -20,6 +22,8 @@ type fileDevice struct {
 
 	scratch   string       // the scratch file removed by Close; "" for the volume itself
 	writeBack func() error // run by Close after the file is closed, before it is removed
+
+	log logrus.FieldLogger // set by Open: Close logs one line
 
 	once     sync.Once
 	closeErr error
@@ -103,6 +107,14 @@ func (d *fileDevice) Close() error {
 			}
 		}
 		d.closeErr = err
+		if d.log != nil {
+			log := d.log.WithField("staged", d.scratch != "")
+			if err != nil {
+				log.WithError(err).Error("could not close the volume")
+			} else {
+				log.Info("volume closed")
+			}
+		}
 	})
 	return d.closeErr
 }

@@ -202,7 +202,7 @@ func qcow2Chain(t *testing.T, dir string) ([]byte, string) {
 func TestQCOW2WriteBackFails(t *testing.T) {
 	need(t, "qemu-img")
 	m := &dirMounter{dir: t.TempDir()}
-	a, scratch, _ := newTestAttacher(t, m)
+	a, scratch, hook := newTestAttacher(t, m)
 	path := filepath.Join(m.dir, "volume-2")
 	run(t, "qemu-img", "create", "-f", "qcow2", path, "1M")
 	d, err := a.Open(context.Background(), nfsInfo("volume-2", "qcow2"), ReadWrite)
@@ -232,5 +232,8 @@ func TestQCOW2WriteBackFails(t *testing.T) {
 	}
 	if left := scratchLeft(t, scratch); len(left) != 0 {
 		t.Errorf("scratch files left: %v", left)
+	}
+	if n := strings.Count(logged(hook), "could not close the volume"); n != 1 {
+		t.Errorf("the failed Close was logged %d times, want once:\n%s", n, logged(hook))
 	}
 }
