@@ -5,8 +5,10 @@
 // posix.
 //
 // It holds Options (Cinder's backup_posix_path, backup_container,
-// backup_create_containers), Store, and Cinder's naming of containers (ContainerName)
-// and object prefixes (ObjectPrefix).
+// backup_create_containers), Store, Cinder's naming of containers (ContainerName) and
+// object prefixes (ObjectPrefix), and Driver (driver.go, NewDriver, DriverOptions): the
+// backup.Driver on a Store and the chunked engine, which the NFS driver runs on its
+// mounted share.
 //
 // Objects are written to a temporary file next to their final name ("<name>.part-<random>",
 // listed under the backup's prefix so a backup's delete removes a crashed write's
@@ -36,8 +38,9 @@ type Options struct {
 	// Path is backup_posix_path (default $state_path/backup): where backups are stored.
 	Path string
 	// Container is backup_container (default unset). Cinder declares it for posix, but
-	// its posix driver always names a container itself (update_container_name), so it is
-	// never used; ContainerName follows Cinder.
+	// its posix driver always names a container itself (update_container_name), so Cinder
+	// never uses it; Scoria's Driver does (DriverOptions.DefaultContainer), for a backup
+	// whose request names no container.
 	Container string
 	// CreateContainers is backup_create_containers (default true): when false, a
 	// container directory must already exist.
