@@ -106,18 +106,6 @@ func (d *Driver) dialSource(img volumeio.RBDImage) (*cluster, error) {
 	return dial(name, user, d.o.Conf, img.Monitors, keyFrom(img.Keyring), img.Pool)
 }
 
-// keyFrom answers the secret of a keyring's text ("key = AQ…"), or the text itself when it
-// is a bare key.
-func keyFrom(keyring string) string {
-	for _, line := range strings.Split(keyring, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
-		if ok && strings.TrimSpace(k) == "key" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return strings.TrimSpace(keyring)
-}
-
 func dial(clusterName, user, conf string, mons []string, key, pool string) (*cluster, error) {
 	conn, err := rados.NewConnWithClusterAndUser(clusterName, "client."+user)
 	if err != nil {

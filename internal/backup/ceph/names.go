@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/scoria/scoria/internal/resource"
@@ -135,4 +136,16 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// keyFrom answers the secret of a keyring's text ("key = AQ…"), or the text itself when it
+// is a bare key.
+func keyFrom(keyring string) string {
+	for _, line := range strings.Split(keyring, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if ok && strings.TrimSpace(k) == "key" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return strings.TrimSpace(keyring)
 }
