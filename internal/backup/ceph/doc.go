@@ -15,8 +15,10 @@
 // (present on the source and on the base image) are read from it and written into the
 // chain's base image, and only then the same-named snapshot is made on the base image: a
 // backup is in the store if and only if its snapshot is. A full backup of an RBD volume
-// starts a new base image, diffed from nothing. The source keeps only the newest backup
-// snapshot. Any other volume is copied whole into volume-<volume>.backup.<id>, chunk by
+// starts a new base image, diffed from nothing; so does an incremental one whose parent's
+// snapshot is gone from the base image (Cinder fails it). When only the source lost the
+// parent's snapshot, the base head is emptied and the source diffed from nothing into it.
+// The source keeps only the newest backup snapshot. Any other volume is copied whole into volume-<volume>.backup.<id>, chunk by
 // chunk, zero chunks skipped; the copy is written under <name>.tmp and renamed when whole.
 //
 // A restore reads the backup's snapshot of its base image (or its full image) into the
