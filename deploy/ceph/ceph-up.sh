@@ -3,8 +3,10 @@
 # developers: 1 mon, 1 mgr, 1 memstore OSD, cephx on, pool `volumes`, and a `client.cinder` key
 # with the caps a real Cinder rbd_user has: `profile rbd` on its pool, and `profile rbd-read-only`
 # on Glance's pool `images` (made by deploy/glance/glance-up.sh), so that volumes can be
-# copy-on-write clones of Glance's images. The caps are set on every run: a cluster made by an
-# older version of this script gets them too. Everything (conf, keyrings, data, logs,
+# copy-on-write clones of Glance's images; and pool `backups` for the ceph backup driver, on
+# which client.cinder is also the backup user (backup_ceph_user, `profile rbd pool=backups`, as
+# Cinder's docs give client.cinder-backup). The pool and caps are set on every run: a cluster
+# made by an older version of this script gets them too. Everything (conf, keyrings, data, logs,
 # sockets, PIDs) lives in one directory; nothing is written to /etc/ceph or /var/lib/ceph.
 #
 #   deploy/ceph/ceph-up.sh            # install the packages if missing, bring the cluster up
@@ -20,6 +22,7 @@
 #   CEPH_MON_PORT    the mon's msgr2 port [3300];  CEPH_MON_PORT_V1 its v1 port [6789]
 #   CEPH_POOL        the pool made for volumes [volumes]
 #   CEPH_IMAGES_POOL Glance's pool, which client.cinder may read [images]
+#   CEPH_BACKUP_POOL the pool made for backups (backup_ceph_pool) [backups]
 #   CEPH_FRESH=1     stop and wipe the cluster in DIR first
 #   CEPH_INSTALL=0   never run apt-get (fail when the packages are missing)
 #   CEPH_UP_TIMEOUT  seconds the whole bring-up may take [240]
@@ -27,6 +30,7 @@
 # On success it prints the shell lines a test run exports (also written to DIR/env):
 #   SCORIA_TEST_CEPH_CONF=DIR/ceph.conf  SCORIA_TEST_CEPH_USER=cinder
 #   SCORIA_TEST_CEPH_KEYRING=DIR/ceph.client.cinder.keyring  SCORIA_TEST_CEPH_POOL=volumes
+#   SCORIA_TEST_CEPH_BACKUP_POOL=backups
 # Never export CEPH_KEYRING: librados and the ceph CLI let it override every --keyring.
 set -euo pipefail
 
@@ -35,6 +39,7 @@ MON_PORT=${CEPH_MON_PORT:-3300}
 MON_PORT_V1=${CEPH_MON_PORT_V1:-6789}
 POOL=${CEPH_POOL:-volumes}
 IMAGES_POOL=${CEPH_IMAGES_POOL:-images}
+BACKUP_POOL=${CEPH_BACKUP_POOL:-backups}
 TIMEOUT=${CEPH_UP_TIMEOUT:-240}
 PKGS=(ceph-mon ceph-osd ceph-mgr ceph-common librados-dev librbd-dev)
 unset CEPH_KEYRING CEPH_ARGS
@@ -108,13 +113,22 @@ ok = ok and pg["num_pgs"] > 0 and states.get("active+clean", 0) == pg["num_pgs"]
 sys.exit(0 if ok else 1)' "$s"
 }
 
-# grant_cinder_caps: Cinder's documented caps for its rbd_user (idempotent; a pool named in a
-# cap need not exist yet).
+# grant_cinder_caps: Cinder's documented caps for its rbd_user, and for its backup user on the
+# backup pool (idempotent; a pool named in a cap need not exist yet).
 grant_cinder_caps() {
   local out
   out=$(ceph_admin auth caps client.cinder mon 'profile rbd' \
-    osd "profile rbd pool=$POOL, profile rbd-read-only pool=$IMAGES_POOL" mgr "profile rbd pool=$POOL" 2>&1) ||
+    osd "profile rbd pool=$POOL, profile rbd pool=$BACKUP_POOL, profile rbd-read-only pool=$IMAGES_POOL" \
+    mgr "profile rbd pool=$POOL, profile rbd pool=$BACKUP_POOL" 2>&1) ||
     { log "auth caps client.cinder: $out"; return 1; }
+}
+
+# ensure_backup_pool: the backup pool, made and initialised for RBD when missing (idempotent).
+ensure_backup_pool() {
+  ceph_admin osd pool ls 2>/dev/null | grep -qx "$BACKUP_POOL" && return 0
+  ceph_admin osd pool create "$BACKUP_POOL" 16 16 >/dev/null 2>&1 || return 1
+  timeout 60 rbd --conf "$DIR/ceph.conf" --name client.admin --keyring "$DIR/ceph.client.admin.keyring" \
+    pool init "$BACKUP_POOL"
 }
 
 osd_up() { ceph_admin osd stat --format json 2>/dev/null | grep -q '"num_up_osds":1'; }
@@ -125,6 +139,7 @@ SCORIA_TEST_CEPH_CONF=$DIR/ceph.conf
 SCORIA_TEST_CEPH_USER=cinder
 SCORIA_TEST_CEPH_KEYRING=$DIR/ceph.client.cinder.keyring
 SCORIA_TEST_CEPH_POOL=$POOL
+SCORIA_TEST_CEPH_BACKUP_POOL=$BACKUP_POOL
 EOF
   cat "$DIR/env"
 }
@@ -249,6 +264,7 @@ if [ "${CEPH_FRESH:-0}" = 1 ] && [ -d "$DIR" ]; then
 fi
 
 if [ -f "$DIR/made" ] && alive mon.a && alive mgr.x && alive osd.0 && probe >/dev/null 2>&1; then
+  ensure_backup_pool || die "cannot make pool $BACKUP_POOL"
   grant_cinder_caps || die "cannot set the caps of client.cinder"
   log "already up in $DIR"
   print_env
@@ -278,6 +294,7 @@ fi
 
 wait_for "HEALTH_OK, mgr available, PGs active+clean" "$(left)" healthy
 wait_for "I/O probe on pool $POOL" "$(left)" probe
+ensure_backup_pool || die "cannot make pool $BACKUP_POOL"
 grant_cinder_caps || die "cannot set the caps of client.cinder"
 log "up in $((SECONDS - START))s: $DIR"
 print_env
