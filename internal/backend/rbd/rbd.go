@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -157,6 +158,10 @@ func (d *Driver) Delete(ctx context.Context, v driver.Volume) error {
 
 // deleteImage is Delete of image name (volume-<id>, or a volume-<id>.deleted that is no
 // longer held: one still held stays as it is).
+// backupSnap matches the snapshots the Ceph backup driver leaves on a volume it backed up
+// (backup.<backup id>.snap.<timestamp>), Cinder's pattern.
+var backupSnap = regexp.MustCompile(`^backup\.([a-z0-9\-]+?)\.snap\.(.+)$`)
+
 func (d *Driver) deleteImage(ctx context.Context, name string) error {
 	return d.conns().do(ctx, "delete "+name, func(s *session) error {
 		img, err := rbd.OpenImage(s.ioctx, name, rbd.NoSnapshot)
@@ -173,6 +178,15 @@ func (d *Driver) deleteImage(ctx context.Context, name string) error {
 		}
 		var keep bool // clone snapshots with children: the image stays, renamed
 		for _, sn := range snaps {
+			if backupSnap.MatchString(sn.Name) {
+				// A Ceph backup's snapshot of this volume (the base of its next incremental
+				// backup): it goes with the volume, as Cinder's _delete_backup_snaps.
+				if err := removeSnap(img, sn.Name); err != nil {
+					img.Close()
+					return err
+				}
+				continue
+			}
 			if !strings.HasSuffix(sn.Name, cloneSnapSuffix) {
 				img.Close()
 				return fmt.Errorf("%w (%s)", ErrVolumeBusy, sn.Name)
