@@ -261,7 +261,7 @@ func TestGapBackupListFilters(t *testing.T) {
 		code                 int
 		want                 string
 	}{
-		{"member, known filters", "name=a&status=available&volume_id=x&limit=2&sort=name", "3.31", member, 200, `{"backups":[]}`},
+		{"member, known filters", "name=a&status=available&volume_id=x&limit=2&sort=status", "3.31", member, 200, `{"backups":[]}`},
 		{"member, unknown filters", "size=1&color=red", "3.31", member, 400, "Invalid filters color,size are found in query options."},
 		{"member before 3.31", "color=red", "3.30", member, 200, `{"backups":[]}`},
 		{"member, with_count from 3.45", "with_count=true", "3.45", member, 200, `{"backups":[],"count":0}`},
