@@ -94,7 +94,7 @@ func TestGapAnswers(t *testing.T) {
 		{"bad with_count", "GET", "/backups?with_count=maybe", "3.45", "", 400, `~with_count`},
 		{"bad limit", "GET", "/backups?limit=x", "", "", 400, `~limit param must be an integer`},
 		{"bad offset", "GET", "/backups/detail?offset=-1", "", "", 400, `~offset must be >= 0`},
-		{"filters", "GET", "/backups?name=b&status=available&volume_id=" + noBackup + "&sort=name:asc&limit=1", "3.31", "", 200, `{"backups":[]}`},
+		{"filters", "GET", "/backups?name=b&status=available&volume_id=" + noBackup + "&sort=name:asc&limit=1", "3.37", "", 200, `{"backups":[]}`},
 		{"backup show", "GET", "/backups/" + noBackup, "", "", 404, `{"itemNotFound":{"code":404,"message":"Backup ` + noBackup + ` could not be found."}}`},
 		{"backup delete", "DELETE", "/backups/" + noBackup, "", "", 404, `~Backup ` + noBackup + ` could not be found.`},
 		{"backup update", "PUT", "/backups/" + noBackup, "3.9", `{"backup": {"name": "n"}}`, 404, `~Backup ` + noBackup + ` could not be found.`},
