@@ -9,8 +9,9 @@
 // cgsnapshots on top of them, QoS specs, quota sets and classes, limits, transfers, user
 // messages (3.3), os-services, os-availability-zone, extensions, and scheduler-stats/get_pools
 // and capabilities, with noauth or Keystone authentication, Cinder's policy rules and
-// microversions up to MaxVersion. The features Scoria does not have yet but advertises
-// (backups, clusters, manageable volumes and snapshots, workers cleanup, the migration
+// microversions up to MaxVersion, and backups (create, restore, export and import
+// of records; backups*.go), sent to the backup services. The features Scoria does not have
+// yet but advertises (clusters, manageable volumes and snapshots, workers cleanup, the migration
 // volume actions) are stubs (gaps.go) that answer as Cinder does without them;
 // os-services set-log/get-log (3.32) act on the API's own logger.
 //
@@ -72,6 +73,7 @@ type Store interface {
 	groupTypeStore
 	encryptionStore
 	groupStore
+	backupStore
 }
 
 // Dispatcher publishes outbox rows right after the transaction that wrote them committed.
@@ -136,6 +138,19 @@ type Options struct {
 	// volume when the request says force (false: force is ignored, as Cinder's default).
 	EnableForceUpload bool
 
+	// BackupUseSameHost is backup_use_same_host: a backup is taken by the backup service
+	// of its volume's host when one runs there, and restored, exported and deleted by the
+	// service that holds it (false: any up service of the zone, as Cinder's default).
+	BackupUseSameHost bool
+	// BackupRecords asks backup services for backups' records (RPCBackupRecords); without
+	// it export_record answers 503.
+	BackupRecords BackupRecords
+	// RestoreVolumeWait bounds how long a restore to a new volume waits for that volume to
+	// leave creating (default 5 minutes); RestoreVolumePoll is how often it looks (default
+	// 1s).
+	RestoreVolumeWait time.Duration
+	RestoreVolumePoll time.Duration
+
 	// maxVersion, when set (tests only), advertises a higher microversion than MaxVersion, up
 	// to GatedVersion, so the version-gated behaviour prepared for later releases is tested.
 	maxVersion string
@@ -174,6 +189,11 @@ type server struct {
 	keys                 keymanager.Manager
 
 	images images // the Image service and its options (images.go)
+
+	backupSameHost bool          // backup_use_same_host
+	records        BackupRecords // nil: export_record answers 503
+	restoreWait    time.Duration // bound of a restore's wait for its new volume
+	restorePoll    time.Duration
 }
 
 // New returns the Block Storage API handler.
@@ -214,6 +234,16 @@ func New(o Options) (http.Handler, error) {
 		keys:                 o.KeyManager,
 		images: images{service: o.Images, serviceToken: o.ImageServiceToken, coreProperties: o.GlanceCoreProperties,
 			forceUpload: o.EnableForceUpload},
+		backupSameHost: o.BackupUseSameHost,
+		records:        o.BackupRecords,
+		restoreWait:    o.RestoreVolumeWait,
+		restorePoll:    o.RestoreVolumePoll,
+	}
+	if s.restoreWait <= 0 {
+		s.restoreWait = defaultRestoreVolumeWait
+	}
+	if s.restorePoll <= 0 {
+		s.restorePoll = defaultRestoreVolumePoll
 	}
 	if o.AuthStrategy == "keystone" {
 		s.tokens = o.Tokens

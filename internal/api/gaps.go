@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/scoria/scoria/internal/api/wire"
@@ -27,7 +26,6 @@ import (
 // Microversions of the gap features.
 var (
 	mvManageExisting        = wire.Version{Major: 3, Minor: 8}
-	mvBackupUpdate          = wire.Version{Major: 3, Minor: 9}
 	mvManageExistingCluster = wire.Version{Major: 3, Minor: 17}
 	mvReplicationCluster    = wire.Version{Major: 3, Minor: 26}
 	mvWorkersCleanup        = wire.Version{Major: 3, Minor: 24}
@@ -36,17 +34,6 @@ var (
 
 // gapRoutes registers the stubs of the missing features.
 func (s *server) gapRoutes(api route) {
-	// Issue 18: backups.
-	api("/backups", http.MethodGet, s.listBackups)
-	api("/backups/detail", http.MethodGet, s.listBackups)
-	api("/backups", http.MethodPost, s.createBackup)
-	api("/backups/import_record", http.MethodPost, s.importBackupRecord)
-	api("/backups/{backup_id}", http.MethodGet, s.backupNotFound)
-	api("/backups/{backup_id}", http.MethodPut, s.updateBackup)
-	api("/backups/{backup_id}", http.MethodDelete, s.backupNotFound)
-	api("/backups/{backup_id}/restore", http.MethodPost, s.restoreBackup)
-	api("/backups/{backup_id}/export_record", http.MethodGet, s.exportBackupRecord)
-	api("/backups/{backup_id}/action", http.MethodPost, s.backupAction)
 	// Issue 19: clusters, manageable volumes and snapshots, workers, services' log levels.
 	api("/clusters", http.MethodGet, s.listClusters)
 	api("/clusters/detail", http.MethodGet, s.listClusters)
@@ -92,184 +79,6 @@ const (
 	cinderVolumeBinaryName    = "cinder-volume"
 	cinderSchedulerBinaryName = "cinder-scheduler"
 )
-
-// listBackups is GET /backups and /backups/detail (issue 18): there are no backups, so the
-// list is Cinder's empty one, with "count" from 3.45 when with_count asks for it. Its query is
-// checked as Cinder checks it: paging, and from 3.31 a non-admin's filters against the
-// backup resource filters (name, status, volume_id).
-func (s *server) listBackups(w http.ResponseWriter, r *http.Request) error {
-	q, f := wire.ParseQuery(r.URL.RawQuery)
-	if f != nil {
-		return f
-	}
-	ctx := r.Context()
-	mv := wire.VersionOf(ctx)
-	if mv.AtLeast(mvResourceFilter) && !reqctx.From(ctx).IsAdmin {
-		var invalid []string
-		for _, p := range q {
-			if !slices.Contains(backupListParams, p.Key) && !slices.Contains(backupFilterKeys, p.Key) &&
-				!slices.Contains(invalid, p.Key) && (p.Key != "with_count" || !mv.AtLeast(mvCountInfo)) {
-				invalid = append(invalid, p.Key)
-			}
-		}
-		if len(invalid) > 0 {
-			sort.Strings(invalid)
-			return wire.BadRequest("Invalid filters %s are found in query options.", strings.Join(invalid, ","))
-		}
-	}
-	if _, f := wire.ParseLimit(q, s.maxLimit); f != nil {
-		return f
-	}
-	if _, f := wire.ParseOffset(q); f != nil {
-		return f
-	}
-	body := map[string]any{"backups": []any{}}
-	if v, ok := q.Get("with_count"); ok && mv.AtLeast(mvCountInfo) {
-		withCount, f := wire.ParseBoolParam("with_count", v)
-		if f != nil {
-			return f
-		}
-		if withCount {
-			body["count"] = 0
-		}
-	}
-	wire.WriteJSON(w, http.StatusOK, body)
-	return nil
-}
-
-// backupFilterKeys are the backup list's filters in Cinder's default resource_filters.json;
-// backupListParams are the list's other parameters, which are not filters.
-var (
-	backupFilterKeys = []string{"name", "status", "volume_id"}
-	backupListParams = []string{"limit", "offset", "marker", "sort", "sort_key", "sort_dir", "all_tenants", "project_id"}
-)
-
-// backupNotFound answers a backup that does not exist (all of them, until issue 18):
-// GET and DELETE /backups/{id}.
-func (s *server) backupNotFound(w http.ResponseWriter, r *http.Request) error {
-	return wire.NotFound("Backup %s could not be found.", mux.Vars(r)["backup_id"])
-}
-
-// updateBackup is PUT /backups/{id} (3.9): the body is checked, then the backup is not found.
-func (s *server) updateBackup(w http.ResponseWriter, r *http.Request) error {
-	if !wire.VersionOf(r.Context()).AtLeast(mvBackupUpdate) {
-		return wire.NotFound(wire.MsgResourceNotFound)
-	}
-	if _, err := readObjectMember(r, "backup"); err != nil {
-		return err
-	}
-	return s.backupNotFound(w, r)
-}
-
-// restoreBackup is POST /backups/{id}/restore: the body is checked, then the backup is not found.
-func (s *server) restoreBackup(w http.ResponseWriter, r *http.Request) error {
-	if _, err := readObjectMember(r, "restore"); err != nil {
-		return err
-	}
-	return s.backupNotFound(w, r)
-}
-
-// exportBackupRecord is GET /backups/{id}/export_record: admins only, as Cinder decides the
-// rule before reading the backup.
-func (s *server) exportBackupRecord(w http.ResponseWriter, r *http.Request) error {
-	if f := authorizeAdmin(r, policyBackupExport); f != nil {
-		return f
-	}
-	return s.backupNotFound(w, r)
-}
-
-// backupAction is POST /backups/{id}/action: os-reset_status and os-force_delete find no
-// backup; other actions are Cinder's "There is no such action".
-func (s *server) backupAction(w http.ResponseWriter, r *http.Request) error {
-	body, err := wire.ReadBody(r)
-	if err != nil {
-		return err
-	}
-	o, ok := body.(*wire.Object)
-	if !ok || len(o.Keys) != 1 {
-		return wire.BadRequest(wire.MsgMalformedBody)
-	}
-	switch name := o.Keys[0]; name {
-	case "os-reset_status", "os-force_delete":
-		return s.backupNotFound(w, r)
-	default:
-		return wire.BadRequest("There is no such action: %s", name)
-	}
-}
-
-// createBackup is POST /backups (issue 18). As Cinder's backup API does, it checks the body,
-// reads the volume (404 when the caller cannot see it; getVolume decides backup:create on it,
-// see bodyObjectRoutes) and checks its status. Then there is no backup service. Cinder Zed
-// would accept the backup (202) and let its scheduler fail it (status error, user message
-// "Service not found for creating backup."); Scoria has no backup records to fail until issue
-// 18, so it answers at once what Cinder's backups controller answers for a ServiceNotFound:
-// 503 "Service cinder-backup could not be found.".
-func (s *server) createBackup(w http.ResponseWriter, r *http.Request) error {
-	v, err := readObjectMember(r, "backup")
-	if err != nil {
-		return err
-	}
-	volID, ok := v.Get("volume_id")
-	if !ok {
-		return wire.SchemaError("backup", v, "'volume_id' is a required property")
-	}
-	if f := wire.CheckOptionalUUID("backup/volume_id", volID); f != nil || volID == nil {
-		if f == nil {
-			f = wire.SchemaError("backup/volume_id", volID, "None is not valid under any of the given schemas")
-		}
-		return f
-	}
-	force := false
-	if fv, ok := v.Get("force"); ok {
-		var f *wire.Fault
-		if force, f = wire.CheckOptionalBoolean("backup/force", fv); f != nil {
-			return f
-		}
-	}
-	ctx := r.Context()
-	vol, err := s.getVolume(ctx, volID.(string))
-	if err != nil {
-		return err
-	}
-	snapID, _ := v.Get("snapshot_id")
-	switch {
-	case snapID != nil:
-		// The snapshot's checks need the backup service to matter; none exists.
-	case vol.Status != resource.StatusAvailable && vol.Status != resource.StatusInUse:
-		return wire.BadRequest("Invalid volume: Volume to be backed up must be available or in-use, but the current status is \"%s\".", vol.Status)
-	case vol.Status == resource.StatusInUse && !force:
-		return wire.BadRequest("Invalid volume: Backing up an in-use volume must use the force flag.")
-	}
-	return wire.New(http.StatusServiceUnavailable, msgBackupServiceNotFound)
-}
-
-// importBackupRecord is POST /backups/import_record: admins only; with the body checked, no
-// backup service can take the record (Cinder's 503 ServiceNotFound, named after the
-// record's backup_service).
-func (s *server) importBackupRecord(w http.ResponseWriter, r *http.Request) error {
-	v, err := readObjectMember(r, "backup-record")
-	if err != nil {
-		return err
-	}
-	var service string
-	for _, k := range []string{"backup_service", "backup_url"} {
-		x, ok := v.Get(k)
-		if !ok {
-			return wire.SchemaError("backup-record", v, wire.PyStrRepr(k)+" is a required property")
-		}
-		str, ok := x.(string)
-		if !ok {
-			return wire.CheckType("backup-record/"+k, x, "string")
-		}
-		if k == "backup_service" {
-			service = str
-		}
-	}
-	if f := authorizeAdmin(r, policyBackupImport); f != nil {
-		return f
-	}
-	return wire.New(http.StatusServiceUnavailable, "Service %s could not be found.", service)
-}
 
 // readObjectMember reads a {"<member>": {…}} body whose member must be an object.
 func readObjectMember(r *http.Request, member string) (*wire.Object, error) {

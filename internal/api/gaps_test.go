@@ -94,7 +94,7 @@ func TestGapAnswers(t *testing.T) {
 		{"bad with_count", "GET", "/backups?with_count=maybe", "3.45", "", 400, `~with_count`},
 		{"bad limit", "GET", "/backups?limit=x", "", "", 400, `~limit param must be an integer`},
 		{"bad offset", "GET", "/backups/detail?offset=-1", "", "", 400, `~offset must be >= 0`},
-		{"filters", "GET", "/backups?name=b&status=available&volume_id=" + noBackup + "&sort=name:asc&limit=1", "3.31", "", 200, `{"backups":[]}`},
+		{"filters", "GET", "/backups?name=b&status=available&volume_id=" + noBackup + "&sort=name:asc&limit=1", "3.37", "", 200, `{"backups":[]}`},
 		{"backup show", "GET", "/backups/" + noBackup, "", "", 404, `{"itemNotFound":{"code":404,"message":"Backup ` + noBackup + ` could not be found."}}`},
 		{"backup delete", "DELETE", "/backups/" + noBackup, "", "", 404, `~Backup ` + noBackup + ` could not be found.`},
 		{"backup update", "PUT", "/backups/" + noBackup, "3.9", `{"backup": {"name": "n"}}`, 404, `~Backup ` + noBackup + ` could not be found.`},
@@ -261,7 +261,7 @@ func TestGapBackupListFilters(t *testing.T) {
 		code                 int
 		want                 string
 	}{
-		{"member, known filters", "name=a&status=available&volume_id=x&limit=2&sort=name", "3.31", member, 200, `{"backups":[]}`},
+		{"member, known filters", "name=a&status=available&volume_id=x&limit=2&sort=status", "3.31", member, 200, `{"backups":[]}`},
 		{"member, unknown filters", "size=1&color=red", "3.31", member, 400, "Invalid filters color,size are found in query options."},
 		{"member before 3.31", "color=red", "3.30", member, 200, `{"backups":[]}`},
 		{"member, with_count from 3.45", "with_count=true", "3.45", member, 200, `{"backups":[],"count":0}`},

@@ -33,6 +33,7 @@ func routeAreas(s *server) map[string]func(route) {
 	return map[string]func(route){
 		"typeRoutes":             s.typeRoutes,
 		"snapshotRoutes":         s.snapshotRoutes,
+		"backupRoutes":           s.backupRoutes,
 		"quotaRoutes":            s.quotaRoutes,
 		"transferRoutes":         s.transferRoutes,
 		"volumeExtraRoutes":      s.volumeExtraRoutes,

@@ -64,6 +64,7 @@ func (s *server) handler() http.Handler {
 	s.volumeExtraRoutes(api)
 	s.attachmentRoutes(api)
 	s.gapRoutes(api)
+	s.backupRoutes(api)
 	s.groupTypeRoutes(api)
 	s.groupRoutes(api)
 	s.groupSnapshotRoutes(api)

@@ -124,6 +124,7 @@ const (
 	ruleTypeSensitiveSpecs                  // extra specs beyond the user-visible ones
 	ruleTypeQoSSpecsID                      // a type's qos_specs_id
 	ruleTypeAccess                          // os-volume-type-access:is_public
+	ruleBackupAttributes                    // os-backup-project-attr:project_id, a backup's user_id
 	numViewRules
 )
 
@@ -138,6 +139,7 @@ var viewRuleNames = [numViewRules]string{
 	ruleTypeSensitiveSpecs:  "volume_extension:types_extra_specs:read_sensitive",
 	ruleTypeQoSSpecsID:      "volume_extension:access_types_qos_specs_id",
 	ruleTypeAccess:          "volume_extension:volume_type_access",
+	ruleBackupAttributes:    "backup:backup_project_attribute",
 }
 
 // viewRules holds one request's decisions of the view rules, each decided the first time a

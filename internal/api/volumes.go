@@ -48,7 +48,6 @@ var forceDeletableStatuses = append(slices.Clone(volumeStatuses), resource.Statu
 // scheduler's create_volume message in one transaction, hand the message to the bus.
 func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	rc := reqctx.From(ctx)
 	body, err := wire.ReadBody(r)
 	if err != nil {
 		return err
@@ -57,32 +56,52 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 	if f != nil {
 		return f
 	}
+	v, err := s.newVolume(r, req)
+	if err != nil {
+		return err
+	}
+	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
+	return nil
+}
+
+// newVolume makes the volume req asks for as POST /volumes does (the restore of a backup to
+// a new volume makes it the same way): Cinder's checks, then the volume and the scheduler's
+// create_volume message in one transaction, the message handed to the bus.
+func (s *server) newVolume(r *http.Request, req *createRequest) (*resource.Volume, error) {
+	ctx := r.Context()
+	rc := reqctx.From(ctx)
+	var err error
 	var vt *resource.VolumeType
 	// From a source: the source's type by default; from an image: the image's.
 	if req.volumeType != "" || !req.hasSource() && !req.imageGiven {
 		if vt, err = s.resolveVolumeType(ctx, req.volumeType); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	src, err := s.lookUpSource(ctx, req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if f := req.unsupportedSource(); f != nil {
-		return f
+		return nil, f
+	}
+	if req.backupID != "" {
+		if err := s.checkVolumeBackup(ctx, req); err != nil {
+			return nil, err
+		}
 	}
 	img, src, err := s.imageOfCreate(ctx, req, src)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if src != nil {
 		if vt, err = s.fromSource(ctx, req, src, vt); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if img != nil && vt == nil {
 		if vt, err = s.imageVolumeType(ctx, img); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if req.groupID == "" {
@@ -91,29 +110,29 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.groupID != "" {
 		if err := s.checkVolumeGroup(ctx, req.groupID, vt); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if req.size == 0 {
-		return wire.InvalidInput("Volume size 'None' must be an integer and greater than 0")
+		return nil, wire.InvalidInput("Volume size 'None' must be an integer and greater than 0")
 	}
 	if img != nil {
 		if f := checkImageForVolume(img, req.size); f != nil {
-			return f
+			return nil, f
 		}
 		if err := s.refuseEncryptedImage(ctx, vt); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if f := provisionSizeFault(vt, req.size); f != nil {
-		return f
+		return nil, f
 	}
 	az := req.availabilityZone
 	if az == "" {
 		az = s.defaultAZ
 	}
 	if !s.knownZone(az) {
-		return wire.BadRequest("Availability zone '%s' is invalid.", az)
+		return nil, wire.BadRequest("Availability zone '%s' is invalid.", az)
 	}
 	// As Cinder's create flow (ExtractVolumeRequestTask), once the type is known and before
 	// any quota or row: a multiattach volume (its type's extra spec, or the deprecated
@@ -121,7 +140,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 	multiattach := req.multiattach || typeIsMultiattach(vt)
 	if multiattach {
 		if f := authorize(r, policyMultiattach, rc.ProjectID); f != nil {
-			return f
+			return nil, f
 		}
 	}
 
@@ -167,17 +186,18 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 		SnapshotID:       v.SnapshotID,
 		SourceVolID:      v.SourceVolID,
 		ImageID:          imageID,
+		BackupID:         req.backupID,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.newVolumeKey(r, v, vt); err != nil {
-		return err
+		return nil, err
 	}
 	msgs, err := s.store.CreateVolume(ctx, v, msg)
 	if err != nil {
 		s.forgetVolumeKey(r, v)
-		return err
+		return nil, err
 	}
 	s.dispatch(ctx, msgs)
 	fields := map[string]any{"volume_id": v.ID, "size": v.Size}
@@ -185,8 +205,7 @@ func (s *server) createVolume(w http.ResponseWriter, r *http.Request) error {
 		fields["image_id"] = imageID
 	}
 	reqctx.Log(ctx, s.log).WithFields(fields).Info("volume create accepted")
-	wire.WriteJSON(w, http.StatusAccepted, map[string]any{"volume": newViewer(r).detail(v, false)})
-	return nil
+	return v, nil
 }
 
 // The extra specs that bound the size of a type's volumes (Cinder's MIN_SIZE_KEY and
@@ -239,7 +258,7 @@ func typeIsMultiattach(vt *resource.VolumeType) bool {
 }
 
 // unsupportedSource refuses more than one source (snapshot, source volume, image, backup), as
-// Cinder does, and, clearly, the sources Scoria cannot create a volume from yet.
+// Cinder does.
 func (req *createRequest) unsupportedSource() *wire.Fault {
 	n := 0
 	for _, id := range []string{req.snapshotID, req.sourceVolID, req.backupID} {
@@ -253,8 +272,6 @@ func (req *createRequest) unsupportedSource() *wire.Fault {
 	switch {
 	case n > 1:
 		return wire.InvalidInput(msgExclusiveSources)
-	case req.backupID != "":
-		return wire.BadRequest("Creating a volume from a backup (backup_id) is not supported by Scoria yet.")
 	}
 	return nil
 }

@@ -256,7 +256,7 @@ func TestCreateVolumeRefused(t *testing.T) {
 		{"clone", "", `{"volume": {"size": 1, "source_volid": "` + snap + `"}}`, http.StatusNotFound, "Volume " + snap + " could not be found."},
 		{"from an image", "", `{"volume": {"size": 1, "imageRef": "cirros"}}`, 0, "Creating a volume from an image (imageRef) needs the Image service (Glance), which this Scoria API is not configured with."},
 		{"from an image by image_id", "", `{"volume": {"size": 1, "image_id": "cirros"}}`, 0, "Creating a volume from an image (imageRef) needs the Image service (Glance), which this Scoria API is not configured with."},
-		{"from a backup", "volume 3.47", `{"volume": {"size": 1, "backup_id": "` + snap + `"}}`, 0, "Creating a volume from a backup (backup_id) is not supported by Scoria yet."},
+		{"from a missing backup", "volume 3.47", `{"volume": {"size": 1, "backup_id": "` + snap + `"}}`, http.StatusNotFound, "Backup " + snap + " could not be found."},
 		{"in an unknown group", "volume 3.13", `{"volume": {"size": 1, "group_id": "g"}}`, http.StatusNotFound, "Group g could not be found."},
 		{"multiattach not a boolean", "", `{"volume": {"size": 1, "multiattach": "maybe"}}`, 0, "Invalid input for field/attribute multiattach. Value: maybe. 'maybe' is not valid under any of the given schemas"},
 		{"hints not an object", "", `{"volume": {"size": 1}, "OS-SCH-HNT:scheduler_hints": "x"}`, 0, "Invalid input for field/attribute OS-SCH-HNT:scheduler_hints. Value: x. 'x' is not of type 'object', 'null'"},

@@ -121,6 +121,8 @@ func (e *Env) RunAPI(ctx context.Context, ready chan<- string) error {
 		Dispatcher:                relay,
 		Pools:                     &api.RPCPools{Transport: e.Transport},
 		Connections:               &api.RPCConnections{Transport: e.Transport},
+		BackupRecords:             &api.RPCBackupRecords{Transport: e.Transport},
+		BackupUseSameHost:         e.Cfg.Backups.UseSameHost,
 		Log:                       e.Log.WithField("component", "api"),
 		AuthStrategy:              d.AuthStrategy,
 		Tokens:                    authOpts.Tokens,
