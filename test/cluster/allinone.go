@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/scoria/scoria/test/blockstorage"
@@ -28,12 +29,27 @@ type AllInOne struct {
 // StartAllInOne writes an override of the generated configuration (the port, debug logs)
 // in dir, starts binDir/scoria on dir and waits until its API answers.
 func StartAllInOne(ctx context.Context, binDir, dir string, logf func(string, ...any)) (*AllInOne, error) {
+	return StartAllInOneWith(ctx, binDir, dir, nil, logf)
+}
+
+// StartAllInOneWith is StartAllInOne with more [DEFAULT] options in the override (e.g. the
+// backup_posix_path two all-in-ones share to export a backup from one and import it into the
+// other).
+func StartAllInOneWith(ctx context.Context, binDir, dir string, extra map[string]string, logf func(string, ...any)) (*AllInOne, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	conf := filepath.Join(dir, "test.conf")
 	body := fmt.Sprintf("[DEFAULT]\nosapi_volume_listen_port = %d\ndebug = true\nreport_interval = 1\nperiodic_interval = 2\n", port)
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		body += fmt.Sprintf("%s = %s\n", k, extra[k])
+	}
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		return nil, err
 	}

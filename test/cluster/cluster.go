@@ -1,5 +1,6 @@
 // Package cluster starts and stops Scoria deployments of real processes for end-to-end tests
-// and the load bench: scoria-api, scoria-scheduler and N scoria-volume on MariaDB and RabbitMQ,
+// and the load bench: scoria-api, scoria-scheduler, N scoria-volume and (Options.Backups)
+// scoria-backup processes on MariaDB and RabbitMQ,
 // each cluster on its own database, vhost, API port and directory, so clusters run side by side;
 // and the all-in-one binary on a data directory of its own (StartAllInOne). Process runs one
 // binary with kill -9, stop and restart.
@@ -61,6 +62,8 @@ type Options struct {
 	KeepDir    bool   // keep the directory (logs, volume files) at Close
 	Logf       func(format string, args ...any)
 	Schedulers int // scoria-scheduler processes [1]; see SchedulerProcess
+	// Backups are scoria-backup processes, started after the volume processes; none by default.
+	Backups []BackupSpec
 	// CinderQuotas keeps Cinder's default quotas (10 volumes, 1000 GiB, …); otherwise the
 	// class 'default' is made unlimited for volumes, snapshots and gigabytes after db sync.
 	CinderQuotas bool
@@ -150,7 +153,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 
 func (c *Cluster) start(ctx context.Context) error {
 	began := time.Now()
-	for _, d := range []string{"etc", "logs"} {
+	for _, d := range []string{"etc", "logs", "backups"} {
 		if err := os.MkdirAll(filepath.Join(c.Dir, d), 0o755); err != nil {
 			return err
 		}
@@ -173,6 +176,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	for _, h := range c.opts.VolumeHosts {
 		c.addProcess(VolumeProcess(h), BinVolume)
 	}
+	c.addBackups()
 	if err := c.writeConfigs(); err != nil {
 		return err
 	}
@@ -219,6 +223,9 @@ func (c *Cluster) hostOf(name string) (host string, volume bool) {
 	if h, ok := c.schedulerHost(name); ok {
 		return h, false
 	}
+	if s, ok := c.backupSpec(name); ok {
+		return s.Host, false
+	}
 	return c.opts.ControllerHost, false
 }
 
@@ -255,6 +262,15 @@ func (c *Cluster) writeConfigs() error {
 		}
 		if volume {
 			c.addVolumeOptions(host, opts)
+		}
+		if s, ok := c.backupSpec(name); ok {
+			opts["backup_posix_path"] = c.BackupPosixPath()
+			for k, v := range c.opts.Extra {
+				opts[k] = v
+			}
+			for k, v := range s.Extra {
+				opts[k] = v
+			}
 		}
 		keys := make([]string, 0, len(opts))
 		for k := range opts {
@@ -382,7 +398,7 @@ func (c *Cluster) Files() (map[string][]string, error) {
 	return out, nil
 }
 
-// Process is the named process (API, Scheduler, VolumeProcess(host)); it panics on an
+// Process is the named process (API, Scheduler, VolumeProcess(host), BackupProcess(host)); it panics on an
 // unknown name, a bug in the test.
 func (c *Cluster) Process(name string) *Process {
 	p, ok := c.procs[name]

@@ -61,12 +61,15 @@ func (c *Cluster) CheckProcesses() error {
 	return errors.Join(errs...)
 }
 
-// WaitServicesUp polls GET /os-services until every scheduler and every volume backend of the
-// cluster are listed, enabled and up.
+// WaitServicesUp polls GET /os-services until every scheduler, every volume backend and every
+// backup service of the cluster are listed, enabled and up.
 func (c *Cluster) WaitServicesUp(timeout time.Duration) error {
 	want := c.wantSchedulers()
 	for _, bh := range c.BackendHosts() {
 		want["volume "+bh] = "-volume"
+	}
+	for _, b := range c.opts.Backups {
+		want["backup "+b.Host] = "-backup"
 	}
 	cl := c.Client()
 	err := c.poll(context.Background(), timeout, 200*time.Millisecond, func() (bool, string, error) {
