@@ -78,9 +78,10 @@ type Manager struct {
 	router     *rpc.Router
 }
 
-// Run registers the service and keeps its heartbeat, recovers the backups this host left in
-// flight (retried until it succeeds or ctx ends), then serves topic scoria-backup for this
-// host until ctx ends.
+// Run recovers the backups this host left in flight (retried until it succeeds or ctx ends),
+// then registers the service and keeps its heartbeat — so that no new work is sent to this
+// host while recovery runs, as the API sends work only to up services — and serves topic
+// scoria-backup for this host until ctx ends.
 func (m *Manager) Run(ctx context.Context) error {
 	log := m.Log.WithField("host", m.Host)
 	interval := m.ReportInterval
@@ -89,6 +90,16 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	hb := &service.Heartbeat{Store: m.Store, Interval: interval, Log: log,
 		Service: resource.Service{Binary: resource.BinaryBackup, Host: m.Host, Topic: rpc.TopicBackup, AvailabilityZone: m.Zone}}
+	for {
+		err := m.Recover(ctx)
+		if err == nil {
+			break
+		}
+		log.WithError(err).Error("recovery: could not finish what the backup service left in flight; trying again")
+		if !m.wait(ctx) {
+			return ctx.Err()
+		}
+	}
 	for {
 		err := hb.Register(ctx)
 		if err == nil {
@@ -100,16 +111,6 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 	}
 	go hb.Run(ctx)
-	for {
-		err := m.Recover(ctx)
-		if err == nil {
-			break
-		}
-		log.WithError(err).Error("recovery: could not finish what the backup service left in flight; trying again")
-		if !m.wait(ctx) {
-			return ctx.Err()
-		}
-	}
 	log.WithField("driver", m.Driver.Service()).Info("backup service started")
 	return m.Transport.Serve(ctx, rpc.Target{Topic: rpc.TopicBackup, Server: m.Host}, m.Handle)
 }
