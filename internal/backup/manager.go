@@ -169,12 +169,12 @@ func (m *Manager) acquire(ctx context.Context) (release func(), err error) {
 // connector is this host as initialize_connection sees it, asking a local attach.
 func (m *Manager) connector() driver.Connector {
 	c := driver.Connector{
-		"host":                       m.Host,
+		"host":                      m.Host,
 		rpcapi.ConnectorLocalAttach: true,
-		"ip":                         ownIP(),
-		"platform":                   platform(),
-		"os_type":                    runtime.GOOS,
-		"multipath":                  false,
+		"ip":                        ownIP(),
+		"platform":                  platform(),
+		"os_type":                   runtime.GOOS,
+		"multipath":                 false,
 	}
 	if iqn := initiatorName(); iqn != "" {
 		c["initiator"] = iqn
