@@ -78,8 +78,9 @@ type Manager struct {
 	router     *rpc.Router
 }
 
-// Run recovers the backups this host left in flight (retried until it succeeds or ctx ends),
-// then registers the service and keeps its heartbeat — so that no new work is sent to this
+// Run recovers the backups this host left in flight (retried until it succeeds or ctx ends;
+// the temporary volumes of ended backups are removed in the background, retried while their
+// volume services do not answer), then registers the service and keeps its heartbeat — so that no new work is sent to this
 // host while recovery runs, as the API sends work only to up services — and serves topic
 // scoria-backup for this host until ctx ends.
 func (m *Manager) Run(ctx context.Context) error {
@@ -91,15 +92,28 @@ func (m *Manager) Run(ctx context.Context) error {
 	hb := &service.Heartbeat{Store: m.Store, Interval: interval, Log: log,
 		Service: resource.Service{Binary: resource.BinaryBackup, Host: m.Host, Topic: rpc.TopicBackup, AvailabilityZone: m.Zone}}
 	for {
-		err := m.Recover(ctx)
+		err := m.recoverInFlight(ctx)
 		if err == nil {
 			break
 		}
-		log.WithError(err).Error("recovery: could not finish what the backup service left in flight; trying again")
+		log.WithError(err).Error("recovery: could not end what the backup service left in flight; trying again")
 		if !m.wait(ctx) {
 			return ctx.Err()
 		}
 	}
+	// Temporary volumes need their volume services, which may be down: removed meanwhile.
+	go func() {
+		for {
+			err := m.removeTemps(ctx)
+			if err == nil {
+				return
+			}
+			log.WithError(err).Warn("recovery: could not remove the temporary volumes of ended backups; trying again")
+			if !m.wait(ctx) {
+				return
+			}
+		}
+	}()
 	for {
 		err := hb.Register(ctx)
 		if err == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -187,7 +188,7 @@ type fixture struct {
 
 // newFixture builds a real volume service (localfile backend) and the backup service on one
 // in-process bus and a SQLite database; the backup service is served only when serve is set
-// (tests that play a crash call the Manager's methods themselves).
+// (tests that play a crash call the Manager's methods themselves, then serve).
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -340,7 +341,8 @@ func (f *fixture) eventually(what string, cond func() (bool, string)) {
 	f.t.Fatalf("%s: not reached; last saw %s", what, last)
 }
 
-// noTempVolumes fails if a volume row or file other than keep is left.
+// onlyVolumes fails if a volume row or file other than those of keep (and snapshots' files;
+// "" in keep stands for nothing) is left on the backend.
 func (f *fixture) onlyVolumes(keep ...string) {
 	f.t.Helper()
 	entries, err := os.ReadDir(f.vdrv.Dir)
@@ -348,11 +350,16 @@ func (f *fixture) onlyVolumes(keep ...string) {
 		f.t.Fatal(err)
 	}
 	want := map[string]bool{}
+	rows := 0
 	for _, id := range keep {
+		if id == "" { // a snapshot's file
+			continue
+		}
+		rows++
 		want[driver.StorageName(id)] = true
 	}
 	for _, e := range entries {
-		if !want[e.Name()] {
+		if !want[e.Name()] && !strings.HasPrefix(e.Name(), "snapshot-") {
 			f.t.Errorf("storage %s left on the backend", e.Name())
 		}
 	}
@@ -360,8 +367,8 @@ func (f *fixture) onlyVolumes(keep ...string) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if len(vols) != len(keep) {
-		f.t.Errorf("%d volume rows, want %d", len(vols), len(keep))
+	if len(vols) != rows {
+		f.t.Errorf("%d volume rows, want %d", len(vols), rows)
 	}
 }
 
@@ -703,5 +710,95 @@ func TestRecoveryAfterCrash(t *testing.T) {
 	}
 	if _, err := os.Stat(f.file(dev.VolumeID)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("temporary volume's storage left: %v", err)
+	}
+}
+
+func TestBackupOfSnapshotGoesThroughTemporaryVolume(t *testing.T) {
+	f := newFixture(t)
+	v := f.volume(resource.StatusAvailable, sample)
+	sn := &resource.Snapshot{VolumeID: v.ID, ProjectID: "p", UserID: "u"}
+	if _, err := f.store.CreateSnapshot(f.ctx, sn, []string{resource.StatusAvailable}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.vm.CreateSnapshot(f.ctx, sn.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.write(v.ID, map[int64][]byte{0: []byte("AFTER SNAP!")}) // the backup must hold the snapshot's data
+	b := &resource.Backup{VolumeID: v.ID, SnapshotID: sn.ID, ProjectID: "p", UserID: "u", Host: nodeName, AvailabilityZone: "nova"}
+	if _, err := f.store.CreateBackup(f.ctx, b, resource.BackupCreate{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.bm.CreateBackup(f.ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.getBackup(b.ID); got.Status != resource.BackupAvailable || got.TempVolumeID != "" {
+		t.Fatalf("backup = %s (temp %q)", got.Status, got.TempVolumeID)
+	}
+	if s, err := f.store.GetSnapshot(f.ctx, sn.ID); err != nil || s.Status != resource.SnapshotAvailable {
+		t.Fatalf("snapshot after the backup = %v, %v", s, err)
+	}
+	f.onlyVolumes(v.ID, "") // the volume's file, the snapshot's file, no temporary volume
+	nv := f.volume(resource.StatusAvailable, nil)
+	if _, err := f.store.StartRestore(f.ctx, resource.BackupRestore{BackupID: b.ID, VolumeID: nv.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.bm.RestoreBackup(f.ctx, rpcapi.RestoreBackupArgs{BackupID: b.ID, VolumeID: nv.ID}); err != nil {
+		t.Fatal(err)
+	}
+	f.sameData(nv.ID, sample)
+}
+
+// blockingDouble is the file backup double whose backups wait for release, counting how
+// many run at once.
+type blockingDouble struct {
+	*fileBackupDouble
+	started chan string
+	release chan struct{}
+
+	mu            sync.Mutex
+	running, most int
+}
+
+func (d *blockingDouble) Backup(ctx context.Context, b *resource.Backup, parent *resource.Backup, src volumeio.Device, progress ProgressFunc) (Result, error) {
+	d.mu.Lock()
+	d.running++
+	d.most = max(d.most, d.running)
+	d.mu.Unlock()
+	d.started <- b.ID
+	<-d.release
+	d.mu.Lock()
+	d.running--
+	d.mu.Unlock()
+	return Result{ObjectCount: 1}, nil
+}
+
+func TestMaxOperationsBoundsConcurrentBackups(t *testing.T) {
+	f := newFixture(t)
+	d := &blockingDouble{fileBackupDouble: f.bdrv, started: make(chan string, 3), release: make(chan struct{})}
+	f.bm.Driver, f.bm.MaxOperations = d, 2
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		v := f.volume(resource.StatusAvailable, nil)
+		b := f.backup(v, resource.BackupCreate{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.bm.CreateBackup(f.ctx, b.ID); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	<-d.started
+	<-d.started
+	select {
+	case id := <-d.started:
+		t.Fatalf("a third backup (%s) started with backup_max_operations 2", id)
+	default:
+	}
+	close(d.release) // the two finish; the third takes a slot and finishes too
+	<-d.started
+	wg.Wait()
+	if d.most != 2 {
+		t.Fatalf("at most %d backups ran at once, want 2", d.most)
 	}
 }

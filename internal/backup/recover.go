@@ -25,7 +25,15 @@ const recoveryReason = "incomplete backup reset on manager restart"
 // leaves nothing transitional. Every step may run again: an error is returned for the
 // caller to retry.
 func (m *Manager) Recover(ctx context.Context) error {
-	backups, err := m.Store.ListBackupsByHost(ctx, m.Host, nil)
+	if err := m.recoverInFlight(ctx); err != nil {
+		return err
+	}
+	return m.removeTemps(ctx)
+}
+
+// recoverInFlight ends the backups of this host left creating, restoring or deleting.
+func (m *Manager) recoverInFlight(ctx context.Context) error {
+	backups, err := m.Store.ListBackupsByHost(ctx, m.Host, []string{resource.BackupCreating, resource.BackupRestoring, resource.BackupDeleting})
 	if err != nil {
 		return fmt.Errorf("list backups of %s: %w", m.Host, err)
 	}
@@ -37,12 +45,17 @@ func (m *Manager) Recover(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	// The temporary volumes of the backups ended above and before.
+	return errors.Join(errs...)
+}
+
+// removeTemps removes the temporary volumes of the backups of this host that ended.
+func (m *Manager) removeTemps(ctx context.Context) error {
 	ended, err := m.Store.ListBackupsByHost(ctx, m.Host, []string{resource.BackupAvailable, resource.BackupError,
 		resource.BackupErrorDeleting})
 	if err != nil {
-		return errors.Join(append(errs, fmt.Errorf("list backups of %s: %w", m.Host, err))...)
+		return fmt.Errorf("list backups of %s: %w", m.Host, err)
 	}
+	var errs []error
 	for _, b := range ended {
 		if b.TempVolumeID == "" {
 			continue
