@@ -39,6 +39,10 @@ type fileBackupDouble struct {
 
 	mu   sync.Mutex
 	fail map[string]error
+	// parents and chains record, by backup id, the parent each Backup was given and the
+	// chain each Restore was.
+	parents map[string]string
+	chains  map[string][]string
 }
 
 func (d *fileBackupDouble) Service() string { return "scoria.test.FileBackupDouble" }
@@ -64,6 +68,14 @@ func (d *fileBackupDouble) Backup(ctx context.Context, b *resource.Backup, paren
 	if err := d.failing("Backup"); err != nil {
 		return Result{}, err
 	}
+	d.mu.Lock()
+	if d.parents == nil {
+		d.parents = map[string]string{}
+	}
+	if parent != nil {
+		d.parents[b.ID] = parent.ID
+	}
+	d.mu.Unlock()
 	f, err := os.Create(d.path(b.ID))
 	if err != nil {
 		return Result{}, err
@@ -94,6 +106,14 @@ func (d *fileBackupDouble) Restore(ctx context.Context, chain []*resource.Backup
 	if err := d.failing("Restore"); err != nil {
 		return err
 	}
+	d.mu.Lock()
+	if d.chains == nil {
+		d.chains = map[string][]string{}
+	}
+	for _, c := range chain {
+		d.chains[chain[len(chain)-1].ID] = append(d.chains[chain[len(chain)-1].ID], c.ID)
+	}
+	d.mu.Unlock()
 	f, err := os.Open(d.path(chain[len(chain)-1].ID))
 	if err != nil {
 		return err
@@ -187,8 +207,8 @@ type fixture struct {
 }
 
 // newFixture builds a real volume service (localfile backend) and the backup service on one
-// in-process bus and a SQLite database; the backup service is served only when serve is set
-// (tests that play a crash call the Manager's methods themselves, then serve).
+// in-process bus and a SQLite database; the backup service is served only once the test
+// calls serve (the others call the Manager's methods themselves).
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -693,6 +713,13 @@ func TestRecoveryAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The volume service's own recovery leaves the new volume to the backup service.
+	if err := f.vm.Recover(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.volumeStatus(nv.ID); s != resource.StatusCreating {
+		t.Fatalf("new volume after the volume service's recovery = %s, want creating", s)
+	}
 	f.serve() // the service starts again and recovers
 	f.eventually("recovery done", func() (bool, string) {
 		c, r, r2, d := f.getBackup(creating.ID), f.getBackup(done.ID), f.getBackup(done2.ID), f.getBackup(del.ID)
@@ -801,4 +828,37 @@ func TestMaxOperationsBoundsConcurrentBackups(t *testing.T) {
 	if d.most != 2 {
 		t.Fatalf("at most %d backups ran at once, want 2", d.most)
 	}
+}
+
+func TestIncrementalBackupChain(t *testing.T) {
+	f := newFixture(t)
+	v := f.volume(resource.StatusAvailable, sample)
+	full := f.backup(v, resource.BackupCreate{})
+	if err := f.bm.CreateBackup(f.ctx, full.ID); err != nil {
+		t.Fatal(err)
+	}
+	more := map[int64][]byte{20 * chunk: []byte("second")}
+	f.write(v.ID, more)
+	incr := f.backup(v, resource.BackupCreate{Incremental: true})
+	if incr.ParentID != full.ID {
+		t.Fatalf("parent = %q, want %s", incr.ParentID, full.ID)
+	}
+	if err := f.bm.CreateBackup(f.ctx, incr.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.bdrv.parents[incr.ID]; got != full.ID {
+		t.Fatalf("driver was given parent %q, want %s", got, full.ID)
+	}
+	nv := f.volume(resource.StatusAvailable, nil)
+	if _, err := f.store.StartRestore(f.ctx, resource.BackupRestore{BackupID: incr.ID, VolumeID: nv.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.bm.RestoreBackup(f.ctx, rpcapi.RestoreBackupArgs{BackupID: incr.ID, VolumeID: nv.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.bdrv.chains[incr.ID]; len(got) != 2 || got[0] != full.ID || got[1] != incr.ID {
+		t.Fatalf("restore chain = %v, want [%s %s]", got, full.ID, incr.ID)
+	}
+	f.sameData(nv.ID, sample)
+	f.sameData(nv.ID, more)
 }
