@@ -74,6 +74,13 @@ func main() {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return env.RunVolume(gctx) })
 	g.Go(func() error { return env.RunScheduler(gctx) })
+	g.Go(func() error {
+		// A backup service that cannot start (no usable backup driver) leaves the rest running.
+		if err := env.RunBackup(gctx); err != nil && gctx.Err() == nil {
+			log.WithError(err).Error("backup service not running; backups are unavailable")
+		}
+		return nil
+	})
 	g.Go(func() error { return env.RunAPI(gctx, ready) })
 	go func() {
 		select {

@@ -373,6 +373,7 @@ func backupSet(ch resource.BackupChange, now time.Time) (string, []any) {
 	str("host", ch.Host)
 	str("service", ch.Service)
 	str("service_metadata", ch.ServiceMetadata)
+	str("container", ch.Container)
 	str("temp_volume_id", ch.TempVolumeID)
 	str("temp_snapshot_id", ch.TempSnapshotID)
 	str("encryption_key_id", ch.EncryptionKeyID)

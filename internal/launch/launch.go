@@ -363,7 +363,7 @@ func (e *Env) RunVolume(ctx context.Context) error {
 		managers = append(managers, &volume.Manager{
 			Host: host, Zone: b.BackendAvailabilityZone, Driver: drv, Store: e.Store, Transport: e.Transport,
 			FilterFunction: b.FilterFunction, GoodnessFunction: b.GoodnessFunction,
-			Log: log, ReportInterval: d.PeriodicInterval, Target: tgt, Images: e.volumeImages(images, svcToken, b),
+			Log: log, ReportInterval: d.PeriodicInterval, ServiceDownTime: d.ServiceDownTime, Target: tgt, Images: e.volumeImages(images, svcToken, b),
 			Reconciler: &volume.Reconciler{Host: host, Driver: drv, Store: e.Store, Log: log, Interval: d.StorageReconcileInterval},
 			Ready: func(ctx context.Context) {
 				if err := hb.Register(ctx); err != nil {

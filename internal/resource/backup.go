@@ -111,6 +111,7 @@ type BackupChange struct {
 	ServiceMetadata *string
 	Size            *int
 	ObjectCount     *int
+	Container       *string // the container the driver wrote into
 	TempVolumeID    *string
 	TempSnapshotID  *string
 	// EncryptionKeyID is the backup's own copy of its encrypted volume's key, which the

@@ -42,6 +42,7 @@ type Store interface {
 	driverDataStore
 	imageStore
 	imageCacheStore
+	backupStore
 }
 
 // Manager serves one backend.
@@ -68,6 +69,9 @@ type Manager struct {
 	// Images, when set, lets the backend make volumes from Glance images and upload volumes
 	// to them (images.go).
 	Images *Images
+	// ServiceDownTime is service_down_time: how old a backup service's heartbeat may be for
+	// a volume made from a backup to be restored by it (default 60s).
+	ServiceDownTime time.Duration
 
 	reportMu sync.Mutex
 	// lastGood is the last report the driver's Stats made (nil until one works): what a
@@ -128,6 +132,9 @@ func (m *Manager) CreateVolume(ctx context.Context, args rpcapi.CreateVolumeArgs
 	}
 	if v.SnapshotID != "" || v.SourceVolID != "" { // made from a snapshot or a clone
 		return m.createFromSource(ctx, log, v)
+	}
+	if args.BackupID != "" { // made from a backup, restored by a backup service (backup_device.go)
+		return m.createFromBackup(ctx, log, v, args.BackupID)
 	}
 	if args.ImageID != "" { // made from a Glance image (image_create.go)
 		if err := m.createFromImage(ctx, log, v, args.ImageID); errors.Is(err, errBackendCreate) {
@@ -257,6 +264,11 @@ func (m *Manager) Recover(ctx context.Context) error {
 		log := reqctx.Log(rctx, m.Log).WithFields(logrus.Fields{"host": m.Host, "volume_id": v.ID, "status": v.Status})
 		switch v.Status {
 		case resource.StatusCreating:
+			if restoring, err := m.restoringInto(rctx, v.ID); err != nil {
+				return err
+			} else if restoring { // made from a backup: its backup service ends it
+				continue
+			}
 			if v.SnapshotID != "" || v.SourceVolID != "" {
 				if err := m.createFromSource(rctx, log, v); err != nil {
 					return err

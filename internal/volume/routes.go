@@ -45,6 +45,13 @@ func (m *Manager) Routes() *rpc.Router {
 		return m.InitializeConnection(ctx, a)
 	})
 	rpc.OnCast(r, rpcapi.TerminateConnection, m.TerminateConnection)
+	// backups (backup_device.go)
+	rpc.On(r, rpcapi.GetBackupDevice, func(ctx context.Context, a rpcapi.BackupDeviceArgs) (any, error) {
+		return m.GetBackupDevice(ctx, a)
+	})
+	rpc.On(r, rpcapi.RemoveBackupDevice, func(ctx context.Context, a rpcapi.BackupDeviceArgs) (any, error) {
+		return struct{}{}, m.RemoveBackupDevice(ctx, a)
+	})
 	// groups and group snapshots
 	rpc.OnCast(r, rpcapi.CreateGroup, func(ctx context.Context, a rpcapi.GroupArgs) error {
 		return m.CreateGroup(ctx, a.GroupID)

@@ -17,7 +17,7 @@ func TestRoutes(t *testing.T) {
 		rpcapi.CreateVolume, rpcapi.DeleteVolume, rpcapi.ExtendVolume, rpcapi.RevertToSnapshot, rpcapi.PublishCapabilities,
 		rpcapi.CreateSnapshot, rpcapi.DeleteSnapshot, rpcapi.InitializeConnection, rpcapi.TerminateConnection,
 		rpcapi.CreateGroup, rpcapi.DeleteGroup, rpcapi.UpdateGroup, rpcapi.CreateGroupSnapshot, rpcapi.DeleteGroupSnapshot,
-		rpcapi.CopyVolumeToImage, rpcapi.ReimageVolume,
+		rpcapi.CopyVolumeToImage, rpcapi.ReimageVolume, rpcapi.GetBackupDevice, rpcapi.RemoveBackupDevice,
 	}
 	sort.Strings(want)
 	if got := m.Routes().Methods(); !reflect.DeepEqual(got, want) {
