@@ -104,7 +104,12 @@ func (m *Manager) runRestore(ctx context.Context, log logrus.FieldLogger, b *res
 	if err != nil {
 		return step(detailAttachError, err)
 	}
-	err = m.Driver.Restore(ctx, chain, v.ID, at.dev, m.progress(ctx, log, b.ID, "restore"))
+	progress := m.progress(ctx, log, b.ID, "restore")
+	if nr, ok := m.Driver.(newVolumeRestorer); ok && a.VolumeIsNew {
+		err = nr.RestoreVolume(ctx, chain, v.ID, at.dev, progress, true)
+	} else {
+		err = m.Driver.Restore(ctx, chain, v.ID, at.dev, progress)
+	}
 	if err != nil {
 		err = step(detailBackupRestoreError, err)
 	}
@@ -131,4 +136,11 @@ func (m *Manager) chain(ctx context.Context, b *resource.Backup) ([]*resource.Ba
 		cur = p
 	}
 	return chain, nil
+}
+
+// newVolumeRestorer is a driver that restores into a new volume (Cinder's volume_is_new)
+// differently: a new volume reads as zeros, so the backup's zero ranges need not be written
+// and the volume stays sparse.
+type newVolumeRestorer interface {
+	RestoreVolume(ctx context.Context, chain []*resource.Backup, volumeID string, dst volumeio.Device, progress ProgressFunc, volumeIsNew bool) error
 }

@@ -12,11 +12,15 @@ import (
 func (e *Env) RunBackup(ctx context.Context) error {
 	d, b := e.Cfg.Default, e.Cfg.Backups
 	log := e.Log.WithField("component", "backup")
-	drv, err := e.backupDriver(ctx)
+	mounter, err := e.shareMounter()
 	if err != nil {
 		return fmt.Errorf("backup service: %w", err)
 	}
-	at, err := e.volumeAttacher()
+	drv, err := e.backupDriver(ctx, mounter)
+	if err != nil {
+		return fmt.Errorf("backup service: %w", err)
+	}
+	at, err := e.volumeAttacher(mounter)
 	if err != nil {
 		return fmt.Errorf("backup service: %w", err)
 	}

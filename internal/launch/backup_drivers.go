@@ -2,56 +2,75 @@ package launch
 
 import (
 	"context"
-	"fmt"
-	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/scoria/scoria/internal/backup"
+	"github.com/scoria/scoria/internal/backup/ceph"
+	"github.com/scoria/scoria/internal/backup/chunked"
+	"github.com/scoria/scoria/internal/backup/nfs"
+	"github.com/scoria/scoria/internal/backup/posix"
+	"github.com/scoria/scoria/internal/config"
 	"github.com/scoria/scoria/internal/volumeio"
-	"github.com/scoria/scoria/pkg/driver"
 )
 
-// backupDriver is the backup driver backup_driver names. The posix, nfs and ceph drivers
-// are not wired in yet: every name is refused.
-func (e *Env) backupDriver(ctx context.Context) (backup.Driver, error) {
-	return nil, fmt.Errorf("backup driver %s is not built in yet", e.Cfg.Backups.Driver)
-}
-
-// volumeAttacher is how the backup service opens volumes on this host. Until the full
-// attacher is wired in, it opens "local" connections only (a file or block device of a
-// volume service on this host).
-func (e *Env) volumeAttacher() (backup.Attacher, error) {
-	return localAttacher{}, nil
-}
-
-// localAttacher opens os-brick's "local" connections: device_path, a file or block device
-// on this host.
-type localAttacher struct{}
-
-// localDevice is a file opened as a volumeio.Device.
-type localDevice struct {
-	*os.File
-	size int64
-}
-
-func (d localDevice) Size() int64 { return d.size }
-
-func (localAttacher) Open(ctx context.Context, info driver.ConnectionInfo, mode volumeio.Mode) (volumeio.Device, error) {
-	path, _ := info.Data["device_path"].(string)
-	if info.DriverVolumeType != "local" || path == "" {
-		return nil, fmt.Errorf("open %s connection: %w", info.DriverVolumeType, volumeio.ErrUnsupported)
+// backupDriverName is the driver class backup_driver names: Cinder's class path, or the
+// module path alone as older Cinders wrote it; "" for a driver Scoria does not have.
+func backupDriverName(v string) string {
+	v = strings.TrimSpace(v)
+	for _, name := range []string{config.BackupDriverPosix, config.BackupDriverNFS, config.BackupDriverCeph} {
+		if v == name || v == name[:strings.LastIndex(name, ".")] {
+			return name
+		}
 	}
-	flag := os.O_RDONLY
-	if mode == volumeio.ReadWrite {
-		flag = os.O_RDWR
+	return ""
+}
+
+// shareMounter is the backup service's mount layer for NFS shares: backup_share, and the
+// shares of the NFS volumes it backs up (the same mounts; the TEST STAND-IN for the kernel
+// NFS client when scoria_test_nfs_exports is set).
+func (e *Env) shareMounter() (volumeio.ShareMounter, error) {
+	b := e.Cfg.Backups
+	return nfs.NewShareMounter(nfs.MounterOptions{Base: b.MountPointBase, MountOptions: b.MountOptions,
+		Attempts: b.MountAttempts, TestExports: b.TestNFSExports, Log: e.Log.WithField("component", "backup-mount")})
+}
+
+// backupDriver is the backup driver backup_driver names, built from the [DEFAULT] backup
+// options.
+func (e *Env) backupDriver(ctx context.Context, m volumeio.ShareMounter) (backup.Driver, error) {
+	b := e.Cfg.Backups
+	log := e.Log.WithField("component", "backup-driver")
+	chunks := chunked.Options{FileSize: int64(b.FileSize), SHABlockSize: int64(b.SHABlockSize), CompressionAlgorithm: b.CompressionAlgorithm}
+	name := backupDriverName(b.Driver)
+	var (
+		drv backup.Driver
+		err error
+	)
+	switch name {
+	case config.BackupDriverPosix:
+		drv, err = posix.NewDriver(posix.DriverOptions{Path: b.PosixPath, Chunked: chunks, DefaultContainer: b.Container}, log)
+	case config.BackupDriverNFS:
+		drv, err = nfs.NewDriver(nfs.DriverOptions{Share: b.Share, MountOptions: b.MountOptions, Chunked: chunks, DefaultContainer: b.Container}, m, log)
+	case config.BackupDriverCeph:
+		drv, err = ceph.NewDriver(ceph.OptionsFrom(b), log)
+	default:
+		return nil, &config.Error{File: strings.Join(e.Cfg.Files, ", "), Section: "DEFAULT", Key: "backup_driver",
+			Reason: b.Driver + " is not a backup driver Scoria has: use " + config.BackupDriverPosix + ", " + config.BackupDriverNFS + " or " + config.BackupDriverCeph}
 	}
-	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open local device: %w", err)
+		return nil, &config.Error{File: strings.Join(e.Cfg.Files, ", "), Section: "DEFAULT", Key: "backup_driver", Reason: err.Error()}
 	}
-	size, err := f.Seek(0, 2) // a block device's size, as a file's
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("size of local device %s: %w", path, err)
+	return drv, nil
+}
+
+// volumeAttacher is how the backup service opens the volumes it reads and writes on this
+// host (volumeio): local devices, RBD images, files on NFS shares, iSCSI LUNs; staged copies
+// go under image_conversion_dir/backup, and those a dead service left are removed.
+func (e *Env) volumeAttacher(m volumeio.ShareMounter) (backup.Attacher, error) {
+	at := volumeio.New(volumeio.Options{ScratchDir: filepath.Join(e.Cfg.Images.ImageConversionDir, "backup"), Mounter: m,
+		CephConf: e.Cfg.Backups.CephConf, Log: e.Log.WithField("component", "backup-attach")})
+	if err := at.RemoveStale(); err != nil {
+		e.Log.WithError(err).Warn("could not remove the staged copies a stopped backup service left")
 	}
-	return localDevice{File: f, size: size}, nil
+	return at, nil
 }

@@ -63,7 +63,7 @@ func Build(ctx context.Context, outDir string) error {
 	if err != nil {
 		return fmt.Errorf("go build ./cmd/... in %s: %v\n%s", root, err, out)
 	}
-	for _, b := range []string{BinAPI, BinScheduler, BinVolume, BinManage} {
+	for _, b := range []string{BinAPI, BinScheduler, BinVolume, BinManage, BinBackup} {
 		if _, err := os.Stat(filepath.Join(outDir, b)); err != nil {
 			return fmt.Errorf("go build ./cmd/... made no %s: %w", b, err)
 		}
