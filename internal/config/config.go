@@ -218,7 +218,9 @@ func (l *loader) defaultOf(id, key string) (string, bool) {
 	switch id {
 	case sectionID(defaultSection):
 		if d, ok = lookupDefault(defaultOptions, key); !ok {
-			d, ok = lookupDefault(imageOptions, key)
+			if d, ok = lookupDefault(imageOptions, key); !ok {
+				d, ok = lookupDefault(backupOptions, key)
+			}
 		}
 	case sectionID(databaseSection):
 		d, ok = lookupDefault(databaseOptions, key)
@@ -342,7 +344,8 @@ func declared(id, key string) bool {
 	case sectionID(defaultSection):
 		_, ok := lookupDefault(defaultOptions, key)
 		_, image := lookupDefault(imageOptions, key)
-		return ok || image
+		_, backup := lookupDefault(backupOptions, key)
+		return ok || image || backup
 	case sectionID(databaseSection):
 		_, ok := lookupDefault(databaseOptions, key)
 		return ok

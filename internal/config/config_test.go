@@ -346,7 +346,9 @@ func TestBadValues(t *testing.T) {
 			`{file}: [b] volume_backend_name: "$nope" refers to $nope, which is not set in [b] or [DEFAULT] (write $$ for a literal $)`},
 		{"bad reference", "[DEFAULT]\nstate_path = $nope/x",
 			"{file}: [DEFAULT] state_path: \"$nope/x\" refers to $nope, which is not set in [DEFAULT] (write $$ for a literal $)\n" +
-				"[DEFAULT] image_conversion_dir: \"$state_path/conversion\" refers to $nope (through $state_path), which is not set in [DEFAULT] (write $$ for a literal $)"},
+				"[DEFAULT] image_conversion_dir: \"$state_path/conversion\" refers to $nope (through $state_path), which is not set in [DEFAULT] (write $$ for a literal $)\n" +
+				"[DEFAULT] backup_posix_path: \"$state_path/backup\" refers to $nope (through $state_path), which is not set in [DEFAULT] (write $$ for a literal $)\n" +
+				"[DEFAULT] backup_mount_point_base: \"$state_path/backup_mount\" refers to $nope (through $state_path), which is not set in [DEFAULT] (write $$ for a literal $)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

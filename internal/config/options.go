@@ -106,6 +106,7 @@ func Options() []Option {
 	var out []Option
 	out = appendOptions(out, defaultSection, defaultOptions)
 	out = appendOptions(out, defaultSection, imageOptions)
+	out = appendOptions(out, defaultSection, backupOptions)
 	out = appendOptions(out, databaseSection, databaseOptions)
 	out = appendOptions(out, keystoneSection, keystoneOptions)
 	out = appendOptions(out, policySection, policyOptions)
