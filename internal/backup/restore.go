@@ -15,8 +15,8 @@ import (
 // RestoreBackup writes backup a.BackupID (restoring) over volume a.VolumeID: the chain of
 // backups from the full one is read by the driver into the volume, attached read-write on
 // this host. The backup ends available; the volume available, or error_restoring (error for
-// a volume made from the backup, a.VolumeIsNew) with a user message when the restore
-// failed.
+// a volume made from the backup, still creating) with a user message when the restore
+// failed. a.VolumeIsNew (a volume that holds no data yet) lets the driver skip zeros.
 func (m *Manager) RestoreBackup(ctx context.Context, a rpcapi.RestoreBackupArgs) error {
 	log := m.opLog(ctx, a.BackupID).WithField("volume_id", a.VolumeID)
 	b, err := m.Store.GetBackup(ctx, a.BackupID)
@@ -40,14 +40,22 @@ func (m *Manager) RestoreBackup(ctx context.Context, a rpcapi.RestoreBackupArgs)
 	}
 	defer release()
 	start := time.Now()
-	err = m.runRestore(ctx, log, b, a)
+	// A volume made from the backup (3.47) is still creating; a new volume the API made for
+	// the restore (VolumeIsNew too) is restoring-backup like an existing one, and ends as one.
+	creating := false
+	if a.VolumeIsNew {
+		if v, verr := m.Store.GetVolume(ctx, a.VolumeID); verr == nil {
+			creating = v.Status == resource.StatusCreating
+		}
+	}
+	err = m.runRestore(ctx, log, b, a, creating)
 	if err != nil && ctx.Err() != nil {
 		return err // stopping: recovery of the next start ends it
 	}
 	if err != nil {
 		log.WithError(err).Error("restore failed")
 	}
-	if eerr := m.endRestore(ctx, b, a.VolumeID, a.VolumeIsNew, err); eerr != nil {
+	if eerr := m.endRestore(ctx, b, a.VolumeID, creating, err); eerr != nil {
 		return eerr
 	}
 	if err == nil {
@@ -77,13 +85,13 @@ func (m *Manager) endRestore(ctx context.Context, b *resource.Backup, volumeID s
 	return nil
 }
 
-func (m *Manager) runRestore(ctx context.Context, log logrus.FieldLogger, b *resource.Backup, a rpcapi.RestoreBackupArgs) error {
+func (m *Manager) runRestore(ctx context.Context, log logrus.FieldLogger, b *resource.Backup, a rpcapi.RestoreBackupArgs, creating bool) error {
 	v, err := m.Store.GetVolume(ctx, a.VolumeID)
 	if err != nil {
 		return step(resource.DetailVolumeInvalidState, fmt.Errorf("volume to restore: %w", err))
 	}
 	want := resource.StatusRestoringBackup
-	if a.VolumeIsNew {
+	if creating {
 		want = resource.StatusCreating
 	}
 	if v.Status != want {
