@@ -472,16 +472,29 @@ func TestBackupsOpenstackCLI(t *testing.T) {
 	}
 
 	// Restore to a new volume (a name), then over the source (--force to an existing one).
-	var restored map[string]any
-	osc(&restored, "volume", "backup", "restore", iid, "osc-restored")
-	rid, _ := restored["volume_id"].(string)
+	// openstackclient 6.0 (Debian 12) sends the restore, then fails to print Cinder's answer
+	// ("cannot unpack non-iterable VolumeBackupsRestore object": its take_action returns the
+	// client's object, not columns), whatever the server: the error is tolerated, the
+	// restore is checked by the volume it made.
+	oscRestore := func(args ...string) {
+		t.Helper()
+		err := oscJSON(t, c.Endpoint(), version, nil, append([]string{"volume", "backup", "restore"}, args...)...)
+		if err != nil && !strings.Contains(err.Error(), "cannot unpack non-iterable VolumeBackupsRestore object") {
+			t.Fatal(err)
+		}
+	}
+	oscRestore(iid, "osc-restored")
+	var rid string
+	for _, rec := range parseTable(cli.must("list", "--name", "osc-restored")) {
+		rid = rec["ID"]
+	}
 	if !uuidRE.MatchString(rid) {
-		t.Fatalf("openstack volume backup restore printed %v", restored)
+		t.Fatalf("openstack volume backup restore made no volume osc-restored")
 	}
 	waitVolume(t, cli, rid, "available")
 	cmpFiles(t, "incremental restored by openstack volume backup restore", ref, localVolumeFile(c, rid))
 	writeAt(t, localVolumeFile(c, vid), 3<<20, pattern(8, 512<<10))
-	osc(&restored, "volume", "backup", "restore", "--force", bid, vid)
+	oscRestore("--force", bid, vid)
 	waitVolume(t, cli, vid, "available")
 	waitBackup(t, cli, bid, "available")
 	cmpFiles(t, "full backup restored over its volume by openstack", ref, localVolumeFile(c, vid))
