@@ -94,6 +94,10 @@ type Engine struct {
 	algorithm string // as configured, lower-cased: what the metadata records
 	canonical string
 	log       logrus.FieldLogger
+	// zeroBlock is SHABlockSize zero bytes and zeroSHA their sha256 (hex): a sparse volume's
+	// blocks are recognised by comparison, much faster than hashing them.
+	zeroBlock []byte
+	zeroSHA   string
 }
 
 // New answers an engine writing through store; the options are validated.
@@ -108,12 +112,16 @@ func New(store Store, opts Options, log logrus.FieldLogger) (*Engine, error) {
 	if log == nil {
 		log = logrus.StandardLogger()
 	}
+	zero := make([]byte, opts.SHABlockSize)
+	sum := sha256.Sum256(zero)
 	return &Engine{
 		store:     store,
 		opts:      opts,
 		algorithm: strings.ToLower(opts.CompressionAlgorithm),
 		canonical: canonical,
 		log:       log,
+		zeroBlock: zero,
+		zeroSHA:   hex.EncodeToString(sum[:]),
 	}, nil
 }
 
@@ -193,12 +201,18 @@ func (e *Engine) Backup(ctx context.Context, src io.ReaderAt, size int64, d Desc
 		if err := readFull(src, data, off); err != nil {
 			return nil, fmt.Errorf("reading volume %s at offset %d: %w", d.VolumeID, off, err)
 		}
-		blockSHAs := e.blockSHAs(data)
+		var blockSHAs []string
 		if parentSHAs == nil {
-			if err := w.write(ctx, data, off); err != nil {
+			// A full backup hashes the chunk's blocks while it compresses and stores it.
+			shas := make(chan []string, 1)
+			go func() { shas <- e.blockSHAs(data) }()
+			err := w.write(ctx, data, off)
+			blockSHAs = <-shas
+			if err != nil {
 				return nil, err
 			}
 		} else {
+			blockSHAs = e.blockSHAs(data)
 			// Cinder's extents: each run of blocks whose sha differs from the parent's
 			// is one object.
 			first := int64(len(shas))
@@ -306,7 +320,12 @@ func readFull(r io.ReaderAt, p []byte, off int64) error {
 func (e *Engine) blockSHAs(data []byte) []string {
 	out := make([]string, 0, (int64(len(data))+e.opts.SHABlockSize-1)/e.opts.SHABlockSize)
 	for off := int64(0); off < int64(len(data)); off += e.opts.SHABlockSize {
-		sum := sha256.Sum256(data[off:min(off+e.opts.SHABlockSize, int64(len(data)))])
+		block := data[off:min(off+e.opts.SHABlockSize, int64(len(data)))]
+		if bytes.Equal(block, e.zeroBlock) {
+			out = append(out, e.zeroSHA)
+			continue
+		}
+		sum := sha256.Sum256(block)
 		out = append(out, hex.EncodeToString(sum[:]))
 	}
 	return out
@@ -324,7 +343,11 @@ type chunkWriter struct {
 
 func (w *chunkWriter) write(ctx context.Context, data []byte, off int64) error {
 	name := ObjectName(w.ref.Prefix, w.nextID)
+	// The md5 the metadata records is taken while the data is compressed.
+	sums := make(chan [md5.Size]byte, 1)
+	go func() { sums <- md5.Sum(data) }() //nolint:gosec // format
 	out, ok, err := w.comp.compress(data)
+	sum := <-sums
 	if err != nil {
 		return fmt.Errorf("object %s: %w", name, err)
 	}
@@ -335,7 +358,6 @@ func (w *chunkWriter) write(ctx context.Context, data []byte, off int64) error {
 	if err := w.engine.store.Put(ctx, w.ref.Container, name, bytes.NewReader(out)); err != nil {
 		return fmt.Errorf("storing object %s in container %s: %w", name, w.ref.Container, err)
 	}
-	sum := md5.Sum(data) //nolint:gosec // format
 	w.objects = append(w.objects, ObjectEntry{Name: name, Object: Object{
 		Compression: algorithm, Length: int64(len(data)), MD5: hex.EncodeToString(sum[:]), Offset: off,
 	}})

@@ -26,7 +26,7 @@ print(hashlib.md5(mod.decompress(open(sys.argv[2], "rb").read())).hexdigest())`
 		t.Run(algorithm, func(t *testing.T) {
 			f := newFixture(t, smallOptions(algorithm))
 			d := describe("py", nil)
-			res := mustBackup(t, f.engine, textBytes(2*testChunk+100), d)
+			res := mustBackup(t, f.engine, textBytes(2*testChunk+4096), d)
 			md, err := f.engine.ReadMetadata(context.Background(), d.Ref)
 			if err != nil {
 				t.Fatal(err)
