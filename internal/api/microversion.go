@@ -11,13 +11,13 @@ import "github.com/scoria/scoria/internal/api/wire"
 // it introduced (TestMicroversionWalk sends each step's requests). A feature Scoria does not
 // have yet is a stub in gaps.go, listed in the README: its list is empty in Cinder's shape,
 // a show is Cinder's itemNotFound, a create or action is Cinder's answer without the service
-// that would do the work (503 for a backup) or 400 "… is not supported by Scoria yet"; its
+// that would do the work or 400 "… is not supported by Scoria yet"; its
 // version gate and policy rules are Cinder's. "stub (issue N)" below names the issue that
 // replaces it. Each step:
 //
-//	3.0   base API                                               served; its backups, os-volume-manage,
+//	3.0   base API                                               served; its os-volume-manage,
 //	                                                             os-snapshot-manage and migration volume
-//	                                                             actions are stubs (issues 18, 19); imageRef takes
+//	                                                             actions are stubs (issue 19); imageRef takes
 //	                                                             image ids (not names); os-volume_upload_image served
 //	3.1   os-volume_upload_image: visibility, protected          served (upload_public for public)
 //	3.2   strict "bootable" list filter                          served (lenient before 3.2, as Cinder)
@@ -30,7 +30,7 @@ import "github.com/scoria/scoria/internal/api/wire"
 //	                                                             list, show/enable/disable 404 "Cluster X could not be found."
 //	3.8   GET /manageable_volumes, /manageable_snapshots         stub (issue 19): host required, empty list (Cinder's base
 //	                                                             driver's answer); manage 400 not supported yet
-//	3.9   backup update                                          stub (issue 18): 404 "Backup X could not be found."
+//	3.9   backup update                                          served
 //	3.10  "group_id" list filter                                 served
 //	3.11  group types                                            served (group specs; default_group_type; 404 below)
 //	3.12  GET /volumes/summary                                   served
@@ -40,7 +40,7 @@ import "github.com/scoria/scoria/internal/api/wire"
 //	3.15  volume metadata Etag; If-Match on metadata PUTs        served (412 on a mismatch, empty body as Cinder)
 //	3.16  migrate to a cluster                                   stub (issue 19): os-migrate_volume 400 not supported yet
 //	3.17  manageable lists by cluster                            stub (issue 19): cluster accepted, no cluster is found (404)
-//	3.18  backup "project_id"                                    stub (issue 18): no backups to show it on
+//	3.18  backup "project_id"                                    served
 //	3.19  group snapshot reset_status                            served (admin)
 //	3.20  group reset_status                                     served (admin)
 //	3.21  volume "provider_id" field (admin)                     null
@@ -64,29 +64,29 @@ import "github.com/scoria/scoria/internal/api/wire"
 //	3.34  "name~" style LIKE filters                             served (admins, members as resource_filters allow; % and _ match themselves)
 //	3.35  get_pools "volume_type" filter                         served
 //	3.36  summary "metadata"                                     served
-//	3.37  backups sort by "name"                                 stub (issue 18): empty list
+//	3.37  backups sort by "name"                                 served
 //	3.38  group replication                                      as 3.26; replication_status shown
 //	3.39  GET /limits?project_id= (admin)                        served
 //	3.40  revert to snapshot                                     served
 //	3.41  snapshot "user_id"                                     served
 //	3.42  os-extend of an in-use volume                          served
-//	3.43  backup metadata                                        stub (issue 18): create 503 (no cinder-backup service)
+//	3.43  backup metadata                                        served
 //	3.44  attachment complete (os-complete)                      served
-//	3.45  ?with_count=true → "count"                             served (volumes, snapshots)
+//	3.45  ?with_count=true → "count"                             served (volumes, snapshots, backups)
 //	3.46  create from a Nova image of size 0                     served: made from its boot volume snapshot
-//	3.47  create accepts backup_id                               a backup_id answers 400 not supported yet (issue 18)
+//	3.47  create accepts backup_id                               served (scoria-backup restores into the new volume)
 //	3.48  volume "shared_targets", "service_uuid"                true (Cinder's default, makes os-brick lock), null
 //	3.49  os-services: volume "backend_state"                    the scheduler's pools' backend_state ("down" when the
 //	                                                             backend cannot reach its storage), null without pools;
 //	                                                             no scheduler in 3 s: "up" for an up, enabled service
 //	3.50  multiattach volumes                                    served (flag and type extra spec)
-//	3.51  backup availability zone                               stub (issue 18): create 503 (no cinder-backup service)
+//	3.51  backup availability zone                               served
 //	3.52  GET /types "extra_specs" filter                        served (members: user-visible specs, else an empty
 //	                                                             list; other member filters 400)
 //	3.53  strict create/update schemas                           served
 //	3.54  attachment "mode" (rw, ro)                             served
 //	3.55  volume-transfers API, no_snapshots                     served
-//	3.56  backup "user_id"                                       stub (issue 18): no backups to show it on
+//	3.56  backup "user_id"                                       served
 //	3.57  transfer destination/source project, accepted          served
 //	3.58  group and group snapshot "project_id"                  served (admins)
 //	3.59  transfers list: limit, marker, offset, sort, filters   served (volume-transfers)

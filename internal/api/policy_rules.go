@@ -70,7 +70,7 @@ var endpointRules = map[string]string{
 	"GET /types/{type_id}/extra_specs":               "volume_extension:types_extra_specs:index",
 	"GET /types/{type_id}/extra_specs/{key}":         "volume_extension:types_extra_specs:show",
 	"GET /limits":                                    "limits_extension:used_limits",
-	// Backups (gaps.go until issue 18).
+	// Backups (backups.go, backups_actions.go).
 	"GET /backups":                                         "backup:get_all",
 	"GET /backups/detail":                                  "backup:get_all",
 	"POST /backups":                                        "backup:create",
