@@ -19,8 +19,7 @@ import (
 // yet. Each answers what is true instead of the router's 404, so that a client that probes
 // (Horizon, cinderclient, openstackclient) gets an answer it handles: a list is empty in
 // Cinder's shape, a show is Cinder's itemNotFound for that resource, and a create or an
-// action is Cinder's answer when the service that would do the work is absent (503 for a
-// backup without cinder-backup) or a 400 "… is not supported by Scoria yet". Policy rules
+// action is Cinder's answer when the service that would do the work is absent or a 400 "… is not supported by Scoria yet". Policy rules
 // are Cinder's wherever a request reaches one. Each stub names the issue that replaces it.
 
 // Microversions of the gap features.
@@ -411,11 +410,8 @@ func (s *server) serviceLogLevels(w http.ResponseWriter, r *http.Request, set bo
 		}
 	}
 	switch str["binary"] {
-	case cinderSchedulerBinaryName, cinderVolumeBinaryName:
+	case cinderSchedulerBinaryName, cinderVolumeBinaryName, cinderBackupBinaryName:
 		return wire.BadRequest(msgNotSupportedYet, "Log levels of "+str["binary"]+" services")
-	case cinderBackupBinaryName:
-		// No backup service runs: nothing to set or show.
-		return s.answerLogLevels(w, r, set, nil)
 	}
 	host, _ := os.Hostname()
 	if server := str["server"]; server != "" && server != host {
