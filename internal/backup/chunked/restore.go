@@ -75,8 +75,18 @@ func (e *Engine) Restore(ctx context.Context, chain []Ref, w io.WriterAt, ro Res
 			if err := e.readObject(ctx, dec, l.ref, obj, data); err != nil {
 				return nil, fmt.Errorf("restoring backup %s (layer %d of %d, backup %s): %w", asked, i+1, len(layers), l.md.BackupID, err)
 			}
-			if err := writeVolume(w, data, obj.Offset, skipZeros); err != nil {
-				return nil, fmt.Errorf("writing object %s at volume offset %d: %w", obj.Name, obj.Offset, err)
+			// The object's md5 is checked while it is written: a corrupt object fails the
+			// restore (the volume ends error_restoring) as it would before its write.
+			sums := make(chan [md5.Size]byte, 1)
+			go func() { sums <- md5.Sum(data) }() //nolint:gosec // format
+			werr := writeVolume(w, data, obj.Offset, skipZeros)
+			sum := <-sums
+			if got := hex.EncodeToString(sum[:]); got != obj.MD5 {
+				return nil, fmt.Errorf("restoring backup %s (layer %d of %d, backup %s): %w: object %s has md5 %s, its metadata says %s",
+					asked, i+1, len(layers), l.md.BackupID, ErrCorrupt, obj.Name, got, obj.MD5)
+			}
+			if werr != nil {
+				return nil, fmt.Errorf("writing object %s at volume offset %d: %w", obj.Name, obj.Offset, werr)
 			}
 			if syncer != nil {
 				if err := syncer.Sync(); err != nil {
@@ -163,7 +173,7 @@ func (e *Engine) verifyObjects(ctx context.Context, ref Ref, md *Metadata) error
 }
 
 // readObject reads obj, decompressed, into data (obj.Length bytes) and checks its
-// length and md5.
+// length; the caller checks its md5.
 func (e *Engine) readObject(ctx context.Context, dec *decompressor, ref Ref, obj ObjectEntry, data []byte) error {
 	r, err := e.store.Get(ctx, ref.Container, obj.Name)
 	if err != nil {
@@ -187,10 +197,6 @@ func (e *Engine) readObject(ctx context.Context, dec *decompressor, ref Ref, obj
 			return fmt.Errorf("%w: object %s is longer than the %d bytes its metadata says", ErrCorrupt, obj.Name, obj.Length)
 		}
 		return fmt.Errorf("%w: object %s (%s): %w", ErrCorrupt, obj.Name, obj.Compression, err)
-	}
-	sum := md5.Sum(data) //nolint:gosec // format
-	if got := hex.EncodeToString(sum[:]); got != obj.MD5 {
-		return fmt.Errorf("%w: object %s has md5 %s, its metadata says %s", ErrCorrupt, obj.Name, got, obj.MD5)
 	}
 	return nil
 }
